@@ -1,0 +1,44 @@
+/*
+ * bounds.h -- every hard limit authmilter applies to untrusted input, with
+ * the reason it has the value it has. Code never invents a cap locally:
+ * it names one of these.
+ */
+#ifndef AUTHMILTER_BOUNDS_H
+#define AUTHMILTER_BOUNDS_H
+
+/* Header fields kept per message. Postfix's header_size_limit is 102400
+ * bytes per header and real mail rarely has more than 100 fields; beyond
+ * 1000 the message is treated as hostile. */
+#define BOUND_HEADER_COUNT 1000
+/* Bytes of all header fields together (names and values). */
+#define BOUND_HEADER_BYTES (1024 * 1024)
+/* One header field (Postfix header_size_limit default). */
+#define BOUND_HEADER_FIELD_BYTES 102400
+/* DKIM signatures evaluated per message; the rest are reported as not
+ * evaluated (default of MaxSignatures). */
+#define BOUND_DKIM_SIGNATURES 8
+/* Tags in one tag=value list: DKIM-Signature has 15 defined tags, DMARC
+ * 11; a list with more than 64 is not a real record. */
+#define BOUND_TAGS 64
+/* Header names listed in h= of one signature. */
+#define BOUND_SIGNED_HEADERS 128
+/* Addresses in one From header and From headers per message. */
+#define BOUND_FROM_ADDRESSES 32
+/* RFC 1035 section 2.3.4: names are at most 255 octets, labels 63. */
+#define BOUND_DOMAIN_LEN 255
+#define BOUND_LABEL_LEN 63
+/* Bytes of one TXT answer after concatenating its strings. A DKIM key of
+ * 16384 bits is about 2.8 KB of base64; 16 KB leaves room, and more is
+ * abuse. */
+#define BOUND_TXT_BYTES 16384
+/* Records in one DNS answer that are looked at. */
+#define BOUND_DNS_RECORDS 64
+/* RSA key sizes: RFC 8301 section 3.2 requires >= 1024 for verifying;
+ * above 8192 a signature check is a CPU attack. */
+#define BOUND_RSA_MIN_BITS 1024
+#define BOUND_RSA_MAX_BITS 8192
+/* Encoded words decoded in a display name (RFC 2047 section 2: 75 bytes
+ * each; this bounds work, not correctness). */
+#define BOUND_ENCODED_WORDS 32
+
+#endif

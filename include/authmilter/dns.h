@@ -1,0 +1,170 @@
+/*
+ * dns.h -- the resolver interface every lookup goes through.
+ *
+ * Typed queries (TXT, A, AAAA, MX, PTR) return one immutable, refcounted
+ * answer: a status from the small set the RFCs tell apart (ok, nxdomain,
+ * nodata, tempfail), a human reason ("why") for anything but ok, the
+ * records, the smallest TTL and the AD bit. DKIM, SPF and DMARC map these
+ * statuses to their own results (a key that is NXDOMAIN is a permerror, a
+ * tempfail is a temperror).
+ *
+ * A resolver is a struct of function pointers with one backend per file,
+ * the way Postfix's DICT is:
+ *   dns_ldns.c   real stub resolver over ldns (UDP, TCP on truncation)
+ *   dns_zone.c   RFC 1035 zone files (tests and `--zone` offline runs),
+ *                with ";@fault" comment directives for what a zone file
+ *                cannot express (timeouts, SERVFAIL)
+ *   dns_cache.c  a thread-safe TTL cache in front of another resolver,
+ *                negative answers included, bounded in entries
+ *
+ * Memory: answers are refcounted (dns_answer_ref/unref) because the cache
+ * hands the same answer to many threads; nobody writes to an answer after
+ * it is returned. dns_query() is thread-safe for every backend.
+ */
+#ifndef AUTHMILTER_DNS_H
+#define AUTHMILTER_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum dns_type {
+	DNS_T_A = 1,
+	DNS_T_PTR = 12,
+	DNS_T_MX = 15,
+	DNS_T_TXT = 16,
+	DNS_T_AAAA = 28,
+};
+
+enum dns_status {
+	DNS_OK = 0,	/* one or more records */
+	DNS_NXDOMAIN,	/* the name does not exist (RCODE 3) */
+	DNS_NODATA,	/* the name exists, no record of this type */
+	DNS_TEMPFAIL,	/* timeout, SERVFAIL, REFUSED, unreachable server */
+};
+
+/*
+ * One record's data, by type:
+ *   TXT   the character-strings concatenated without separators (RFC 6376
+ *         section 3.6.2.2, RFC 7208 section 3.3); may contain any byte
+ *   A     4 bytes, network order
+ *   AAAA  16 bytes, network order
+ *   MX    the exchange as a lower-case name without the final dot, NUL-
+ *         terminated; pref holds the preference
+ *   PTR   the target name, lower-case, no final dot, NUL-terminated
+ * data is always followed by a NUL byte that len does not count.
+ */
+struct dns_rr {
+	uint16_t pref;
+	size_t len;
+	const uint8_t *data;
+};
+
+struct dns_answer {
+	enum dns_status status;
+	uint32_t ttl;		/* smallest TTL of the records (or SOA min) */
+	bool ad;		/* the server set the AD bit (DNSSEC) */
+	size_t count;		/* records, at most BOUND_DNS_RECORDS */
+	const struct dns_rr *rrs;
+	const char *why;	/* reason when status != DNS_OK, else "" */
+};
+
+struct dns_resolver;
+
+struct dns_ops {
+	/* Answer one query. 0 and *ret_answer (a reference the caller
+	 * owns), or -ENOMEM/-EINVAL (name not a valid domain). DNS failures
+	 * are not errors: they are answers with status DNS_TEMPFAIL. */
+	int (*query)(struct dns_resolver *r, const char *name,
+	    enum dns_type type, struct dns_answer **ret_answer);
+	/* Release the backend's state. */
+	void (*free)(struct dns_resolver *r);
+};
+
+struct dns_resolver {
+	const struct dns_ops *ops;
+	void *ctx;			/* backend state */
+	unsigned long queries;		/* answered by this resolver itself
+					 * (atomic; for tests and stats) */
+};
+
+/* dns_query -- look up name (a domain, with or without the final dot; case
+ * is ignored) for records of type.
+ * @return 0 and *ret_answer (caller unrefs), -EINVAL for a name that is
+ * not a valid domain (empty label, label > 63, name > 253), -ENOMEM. */
+int dns_query(struct dns_resolver *r, const char *name, enum dns_type type,
+    struct dns_answer **ret_answer);
+
+/* dns_resolver_free -- release a resolver; NULL is a no-op. @return NULL */
+struct dns_resolver *dns_resolver_free(struct dns_resolver *r);
+
+/* dns_answer_new -- build an answer (for backends): status, ttl, ad, why
+ * (copied; NULL for ""), and n records copied from rrs. One allocation,
+ * refcount 1. @return the answer or NULL on ENOMEM. */
+struct dns_answer *dns_answer_new(enum dns_status status, uint32_t ttl,
+    bool ad, const char *why, const struct dns_rr *rrs, size_t n);
+struct dns_answer *dns_answer_ref(struct dns_answer *a);
+/* dns_answer_unref -- drop one reference; NULL is a no-op. @return NULL */
+struct dns_answer *dns_answer_unref(struct dns_answer *a);
+
+/* dns_status_name -- "ok", "nxdomain", "nodata", "tempfail" */
+const char *dns_status_name(enum dns_status s);
+/* dns_type_name -- "TXT", "A", ... */
+const char *dns_type_name(enum dns_type t);
+
+/* dns_name_valid -- whether name is a syntactically valid domain name for
+ * a query (labels 1..63 bytes, total <= 253 without the final dot, no
+ * empty label); underscores and any other byte but '.' allowed in labels
+ * (DNS itself allows them). */
+bool dns_name_valid(const char *name);
+
+/* ---- backends ---- */
+
+struct dns_ldns_options {
+	const char *nameservers;	/* "IP[@PORT] IP[@PORT]..." or NULL:
+					 * /etc/resolv.conf */
+	unsigned timeout_ms;		/* per try; 0 = 5000 */
+	unsigned retries;		/* 0 = 2 */
+};
+/* dns_ldns_new -- a stub resolver. @return 0 and *ret, or -errno with
+ * *ret_why (static or thread-local text) saying what was wrong. */
+int dns_ldns_new(const struct dns_ldns_options *opt,
+    struct dns_resolver **ret, const char **ret_why);
+
+/* dns_zone_new -- an empty in-memory zone store (answers only what was
+ * added; every other name is NXDOMAIN). Never NULL (exits on ENOMEM: it is
+ * built at startup). */
+struct dns_resolver *dns_zone_new(void);
+/* dns_zone_load -- add every record of an RFC 1035 zone file (parsed by
+ * ldns; $ORIGIN and $TTL honoured) and its ";@fault" directives:
+ *   ;@fault timeout NAME TYPE     the query times out (DNS_TEMPFAIL)
+ *   ;@fault servfail NAME TYPE    the server answers SERVFAIL
+ * TYPE may be ANY. @return 0, or -errno with a "file:line: reason" message
+ * in *ret_why (caller frees). */
+int dns_zone_load(struct dns_resolver *r, const char *path, char **ret_why);
+/* dns_zone_add -- add one record in presentation form, e.g.
+ * ("example.com", DNS_T_TXT, "\"v=spf1 -all\"") or (.., DNS_T_MX,
+ * "10 mx.example.com."). @return 0 or -EINVAL/-ENOMEM. */
+int dns_zone_add(struct dns_resolver *r, const char *name, enum dns_type type,
+    const char *rdata);
+/* dns_zone_add_rr -- add one record with its data already in the form of
+ * struct dns_rr (TXT strings joined, addresses in network order, names
+ * without the final dot). @return 0 or -EINVAL/-ENOMEM. */
+int dns_zone_add_rr(struct dns_resolver *r, const char *name,
+    enum dns_type type, const struct dns_rr *rr);
+/* dns_zone_add_fault -- make queries for (name, type) fail with status
+ * DNS_TEMPFAIL (timeout or servfail is only the why). type 0 = any. */
+int dns_zone_add_fault(struct dns_resolver *r, const char *name,
+    enum dns_type type, const char *why);
+
+/* dns_cache_new -- a cache in front of backend (owned: freed with the
+ * cache) holding at most max_entries answers for their TTL (negative
+ * answers for the SOA minimum, capped; tempfail for a few seconds so a
+ * dead server is not hammered). Thread-safe. */
+struct dns_resolver *dns_cache_new(struct dns_resolver *backend,
+    size_t max_entries);
+/* counters of a cache resolver: hits and misses so far */
+void dns_cache_stats(struct dns_resolver *cache, unsigned long *ret_hits,
+    unsigned long *ret_misses);
+
+#endif

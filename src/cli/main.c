@@ -1,0 +1,107 @@
+/*
+ * main.c -- `authmilter SUBCOMMAND ...`: find the subcommand and run it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct cli_command {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+};
+
+static const struct cli_command cli_commands[] = {
+#ifdef CLI_HAVE_SIGN
+	{ "sign", cli_sign, "print a message with DKIM signatures added" },
+#endif
+#ifdef CLI_HAVE_VERIFY
+	{ "verify", cli_verify, "evaluate messages offline, print results" },
+#endif
+	{ NULL, NULL, NULL },
+};
+
+static void
+usage(FILE *f)
+{
+	const struct cli_command *c;
+
+	fprintf(f, "usage: authmilter SUBCOMMAND [OPTIONS] [ARGS]\n"
+		   "       authmilter SUBCOMMAND --help\n\n"
+		   "subcommands:\n");
+	for (c = cli_commands; c->name != NULL; c++)
+		fprintf(f, "  %-14s %s\n", c->name, c->summary);
+	fprintf(f, "  %-14s %s\n", "version", "print the version");
+}
+
+int
+cli_read_file(const char *path, char **ret_data, size_t *ret_len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	size_t len = 0, size = 0, n;
+	char *data = NULL, *p;
+	int err;
+
+	if (f == NULL) {
+		err = errno;
+		fprintf(stderr, "authmilter: %s: %s\n", path, strerror(err));
+		return -err;
+	}
+	for (;;) {
+		if (size - len < 65536) {
+			size = size ? size * 2 : 131072;
+			p = realloc(data, size);
+			if (p == NULL) {
+				free(data);
+				if (f != stdin)
+					fclose(f);
+				fprintf(stderr, "authmilter: %s: out of "
+				    "memory\n", path);
+				return -ENOMEM;
+			}
+			data = p;
+		}
+		n = fread(data + len, 1, size - len - 1, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	err = ferror(f) ? EIO : 0;
+	if (f != stdin)
+		fclose(f);
+	if (err != 0) {
+		free(data);
+		fprintf(stderr, "authmilter: %s: read error\n", path);
+		return -err;
+	}
+	data[len] = '\0';
+	*ret_data = data;
+	*ret_len = len;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "version") == 0 ||
+	    strcmp(argv[1], "--version") == 0) {
+		printf("authmilter %s\n", AUTHMILTER_VERSION);
+		return CLI_EXIT_OK;
+	}
+	for (c = cli_commands; c->name != NULL; c++)
+		if (strcmp(c->name, argv[1]) == 0)
+			return c->fn(argc - 1, argv + 1);
+	fprintf(stderr, "authmilter: unknown subcommand \"%s\" "
+	    "(authmilter --help lists them)\n", argv[1]);
+	return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,178 @@
+/*
+ * test_base.c -- buf, arena, log quoting, msg.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authmilter/arena.h"
+#include "authmilter/authres.h"
+#include "authmilter/buf.h"
+#include "authmilter/log.h"
+#include "authmilter/msg.h"
+#include "check.h"
+
+static void
+test_buf_cap(void)
+{
+	struct buf b;
+
+	buf_init(&b, 8);
+	buf_adds(&b, "abcd");
+	buf_addf(&b, "%d", 123);
+	CHECK_STR_EQ(buf_cstr(&b), "abcd123");
+	CHECK_INT_EQ(buf_error(&b), 0);
+	buf_adds(&b, "xy");	/* 9 > 8: refused, sticky */
+	CHECK_INT_EQ(buf_error(&b), -ERANGE);
+	CHECK_STR_EQ(buf_cstr(&b), "abcd123");
+	buf_addc(&b, 'z');	/* would fit, but the error is sticky */
+	CHECK_INT_EQ(b.len, 7);
+	buf_reset(&b);
+	CHECK_INT_EQ(buf_error(&b), 0);
+	CHECK_STR_EQ(buf_cstr(&b), "");
+	buf_free(&b);
+	buf_free(NULL);
+}
+
+static int cleaned[3];
+static int clean_order;
+
+static void
+note_clean(void *p)
+{
+	cleaned[(int *)p - cleaned] = ++clean_order;
+}
+
+static void
+test_arena(void)
+{
+	struct arena *a = arena_new(256);
+	char *big, *s;
+	int i;
+
+	CHECK(a != NULL);
+	s = arena_strdup(a, "hello");
+	CHECK_STR_EQ(s, "hello");
+	big = arena_alloc(a, 10000);	/* larger than a block */
+	CHECK(big != NULL);
+	memset(big, 'x', 10000);
+	for (i = 0; i < 1000; i++)
+		CHECK(((uintptr_t)arena_alloc(a, 3) & 7) == 0);
+	for (i = 0; i < 3; i++)
+		CHECK_INT_EQ(arena_cleanup(a, note_clean, &cleaned[i]), 0);
+	arena_reset(a);
+	/* reverse order of registration */
+	CHECK_INT_EQ(cleaned[2], 1);
+	CHECK_INT_EQ(cleaned[0], 3);
+	CHECK_INT_EQ(arena_used(a), 0);
+	CHECK_STR_EQ(arena_memdup(a, "ab\0c", 4) + 3, "c");
+	arena_free(a);
+	CHECK(arena_free(NULL) == NULL);
+}
+
+static void
+test_log_quote(void)
+{
+	struct buf b;
+
+	buf_init(&b, 100);
+	log_quote(&b, "a\"b\\\r\n\xff", 7);
+	CHECK_STR_EQ(buf_cstr(&b), "\"a\\\"b\\\\\\x0d\\x0a\\xff\"");
+	buf_free(&b);
+}
+
+static void
+test_msg_parse(void)
+{
+	static const char m1[] =
+	    "From: a@example.com\r\n"
+	    "Subject: one\n two\r\n"	/* mixed line ends */
+	    "X-Empty:\r\n"
+	    "\r\n"
+	    "body\r\n";
+	struct arena *a = arena_new(4096);
+	struct msg m;
+	const char *why;
+	size_t off, pos = 0;
+	int r;
+
+	msg_init(&m, a);
+	r = msg_parse(&m, m1, sizeof(m1) - 1, &off, &why);
+	CHECK_INT_EQ(r, 0);
+	CHECK_INT_EQ(m.count, 3);
+	CHECK_STR_EQ(m.headers[1].name, "Subject");
+	/* the bare LF of the fold became CRLF */
+	CHECK_STR_EQ(m.headers[1].value, " one\r\n two");
+	CHECK_STR_EQ(m.headers[2].value, "");
+	CHECK_STR_EQ(m1 + off, "body\r\n");
+	CHECK(msg_find(&m, "subject", &pos) == &m.headers[1]);
+	CHECK(msg_find(&m, "subject", &pos) == NULL);
+	CHECK_INT_EQ(msg_count(&m, "FROM"), 1);
+
+	/* no empty line: all header, empty body */
+	msg_init(&m, a);
+	CHECK_INT_EQ(msg_parse(&m, "A: b", 4, &off, &why), 0);
+	CHECK_INT_EQ(off, 4);
+
+	/* bad input, each with a reason */
+	msg_init(&m, a);
+	CHECK_INT_EQ(msg_parse(&m, " x: y\r\n", 7, &off, &why), -EBADMSG);
+	CHECK(why != NULL);
+	msg_init(&m, a);
+	CHECK_INT_EQ(msg_parse(&m, "no colon\r\n", 10, &off, &why), -EBADMSG);
+	CHECK(why != NULL);
+	msg_init(&m, a);
+	CHECK_INT_EQ(msg_parse(&m, ": v\r\n", 5, &off, &why), -EBADMSG);
+	CHECK_INT_EQ(msg_add_header(&m, "A\x01", 2, "", 0), -EINVAL);
+	arena_free(a);
+}
+
+static void
+test_msg_bounds(void)
+{
+	struct arena *a = arena_new(65536);
+	struct msg m;
+	int i, r = 0;
+
+	msg_init(&m, a);
+	for (i = 0; i < 2000 && r == 0; i++)
+		r = msg_add_header(&m, "X", 1, " y", 2);
+	CHECK_INT_EQ(r, -E2BIG);
+	CHECK_INT_EQ(m.count, 1000);
+	arena_free(a);
+}
+
+static void
+test_authres(void)
+{
+	struct buf b;
+
+	buf_init(&b, 1000);
+	authres_begin(&b, "mx.example.org");
+	authres_method(&b, "dkim", AUTH_FAIL, "body hash (bh=) mismatch");
+	authres_prop(&b, "header", "d", "example.com");
+	authres_prop(&b, "header", "b", "ab+/cd");
+	CHECK_STR_EQ(buf_cstr(&b), " mx.example.org;\r\n\tdkim=fail "
+	    "(body hash \\(bh=\\) mismatch) header.d=example.com "
+	    "header.b=\"ab+/cd\"");
+	buf_free(&b);
+	CHECK(authres_is_ours(" mx.example.org; dkim=pass", 26,
+	    "MX.example.org"));
+	CHECK(authres_is_ours(" (c) mx.example.org 1; none", 27,
+	    "mx.example.org"));
+	CHECK(!authres_is_ours(" mx.example.org.evil; none", 26,
+	    "mx.example.org"));
+	CHECK(!authres_is_ours("", 0, "mx.example.org"));
+}
+
+int
+main(void)
+{
+	test_buf_cap();
+	test_arena();
+	test_log_quote();
+	test_msg_parse();
+	test_msg_bounds();
+	test_authres();
+	return check_summary("base");
+}

@@ -1,0 +1,156 @@
+/*
+ * dns.c -- the resolver interface: query dispatch, refcounted answers,
+ * name checks. Backends live in dns_ldns.c, dns_zone.c, dns_cache.c.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authmilter/bounds.h"
+#include "authmilter/dns.h"
+
+/* An answer and its data in one allocation, with a reference count ahead
+ * of the public part. */
+struct dns_answer_box {
+	atomic_uint refs;
+	struct dns_answer pub;
+	/* then: struct dns_rr[count], the rr data bytes, the why string */
+};
+
+#define DNS_BOX(a)                                                        \
+	((struct dns_answer_box *)((char *)(a) -                           \
+	    offsetof(struct dns_answer_box, pub)))
+
+bool
+dns_name_valid(const char *name)
+{
+	size_t len = strlen(name), label = 0, i;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253)
+		return false;
+	for (i = 0; i < len; i++) {
+		if (name[i] == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if (++label > BOUND_LABEL_LEN)
+			return false;
+	}
+	return label > 0;
+}
+
+int
+dns_query(struct dns_resolver *r, const char *name, enum dns_type type,
+    struct dns_answer **ret_answer)
+{
+	if (!dns_name_valid(name))
+		return -EINVAL;
+	return r->ops->query(r, name, type, ret_answer);
+}
+
+struct dns_resolver *
+dns_resolver_free(struct dns_resolver *r)
+{
+	if (r == NULL)
+		return NULL;
+	r->ops->free(r);
+	return NULL;
+}
+
+struct dns_answer *
+dns_answer_new(enum dns_status status, uint32_t ttl, bool ad, const char *why,
+    const struct dns_rr *rrs, size_t n)
+{
+	struct dns_answer_box *box;
+	struct dns_rr *out;
+	size_t size, data = 0, wlen, i;
+	char *p;
+
+	if (why == NULL)
+		why = "";
+	if (n > BOUND_DNS_RECORDS)
+		n = BOUND_DNS_RECORDS;
+	wlen = strlen(why) + 1;
+	for (i = 0; i < n; i++) {
+		if (rrs[i].len > BOUND_TXT_BYTES)
+			return NULL;
+		data += rrs[i].len + 1;
+	}
+	size = sizeof(*box) + n * sizeof(*out) + data + wlen;
+	box = malloc(size);
+	if (box == NULL)
+		return NULL;
+	atomic_init(&box->refs, 1);
+	out = (struct dns_rr *)(box + 1);
+	p = (char *)(out + n);
+	for (i = 0; i < n; i++) {
+		out[i].pref = rrs[i].pref;
+		out[i].len = rrs[i].len;
+		if (rrs[i].len > 0)
+			memcpy(p, rrs[i].data, rrs[i].len);
+		p[rrs[i].len] = '\0';
+		out[i].data = (const uint8_t *)p;
+		p += rrs[i].len + 1;
+	}
+	memcpy(p, why, wlen);
+	box->pub.status = status;
+	box->pub.ttl = ttl;
+	box->pub.ad = ad;
+	box->pub.count = n;
+	box->pub.rrs = out;
+	box->pub.why = p;
+	return &box->pub;
+}
+
+struct dns_answer *
+dns_answer_ref(struct dns_answer *a)
+{
+	if (a != NULL)
+		atomic_fetch_add(&DNS_BOX(a)->refs, 1);
+	return a;
+}
+
+struct dns_answer *
+dns_answer_unref(struct dns_answer *a)
+{
+	if (a != NULL && atomic_fetch_sub(&DNS_BOX(a)->refs, 1) == 1)
+		free(DNS_BOX(a));
+	return NULL;
+}
+
+const char *
+dns_status_name(enum dns_status s)
+{
+	switch (s) {
+	case DNS_OK:
+		return "ok";
+	case DNS_NXDOMAIN:
+		return "nxdomain";
+	case DNS_NODATA:
+		return "nodata";
+	case DNS_TEMPFAIL:
+		return "tempfail";
+	}
+	return "tempfail";
+}
+
+const char *
+dns_type_name(enum dns_type t)
+{
+	switch (t) {
+	case DNS_T_A:
+		return "A";
+	case DNS_T_PTR:
+		return "PTR";
+	case DNS_T_MX:
+		return "MX";
+	case DNS_T_TXT:
+		return "TXT";
+	case DNS_T_AAAA:
+		return "AAAA";
+	}
+	return "?";
+}

@@ -624,8 +624,8 @@ dkim_key_load_private(const char *path, bool allow_unsafe,
     struct dkim_privkey **ret, struct buf *why)
 {
 	struct buf inner;
-	char *data;
-	size_t len;
+	char *data = NULL;
+	size_t len = 0;
 	int r;
 
 	r = read_key_file(path, allow_unsafe, &data, &len, why);

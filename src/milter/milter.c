@@ -1,0 +1,376 @@
+/*
+ * milter.c -- libmilter callbacks, each a thin translation into
+ * session.h, and the listening socket. See milter.h.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "authmilter/log.h"
+#include "daemon.h"
+#include "milter.h"
+#include "session.h"
+
+/* libmilter callbacks carry no user pointer: the one daemon. */
+static struct daemon *milter_daemon;
+
+/* Per connection, behind smfi_setpriv(). */
+struct milter_conn {
+	struct session *s;
+	unsigned long proto;	/* negotiated SMFIP_* flags */
+	bool in_message;
+};
+
+/* Steps that never reject, so the MTA need not wait for a reply. */
+#define MILTER_NR                                                         \
+	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH |    \
+	    SMFIP_NR_BODY | SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN)
+/* Steps we never need. */
+#define MILTER_SKIP (SMFIP_NOUNKNOWN | SMFIP_NODATA)
+/* Every step, to switch ourselves off when a connection cannot get
+ * memory (the MTA then passes the mail on untouched). */
+#define MILTER_NOTHING                                                    \
+	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT |  \
+	    SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOUNKNOWN | \
+	    SMFIP_NODATA)
+
+static struct milter_conn *
+milter_conn_new(void)
+{
+	struct milter_conn *c = calloc(1, sizeof(*c));
+	struct session_conf *conf;
+
+	if (c == NULL)
+		return NULL;
+	conf = daemon_conf(milter_daemon);
+	c->s = session_new(conf);
+	session_conf_unref(conf);
+	if (c->s == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static sfsistat
+milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct milter_conn *c = milter_conn_new();
+	unsigned long want;
+
+	*pf2 = *pf3 = 0;
+	if (c == NULL) {
+		log_err("out of memory for a new connection: passing it on "
+		    "unfiltered");
+		*pf0 = 0;
+		*pf1 = f1 & MILTER_NOTHING;
+		return SMFIS_CONTINUE;
+	}
+	want = SMFIP_HDR_LEADSPC | MILTER_NR | MILTER_SKIP;
+	if (!session_wants_rcpt(c->s))
+		want |= SMFIP_NORCPT;
+	if (!session_may_reject_mail(c->s))
+		want |= SMFIP_NR_MAIL;
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	*pf1 = f1 & want;
+	c->proto = *pf1;
+	smfi_setpriv(ctx, c);
+	return SMFIS_CONTINUE;
+}
+
+/* The reply for a step: none when it was negotiated away. */
+static sfsistat
+milter_go(const struct milter_conn *c, unsigned long nr)
+{
+	return (c->proto & nr) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static struct milter_conn *
+milter_conn(SMFICTX *ctx)
+{
+	struct milter_conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL) {
+		/* an MTA that did not negotiate: set up here */
+		c = milter_conn_new();
+		if (c != NULL)
+			smfi_setpriv(ctx, c);
+	}
+	return c;
+}
+
+static sfsistat
+milter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct milter_conn *c = milter_conn(ctx);
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	session_connect(c->s, hostname, hostaddr);
+	return milter_go(c, SMFIP_NR_CONN);
+}
+
+static sfsistat
+milter_helo(SMFICTX *ctx, char *name)
+{
+	struct milter_conn *c = milter_conn(ctx);
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	session_helo(c->s, name);
+	return milter_go(c, SMFIP_NR_HELO);
+}
+
+static sfsistat
+milter_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct milter_conn *c = milter_conn(ctx);
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	if (!c->in_message)
+		daemon_messages(milter_daemon, +1);
+	c->in_message = true;
+	session_envfrom(c->s, argv[0], smfi_getsymval(ctx, "{auth_authen}"),
+	    smfi_getsymval(ctx, "{daemon_name}"), smfi_getsymval(ctx, "i"));
+	return milter_go(c, SMFIP_NR_MAIL);
+}
+
+static sfsistat
+milter_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct milter_conn *c = milter_conn(ctx);
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	session_rcpt(c->s, argv[0]);
+	return milter_go(c, SMFIP_NR_RCPT);
+}
+
+static sfsistat
+milter_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct milter_conn *c = milter_conn(ctx);
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	session_header(c->s, name, value,
+	    (c->proto & SMFIP_HDR_LEADSPC) != 0);
+	return milter_go(c, SMFIP_NR_HDR);
+}
+
+static sfsistat
+milter_eoh(SMFICTX *ctx)
+{
+	struct milter_conn *c = milter_conn(ctx);
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	session_eoh(c->s);
+	return milter_go(c, SMFIP_NR_EOH);
+}
+
+static sfsistat
+milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct milter_conn *c = milter_conn(ctx);
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	session_body(c->s, chunk, len);
+	return milter_go(c, SMFIP_NR_BODY);
+}
+
+/* Apply the edits session_eom() asked for. */
+static void
+milter_apply(SMFICTX *ctx, const struct milter_conn *c,
+    const struct session_outcome *o)
+{
+	bool leadspc = (c->proto & SMFIP_HDR_LEADSPC) != 0;
+	const struct session_edit *e;
+	char *value;
+	size_t i;
+	int r;
+
+	for (i = 0; i < o->n_edits; i++) {
+		e = &o->edits[i];
+		if (e->kind == SESSION_EDIT_DELETE) {
+			r = smfi_chgheader(ctx, (char *)(uintptr_t)e->name,
+			    e->index, NULL);
+		} else {
+			/* without HDR_LEADSPC the MTA adds the space */
+			value = (char *)(uintptr_t)e->value;
+			if (!leadspc && value[0] == ' ')
+				value++;
+			r = smfi_insheader(ctx, 0, (char *)(uintptr_t)e->name,
+			    value);
+		}
+		if (r != MI_SUCCESS)
+			log_warning("could not %s a %s header field",
+			    e->kind == SESSION_EDIT_DELETE ? "delete" :
+			    "insert", e->name);
+	}
+	if (o->quarantine != NULL &&
+	    smfi_quarantine(ctx, (char *)(uintptr_t)o->quarantine) !=
+	    MI_SUCCESS)
+		log_warning("could not quarantine a message");
+}
+
+static sfsistat
+milter_eom(SMFICTX *ctx)
+{
+	struct milter_conn *c = milter_conn(ctx);
+	struct session_outcome o;
+
+	if (c == NULL)
+		return SMFIS_ACCEPT;
+	session_eom(c->s, smfi_getsymval(ctx, "i"), &o);
+	if (c->in_message)
+		daemon_messages(milter_daemon, -1);
+	c->in_message = false;
+	milter_apply(ctx, c, &o);
+	if (o.reply == SESSION_CONTINUE)
+		return SMFIS_CONTINUE;
+	smfi_setreply(ctx, (char *)(uintptr_t)o.code,
+	    (char *)(uintptr_t)o.xcode, (char *)(uintptr_t)o.text);
+	return o.reply == SESSION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+milter_abort(SMFICTX *ctx)
+{
+	struct milter_conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	session_abort(c->s);
+	if (c->in_message)
+		daemon_messages(milter_daemon, -1);
+	c->in_message = false;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_close(SMFICTX *ctx)
+{
+	struct milter_conn *c = smfi_getpriv(ctx);
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	if (c->in_message)
+		daemon_messages(milter_daemon, -1);
+	session_free(c->s);
+	free(c);
+	smfi_setpriv(ctx, NULL);
+	return SMFIS_CONTINUE;
+}
+
+/*
+ * TCP_NODELAY. libmilter writes every reply and every header edit with a
+ * write of its own, and accepts connections itself, so authmilter never
+ * sees a connected socket. With Nagle's algorithm on, a small write that
+ * follows another not yet acknowledged waits for the MTA's delayed ACK
+ * (about 40 ms on Linux): an end of message with two edits and a reply
+ * stalls. Linux copies TCP_NODELAY from a listening socket to the
+ * sockets accept() returns, so setting it on libmilter's listening
+ * socket is enough. That socket is found among our descriptors as the
+ * one listening TCP socket bound to the configured port.
+ */
+static int
+milter_nodelay(unsigned port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len, ol;
+	struct dirent *de;
+	int fd, on, found = 0;
+	DIR *d;
+
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		fd = atoi(de->d_name);
+		if (de->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		ol = sizeof(on);
+		len = sizeof(ss);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) < 0 ||
+		    on == 0 || getsockname(fd, (void *)&ss, &len) < 0)
+			continue;
+		if (!((ss.ss_family == AF_INET &&
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port) == port) ||
+		    (ss.ss_family == AF_INET6 &&
+		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == port)))
+			continue;
+		on = 1;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+		    sizeof(on)) == 0)
+			found++;
+	}
+	closedir(d);
+	return found > 0 ? 0 : -ENOENT;
+}
+
+int
+milter_setup(struct daemon *d, const struct config_socket *sock,
+    struct buf *errors)
+{
+	struct smfiDesc desc;
+	int r;
+
+	milter_daemon = d;
+	memset(&desc, 0, sizeof(desc));
+	desc.xxfi_name = (char *)(uintptr_t)"authmilter";
+	desc.xxfi_version = SMFI_VERSION;
+	desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+	desc.xxfi_connect = milter_connect;
+	desc.xxfi_helo = milter_helo;
+	desc.xxfi_envfrom = milter_envfrom;
+	desc.xxfi_envrcpt = milter_envrcpt;
+	desc.xxfi_header = milter_header;
+	desc.xxfi_eoh = milter_eoh;
+	desc.xxfi_body = milter_body;
+	desc.xxfi_eom = milter_eom;
+	desc.xxfi_abort = milter_abort;
+	desc.xxfi_close = milter_close;
+	desc.xxfi_negotiate = milter_negotiate;
+	if (smfi_register(desc) != MI_SUCCESS) {
+		buf_addf(errors, "libmilter: registration failed\n");
+		return -EIO;
+	}
+	if (smfi_setconn(sock->spec) != MI_SUCCESS ||
+	    smfi_opensocket(true) != MI_SUCCESS) {
+		buf_addf(errors, "Socket %s: cannot listen (in use, or no "
+		    "permission?)\n", sock->spec);
+		return -EADDRINUSE;
+	}
+	if (sock->type != CONFIG_SOCKET_LOCAL) {
+		r = milter_nodelay(sock->port);
+		if (r < 0)
+			log_warning("Socket %s: could not set TCP_NODELAY: "
+			    "%s", sock->spec, strerror(-r));
+	}
+	return 0;
+}
+
+int
+milter_main(void)
+{
+	return smfi_main() == MI_SUCCESS ? 0 : -EIO;
+}
+
+void
+milter_stop(void)
+{
+	smfi_stop();
+}

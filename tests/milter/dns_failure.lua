@@ -1,0 +1,25 @@
+-- dns_failure: the DNS server does not answer: a signed inbound message
+-- is still accepted (OnDNSError accept, the default), with
+-- dkim=temperror recorded.
+dofile(os.getenv("MT_HERE") .. "/lib.lua")
+
+local c = T.open()
+local h = T.headers()
+T.send(c, {ip = "192.0.2.7", headers = h})
+local sig = mt.getheader(c, "DKIM-Signature", 0)
+T.check(sig ~= nil, "signing needs no DNS")
+mt.disconnect(c)
+
+local signed = {{"DKIM-Signature", sig}}
+for _, x in ipairs(h) do signed[#signed + 1] = x end
+c = T.open()
+T.send(c, {ip = "198.51.100.9", headers = signed})
+T.check(T.accepted(c), "accepted")
+T.check(mt.getreply(c) == SMFIR_CONTINUE, "no SMTP reply set")
+local ar = mt.getheader(c, "Authentication-Results", 0)
+T.check(ar ~= nil and ar:find("dkim=temperror", 1, true) ~= nil,
+    "dkim=temperror recorded")
+T.check(T.log_has("dkim=temperror .* action=accept %(temperror%)"),
+    "log line says accepted with temperror")
+mt.disconnect(c)
+T.done()

@@ -1,0 +1,23 @@
+-- dns_tempfail: with OnDNSError tempfail a message that could not be
+-- verified because DNS failed gets 451 4.7.5 (the client retries).
+dofile(os.getenv("MT_HERE") .. "/lib.lua")
+
+local c = T.open()
+local h = T.headers()
+T.send(c, {ip = "192.0.2.7", headers = h})
+local sig = mt.getheader(c, "DKIM-Signature", 0)
+mt.disconnect(c)
+
+local signed = {{"DKIM-Signature", sig}}
+for _, x in ipairs(h) do signed[#signed + 1] = x end
+c = T.open()
+T.send(c, {ip = "198.51.100.9", headers = signed})
+T.check(mt.getreply(c) == SMFIR_REPLYCODE, "a reply code was set")
+T.check(mt.eom_check(c, MT_SMTPREPLY, "451", "4.7.5"), "451 4.7.5")
+T.check(T.log_has("dkim=temperror .* action=tempfail"), "log says tempfail")
+
+-- unsigned mail needs no DNS for DKIM: accepted
+T.send(c, {again = true, headers = h})
+T.check(T.accepted(c), "unsigned mail accepted")
+mt.disconnect(c)
+T.done()

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -275,6 +277,59 @@ milter_close(SMFICTX *ctx)
 	return SMFIS_CONTINUE;
 }
 
+/* libmilter's listening socket, found after smfi_opensocket(); -1 when
+ * it could not be found. */
+static int milter_listen_fd = -1;
+
+/* Whether fd is a listening socket bound to sock. */
+static bool
+milter_is_listener(int fd, const struct config_socket *sock)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss), ol;
+	int on = 0;
+
+	ol = sizeof(on);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) < 0 ||
+	    on == 0 || getsockname(fd, (void *)&ss, &len) < 0)
+		return false;
+	if (ss.ss_family == AF_UNIX)
+		return sock->type == CONFIG_SOCKET_LOCAL &&
+		    strcmp(((struct sockaddr_un *)&ss)->sun_path,
+		    sock->path) == 0;
+	if (ss.ss_family == AF_INET)
+		return sock->type != CONFIG_SOCKET_LOCAL &&
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port) == sock->port;
+	if (ss.ss_family == AF_INET6)
+		return sock->type != CONFIG_SOCKET_LOCAL &&
+		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) ==
+		    sock->port;
+	return false;
+}
+
+/* libmilter opens and accepts on its listening socket itself and has no
+ * call that returns it: it is found among our descriptors. */
+static int
+milter_find_listener(const struct config_socket *sock)
+{
+	struct dirent *de;
+	int fd, found = -1;
+	DIR *d;
+
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		fd = atoi(de->d_name);
+		if (fd != dirfd(d) && milter_is_listener(fd, sock))
+			found = fd;
+	}
+	closedir(d);
+	return found >= 0 ? found : -ENOENT;
+}
+
 /*
  * TCP_NODELAY. libmilter writes every reply and every header edit with a
  * write of its own, and accepts connections itself, so authmilter never
@@ -283,42 +338,16 @@ milter_close(SMFICTX *ctx)
  * (about 40 ms on Linux): an end of message with two edits and a reply
  * stalls. Linux copies TCP_NODELAY from a listening socket to the
  * sockets accept() returns, so setting it on libmilter's listening
- * socket is enough. That socket is found among our descriptors as the
- * one listening TCP socket bound to the configured port.
+ * socket is enough.
  */
 static int
-milter_nodelay(unsigned port)
+milter_nodelay(int fd)
 {
-	struct sockaddr_storage ss;
-	socklen_t len, ol;
-	struct dirent *de;
-	int fd, on, found = 0;
-	DIR *d;
+	int on = 1;
 
-	d = opendir("/proc/self/fd");
-	if (d == NULL)
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) < 0)
 		return -errno;
-	while ((de = readdir(d)) != NULL) {
-		fd = atoi(de->d_name);
-		if (de->d_name[0] == '.' || fd == dirfd(d))
-			continue;
-		ol = sizeof(on);
-		len = sizeof(ss);
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &ol) < 0 ||
-		    on == 0 || getsockname(fd, (void *)&ss, &len) < 0)
-			continue;
-		if (!((ss.ss_family == AF_INET &&
-		    ntohs(((struct sockaddr_in *)&ss)->sin_port) == port) ||
-		    (ss.ss_family == AF_INET6 &&
-		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == port)))
-			continue;
-		on = 1;
-		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
-		    sizeof(on)) == 0)
-			found++;
-	}
-	closedir(d);
-	return found > 0 ? 0 : -ENOENT;
+	return 0;
 }
 
 int
@@ -354,8 +383,13 @@ milter_setup(struct daemon *d, const struct config_socket *sock,
 		    "permission?)\n", sock->spec);
 		return -EADDRINUSE;
 	}
+	milter_listen_fd = milter_find_listener(sock);
+	if (milter_listen_fd < 0)
+		log_warning("Socket %s: listening socket not found",
+		    sock->spec);
 	if (sock->type != CONFIG_SOCKET_LOCAL) {
-		r = milter_nodelay(sock->port);
+		r = milter_listen_fd < 0 ? milter_listen_fd :
+		    milter_nodelay(milter_listen_fd);
 		if (r < 0)
 			log_warning("Socket %s: could not set TCP_NODELAY: "
 			    "%s", sock->spec, strerror(-r));
@@ -372,5 +406,10 @@ milter_main(void)
 void
 milter_stop(void)
 {
+	/* libmilter's listener polls its socket with a timeout of several
+	 * seconds and only then notices smfi_stop(); a shutdown() of the
+	 * listening socket wakes it at once */
+	if (milter_listen_fd >= 0)
+		shutdown(milter_listen_fd, SHUT_RDWR);
 	smfi_stop();
 }

@@ -11,12 +11,23 @@ T.here = os.getenv("MT_HERE")
 T.passed = 0
 
 -- check: one named assertion; a failure stops the script (exit != 0)
+-- (miltertest does not print Lua errors: T.must and T.check print the
+-- reason before they stop the script)
 function T.check(cond, what)
 	if not cond then
+		print("FAIL - " .. what)
 		error("FAIL: " .. what, 2)
 	end
 	T.passed = T.passed + 1
 	print("ok " .. T.passed .. " - " .. what)
+end
+
+function T.must(cond, what)
+	if not cond then
+		print("FAIL - " .. what)
+		error(what, 2)
+	end
+	return cond
 end
 
 function T.done()
@@ -27,8 +38,8 @@ end
 -- every action and step offered, HDR_LEADSPC included)
 function T.open()
 	local c = mt.connect(T.sock, 50, 0.1)
-	assert(c ~= nil, "cannot connect to " .. T.sock)
-	assert(mt.negotiate(c, 6, nil, nil) == nil, "negotiate")
+	T.must(c ~= nil, "cannot connect to " .. T.sock)
+	T.must(mt.negotiate(c, 6, nil, nil) == nil, "negotiate")
 	return c
 end
 
@@ -40,19 +51,19 @@ end
 -- connection (no connect, no HELO).
 function T.send(c, m)
 	if not m.again then
-		assert(mt.conninfo(c, m.host or "client.example",
+		T.must(mt.conninfo(c, m.host or "client.example",
 		    m.ip or "198.51.100.9") == nil, "conninfo")
-		assert(mt.helo(c, m.helo or "client.example") == nil, "helo")
+		T.must(mt.helo(c, m.helo or "client.example") == nil, "helo")
 	end
 	if m.auth ~= nil then
-		assert(mt.macro(c, SMFIC_MAIL, "{auth_authen}", m.auth,
+		T.must(mt.macro(c, SMFIC_MAIL, "{auth_authen}", m.auth,
 		    "i", "4QUEUEID") == nil, "macro")
 	else
-		assert(mt.macro(c, SMFIC_MAIL, "i", "4QUEUEID") == nil, "macro")
+		T.must(mt.macro(c, SMFIC_MAIL, "i", "4QUEUEID") == nil, "macro")
 	end
-	assert(mt.mailfrom(c, m.from or "<user@example.com>") == nil, "mail")
+	T.must(mt.mailfrom(c, m.from or "<user@example.com>") == nil, "mail")
 	if not mt.test_option(c, SMFIP_NORCPT) then
-		assert(mt.rcptto(c, m.rcpt or "<rcpt@example.net>") == nil,
+		T.must(mt.rcptto(c, m.rcpt or "<rcpt@example.net>") == nil,
 		    "rcpt")
 	end
 	for _, h in ipairs(m.headers) do
@@ -61,14 +72,14 @@ function T.send(c, m)
 		-- wire, so that space is taken off (and must be there)
 		local v = h[2]
 		if mt.test_option(c, SMFIP_HDR_LEADSPC) then
-			assert(v:sub(1, 1) == " ", "value must start with a space")
+			T.must(v:sub(1, 1) == " ", "value must start with a space")
 			v = v:sub(2)
 		end
-		assert(mt.header(c, h[1], v) == nil, "header " .. h[1])
+		T.must(mt.header(c, h[1], v) == nil, "header " .. h[1])
 	end
-	assert(mt.eoh(c) == nil, "eoh")
-	assert(mt.bodystring(c, m.body or "Hello.\r\n") == nil, "body")
-	assert(mt.eom(c) == nil, "eom")
+	T.must(mt.eoh(c) == nil, "eoh")
+	T.must(mt.bodystring(c, m.body or "Hello.\r\n") == nil, "body")
+	T.must(mt.eom(c) == nil, "eom")
 end
 
 -- A plain message from user@example.com.
@@ -94,7 +105,7 @@ end
 -- LF folds back to CRLF) into a file under MT_DIR; returns the path
 function T.write(name, top, headers, body)
 	local path = T.dir .. "/" .. name
-	local f = assert(io.open(path, "wb"))
+	local f = T.must(io.open(path, "wb"))
 	for _, h in ipairs(top) do
 		f:write(h[1] .. ":" .. h[2]:gsub("\r?\n", "\r\n") .. "\r\n")
 	end
@@ -117,7 +128,7 @@ end
 -- (a Lua pattern), waiting up to 2 s for it
 function T.log_has(pattern)
 	for _ = 1, 40 do
-		local f = assert(io.open(T.log, "rb"))
+		local f = T.must(io.open(T.log, "rb"))
 		local s = f:read("*a")
 		f:close()
 		if s:find(pattern) then
@@ -130,13 +141,13 @@ end
 
 -- set_conf: rewrite the configuration file
 function T.set_conf(text)
-	local f = assert(io.open(T.conf, "wb"))
+	local f = T.must(io.open(T.conf, "wb"))
 	f:write(text)
 	f:close()
 end
 
 function T.read(path)
-	local f = assert(io.open(path, "rb"))
+	local f = T.must(io.open(path, "rb"))
 	local s = f:read("*a")
 	f:close()
 	return s

@@ -86,23 +86,6 @@ static const struct dns_ops zone_ops = {
 	.free = zone_free,
 };
 
-/* Lower-case name into out (cap bytes) without the final dot. @return
- * the length, or -1 if it does not fit. */
-static int
-zone_key(const char *name, char *out, size_t cap)
-{
-	size_t len = strlen(name), i;
-
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len >= cap)
-		return -1;
-	for (i = 0; i < len; i++)
-		out[i] = (char)tolower((unsigned char)name[i]);
-	out[len] = '\0';
-	return (int)len;
-}
-
 static uint32_t
 zone_hash(const char *key)
 {
@@ -264,7 +247,7 @@ dns_zone_add_rr(struct dns_resolver *r, const char *name, enum dns_type type,
 	if (!dns_name_valid(name) || !zone_type_known(type) ||
 	    (rr->len > 0 && rr->data == NULL) || !zone_rr_valid(type, rr))
 		return -EINVAL;
-	zone_key(name, key, sizeof(key));
+	dns_name_key(name, key, sizeof(key));
 	if (type == DNS_T_MX || type == DNS_T_PTR) {
 		/* struct dns_rr: names lower-case without the final dot */
 		for (i = 0; i < rr->len; i++)
@@ -291,7 +274,7 @@ dns_zone_add_fault(struct dns_resolver *r, const char *name,
 
 	if (!dns_name_valid(name) || (type != 0 && !zone_type_known(type)))
 		return -EINVAL;
-	zone_key(name, key, sizeof(key));
+	dns_name_key(name, key, sizeof(key));
 	n = zone_node_get(r->ctx, key);
 	/* a fault alone does not make its name exist (no records) */
 	n->faults = xrealloc(n->faults, (n->nfaults + 1) * sizeof(*n->faults));
@@ -612,7 +595,7 @@ dns_zone_add(struct dns_resolver *r, const char *name, enum dns_type type,
 	    strpbrk(name, " \t\r\n;()\"\\") != NULL ||
 	    strpbrk(rdata, "\r\n") != NULL)
 		return -EINVAL;
-	zone_key(name, key, sizeof(key));
+	dns_name_key(name, key, sizeof(key));
 	if (asprintf(&line, "%s. %d IN %s %s", key, ZONE_DEFAULT_TTL,
 	    dns_type_name(type), rdata) < 0)
 		return -ENOMEM;
@@ -710,7 +693,7 @@ zone_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	struct dns_answer *a = NULL;
 	int hop, rc;
 
-	if (zone_key(name, key, sizeof(key)) < 0)
+	if (dns_name_key(name, key, sizeof(key)) < 0)
 		return -EINVAL;
 	atomic_fetch_add(&r->queries, 1);
 	/* follow CNAMEs as a resolver would (RFC 1034 section 3.6.2) */

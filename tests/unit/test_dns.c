@@ -364,6 +364,36 @@ test_query_names(void)
 	dns_resolver_free(r);
 }
 
+/* dns_ldns_new option checks (no query is sent). */
+static void
+test_ldns_options(void)
+{
+	static const struct {
+		const char *servers, *why;
+	} bad[] = {
+		{ "", "no nameserver given" },
+		{ "127.0.0.1@0", "bad nameserver port" },
+		{ "127.0.0.1@70000", "bad nameserver port" },
+		{ "127.0.0.1@53x", "bad nameserver port" },
+		{ "ns.example.com", "nameserver is not an IPv4 or IPv6 address" },
+		{ "127.0.0.1@53 ::1@54", "all nameservers must use the same port" },
+	};
+	struct dns_ldns_options o = { NULL, 100, 1 };
+	struct dns_resolver *r = NULL;
+	const char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.nameservers = bad[i].servers;
+		CHECK_INT_EQ(dns_ldns_new(&o, &r, &why), -EINVAL);
+		CHECK_STR_EQ(why, bad[i].why);
+	}
+	o.nameservers = "127.0.0.1@5300, ::1@5300";
+	CHECK_INT_EQ(dns_ldns_new(&o, &r, &why), 0);
+	CHECK(r != NULL);
+	dns_resolver_free(r);
+}
+
 static void test_cache(void);
 
 int
@@ -378,6 +408,7 @@ main(void)
 	test_zone_shared();
 	test_zone_add();
 	test_query_names();
+	test_ldns_options();
 	test_cache();
 	return check_summary("dns");
 }

@@ -40,5 +40,14 @@
 /* Encoded words decoded in a display name (RFC 2047 section 2: 75 bytes
  * each; this bounds work, not correctness). */
 #define BOUND_ENCODED_WORDS 32
+/* How long the DNS cache keeps answers (RFC 2181 section 8, RFC 2308
+ * section 5): a positive TTL above a day is clamped so a changed key or
+ * policy is seen within a day; a negative answer at most an hour (RFC 2308
+ * suggests 1-3 h) so a newly published record shows up soon; a tempfail
+ * a few seconds, so a dead server is not hammered but recovery is quick.
+ * Every TTL is at least 1 s. */
+#define BOUND_DNS_TTL_MAX 86400
+#define BOUND_DNS_NEG_TTL_MAX 3600
+#define BOUND_DNS_TEMPFAIL_TTL 5
 
 #endif

@@ -534,7 +534,9 @@ dmarc_forwarder_parse(const char *s, struct dmarc_forwarder *ret)
 		return 0;
 	}
 	dom = s[0] == '.' ? s + 1 : s;
-	if (n > BOUND_DOMAIN_LEN || !dns_name_valid(dom))
+	if (n > BOUND_DOMAIN_LEN || !dns_name_valid(dom) ||
+	    strspn(dom, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_.") != strlen(dom))
 		return -EINVAL;
 	for (i = 0; i <= n; i++)
 		f.domain[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ?

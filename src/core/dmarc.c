@@ -194,11 +194,22 @@ tag_fo(struct rec_state *st, const struct tag *t)
 		if (p == end)
 			return -EINVAL;
 		switch (*p) {
-		case '0': bit = DMARC_FO_0; break;
-		case '1': bit = DMARC_FO_1; break;
-		case 'd': case 'D': bit = DMARC_FO_D; break;
-		case 's': case 'S': bit = DMARC_FO_S; break;
-		default: return -EINVAL;
+		case '0':
+			bit = DMARC_FO_0;
+			break;
+		case '1':
+			bit = DMARC_FO_1;
+			break;
+		case 'd':
+		case 'D':
+			bit = DMARC_FO_D;
+			break;
+		case 's':
+		case 'S':
+			bit = DMARC_FO_S;
+			break;
+		default:
+			return -EINVAL;
 		}
 		if (fo & bit)
 			return -EINVAL;
@@ -231,15 +242,15 @@ uri_scheme_len(const char *s, size_t len)
 	for (i = 1; i < len && s[i] != ':'; i++) {
 		char c = s[i];
 		if (!(((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '-' ||
-		    c == '.'))
+		        (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+		        c == '.'))
 			return 0;
 	}
 	if (i == len || i + 1 == len)
 		return 0;
 	for (size_t j = i + 1; j < len; j++)
-		if (s[j] < 0x21 || s[j] > 0x7e || strchr("\"<>\\^`{|}",
-		    s[j]) != NULL)
+		if (s[j] < 0x21 || s[j] > 0x7e ||
+		    strchr("\"<>\\^`{|}", s[j]) != NULL)
 			return 0;
 	return i;
 }
@@ -257,8 +268,8 @@ mailto_ok(const char *s, size_t len)
 	if (q != NULL)
 		end = q;
 	at = memchr(s, '@', (size_t)(end - s));
-	if (at == NULL || at == s || memchr(at + 1, '@',
-	    (size_t)(end - at - 1)) != NULL)
+	if (at == NULL || at == s ||
+	    memchr(at + 1, '@', (size_t)(end - at - 1)) != NULL)
 		return false;
 	dlen = (size_t)(end - at - 1);
 	if (dlen == 0 || dlen > BOUND_DOMAIN_LEN)
@@ -266,7 +277,7 @@ mailto_ok(const char *s, size_t len)
 	for (i = 0; i < dlen; i++) {
 		char c = at[1 + i];
 		if (!(((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.'))
+		        (c >= '0' && c <= '9') || c == '-' || c == '.'))
 			return false;
 		dom[i] = c;
 	}
@@ -307,8 +318,7 @@ uri_one(struct dmarc_record *r, const char *s, size_t len,
 		rec_note(r, "reporting URI too long, skipped");
 		return;
 	}
-	if (!uri_strip_size(s, &len) ||
-	    (sl = uri_scheme_len(s, len)) == 0) {
+	if (!uri_strip_size(s, &len) || (sl = uri_scheme_len(s, len)) == 0) {
 		rec_note(r, "invalid reporting URI skipped");
 		return;
 	}
@@ -374,18 +384,18 @@ tag_ruf(struct rec_state *st, const struct tag *t)
 static const struct {
 	const char *name;
 	int (*fn)(struct rec_state *, const struct tag *);
-	const char *invalid;	/* the note when the value is not valid */
+	const char *invalid; /* the note when the value is not valid */
 } rec_tags[] = {
-	{ "p", tag_p, "invalid p= value" },
-	{ "sp", tag_sp, "invalid sp= value" },
-	{ "np", tag_np, "invalid np= value" },
-	{ "adkim", tag_adkim, "invalid adkim= ignored (r)" },
-	{ "aspf", tag_aspf, "invalid aspf= ignored (r)" },
-	{ "fo", tag_fo, "invalid fo= ignored (0)" },
-	{ "rua", tag_rua, "empty rua= ignored" },
-	{ "ruf", tag_ruf, "empty ruf= ignored" },
-	{ "psd", tag_psd, "invalid psd= ignored (u)" },
-	{ "t", tag_t, "invalid t= ignored (n)" },
+    {"p", tag_p, "invalid p= value"},
+    {"sp", tag_sp, "invalid sp= value"},
+    {"np", tag_np, "invalid np= value"},
+    {"adkim", tag_adkim, "invalid adkim= ignored (r)"},
+    {"aspf", tag_aspf, "invalid aspf= ignored (r)"},
+    {"fo", tag_fo, "invalid fo= ignored (0)"},
+    {"rua", tag_rua, "empty rua= ignored"},
+    {"ruf", tag_ruf, "empty ruf= ignored"},
+    {"psd", tag_psd, "invalid psd= ignored (u)"},
+    {"t", tag_t, "invalid t= ignored (n)"},
 };
 #define REC_TAGS (sizeof(rec_tags) / sizeof(rec_tags[0]))
 
@@ -417,14 +427,14 @@ record_defaults(struct dmarc_record *r)
 static void
 record_tags(struct rec_state *st, const char *txt, size_t len)
 {
-	struct tag found[REC_TAGS] = { { 0 } }, t;
-	unsigned seen[REC_TAGS] = { 0 };
+	struct tag found[REC_TAGS] = {{0}}, t;
+	unsigned seen[REC_TAGS] = {0};
 	const char *cur = txt, *end = txt + len, *why, *note;
 	size_t i;
 	bool first = true;
 
 	while (orgdomain_tag_next(&cur, end, &t, &why)) {
-		if (first) {	/* v=DMARC1, checked by orgdomain_sniff */
+		if (first) { /* v=DMARC1, checked by orgdomain_sniff */
 			first = false;
 			continue;
 		}
@@ -437,8 +447,8 @@ record_tags(struct rec_state *st, const char *txt, size_t len)
 				break;
 		if (i == REC_TAGS) {
 			note = removed_tag_note(&t);
-			rec_note(st->r, note != NULL ? note :
-			    "unknown tag ignored");
+			rec_note(
+			    st->r, note != NULL ? note : "unknown tag ignored");
 			continue;
 		}
 		if (seen[i]++ == 0)
@@ -449,9 +459,10 @@ record_tags(struct rec_state *st, const char *txt, size_t len)
 			continue;
 		if (seen[i] > 1) {
 			rec_note(st->r, "duplicate tag discarded");
-			if (i < 3)	/* p, sp, np */
-				*(i == 0 ? &st->p : i == 1 ? &st->sp :
-				    &st->np) = POL_INVALID;
+			if (i < 3) /* p, sp, np */
+				*(i == 0     ? &st->p
+				    : i == 1 ? &st->sp
+				             : &st->np) = POL_INVALID;
 			continue;
 		}
 		if (rec_tags[i].fn(st, &found[i]) < 0)
@@ -485,14 +496,15 @@ dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *ret)
 		ret->np = DMARC_POLICY_UNSET;
 		ret->p_implied = true;
 		ret->why = st.p == POL_ABSENT && st.sp != POL_INVALID &&
-		    st.np != POL_INVALID ? "no p=, treated as p=none" :
-		    "invalid p=, sp= or np=, treated as p=none";
+		                   st.np != POL_INVALID
+		               ? "no p=, treated as p=none"
+		               : "invalid p=, sp= or np=, treated as p=none";
 		return 0;
 	}
 	ret->status = DMARC_RECORD_NO_POLICY;
 	ret->p = ret->sp = ret->np = DMARC_POLICY_UNSET;
-	ret->why = st.p == POL_OK ? "invalid sp= or np= and no valid rua=" :
-	    "no valid p= and no valid rua=";
+	ret->why = st.p == POL_OK ? "invalid sp= or np= and no valid rua="
+	                          : "no valid p= and no valid rua=";
 	return 0;
 }
 
@@ -536,11 +548,12 @@ dmarc_forwarder_parse(const char *s, struct dmarc_forwarder *ret)
 	dom = s[0] == '.' ? s + 1 : s;
 	if (n > BOUND_DOMAIN_LEN || !dns_name_valid(dom) ||
 	    strspn(dom, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789-_.") != strlen(dom))
+	                "0123456789-_.") != strlen(dom))
 		return -EINVAL;
 	for (i = 0; i <= n; i++)
-		f.domain[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ?
-		    s[i] - 'A' + 'a' : s[i]);
+		f.domain[i] =
+		    (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] - 'A' + 'a'
+		                                        : s[i]);
 	*ret = f;
 	return 0;
 }
@@ -552,8 +565,8 @@ net_match(const struct dmarc_forwarder *f, int family, const uint8_t *addr)
 
 	if (f->family != family || memcmp(f->net, addr, full) != 0)
 		return false;
-	return rest == 0 ||
-	    ((f->net[full] ^ addr[full]) & (0xffu << (8 - rest)) & 0xff) == 0;
+	return rest == 0 || ((f->net[full] ^ addr[full]) &
+	                        (0xffu << (8 - rest)) & 0xff) == 0;
 }
 
 /* Domain comparison: ASCII case ignored, one final dot ignored. */
@@ -584,7 +597,7 @@ forwarder_domain_match(const char *pattern, const char *d)
 	if (ld == lp)
 		return strncasecmp(d, pattern, lp) == 0;
 	return ld > lp && d[ld - lp - 1] == '.' &&
-	    strncasecmp(d + ld - lp, pattern, lp) == 0;
+	       strncasecmp(d + ld - lp, pattern, lp) == 0;
 }
 
 static bool
@@ -611,8 +624,8 @@ trusted_forwarder(const struct dmarc_input *in, const struct dmarc_options *o)
 		for (j = 0; j < in->dkim_count; j++)
 			if (in->dkim[j].result == AUTH_PASS &&
 			    in->dkim[j].domain != NULL &&
-			    forwarder_domain_match(f->domain,
-			    in->dkim[j].domain))
+			    forwarder_domain_match(
+			        f->domain, in->dkim[j].domain))
 				return true;
 	}
 	return false;
@@ -632,8 +645,8 @@ authors_distinct(struct arena *a, const struct dmarc_input *in,
 	int err = 0;
 
 	*ret_more = false;
-	for (i = 0; in->from_state == DMARC_FROM_OK &&
-	    i < in->author_count; i++) {
+	for (i = 0; in->from_state == DMARC_FROM_OK && i < in->author_count;
+	     i++) {
 		s = orgdomain_name_norm(a, in->author_domains[i], &err);
 		if (s == NULL && err == -ENOMEM)
 			return err;
@@ -718,14 +731,13 @@ discover_author(const struct orgdomain *o, struct dns_resolver *r,
 		f->record.why = "no DMARC record";
 		return 0;
 	}
-	return dmarc_record_parse(f->walk.record, f->walk.record_len,
-	    &f->record);
+	return dmarc_record_parse(
+	    f->walk.record, f->walk.record_len, &f->record);
 }
 
 int
 dmarc_discover(const struct orgdomain *o, struct dns_resolver *r,
-    struct arena *a, const struct dmarc_input *in,
-    struct dmarc_discovery **ret)
+    struct arena *a, const struct dmarc_input *in, struct dmarc_discovery **ret)
 {
 	const char *names[BOUND_DMARC_AUTHOR_DOMAINS];
 	struct dmarc_discovery *d;
@@ -747,9 +759,10 @@ dmarc_discover(const struct orgdomain *o, struct dns_resolver *r,
 		if (rc < 0)
 			return rc;
 		d->author_count++;
-		d->queries += d->authors[i].walk.queries +
+		d->queries +=
+		    d->authors[i].walk.queries +
 		    (d->authors[i].walk.record != NULL &&
-		    d->authors[i].walk.relation != ORGDOMAIN_SELF);
+		        d->authors[i].walk.relation != ORGDOMAIN_SELF);
 	}
 	for (i = 0; needs_relaxed(d, true) && i < in->dkim_count; i++) {
 		if (in->dkim[i].result != AUTH_PASS)
@@ -833,8 +846,8 @@ align(const struct dmarc_discovery *d, const struct dmarc_author *au,
  * existing subdomain, np for a non-existent one, falling back to sp and
  * then p. *ret_unsure: the existence test failed and np would differ. */
 static void
-select_policy(const struct dmarc_found *f, struct dmarc_author *au,
-    bool *ret_unsure)
+select_policy(
+    const struct dmarc_found *f, struct dmarc_author *au, bool *ret_unsure)
 {
 	const struct dmarc_record *r = &f->record;
 	enum dmarc_policy sub = r->sp != DMARC_POLICY_UNSET ? r->sp : r->p;
@@ -873,7 +886,7 @@ align_all(const struct dmarc_input *in, const struct dmarc_discovery *d,
 
 	*ret_unknown = NULL;
 	for (i = 0; i < in->dkim_count; i++) {
-		if (in->dkim[i].result != AUTH_PASS)	/* not policy */
+		if (in->dkim[i].result != AUTH_PASS) /* not policy */
 			continue;
 		st = align(d, au, in->dkim[i].domain, r->adkim);
 		if (st == ALIGN_YES && !au->dkim_aligned) {
@@ -902,22 +915,21 @@ align_all(const struct dmarc_input *in, const struct dmarc_discovery *d,
 static enum dmarc_disposition
 policy_disp(enum dmarc_policy p)
 {
-	return p == DMARC_POLICY_REJECT ? DMARC_DISP_REJECT :
-	    p == DMARC_POLICY_QUARANTINE ? DMARC_DISP_QUARANTINE :
-	    DMARC_DISP_NONE;
+	return p == DMARC_POLICY_REJECT       ? DMARC_DISP_REJECT
+	       : p == DMARC_POLICY_QUARANTINE ? DMARC_DISP_QUARANTINE
+	                                      : DMARC_DISP_NONE;
 }
 
 /* The disposition of a failing message: the evaluated policy, then the
  * local overrides (RFC 9989 section 5.4; RFC 9990 override reasons). */
 static void
-fail_disposition(const struct dmarc_input *in,
-    const struct dmarc_options *opt, struct dmarc_author *au)
+fail_disposition(const struct dmarc_input *in, const struct dmarc_options *opt,
+    struct dmarc_author *au)
 {
 	au->disposition = policy_disp(au->evaluated);
 	if (au->evaluated != au->requested)
 		au->overrides |= DMARC_OVERRIDE_POLICY_TEST_MODE;
-	if (au->disposition != DMARC_DISP_NONE &&
-	    trusted_forwarder(in, opt)) {
+	if (au->disposition != DMARC_DISP_NONE && trusted_forwarder(in, opt)) {
 		au->disposition = DMARC_DISP_NONE;
 		au->overrides |= DMARC_OVERRIDE_TRUSTED_FORWARDER;
 	}
@@ -934,8 +946,8 @@ test_mode(enum dmarc_policy p, bool testing)
 {
 	if (!testing || p <= DMARC_POLICY_NONE)
 		return p;
-	return p == DMARC_POLICY_REJECT ? DMARC_POLICY_QUARANTINE :
-	    DMARC_POLICY_NONE;
+	return p == DMARC_POLICY_REJECT ? DMARC_POLICY_QUARANTINE
+	                                : DMARC_POLICY_NONE;
 }
 
 static int
@@ -953,19 +965,22 @@ eval_found(const struct dmarc_input *in, const struct dmarc_discovery *d,
 	st = align_all(in, d, au, &unknown);
 	if (st == ALIGN_YES) {
 		au->result = AUTH_PASS;
-		au->disposition = au->evaluated >= DMARC_POLICY_QUARANTINE ?
-		    DMARC_DISP_PASS : DMARC_DISP_NONE;
-		au->reason = au->dkim_aligned ?
-		    arena_fmt(a, "aligned DKIM pass (d=%s)", au->dkim_domain,
-		    NULL) : arena_fmt(a, "aligned SPF pass (%s)",
-		    au->spf_domain, NULL);
+		au->disposition = au->evaluated >= DMARC_POLICY_QUARANTINE
+		                      ? DMARC_DISP_PASS
+		                      : DMARC_DISP_NONE;
+		au->reason = au->dkim_aligned
+		                 ? arena_fmt(a, "aligned DKIM pass (d=%s)",
+		                       au->dkim_domain, NULL)
+		                 : arena_fmt(a, "aligned SPF pass (%s)",
+		                       au->spf_domain, NULL);
 	} else if (st == ALIGN_UNKNOWN || unsure) {
 		/* RFC 9989 section 5.3.6: neither pass nor fail */
 		au->result = AUTH_TEMPERROR;
-		au->reason = unsure ?
-		    "existence of the author domain unknown (DNS)" :
-		    arena_fmt(a, "organizational domain of %s: DNS failure",
-		    unknown, NULL);
+		au->reason =
+		    unsure ? "existence of the author domain unknown (DNS)"
+		           : arena_fmt(a,
+		                 "organizational domain of %s: DNS failure",
+		                 unknown, NULL);
 	} else {
 		au->result = AUTH_FAIL;
 		au->reason = "no aligned DKIM or SPF pass";
@@ -1002,16 +1017,17 @@ eval_author(const struct dmarc_input *in, const struct dmarc_discovery *d,
 	}
 	au->method = f->walk.method;
 	if (f->walk.status != ORGDOMAIN_OK) {
-		au->result = f->walk.status == ORGDOMAIN_TEMPFAIL ?
-		    AUTH_TEMPERROR : AUTH_PERMERROR;
+		au->result = f->walk.status == ORGDOMAIN_TEMPFAIL
+		                 ? AUTH_TEMPERROR
+		                 : AUTH_PERMERROR;
 		au->reason = f->walk.why;
 		return 0;
 	}
 	au->org_domain = f->walk.org_domain;
 	if (f->walk.record == NULL) {
 		/* section 4.10.1: no record, DMARC does not apply */
-		au->reason = f->walk.discarded > 0 ? f->walk.why :
-		    "no DMARC policy record";
+		au->reason = f->walk.discarded > 0 ? f->walk.why
+		                                   : "no DMARC policy record";
 		return 0;
 	}
 	if (f->record.status != DMARC_RECORD_OK) {
@@ -1027,8 +1043,10 @@ eval_author(const struct dmarc_input *in, const struct dmarc_discovery *d,
 static int
 disp_rank(enum dmarc_disposition d)
 {
-	return d == DMARC_DISP_PASS ? 0 : d == DMARC_DISP_NONE ? 1 :
-	    d == DMARC_DISP_QUARANTINE ? 2 : 3;
+	return d == DMARC_DISP_PASS         ? 0
+	       : d == DMARC_DISP_NONE       ? 1
+	       : d == DMARC_DISP_QUARANTINE ? 2
+	                                    : 3;
 }
 
 static int
@@ -1044,7 +1062,7 @@ result_rank(enum auth_result r)
 	case AUTH_TEMPERROR:
 		return 3;
 	default:
-		return 4;	/* fail */
+		return 4; /* fail */
 	}
 }
 
@@ -1064,12 +1082,14 @@ eval_no_author(const struct dmarc_input *in, const struct dmarc_options *opt,
 {
 	if (in->from_state == DMARC_FROM_UNPARSEABLE) {
 		res->result = AUTH_PERMERROR;
-		res->reason = in->from_why != NULL ? in->from_why :
-		    "From header field does not parse";
+		res->reason = in->from_why != NULL
+		                  ? in->from_why
+		                  : "From header field does not parse";
 	} else {
 		res->result = AUTH_NONE;
-		res->reason = in->from_state == DMARC_FROM_ABSENT ?
-		    "no From header field" : "no domain in From";
+		res->reason = in->from_state == DMARC_FROM_ABSENT
+		                  ? "no From header field"
+		                  : "no domain in From";
 	}
 	if (opt->require_from) {
 		res->disposition = DMARC_DISP_REJECT;
@@ -1078,9 +1098,8 @@ eval_no_author(const struct dmarc_input *in, const struct dmarc_options *opt,
 }
 
 int
-dmarc_evaluate(const struct dmarc_input *in,
-    const struct dmarc_discovery *d, const struct dmarc_options *opt,
-    struct arena *a, struct dmarc_result **ret)
+dmarc_evaluate(const struct dmarc_input *in, const struct dmarc_discovery *d,
+    const struct dmarc_options *opt, struct arena *a, struct dmarc_result **ret)
 {
 	const char *names[BOUND_DMARC_AUTHOR_DOMAINS];
 	struct dmarc_result *res;

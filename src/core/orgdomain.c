@@ -19,13 +19,13 @@
 
 struct orgdomain {
 	enum orgdomain_method method;
-	psl_ctx_t *psl;		/* psl method only; read-only once loaded */
+	psl_ctx_t *psl; /* psl method only; read-only once loaded */
 };
 
 /* One name of a walk at which exactly one DMARC record was found. */
 struct walk_hit {
-	const char *name;	/* arena-owned */
-	const char *txt;	/* arena-owned, NUL-terminated */
+	const char *name; /* arena-owned */
+	const char *txt;  /* arena-owned, NUL-terminated */
 	size_t len;
 	enum orgdomain_psd psd;
 };
@@ -155,8 +155,8 @@ is_wsp(char c)
 }
 
 bool
-orgdomain_tag_next(const char **cur, const char *end, struct tag *ret,
-    const char **ret_why)
+orgdomain_tag_next(
+    const char **cur, const char *end, struct tag *ret, const char **ret_why)
 {
 	struct tag_list l;
 	const char *s, *e, *semi, *why = NULL;
@@ -231,8 +231,8 @@ orgdomain_sniff(const char *txt, size_t len, enum orgdomain_psd *ret_psd)
 /* RFC 9989 section 4.10 steps 1-2 / 5-6: query _dmarc.<name>, keep the
  * DMARC records, drop them all when there are several. */
 static int
-walk_level(struct dns_resolver *r, struct arena *a, const char *name,
-    struct walk *w)
+walk_level(
+    struct dns_resolver *r, struct arena *a, const char *name, struct walk *w)
 {
 	char q[BOUND_DOMAIN_LEN + 8];
 	struct dns_answer *ans;
@@ -243,7 +243,7 @@ walk_level(struct dns_resolver *r, struct arena *a, const char *name,
 
 	if ((size_t)snprintf(q, sizeof(q), "_dmarc.%s", name) >= sizeof(q) ||
 	    !dns_name_valid(q))
-		return 0;	/* too long to exist: no record there */
+		return 0; /* too long to exist: no record there */
 	rc = dns_query(r, q, DNS_T_TXT, &ans);
 	if (rc == -EINVAL)
 		return 0;
@@ -258,7 +258,7 @@ walk_level(struct dns_resolver *r, struct arena *a, const char *name,
 	}
 	for (i = 0; ans->status == DNS_OK && i < ans->count; i++) {
 		if (orgdomain_sniff((const char *)ans->rrs[i].data,
-		    ans->rrs[i].len, &psd)) {
+		        ans->rrs[i].len, &psd)) {
 			one = &ans->rrs[i];
 			one_psd = psd;
 			n++;
@@ -267,8 +267,8 @@ walk_level(struct dns_resolver *r, struct arena *a, const char *name,
 	rc = 0;
 	if (n > 1) {
 		w->discarded++;
-		w->why = arena_fmt2(a, "%s: %s", q,
-		    "several DMARC records, all discarded");
+		w->why = arena_fmt2(
+		    a, "%s: %s", q, "several DMARC records, all discarded");
 		rc = w->why == NULL ? -ENOMEM : 0;
 	} else if (n == 1) {
 		struct walk_hit *h = &w->hits[w->count];
@@ -288,8 +288,8 @@ walk_level(struct dns_resolver *r, struct arena *a, const char *name,
 /* RFC 9989 section 4.10: the walk from start up to the root, stopping at
  * a record with psd=y or psd=n; at most 8 queries. */
 static int
-walk_run(struct dns_resolver *r, struct arena *a, const char *start,
-    struct walk *w)
+walk_run(
+    struct dns_resolver *r, struct arena *a, const char *start, struct walk *w)
 {
 	const char *t = start;
 	size_t n, before;
@@ -304,7 +304,7 @@ walk_run(struct dns_resolver *r, struct arena *a, const char *start,
 			return rc;
 		if (w->count > before &&
 		    w->hits[w->count - 1].psd != ORGDOMAIN_PSD_U)
-			break;	/* steps 2 and 6: psd=y/n, stop */
+			break; /* steps 2 and 6: psd=y/n, stop */
 		n = name_labels(t);
 		if (n <= 1)
 			break;
@@ -326,13 +326,13 @@ walk_org(const struct walk *w, const char *start)
 	const struct walk_hit *last;
 
 	if (w->count == 0)
-		return start;	/* "the initial target domain" */
+		return start; /* "the initial target domain" */
 	last = &w->hits[w->count - 1];
 	if (last->psd == ORGDOMAIN_PSD_N)
-		return last->name;	/* rule 1 */
+		return last->name; /* rule 1 */
 	if (last->psd == ORGDOMAIN_PSD_Y && strcmp(last->name, start) != 0)
 		return name_suffix(start, name_labels(last->name) + 1);
-	return last->name;	/* rule 3: fewest labels */
+	return last->name; /* rule 3: fewest labels */
 }
 
 /* RFC 9989 section 4.10.1: the record of the author domain, else of its
@@ -388,8 +388,8 @@ policy_relation(struct dns_resolver *r, struct orgdomain_policy *p)
 }
 
 static int
-policy_psl(const struct orgdomain *o, struct dns_resolver *r,
-    struct arena *a, struct walk *w, struct orgdomain_policy *p)
+policy_psl(const struct orgdomain *o, struct dns_resolver *r, struct arena *a,
+    struct walk *w, struct orgdomain_policy *p)
 {
 	int rc;
 
@@ -403,6 +403,25 @@ policy_psl(const struct orgdomain *o, struct dns_resolver *r,
 	return rc;
 }
 
+/* The normalised name, or (status INVALID) a copy of it as given, for
+ * the reason. @return 0 or -ENOMEM. */
+static int
+name_or_invalid(struct arena *a, const char *domain, const char **ret_name,
+    enum orgdomain_status *ret_status, const char **ret_why)
+{
+	int err = 0;
+
+	*ret_name = orgdomain_name_norm(a, domain, &err);
+	if (*ret_name != NULL)
+		return 0;
+	if (err == -ENOMEM)
+		return err;
+	*ret_status = ORGDOMAIN_INVALID;
+	*ret_why = "not a valid domain name";
+	*ret_name = arena_strdup(a, domain);
+	return *ret_name == NULL ? -ENOMEM : 0;
+}
+
 int
 orgdomain_policy(const struct orgdomain *o, struct dns_resolver *r,
     struct arena *a, const char *domain, struct orgdomain_policy *ret)
@@ -410,22 +429,16 @@ orgdomain_policy(const struct orgdomain *o, struct dns_resolver *r,
 	struct orgdomain_policy p;
 	const struct walk_hit *h;
 	struct walk w;
-	int rc, err = 0;
+	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.method = o->method;
 	p.why = "";
-	p.domain = orgdomain_name_norm(a, domain, &err);
-	if (p.domain == NULL) {
-		if (err == -ENOMEM)
-			return err;
-		p.status = ORGDOMAIN_INVALID;
-		p.why = "author domain is not a valid domain name";
-		p.domain = arena_strdup(a, domain);
-		if (p.domain == NULL)
-			return -ENOMEM;
-		*ret = p;
-		return 0;
+	rc = name_or_invalid(a, domain, &p.domain, &p.status, &p.why);
+	if (rc < 0 || p.status == ORGDOMAIN_INVALID) {
+		if (rc == 0)
+			*ret = p;
+		return rc;
 	}
 	if (o->method == ORGDOMAIN_PSL) {
 		rc = policy_psl(o, r, a, &w, &p);
@@ -440,9 +453,9 @@ orgdomain_policy(const struct orgdomain *o, struct dns_resolver *r,
 	p.queries = w.queries;
 	p.discarded = w.discarded;
 	if (p.status == ORGDOMAIN_OK) {
-		h = o->method == ORGDOMAIN_PSL ?
-		    (w.count > 0 ? &w.hits[0] : NULL) :
-		    walk_policy(&w, p.domain, p.org_domain);
+		h = o->method == ORGDOMAIN_PSL
+		        ? (w.count > 0 ? &w.hits[0] : NULL)
+		        : walk_policy(&w, p.domain, p.org_domain);
 		if (h != NULL) {
 			p.record = h->txt;
 			p.record_len = h->len;
@@ -464,19 +477,14 @@ orgdomain_find(const struct orgdomain *o, struct dns_resolver *r,
 {
 	struct orgdomain_org g;
 	struct walk w;
-	int rc, err = 0;
+	int rc;
 
 	memset(&g, 0, sizeof(g));
 	g.why = "";
-	g.domain = orgdomain_name_norm(a, domain, &err);
-	if (g.domain == NULL) {
-		if (err == -ENOMEM)
-			return err;
-		g.status = ORGDOMAIN_INVALID;
-		g.why = "not a valid domain name";
-		g.domain = arena_strdup(a, domain);
-		if (g.domain == NULL)
-			return -ENOMEM;
+	rc = name_or_invalid(a, domain, &g.domain, &g.status, &g.why);
+	if (rc < 0)
+		return rc;
+	if (g.status == ORGDOMAIN_INVALID) {
 		*ret = g;
 		return 0;
 	}

@@ -47,8 +47,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	if (r.status == DMARC_RECORD_OK && r.p == DMARC_POLICY_UNSET)
 		__builtin_trap();
-	if (r.status != DMARC_RECORD_OK && (r.p != DMARC_POLICY_UNSET ||
-	    r.sp != DMARC_POLICY_UNSET || r.np != DMARC_POLICY_UNSET))
+	if (r.status != DMARC_RECORD_OK &&
+	    (r.p != DMARC_POLICY_UNSET || r.sp != DMARC_POLICY_UNSET ||
+	        r.np != DMARC_POLICY_UNSET))
 		__builtin_trap();
 	if (r.p_implied && (r.p != DMARC_POLICY_NONE || r.rua_valid == 0))
 		__builtin_trap();

@@ -50,4 +50,21 @@
 #define BOUND_DNS_NEG_TTL_MAX 3600
 #define BOUND_DNS_TEMPFAIL_TTL 5
 
+/* DMARC reporting URIs kept per rua/ruf list. Real records list one to
+ * three; RFC 9989 sets no limit, so a hostile record could make every
+ * report fan out: the rest are skipped with a note. */
+#define BOUND_DMARC_URIS 16
+/* Bytes of one DMARC reporting URI: "mailto:" plus an RFC 5321 path
+ * (256 octets) and an obsolete "!size" suffix fit in 320. */
+#define BOUND_DMARC_URI_LEN 320
+/* Distinct author domains evaluated per message. RFC 9989 section 11.5:
+ * limit the domains processed, since each costs a tree walk (up to 9
+ * queries); beyond this the evaluation is a permerror. */
+#define BOUND_DMARC_AUTHOR_DOMAINS 8
+/* Distinct authenticated identifiers (DKIM d=, SPF domain) whose
+ * organizational domain is walked: BOUND_DKIM_SIGNATURES plus SPF. */
+#define BOUND_DMARC_IDENTIFIERS (BOUND_DKIM_SIGNATURES + 1)
+/* Notes (ignored tags, skipped URIs) kept per parsed DMARC record. */
+#define BOUND_DMARC_NOTES 8
+
 #endif

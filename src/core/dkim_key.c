@@ -577,7 +577,7 @@ read_key_file(const char *path, bool allow_unsafe, char **ret_data,
 	struct stat st;
 	ssize_t n;
 	size_t got = 0;
-	char *data;
+	char *data = NULL;
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -624,8 +624,8 @@ dkim_key_load_private(const char *path, bool allow_unsafe,
     struct dkim_privkey **ret, struct buf *why)
 {
 	struct buf inner;
-	char *data;
-	size_t len;
+	char *data = NULL;
+	size_t len = 0;
 	int r;
 
 	r = read_key_file(path, allow_unsafe, &data, &len, why);

@@ -396,12 +396,14 @@ key_from_answer(struct dkim_verify *v, struct dkim_vkey *k,
 		}
 		buf_truncate(&why, i == 0 ? why.len : mark);
 	}
+	if (r == -EINVAL)
+		r = 0;
 	if (r == 0 && k->result != AUTH_PASS &&
 	    (k->reason = arena_strdup(v->arena, why.len > 0 ?
 		 buf_cstr(&why) : "no key (empty answer)")) == NULL)
 		r = -ENOMEM;
 	buf_free(&why);
-	return r == -EINVAL ? 0 : r;
+	return r;
 }
 
 /* Fetch the key record at s._domainkey.d (RFC 6376 section 3.6.2.1). */

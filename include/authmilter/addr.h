@@ -34,7 +34,7 @@ struct addr {
 	const char *local;	/* local-part: quotes removed, quoted-pairs
 				 * resolved, CFWS dropped */
 	size_t local_len;
-	const char *domain;	/* lower-cased ASCII, no trailing dot; a
+	const char *domain;	/* ASCII lower-cased, no trailing dot; a
 				 * domain-literal keeps its brackets */
 	size_t domain_len;
 	const char *display;	/* decoded display name, "" when none */

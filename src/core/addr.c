@@ -362,7 +362,8 @@ addr_parse_dot_atom(struct addr_cur *c, size_t *ret_end)
 
 /* RFC 5322 §3.4.1: domain-literal = [CFWS] "[" *([FWS] dtext) [FWS] "]"
  * [CFWS]; dtext = %d33-90 / %d94-126 / obs-dtext (§4.4: quoted-pair);
- * RFC 6532 §3.2 adds UTF-8. Appends "[dtext...]" without the FWS. */
+ * RFC 6532 §3.2 adds UTF-8. Appends "[dtext...]" without the FWS,
+ * ASCII lower-cased. */
 static int
 addr_parse_domain_literal(struct addr_cur *c)
 {
@@ -388,6 +389,10 @@ addr_parse_domain_literal(struct addr_cur *c)
 			return addr_fail(c, c->pos,
 			    "invalid character in domain literal");
 		}
+		/* lower-cased like every domain: "[IPv6:...]" compares
+		 * equal however it was written */
+		if (b >= 'A' && b <= 'Z')
+			b += 'a' - 'A';
 		addr_out(c, (uint8_t)b);
 		c->pos++;
 	}

@@ -159,7 +159,11 @@ static const struct from_case from_cases[] = {
 	{ "domain literal", "a@[192.0.2.1]", 0, "[192.0.2.1]", NULL, NULL,
 	    NULL },
 	{ "domain literal ipv6", "<a@[IPv6:2001:db8::1]>", 0,
-	    "[IPv6:2001:db8::1]", NULL, NULL, NULL },
+	    "[ipv6:2001:db8::1]", NULL, NULL, NULL },
+	/* fuzz repro literal-upper-case: a literal is lower-cased too */
+	{ "domain literal upper-case",
+	    "0 0 Alice\r\n <a@[192.B0.2.1]>,\r\n\tb@x", 0,
+	    "[192.b0.2.1]|x", "a|b", "0 0 Alice|", NULL },
 	{ "upper-case domain", "A@EXAMPLE.COM", 0, "example.com", "A", NULL,
 	    NULL },
 	{ "trailing dot", "a@example.com.", 0, "example.com", NULL, NULL,

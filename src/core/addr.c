@@ -102,7 +102,8 @@ addr_check_bytes(struct addr_cur *c)
 		if (b == '\r' || b == '\n') {
 			if (c->smtp)
 				return addr_fail(c, i, "line break in path");
-			if (b == '\r' && (i + 1 == c->len || c->s[i + 1] != '\n'))
+			if (b == '\r' &&
+			    (i + 1 == c->len || c->s[i + 1] != '\n'))
 				return addr_fail(c, i, "CR without LF");
 			continue;
 		}
@@ -127,7 +128,8 @@ addr_skip_line_break(struct addr_cur *c)
 	}
 	c->pos++;
 	if (c->pos < c->len && !addr_is_wsp(c->s[c->pos]))
-		return addr_fail(c, at, "line break not followed by whitespace");
+		return addr_fail(c, at,
+		    "line break not followed by whitespace");
 	return 0;
 }
 
@@ -173,7 +175,8 @@ addr_skip_comment(struct addr_cur *c)
 			if (b < 0)
 				return addr_fail(c, open, "unbalanced comment");
 			if (b == '\r' || b == '\n')
-				return addr_fail(c, c->pos, "invalid quoted-pair");
+				return addr_fail(c, c->pos,
+				    "invalid quoted-pair");
 		} else if (b == '\r' || b == '\n') {
 			if ((r = addr_skip_line_break(c)) < 0)
 				return r;
@@ -246,7 +249,8 @@ addr_parse_quoted_string(struct addr_cur *c)
 				return addr_fail(c, open,
 				    "unterminated quoted string");
 			if (b == '\r' || b == '\n')
-				return addr_fail(c, c->pos, "invalid quoted-pair");
+				return addr_fail(c, c->pos,
+				    "invalid quoted-pair");
 		}
 		addr_out(c, (uint8_t)b);
 		c->pos++;
@@ -377,7 +381,8 @@ addr_parse_domain_literal(struct addr_cur *c)
 		if (!c->smtp && (r = addr_skip_fws(c)) < 0)
 			return r;
 		if ((b = addr_peek(c)) < 0)
-			return addr_fail(c, open, "unterminated domain literal");
+			return addr_fail(c, open,
+			    "unterminated domain literal");
 		if (b == ']')
 			break;
 		if (b == '\\') {
@@ -791,7 +796,8 @@ addr_decode_display_name(struct addr_cur *c, const uint8_t *t, size_t n,
 				return k;
 			if (k >= 0) {
 				if (prev_ew && ws) {
-					memmove(out + ws_at, out + w, (size_t)k);
+					memmove(out + ws_at, out + w,
+					    (size_t)k);
 					w = ws_at;
 				}
 				w += (size_t)k;
@@ -888,44 +894,61 @@ addr_list_add(struct addr_cur *c, struct addr_list *l, const struct addr *a,
 	return 0;
 }
 
+/* The element loop of address-list and group-list: skips CFWS and the
+ * empty elements the obsolete forms allow (RFC 5322 §4.4: "a@b,,c@d").
+ * *need_sep says an element was just read, so a comma must come first.
+ * @return 1 when an element starts here; 0 at the end or at stop;
+ * -EBADMSG when two elements have no comma between them. */
+static int
+addr_next_element(struct addr_cur *c, bool *need_sep, int stop,
+    const char *garbage)
+{
+	int b, r;
+
+	for (;;) {
+		if ((r = addr_skip_cfws(c)) < 0)
+			return r;
+		if ((b = addr_peek(c)) < 0 || b == stop)
+			return 0;
+		if (b != ',')
+			break;
+		c->pos++;
+		*need_sep = false;
+	}
+	if (*need_sep)
+		return addr_fail(c, c->pos, garbage);
+	*need_sep = true;
+	return 1;
+}
+
 /* RFC 5322 §3.4: group = display-name ":" [group-list] ";" [CFWS];
- * group-list = mailbox-list / CFWS / obs-group-list; §4.4 allows empty
- * elements. The members are addresses; the group's name is not. */
+ * group-list = mailbox-list / CFWS / obs-group-list. The members are
+ * addresses; the group's name is not. */
 static int
 addr_parse_group(struct addr_cur *c, struct addr_list *l)
 {
 	size_t mark = c->out_len, open, at;
 	bool need_sep = false;
 	struct addr a;
-	int b, r;
+	int r;
 
 	if ((r = addr_parse_phrase(c)) < 0)
 		return r;
 	c->out_len = mark;
 	open = c->pos++;
-	for (;;) {
-		if ((r = addr_skip_cfws(c)) < 0)
-			return r;
-		if ((b = addr_peek(c)) < 0)
-			return addr_fail(c, open, "unterminated group (no ';')");
-		if (b == ';') {
-			c->pos++;
-			return addr_skip_cfws(c);
-		}
-		if (b == ',') {
-			c->pos++;
-			need_sep = false;
-			continue;
-		}
-		if (need_sep)
-			return addr_fail(c, c->pos,
-			    "trailing garbage after address in group");
+	while ((r = addr_next_element(c, &need_sep, ';',
+	    "trailing garbage after address in group")) > 0) {
 		at = c->pos;
 		if ((r = addr_parse_mailbox(c, &a)) < 0 ||
 		    (r = addr_list_add(c, l, &a, at)) < 0)
 			return r;
-		need_sep = true;
 	}
+	if (r < 0)
+		return r;
+	if (addr_peek(c) < 0)
+		return addr_fail(c, open, "unterminated group (no ';')");
+	c->pos++;
+	return addr_skip_cfws(c);
 }
 
 /* RFC 5322 §3.4: address = mailbox / group (RFC 6854 §2.1 lets From hold
@@ -949,32 +972,22 @@ addr_parse_address(struct addr_cur *c, struct addr_list *l)
 }
 
 /* RFC 5322 §3.4: address-list = (address *("," address)) / obs-addr-list;
- * §4.4: obs-addr-list = *([CFWS] ",") address *("," [address / CFWS]),
- * so empty elements ("a@b,,c@d") are skipped. Two addresses with no
- * comma between them are an error, never one of the two. */
+ * §4.4: obs-addr-list = *([CFWS] ",") address *("," [address / CFWS]).
+ * Two addresses with no comma between them are an error, never one of
+ * the two. */
 static int
 addr_parse_address_list(struct addr_cur *c, struct addr_list *l)
 {
 	bool need_sep = false;
-	int b, r;
+	int r;
 
-	for (;;) {
-		if ((r = addr_skip_cfws(c)) < 0)
-			return r;
-		if ((b = addr_peek(c)) < 0)
-			break;
-		if (b == ',') {
-			c->pos++;
-			need_sep = false;
-			continue;
-		}
-		if (need_sep)
-			return addr_fail(c, c->pos,
-			    "trailing garbage after address");
+	while ((r = addr_next_element(c, &need_sep, -1,
+	    "trailing garbage after address")) > 0) {
 		if ((r = addr_parse_address(c, l)) < 0)
 			return r;
-		need_sep = true;
 	}
+	if (r < 0)
+		return r;
 	if (l->count == 0)
 		return addr_fail(c, 0, "no address found");
 	return 0;

@@ -138,6 +138,12 @@ static const struct from_case from_cases[] = {
 	{ "spoof encoded word as addr-spec",
 	    "=?utf-8?Q?a=40paypal.com?=", 0, NULL, NULL, NULL,
 	    "missing '@' in address" },
+	{ "encoded Q lower-case hex", "=?iso-8859-1?q?caf=e9?= <a@b.example>",
+	    0, "b.example", NULL, "caf\xe9", NULL },
+	{ "encoded charset with language", "=?utf-8*en?Q?hi?= <a@b.example>",
+	    0, "b.example", NULL, "hi", NULL },
+	{ "encoded word bad encoding letter", "=?utf-8?X?hi?= <a@b.example>",
+	    0, "b.example", NULL, "=?utf-8?X?hi?=", NULL },
 	{ "invalid encoded word kept", "=?utf-8?B?!!!?= <a@b.example>", 0,
 	    "b.example", NULL, "=?utf-8?B?!!!?=", NULL },
 	{ "bad Q hex kept", "=?utf-8?Q?a=ZZ?= <a@b.example>", 0, "b.example",
@@ -428,6 +434,26 @@ test_from_deep_comments(void)
 	arena_free(a);
 }
 
+/* at most BOUND_ENCODED_WORDS are decoded; the rest stay as written */
+static void
+test_from_encoded_bound(void)
+{
+	struct arena *a = arena_new(4096);
+	char in[2048], want[2048];
+	struct addr_list l;
+	size_t i, len = 0;
+
+	for (i = 0; i <= BOUND_ENCODED_WORDS; i++)
+		len += (size_t)sprintf(in + len, "=?us-ascii?q?x?= ");
+	strcpy(in + len, "<a@b.example>");
+	memset(want, 'x', BOUND_ENCODED_WORDS);
+	strcpy(want + BOUND_ENCODED_WORDS, " =?us-ascii?q?x?=");
+	CHECK_INT_EQ(addr_parse_from(a, in, strlen(in), &l, NULL), 0);
+	if (l.count == 1)
+		CHECK_STR_EQ(l.addrs[0].display, want);
+	arena_free(a);
+}
+
 /* a list of n addresses "aN@dN.example, ..." */
 static char *
 many_addresses(size_t n, size_t *ret_len)
@@ -602,6 +628,7 @@ main(void)
 	test_from_details();
 	test_from_offsets();
 	test_from_deep_comments();
+	test_from_encoded_bound();
 	test_from_bound();
 	test_from_domain_length();
 	test_path_cases();

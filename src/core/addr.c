@@ -439,8 +439,12 @@ addr_parse_domain(struct addr_cur *c, struct addr *a, size_t *ret_end)
 		return addr_fail(c, start, "invalid character in domain");
 	}
 	len = c->out_len - first;
-	if (!a->domain_literal &&
-	    (why = addr_check_domain(c->out + first, &len)) != NULL)
+	if (a->domain_literal)
+		why = len > ADDR_DOMAIN_TEXT_MAX ?
+		    "invalid domain: longer than 253 bytes" : NULL;
+	else
+		why = addr_check_domain(c->out + first, &len);
+	if (why != NULL)
 		return addr_fail(c, start, why);
 	c->out_len = first + len;
 	addr_out(c, '\0');

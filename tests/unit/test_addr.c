@@ -523,6 +523,13 @@ test_from_domain_length(void)
 	/* 253 bytes plus the trailing dot is fine */
 	s[2 + 253] = '.';
 	CHECK_INT_EQ(addr_parse_from(a, s, 2 + 254, &l, &err), 0);
+	/* fuzz repro long-literal: a domain literal has the same cap */
+	memcpy(s, "a@[", 3);
+	memset(s + 3, 'z', 300);
+	s[303] = ']';
+	CHECK_INT_EQ(addr_parse_from(a, s, 304, &l, &err), -EBADMSG);
+	CHECK_STR_EQ(err.why, "invalid domain: longer than 253 bytes");
+	memcpy(s, "a@", 2);
 	/* a 64-byte label */
 	memset(s + 2, 'y', 64);
 	CHECK_INT_EQ(addr_parse_from(a, s, 2 + 64, &l, &err), -EBADMSG);

@@ -40,5 +40,10 @@
 /* Encoded words decoded in a display name (RFC 2047 section 2: 75 bytes
  * each; this bounds work, not correctness). */
 #define BOUND_ENCODED_WORDS 32
+/* Bytes of one SPF macro expansion (RFC 7208 section 7). A domain is cut
+ * to 253 bytes after expansion and an explanation is one line of text;
+ * 8 KB is far above both and bounds what a record full of %{s} can make
+ * an evaluation build. */
+#define BOUND_SPF_MACRO_BYTES 8192
 
 #endif

@@ -60,13 +60,15 @@ enum spf_identity {
 struct spf_request {
 	struct dns_resolver *dns;	/* where every query goes */
 	struct spf_ip ip;		/* the SMTP client */
-	const char *helo;		/* HELO/EHLO argument as given, or NULL */
+	const char *helo;		/* HELO/EHLO argument as given, or
+					 * NULL */
 	const char *mail_from;		/* reverse-path without <>; "" or
 					 * NULL: the null sender */
-	const char *receiver;		/* %{r}: our host name; NULL: "unknown" */
-	const char *default_exp;	/* explanation for fail when the domain
-					 * publishes none (a macro-string, exp
-					 * rules); NULL: a built-in text */
+	const char *receiver;		/* %{r}: our host name; NULL:
+					 * "unknown" */
+	const char *default_exp;	/* explanation for fail when the
+					 * domain publishes none (a macro-
+					 * string, exp rules); NULL: built-in */
 	long long now;			/* %{t}: seconds since the epoch */
 };
 

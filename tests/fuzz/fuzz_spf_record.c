@@ -34,7 +34,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (spf_record_parse(a, text, n, &r, &why) == 0) {
 		for (i = 0; i < r->nterms; i++)
 			if (r->terms[i].text < text ||
-			    r->terms[i].text + r->terms[i].text_len > text + n ||
+			    r->terms[i].text + r->terms[i].text_len >
+			    text + n ||
 			    r->terms[i].cidr4 > 32 || r->terms[i].cidr6 > 128)
 				__builtin_trap();
 	} else if (why == NULL)

@@ -99,7 +99,8 @@ suite_diffs_load(struct suite *s, const char *path)
 		p = line + strcspn(line, " \t\n");
 		*p = '\0';
 		if (s->ndiffs == SUITE_MAX_DIFFS || strlen(line) >= 128) {
-			fprintf(stderr, "%s: too many or too long names\n", path);
+			fprintf(stderr, "%s: too many or too long names\n",
+			    path);
 			fclose(f);
 			return -1;
 		}

@@ -71,6 +71,7 @@ verify_print(const char *path, const struct verdict *v, bool json,
     bool several)
 {
 	json_t *o, *arr;
+	const char *p;
 	size_t i;
 	char *s;
 
@@ -78,9 +79,9 @@ verify_print(const char *path, const struct verdict *v, bool json,
 		if (several)
 			printf("%s:\n", path);
 		printf("Authentication-Results:");
-		for (s = (char *)v->authres; *s != '\0'; s++)
-			if (*s != '\r')
-				putchar(*s);
+		for (p = v->authres; *p != '\0'; p++)
+			if (*p != '\r')
+				putchar(*p);
 		putchar('\n');
 		return;
 	}

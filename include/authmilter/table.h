@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authmilter/bounds.h"
 #include "authmilter/buf.h"
 
 /* One line of a key/value table. */
@@ -51,13 +52,15 @@ struct table_entry {
 
 struct table;
 
-/* The backend interface. match() stores up to max entries matching key
- * (key_len bytes, compared case-insensitively), in the order the backend
- * defines, and returns how many matched in all (which may exceed max). */
+/* The backend interface. index() builds what match() needs after the
+ * lines are read (and may report bad lines). match() stores up to max
+ * entries matching key (key_len bytes, compared case-insensitively), in
+ * the order the backend defines, stops there and returns how many it
+ * stored. */
 struct table_ops {
 	const char *type;	/* "file", "refile" */
 	bool patterns;		/* keys are wildcard patterns */
-	int (*index)(struct table *t);
+	int (*index)(struct table *t, struct buf *errors);
 	size_t (*match)(const struct table *t, const char *key,
 	    size_t key_len, const struct table_entry **ret, size_t max);
 	void (*free_priv)(struct table *t);
@@ -92,8 +95,8 @@ struct table *table_free(struct table *t);
 const struct table_entry *table_lookup(const struct table *t,
     const char *key, size_t key_len);
 
-/* table_lookup_all -- every entry matching key, in table_lookup() order:
- * stores at most max of them in ret and returns how many matched. */
+/* table_lookup_all -- the entries matching key, in table_lookup() order:
+ * stores at most max of them in ret and returns how many it stored. */
 size_t table_lookup_all(const struct table *t, const char *key,
     size_t key_len, const struct table_entry **ret, size_t max);
 
@@ -102,10 +105,10 @@ size_t table_lookup_all(const struct table *t, const char *key,
  * a refile table matches its patterns against "local@domain"; other
  * tables try, in this order, "local@domain", "domain", "local@.parent"
  * and ".parent" for every parent domain of domain (nearest first),
- * "local@*" and "*". Stores at most max matching entries in ret (all
- * entries of the first form that matches when !all, else of every form)
- * and returns how many matched.
- * @return the count, or 0 when nothing matched (or the address does not
+ * "local@*" and "*". Stores in ret the first matching entry when !all,
+ * else (at most max) the matches of every form in turn.
+ * @return how many were stored, 0 when nothing matched (or the address
+ * does not
  * fit BOUND_TABLE_KEY_BYTES). */
 size_t table_lookup_address(const struct table *t, const char *local,
     const char *domain, bool all, const struct table_entry **ret,
@@ -117,6 +120,36 @@ size_t table_lookup_address(const struct table *t, const char *local,
  * O(pattern_len * s_len) at worst, with no recursion. */
 bool table_glob(const char *pattern, size_t pattern_len, const char *s,
     size_t s_len);
+
+/* ---- the line syntax, shared by the backends and config.c ---- */
+
+/* A cursor over text in opendkim's line syntax. */
+struct table_cursor {
+	const char *p, *end;	/* borrowed text */
+	unsigned line;		/* number of the line last returned */
+	char buf[BOUND_CONFIG_LINE_BYTES + 1];
+};
+
+/* table_cursor_init -- start at the first line of text (len bytes). */
+void table_cursor_init(struct table_cursor *c, const char *text,
+    size_t len);
+
+/* table_next_line -- the next line that is not blank or a comment, split
+ * into key (to the first whitespace) and value (the rest, trimmed, maybe
+ * ""); both point into c->buf and stay valid until the next call.
+ * @return 1 with *ret_key and *ret_value, 0 at the end, -EINVAL for a bad
+ * line (too long, NUL byte) with *ret_why; c->line numbers the line. */
+int table_next_line(struct table_cursor *c, char **ret_key,
+    char **ret_value, const char **ret_why);
+
+/* table_slurp -- read a whole file. @return 0 and *ret_text (NUL-
+ * terminated, caller frees) and *ret_len, or -errno. */
+int table_slurp(const char *path, char **ret_text, size_t *ret_len);
+
+/* table_error -- append "where:line: message\n" to errors ("where:
+ * message\n" when line is 0). */
+void table_error(struct buf *errors, const char *where, unsigned line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* table_read_lines -- read path in opendkim's flat-file syntax into
  * t->entries. Bad lines (over BOUND_CONFIG_LINE_BYTES, NUL bytes) are
@@ -161,9 +194,9 @@ struct table_hosts *table_hosts_free(struct table_hosts *h);
  *  - host name (hostname, may be NULL): the name itself, then each of its
  *    parent suffixes ".example.com", nearest first, case-insensitively;
  *    at the first of these the list names, a '!' entry means "not on the
- *    list by name", a plain entry "on the list". Then refile patterns are
- *    tried in file order against the whole name; the first one that
- *    matches decides the same way.
+ *    list by name", a plain entry "on the list". Then refile patterns
+ *    are tried against the whole name: if a '!' pattern matches, the name
+ *    is not on the list, else if another pattern matches, it is.
  *  - address (ip, may be NULL): the longest prefix on the list that
  *    contains ip decides; at equal length a '!' entry wins.
  * The client is on the list when either the name or the address says so.

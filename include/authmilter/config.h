@@ -185,6 +185,7 @@ struct config {
 	struct config_key *keys;
 	size_t n_keys;
 	size_t *signing_key;	/* private: SigningTable entry -> keys[] */
+	char **signing_identity;	/* private: its signer, or NULL */
 };
 
 /* One signature to make. Pointers borrow from the snapshot, from domain

@@ -478,10 +478,13 @@ config_set_domains(struct config_loader *l, const struct config_option *o,
 
 	config_strlist_free(s);
 	config_split(v, s);
-	for (i = 0; i < s->n; i++)
-		if (!config_domain_ok(s->v[i]))
-			return config_whyf(l, "\"%s\": not a domain name",
-			    s->v[i]);
+	for (i = 0; i < s->n; i++) {
+		if (!config_domain_ok(s->v[i])) {
+			config_whyf(l, "\"%s\": not a domain name", s->v[i]);
+			config_strlist_free(s);
+			return l->why;
+		}
+	}
 	return s->n == 0 ? "empty list" : NULL;
 }
 
@@ -1208,6 +1211,8 @@ config_load_key_file(struct config_loader *l)
 	if (cfg->domains.n == 0 && cfg->selector == NULL &&
 	    cfg->key_file == NULL)
 		return;
+	if (cfg->domains.n == 0 && l->deferred[DEFER_DOMAIN] != NULL)
+		return;	/* the Domain line had its error */
 	if (cfg->domains.n == 0 || cfg->selector == NULL ||
 	    cfg->key_file == NULL) {
 		config_err(l, line, "Domain", "Domain, Selector and KeyFile "

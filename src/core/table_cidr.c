@@ -273,8 +273,11 @@ hosts_index(struct table_hosts *h)
 {
 	size_t i;
 
-	qsort(h->pfx, h->n_pfx, sizeof(*h->pfx), hosts_pfx_cmp);
-	qsort(h->names, h->n_names, sizeof(*h->names), hosts_name_cmp);
+	if (h->n_pfx > 0)
+		qsort(h->pfx, h->n_pfx, sizeof(*h->pfx), hosts_pfx_cmp);
+	if (h->n_names > 0)
+		qsort(h->names, h->n_names, sizeof(*h->names),
+		    hosts_name_cmp);
 	h->n_lens = 0;
 	for (i = 0; i < h->n_pfx; i++) {
 		if (h->n_lens > 0 && h->lens[h->n_lens - 1] == h->pfx[i].len)

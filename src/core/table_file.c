@@ -47,7 +47,8 @@ table_file_index(struct table *t, struct buf *errors)
 	idx = xcalloc(t->n_entries ? t->n_entries : 1, sizeof(*idx));
 	for (i = 0; i < t->n_entries; i++)
 		idx[i] = &t->entries[i];
-	qsort(idx, t->n_entries, sizeof(*idx), table_file_sort);
+	if (t->n_entries > 0)
+		qsort(idx, t->n_entries, sizeof(*idx), table_file_sort);
 	t->priv = idx;
 	return 0;
 }

@@ -2,6 +2,7 @@
  * dns.c -- the resolver interface: query dispatch, refcounted answers,
  * name checks. Backends live in dns_ldns.c, dns_zone.c, dns_cache.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -43,12 +44,33 @@ dns_name_valid(const char *name)
 }
 
 int
+dns_name_key(const char *name, char *out, size_t cap)
+{
+	size_t len = strlen(name), i;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len >= cap)
+		return -1;
+	for (i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[len] = '\0';
+	return (int)len;
+}
+
+int
 dns_query(struct dns_resolver *r, const char *name, enum dns_type type,
     struct dns_answer **ret_answer)
 {
 	if (!dns_name_valid(name))
 		return -EINVAL;
 	return r->ops->query(r, name, type, ret_answer);
+}
+
+unsigned long
+dns_resolver_queries(struct dns_resolver *r)
+{
+	return atomic_load(&r->queries);
 }
 
 struct dns_resolver *

@@ -37,11 +37,9 @@
 #include "authmilter/arena.h"
 #include "authmilter/buf.h"
 #include "authmilter/canon.h"
+#include "authmilter/dkim_key.h"
 #include "authmilter/log.h"
 #include "authmilter/table.h"
-
-/* OpenSSL's EVP_PKEY, named without including OpenSSL. */
-struct evp_pkey_st;
 
 #define CONFIG_DEFAULT_PATH "/etc/authmilter/authmilter.conf"
 
@@ -111,9 +109,10 @@ struct config_key {
 	char *selector;		/* s= */
 	char *path;		/* private key file */
 	char *where;		/* "table:line" or "conf:line", for messages */
-	enum config_alg alg;	/* never CONFIG_ALG_DEFAULT once loaded */
+	enum dkim_alg alg;	/* the KeyTable's, SignatureAlgorithm, or the
+				 * key type's */
 	unsigned bits;		/* key size */
-	struct evp_pkey_st *pkey;	/* owned by the snapshot */
+	struct dkim_privkey *key;	/* one reference, the snapshot's */
 };
 
 /* Everything is read-only once config_load() returns. */
@@ -164,7 +163,7 @@ struct config {
 	struct config_nameserver *nameservers;	/* none: resolv.conf */
 	size_t n_nameservers;
 	unsigned dns_timeout;	/* seconds; default 5 */
-	size_t dns_cache_size;	/* entries; default 10000, 0 = off */
+	unsigned dns_cache_size;	/* entries; default 10000, 0 = off */
 
 	/* policy */
 	bool reject_failures;	/* DMARC reject -> 550; default yes */
@@ -194,8 +193,8 @@ struct config_signer {
 	const char *domain;	/* d= */
 	const char *selector;	/* s= */
 	const char *identity;	/* i= from the SigningTable, or NULL */
-	const struct config_key *key;
-	enum config_alg alg;
+	const struct config_key *key;	/* key->key signs */
+	enum dkim_alg alg;
 };
 
 /* config_load -- read and check the file at path.

@@ -26,10 +26,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include "authmilter/bounds.h"
 #include "authmilter/config.h"
 #include "authmilter/xalloc.h"
@@ -292,18 +288,6 @@ config_set_unsigned(struct config_loader *l, const struct config_option *o,
 
 	if ((why = config_parse_number(l, o, v, 10, &n)) == NULL)
 		*(unsigned *)config_field(l, o) = (unsigned)n;
-	return why;
-}
-
-static const char *
-config_set_size(struct config_loader *l, const struct config_option *o,
-    const char *v)
-{
-	const char *why;
-	long n;
-
-	if ((why = config_parse_number(l, o, v, 10, &n)) == NULL)
-		*(size_t *)config_field(l, o) = (size_t)n;
 	return why;
 }
 
@@ -787,7 +771,7 @@ static const struct config_option config_options[] = {
 	{ "Nameservers", NULL, config_set_nameservers, 0, 0, 0, NULL },
 	{ "DNSTimeout", NULL, config_set_unsigned, F(dns_timeout), 1, 300,
 	    NULL },
-	{ "DNSCacheSize", NULL, config_set_size, F(dns_cache_size), 0,
+	{ "DNSCacheSize", NULL, config_set_unsigned, F(dns_cache_size), 0,
 	    10000000, NULL },
 	{ "RejectFailures", NULL, config_set_bool, F(reject_failures), 0, 0,
 	    NULL },
@@ -956,76 +940,38 @@ config_load_table(struct config_loader *l, enum config_deferred d,
 
 /* ---- keys ---- */
 
-static int
-config_no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;	/* never prompt: encrypted keys are refused */
-}
-
-/* Load the private key of k from k->path: a regular file, not accessible
- * by group or others when require_safe, holding one PEM private key, RSA
- * (1024..8192 bits, RFC 8301 section 3.2) or Ed25519 (RFC 8463). Sets
- * k->pkey, k->bits and k->alg when it was CONFIG_ALG_DEFAULT.
- * This is the one function that becomes a call to the dkim_key module
- * (refcounted keys) when that module is on main.
+/* Load the private key of k from k->path (dkim_key: a regular file, not
+ * accessible by group or others when require_safe, PEM RSA or Ed25519)
+ * and check its type against want (the KeyTable's fourth field or
+ * SignatureAlgorithm). Sets k->key, k->bits and k->alg.
  * @return NULL, or the reason. */
 static const char *
 config_key_read(struct config_loader *l, struct config_key *k,
-    bool require_safe)
+    enum config_alg want, bool require_safe)
 {
-	struct stat st;
-	EVP_PKEY *pkey;
-	BIO *bio;
-	int fd, id;
+	enum dkim_alg alg;
+	struct buf why;
+	int r;
 
-	if ((fd = open(k->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return config_whyf(l, "%s: %s", k->path, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return config_whyf(l, "%s: not a regular file", k->path);
+	buf_init(&why, sizeof(l->why) - 40);
+	if ((r = dkim_key_load_private(k->path, !require_safe, &k->key,
+	    &why)) != 0) {
+		config_whyf(l, "%s%s", buf_cstr(&why), r == -EPERM ?
+		    ", or set RequireSafeKeys no" : "");
+		buf_free(&why);
+		return l->why;
 	}
-	if (require_safe && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		close(fd);
-		return config_whyf(l, "%s: key file is accessible by group or "
-		    "others (mode %04o): chmod 600 it, or set RequireSafeKeys "
-		    "no", k->path, (unsigned)(st.st_mode & 07777));
-	}
-	bio = BIO_new_fd(fd, BIO_CLOSE);
-	if (bio == NULL) {
-		close(fd);
-		return config_whyf(l, "%s: out of memory", k->path);
-	}
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, config_no_passphrase, NULL);
-	BIO_free(bio);
-	if (pkey == NULL)
-		return config_whyf(l, "%s: not a PEM private key (or an "
-		    "encrypted one)", k->path);
-	id = EVP_PKEY_get_base_id(pkey);
-	k->bits = (unsigned)EVP_PKEY_get_bits(pkey);
-	k->pkey = pkey;
-	if (id == EVP_PKEY_ED25519) {
-		if (k->alg == CONFIG_ALG_RSA_SHA256)
-			return config_whyf(l, "%s: an Ed25519 key cannot sign "
-			    "rsa-sha256", k->path);
-		k->alg = CONFIG_ALG_ED25519_SHA256;
-		return NULL;
-	}
-	if (id != EVP_PKEY_RSA)
-		return config_whyf(l, "%s: not an RSA or Ed25519 key",
-		    k->path);
-	if (k->alg == CONFIG_ALG_ED25519_SHA256)
+	buf_free(&why);
+	alg = dkim_privkey_alg(k->key);
+	k->bits = dkim_privkey_bits(k->key);
+	k->alg = alg;
+	if (want == CONFIG_ALG_RSA_SHA256 && alg != DKIM_ALG_RSA_SHA256)
+		return config_whyf(l, "%s: an Ed25519 key cannot sign "
+		    "rsa-sha256", k->path);
+	if (want == CONFIG_ALG_ED25519_SHA256 &&
+	    alg != DKIM_ALG_ED25519_SHA256)
 		return config_whyf(l, "%s: an RSA key cannot sign "
 		    "ed25519-sha256", k->path);
-	k->alg = CONFIG_ALG_RSA_SHA256;
-	/* RFC 8301 section 3.2: signers MUST use at least 1024 bits */
-	if (k->bits < BOUND_RSA_MIN_BITS || k->bits > BOUND_RSA_MAX_BITS)
-		return config_whyf(l, "%s: RSA key of %u bits (want %d to %d, "
-		    "RFC 8301 section 3.2)", k->path, k->bits,
-		    BOUND_RSA_MIN_BITS, BOUND_RSA_MAX_BITS);
 	return NULL;
 }
 
@@ -1033,7 +979,7 @@ config_key_read(struct config_loader *l, struct config_key *k,
  * @return NULL, or the reason. */
 static const char *
 config_key_fields(struct config_loader *l, const char *value,
-    const char *dir, struct config_key *k)
+    const char *dir, struct config_key *k, enum config_alg *want)
 {
 	char *f[5] = { NULL }, *copy = xstrdup(value), *p = copy;
 	const char *why = NULL;
@@ -1064,7 +1010,7 @@ config_key_fields(struct config_loader *l, const char *value,
 			why = config_whyf(l, "\"%s\": want rsa-sha256 or "
 			    "ed25519-sha256", f[3]);
 		else
-			k->alg = config_words_alg[alg].value;
+			*want = config_words_alg[alg].value;
 	}
 	if (why == NULL) {
 		k->domain = xstrdup(f[0]);
@@ -1092,6 +1038,7 @@ config_load_key_table(struct config_loader *l)
 	struct config *cfg = l->cfg;
 	struct table *kt = cfg->key_table;
 	char *dir = config_dirname(kt->path);
+	enum config_alg want;
 	const char *why;
 	size_t i;
 
@@ -1104,10 +1051,11 @@ config_load_key_table(struct config_loader *l)
 
 		k->name = xstrdup(e->key);
 		k->where = config_where(kt->path, e->line);
-		k->alg = cfg->sign_alg;
-		why = config_key_fields(l, e->value, dir, k);
+		want = cfg->sign_alg;
+		why = config_key_fields(l, e->value, dir, k, &want);
 		if (why == NULL)
-			why = config_key_read(l, k, cfg->require_safe_keys);
+			why = config_key_read(l, k, want,
+			    cfg->require_safe_keys);
 		if (why != NULL) {
 			buf_addf(l->errors, "%s: %s\n", k->where, why);
 			l->status = -EINVAL;
@@ -1236,8 +1184,8 @@ config_load_key_file(struct config_loader *l)
 	k->selector = xstrdup(cfg->selector);
 	k->path = xstrdup(cfg->key_file);
 	k->where = config_where(l->file, line);
-	k->alg = cfg->sign_alg;
-	if ((why = config_key_read(l, k, cfg->require_safe_keys)) != NULL)
+	if ((why = config_key_read(l, k, cfg->sign_alg,
+	    cfg->require_safe_keys)) != NULL)
 		config_err(l, 0, "KeyFile", "%s", why);
 }
 
@@ -1355,7 +1303,7 @@ config_free(struct config *cfg)
 		free(k->selector);
 		free(k->path);
 		free(k->where);
-		EVP_PKEY_free(k->pkey);
+		dkim_privkey_unref(k->key);
 	}
 	free(cfg->keys);
 	free(cfg);

@@ -69,7 +69,7 @@ check_signers(const struct config *cfg, const char *local,
 	CHECK_INT_EQ(n, want_n);
 	for (i = 0; i < n && i < 8; i++)
 		buf_addf(&got, "%sd=%s s=%s %s%s%s", i ? "; " : "",
-		    s[i].domain, s[i].selector, config_alg_name(s[i].alg),
+		    s[i].domain, s[i].selector, dkim_alg_name(s[i].alg),
 		    s[i].identity ? " i=" : "",
 		    s[i].identity ? s[i].identity : "");
 	if (n == 0)
@@ -141,10 +141,10 @@ test_full(void)
 	CHECK_INT_EQ(cfg->n_keys, 4);
 	if (cfg->n_keys == 4) {
 		CHECK_INT_EQ(cfg->keys[0].bits, 2048);
-		CHECK_INT_EQ(cfg->keys[1].alg, CONFIG_ALG_ED25519_SHA256);
+		CHECK_INT_EQ(cfg->keys[1].alg, DKIM_ALG_ED25519_SHA256);
 		CHECK_INT_EQ(cfg->keys[2].bits, 1024);
 		CHECK_STR_EQ(cfg->keys[2].where, DATA "KeyTable:6");
-		CHECK(cfg->keys[3].pkey != NULL);
+		CHECK(cfg->keys[3].key != NULL);
 	}
 	/* MultipleSignatures with refile: every pattern, in file order */
 	check_signers(cfg, "joe", "example.com", 3,
@@ -455,13 +455,13 @@ test_keys(void)
 	char dir[] = "/tmp/test_config.XXXXXX", path[64], cmd[256];
 
 	check_key("keys/p256.private", "", DATA "k.conf: KeyFile: " DATA
-	    "keys/p256.private: not an RSA or Ed25519 key\n");
+	    "keys/p256.private: unsupported key type (not RSA or Ed25519)\n");
 	check_key("keys/rsa512.private", "", DATA "k.conf: KeyFile: " DATA
-	    "keys/rsa512.private: RSA key of 512 bits (want 1024 to 8192, RFC "
-	    "8301 section 3.2)\n");
+	    "keys/rsa512.private: RSA key of 512 bits (allowed: 1024 to "
+	    "8192)\n");
 	check_key("keys/not-a-key.private", "", DATA "k.conf: KeyFile: " DATA
-	    "keys/not-a-key.private: not a PEM private key (or an encrypted "
-	    "one)\n");
+	    "keys/not-a-key.private: not a PEM private key or Ed25519 seed (or "
+	    "encrypted)\n");
 	check_key("keys/missing.private", "", DATA "k.conf: KeyFile: " DATA
 	    "keys/missing.private: No such file or directory\n");
 	check_key("keys", "", DATA "k.conf: KeyFile: " DATA "keys: not a "
@@ -491,7 +491,7 @@ test_keys(void)
 		char want[512];
 
 		snprintf(want, sizeof(want), DATA "k.conf: KeyFile: %s: key "
-		    "file is accessible by group or others (mode 0644): chmod "
+		    "file is accessible by group or others (mode 0644); chmod "
 		    "600 it, or set RequireSafeKeys no\n", path);
 		check_key(path, "", want);
 		check_key(path, "RequireSafeKeys no\n", "");

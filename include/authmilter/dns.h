@@ -24,6 +24,7 @@
 #ifndef AUTHMILTER_DNS_H
 #define AUTHMILTER_DNS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,9 +85,14 @@ struct dns_ops {
 struct dns_resolver {
 	const struct dns_ops *ops;
 	void *ctx;			/* backend state */
-	unsigned long queries;		/* answered by this resolver itself
-					 * (atomic; for tests and stats) */
+	atomic_ulong queries;		/* answered by this resolver itself
+					 * (for a cache: hits); read with
+					 * dns_resolver_queries() */
 };
+
+/* dns_resolver_queries -- how many queries r answered itself so far (a
+ * backend: every query it resolved; a cache: its hits). Thread-safe. */
+unsigned long dns_resolver_queries(struct dns_resolver *r);
 
 /* dns_query -- look up name (a domain, with or without the final dot; case
  * is ignored) for records of type.
@@ -142,6 +148,10 @@ struct dns_resolver *dns_zone_new(void);
  * TYPE may be ANY. @return 0, or -errno with a "file:line: reason" message
  * in *ret_why (caller frees). */
 int dns_zone_load(struct dns_resolver *r, const char *path, char **ret_why);
+/* dns_zone_load_mem -- the same for zone text already in memory (len
+ * bytes, any content); label names it in messages ("label:line: ..."). */
+int dns_zone_load_mem(struct dns_resolver *r, const char *label,
+    const char *text, size_t len, char **ret_why);
 /* dns_zone_add -- add one record in presentation form, e.g.
  * ("example.com", DNS_T_TXT, "\"v=spf1 -all\"") or (.., DNS_T_MX,
  * "10 mx.example.com."). @return 0 or -EINVAL/-ENOMEM. */
@@ -166,5 +176,9 @@ struct dns_resolver *dns_cache_new(struct dns_resolver *backend,
 /* counters of a cache resolver: hits and misses so far */
 void dns_cache_stats(struct dns_resolver *cache, unsigned long *ret_hits,
     unsigned long *ret_misses);
+/* dns_cache_set_clock -- replace the cache's clock (monotonic seconds) by
+ * now, so tests can make TTLs expire without sleeping; NULL restores the
+ * real clock. Call before the cache is shared between threads. */
+void dns_cache_set_clock(struct dns_resolver *cache, uint64_t (*now)(void));
 
 #endif

@@ -41,7 +41,9 @@ struct tag_list {
  * @return 0; or -EINVAL with *ret_why (static text: "duplicate tag",
  * "tag without '='", "invalid tag name", "invalid character in tag value",
  * "empty tag-spec") and *ret_where (byte offset of the problem); -E2BIG
- * past BOUND_TAGS. */
+ * past BOUND_TAGS (why "too many tags", where: the first tag too many).
+ * An empty or all-whitespace s gives 0 tags. *ret is set only on success;
+ * on error ret_why and ret_where are set. */
 int tags_parse(const char *s, size_t len, struct tag_list *ret,
     const char **ret_why, size_t *ret_where);
 

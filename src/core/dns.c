@@ -51,6 +51,12 @@ dns_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	return r->ops->query(r, name, type, ret_answer);
 }
 
+unsigned long
+dns_resolver_queries(struct dns_resolver *r)
+{
+	return atomic_load(&r->queries);
+}
+
 struct dns_resolver *
 dns_resolver_free(struct dns_resolver *r)
 {

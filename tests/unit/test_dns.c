@@ -1,0 +1,387 @@
+/*
+ * test_dns.c -- the zone store (loading, answers, faults, CNAMEs), the
+ * name checks of dns_query, and the cache (hits, TTLs on a fake clock,
+ * negative and tempfail caching, eviction, threads).
+ * Runs from the source root's tests/unit (meson workdir).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authmilter/dns.h"
+#include "check.h"
+
+#define DATA "../data/dns/"
+
+/* Query and check status; returns the answer (caller unrefs) or NULL. */
+static struct dns_answer *
+q(struct dns_resolver *r, const char *name, enum dns_type t,
+    enum dns_status want, int line)
+{
+	struct dns_answer *a = NULL;
+	int rc = dns_query(r, name, t, &a);
+
+	if (rc != 0 || a == NULL) {
+		fprintf(stderr, "line %d: query %s failed: %d\n", line, name,
+		    rc);
+		CHECK(rc == 0 && a != NULL);
+		return NULL;
+	}
+	if (a->status != want)
+		fprintf(stderr, "line %d: %s %s: %s (%s), want %s\n", line,
+		    name, dns_type_name(t), dns_status_name(a->status),
+		    a->why, dns_status_name(want));
+	CHECK_INT_EQ(a->status, want);
+	return a;
+}
+#define Q(r, n, t, s) q(r, n, t, s, __LINE__)
+
+static struct dns_resolver *
+load_basic(void)
+{
+	struct dns_resolver *r = dns_zone_new();
+	char *why = NULL;
+	int rc = dns_zone_load(r, DATA "basic.zone", &why);
+
+	if (rc != 0)
+		fprintf(stderr, "basic.zone: %s\n", why);
+	CHECK_INT_EQ(rc, 0);
+	free(why);
+	return r;
+}
+
+/* Every TXT answer of basic.zone, records joined by '|'. */
+static void
+test_zone_txt(void)
+{
+	static const struct {
+		const char *name, *want;
+		uint32_t ttl;
+	} cases[] = {
+		{ "example.com", "v=spf1 -all", 600 },
+		{ "EXAMPLE.com.", "v=spf1 -all", 600 },
+		{ "multi.example.com", "part one part two", 300 },
+		{ "upper.example.com", "upper case owner", 600 },
+		{ "alias.example.com", "at target", 600 },
+		{ "other.example.net", "other|second", 60 },
+	};
+	struct dns_resolver *r = load_basic();
+	size_t i, j;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dns_answer *a = Q(r, cases[i].name, DNS_T_TXT, DNS_OK);
+		char got[256] = "";
+
+		if (a == NULL)
+			continue;
+		for (j = 0; j < a->count; j++) {
+			if (j > 0)
+				strcat(got, "|");
+			strncat(got, (const char *)a->rrs[j].data,
+			    sizeof(got) - strlen(got) - 2);
+			CHECK_INT_EQ(a->rrs[j].data[a->rrs[j].len], 0);
+		}
+		CHECK_STR_EQ(got, cases[i].want);
+		CHECK_INT_EQ(a->ttl, cases[i].ttl);
+		CHECK_STR_EQ(a->why, "");
+		dns_answer_unref(a);
+	}
+	dns_resolver_free(r);
+}
+
+static void
+test_zone_types(void)
+{
+	static const uint8_t a4[] = { 192, 0, 2, 1 };
+	static const uint8_t a6[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 2 };
+	struct dns_resolver *r = load_basic();
+	struct dns_answer *a;
+
+	if ((a = Q(r, "example.com", DNS_T_MX, DNS_OK)) != NULL) {
+		CHECK_INT_EQ(a->count, 2);
+		CHECK_INT_EQ(a->rrs[0].pref, 10);
+		CHECK_STR_EQ((const char *)a->rrs[0].data, "mx1.example.com");
+		CHECK_INT_EQ(a->rrs[1].pref, 20);
+		CHECK_STR_EQ((const char *)a->rrs[1].data, "mx2.example.com");
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "mx1.example.com", DNS_T_A, DNS_OK)) != NULL) {
+		CHECK_MEM_EQ(a->rrs[0].data, a->rrs[0].len, a4, sizeof(a4));
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "mx2.example.com", DNS_T_AAAA, DNS_OK)) != NULL) {
+		CHECK_MEM_EQ(a->rrs[0].data, a->rrs[0].len, a6, sizeof(a6));
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "1.2.0.192.in-addr.arpa", DNS_T_PTR, DNS_OK)) != NULL) {
+		CHECK_STR_EQ((const char *)a->rrs[0].data, "mx1.example.com");
+		CHECK_INT_EQ(a->rrs[0].len, strlen("mx1.example.com"));
+		dns_answer_unref(a);
+	}
+	dns_resolver_free(r);
+}
+
+/* NXDOMAIN, NODATA, empty non-terminals, faults, CNAME loops. */
+static void
+test_zone_negative(void)
+{
+	static const struct {
+		const char *name;
+		enum dns_type type;
+		enum dns_status want;
+		const char *why;
+	} cases[] = {
+		{ "nope.example.com", DNS_T_TXT, DNS_NXDOMAIN, "NXDOMAIN" },
+		{ "example.org", DNS_T_A, DNS_NXDOMAIN, "NXDOMAIN" },
+		{ "mx1.example.com", DNS_T_TXT, DNS_NODATA, NULL },
+		{ "example.com", DNS_T_A, DNS_NODATA, NULL },
+		{ "deep.example.com", DNS_T_TXT, DNS_NODATA, NULL },
+		{ "b.deep.example.com", DNS_T_A, DNS_NODATA, NULL },
+		{ "c.deep.example.com", DNS_T_A, DNS_NXDOMAIN, NULL },
+		{ "a.b.deep.example.com", DNS_T_A, DNS_OK, NULL },
+		{ "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, "timeout" },
+		{ "slow.example.net", DNS_T_A, DNS_NXDOMAIN, NULL },
+		{ "broken.example.net", DNS_T_MX, DNS_TEMPFAIL, "SERVFAIL" },
+		{ "broken.example.net", DNS_T_TXT, DNS_TEMPFAIL, "SERVFAIL" },
+		{ "example.net", DNS_T_TXT, DNS_NODATA, NULL },
+		{ "loop1.example.com", DNS_T_TXT, DNS_TEMPFAIL, NULL },
+		{ "alias.example.com", DNS_T_A, DNS_NODATA, NULL },
+	};
+	struct dns_resolver *r = load_basic();
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dns_answer *a = Q(r, cases[i].name, cases[i].type,
+		    cases[i].want);
+
+		if (a == NULL)
+			continue;
+		if (cases[i].why != NULL)
+			CHECK_STR_EQ(a->why, cases[i].why);
+		if (a->status != DNS_OK)
+			CHECK_INT_EQ(a->count, 0);
+		if (a->status == DNS_NXDOMAIN || a->status == DNS_NODATA)
+			CHECK_INT_EQ(a->ttl, 300);
+		dns_answer_unref(a);
+	}
+	dns_resolver_free(r);
+}
+
+static void
+test_zone_soa(void)
+{
+	struct dns_resolver *r = dns_zone_new();
+	struct dns_answer *a;
+	char *why = NULL;
+
+	CHECK_INT_EQ(dns_zone_load(r, DATA "soa.zone", &why), 0);
+	free(why);
+	if ((a = Q(r, "nope.withsoa.test", DNS_T_TXT, DNS_NXDOMAIN))) {
+		CHECK_INT_EQ(a->ttl, 120);
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "www.withsoa.test", DNS_T_TXT, DNS_NODATA))) {
+		CHECK_INT_EQ(a->ttl, 120);
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "withsoa.test", DNS_T_A, DNS_NODATA)))
+		dns_answer_unref(a);
+	dns_resolver_free(r);
+}
+
+/* Bad zone text: each error names the line. */
+static void
+test_zone_bad(void)
+{
+	static const struct {
+		const char *label, *text, *want;
+	} cases[] = {
+		{ "bad-a", "x.example. IN A 1.2.3.4\n\ny.example. IN A 1.2\n",
+		    "bad-a:3: " },
+		{ "bad-type", "; c\nx.example. IN BOGUS 1\n", "bad-type:2: " },
+		{ "include", "$INCLUDE other.zone\n",
+		    "include:1: $INCLUDE is not supported" },
+		{ "fault-kind", "\n;@fault slow x.example TXT\n",
+		    "fault-kind:2: unknown fault" },
+		{ "fault-type", ";@fault timeout x.example SOA\n",
+		    "fault-type:1: unknown fault type" },
+		{ "fault-args", ";@fault timeout x.example\n",
+		    "fault-args:1: expected" },
+		{ "fault-name", ";@fault timeout a..b TXT\n",
+		    "fault-name:1: bad fault name" },
+		{ "aaaa", "x.example. IN AAAA 1.2.3.4", "aaaa:1: " },
+		{ "multi", "x.example. IN TXT ( \"a\"\n\"b\" )\ny IN A 1\n",
+		    "multi:3: " },
+		{ "eof", "; c\n\nx.example. IN A 1", "eof:3: " },
+		{ "mx", "x.example. IN MX mail.example.\n", "mx:1: " },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dns_resolver *r = dns_zone_new();
+		char *why = NULL;
+		int rc = dns_zone_load_mem(r, cases[i].label, cases[i].text,
+		    strlen(cases[i].text), &why);
+
+		CHECK_INT_EQ(rc, -EINVAL);
+		CHECK(why != NULL && strncmp(why, cases[i].want,
+		    strlen(cases[i].want)) == 0);
+		if (why == NULL || strncmp(why, cases[i].want,
+		    strlen(cases[i].want)) != 0)
+			fprintf(stderr, "  %s: got \"%s\"\n", cases[i].label,
+			    why ? why : "(none)");
+		free(why);
+		dns_resolver_free(r);
+	}
+}
+
+static void
+test_zone_bad_files(void)
+{
+	struct dns_resolver *r = dns_zone_new();
+	char *why = NULL;
+
+	CHECK_INT_EQ(dns_zone_load(r, DATA "bad-line4.zone", &why), -EINVAL);
+	CHECK(why != NULL &&
+	    strncmp(why, DATA "bad-line4.zone:4: ", 24) == 0);
+	free(why);
+	why = NULL;
+	CHECK_INT_EQ(dns_zone_load(r, DATA "missing.zone", &why), -ENOENT);
+	CHECK(why != NULL && strstr(why, "missing.zone") != NULL);
+	free(why);
+	dns_resolver_free(r);
+}
+
+/* The shared DKIM fixtures: no SOA, several domains. */
+static void
+test_zone_shared(void)
+{
+	static const char *files[] = { "dkim/rfc8463.zone",
+		"dkim/rfc6376.zone" };
+	const char *shared = getenv("AUTHMILTER_SHARED");
+	struct dns_resolver *r = dns_zone_new();
+	struct dns_answer *a;
+	char path[4096], *why = NULL;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/testdata/%s",
+		    shared ? shared : "../../../shared", files[i]);
+		CHECK_INT_EQ(dns_zone_load(r, path, &why), 0);
+		if (why)
+			fprintf(stderr, "%s\n", why);
+		free(why);
+		why = NULL;
+	}
+	if ((a = Q(r, "brisbane._domainkey.football.example.com", DNS_T_TXT,
+	    DNS_OK))) {
+		CHECK(strncmp((const char *)a->rrs[0].data,
+		    "v=DKIM1; k=ed25519; p=11qYAYKx", 30) == 0);
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "brisbane._domainkey.example.org", DNS_T_TXT, DNS_OK)))
+		dns_answer_unref(a);
+	if ((a = Q(r, "_domainkey.example.org", DNS_T_TXT, DNS_NODATA)))
+		dns_answer_unref(a);
+	dns_resolver_free(r);
+}
+
+/* dns_zone_add, dns_zone_add_rr, dns_zone_add_fault. */
+static void
+test_zone_add(void)
+{
+	static const uint8_t ip[] = { 10, 0, 0, 1 };
+	struct dns_resolver *r = dns_zone_new();
+	struct dns_rr rr = { 0, 4, ip };
+	struct dns_rr mx = { 5, 13, (const uint8_t *)"MX.Example.ORG." };
+	struct dns_answer *a;
+
+	CHECK_INT_EQ(dns_zone_add(r, "Example.ORG", DNS_T_TXT,
+	    "\"v=spf1 \" \"-all\""), 0);
+	CHECK_INT_EQ(dns_zone_add(r, "example.org", DNS_T_MX,
+	    "10 mail.example.org."), 0);
+	CHECK_INT_EQ(dns_zone_add(r, "example.org", DNS_T_A, "1.2.3"),
+	    -EINVAL);
+	CHECK_INT_EQ(dns_zone_add(r, "a b.org", DNS_T_A, "1.2.3.4"), -EINVAL);
+	CHECK_INT_EQ(dns_zone_add(r, "x.org", DNS_T_TXT, "\"a\"\n"), -EINVAL);
+	CHECK_INT_EQ(dns_zone_add_rr(r, "h.example.org", DNS_T_A, &rr), 0);
+	mx.len = strlen((const char *)mx.data);
+	CHECK_INT_EQ(dns_zone_add_rr(r, "example.org", DNS_T_MX, &mx), 0);
+	rr.len = 3;
+	CHECK_INT_EQ(dns_zone_add_rr(r, "h.example.org", DNS_T_A, &rr),
+	    -EINVAL);
+	CHECK_INT_EQ(dns_zone_add_rr(r, "..", DNS_T_TXT, &rr), -EINVAL);
+	CHECK_INT_EQ(dns_zone_add_fault(r, "t.example.org", DNS_T_A, "x"), 0);
+	if ((a = Q(r, "example.org", DNS_T_TXT, DNS_OK))) {
+		CHECK_STR_EQ((const char *)a->rrs[0].data, "v=spf1 -all");
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "example.org", DNS_T_MX, DNS_OK))) {
+		CHECK_INT_EQ(a->count, 2);
+		if (a->count == 2)
+			CHECK_STR_EQ((const char *)a->rrs[1].data,
+			    "mx.example.org");
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "h.example.org", DNS_T_A, DNS_OK))) {
+		CHECK_MEM_EQ(a->rrs[0].data, a->rrs[0].len, ip, 4);
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "t.example.org", DNS_T_A, DNS_TEMPFAIL))) {
+		CHECK_STR_EQ(a->why, "x");
+		dns_answer_unref(a);
+	}
+	/* a fault alone does not make a name exist */
+	if ((a = Q(r, "t.example.org", DNS_T_TXT, DNS_NXDOMAIN)))
+		dns_answer_unref(a);
+	CHECK_INT_EQ(dns_resolver_queries(r), 5);
+	dns_resolver_free(r);
+}
+
+static void
+test_query_names(void)
+{
+	static const char *bad[] = { "", ".", "a..b", ".a",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		".com" };
+	struct dns_resolver *r = load_basic();
+	struct dns_answer *a = NULL;
+	char longname[300];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_INT_EQ(dns_query(r, bad[i], DNS_T_TXT, &a), -EINVAL);
+	memset(longname, 'a', sizeof(longname));
+	for (i = 10; i < sizeof(longname); i += 11)
+		longname[i] = '.';
+	longname[sizeof(longname) - 1] = '\0';
+	CHECK_INT_EQ(dns_query(r, longname, DNS_T_TXT, &a), -EINVAL);
+	CHECK(a == NULL);
+	CHECK_INT_EQ(dns_resolver_queries(r), 0);
+	dns_resolver_free(r);
+}
+
+static void test_cache(void);
+
+int
+main(void)
+{
+	test_zone_txt();
+	test_zone_types();
+	test_zone_negative();
+	test_zone_soa();
+	test_zone_bad();
+	test_zone_bad_files();
+	test_zone_shared();
+	test_zone_add();
+	test_query_names();
+	test_cache();
+	return check_summary("dns");
+}
+
+static void
+test_cache(void)
+{
+}

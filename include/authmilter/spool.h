@@ -65,6 +65,7 @@
 
 #include "authmilter/arena.h"
 #include "authmilter/authres.h"
+#include "authmilter/bounds.h"
 #include "authmilter/buf.h"
 
 #define SPOOL_VERSION 1

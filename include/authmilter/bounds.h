@@ -40,6 +40,32 @@
 /* Encoded words decoded in a display name (RFC 2047 section 2: 75 bytes
  * each; this bounds work, not correctness). */
 #define BOUND_ENCODED_WORDS 32
+/* How long the DNS cache keeps answers (RFC 2181 section 8, RFC 2308
+ * section 5): a positive TTL above a day is clamped so a changed key or
+ * policy is seen within a day; a negative answer at most an hour (RFC 2308
+ * suggests 1-3 h) so a newly published record shows up soon; a tempfail
+ * a few seconds, so a dead server is not hammered but recovery is quick.
+ * Every TTL is at least 1 s. */
+#define BOUND_DNS_TTL_MAX 86400
+#define BOUND_DNS_NEG_TTL_MAX 3600
+#define BOUND_DNS_TEMPFAIL_TTL 5
+
+/* DMARC reporting URIs kept per rua/ruf list. Real records list one to
+ * three; RFC 9989 sets no limit, so a hostile record could make every
+ * report fan out: the rest are skipped with a note. */
+#define BOUND_DMARC_URIS 16
+/* Bytes of one DMARC reporting URI: "mailto:" plus an RFC 5321 path
+ * (256 octets) and an obsolete "!size" suffix fit in 320. */
+#define BOUND_DMARC_URI_LEN 320
+/* Distinct author domains evaluated per message. RFC 9989 section 11.5:
+ * limit the domains processed, since each costs a tree walk (up to 9
+ * queries); beyond this the evaluation is a permerror. */
+#define BOUND_DMARC_AUTHOR_DOMAINS 8
+/* Distinct authenticated identifiers (DKIM d=, SPF domain) whose
+ * organizational domain is walked: BOUND_DKIM_SIGNATURES plus SPF. */
+#define BOUND_DMARC_IDENTIFIERS (BOUND_DKIM_SIGNATURES + 1)
+/* Notes (ignored tags, skipped URIs) kept per parsed DMARC record. */
+#define BOUND_DMARC_NOTES 8
 
 /* One spool record as a JSON line, newline included. A record with the
  * largest legal content (BOUND_SPOOL_DKIM results with domains, selectors

@@ -79,10 +79,11 @@
 /* Override reasons per record: RFC 9990 defines five reason types; one
  * message has at most a few. */
 #define BOUND_SPOOL_REASONS 8
-/* rua URIs kept per record and report destinations tried per report: a
- * receiver MAY limit the URIs it reports to (RFC 9990 "Report
- * Delivery"); more than 8 aggregate destinations is abuse. */
-#define BOUND_SPOOL_RUA 8
+/* rua URIs kept per record and report destinations tried per report (a
+ * receiver MAY limit the URIs it reports to, RFC 9990 "Report
+ * Delivery"): as many as the dmarc module keeps, so no record it writes
+ * is refused. */
+#define BOUND_SPOOL_RUA BOUND_DMARC_URIS
 /* Free-text fields of a record (human_result, reason comments, fo):
  * enough for an explanation, not for a payload. */
 #define BOUND_SPOOL_TEXT 1024

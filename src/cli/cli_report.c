@@ -80,7 +80,8 @@ usage(FILE *f)
 "           [--period yesterday|all|YYYY-MM-DD[..YYYY-MM-DD]]\n"
 "           [--org-name NAME] [--email ADDR] [--submitter DOMAIN]\n"
 "           [--send] [--sendmail CMD] [--no-reports-to ADDR|DOMAIN...]\n"
-"           [--zone FILE] [--grace SECONDS] [--dry-run]\n\n"
+"           [--zone FILE | --nameserver IP[@PORT]] [--grace SECONDS]\n"
+"           [--dry-run]\n\n"
 "Builds one RFC 9990 aggregate report per policy domain and UTC day from\n"
 "the spool files of the period (default: yesterday), writes them to --out\n"
 "as RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz and, with --send, mails each to\n"
@@ -91,7 +92,8 @@ usage(FILE *f)
 "(default 300) ago, and today, are left alone. --dry-run claims nothing.\n"
 "--org-name and --email default to $AUTHMILTER_REPORT_ORG_NAME and\n"
 "$AUTHMILTER_REPORT_EMAIL; --submitter to the domain of the email.\n"
-"--zone answers the external-destination checks from a zone file.\n"
+"The external-destination checks of --send ask --zone (a zone file),\n"
+"--nameserver, or the resolvers of /etc/resolv.conf.\n"
 "Exit: 0 ok, 1 a report could not be sent or written, 2 usage or I/O.\n");
 }
 
@@ -557,7 +559,7 @@ run_report(struct run *r)
 
 enum { OPT_SPOOL = 256, OPT_OUT, OPT_PERIOD, OPT_ORG, OPT_EMAIL,
 	OPT_SUBMITTER, OPT_SEND, OPT_SENDMAIL, OPT_NOREPORTS, OPT_ZONE,
-	OPT_GRACE, OPT_DRYRUN, OPT_NOW, OPT_HELP };
+	OPT_GRACE, OPT_DRYRUN, OPT_NOW, OPT_NAMESERVER, OPT_HELP };
 
 static const struct option options[] = {
 	{ "spool", required_argument, NULL, OPT_SPOOL },
@@ -570,6 +572,7 @@ static const struct option options[] = {
 	{ "sendmail", required_argument, NULL, OPT_SENDMAIL },
 	{ "no-reports-to", required_argument, NULL, OPT_NOREPORTS },
 	{ "zone", required_argument, NULL, OPT_ZONE },
+	{ "nameserver", required_argument, NULL, OPT_NAMESERVER },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "dry-run", no_argument, NULL, OPT_DRYRUN },
 	{ "now", required_argument, NULL, OPT_NOW },	/* tests: the clock */
@@ -587,7 +590,7 @@ bad(const char *what, const char *arg)
 
 static int
 parse_options(struct run *r, int argc, char **argv, const char **period,
-    const char **zone)
+    const char **zone, const char **ns)
 {
 	char *end;
 	int c;
@@ -607,6 +610,7 @@ parse_options(struct run *r, int argc, char **argv, const char **period,
 		case OPT_SEND: r->send = true; break;
 		case OPT_SENDMAIL: r->sendmail = optarg; break;
 		case OPT_ZONE: *zone = optarg; break;
+		case OPT_NAMESERVER: *ns = optarg; break;
 		case OPT_DRYRUN: r->dry_run = true; break;
 		case OPT_NOREPORTS:
 			if (r->nsuppress == MAX_DIRS)
@@ -658,11 +662,24 @@ check_options(struct run *r, const char *period)
 	return 0;
 }
 
+/* resolver -- the zone file, else (only --send needs DNS) a stub
+ * resolver */
 static int
-load_zone(struct run *r, const char *zone)
+resolver(struct run *r, const char *zone, const char *ns)
 {
+	struct dns_ldns_options opt = { .nameservers = ns };
+	const char *lwhy = NULL;
 	char *why = NULL;
 
+	if (zone == NULL && !r->send)
+		return 0;
+	if (zone == NULL) {
+		if (dns_ldns_new(&opt, &r->dns, &lwhy) == 0)
+			return 0;
+		fprintf(stderr, "authmilter: report: resolver: %s\n",
+		    lwhy ? lwhy : "cannot start");
+		return -EINVAL;
+	}
 	r->dns = dns_zone_new();
 	if (dns_zone_load(r->dns, zone, &why) != 0) {
 		fprintf(stderr, "authmilter: report: %s\n", why ? why : zone);
@@ -677,15 +694,15 @@ cli_report(int argc, char **argv)
 {
 	struct run r = { .grace = 300, .sendmail = "/usr/sbin/sendmail -t -oi",
 		.meta.generator = "authmilter " AUTHMILTER_VERSION };
-	const char *period = "yesterday", *zone = NULL;
+	const char *period = "yesterday", *zone = NULL, *ns = NULL;
 	size_t i;
 	int err, status;
 
 	r.now = time(NULL);
-	if ((err = parse_options(&r, argc, argv, &period, &zone)) != 0)
+	if ((err = parse_options(&r, argc, argv, &period, &zone, &ns)) != 0)
 		return err > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	if (check_options(&r, period) != 0 ||
-	    (zone != NULL && load_zone(&r, zone) != 0)) {
+	    resolver(&r, zone, ns) != 0) {
 		dns_resolver_free(r.dns);
 		return CLI_EXIT_USAGE;
 	}

@@ -87,4 +87,33 @@
  * memory a runaway generated table can take (opendkim has no limit). */
 #define BOUND_TABLE_ENTRIES 1000000
 
+/* One spool record as a JSON line, newline included. A record with the
+ * largest legal content (BOUND_SPOOL_DKIM results with domains, selectors
+ * and short human_result texts, a few reasons, a few rua URIs) stays well
+ * under 64 KB; anything longer is not written and not read. */
+#define BOUND_SPOOL_RECORD_BYTES 65536
+/* DKIM results per spool record and per report row: RFC 9990 section
+ * "DKIM Signatures in Aggregate Reports": a report SHOULD contain no more
+ * than 100 signatures for a given row. */
+#define BOUND_SPOOL_DKIM 100
+/* Override reasons per record: RFC 9990 defines five reason types; one
+ * message has at most a few. */
+#define BOUND_SPOOL_REASONS 8
+/* rua URIs kept per record and report destinations tried per report (a
+ * receiver MAY limit the URIs it reports to, RFC 9990 "Report
+ * Delivery"): as many as the dmarc module keeps, so no record it writes
+ * is refused. */
+#define BOUND_SPOOL_RUA BOUND_DMARC_URIS
+/* Free-text fields of a record (human_result, reason comments, fo):
+ * enough for an explanation, not for a payload. */
+#define BOUND_SPOOL_TEXT 1024
+/* Distinct rows one report run aggregates in memory (all domains of one
+ * day together): each costs a few hundred bytes, so this caps a run at
+ * a few hundred MB whatever the spool holds. */
+#define BOUND_REPORT_ROWS 2000000
+/* One report mail (the base64 attachment plus headers): RFC 9990 asks
+ * for gzip so reports fit receivers' SMTP size limits; Postfix's default
+ * message_size_limit is 10240000 bytes. */
+#define BOUND_REPORT_MAIL_BYTES 10240000
+
 #endif

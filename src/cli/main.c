@@ -21,6 +21,12 @@ static const struct cli_command cli_commands[] = {
 #ifdef CLI_HAVE_VERIFY
 	{ "verify", cli_verify, "evaluate messages offline, print results" },
 #endif
+#ifdef CLI_HAVE_REPORT
+	{ "report", cli_report, "build and send DMARC aggregate reports" },
+#endif
+#ifdef CLI_HAVE_STATS
+	{ "stats", cli_stats, "summarise the report spool per domain" },
+#endif
 	{ NULL, NULL, NULL },
 };
 

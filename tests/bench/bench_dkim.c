@@ -41,12 +41,13 @@
 #define BENCH_NOW 1795435200
 
 struct bench_key {
-	const char *label;	/* as openssl speed names it */
+	const char *label; /* as openssl speed names it */
 	const char *file;
 	const char *selector;
 	struct dkim_privkey *key;
 };
 
+/* clang-format off */
 static struct bench_key bench_keys[] = {
 	{ "rsa2048", "demo-rsa.private", "demo-rsa", NULL },
 	{ "ed25519", "demo-ed.private", "demo-ed", NULL },
@@ -61,6 +62,7 @@ static const char *const bench_words[] = {
 	"schedule", "we", "customer", "will", "update", "that", "project",
 	"delivery",
 };
+/* clang-format on */
 
 static double
 bench_cpu(void)
@@ -83,14 +85,17 @@ bench_wall(void)
 static void
 bench_headers(struct buf *b, size_t size)
 {
-	buf_addf(b, "Received: from mail.example.org (mail.example.org "
+	buf_addf(b,
+	    "Received: from mail.example.org (mail.example.org "
 	    "[192.0.2.10])\r\n\tby mx.example.com (Postfix) with ESMTPS id "
 	    "4Xq7Lm2Zk9z1\r\n\tfor <alice@example.com>; Mon, 23 Nov 2026 "
 	    "11:59:58 +0000 (UTC)\r\n");
-	buf_addf(b, "Received: from [198.51.100.7] (client.example.org "
+	buf_addf(b,
+	    "Received: from [198.51.100.7] (client.example.org "
 	    "[198.51.100.7])\r\n\tby mail.example.org (Postfix) with ESMTPSA;"
 	    " Mon, 23 Nov 2026 11:59:57 +0000\r\n");
-	buf_addf(b, "From: Alice Example <alice@example.com>\r\n"
+	buf_addf(b,
+	    "From: Alice Example <alice@example.com>\r\n"
 	    "To: Bob Receiver <bob@example.net>, team@example.net\r\n"
 	    "Cc: Carol <carol@example.org>\r\n"
 	    "Reply-To: Alice Example <alice@example.com>\r\n"
@@ -101,8 +106,8 @@ bench_headers(struct buf *b, size_t size)
 	    "MIME-Version: 1.0\r\n"
 	    "Content-Type: text/plain; charset=utf-8; format=flowed\r\n"
 	    "Content-Transfer-Encoding: 8bit\r\n"
-	    "List-Id: Team discussion <team.example.net>\r\n\r\n", size,
-	    size);
+	    "List-Id: Team discussion <team.example.net>\r\n\r\n",
+	    size, size);
 }
 
 /* A message of about size bytes (at least), CRLF line ends. */
@@ -121,8 +126,8 @@ bench_message(size_t size, size_t *ret_len)
 		seed = seed * 1103515245u + 12345u;
 		w = bench_words[(seed >> 16) % nw];
 		if (col > 0 && col + strlen(w) + 1 > 70) {
-			buf_adds(&b, (seed >> 8) % 11 == 0 ? "\r\n\r\n" :
-							    "\r\n");
+			buf_adds(
+			    &b, (seed >> 8) % 11 == 0 ? "\r\n\r\n" : "\r\n");
 			col = 0;
 		}
 		if (col > 0)
@@ -183,7 +188,7 @@ static int
 bench_verify(struct arena *a, const char *text, size_t len,
     struct dns_resolver *res, enum auth_result *ret_result)
 {
-	struct dkim_verify_options opt = { .resolver = res };
+	struct dkim_verify_options opt = {.resolver = res};
 	const struct dkim_verify_result *out;
 	struct dkim_verify *v;
 	size_t at, k, n;
@@ -206,15 +211,15 @@ bench_verify(struct arena *a, const char *text, size_t len,
 
 /* text with a DKIM-Signature by bk prepended (malloc'd). */
 static char *
-bench_signed(const char *text, size_t len, const struct bench_key *bk,
-    size_t *ret_len)
+bench_signed(
+    const char *text, size_t len, const struct bench_key *bk, size_t *ret_len)
 {
 	struct arena *a = arena_new(16384);
 	const char *value;
 	struct buf b;
 
-	if (a == NULL || bench_sign(a, text, len, bk->key, bk->selector,
-	    &value) != 0) {
+	if (a == NULL ||
+	    bench_sign(a, text, len, bk->key, bk->selector, &value) != 0) {
 		fprintf(stderr, "bench_dkim: signing failed\n");
 		exit(1);
 	}
@@ -259,9 +264,9 @@ bench_op(enum bench_op op, struct arena *a, const char *text, size_t len,
 
 /* Repeat op for at least secs of CPU time and print one table row. */
 static void
-bench_cell(const char *name, enum bench_op op, const char *text,
-    size_t len, size_t size, const struct bench_key *bk,
-    struct dns_resolver *res, double secs)
+bench_cell(const char *name, enum bench_op op, const char *text, size_t len,
+    size_t size, const struct bench_key *bk, struct dns_resolver *res,
+    double secs)
 {
 	struct arena *a = arena_new(16384);
 	double c0, w0, cpu, wall;
@@ -269,7 +274,7 @@ bench_cell(const char *name, enum bench_op op, const char *text,
 
 	if (a == NULL)
 		exit(1);
-	bench_op(op, a, text, len, bk, res);	/* warm-up */
+	bench_op(op, a, text, len, bk, res); /* warm-up */
 	c0 = bench_cpu();
 	w0 = bench_wall();
 	do {
@@ -277,17 +282,16 @@ bench_cell(const char *name, enum bench_op op, const char *text,
 		n++;
 	} while ((cpu = bench_cpu() - c0) < secs);
 	wall = bench_wall() - w0;
-	printf("%-12s %-8s %5zuK %10.1f %10.3f %10.3f %8ld\n", name,
-	    bk->label, size / 1024, n / cpu, cpu / n * 1e3, wall / n * 1e3,
-	    n);
+	printf("%-12s %-8s %5zuK %10.1f %10.3f %10.3f %8ld\n", name, bk->label,
+	    size / 1024, n / cpu, cpu / n * 1e3, wall / n * 1e3, n);
 	arena_free(a);
 }
 
 /* The key record of bk, as the zone serves it, parsed for at least secs:
  * microseconds per dkim_pubkey_parse(). */
 static void
-bench_keyparse(const struct bench_key *bk, struct dns_resolver *zone,
-    double secs)
+bench_keyparse(
+    const struct bench_key *bk, struct dns_resolver *zone, double secs)
 {
 	struct dns_answer *ans = NULL;
 	struct dkim_pubkey *pk;
@@ -304,7 +308,7 @@ bench_keyparse(const struct bench_key *bk, struct dns_resolver *zone,
 	c0 = bench_cpu();
 	do {
 		if (dkim_pubkey_parse((const char *)ans->rrs[0].data,
-		    ans->rrs[0].len, 0, &pk, &why) != 0)
+		        ans->rrs[0].len, 0, &pk, &why) != 0)
 			exit(1);
 		dkim_pubkey_unref(pk);
 		n++;
@@ -328,8 +332,8 @@ bench_setup(const char *dir, struct dns_resolver **ret_zone)
 	for (i = 0; i < 2; i++) {
 		buf_reset(&path);
 		buf_addf(&path, "%s/%s", dir, bench_keys[i].file);
-		if (dkim_key_load_private(buf_cstr(&path), true,
-		    &bench_keys[i].key, &why) != 0) {
+		if (dkim_key_load_private(
+		        buf_cstr(&path), true, &bench_keys[i].key, &why) != 0) {
 			fprintf(stderr, "bench_dkim: %s\n", buf_cstr(&why));
 			exit(1);
 		}
@@ -360,8 +364,8 @@ bench_once(enum bench_op op, struct arena *a, const char *text, size_t len,
 static int
 bench_once_main(const char *what, const char *alg, const char *dir)
 {
-	enum bench_op op = strcmp(what, "sign") == 0 ? BENCH_SIGN :
-							BENCH_VERIFY;
+	enum bench_op op =
+	    strcmp(what, "sign") == 0 ? BENCH_SIGN : BENCH_VERIFY;
 	const struct bench_key *bk = &bench_keys[alg[0] == 'e' ? 1 : 0];
 	struct dns_resolver *zone, *cache, *res;
 	struct arena *a = arena_new(16384);
@@ -418,7 +422,7 @@ bench_table(const char *dir, double secs)
 		bench_keyparse(&bench_keys[k], zone, secs / 2);
 	dns_cache_stats(cache, &hits, &misses);
 	printf("dns_cache: %lu hits, %lu misses\n", hits, misses);
-	dns_resolver_free(cache);	/* frees the zone too */
+	dns_resolver_free(cache); /* frees the zone too */
 }
 
 int
@@ -439,7 +443,8 @@ main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "--seconds") == 0)
 		secs = atof(argv[2]);
 	else if (argc != 2) {
-		fprintf(stderr, "usage: bench_dkim [--seconds S] KEYDIR\n"
+		fprintf(stderr,
+		    "usage: bench_dkim [--seconds S] KEYDIR\n"
 		    "       bench_dkim --once sign|verify|verify-cold rsa|ed "
 		    "KEYDIR\n"
 		    "       bench_dkim --gen BYTES\n");

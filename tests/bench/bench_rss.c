@@ -40,8 +40,9 @@ rss_header_done(const struct buf *hdr)
 	size_t i;
 
 	for (i = 0; i + 1 < hdr->len; i++)
-		if (p[i] == '\n' && (p[i + 1] == '\n' || (p[i + 1] == '\r' &&
-		    i + 2 < hdr->len && p[i + 2] == '\n')))
+		if (p[i] == '\n' && (p[i + 1] == '\n' ||
+		                        (p[i + 1] == '\r' && i + 2 < hdr->len &&
+		                            p[i + 2] == '\n')))
 			return true;
 	return false;
 }
@@ -100,7 +101,7 @@ rss_verify(FILE *f, struct arena *a, const struct verdict_env *env,
 int
 main(int argc, char **argv)
 {
-	struct verdict_env env = { .authserv_id = "bench.example.net" };
+	struct verdict_env env = {.authserv_id = "bench.example.net"};
 	const struct verdict *v;
 	struct arena *a;
 	char *why = NULL;
@@ -118,8 +119,8 @@ main(int argc, char **argv)
 	if (dns_zone_load(env.resolver, argv[1], &why) != 0 ||
 	    (a = arena_new(16384)) == NULL ||
 	    (f = fopen(argv[3], "rb")) == NULL) {
-		fprintf(stderr, "bench_rss: setup: %s\n", why != NULL ? why :
-		    strerror(errno));
+		fprintf(stderr, "bench_rss: setup: %s\n",
+		    why != NULL ? why : strerror(errno));
 		return 2;
 	}
 	setup_kb = rss_peak_kb();
@@ -132,9 +133,11 @@ main(int argc, char **argv)
 	for (i = 0; i < v->n_dkim; i++)
 		printf("dkim %s %s%s%s\n", v->dkim[i].algorithm,
 		    auth_result_name(v->dkim[i].result),
-		    v->dkim[i].reason[0] != '\0' ? ": " : "", v->dkim[i].reason);
+		    v->dkim[i].reason[0] != '\0' ? ": " : "",
+		    v->dkim[i].reason);
 	printf("peak rss after setup %ld KB, after verify %ld KB, arena %zu "
-	    "bytes\n", setup_kb, rss_peak_kb(), arena_used(a));
+	       "bytes\n",
+	    setup_kb, rss_peak_kb(), arena_used(a));
 	arena_free(a);
 	dns_resolver_free(env.resolver);
 	return 0;

@@ -2,7 +2,8 @@
 # run.sh -- the Quick start's first command: install what is missing, build
 # authmilter, sign the demo message with the demo keys (rsa-sha256 and
 # ed25519-sha256), then verify the signed message offline against the demo
-# zone and print the Authentication-Results header it would add.
+# zone (DKIM, SPF and DMARC) and print the Authentication-Results header
+# it would add.
 #
 # TEST-ONLY keys: demo-rsa.private and demo-ed.private are published in
 # this repository. Never use them for a real domain.

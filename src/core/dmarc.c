@@ -876,6 +876,47 @@ select_policy(
 
 /* RFC 9989 sections 4.4.1, 4.4.2, 5.3.4-5.3.5: pass when any passing
  * DKIM d= or the passing SPF domain aligns. */
+/* Whether an identifier whose check did not complete (temperror) could
+ * have aligned: the same name (strict), or within the author's
+ * organizational domain (relaxed; its own organizational domain was not
+ * discovered, since only passing identifiers are). */
+static bool
+could_align(const struct dmarc_author *au, const char *id,
+    enum dmarc_align mode)
+{
+	size_t il, ol;
+
+	if (id == NULL)
+		return false;
+	if (name_eq(id, au->domain))
+		return true;
+	if (mode == DMARC_ALIGN_STRICT || au->org_domain == NULL)
+		return false;
+	il = strlen(id);
+	ol = strlen(au->org_domain);
+	return name_eq(id, au->org_domain) || (il > ol &&
+	    id[il - ol - 1] == '.' && name_eq(id + il - ol, au->org_domain));
+}
+
+/* RFC 9989 section 5.3.6: when a check an identifier needed did not
+ * complete (a DKIM key or SPF lookup that failed temporarily) and nothing
+ * else aligned, the message neither passes nor fails. */
+static const char *
+temp_identifier(const struct dmarc_input *in, const struct dmarc_author *au)
+{
+	const struct dmarc_record *r = &au->found->record;
+	size_t i;
+
+	for (i = 0; i < in->dkim_count; i++)
+		if (in->dkim[i].result == AUTH_TEMPERROR &&
+		    could_align(au, in->dkim[i].domain, r->adkim))
+			return in->dkim[i].domain;
+	if (in->spf != NULL && in->spf->result == AUTH_TEMPERROR &&
+	    could_align(au, in->spf->domain, r->aspf))
+		return in->spf->domain;
+	return NULL;
+}
+
 static enum align_state
 align_all(const struct dmarc_input *in, const struct dmarc_discovery *d,
     struct dmarc_author *au, const char **ret_unknown)
@@ -981,6 +1022,10 @@ eval_found(const struct dmarc_input *in, const struct dmarc_discovery *d,
 		           : arena_fmt(a,
 		                 "organizational domain of %s: DNS failure",
 		                 unknown, NULL);
+	} else if ((unknown = temp_identifier(in, au)) != NULL) {
+		au->result = AUTH_TEMPERROR;
+		au->reason = arena_fmt(a, "DKIM or SPF check of %s did not "
+		    "complete (DNS)", unknown, NULL);
 	} else {
 		au->result = AUTH_FAIL;
 		au->reason = "no aligned DKIM or SPF pass";

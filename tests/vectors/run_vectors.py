@@ -7,6 +7,11 @@ Each case is AREA_DIR/<case>.eml with <case>.zone (DNS answers) and
     dkim: none                 no signature evaluated
     dkim[N]: RESULT [WORDS]    signature N has RESULT and its reason
                                contains WORDS (case-insensitive)
+    spf: RESULT [WORDS]        the SPF result (and reason words)
+    spf: not evaluated         SPF was not evaluated
+    dmarc: RESULT [WORDS]      the overall DMARC result (and reason words)
+    disposition: D             the DMARC disposition
+    authres: TEXT              the A-R value contains TEXT
     exit: N                    the exit status
 Every case runs through the CLI with --json. Prints one line per failure
 and "N passed, M failed"; exits 1 on any failure.
@@ -67,6 +72,27 @@ for name in sorted(os.listdir(area)):
             ok = (got is not None and got["result"] == words[0] and
                   " ".join(words[1:]).lower() in got["reason"].lower())
             check(case, ok, "%s = %s, want %s" % (key, got, val))
+        elif key == "spf":
+            got = out.get("spf") or {}
+            if val == "not evaluated":
+                ok = got.get("evaluated") is False
+            else:
+                words = val.split()
+                ok = (got.get("result") == words[0] and " ".join(
+                    words[1:]).lower() in (got.get("reason") or "").lower())
+            check(case, ok, "spf = %s, want %s" % (got, val))
+        elif key == "dmarc":
+            got = out.get("dmarc") or {}
+            words = val.split()
+            ok = (got.get("result") == words[0] and " ".join(
+                words[1:]).lower() in (got.get("reason") or "").lower())
+            check(case, ok, "dmarc = %s, want %s" % (got, val))
+        elif key == "disposition":
+            got = (out.get("dmarc") or {}).get("disposition")
+            check(case, got == val, "disposition %s, want %s" % (got, val))
+        elif key == "authres":
+            check(case, val in out["authentication_results"],
+                  "A-R %r lacks %r" % (out["authentication_results"], val))
         else:
             check(case, False, "unknown expectation %r" % key)
 

@@ -28,6 +28,8 @@ $am sign -d example.com -s demo-ed -k "$work/demo-ed.private" \
 	"$work/rsa.eml" >"$work/signed.eml"
 echo "== signed message (headers)"
 sed -n '1,/^\r\{0,1\}$/p' "$work/signed.eml" | tr -d '\r'
-echo "== authmilter verify --zone $demo/demo.zone"
+echo "== authmilter verify: DKIM, SPF (client 192.0.2.25) and DMARC," \
+	"DNS from $demo/demo.zone"
 $am verify --zone "$demo/demo.zone" --authserv-id mx.example.net \
-	--now 1795435200 "$work/signed.eml"
+	--ip 192.0.2.25 --helo mail.example.com \
+	--mail-from alice@example.com "$work/signed.eml"

@@ -40,5 +40,80 @@
 /* Encoded words decoded in a display name (RFC 2047 section 2: 75 bytes
  * each; this bounds work, not correctness). */
 #define BOUND_ENCODED_WORDS 32
+/* How long the DNS cache keeps answers (RFC 2181 section 8, RFC 2308
+ * section 5): a positive TTL above a day is clamped so a changed key or
+ * policy is seen within a day; a negative answer at most an hour (RFC 2308
+ * suggests 1-3 h) so a newly published record shows up soon; a tempfail
+ * a few seconds, so a dead server is not hammered but recovery is quick.
+ * Every TTL is at least 1 s. */
+#define BOUND_DNS_TTL_MAX 86400
+#define BOUND_DNS_NEG_TTL_MAX 3600
+#define BOUND_DNS_TEMPFAIL_TTL 5
+
+/* DMARC reporting URIs kept per rua/ruf list. Real records list one to
+ * three; RFC 9989 sets no limit, so a hostile record could make every
+ * report fan out: the rest are skipped with a note. */
+#define BOUND_DMARC_URIS 16
+/* Bytes of one DMARC reporting URI: "mailto:" plus an RFC 5321 path
+ * (256 octets) and an obsolete "!size" suffix fit in 320. */
+#define BOUND_DMARC_URI_LEN 320
+/* Distinct author domains evaluated per message. RFC 9989 section 11.5:
+ * limit the domains processed, since each costs a tree walk (up to 9
+ * queries); beyond this the evaluation is a permerror. */
+#define BOUND_DMARC_AUTHOR_DOMAINS 8
+/* Distinct authenticated identifiers (DKIM d=, SPF domain) whose
+ * organizational domain is walked: BOUND_DKIM_SIGNATURES plus SPF. */
+#define BOUND_DMARC_IDENTIFIERS (BOUND_DKIM_SIGNATURES + 1)
+/* Notes (ignored tags, skipped URIs) kept per parsed DMARC record. */
+#define BOUND_DMARC_NOTES 8
+/* Bytes of one SPF macro expansion (RFC 7208 section 7). A domain is cut
+ * to 253 bytes after expansion and an explanation is one line of text;
+ * 8 KB is far above both and bounds what a record full of %{s} can make
+ * an evaluation build. */
+#define BOUND_SPF_MACRO_BYTES 8192
+
+/* One line of a configuration file or opendkim-format table. opendkim
+ * reads lines into a 1 KB-4 KB buffer; 8 KB is generous for a key name,
+ * a key path and a comment, and bounds the work per line. */
+#define BOUND_CONFIG_LINE_BYTES 8192
+/* An author address as a SigningTable lookup key: RFC 5321 section
+ * 4.5.3.1.1/4.5.3.1.2 allow 64 octets of local part and 255 of domain;
+ * longer addresses are not looked up (they are not signed). */
+#define BOUND_TABLE_KEY_BYTES (64 + 1 + 255)
+/* Signatures one message may get from the SigningTable (dual RSA and
+ * Ed25519 signing needs 2; more than 16 is a table mistake). */
+#define BOUND_SIGNING_KEYS 16
+/* Entries (options, table lines) in one configuration source; bounds the
+ * memory a runaway generated table can take (opendkim has no limit). */
+#define BOUND_TABLE_ENTRIES 1000000
+
+/* One spool record as a JSON line, newline included. A record with the
+ * largest legal content (BOUND_SPOOL_DKIM results with domains, selectors
+ * and short human_result texts, a few reasons, a few rua URIs) stays well
+ * under 64 KB; anything longer is not written and not read. */
+#define BOUND_SPOOL_RECORD_BYTES 65536
+/* DKIM results per spool record and per report row: RFC 9990 section
+ * "DKIM Signatures in Aggregate Reports": a report SHOULD contain no more
+ * than 100 signatures for a given row. */
+#define BOUND_SPOOL_DKIM 100
+/* Override reasons per record: RFC 9990 defines five reason types; one
+ * message has at most a few. */
+#define BOUND_SPOOL_REASONS 8
+/* rua URIs kept per record and report destinations tried per report (a
+ * receiver MAY limit the URIs it reports to, RFC 9990 "Report
+ * Delivery"): as many as the dmarc module keeps, so no record it writes
+ * is refused. */
+#define BOUND_SPOOL_RUA BOUND_DMARC_URIS
+/* Free-text fields of a record (human_result, reason comments, fo):
+ * enough for an explanation, not for a payload. */
+#define BOUND_SPOOL_TEXT 1024
+/* Distinct rows one report run aggregates in memory (all domains of one
+ * day together): each costs a few hundred bytes, so this caps a run at
+ * a few hundred MB whatever the spool holds. */
+#define BOUND_REPORT_ROWS 2000000
+/* One report mail (the base64 attachment plus headers): RFC 9990 asks
+ * for gzip so reports fit receivers' SMTP size limits; Postfix's default
+ * message_size_limit is 10240000 bytes. */
+#define BOUND_REPORT_MAIL_BYTES 10240000
 
 #endif

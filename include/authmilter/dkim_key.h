@@ -85,7 +85,7 @@ struct evp_pkey_st;	/* OpenSSL's EVP_PKEY */
 /* A parsed key record. Read-only after dkim_pubkey_parse(). */
 struct dkim_pubkey {
 	enum dkim_key_type type;
-	unsigned bits;		/* RSA modulus bits; Ed25519: 253 */
+	unsigned bits;		/* RSA modulus bits; Ed25519: 256 */
 	bool testing;		/* t=y: the domain is testing DKIM */
 	bool strict;		/* t=s: i= domain must equal d= */
 	struct evp_pkey_st *pkey;	/* owned */
@@ -144,7 +144,7 @@ struct dkim_privkey *dkim_privkey_unref(struct dkim_privkey *k);
 enum dkim_key_type dkim_privkey_type(const struct dkim_privkey *k);
 /* dkim_privkey_alg -- the signing algorithm for this key. */
 enum dkim_alg dkim_privkey_alg(const struct dkim_privkey *k);
-/* dkim_privkey_bits -- RSA modulus bits; Ed25519: 253. */
+/* dkim_privkey_bits -- RSA modulus bits; Ed25519: 256. */
 unsigned dkim_privkey_bits(const struct dkim_privkey *k);
 
 /* dkim_privkey_record -- append the public key record for k to out:

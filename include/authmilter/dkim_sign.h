@@ -89,6 +89,32 @@ int dkim_sign_finish(struct dkim_sign *s, int64_t now,
  * (one per distinct body canonicalization); for tests and statistics. */
 size_t dkim_sign_body_streams(const struct dkim_sign *s);
 
+/* ---- signature-field helpers shared with dkim_verify ---- */
+
+/* One header name listed in h= (borrowed, not NUL-terminated). */
+struct dkim_hname {
+	const char *name;
+	size_t len;
+};
+
+/* dkim_sign_split_h -- split an h= value (names separated by ':' with
+ * optional FWS) into names (max entries).
+ * @return 0 and *ret_n; -EINVAL for an empty name or a character outside
+ * RFC 5322 ftext; -E2BIG for more than max names. */
+int dkim_sign_split_h(const char *h, size_t len, struct dkim_hname *names,
+    size_t max, size_t *ret_n);
+
+/* dkim_sign_canon_parse -- a c= value: "h" or "h/b" (RFC 6376 section
+ * 3.5: a missing body part means simple).
+ * @return 0, *ret_header and *ret_body; -EINVAL. */
+int dkim_sign_canon_parse(const char *s, size_t n,
+    enum canon_alg *ret_header, enum canon_alg *ret_body);
+
+/* dkim_sign_parse_uint -- a decimal tag value (t=, x=, l=: 1*12DIGIT in
+ * RFC 6376 section 3.5; up to 18 digits accepted).
+ * @return 0 and *ret; -EINVAL (empty, not digits, too long). */
+int dkim_sign_parse_uint(const char *s, size_t n, uint64_t *ret);
+
 /* dkim_sign_header_digest -- the header hash of RFC 6376 section 3.7:
  * the fields named in h (the raw h= value: names separated by ':' with
  * optional FWS), each name taking the next instance from the bottom of m,

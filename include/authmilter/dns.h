@@ -124,6 +124,11 @@ const char *dns_type_name(enum dns_type t);
  * (DNS itself allows them). */
 bool dns_name_valid(const char *name);
 
+/* dns_name_key -- name as a lookup key in out (cap bytes): ASCII lower-
+ * case, without the final dot. @return its length, or -1 if it does not
+ * fit. */
+int dns_name_key(const char *name, char *out, size_t cap);
+
 /* ---- backends ---- */
 
 struct dns_ldns_options {

@@ -2,7 +2,8 @@
 # run.sh -- the Quick start's first command: install what is missing, build
 # authmilter, sign the demo message with the demo keys (rsa-sha256 and
 # ed25519-sha256), then verify the signed message offline against the demo
-# zone and print the Authentication-Results header it would add.
+# zone (DKIM, SPF and DMARC) and print the Authentication-Results header
+# it would add.
 #
 # TEST-ONLY keys: demo-rsa.private and demo-ed.private are published in
 # this repository. Never use them for a real domain.
@@ -27,6 +28,8 @@ $am sign -d example.com -s demo-ed -k "$work/demo-ed.private" \
 	"$work/rsa.eml" >"$work/signed.eml"
 echo "== signed message (headers)"
 sed -n '1,/^\r\{0,1\}$/p' "$work/signed.eml" | tr -d '\r'
-echo "== authmilter verify --zone $demo/demo.zone"
+echo "== authmilter verify: DKIM, SPF (client 192.0.2.25) and DMARC," \
+	"DNS from $demo/demo.zone"
 $am verify --zone "$demo/demo.zone" --authserv-id mx.example.net \
-	--now 1795435200 "$work/signed.eml"
+	--ip 192.0.2.25 --helo mail.example.com \
+	--mail-from alice@example.com "$work/signed.eml"

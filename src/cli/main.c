@@ -28,6 +28,12 @@ static const struct cli_command cli_commands[] = {
 	{ "check-config", cli_check_config,
 	    "check a configuration file, its tables and keys" },
 #endif
+#ifdef CLI_HAVE_REPORT
+	{ "report", cli_report, "build and send DMARC aggregate reports" },
+#endif
+#ifdef CLI_HAVE_STATS
+	{ "stats", cli_stats, "summarise the report spool per domain" },
+#endif
 	{ NULL, NULL, NULL },
 };
 

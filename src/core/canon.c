@@ -6,7 +6,9 @@
  * CRLF, a pending WSP run (relaxed), and the number of CRLFs held back
  * because they may be trailing empty lines. Everything else is hashed as
  * it goes, in runs: bytes of the input that are already canonical are
- * handed to EVP_DigestUpdate() as one slice, however many lines they span.
+ * hashed as one slice, however many lines they span (relaxed checks them
+ * eight at a time); short pieces are gathered in a 2 KB stage first, so
+ * the hash sees few, large updates.
  *
  * Line ends: CRLF is a line end, a bare LF is a line end (hashed as CRLF),
  * and a CR not followed by LF is an ordinary byte of the line (for relaxed
@@ -27,9 +29,13 @@
 #include "authmilter/canon.h"
 #include "authmilter/xalloc.h"
 
+/* Bytes gathered before a hash update; pieces of at least CANON_DIRECT
+ * bytes go to the hash directly (after what is staged). */
+#define CANON_STAGE 2048
+#define CANON_DIRECT 512
+
 struct canon_body {
 	EVP_MD_CTX *md;		/* arena cleanup frees it */
-	const uint8_t *special;	/* bytes that are not plain content */
 	enum canon_alg alg;
 	enum canon_hash hash;
 	int64_t limit;		/* -1: no limit */
@@ -39,13 +45,13 @@ struct canon_body {
 	bool wsp;		/* relaxed: a WSP run is pending */
 	bool any;		/* some content has been produced */
 	bool done;		/* canon_body_final() was called */
+	size_t staged;		/* bytes in stage */
+	uint8_t stage[CANON_STAGE];	/* canonical bytes not yet hashed */
 };
 
-/* Bytes that end a run of plain content: CR and LF, and in relaxed WSP
- * too. */
-static const uint8_t canon_special[2][256] = {
-	[CANON_SIMPLE] = { ['\r'] = 1, ['\n'] = 1 },
-	[CANON_RELAXED] = { ['\r'] = 1, ['\n'] = 1, [' '] = 1, ['\t'] = 1 },
+/* Relaxed: the bytes that end a run of plain content. */
+static const uint8_t canon_special[256] = {
+	['\r'] = 1, ['\n'] = 1, [' '] = 1, ['\t'] = 1,
 };
 
 static const char canon_crlfs[] = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
@@ -156,7 +162,6 @@ canon_body_new(struct arena *a, enum canon_alg alg, enum canon_hash hash,
 	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 		return -EIO;
 	cb->md = md;
-	cb->special = canon_special[alg];
 	cb->alg = alg;
 	cb->hash = hash;
 	cb->limit = limit < 0 ? -1 : limit;
@@ -164,28 +169,48 @@ canon_body_new(struct arena *a, enum canon_alg alg, enum canon_hash hash,
 	return 0;
 }
 
+/* Hand the staged bytes to the hash. @return 0 or -EIO */
+static int
+canon_stage_flush(struct canon_body *cb)
+{
+	size_t n = cb->staged;
+
+	cb->staged = 0;
+	if (n > 0 && EVP_DigestUpdate(cb->md, cb->stage, n) != 1)
+		return -EIO;
+	return 0;
+}
+
 /* Hash n canonical bytes, as far as the limit (l=) allows, and count
- * them. @return 0 or -EIO */
+ * them. Short pieces are gathered in the stage, so that a line broken by
+ * WSP runs costs one EVP_DigestUpdate() per stage, not several per line.
+ * @return 0 or -EIO */
 static int
 canon_emit(struct canon_body *cb, const void *p, size_t n)
 {
 	uint64_t room;
+	int r;
 
 	if (cb->limit >= 0) {
 		/* RFC 6376 §3.5 l=: only the first l bytes are hashed */
 		room = cb->total >= (uint64_t)cb->limit ?
 		    0 : (uint64_t)cb->limit - cb->total;
-		if (room < n) {
-			cb->total += n;
+		cb->total += n;
+		if (room < n)
 			n = (size_t)room;
-		} else {
-			cb->total += n;
-		}
 	} else {
 		cb->total += n;
 	}
-	if (n > 0 && EVP_DigestUpdate(cb->md, p, n) != 1)
-		return -EIO;
+	if ((n >= CANON_DIRECT || n > sizeof(cb->stage) - cb->staged) &&
+	    (r = canon_stage_flush(cb)) != 0)
+		return r;
+	if (n >= CANON_DIRECT) {
+		if (EVP_DigestUpdate(cb->md, p, n) != 1)
+			return -EIO;
+		return 0;
+	}
+	memcpy(cb->stage + cb->staged, p, n);
+	cb->staged += n;
 	return 0;
 }
 
@@ -260,7 +285,7 @@ canon_special_byte(struct canon_body *cb, const uint8_t **run,
 		if (left >= 2 && p[1] == '\n') {
 			/* a CRLF between a run and more content is
 			 * canonical as it stands */
-			if (*run != NULL && left >= 3 && !cb->special[p[2]]) {
+			if (*run != NULL && left >= 3 && !canon_special[p[2]]) {
 				*pp = p + 2;
 				return 0;
 			}
@@ -289,7 +314,7 @@ canon_special_byte(struct canon_body *cb, const uint8_t **run,
 	}
 	/* relaxed WSP: a single SP before content is canonical already
 	 * (unless it continues a WSP run from the last chunk) */
-	if (*p == ' ' && !cb->wsp && left >= 2 && !cb->special[p[1]]) {
+	if (*p == ' ' && !cb->wsp && left >= 2 && !canon_special[p[1]]) {
 		*pp = p + 2;
 		return canon_open_run(cb, run, p);
 	}
@@ -303,11 +328,123 @@ canon_special_byte(struct canon_body *cb, const uint8_t **run,
 	return r;
 }
 
+/* Simple (RFC 6376 §3.4.3): only line ends matter, so the chunk goes line
+ * by line with memchr(); a CRLF followed by content stays in the run. */
+static int
+canon_simple_chunk(struct canon_body *cb, const uint8_t *p,
+    const uint8_t *end)
+{
+	const uint8_t *run = NULL, *q, *eol;
+	int r;
+
+	while (p < end) {
+		if ((q = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			/* a CR at the end may be half a CRLF */
+			eol = end[-1] == '\r' ? end - 1 : end;
+			if (eol > p && (r = canon_open_run(cb, &run, p)) != 0)
+				return r;
+			cb->cr = eol != end;
+			return canon_close_run(cb, &run, eol);
+		}
+		/* a lone CR is content; CR LF and a bare LF end the line */
+		eol = q > p && q[-1] == '\r' ? q - 1 : q;
+		if (eol > p && (r = canon_open_run(cb, &run, p)) != 0)
+			return r;
+		p = q + 1;
+		if (run != NULL && eol != q && p < end && *p != '\r' &&
+		    *p != '\n')
+			continue;
+		if ((r = canon_close_run(cb, &run, eol)) != 0)
+			return r;
+		canon_line_end(cb);
+	}
+	return canon_close_run(cb, &run, end);
+}
+
+#define CANON_ONES 0x0101010101010101ULL
+#define CANON_HIGH 0x8080808080808080ULL
+
+/* The high bit of each byte of w that is below n (n <= 0x80), exactly. */
+static inline uint64_t
+canon_below(uint64_t w, unsigned n)
+{
+	return ~(((w & ~CANON_HIGH) + (0x80 - n) * CANON_ONES) | w) &
+	    CANON_HIGH;
+}
+
+/* How many of the 8 bytes at p are canonical relaxed content where they
+ * stand, checked a word at a time: 8 when none is a control byte and no
+ * SP is followed by another SP; 7 when the last is a SP (its follower is
+ * in the next word); 0 when the word needs a closer look. */
+static size_t
+canon_relaxed_word(const uint8_t *p)
+{
+	uint64_t w, ctl, sp;
+
+	memcpy(&w, p, sizeof(w));
+	if ((ctl = canon_below(w, 0x20)) != 0)
+		return 0;	/* TAB, CR, LF or another control */
+	sp = canon_below(w, 0x21);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	if ((sp & (sp << 8)) != 0)
+		return 0;
+	return (sp & 0x80) != 0 ? 7 : 8;
+#else
+	if ((sp & (sp >> 8)) != 0)
+		return 0;
+	return (sp >> 56) != 0 ? 7 : 8;
+#endif
+}
+
+/* Past the bytes from p that are canonical where they stand, a run being
+ * open: plain bytes, single SPs and CRLFs followed by a plain byte. */
+static const uint8_t *
+canon_relaxed_skip(const uint8_t *p, const uint8_t *end)
+{
+	const uint8_t *special = canon_special;
+	size_t k;
+
+	for (;;) {
+		while (end - p >= 8 && (k = canon_relaxed_word(p)) > 0)
+			p += k;
+		while (p < end && !special[*p])
+			p++;
+		if (end - p >= 2 && p[0] == ' ' && !special[p[1]])
+			p += 2;
+		else if (end - p >= 3 && p[0] == '\r' && p[1] == '\n' &&
+		    !special[p[2]])
+			p += 3;
+		else
+			return p;
+	}
+}
+
+/* Relaxed (RFC 6376 §3.4.4): runs of canonical bytes, and the bytes that
+ * are not (WSP runs, line ends) one at a time. */
+static int
+canon_relaxed_chunk(struct canon_body *cb, const uint8_t *p,
+    const uint8_t *end)
+{
+	const uint8_t *run = NULL;
+	int r;
+
+	while (p < end) {
+		if (!canon_special[*p]) {
+			if ((r = canon_open_run(cb, &run, p)) != 0)
+				return r;
+			p = canon_relaxed_skip(p + 1, end);
+			continue;
+		}
+		if ((r = canon_special_byte(cb, &run, &p, end)) != 0)
+			return r;
+	}
+	return canon_close_run(cb, &run, end);
+}
+
 int
 canon_body_update(struct canon_body *cb, const char *data, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)data, *end = p + len;
-	const uint8_t *run = NULL, *special = cb->special;
 	int r;
 
 	if (cb->done)
@@ -325,18 +462,9 @@ canon_body_update(struct canon_body *cb, const char *data, size_t len)
 			return r;
 		}
 	}
-	while (p < end) {
-		if (!special[*p]) {
-			if ((r = canon_open_run(cb, &run, p)) != 0)
-				return r;
-			while (++p < end && !special[*p])
-				;
-			continue;
-		}
-		if ((r = canon_special_byte(cb, &run, &p, end)) != 0)
-			return r;
-	}
-	return canon_close_run(cb, &run, end);
+	if (cb->alg == CANON_SIMPLE)
+		return canon_simple_chunk(cb, p, end);
+	return canon_relaxed_chunk(cb, p, end);
 }
 
 int
@@ -363,6 +491,8 @@ canon_body_final(struct canon_body *cb, uint8_t *digest, size_t *ret_len)
 	    (r = canon_emit(cb, "\r\n", 2)) != 0)
 		return r;
 	cb->crlfs = 0;
+	if ((r = canon_stage_flush(cb)) != 0)
+		return r;
 	if (EVP_DigestFinal_ex(cb->md, digest, &n) != 1)
 		return -EIO;
 	*ret_len = n;

@@ -577,7 +577,7 @@ read_key_file(const char *path, bool allow_unsafe, char **ret_data,
 	struct stat st;
 	ssize_t n;
 	size_t got = 0;
-	char *data;
+	char *data = NULL;
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);

@@ -2,6 +2,7 @@
  * dns.c -- the resolver interface: query dispatch, refcounted answers,
  * name checks. Backends live in dns_ldns.c, dns_zone.c, dns_cache.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -40,6 +41,21 @@ dns_name_valid(const char *name)
 			return false;
 	}
 	return label > 0;
+}
+
+int
+dns_name_key(const char *name, char *out, size_t cap)
+{
+	size_t len = strlen(name), i;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len >= cap)
+		return -1;
+	for (i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[len] = '\0';
+	return (int)len;
 }
 
 int

@@ -27,11 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ldns/ldns.h>
-
 #include "authmilter/bounds.h"
 #include "authmilter/dns.h"
 #include "authmilter/xalloc.h"
+#include "dns_ldns.h"
 
 /* A resolver gives up on a CNAME chain after a few hops; 8 is what
  * common resolvers allow and more than any real chain. */
@@ -41,9 +40,6 @@
 #define ZONE_NEG_TTL 300
 /* TTL of records added without one (dns_zone_add, dns_zone_add_rr). */
 #define ZONE_DEFAULT_TTL 300
-
-#define ZONE_T_CNAME 5
-#define ZONE_T_SOA 6
 
 struct zone_rec {
 	uint16_t type;
@@ -85,23 +81,6 @@ static const struct dns_ops zone_ops = {
 	.query = zone_query,
 	.free = zone_free,
 };
-
-/* Lower-case name into out (cap bytes) without the final dot. @return
- * the length, or -1 if it does not fit. */
-static int
-zone_key(const char *name, char *out, size_t cap)
-{
-	size_t len = strlen(name), i;
-
-	if (len > 0 && name[len - 1] == '.')
-		len--;
-	if (len >= cap)
-		return -1;
-	for (i = 0; i < len; i++)
-		out[i] = (char)tolower((unsigned char)name[i]);
-	out[len] = '\0';
-	return (int)len;
-}
 
 static uint32_t
 zone_hash(const char *key)
@@ -264,7 +243,7 @@ dns_zone_add_rr(struct dns_resolver *r, const char *name, enum dns_type type,
 	if (!dns_name_valid(name) || !zone_type_known(type) ||
 	    (rr->len > 0 && rr->data == NULL) || !zone_rr_valid(type, rr))
 		return -EINVAL;
-	zone_key(name, key, sizeof(key));
+	dns_name_key(name, key, sizeof(key));
 	if (type == DNS_T_MX || type == DNS_T_PTR) {
 		/* struct dns_rr: names lower-case without the final dot */
 		for (i = 0; i < rr->len; i++)
@@ -291,7 +270,7 @@ dns_zone_add_fault(struct dns_resolver *r, const char *name,
 
 	if (!dns_name_valid(name) || (type != 0 && !zone_type_known(type)))
 		return -EINVAL;
-	zone_key(name, key, sizeof(key));
+	dns_name_key(name, key, sizeof(key));
 	n = zone_node_get(r->ctx, key);
 	/* a fault alone does not make its name exist (no records) */
 	n->faults = xrealloc(n->faults, (n->nfaults + 1) * sizeof(*n->faults));
@@ -301,116 +280,48 @@ dns_zone_add_fault(struct dns_resolver *r, const char *name,
 	return 0;
 }
 
-/* A wire-format name (ldns rdf) as a key: lower-case labels joined with
- * dots, no final dot ("" for the root). @return the length or -1 for a
- * name that is not a DNAME, is malformed, holds NUL bytes or is too long. */
-static int
-zone_dname_key(const ldns_rdf *rdf, char *out, size_t cap)
-{
-	const uint8_t *d = ldns_rdf_data(rdf);
-	size_t n = ldns_rdf_size(rdf), i = 0, o = 0, l;
-
-	if (ldns_rdf_get_type(rdf) != LDNS_RDF_TYPE_DNAME)
-		return -1;
-	while (i < n && d[i] != 0) {
-		l = d[i++];
-		if (l > n - i || o + l + 2 > cap)
-			return -1;
-		if (o > 0)
-			out[o++] = '.';
-		for (; l > 0; l--, i++) {
-			if (d[i] == 0)
-				return -1;
-			out[o++] = (char)tolower(d[i]);
-		}
-	}
-	out[o] = '\0';
-	return (int)o;
-}
-
-/* RFC 1035 section 3.3.14: TXT-DATA is one or more <character-string>s;
- * RFC 7208 section 3.3 and RFC 6376 section 3.6.2.2 join them without
- * separators. @return the length in out, or -1 if over BOUND_TXT_BYTES. */
-static long
-zone_txt_join(const ldns_rr *rr, uint8_t *out)
-{
-	size_t i, o = 0, l;
-	const ldns_rdf *s;
-
-	for (i = 0; i < ldns_rr_rd_count(rr); i++) {
-		s = ldns_rr_rdf(rr, i);
-		if (ldns_rdf_size(s) < 1)
-			continue;
-		l = ldns_rdf_size(s) - 1;
-		if (l > BOUND_TXT_BYTES - o)
-			return -1;
-		memcpy(out + o, ldns_rdf_data(s) + 1, l);
-		o += l;
-	}
-	return (long)o;
-}
-
 /* Add one parsed record. Types the queries do not ask for (NS, SPF, ...)
- * are kept without data: they make their name exist. txt is scratch of
- * BOUND_TXT_BYTES. @return NULL or what is wrong. */
+ * are kept without data: they make their name exist. buf is scratch of
+ * BOUND_TXT_BYTES + 1. @return NULL or what is wrong. */
 static const char *
-zone_add_ldns(struct zone *z, const ldns_rr *rr, uint8_t *txt)
+zone_add_ldns(struct zone *z, const ldns_rr *rr, uint8_t *buf)
 {
-	char key[BOUND_DOMAIN_LEN + 1], target[BOUND_DOMAIN_LEN + 1];
-	uint16_t type = (uint16_t)ldns_rr_get_type(rr), pref = 0;
-	uint32_t ttl = ldns_rr_ttl(rr);
-	size_t n = ldns_rr_rd_count(rr);
-	const ldns_rdf *d0 = n > 0 ? ldns_rr_rdf(rr, 0) : NULL;
-	const uint8_t *data = NULL;
-	long len = 0;
+	char key[BOUND_DOMAIN_LEN + 1];
+	uint16_t type = (uint16_t)ldns_rr_get_type(rr);
+	struct dns_rr d = { 0, 0, NULL };
+	struct zone_node *node;
+	uint32_t ttl = ldns_rr_ttl(rr), min;
+	int rc;
 
-	if (zone_dname_key(ldns_rr_owner(rr), key, sizeof(key)) <= 0)
+	if (dns_ldns_dname_key(ldns_rr_owner(rr), key, sizeof(key)) <= 0)
 		return "owner name not usable";
 	switch (type) {
 	case DNS_T_A:
 	case DNS_T_AAAA:
-		if (d0 == NULL ||
-		    ldns_rdf_size(d0) != (type == DNS_T_A ? 4u : 16u))
-			return "bad address";
-		data = ldns_rdf_data(d0);
-		len = (long)ldns_rdf_size(d0);
-		break;
 	case DNS_T_TXT:
-		if ((len = zone_txt_join(rr, txt)) < 0)
-			return "TXT data longer than BOUND_TXT_BYTES";
-		data = txt;
-		break;
 	case DNS_T_MX:
-		if (n < 2 || ldns_rdf_size(d0) != 2)
-			return "bad MX data";
-		pref = ldns_rdf2native_int16(d0);
-		d0 = ldns_rr_rdf(rr, 1);
-		/* FALLTHROUGH */
 	case DNS_T_PTR:
-	case ZONE_T_CNAME:
-		if (d0 == NULL ||
-		    (len = zone_dname_key(d0, target, sizeof(target))) < 0)
-			return "bad target name";
-		data = (const uint8_t *)target;
+	case DNS_LDNS_T_CNAME:
+		rc = dns_ldns_rr_data(rr, buf, BOUND_TXT_BYTES + 1, &d);
+		if (rc == -E2BIG)
+			return "TXT data longer than BOUND_TXT_BYTES";
+		if (rc != 0)
+			return "bad record data";
 		break;
-	case ZONE_T_SOA:
-		if (n < 7 || ldns_rdf_size(ldns_rr_rdf(rr, 6)) != 4)
+	case DNS_LDNS_T_SOA:
+		if (ldns_rr_rd_count(rr) < 7 ||
+		    ldns_rdf_size(ldns_rr_rdf(rr, 6)) != 4)
 			return "bad SOA data";
-		{
-			struct zone_node *node = zone_node_get(z, key);
-			uint32_t min = ldns_rdf2native_int32(ldns_rr_rdf(rr,
-			    6));
-
-			/* RFC 2308 section 5: negative TTL = min(SOA TTL,
-			 * SOA MINIMUM) */
-			node->has_soa = true;
-			node->soa_min = min < ttl ? min : ttl;
-		}
+		/* RFC 2308 section 5: negative TTL = min(SOA TTL, MINIMUM) */
+		min = ldns_rdf2native_int32(ldns_rr_rdf(rr, 6));
+		node = zone_node_get(z, key);
+		node->has_soa = true;
+		node->soa_min = min < ttl ? min : ttl;
 		break;
 	default:
 		break;
 	}
-	zone_add(z, key, type, ttl, pref, data, (size_t)len);
+	zone_add(z, key, type, ttl, d.pref, d.data, d.len);
 	return NULL;
 }
 
@@ -507,7 +418,7 @@ static int
 zone_load_records(struct dns_resolver *r, FILE *f, bool ends_nl,
     const char *label, char **ret_why)
 {
-	uint8_t *txt = xmalloc(BOUND_TXT_BYTES);
+	uint8_t *txt = xmalloc(BOUND_TXT_BYTES + 1);
 	ldns_rdf *origin = NULL, *prev = NULL;
 	uint32_t ttl = LDNS_DEFAULT_TTL;
 	const char *err = NULL;
@@ -612,7 +523,7 @@ dns_zone_add(struct dns_resolver *r, const char *name, enum dns_type type,
 	    strpbrk(name, " \t\r\n;()\"\\") != NULL ||
 	    strpbrk(rdata, "\r\n") != NULL)
 		return -EINVAL;
-	zone_key(name, key, sizeof(key));
+	dns_name_key(name, key, sizeof(key));
 	if (asprintf(&line, "%s. %d IN %s %s", key, ZONE_DEFAULT_TTL,
 	    dns_type_name(type), rdata) < 0)
 		return -ENOMEM;
@@ -622,7 +533,7 @@ dns_zone_add(struct dns_resolver *r, const char *name, enum dns_type type,
 		ldns_rr_free(rr);
 		return -EINVAL;
 	}
-	txt = xmalloc(BOUND_TXT_BYTES);
+	txt = xmalloc(BOUND_TXT_BYTES + 1);
 	err = zone_add_ldns(r->ctx, rr, txt);
 	free(txt);
 	ldns_rr_free(rr);
@@ -675,7 +586,7 @@ zone_answer_node(const struct zone *z, const struct zone_node *n,
 	for (i = 0; i < n->nrecs; i++) {
 		const struct zone_rec *rec = &n->recs[i];
 
-		if (rec->type == ZONE_T_CNAME)
+		if (rec->type == DNS_LDNS_T_CNAME)
 			cname = rec;
 		if (rec->type != type || count == BOUND_DNS_RECORDS)
 			continue;
@@ -710,7 +621,7 @@ zone_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	struct dns_answer *a = NULL;
 	int hop, rc;
 
-	if (zone_key(name, key, sizeof(key)) < 0)
+	if (dns_name_key(name, key, sizeof(key)) < 0)
 		return -EINVAL;
 	atomic_fetch_add(&r->queries, 1);
 	/* follow CNAMEs as a resolver would (RFC 1034 section 3.6.2) */

@@ -20,6 +20,8 @@
 #include "authmilter/dkim_sign.h"
 #include "authmilter/log.h"
 #include "authmilter/msg.h"
+#include "authmilter/spf.h"
+#include "authmilter/spool.h"
 #include "authmilter/table.h"
 #include "authmilter/verdict.h"
 #include "session.h"
@@ -95,7 +97,7 @@ session_dns_key(const struct config *cfg, struct buf *b)
 	for (i = 0; i < cfg->n_nameservers; i++)
 		buf_addf(b, "%s%s@%u", i > 0 ? " " : "",
 		    cfg->nameservers[i].addr, cfg->nameservers[i].port);
-	buf_addf(b, "|%u|%zu", cfg->dns_timeout, cfg->dns_cache_size);
+	buf_addf(b, "|%u|%u", cfg->dns_timeout, cfg->dns_cache_size);
 }
 
 int
@@ -199,13 +201,39 @@ session_conf_names(const struct config_strlist *l, size_t *ret_n)
 	return v;
 }
 
+/* OrgDomain and PublicSuffixList; RequiredFrom; RejectFailures no caps
+ * the DMARC disposition at quarantine (recorded as local_policy in the
+ * reports), so the message is held or marked rather than rejected. */
+static int
+session_conf_dmarc(struct session_conf *c, struct buf *errors)
+{
+	const struct config *cfg = c->cfg;
+	struct orgdomain_options oo;
+	const char *why = NULL;
+	int r;
+
+	memset(&oo, 0, sizeof(oo));
+	oo.method = cfg->org_domain == CONFIG_ORGDOMAIN_PSL ?
+	    ORGDOMAIN_PSL : ORGDOMAIN_TREEWALK;
+	oo.psl_path = cfg->public_suffix_list;
+	r = orgdomain_new(&oo, &c->org, &why);
+	if (r < 0) {
+		buf_addf(errors, "%s: OrgDomain: %s\n", cfg->path,
+		    why != NULL ? why : strerror(-r));
+		return r;
+	}
+	dmarc_options_init(&c->dmarc);
+	c->dmarc.require_from = cfg->required_from;
+	if (!cfg->reject_failures)
+		c->dmarc.max_policy = DMARC_POLICY_QUARANTINE;
+	return 0;
+}
+
 int
 session_conf_new(struct config *cfg, struct session_dns *dns,
     struct session_conf **ret, struct buf *errors)
 {
 	struct session_conf *c = calloc(1, sizeof(*c));
-	struct buf why;
-	size_t i;
 	int r = 0;
 
 	if (c == NULL) {
@@ -215,25 +243,15 @@ session_conf_new(struct config *cfg, struct session_dns *dns,
 	atomic_init(&c->refs, 1);
 	c->cfg = cfg;
 	c->dns = session_dns_ref(dns);
-	c->keys = calloc(cfg->n_keys + 1, sizeof(*c->keys));
 	c->sign_headers = session_conf_names(&cfg->sign_headers,
 	    &c->n_sign_headers);
 	c->oversign = session_conf_names(&cfg->oversign_headers,
 	    &c->n_oversign);
-	if (c->keys == NULL ||
-	    (cfg->sign_headers.n > 0 && c->sign_headers == NULL) ||
+	if ((cfg->sign_headers.n > 0 && c->sign_headers == NULL) ||
 	    (cfg->oversign_headers.n > 0 && c->oversign == NULL))
 		r = -ENOMEM;
-	buf_init(&why, 1024);
-	for (i = 0; r == 0 && i < cfg->n_keys; i++) {
-		/* the same file config_load() just read and checked */
-		r = dkim_key_load_private(cfg->keys[i].path,
-		    !cfg->require_safe_keys, &c->keys[i], &why);
-		if (r < 0)
-			buf_addf(errors, "%s: %s\n", cfg->keys[i].where,
-			    buf_cstr(&why));
-	}
-	buf_free(&why);
+	if (r == 0)
+		r = session_conf_dmarc(c, errors);
 	if (r < 0) {
 		session_conf_unref(c);
 		return r;
@@ -252,13 +270,9 @@ session_conf_ref(struct session_conf *c)
 struct session_conf *
 session_conf_unref(struct session_conf *c)
 {
-	size_t i;
-
 	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
 		return NULL;
-	for (i = 0; c->keys != NULL && i < c->cfg->n_keys; i++)
-		dkim_privkey_unref(c->keys[i]);
-	free(c->keys);
+	orgdomain_free(c->org);
 	free(c->sign_headers);
 	free(c->oversign);
 	session_dns_unref(c->dns);
@@ -548,7 +562,7 @@ session_signers(struct session *s, const struct config_signer *cs,
 		sg[i].domain = cs[i].domain;
 		sg[i].selector = cs[i].selector;
 		sg[i].identity = cs[i].identity;
-		sg[i].key = c->keys[cs[i].key - c->cfg->keys];
+		sg[i].key = cs[i].key->key;
 		sg[i].header_canon = c->cfg->canon_header;
 		sg[i].body_canon = c->cfg->canon_body;
 		sg[i].headers = c->sign_headers;
@@ -618,6 +632,13 @@ session_verify_begin(struct session *s)
 	env->resolver = s->conf->dns->resolver;
 	env->now = (int64_t)time(NULL);
 	env->authserv_id = cfg->authserv_id;
+	env->client_ip = s->ip_text[0] != '\0' ? s->ip_text : NULL;
+	env->helo = s->helo;
+	env->mail_from = s->mail_from;
+	env->receiver = cfg->authserv_id;
+	env->envelope_to = s->rcpt_domain;
+	env->org = s->conf->org;
+	env->dmarc = &s->conf->dmarc;
 	env->max_signatures = cfg->max_signatures;
 	env->min_rsa_bits = cfg->min_key_bits;
 	env->allow_partial_body = cfg->body_length ==
@@ -705,20 +726,48 @@ session_authres_error(struct session *s)
 	return ar;
 }
 
-/* What the verdict asks the milter to enforce. DKIM alone never rejects;
- * DNS trouble is a temperror when nothing could be verified because of
- * it. */
+/* What the verdict asks the milter to enforce: the DMARC disposition,
+ * or temperror when DMARC could not be evaluated because of DNS. */
 static enum session_disp
 session_disposition(const struct verdict *v)
 {
-	bool pass = false, temp = false;
+	if (v->dmarc == NULL)
+		return SESSION_DISP_NONE;
+	if (v->dmarc->result == AUTH_TEMPERROR)
+		return SESSION_DISP_TEMPERROR;
+	switch (v->dmarc->disposition) {
+	case DMARC_DISP_REJECT:
+		return SESSION_DISP_REJECT;
+	case DMARC_DISP_QUARANTINE:
+		return SESSION_DISP_QUARANTINE;
+	case DMARC_DISP_NONE:
+	case DMARC_DISP_PASS:
+		break;
+	}
+	return SESSION_DISP_NONE;
+}
+
+/* "550 5.7.1" text naming the policy domain (no '%': smfi_setreply
+ * would read it as a format). */
+static const char *
+session_reject_text(struct session *s, const struct verdict *v)
+{
+	const struct dmarc_author *a = v->dmarc->decisive;
+	const char *d = a != NULL && a->policy_domain != NULL ?
+	    a->policy_domain : "the From domain";
+	struct buf b;
+	const char *t = NULL;
 	size_t i;
 
-	for (i = 0; i < v->n_dkim; i++) {
-		pass |= v->dkim[i].result == AUTH_PASS;
-		temp |= v->dkim[i].result == AUTH_TEMPERROR;
-	}
-	return temp && !pass ? SESSION_DISP_TEMPERROR : SESSION_DISP_NONE;
+	buf_init(&b, 512);
+	buf_adds(&b, "Message rejected by the DMARC policy of ");
+	for (i = 0; d[i] != '\0' && i < 253; i++)
+		buf_addc(&b, d[i] > 0x20 && d[i] < 0x7f && d[i] != '%' ?
+		    d[i] : '?');
+	if (buf_error(&b) == 0)
+		t = arena_memdup(s->arena, b.data, b.len);
+	buf_free(&b);
+	return t != NULL ? t : "Message rejected by DMARC policy";
 }
 
 static void
@@ -743,10 +792,9 @@ session_enforce(struct session *s, const struct verdict *v)
 
 	switch (session_disposition(v)) {
 	case SESSION_DISP_REJECT:
-		if (!cfg->reject_failures)
-			return "none (RejectFailures no)";
+		/* RejectFailures no caps DMARC at quarantine already */
 		session_reply(o, CONFIG_ACTION_REJECT, NULL, "5.7.1",
-		    "rejected by the DMARC policy of the From domain");
+		    session_reject_text(s, v));
 		return "reject";
 	case SESSION_DISP_QUARANTINE:
 		if (cfg->quarantine == CONFIG_QUARANTINE_HEADER)
@@ -800,6 +848,44 @@ session_edits(struct session *s, const char *authres, const char **sigs)
 	return 0;
 }
 
+static void
+session_log_spf_dmarc(struct buf *b, const struct verdict *v)
+{
+	const struct dmarc_author *a;
+
+	if (v->spf != NULL)
+		buf_addf(b, " spf=%s", auth_result_name(v->spf->result));
+	else
+		buf_adds(b, " spf=none");
+	if (v->dmarc == NULL) {
+		buf_adds(b, " dmarc=none");
+		return;
+	}
+	buf_addf(b, " dmarc=%s", auth_result_name(v->dmarc->result));
+	a = v->dmarc->decisive;
+	if (a != NULL && a->policy_domain != NULL) {
+		buf_adds(b, " policy=");
+		log_quote(b, a->policy_domain, strlen(a->policy_domain));
+	}
+}
+
+/* One aggregate-report record per evaluated author domain; a spool that
+ * cannot be written costs a report row, never the message. */
+static void
+session_spool(struct session *s, const struct verdict *v)
+{
+	const char *dir = s->conf->cfg->spool_dir;
+	size_t i;
+	int r;
+
+	for (i = 0; dir != NULL && i < v->n_spool; i++) {
+		r = spool_append(dir, &v->spool[i], time(NULL), NULL);
+		if (r < 0)
+			log_warning("%s: spool %s: %s", s->queue_id != NULL ?
+			    s->queue_id : "NOQUEUE", dir, strerror(-r));
+	}
+}
+
 /* One info line per message: queue id, client, From domain, what was
  * done and how long it took. */
 static void
@@ -827,9 +913,7 @@ session_log(struct session *s, const struct verdict *v, const char *action)
 		for (i = 0; i < s->n_signers; i++)
 			buf_addf(&b, " d=%s s=%s a=%s", s->signers[i].domain,
 			    s->signers[i].selector,
-			    dkim_alg_name(dkim_privkey_alg(
-				s->conf->keys[s->signers[i].key -
-				    s->conf->cfg->keys])));
+			    dkim_alg_name(s->signers[i].alg));
 	} else if (s->why != NULL) {
 		buf_adds(&b, " not signed (");
 		buf_adds(&b, s->why);
@@ -850,6 +934,8 @@ session_log(struct session *s, const struct verdict *v, const char *action)
 	}
 	if (v != NULL && v->n_dkim == 0)
 		buf_adds(&b, " dkim=none");
+	if (v != NULL)
+		session_log_spf_dmarc(&b, v);
 	if (s->n_forged > 0)
 		buf_addf(&b, " removed-authres=%zu", s->n_forged);
 	if (s->error != 0)
@@ -901,6 +987,7 @@ session_eom(struct session *s, const char *queue_id,
 	if (s->error == 0 && v != NULL) {
 		authres = v->authres;
 		action = session_enforce(s, v);
+		session_spool(s, v);
 	} else if (s->error != 0) {
 		/* OnInternalError: the message goes on unsigned and, when
 		 * it was to be verified, with temperror recorded */

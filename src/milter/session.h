@@ -39,8 +39,9 @@
 
 #include "authmilter/buf.h"
 #include "authmilter/config.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dmarc.h"
 #include "authmilter/dns.h"
+#include "authmilter/orgdomain.h"
 
 struct sockaddr;
 
@@ -53,12 +54,13 @@ struct session_dns {
 };
 
 /* A loaded configuration and what the milter derives from it once:
- * the private keys in the form dkim_sign wants, the header name lists,
- * and the resolver. */
+ * the header name lists, the organizational-domain context, the DMARC
+ * options and the resolver. */
 struct session_conf {
 	atomic_uint refs;
 	struct config *cfg;		/* one reference, owned */
-	struct dkim_privkey **keys;	/* parallel to cfg->keys, owned */
+	struct orgdomain *org;		/* owned */
+	struct dmarc_options dmarc;
 	const char **sign_headers;	/* NULL = dkim_sign's default */
 	size_t n_sign_headers;
 	const char **oversign;		/* may be NULL */
@@ -80,8 +82,8 @@ struct session_dns *session_dns_ref(struct session_dns *d);
 struct session_dns *session_dns_unref(struct session_dns *d);
 
 /* session_conf_new -- wrap cfg (its reference is taken over, also on
- * error) with its keys loaded for signing and the resolver dns (a new
- * reference is taken).
+ * error) with what the milter derives from it and the resolver dns (a
+ * new reference is taken).
  * @return 0 and *ret (refcount 1); -errno with lines in errors. */
 int session_conf_new(struct config *cfg, struct session_dns *dns,
     struct session_conf **ret, struct buf *errors);

@@ -11,7 +11,7 @@ for i = 1, 1100 do
 end
 for _, x in ipairs(T.headers()) do h[#h + 1] = x end
 local c = T.open()
-T.send(c, {ip = "198.51.100.9", headers = h})
+T.send(c, {ip = "192.0.2.10", headers = h})
 T.check(T.accepted(c), "accepted")
 local ar = mt.getheader(c, "Authentication-Results", 0)
 T.check(ar ~= nil and ar:find("dkim=temperror", 1, true) ~= nil,
@@ -21,7 +21,7 @@ T.check(mt.eom_check(c, MT_HDRDELETE, "Authentication-Results"),
 T.check(T.log_has("error=\"header: "), "log names the failure")
 
 -- the connection goes on normally
-T.send(c, {again = true, ip = "198.51.100.9", headers = T.headers()})
+T.send(c, {again = true, ip = "192.0.2.10", headers = T.headers()})
 ar = mt.getheader(c, "Authentication-Results", 0)
 T.check(ar ~= nil and ar:find("dkim=none", 1, true) ~= nil,
     "next message evaluated")

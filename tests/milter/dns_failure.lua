@@ -5,7 +5,7 @@ dofile(os.getenv("MT_HERE") .. "/lib.lua")
 
 local c = T.open()
 local h = T.headers()
-T.send(c, {ip = "192.0.2.7", headers = h})
+T.send(c, {ip = "203.0.113.7", headers = h})
 local sig = mt.getheader(c, "DKIM-Signature", 0)
 T.check(sig ~= nil, "signing needs no DNS")
 mt.disconnect(c)

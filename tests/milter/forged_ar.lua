@@ -10,7 +10,7 @@ local h = T.headers({
 	{"Authentication-Results", " (forged) MX.Test.Example 1; dmarc=pass"},
 	{"Authentication-Results", " mx.test.example.evil; spf=pass"},
 })
-T.send(c, {ip = "198.51.100.9", headers = h})
+T.send(c, {ip = "192.0.2.10", headers = h})
 T.check(T.accepted(c), "accepted")
 T.check(mt.eom_check(c, MT_HDRDELETE, "Authentication-Results"),
     "forged A-R deleted")
@@ -21,7 +21,7 @@ mt.disconnect(c)
 
 -- internal (signed) mail loses a forged field too
 c = T.open()
-T.send(c, {ip = "192.0.2.7", headers = h})
+T.send(c, {ip = "203.0.113.7", headers = h})
 T.check(mt.eom_check(c, MT_HDRDELETE, "Authentication-Results"),
     "forged A-R deleted on signed mail")
 mt.disconnect(c)

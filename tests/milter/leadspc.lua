@@ -16,7 +16,7 @@ local h = {
 	{"Message-ID", "  <twospaces@example.com>"},
 }
 local body = "Body  with  spaces \r\n\r\n\r\n"
-T.send(c, {ip = "192.0.2.7", headers = h, body = body})
+T.send(c, {ip = "203.0.113.7", headers = h, body = body})
 local sig = mt.getheader(c, "DKIM-Signature", 0)
 T.check(sig ~= nil and sig:find("c=simple/simple;", 1, true) ~= nil,
     "signed with c=simple/simple")

@@ -12,7 +12,7 @@ local good = T.read(T.conf)
 local h = T.headers()
 
 local held = T.open()	-- stays open across the reloads
-T.send(held, {ip = "192.0.2.7", headers = h})
+T.send(held, {ip = "203.0.113.7", headers = h})
 T.check(selector(held) == "demo-rsa", "signs with demo-rsa")
 
 -- a broken configuration: unknown option and a missing key file
@@ -24,7 +24,7 @@ T.check(T.log_has("authmilter%.conf:%d+: NoSuchOption: unknown option"),
 T.check(T.log_has("missing%.private"), "the missing key file is logged")
 T.check(T.log_has("reload of .* failed"), "the reload failure is logged")
 local c = T.open()
-T.send(c, {ip = "192.0.2.7", headers = h})
+T.send(c, {ip = "203.0.113.7", headers = h})
 T.check(selector(c) == "demo-rsa", "old configuration still signs")
 mt.disconnect(c)
 
@@ -33,7 +33,7 @@ T.set_conf(good:gsub("demo%-rsa", "demo-ed"))
 os.execute("kill -HUP " .. T.pid)
 T.check(T.log_has("reloaded .*resolver kept"), "reloaded, DNS cache kept")
 c = T.open()
-T.send(c, {ip = "192.0.2.7", headers = h})
+T.send(c, {ip = "203.0.113.7", headers = h})
 T.check(selector(c) == "demo-ed", "new connection signs with demo-ed")
 mt.disconnect(c)
 

@@ -36,6 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 chmod 755 "$dir"
+mkdir "$dir/spool"
 
 # DNS: the demo zone (example.com keys, SPF, DMARC) and the test zone
 mkdir "$dir/dns"
@@ -78,7 +79,7 @@ AuthservID mx.test.example
 Domain example.com
 Selector demo-rsa
 KeyFile $dir/demo-rsa.private
-InternalHosts 192.0.2.0/24
+InternalHosts 203.0.113.0/24
 Nameservers 127.0.0.1@$port
 DNSTimeout 2
 LogLevel debug

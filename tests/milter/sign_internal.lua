@@ -14,7 +14,7 @@ T.check(mt.test_action(c, SMFIF_CHGHDRS), "asked to change headers")
 
 local h = T.headers()
 local body = "Hello.\r\n\r\nA second paragraph.\r\n"
-T.send(c, {ip = "192.0.2.7", headers = h, body = body})
+T.send(c, {ip = "203.0.113.7", headers = h, body = body})
 T.check(T.accepted(c), "accepted")
 T.check(mt.eom_check(c, MT_HDRINSERT, "DKIM-Signature"),
     "DKIM-Signature inserted")
@@ -29,7 +29,7 @@ T.check(not mt.eom_check(c, MT_HDRINSERT, "Authentication-Results"),
     "no A-R on signed mail")
 local f = T.write("signed.eml", {{"DKIM-Signature", sig}}, h, body)
 T.check(T.dkimpy(f), "dkimpy verifies the signature")
-T.check(T.log_has("4QUEUEID: client=192%.0%.2%.7 from=\"example%.com\" " ..
+T.check(T.log_has("4QUEUEID: client=203%.0%.113%.7 from=\"example%.com\" " ..
     "signed d=example%.com s=demo%-rsa a=rsa%-sha256 action=accept"),
     "log line says signed, with queue id")
 

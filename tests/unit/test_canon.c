@@ -132,6 +132,17 @@ static const struct body_case body_cases[] = {
 	    " a\r\n b\r\n", 0 },
 	{ "WSP before CRLF then WSP", "a \r\n b", 0, "a \r\n b\r\n",
 	    "a\r\n b\r\n", 0 },
+	{ "words across 8-byte words",
+	    "abcdefg hijklmn  opqrstu vwxyz12 3\r\nabcdefgh ijklmnop \r\n"
+	    "1234567 \t89abcdef\r\nxxxxxxxxxxxxxxx yyyyyyy\r\n\r\n", 0,
+	    "abcdefg hijklmn  opqrstu vwxyz12 3\r\nabcdefgh ijklmnop \r\n"
+	    "1234567 \t89abcdef\r\nxxxxxxxxxxxxxxx yyyyyyy\r\n",
+	    "abcdefg hijklmn opqrstu vwxyz12 3\r\nabcdefgh ijklmnop\r\n"
+	    "1234567 89abcdef\r\nxxxxxxxxxxxxxxx yyyyyyy\r\n", 0 },
+	{ "8-bit and controls in long lines",
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 \x01\x02\x7f\x80\xff  ab\r\n", 0,
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 \x01\x02\x7f\x80\xff  ab\r\n",
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9 \x01\x02\x7f\x80\xff ab\r\n", 0 },
 	{ "empty lines inside", "a\r\n\r\n\r\nb\r\n\r\n", 0,
 	    "a\r\n\r\n\r\nb\r\n", "a\r\n\r\n\r\nb\r\n", 0 },
 	{ "many trailing empty lines", "x\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"

@@ -5,6 +5,7 @@
  * Runs from the source root's tests/unit (meson workdir).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,8 +345,8 @@ static void
 test_query_names(void)
 {
 	static const char *bad[] = { "", ".", "a..b", ".a",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		".com" };
+		("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		".com") };
 	struct dns_resolver *r = load_basic();
 	struct dns_answer *a = NULL;
 	char longname[300];
@@ -363,6 +364,36 @@ test_query_names(void)
 	dns_resolver_free(r);
 }
 
+/* dns_ldns_new option checks (no query is sent). */
+static void
+test_ldns_options(void)
+{
+	static const struct {
+		const char *servers, *why;
+	} bad[] = {
+		{ "", "no nameserver given" },
+		{ "127.0.0.1@0", "bad nameserver port" },
+		{ "127.0.0.1@70000", "bad nameserver port" },
+		{ "127.0.0.1@53x", "bad nameserver port" },
+		{ "ns.example.com", "nameserver is not an IPv4 or IPv6 address" },
+		{ "127.0.0.1@53 ::1@54", "all nameservers must use the same port" },
+	};
+	struct dns_ldns_options o = { NULL, 100, 1 };
+	struct dns_resolver *r = NULL;
+	const char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		o.nameservers = bad[i].servers;
+		CHECK_INT_EQ(dns_ldns_new(&o, &r, &why), -EINVAL);
+		CHECK_STR_EQ(why, bad[i].why);
+	}
+	o.nameservers = "127.0.0.1@5300, ::1@5300";
+	CHECK_INT_EQ(dns_ldns_new(&o, &r, &why), 0);
+	CHECK(r != NULL);
+	dns_resolver_free(r);
+}
+
 static void test_cache(void);
 
 int
@@ -377,11 +408,208 @@ main(void)
 	test_zone_shared();
 	test_zone_add();
 	test_query_names();
+	test_ldns_options();
 	test_cache();
 	return check_summary("dns");
+}
+
+static uint64_t fake_now = 1000;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+/* A cache over basic.zone on the fake clock; *ret_backend is borrowed. */
+static struct dns_resolver *
+cache_basic(size_t max, struct dns_resolver **ret_backend)
+{
+	struct dns_resolver *z = load_basic(), *c = dns_cache_new(z, max);
+
+	dns_cache_set_clock(c, fake_clock);
+	*ret_backend = z;
+	return c;
+}
+
+/* Query through the cache at time t; check status and how many backend
+ * queries have been made in total afterwards. */
+static void
+cq(struct dns_resolver *c, struct dns_resolver *z, uint64_t t,
+    const char *name, enum dns_type type, enum dns_status want,
+    unsigned long backend_total, int line)
+{
+	struct dns_answer *a;
+
+	fake_now = t;
+	if ((a = q(c, name, type, want, line)) != NULL)
+		dns_answer_unref(a);
+	if (dns_resolver_queries(z) != backend_total)
+		fprintf(stderr, "line %d: backend queries %lu, want %lu\n",
+		    line, dns_resolver_queries(z), backend_total);
+	CHECK_INT_EQ(dns_resolver_queries(z), backend_total);
+}
+#define CQ(t, n, ty, s, b) cq(c, z, t, n, ty, s, b, __LINE__)
+
+static void
+test_cache_ttl(void)
+{
+	struct dns_resolver *z, *c = cache_basic(100, &z);
+	unsigned long hits, misses;
+
+	/* a hit avoids the backend, whatever the case or final dot */
+	CQ(1000, "example.com", DNS_T_TXT, DNS_OK, 1);
+	CQ(1000, "EXAMPLE.com.", DNS_T_TXT, DNS_OK, 1);
+	CQ(1000, "example.com", DNS_T_MX, DNS_OK, 2);
+	/* TTL 60: fresh at +59, gone at +60 */
+	CQ(1000, "other.example.net", DNS_T_TXT, DNS_OK, 3);
+	CQ(1059, "other.example.net", DNS_T_TXT, DNS_OK, 3);
+	CQ(1060, "other.example.net", DNS_T_TXT, DNS_OK, 4);
+	/* negative answers for their TTL (300, no SOA in basic.zone) */
+	CQ(2000, "nope.example.com", DNS_T_TXT, DNS_NXDOMAIN, 5);
+	CQ(2299, "nope.example.com", DNS_T_TXT, DNS_NXDOMAIN, 5);
+	CQ(2300, "nope.example.com", DNS_T_TXT, DNS_NXDOMAIN, 6);
+	CQ(2000, "mx1.example.com", DNS_T_TXT, DNS_NODATA, 7);
+	CQ(2299, "mx1.example.com", DNS_T_TXT, DNS_NODATA, 7);
+	CQ(2300, "mx1.example.com", DNS_T_TXT, DNS_NODATA, 8);
+	/* tempfail: 5 s only */
+	CQ(3000, "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, 9);
+	CQ(3004, "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, 9);
+	CQ(3005, "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, 10);
+	dns_cache_stats(c, &hits, &misses);
+	CHECK_INT_EQ(hits, 5);
+	CHECK_INT_EQ(misses, 10);
+	CHECK_INT_EQ(dns_resolver_queries(c), 5);
+	dns_resolver_free(c);
+}
+
+/* TTLs outside [1 s, 1 day] (negative: 1 h) are clamped. */
+static void
+test_cache_clamp(void)
+{
+	static const char text[] =
+	    "zero.example. 0 IN TXT \"z\"\n"
+	    "huge.example. 999999 IN TXT \"h\"\n"
+	    "neg.example. 999999 IN SOA ns.neg.example. h.neg.example. "
+	    "1 2 3 4 999999\n";
+	struct dns_resolver *z = dns_zone_new(), *c;
+	char *why = NULL;
+
+	CHECK_INT_EQ(dns_zone_load_mem(z, "clamp", text, strlen(text), &why),
+	    0);
+	free(why);
+	c = dns_cache_new(z, 10);
+	dns_cache_set_clock(c, fake_clock);
+	CQ(0, "zero.example", DNS_T_TXT, DNS_OK, 1);
+	CQ(0, "zero.example", DNS_T_TXT, DNS_OK, 1);
+	CQ(1, "zero.example", DNS_T_TXT, DNS_OK, 2);
+	CQ(0, "huge.example", DNS_T_TXT, DNS_OK, 3);
+	CQ(86399, "huge.example", DNS_T_TXT, DNS_OK, 3);
+	CQ(86400, "huge.example", DNS_T_TXT, DNS_OK, 4);
+	CQ(0, "x.neg.example", DNS_T_TXT, DNS_NXDOMAIN, 5);
+	CQ(3599, "x.neg.example", DNS_T_TXT, DNS_NXDOMAIN, 5);
+	CQ(3600, "x.neg.example", DNS_T_TXT, DNS_NXDOMAIN, 6);
+	dns_resolver_free(c);
+}
+
+/* At most max entries; the least recently used goes first. */
+static void
+test_cache_evict(void)
+{
+	struct dns_resolver *z, *c = cache_basic(3, &z);
+
+	CQ(0, "mx1.example.com", DNS_T_A, DNS_OK, 1);
+	CQ(0, "mx2.example.com", DNS_T_AAAA, DNS_OK, 2);
+	CQ(0, "example.com", DNS_T_TXT, DNS_OK, 3);
+	CQ(0, "mx1.example.com", DNS_T_A, DNS_OK, 3);	/* mx1 now recent */
+	CQ(0, "example.com", DNS_T_MX, DNS_OK, 4);	/* evicts mx2 */
+	CQ(0, "mx1.example.com", DNS_T_A, DNS_OK, 4);
+	CQ(0, "example.com", DNS_T_TXT, DNS_OK, 4);
+	CQ(0, "mx2.example.com", DNS_T_AAAA, DNS_OK, 5);	/* was evicted */
+	dns_resolver_free(c);
+}
+
+#define THREADS 8
+#define PER_THREAD 3000
+
+struct worker {
+	struct dns_resolver *c;
+	unsigned seed;
+	int bad;
+};
+
+static void *
+worker_run(void *arg)
+{
+	static const struct {
+		const char *name;
+		enum dns_type type;
+		enum dns_status want;
+		const char *txt;
+	} mix[] = {
+		{ "example.com", DNS_T_TXT, DNS_OK, "v=spf1 -all" },
+		{ "multi.example.com", DNS_T_TXT, DNS_OK, "part one part two" },
+		{ "alias.example.com", DNS_T_TXT, DNS_OK, "at target" },
+		{ "nope.example.com", DNS_T_TXT, DNS_NXDOMAIN, NULL },
+		{ "mx1.example.com", DNS_T_TXT, DNS_NODATA, NULL },
+		{ "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, NULL },
+		{ "mx1.example.com", DNS_T_A, DNS_OK, NULL },
+	};
+	struct worker *w = arg;
+	struct dns_answer *a;
+	int i;
+
+	for (i = 0; i < PER_THREAD; i++) {
+		size_t k = (size_t)rand_r(&w->seed) % (sizeof(mix) /
+		    sizeof(mix[0]));
+
+		if (dns_query(w->c, mix[k].name, mix[k].type, &a) != 0) {
+			w->bad++;
+			continue;
+		}
+		if (a->status != mix[k].want || (mix[k].txt != NULL &&
+		    strcmp((const char *)a->rrs[0].data, mix[k].txt) != 0))
+			w->bad++;
+		dns_answer_unref(a);
+	}
+	return NULL;
+}
+
+/* 8 threads on a cache of 4 entries (constant churn): every answer
+ * right, every query counted once as a hit or a miss, each miss one
+ * backend query. */
+static void
+test_cache_threads(void)
+{
+	struct dns_resolver *z, *c = cache_basic(4, &z);
+	struct worker w[THREADS];
+	pthread_t t[THREADS];
+	unsigned long hits, misses;
+	int i, bad = 0;
+
+	fake_now = 5000;
+	for (i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){ c, (unsigned)i + 1, 0 };
+		CHECK_INT_EQ(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		bad += w[i].bad;
+	}
+	CHECK_INT_EQ(bad, 0);
+	dns_cache_stats(c, &hits, &misses);
+	CHECK_INT_EQ(hits + misses, THREADS * PER_THREAD);
+	CHECK_INT_EQ(misses, dns_resolver_queries(z));
+	CHECK_INT_EQ(hits, dns_resolver_queries(c));
+	CHECK(hits > 0 && misses > 7);
+	dns_resolver_free(c);
 }
 
 static void
 test_cache(void)
 {
+	test_cache_ttl();
+	test_cache_clamp();
+	test_cache_evict();
+	test_cache_threads();
 }

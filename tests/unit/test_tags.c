@@ -207,7 +207,8 @@ test_find(void)
 	t = tags_find(&l, "p");
 	CHECK(t != NULL && t->value_len == 0 && tags_value_is(t, ""));
 	t = tags_find(&l, "t");
-	CHECK(t != NULL && t->value_len == 3 && memcmp(t->value, "y:s", 3) == 0);
+	CHECK(t != NULL && t->value_len == 3 &&
+	    memcmp(t->value, "y:s", 3) == 0);
 }
 
 int

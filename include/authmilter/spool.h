@@ -1,0 +1,263 @@
+/*
+ * spool.h -- the aggregate-report spool: one JSON line per evaluated
+ * message whose policy domain published a DMARC record, appended by the
+ * milter (and `verify --spool`), read back by `authmilter report` and
+ * `authmilter stats`.
+ *
+ * A record holds everything one RFC 9990 aggregate-report row needs, with
+ * the JSON keys named after the report's XML elements:
+ *
+ *   {"version":1,"time":1700000000,"reporting_host":"mx1.example.net",
+ *    "policy_published":{"domain":"example.com","discovery_method":
+ *      "treewalk","p":"reject","sp":"reject","np":"reject","adkim":"r",
+ *      "aspf":"r","fo":"0","testing":"n","rua":["mailto:d@example.com"]},
+ *    "source_ip":"192.0.2.1","dmarc":"fail",
+ *    "policy_evaluated":{"disposition":"reject","dkim":"fail",
+ *      "spf":"fail","reason":[{"type":"local_policy","comment":"..."}]},
+ *    "identifiers":{"header_from":"example.com","envelope_from":
+ *      "example.com","envelope_to":"example.net"},
+ *    "auth_results":{"dkim":[{"domain":"example.com","selector":"s1",
+ *      "result":"fail","human_result":"..."}],"spf":{"domain":
+ *      "example.com","scope":"mfrom","result":"fail"}}}
+ *
+ * Optional keys: discovery_method, sp, np, adkim, aspf, fo, testing, rua,
+ * reason, envelope_from, envelope_to, human_result, comment, auth_results
+ * dkim and spf. Unknown keys are ignored (a later writer may add some);
+ * an incompatible change bumps "version", and a reader rejects versions it
+ * does not know.
+ *
+ * Files: one per UTC day and reporting host, DIR/YYYY-MM-DD.HOST.jsonl
+ * (HOST = the record's reporting_host, bytes outside [A-Za-z0-9.-] turned
+ * into '_'), so several MTAs may share one spool directory and a report
+ * run can tell complete days from the day still being written.
+ *
+ * Appending (spool_append) opens the day's file with O_APPEND|O_CREAT|
+ * O_CLOEXEC, writes the whole line and its "\n" with ONE write() and
+ * closes it again. What this relies on: on Linux a write() to a regular
+ * file opened with O_APPEND takes the inode lock for the whole write, so
+ * the seek-to-end and the copy are one step and the bytes of two writers
+ * (threads or processes) never interleave, whatever the size (PIPE_BUF
+ * only concerns pipes). This holds on local filesystems (ext4, xfs,
+ * btrfs, tmpfs); NFS does not guarantee it, so the spool must be local.
+ * Opening per record means a rename of the file (a report run claiming
+ * it) never races with a long-lived descriptor: at worst one write that
+ * opened the file just before the rename lands in the claimed file, which
+ * is why report runs leave a grace period after the day ends.
+ *
+ * A short write (disk full mid-record) leaves a fragment without "\n";
+ * spool_append then writes a lone "\n" (if it can) so the next record
+ * starts on its own line, and reports the error. The reader skips such a
+ * fragment, and a torn last line after a crash, with a warning naming the
+ * file and line; every other line is read.
+ *
+ * Memory: a struct spool_record only borrows its strings and arrays.
+ * spool_record_from_json() puts them in the caller's arena. No globals;
+ * every function is thread-safe (struct spool_stats is updated with
+ * atomic operations).
+ */
+#ifndef AUTHMILTER_SPOOL_H
+#define AUTHMILTER_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "authmilter/arena.h"
+#include "authmilter/authres.h"
+#include "authmilter/bounds.h"
+#include "authmilter/buf.h"
+
+#define SPOOL_VERSION 1
+#define SPOOL_SUFFIX ".jsonl"
+
+/* Each enum has a 0 "unset" value where the XML element is optional, and
+ * the RFC 9990 XML words as names (spool_*_name / the JSON values). */
+enum spool_policy {		/* DispositionType: p, sp, np */
+	SPOOL_POLICY_UNSET = 0,
+	SPOOL_POLICY_NONE,
+	SPOOL_POLICY_QUARANTINE,
+	SPOOL_POLICY_REJECT,
+};
+
+enum spool_align {		/* AlignmentType: adkim, aspf */
+	SPOOL_ALIGN_UNSET = 0,
+	SPOOL_ALIGN_RELAXED,	/* "r" */
+	SPOOL_ALIGN_STRICT,	/* "s" */
+};
+
+enum spool_testing {		/* TestingType: the t tag */
+	SPOOL_TESTING_UNSET = 0,
+	SPOOL_TESTING_N,
+	SPOOL_TESTING_Y,
+};
+
+enum spool_discovery {		/* DiscoveryType */
+	SPOOL_DISCOVERY_UNSET = 0,
+	SPOOL_DISCOVERY_TREEWALK,
+	SPOOL_DISCOVERY_PSL,
+};
+
+enum spool_disposition {	/* ActionDispositionType */
+	SPOOL_DISP_NONE = 0,
+	SPOOL_DISP_PASS,	/* passed DMARC under an enforcing policy */
+	SPOOL_DISP_QUARANTINE,
+	SPOOL_DISP_REJECT,
+};
+
+enum spool_reason_type {	/* PolicyOverrideType */
+	SPOOL_REASON_LOCAL_POLICY = 0,
+	SPOOL_REASON_MAILING_LIST,
+	SPOOL_REASON_OTHER,
+	SPOOL_REASON_POLICY_TEST_MODE,
+	SPOOL_REASON_TRUSTED_FORWARDER,
+};
+
+enum spool_spf_scope {
+	SPOOL_SCOPE_MFROM = 0,
+	SPOOL_SCOPE_HELO,	/* kept in the spool; RFC 9990 reports only
+				 * know "mfrom", so a report omits scope */
+};
+
+struct spool_policy_published {
+	const char *domain;	/* the policy domain (where the record was) */
+	enum spool_discovery discovery_method;
+	enum spool_policy p;	/* required: never UNSET */
+	enum spool_policy sp, np;
+	enum spool_align adkim, aspf;
+	const char *fo;		/* NULL: not recorded */
+	enum spool_testing testing;
+	const char *const *rua;	/* rua URIs as published, in order */
+	size_t rua_count;	/* <= BOUND_SPOOL_RUA */
+};
+
+struct spool_dkim {
+	const char *domain;	/* d= */
+	const char *selector;	/* s= */
+	enum auth_result result;	/* none pass fail policy neutral
+					 * temperror permerror */
+	const char *human_result;	/* NULL: none */
+};
+
+struct spool_spf {
+	const char *domain;	/* NULL: no SPF result in the record */
+	enum spool_spf_scope scope;
+	enum auth_result result;
+	const char *human_result;	/* NULL: none */
+};
+
+struct spool_reason {
+	enum spool_reason_type type;
+	const char *comment;	/* NULL: none */
+};
+
+struct spool_record {
+	int64_t time;			/* seconds since the epoch */
+	const char *reporting_host;	/* the MTA that evaluated it */
+	struct spool_policy_published policy;
+	const char *source_ip;		/* IPv4 or IPv6 text */
+	enum auth_result dmarc;		/* none pass fail temperror
+					 * permerror */
+	enum spool_disposition disposition;
+	bool dkim_aligned;	/* policy_evaluated dkim: pass (true) */
+	bool spf_aligned;	/* policy_evaluated spf: pass (true) */
+	const struct spool_reason *reasons;
+	size_t reason_count;		/* <= BOUND_SPOOL_REASONS */
+	const char *header_from;
+	const char *envelope_from;	/* NULL: unknown; "": null
+					 * reverse-path (RFC 5321 §4.5.5) */
+	const char *envelope_to;	/* NULL: not recorded */
+	const struct spool_dkim *dkim;
+	size_t dkim_count;		/* <= BOUND_SPOOL_DKIM */
+	struct spool_spf spf;
+};
+
+/* Counters an appender keeps for its caller to log (atomic). */
+struct spool_stats {
+	unsigned long appended;		/* records written */
+	unsigned long failed;		/* records not written */
+	int last_error;			/* -errno of the last failure, or 0 */
+};
+
+/* Counters of one or more spool_read_file() calls. */
+struct spool_read_stats {
+	unsigned long lines;		/* lines seen, torn ones included */
+	unsigned long records;		/* handed to the callback */
+	unsigned long invalid;		/* skipped: not a valid record */
+	unsigned long torn;		/* skipped: last line without "\n" */
+};
+
+/* Names of the enum values, as the XML and the JSON spell them. */
+const char *spool_policy_name(enum spool_policy v);
+const char *spool_align_name(enum spool_align v);
+const char *spool_testing_name(enum spool_testing v);
+const char *spool_discovery_name(enum spool_discovery v);
+const char *spool_disposition_name(enum spool_disposition v);
+const char *spool_reason_type_name(enum spool_reason_type v);
+const char *spool_spf_scope_name(enum spool_spf_scope v);
+
+/* spool_record_check -- whether r can be written and read back: required
+ * fields present, enum values in range, results allowed for their field,
+ * counts within bounds, strings without control bytes and within
+ * BOUND_DOMAIN_LEN / BOUND_SPOOL_TEXT, the policy domain a valid host
+ * name, source_ip an IPv4/IPv6 address.
+ * @return 0, or -EINVAL with *ret_why (static text naming the field). */
+int spool_record_check(const struct spool_record *r, const char **ret_why);
+
+/* spool_record_to_json -- append r as one JSON line (no "\n" inside, none
+ * at the end) to out.
+ * @return 0; -EINVAL with *ret_why when spool_record_check() refuses r or
+ * a string is not UTF-8; -E2BIG when the line would pass
+ * BOUND_SPOOL_RECORD_BYTES - 1; -ENOMEM. out is unchanged on error. */
+int spool_record_to_json(const struct spool_record *r, struct buf *out,
+    const char **ret_why);
+
+/* spool_record_from_json -- parse one line (len bytes, without its "\n";
+ * no NUL needed) strictly: valid JSON object, known version, required
+ * fields present with the right types and values, then
+ * spool_record_check().
+ * @return 0 and *ret (strings and arrays in arena a); -EINVAL with *ret_why
+ * (arena-owned or static text, e.g. "policy_published.p: \"maybe\" is not
+ * none, quarantine or reject"); -E2BIG past BOUND_SPOOL_RECORD_BYTES;
+ * -ENOMEM. */
+int spool_record_from_json(const char *line, size_t len, struct arena *a,
+    struct spool_record *ret, const char **ret_why);
+
+/* spool_file_name -- the file name (no directory) for records of host on
+ * the UTC day of now: "YYYY-MM-DD.HOST.jsonl".
+ * @return 0, or -EINVAL (host empty or too long, time out of range). */
+int spool_file_name(const char *host, time_t now, struct buf *out);
+
+/* spool_file_day -- whether name (no directory) is a spool file name
+ * "YYYY-MM-DD.HOST.jsonl"; if so, *ret_day is the start of that UTC day.
+ */
+bool spool_file_day(const char *name, time_t *ret_day);
+
+/* spool_append -- write r as one line to DIR/spool_file_name(host, now)
+ * (host = r->reporting_host) with one O_APPEND write(); never blocks on
+ * anything but the local write. stats (may be NULL) counts the outcome.
+ * @return 0; -EINVAL (record refused: see spool_record_check), -E2BIG,
+ * -ENOMEM, or the -errno of open/write (-ENOENT, -EACCES, -ENOTDIR,
+ * -ENOSPC, -EDQUOT, -EIO...). A failure never leaves a partial line that
+ * a later record would continue. */
+int spool_append(const char *dir, const struct spool_record *r, time_t now,
+    struct spool_stats *stats);
+
+/* Callbacks of spool_read_file. Each record (arena-owned, valid during the
+ * call only) comes with the file and its 1-based line number; a non-zero
+ * return stops the reading and is returned by spool_read_file. warn (may
+ * be NULL) hears of every skipped line. */
+typedef int spool_record_fn(void *ctx, const struct spool_record *r,
+    const char *path, unsigned long line);
+typedef void spool_warn_fn(void *ctx, const char *path, unsigned long line,
+    const char *why);
+
+/* spool_read_file -- stream path line by line: memory stays bounded by
+ * BOUND_SPOOL_RECORD_BYTES whatever the file size. Invalid lines and a
+ * last line without "\n" (a torn write) are skipped, counted in stats
+ * (may be NULL) and reported to warn; nothing else is lost.
+ * @return 0, the callback's non-zero value, or -errno of open/read. */
+int spool_read_file(const char *path, spool_record_fn *fn,
+    spool_warn_fn *warn, void *ctx, struct spool_read_stats *stats);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * verdict.h -- one message, end to end: the single path that the milter
+ * and the CLI both use to evaluate a message, so `authmilter verify` gives
+ * the verdict the milter would have given.
+ *
+ * Inputs are the message (header fields, then the body in chunks) and its
+ * environment: the resolver, the SMTP facts (client IP, HELO, MAIL FROM),
+ * the options, and `now` (time is an input, so vectors with t= and x= are
+ * reproducible). The work:
+ *   begin   parse every From header (addr.h) into the author domains,
+ *           start DKIM verification (key lookups), evaluate SPF for the
+ *           MAIL FROM identity (postmaster@HELO for the null sender) when
+ *           the client IP is known
+ *   body    stream the body into the DKIM hashes
+ *   finish  DKIM results, DMARC discovery (dmarc_discover) and evaluation
+ *           (dmarc_evaluate, a pure function of all results), and the
+ *           Authentication-Results header value
+ * The output is one struct verdict, which the milter acts on, the CLI
+ * prints, and the spool records.
+ *
+ * Memory: the session and the verdict live in the arena given to
+ * verdict_begin(); the msg, the environment and what it points to are
+ * borrowed and must outlive the session. Not thread-safe: one session per
+ * message per thread (the resolver and the orgdomain context are
+ * thread-safe).
+ */
+#ifndef AUTHMILTER_VERDICT_H
+#define AUTHMILTER_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "authmilter/arena.h"
+#include "authmilter/dkim_verify.h"
+#include "authmilter/dmarc.h"
+#include "authmilter/dns.h"
+#include "authmilter/msg.h"
+#include "authmilter/orgdomain.h"
+#include "authmilter/spf.h"
+#include "authmilter/spool.h"
+
+struct verdict_env {
+	struct dns_resolver *resolver;	/* borrowed; required */
+	int64_t now;			/* Unix time */
+	const char *authserv_id;	/* borrowed; A-R authserv-id */
+	/* SMTP facts; all may be NULL (unknown) */
+	const char *client_ip;		/* textual IPv4/IPv6; NULL: SPF is
+					 * not evaluated */
+	const char *helo;		/* HELO/EHLO argument */
+	const char *mail_from;		/* reverse-path as given ("<a@b>",
+					 * "a@b", "<>" or "" for null) */
+	const char *receiver;		/* our host name (SPF %{r}; the
+					 * spool's reporting host) */
+	const char *envelope_to;	/* domain of the first RCPT, or NULL */
+	/* DKIM options */
+	size_t max_signatures;		/* 0 = BOUND_DKIM_SIGNATURES */
+	unsigned min_rsa_bits;		/* 0 = BOUND_RSA_MIN_BITS */
+	bool allow_partial_body;	/* l= leaving bytes unsigned: pass */
+	/* DMARC: NULL org skips DMARC */
+	const struct orgdomain *org;
+	const struct dmarc_options *dmarc;	/* NULL: defaults */
+};
+
+struct verdict {
+	/* DKIM: every signature, header order */
+	const struct dkim_verify_result *dkim;
+	size_t n_dkim;
+	/* SPF: NULL when not evaluated (no client IP), with the reason */
+	const struct spf_result *spf;
+	const char *spf_skipped;
+	/* From: the author domains (lower-case), the state of the field */
+	enum dmarc_from_state from_state;
+	const char *from_why;		/* why From did not parse, or NULL */
+	const char *const *from_domains;
+	size_t n_from;
+	/* DMARC: NULL when not evaluated (no orgdomain context) */
+	const struct dmarc_result *dmarc;
+	const struct dmarc_discovery *discovery;
+	/* aggregate-report records: one per author domain whose policy
+	 * domain has a DMARC record (spool.h) */
+	const struct spool_record *spool;
+	size_t n_spool;
+	/* the Authentication-Results value (after the colon, starting with
+	 * a space; resinfos folded with CRLF TAB) */
+	const char *authres;
+};
+
+struct verdict_session;
+
+/* verdict_begin -- start evaluating m (header fields complete). DNS
+ * lookups for the keys and SPF happen here.
+ * @return 0 and *ret (arena-owned); -EINVAL (no resolver or authserv-id,
+ * or a client_ip that is not an address); -ENOMEM; -EIO. */
+int verdict_begin(struct arena *a, const struct msg *m,
+    const struct verdict_env *env, struct verdict_session **ret);
+
+/* verdict_body -- feed len more raw body bytes. @return 0 or -EIO. */
+int verdict_body(struct verdict_session *s, const char *chunk, size_t len);
+
+/* verdict_finish -- decide (DMARC lookups happen here). May be called
+ * once. @return 0 and *ret (arena-owned); -ENOMEM; -EIO. */
+int verdict_finish(struct verdict_session *s, const struct verdict **ret);
+
+#endif

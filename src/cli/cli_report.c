@@ -1,0 +1,721 @@
+/*
+ * cli_report.c -- `authmilter report`: claim the spool files of a period,
+ * aggregate them into one RFC 9990 report per policy domain and UTC day,
+ * write the reports (.xml.gz) to --out and, with --send, mail them.
+ *
+ * Claiming (why two runs never report a record twice):
+ *  - a spool file DIR/YYYY-MM-DD.HOST.jsonl is claimed by renaming it to
+ *    DIR/YYYY-MM-DD.HOST.jsonl.claimed.PID; rename() is atomic, so of two
+ *    runs exactly one succeeds and the other sees ENOENT and skips it;
+ *  - only days that are over are claimed: the day must have ended at
+ *    least --grace seconds ago (default 300), so no MTA is still
+ *    appending (spool_append opens the file per record, so an append
+ *    that started before the rename lands in the claimed file, and the
+ *    grace leaves time for it). Today is never claimed, whatever
+ *    --period says: its report would overlap tomorrow's (RFC 9990 says
+ *    periods SHOULD NOT overlap);
+ *  - after a day's reports are written (and, with --send, every mail was
+ *    accepted by sendmail), its files move to DIR/processed/; if anything
+ *    failed they are renamed back, so the next run retries the whole day;
+ *  - a claim left by a run that died (its PID no longer exists) is
+ *    renamed back at the start of the next run.
+ * Retries send the same reports again: file name and Report-ID are a hash
+ * of the day's spool file names and the domain, so a retried report has
+ * the same file name (RFC 9990 "Email": a re-sent report MUST use the same
+ * filename) and a "<name>.sent" marker in --out keeps a report that went
+ * out from going out twice.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <libpsl.h>
+
+#include "authmilter/report.h"
+#include "authmilter/xalloc.h"
+#include "cli.h"
+
+#define MAX_DIRS 64
+#define DAY 86400
+
+struct claim {
+	const char *dir;
+	char *name;		/* the spool file name, unclaimed */
+	time_t day;
+};
+
+struct run {
+	const char *dirs[MAX_DIRS];
+	size_t ndirs;
+	const char *out;
+	time_t first_day, last_day;	/* inclusive */
+	time_t now;
+	long grace;
+	struct report_meta meta;
+	bool send, dry_run;
+	const char *sendmail;
+	const char *suppress[MAX_DIRS];
+	size_t nsuppress;
+	struct dns_resolver *dns;
+	const psl_ctx_t *psl;		/* system list or libpsl's built-in */
+	psl_ctx_t *psl_owned;
+	struct claim *claims;
+	size_t nclaims;
+	unsigned long warnings;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: authmilter report --spool DIR [--spool DIR...] --out DIR\n"
+"           [--period yesterday|all|YYYY-MM-DD[..YYYY-MM-DD]]\n"
+"           [--org-name NAME] [--email ADDR] [--submitter DOMAIN]\n"
+"           [--send] [--sendmail CMD] [--no-reports-to ADDR|DOMAIN...]\n"
+"           [--zone FILE | --nameserver IP[@PORT]] [--grace SECONDS]\n"
+"           [--dry-run]\n\n"
+"Builds one RFC 9990 aggregate report per policy domain and UTC day from\n"
+"the spool files of the period (default: yesterday), writes them to --out\n"
+"as RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz and, with --send, mails each to\n"
+"the rua addresses of the domain's DMARC record through CMD (default\n"
+"\"/usr/sbin/sendmail -t -oi\"). Spool files are claimed by rename and\n"
+"moved to DIR/processed/ once their reports are out; a failed send puts\n"
+"them back for the next run. Days that ended less than --grace seconds\n"
+"(default 300) ago, and today, are left alone. --dry-run claims nothing.\n"
+"--org-name and --email default to $AUTHMILTER_REPORT_ORG_NAME and\n"
+"$AUTHMILTER_REPORT_EMAIL; --submitter to the domain of the email.\n"
+"The external-destination checks of --send ask --zone (a zone file),\n"
+"--nameserver, or the resolvers of /etc/resolv.conf.\n"
+"Exit: 0 ok, 1 a report could not be sent or written, 2 usage or I/O.\n");
+}
+
+static int
+parse_day(const char *s, size_t len, time_t *ret)
+{
+	char name[40];
+
+	if (len != 10)
+		return -EINVAL;
+	snprintf(name, sizeof(name), "%.10s.x.jsonl", s);
+	return spool_file_day(name, ret) ? 0 : -EINVAL;
+}
+
+static int
+parse_period(struct run *r, const char *s)
+{
+	const char *dots = strstr(s, "..");
+	time_t today = r->now - r->now % DAY;
+
+	if (strcmp(s, "yesterday") == 0) {
+		r->first_day = r->last_day = today - DAY;
+		return 0;
+	}
+	if (strcmp(s, "all") == 0) {
+		r->first_day = 0;
+		r->last_day = today;
+		return 0;
+	}
+	if (dots == NULL)
+		return parse_day(s, strlen(s), &r->first_day) != 0 ? -EINVAL :
+		    parse_day(s, strlen(s), &r->last_day);
+	if (parse_day(s, (size_t)(dots - s), &r->first_day) != 0 ||
+	    parse_day(dots + 2, strlen(dots + 2), &r->last_day) != 0 ||
+	    r->last_day < r->first_day)
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- organizational domains (until the orgdomain module is wired in:
+ * the Public Suffix List through libpsl) ---- */
+
+static int
+psl_orgdomain(void *ctx, const char *domain, struct buf *ret)
+{
+	const struct run *r = ctx;
+	const char *reg = psl_registrable_domain(r->psl, domain);
+
+	buf_adds(ret, reg != NULL ? reg : domain);
+	return buf_error(ret);
+}
+
+/* ---- claiming ---- */
+
+static char *
+path2(const char *dir, const char *name, const char *suffix)
+{
+	size_t n = strlen(dir) + strlen(name) + strlen(suffix) + 2;
+	char *p = xmalloc(n);
+
+	snprintf(p, n, "%s/%s%s", dir, name, suffix);
+	return p;
+}
+
+static char claim_suffix[32];
+
+/* unclaim_stale -- rename back claims whose process is gone */
+static void
+unclaim_stale(const char *dir, const char *name)
+{
+	const char *c = strstr(name, ".claimed.");
+	char *orig, *from, *to;
+	long pid;
+
+	if (c == NULL || (pid = strtol(c + 9, NULL, 10)) <= 0 ||
+	    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		return;
+	orig = xstrndup(name, (size_t)(c - name));
+	from = path2(dir, name, "");
+	to = path2(dir, orig, "");
+	if (rename(from, to) == 0)
+		fprintf(stderr, "authmilter: report: %s: claim of dead "
+		    "process %ld released\n", to, pid);
+	free(orig);
+	free(from);
+	free(to);
+}
+
+static bool
+claimable(const struct run *r, const char *name, time_t *ret_day)
+{
+	time_t today = r->now - r->now % DAY;
+
+	return spool_file_day(name, ret_day) && *ret_day >= r->first_day &&
+	    *ret_day <= r->last_day && *ret_day < today &&
+	    *ret_day + DAY + r->grace <= r->now;
+}
+
+static void
+claim_one(struct run *r, const char *dir, const char *name, time_t day)
+{
+	char *from = path2(dir, name, ""), *to = path2(dir, name,
+	    claim_suffix);
+
+	if (r->dry_run || rename(from, to) == 0) {
+		r->claims = xrealloc(r->claims, (r->nclaims + 1) *
+		    sizeof(*r->claims));
+		r->claims[r->nclaims++] = (struct claim){ dir,
+			xstrdup(name), day };
+	} else if (errno != ENOENT)	/* ENOENT: another run has it */
+		fprintf(stderr, "authmilter: report: %s: cannot claim: %s\n",
+		    from, strerror(errno));
+	free(from);
+	free(to);
+}
+
+static int
+claim_dir(struct run *r, const char *dir)
+{
+	struct dirent *e;
+	time_t day;
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL) {
+		fprintf(stderr, "authmilter: report: %s: %s\n", dir,
+		    strerror(errno));
+		return -errno;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strstr(e->d_name, ".claimed.") != NULL && !r->dry_run)
+			unclaim_stale(dir, e->d_name);
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL)
+		if (claimable(r, e->d_name, &day))
+			claim_one(r, dir, e->d_name, day);
+	closedir(d);
+	return 0;
+}
+
+static char *
+claimed_path(const struct claim *c, bool dry_run)
+{
+	return path2(c->dir, c->name, dry_run ? "" : claim_suffix);
+}
+
+/* finish_claim -- after the day: to processed/ (ok) or back (failed) */
+static void
+finish_claim(const struct run *r, const struct claim *c, bool ok)
+{
+	char *from = claimed_path(c, false), *to, *pdir;
+
+	if (r->dry_run) {
+		free(from);
+		return;
+	}
+	pdir = path2(c->dir, "processed", "");
+	if (ok && mkdir(pdir, 0750) != 0 && errno != EEXIST)
+		fprintf(stderr, "authmilter: report: %s: %s\n", pdir,
+		    strerror(errno));
+	to = ok ? path2(pdir, c->name, "") : path2(c->dir, c->name, "");
+	if (access(to, F_OK) == 0) {	/* never overwrite a spool file */
+		free(to);
+		to = ok ? path2(pdir, c->name, claim_suffix) :
+		    path2(c->dir, c->name, ".retry");
+	}
+	if (rename(from, to) != 0)
+		fprintf(stderr, "authmilter: report: %s -> %s: %s\n", from,
+		    to, strerror(errno));
+	free(pdir);
+	free(from);
+	free(to);
+}
+
+/* ---- one day ---- */
+
+struct day {
+	struct run *run;
+	struct report_agg *agg;
+	uint64_t id;		/* hash of the day's spool file names */
+	time_t begin;
+};
+
+static int
+add_record(void *ctx, const struct spool_record *rec, const char *path,
+    unsigned long line)
+{
+	struct day *d = ctx;
+	int err = report_agg_add(d->agg, rec);
+
+	if (err != 0)
+		fprintf(stderr, "authmilter: report: %s:%lu: %s\n", path,
+		    line, err == -E2BIG ? "more distinct rows than "
+		    "BOUND_REPORT_ROWS" : strerror(-err));
+	return err;
+}
+
+static void
+warn_line(void *ctx, const char *path, unsigned long line, const char *why)
+{
+	struct day *d = ctx;
+
+	d->run->warnings++;
+	fprintf(stderr, "authmilter: report: %s:%lu: %s (line skipped)\n",
+	    path, line, why);
+}
+
+/* FNV-1a: the unique-id only has to tell reports apart, it is no MAC */
+static uint64_t
+fnv(uint64_t h, const char *s)
+{
+	if (h == 0)
+		h = 0xcbf29ce484222325ull;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return (h ^ 0xff) * 0x100000001b3ull;	/* end of string */
+}
+
+static int
+write_out(const char *dir, const char *name, const void *data, size_t len)
+{
+	char *tmp = path2(dir, name, ".tmp"), *path = path2(dir, name, "");
+	FILE *f = fopen(tmp, "wb");
+	int err = 0;
+
+	if (f == NULL || fwrite(data, 1, len, f) != len)
+		err = -errno;
+	if (f != NULL && fclose(f) != 0 && err == 0)
+		err = -errno;
+	if (err == 0 && rename(tmp, path) != 0)
+		err = -errno;
+	if (err != 0) {
+		fprintf(stderr, "authmilter: report: %s: %s\n", path,
+		    strerror(-err));
+		unlink(tmp);
+	}
+	free(tmp);
+	free(path);
+	return err;
+}
+
+/* pipe_to -- run cmd with sh -c and the mail on its stdin.
+ * @return 0 when it exits 0. */
+static int
+pipe_to(const char *cmd, const char *data, size_t len)
+{
+	int fds[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fds) != 0)
+		return -errno;
+	if ((pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		dup2(fds[0], 0);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[0]);
+	for (; len > 0; data += n, len -= (size_t)n)
+		if ((n = write(fds[1], data, len)) <= 0 && errno != EINTR)
+			break;
+		else if (n < 0)
+			n = 0;
+	close(fds[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return len == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ?
+	    0 : -EIO;
+}
+
+/* destinations -- the verified addresses of d's rua (stderr says why
+ * others were dropped). @return the count. */
+static size_t
+destinations(struct run *r, const struct report_domain *d,
+    struct arena *a, const char **to)
+{
+	struct report_dest_options o = {
+		.dns = r->dns, .orgdomain = psl_orgdomain,
+		.orgdomain_ctx = r, .suppress = r->suppress,
+		.suppress_count = r->nsuppress,
+	};
+	struct report_dest *v;
+	size_t n, i, k = 0;
+
+	if (report_destinations(&d->policy, &o, a, &v, &n) != 0) {
+		fprintf(stderr, "authmilter: report: out of memory\n");
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (v[i].address != NULL)
+			to[k++] = v[i].address;
+		else
+			fprintf(stderr, "authmilter: report: %s: rua %s "
+			    "dropped: %s\n", d->domain, v[i].uri, v[i].why);
+	return k;
+}
+
+static int
+send_report(struct run *r, const struct report_domain *d,
+    const struct report_mail *m)
+{
+	const char *to[BOUND_SPOOL_RUA * (BOUND_SPOOL_RUA + 1)];
+	struct report_mail mail = *m;
+	struct arena *a = arena_new(4096);
+	struct buf b;
+	int err = 0;
+
+	if (a == NULL)
+		return -ENOMEM;
+	buf_init(&b, BOUND_REPORT_MAIL_BYTES + 65536);
+	mail.to = to;
+	mail.to_count = destinations(r, d, a, to);
+	if (mail.to_count == 0)
+		printf("  not sent: no usable rua destination\n");
+	else if ((err = report_mail_compose(&mail, &b)) != 0)
+		fprintf(stderr, "authmilter: report: %s: cannot compose the "
+		    "mail: %s\n", d->domain, strerror(-err));
+	else if ((err = pipe_to(r->sendmail, b.data, b.len)) != 0)
+		fprintf(stderr, "authmilter: report: %s: \"%s\" failed\n",
+		    d->domain, r->sendmail);
+	else
+		printf("  sent to %zu address%s\n", mail.to_count,
+		    mail.to_count == 1 ? "" : "es");
+	buf_free(&b);
+	arena_free(a);
+	return err;
+}
+
+static int
+report_one(struct day *day, const struct report_domain *d)
+{
+	struct run *r = day->run;
+	struct buf xml, gz, name, id;
+	char uid[17], *marker;
+	int err;
+
+	snprintf(uid, sizeof(uid), "%016llx",
+	    (unsigned long long)fnv(day->id, d->domain));
+	buf_init(&xml, (size_t)1 << 31);
+	buf_init(&gz, BOUND_REPORT_MAIL_BYTES);
+	buf_init(&name, 4096);
+	buf_init(&id, 4096);
+	buf_addf(&id, "%s@%s", uid, r->meta.submitter);
+	if ((err = report_file_name(r->meta.submitter, d->domain, day->begin,
+	    day->begin + DAY - 1, uid, &name)) != 0 ||
+	    (err = report_xml(d, &r->meta, day->begin, day->begin + DAY - 1,
+	    buf_cstr(&id), &xml)) != 0 ||
+	    (err = report_gzip(xml.data, xml.len, &gz)) != 0 ||
+	    (err = write_out(r->out, buf_cstr(&name), gz.data, gz.len)) != 0)
+		goto out;
+	printf("%s: %lu messages, %zu rows -> %s/%s\n", d->domain,
+	    d->messages, d->row_count, r->out, buf_cstr(&name));
+	marker = path2(r->out, buf_cstr(&name), ".sent");
+	if (r->send && access(marker, F_OK) == 0)
+		printf("  already sent (%s)\n", marker);
+	else if (r->send) {
+		struct report_mail m = {
+			.from = r->meta.email, .domain = d->domain,
+			.submitter = r->meta.submitter,
+			.report_id = buf_cstr(&id),
+			.file_name = buf_cstr(&name), .begin = day->begin,
+			.end = day->begin + DAY - 1, .date = r->now,
+			.gz = gz.data, .gz_len = gz.len,
+		};
+
+		if ((err = send_report(r, d, &m)) == 0)
+			err = write_out(r->out, strrchr(marker, '/') + 1, "",
+			    0);
+	}
+	free(marker);
+out:
+	if (err != 0 && err != -EIO)
+		fprintf(stderr, "authmilter: report: %s: %s\n", d->domain,
+		    strerror(-err));
+	buf_free(&xml);
+	buf_free(&gz);
+	buf_free(&name);
+	buf_free(&id);
+	return err;
+}
+
+static int
+cmp_claim(const void *a, const void *b)
+{
+	const struct claim *x = a, *y = b;
+	int c;
+
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	if ((c = strcmp(x->dir, y->dir)) != 0)
+		return c;
+	return strcmp(x->name, y->name);
+}
+
+/* process_day -- claims [from, to) are one day's files.
+ * @return 0, or 1 when a report failed (the files go back). */
+static int
+process_day(struct run *r, size_t from, size_t to)
+{
+	struct day d = { .run = r, .begin = r->claims[from].day };
+	const struct report_domain *dom;
+	size_t i, n;
+	char *path;
+	int err = 0, failed = 0;
+
+	if ((d.agg = report_agg_new()) == NULL)
+		return 1;
+	for (i = from; i < to && err == 0; i++) {
+		d.id = fnv(fnv(d.id, r->claims[i].dir), r->claims[i].name);
+		path = claimed_path(&r->claims[i], r->dry_run);
+		err = spool_read_file(path, add_record, warn_line, &d, NULL);
+		if (err != 0 && err != -E2BIG && err != -ENOMEM)
+			fprintf(stderr, "authmilter: report: %s: %s\n", path,
+			    strerror(-err));
+		free(path);
+	}
+	n = err == 0 ? report_agg_finish(d.agg) : 0;
+	for (i = 0; i < n; i++) {
+		dom = report_agg_domain(d.agg, i);
+		if (report_one(&d, dom) != 0)
+			failed = 1;
+	}
+	failed |= err != 0;
+	for (i = from; i < to; i++)
+		finish_claim(r, &r->claims[i], !failed);
+	report_agg_free(d.agg);
+	return failed;
+}
+
+static int
+run_report(struct run *r)
+{
+	size_t i, j;
+	int failed = 0;
+
+	snprintf(claim_suffix, sizeof(claim_suffix), ".claimed.%ld",
+	    (long)getpid());
+	for (i = 0; i < r->ndirs; i++)
+		if (claim_dir(r, r->dirs[i]) != 0)
+			return CLI_EXIT_USAGE;
+	if (r->nclaims > 1)
+		qsort(r->claims, r->nclaims, sizeof(*r->claims), cmp_claim);
+	for (i = 0; i < r->nclaims; i = j) {
+		for (j = i; j < r->nclaims && r->claims[j].day ==
+		    r->claims[i].day; j++)
+			;
+		failed |= process_day(r, i, j);
+	}
+	if (r->nclaims == 0)
+		fprintf(stderr, "authmilter: report: no complete spool day in "
+		    "the period\n");
+	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* ---- options ---- */
+
+enum { OPT_SPOOL = 256, OPT_OUT, OPT_PERIOD, OPT_ORG, OPT_EMAIL,
+	OPT_SUBMITTER, OPT_SEND, OPT_SENDMAIL, OPT_NOREPORTS, OPT_ZONE,
+	OPT_GRACE, OPT_DRYRUN, OPT_NOW, OPT_NAMESERVER, OPT_HELP };
+
+static const struct option options[] = {
+	{ "spool", required_argument, NULL, OPT_SPOOL },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "period", required_argument, NULL, OPT_PERIOD },
+	{ "org-name", required_argument, NULL, OPT_ORG },
+	{ "email", required_argument, NULL, OPT_EMAIL },
+	{ "submitter", required_argument, NULL, OPT_SUBMITTER },
+	{ "send", no_argument, NULL, OPT_SEND },
+	{ "sendmail", required_argument, NULL, OPT_SENDMAIL },
+	{ "no-reports-to", required_argument, NULL, OPT_NOREPORTS },
+	{ "zone", required_argument, NULL, OPT_ZONE },
+	{ "nameserver", required_argument, NULL, OPT_NAMESERVER },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "dry-run", no_argument, NULL, OPT_DRYRUN },
+	{ "now", required_argument, NULL, OPT_NOW },	/* tests: the clock */
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int
+bad(const char *what, const char *arg)
+{
+	fprintf(stderr, "authmilter: report: %s%s%s%s\n", what,
+	    arg ? " \"" : "", arg ? arg : "", arg ? "\"" : "");
+	return -EINVAL;
+}
+
+static int
+parse_options(struct run *r, int argc, char **argv, const char **period,
+    const char **zone, const char **ns)
+{
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case OPT_SPOOL:
+			if (r->ndirs == MAX_DIRS)
+				return bad("too many --spool", NULL);
+			r->dirs[r->ndirs++] = optarg;
+			break;
+		case OPT_OUT: r->out = optarg; break;
+		case OPT_PERIOD: *period = optarg; break;
+		case OPT_ORG: r->meta.org_name = optarg; break;
+		case OPT_EMAIL: r->meta.email = optarg; break;
+		case OPT_SUBMITTER: r->meta.submitter = optarg; break;
+		case OPT_SEND: r->send = true; break;
+		case OPT_SENDMAIL: r->sendmail = optarg; break;
+		case OPT_ZONE: *zone = optarg; break;
+		case OPT_NAMESERVER: *ns = optarg; break;
+		case OPT_DRYRUN: r->dry_run = true; break;
+		case OPT_NOREPORTS:
+			if (r->nsuppress == MAX_DIRS)
+				return bad("too many --no-reports-to", NULL);
+			r->suppress[r->nsuppress++] = optarg;
+			break;
+		case OPT_GRACE:
+		case OPT_NOW:
+			errno = 0;
+			(c == OPT_GRACE ? (void)(r->grace = strtol(optarg,
+			    &end, 10)) : (void)(r->now = (time_t)strtoll(
+			    optarg, &end, 10)));
+			if (errno != 0 || *end != '\0' || end == optarg)
+				return bad("not a number:", optarg);
+			break;
+		case OPT_HELP: usage(stdout); return 1;
+		default: return -EINVAL;
+		}
+	}
+	if (optind != argc)
+		return bad("unexpected argument", argv[optind]);
+	return 0;
+}
+
+static int
+check_options(struct run *r, const char *period)
+{
+	const char *at;
+
+	if (r->meta.org_name == NULL)
+		r->meta.org_name = getenv("AUTHMILTER_REPORT_ORG_NAME");
+	if (r->meta.email == NULL)
+		r->meta.email = getenv("AUTHMILTER_REPORT_EMAIL");
+	if (r->ndirs == 0 || r->out == NULL)
+		return bad("--spool and --out are required", NULL);
+	if (r->meta.org_name == NULL || r->meta.email == NULL)
+		return bad("--org-name and --email are required (or "
+		    "AUTHMILTER_REPORT_ORG_NAME / AUTHMILTER_REPORT_EMAIL)",
+		    NULL);
+	if ((at = strrchr(r->meta.email, '@')) == NULL || at[1] == '\0')
+		return bad("--email is not an address:", r->meta.email);
+	if (r->meta.submitter == NULL)
+		r->meta.submitter = at + 1;
+	if (parse_period(r, period) != 0)
+		return bad("--period must be yesterday, all, YYYY-MM-DD or "
+		    "YYYY-MM-DD..YYYY-MM-DD, not", period);
+	if (r->grace < 0)
+		return bad("--grace must not be negative", NULL);
+	return 0;
+}
+
+/* resolver -- the zone file, else (only --send needs DNS) a stub
+ * resolver */
+static int
+resolver(struct run *r, const char *zone, const char *ns)
+{
+	struct dns_ldns_options opt = { .nameservers = ns };
+	const char *lwhy = NULL;
+	char *why = NULL;
+
+	if (zone == NULL && !r->send)
+		return 0;
+	if (zone == NULL) {
+		if (dns_ldns_new(&opt, &r->dns, &lwhy) == 0)
+			return 0;
+		fprintf(stderr, "authmilter: report: resolver: %s\n",
+		    lwhy ? lwhy : "cannot start");
+		return -EINVAL;
+	}
+	r->dns = dns_zone_new();
+	if (dns_zone_load(r->dns, zone, &why) != 0) {
+		fprintf(stderr, "authmilter: report: %s\n", why ? why : zone);
+		free(why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+cli_report(int argc, char **argv)
+{
+	struct run r = { .grace = 300, .sendmail = "/usr/sbin/sendmail -t -oi",
+		.meta.generator = "authmilter " AUTHMILTER_VERSION };
+	const char *period = "yesterday", *zone = NULL, *ns = NULL;
+	size_t i;
+	int err, status;
+
+	r.now = time(NULL);
+	if ((err = parse_options(&r, argc, argv, &period, &zone, &ns)) != 0)
+		return err > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	if (check_options(&r, period) != 0 ||
+	    resolver(&r, zone, ns) != 0) {
+		dns_resolver_free(r.dns);
+		return CLI_EXIT_USAGE;
+	}
+	/* the system Public Suffix List, else libpsl's built-in copy */
+	r.psl = r.psl_owned = psl_latest(NULL);
+	if (r.psl == NULL)
+		r.psl = psl_builtin();
+	signal(SIGPIPE, SIG_IGN);	/* a dying sendmail is an error */
+	status = run_report(&r);
+	for (i = 0; i < r.nclaims; i++)
+		free(r.claims[i].name);
+	free(r.claims);
+	psl_free(r.psl_owned);
+	dns_resolver_free(r.dns);
+	return status;
+}

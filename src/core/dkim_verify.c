@@ -1,0 +1,736 @@
+/*
+ * dkim_verify.c -- verifying the DKIM-Signatures of one message: parsing
+ * each signature through a table of per-tag functions, one key lookup per
+ * (s, d), one body stream per (canon, hash, l=), then the checks of RFC
+ * 6376 section 6.1 in order.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authmilter/bounds.h"
+#include "authmilter/canon.h"
+#include "authmilter/dkim_sign.h"
+#include "authmilter/dkim_verify.h"
+#include "authmilter/tags.h"
+#include "authmilter/xalloc.h"
+
+/* One key record, fetched once for every signature naming it. */
+struct dkim_vkey {
+	const char *selector, *domain;	/* arena-owned */
+	struct dkim_pubkey *key;	/* released by an arena cleanup */
+	enum auth_result result;	/* AUTH_PASS when key is usable */
+	const char *reason;
+};
+
+/* One signature being verified. */
+struct dkim_vsig {
+	struct dkim_verify_result *res;
+	bool decided;			/* res is final (parse error...) */
+	const struct msg_header *field;
+	struct tag_list tags;
+	enum dkim_alg alg;
+	enum canon_alg hc, bc;
+	int64_t limit;			/* l=, or -1 */
+	uint64_t t, x;
+	bool has_t, has_x;
+	const char *i_domain;		/* domain part of i= */
+	uint8_t bh[CANON_DIGEST_MAX];	/* bh= as signed */
+	size_t bh_len;
+	uint8_t body_hash[CANON_DIGEST_MAX];	/* as computed */
+	size_t body_hash_len;
+	uint8_t sig[DKIM_SIG_MAX];
+	size_t sig_len;
+	uint8_t digest[DKIM_DIGEST_LEN];
+	struct canon_body *body;
+	struct dkim_vkey *key;
+};
+
+struct dkim_verify {
+	struct arena *arena;
+	const struct msg *msg;
+	struct dkim_verify_options opt;
+	struct dkim_verify_result *results;	/* every signature */
+	size_t n_results;
+	struct dkim_vsig *sigs;			/* the evaluated ones */
+	size_t n_sigs;
+	struct canon_body **bodies;
+	size_t n_bodies;
+	struct dkim_vkey *keys;
+	size_t n_keys;
+	bool finished;
+	bool nomem;		/* an allocation failed while parsing */
+};
+
+/* ---- small helpers ---- */
+
+/* A tag value as a string in the arena; NULL (and v->nomem) on ENOMEM. */
+static const char *
+tag_dup(struct dkim_verify *v, const struct tag *t)
+{
+	const char *p = arena_memdup(v->arena, t->value, t->value_len);
+
+	if (p == NULL)
+		v->nomem = true;
+	return p;
+}
+
+static bool
+span_eq(const char *a, size_t an, const char *b)
+{
+	return strlen(b) == an && strncasecmp(a, b, an) == 0;
+}
+
+/* Whether sub (n bytes) is d or a subdomain of d (ASCII case). */
+static bool
+within(const char *sub, size_t n, const char *d)
+{
+	size_t dl = strlen(d);
+
+	if (n == dl)
+		return strncasecmp(sub, d, dl) == 0;
+	return n > dl && sub[n - dl - 1] == '.' &&
+	    strncasecmp(sub + n - dl, d, dl) == 0;
+}
+
+/* Whether the ':'-separated list v (n bytes) holds word. */
+static bool
+colon_list_has(const char *v, size_t n, const char *word)
+{
+	size_t i = 0, start, end;
+
+	while (i <= n) {
+		start = i;
+		while (i < n && v[i] != ':')
+			i++;
+		end = i++;
+		while (start < end && (v[start] == ' ' || v[start] == '\t'))
+			start++;
+		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+			end--;
+		if (span_eq(v + start, end - start, word))
+			return true;
+	}
+	return false;
+}
+
+/* ---- per-tag parsers: NULL, or the permerror reason ---- */
+
+typedef const char *dkim_tag_fn(struct dkim_verify *v, struct dkim_vsig *s,
+    const struct tag *t);
+
+static const char *
+tag_v(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	/* RFC 6376 section 3.5: v=1; section 6.1.1: other versions are
+	 * PERMFAIL (incompatible version) */
+	return span_eq(t->value, t->value_len, "1") ? NULL : "v= not 1";
+}
+
+static const char *
+tag_a(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	s->res->algorithm = tag_dup(v, t);
+	/* RFC 8301 section 3.1: rsa-sha1 MUST NOT be used for verifying */
+	if (span_eq(t->value, t->value_len, "rsa-sha1"))
+		return "rsa-sha1 not accepted (RFC 8301)";
+	if (dkim_alg_parse(t->value, t->value_len, &s->alg) != 0)
+		return "unknown algorithm";
+	return NULL;
+}
+
+static const char *
+tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	char prefix[9];
+	size_t i, n = 0;
+
+	/* RFC 6008 section 4: header.b carries the first 8 characters */
+	for (i = 0; i < t->value_len && n < 8; i++)
+		if (t->value[i] != ' ' && t->value[i] != '\t' &&
+		    t->value[i] != '\r' && t->value[i] != '\n')
+			prefix[n++] = t->value[i];
+	if ((s->res->b_prefix = arena_memdup(v->arena, prefix, n)) == NULL)
+		v->nomem = true;
+	if (dkim_b64_decode(t->value, t->value_len, s->sig, sizeof(s->sig),
+		&s->sig_len) != 0 || s->sig_len == 0)
+		return "bad base64 in b=";
+	return NULL;
+}
+
+static const char *
+tag_bh(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	if (dkim_b64_decode(t->value, t->value_len, s->bh, sizeof(s->bh),
+		&s->bh_len) != 0)
+		return "bad base64 in bh=";
+	return NULL;
+}
+
+static const char *
+tag_c(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	if (dkim_sign_canon_parse(t->value, t->value_len, &s->hc,
+		&s->bc) != 0)
+		return "bad c=";
+	return NULL;
+}
+
+/* A d= or s= value usable in a DNS name: no whitespace, valid labels. */
+static bool
+name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ')
+			return false;
+	return n > 0 && dns_name_valid(s);
+}
+
+static const char *
+tag_d(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	s->res->domain = tag_dup(v, t);
+	if (s->res->domain == NULL || !name_ok(s->res->domain, t->value_len))
+		return "bad d=";
+	return NULL;
+}
+
+static const char *
+tag_h(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	struct dkim_hname names[BOUND_SIGNED_HEADERS];
+	size_t n, i;
+	int r;
+
+	r = dkim_sign_split_h(t->value, t->value_len, names,
+	    BOUND_SIGNED_HEADERS, &n);
+	if (r == -E2BIG)
+		return "h= lists too many header fields";
+	if (r != 0)
+		return "bad h=";
+	/* RFC 6376 section 6.1.1: From MUST be signed */
+	for (i = 0; i < n; i++)
+		if (span_eq(names[i].name, names[i].len, "From"))
+			return NULL;
+	return "h= does not include From";
+}
+
+static const char *
+tag_l(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	uint64_t l;
+
+	if (dkim_sign_parse_uint(t->value, t->value_len, &l) != 0)
+		return "bad l=";
+	s->limit = (int64_t)l;
+	return NULL;
+}
+
+static const char *
+tag_q(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	/* RFC 6376 section 3.5: dns/txt is the only query method */
+	return colon_list_has(t->value, t->value_len, "dns/txt") ? NULL :
+								    "unknown q=";
+}
+
+static const char *
+tag_s(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	s->res->selector = tag_dup(v, t);
+	if (s->res->selector == NULL ||
+	    !name_ok(s->res->selector, t->value_len))
+		return "bad s=";
+	return NULL;
+}
+
+static const char *
+tag_t(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	s->has_t = true;
+	return dkim_sign_parse_uint(t->value, t->value_len, &s->t) == 0 ?
+	    NULL : "bad t=";
+}
+
+static const char *
+tag_x(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
+{
+	s->has_x = true;
+	return dkim_sign_parse_uint(t->value, t->value_len, &s->x) == 0 ?
+	    NULL : "bad x=";
+}
+
+/* The tags of RFC 6376 section 3.5, in the order they are checked (d=
+ * before i=, which is checked against it). */
+static const struct {
+	const char *name;
+	const char *missing;	/* reason when absent; NULL: optional */
+	dkim_tag_fn *fn;
+} dkim_tags[] = {
+	{ "v", "missing v= tag", tag_v },
+	{ "a", "missing a= tag", tag_a },
+	{ "b", "missing b= tag", tag_b },
+	{ "bh", "missing bh= tag", tag_bh },
+	{ "c", NULL, tag_c },
+	{ "d", "missing d= tag", tag_d },
+	{ "h", "missing h= tag", tag_h },
+	{ "l", NULL, tag_l },
+	{ "q", NULL, tag_q },
+	{ "s", "missing s= tag", tag_s },
+	{ "t", NULL, tag_t },
+	{ "x", NULL, tag_x },
+};
+
+/* i=, after d= (RFC 6376 section 3.5: default "@" d=; the domain MUST be
+ * d= or a subdomain of it). */
+static const char *
+tag_i(struct dkim_verify *v, struct dkim_vsig *s)
+{
+	const struct tag *t = tags_find(&s->tags, "i");
+	const char *d = s->res->domain, *at;
+	size_t dl = strlen(d);
+	char *p;
+
+	if (t == NULL) {
+		if ((p = arena_alloc(v->arena, dl + 2)) == NULL) {
+			v->nomem = true;
+			return "out of memory";
+		}
+		p[0] = '@';
+		memcpy(p + 1, d, dl + 1);
+		s->res->identity = p;
+		s->i_domain = p + 1;
+		return NULL;
+	}
+	s->res->identity = tag_dup(v, t);
+	at = memchr(t->value, '@', t->value_len);
+	if (at == NULL || s->res->identity == NULL)
+		return "bad i=";
+	s->i_domain = s->res->identity + (at - t->value) + 1;
+	if (!within(s->i_domain, strlen(s->i_domain), d))
+		return "i= not within d=";
+	return NULL;
+}
+
+/* Parse one signature field into s. NULL, or the permerror reason. */
+static const char *
+parse_sig(struct dkim_verify *v, struct dkim_vsig *s)
+{
+	const struct tag *t;
+	const char *why;
+	size_t where, k;
+
+	if (tags_parse(s->field->value, s->field->value_len, &s->tags, &why,
+		&where) != 0)
+		/* RFC 6376 section 6.1.1: PERMFAIL (signature syntax) */
+		return why != NULL && strcmp(why, "duplicate tag") == 0 ?
+		    "duplicate tag" : "bad signature syntax";
+	s->hc = s->bc = CANON_SIMPLE;
+	s->limit = -1;
+	for (k = 0; k < sizeof(dkim_tags) / sizeof(dkim_tags[0]); k++) {
+		t = tags_find(&s->tags, dkim_tags[k].name);
+		/* RFC 6376 section 6.1.1: a required tag missing is
+		 * PERMFAIL (signature missing required tag) */
+		if (t == NULL && dkim_tags[k].missing != NULL)
+			return dkim_tags[k].missing;
+		if (t != NULL && (why = dkim_tags[k].fn(v, s, t)) != NULL)
+			return why;
+	}
+	if ((why = tag_i(v, s)) != NULL)
+		return why;
+	/* RFC 6376 section 3.5 x=: MUST be greater than t= */
+	if (s->has_t && s->has_x && s->x <= s->t)
+		return "x= not after t=";
+	return NULL;
+}
+
+/* prefix followed by text, in the arena (text cut at 200 bytes). */
+static const char *
+reason_join(struct dkim_verify *v, const char *prefix, const char *text)
+{
+	size_t pl = strlen(prefix), tl = strnlen(text, 200);
+	char *p = arena_alloc(v->arena, pl + tl + 1);
+
+	if (p == NULL) {
+		v->nomem = true;
+		return "out of memory";
+	}
+	memcpy(p, prefix, pl);
+	memcpy(p + pl, text, tl);
+	p[pl + tl] = '\0';
+	return p;
+}
+
+static void
+pubkey_release(void *p)
+{
+	dkim_pubkey_unref(p);
+}
+
+/* Use the first TXT record that is a usable key; otherwise the reason
+ * the first one gave. */
+static int
+key_from_answer(struct dkim_verify *v, struct dkim_vkey *k,
+    const struct dns_answer *ans)
+{
+	struct buf why;
+	size_t i;
+	int r = 0;
+
+	buf_init(&why, 512);
+	k->result = AUTH_PERMERROR;
+	for (i = 0; i < ans->count; i++) {
+		size_t mark = why.len;
+
+		r = dkim_pubkey_parse((const char *)ans->rrs[i].data,
+		    ans->rrs[i].len, v->opt.min_rsa_bits, &k->key, &why);
+		if (r == -ENOMEM)
+			break;
+		if (r == 0) {
+			k->result = AUTH_PASS;
+			r = arena_cleanup(v->arena, pubkey_release, k->key);
+			break;
+		}
+		buf_truncate(&why, i == 0 ? why.len : mark);
+	}
+	if (r == -EINVAL)
+		r = 0;
+	if (r == 0 && k->result != AUTH_PASS &&
+	    (k->reason = arena_strdup(v->arena, why.len > 0 ?
+		 buf_cstr(&why) : "no key (empty answer)")) == NULL)
+		r = -ENOMEM;
+	buf_free(&why);
+	return r;
+}
+
+/* Fetch the key record at s._domainkey.d (RFC 6376 section 3.6.2.1). */
+static int
+fetch_key(struct dkim_verify *v, struct dkim_vkey *k)
+{
+	struct dns_answer *ans = NULL;
+	struct buf name;
+	int r;
+
+	buf_init(&name, BOUND_DOMAIN_LEN + 1);
+	buf_addf(&name, "%s._domainkey.%s", k->selector, k->domain);
+	r = buf_error(&name) == 0 ?
+	    dns_query(v->opt.resolver, buf_cstr(&name), DNS_T_TXT, &ans) :
+	    -EINVAL;
+	buf_free(&name);
+	k->result = AUTH_PERMERROR;
+	if (r == -EINVAL) {
+		k->reason = "bad key name (s= and d= too long)";
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	if (ans->status == DNS_OK)
+		r = key_from_answer(v, k, ans);
+	else if (ans->status == DNS_TEMPFAIL) {
+		/* RFC 6376 section 6.1.2: TEMPFAIL (key unavailable) */
+		k->result = AUTH_TEMPERROR;
+		k->reason = reason_join(v, "DNS failure: ", ans->why);
+	} else
+		/* RFC 6376 section 6.1.2: PERMFAIL (no key for signature) */
+		k->reason = ans->status == DNS_NXDOMAIN ? "no key (NXDOMAIN)" :
+							  "no key (NODATA)";
+	dns_answer_unref(ans);
+	return r;
+}
+
+/* The key entry for (s, d), fetched on first use. */
+static int
+key_for(struct dkim_verify *v, struct dkim_vsig *s)
+{
+	struct dkim_vkey *k;
+	size_t i;
+
+	for (i = 0; i < v->n_keys; i++) {
+		k = &v->keys[i];
+		if (strcasecmp(k->selector, s->res->selector) == 0 &&
+		    strcasecmp(k->domain, s->res->domain) == 0) {
+			s->key = k;
+			return 0;
+		}
+	}
+	k = &v->keys[v->n_keys++];
+	k->selector = s->res->selector;
+	k->domain = s->res->domain;
+	s->key = k;
+	return fetch_key(v, k);
+}
+
+/* The body stream for s's (canon, hash, l=), shared. */
+static int
+body_for(struct dkim_verify *v, struct dkim_vsig *s)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < v->n_bodies; i++)
+		if (canon_body_matches(v->bodies[i], s->bc, CANON_SHA256,
+			s->limit)) {
+			s->body = v->bodies[i];
+			return 0;
+		}
+	r = canon_body_new(v->arena, s->bc, CANON_SHA256, s->limit,
+	    &s->body);
+	if (r == 0)
+		v->bodies[v->n_bodies++] = s->body;
+	return r;
+}
+
+static void
+decide(struct dkim_vsig *s, enum auth_result r, const char *reason)
+{
+	s->res->result = r;
+	s->res->reason = reason;
+	s->decided = true;
+}
+
+/* Everything that can be done before the body: parse, header hash, key.
+ * @return 0 or -ENOMEM/-EIO. */
+static int
+prepare_sig(struct dkim_verify *v, struct dkim_vsig *s)
+{
+	const struct tag *th, *tb;
+	const char *why;
+	int r;
+
+	if ((why = parse_sig(v, s)) != NULL) {
+		decide(s, AUTH_PERMERROR, why);
+		return v->nomem ? -ENOMEM : 0;
+	}
+	th = tags_find(&s->tags, "h");
+	tb = tags_find(&s->tags, "b");
+	/* RFC 6376 section 3.7 and 6.1.3: the header hash */
+	r = dkim_sign_header_digest(v->msg, s->hc, th->value, th->value_len,
+	    s->field->name, s->field->name_len, s->field->value,
+	    s->field->value_len, tb->value, tb->value_len, s->digest);
+	if (r == 0)
+		r = body_for(v, s);
+	if (r == 0)
+		r = key_for(v, s);
+	return r;
+}
+
+/* A signature past the limit: named, not evaluated. */
+static void
+skip_sig(struct dkim_verify *v, struct dkim_verify_result *res,
+    const struct msg_header *f)
+{
+	struct tag_list l;
+	const struct tag *t;
+	const char *why;
+	size_t where;
+
+	res->result = AUTH_NONE;
+	res->reason = "not evaluated (limit)";
+	if (tags_parse(f->value, f->value_len, &l, &why, &where) != 0)
+		return;
+	if ((t = tags_find(&l, "d")) != NULL)
+		res->domain = tag_dup(v, t);
+	if ((t = tags_find(&l, "s")) != NULL)
+		res->selector = tag_dup(v, t);
+	if ((t = tags_find(&l, "a")) != NULL)
+		res->algorithm = tag_dup(v, t);
+}
+
+static int
+verify_alloc(struct arena *a, const struct msg *m,
+    const struct dkim_verify_options *opt, struct dkim_verify **ret)
+{
+	struct dkim_verify *v = arena_zalloc(a, sizeof(*v));
+	size_t total, max;
+
+	if (v == NULL)
+		return -ENOMEM;
+	v->arena = a;
+	v->msg = m;
+	v->opt = *opt;
+	if (v->opt.max_signatures == 0)
+		v->opt.max_signatures = BOUND_DKIM_SIGNATURES;
+	total = msg_count(m, "DKIM-Signature");
+	max = total < v->opt.max_signatures ? total : v->opt.max_signatures;
+	v->results = arena_zalloc(a, (total + 1) * sizeof(*v->results));
+	v->sigs = arena_zalloc(a, (max + 1) * sizeof(*v->sigs));
+	v->bodies = arena_zalloc(a, (max + 1) * sizeof(*v->bodies));
+	v->keys = arena_zalloc(a, (max + 1) * sizeof(*v->keys));
+	if (v->results == NULL || v->sigs == NULL || v->bodies == NULL ||
+	    v->keys == NULL)
+		return -ENOMEM;
+	*ret = v;
+	return 0;
+}
+
+int
+dkim_verify_begin(struct arena *a, const struct msg *m,
+    const struct dkim_verify_options *opt, struct dkim_verify **ret)
+{
+	struct dkim_verify *v;
+	struct dkim_verify_result *res;
+	struct dkim_vsig *s;
+	size_t i;
+	int r;
+
+	if (opt == NULL || opt->resolver == NULL)
+		return -EINVAL;
+	if ((r = verify_alloc(a, m, opt, &v)) != 0)
+		return r;
+	for (i = 0; i < m->count; i++) {
+		if (!msg_header_is(&m->headers[i], "DKIM-Signature", 14))
+			continue;
+		res = &v->results[v->n_results++];
+		res->header_index = i;
+		res->reason = "";
+		if (v->n_sigs == v->opt.max_signatures) {
+			skip_sig(v, res, &m->headers[i]);
+			continue;
+		}
+		s = &v->sigs[v->n_sigs++];
+		s->res = res;
+		s->field = &m->headers[i];
+		if ((r = prepare_sig(v, s)) != 0)
+			return r;
+	}
+	if (v->nomem)
+		return -ENOMEM;
+	*ret = v;
+	return 0;
+}
+
+int
+dkim_verify_body(struct dkim_verify *v, const char *chunk, size_t len)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < v->n_bodies; i++)
+		if ((r = canon_body_update(v->bodies[i], chunk, len)) != 0)
+			return r;
+	return 0;
+}
+
+size_t
+dkim_verify_body_streams(const struct dkim_verify *v)
+{
+	return v->n_bodies;
+}
+
+/* The key-dependent checks of RFC 6376 section 6.1.2. NULL or the
+ * permerror reason. */
+static const char *
+check_key(const struct dkim_vsig *s)
+{
+	const struct dkim_pubkey *k = s->key->key;
+
+	/* RFC 6376 section 3.6.1 k= / RFC 8463 section 4.1: the key type
+	 * must be the one a= names */
+	if (dkim_alg_key_type(s->alg) != k->type)
+		return "key type does not match a=";
+	/* RFC 6376 section 3.6.1 t=s: i= domain must equal d= exactly */
+	if (k->strict && strcasecmp(s->i_domain, s->res->domain) != 0)
+		return "t=s key with i= subdomain";
+	return NULL;
+}
+
+/* The l= verdict of a signature that verified: policy when content was
+ * left unsigned (RFC 6376 section 8.2), unless told otherwise. */
+static void
+check_length(struct dkim_verify *v, struct dkim_vsig *s, uint64_t blen)
+{
+	char text[64];
+
+	if (s->limit < 0 || (uint64_t)s->limit == blen ||
+	    v->opt.allow_partial_body) {
+		decide(s, AUTH_PASS, "");
+		return;
+	}
+	snprintf(text, sizeof(text), "l= leaves %llu body bytes unsigned",
+	    (unsigned long long)(blen - (uint64_t)s->limit));
+	decide(s, AUTH_POLICY, reason_join(v, text, ""));
+}
+
+/* Decide one signature after the body. @return 0 or -ENOMEM/-EIO. */
+static int
+check_sig(struct dkim_verify *v, struct dkim_vsig *s, int64_t now)
+{
+	const char *why;
+	uint64_t blen;
+	int r;
+
+	if (s->decided)
+		return 0;
+	if (s->key->key != NULL) {
+		s->res->key_bits = s->key->key->bits;
+		s->res->testing = s->key->key->testing;
+	}
+	/* RFC 6376 section 6.1.1: PERMFAIL (signature expired); a failed
+	 * verification (RFC 8601 section 2.7.1 fail), not a syntax error */
+	if (s->has_x && now >= 0 && (uint64_t)now > s->x) {
+		decide(s, AUTH_FAIL, "signature expired");
+		return 0;
+	}
+	if (s->key->result != AUTH_PASS) {
+		decide(s, s->key->result, s->key->reason);
+		return 0;
+	}
+	if ((why = check_key(s)) != NULL) {
+		decide(s, AUTH_PERMERROR, why);
+		return 0;
+	}
+	blen = canon_body_length(s->body);
+	if (s->limit >= 0 && (uint64_t)s->limit > blen) {
+		decide(s, AUTH_PERMERROR, "l= exceeds body length");
+		return 0;
+	}
+	/* RFC 6376 section 6.1.3 step 4: PERMFAIL (body hash did not
+	 * verify) */
+	if (s->bh_len != s->body_hash_len ||
+	    memcmp(s->bh, s->body_hash, s->bh_len) != 0) {
+		decide(s, AUTH_FAIL, "body hash mismatch");
+		return 0;
+	}
+	r = dkim_pubkey_verify(s->key->key, s->alg, s->digest, s->sig,
+	    s->sig_len);
+	if (r == -EBADMSG) {
+		decide(s, AUTH_FAIL, "signature mismatch");
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	check_length(v, s, blen);
+	return v->nomem ? -ENOMEM : 0;
+}
+
+int
+dkim_verify_finish(struct dkim_verify *v, int64_t now,
+    const struct dkim_verify_result **ret_results, size_t *ret_count)
+{
+	uint8_t digest[CANON_DIGEST_MAX];
+	size_t i, j, len;
+	int r;
+
+	if (v->finished)
+		panic("dkim_verify_finish called twice");
+	v->finished = true;
+	for (j = 0; j < v->n_bodies; j++) {
+		if ((r = canon_body_final(v->bodies[j], digest, &len)) != 0)
+			return r;
+		for (i = 0; i < v->n_sigs; i++) {
+			if (v->sigs[i].body != v->bodies[j])
+				continue;
+			memcpy(v->sigs[i].body_hash, digest, len);
+			v->sigs[i].body_hash_len = len;
+		}
+	}
+	for (i = 0; i < v->n_sigs; i++)
+		if ((r = check_sig(v, &v->sigs[i], now)) != 0)
+			return r;
+	*ret_results = v->results;
+	*ret_count = v->n_results;
+	return 0;
+}

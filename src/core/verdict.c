@@ -1,0 +1,514 @@
+/*
+ * verdict.c -- one message end to end: From, DKIM, SPF, DMARC, the
+ * Authentication-Results header and the aggregate-report records.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "authmilter/addr.h"
+#include "authmilter/authres.h"
+#include "authmilter/verdict.h"
+
+/* An Authentication-Results value: one resinfo per DKIM signature
+ * (bounded by the signature limit), one SPF, one DMARC per author domain
+ * (bounded) -- 16 KB is ample. */
+#define VERDICT_AUTHRES_MAX 16384
+
+struct verdict_session {
+	struct arena *arena;
+	const struct verdict_env *env;
+	const struct msg *msg;
+	struct dkim_verify *dkim;
+	struct verdict result;
+	const char *envelope_from;	/* MAIL FROM domain, "" for null,
+					 * NULL when unknown */
+	bool null_sender;
+	bool finished;
+};
+
+/* Every address of every From field: the author domains (RFC 9989
+ * section 4.4: each is evaluated; dmarc.h picks the strictest). */
+static int
+verdict_from(struct verdict_session *s)
+{
+	struct verdict *v = &s->result;
+	const struct msg_header *h;
+	const char **doms = NULL;
+	struct addr_list list;
+	struct addr_error err;
+	size_t pos = 0, n = 0, i;
+	int r;
+
+	v->from_state = DMARC_FROM_ABSENT;
+	while ((h = msg_find(s->msg, "From", &pos)) != NULL) {
+		r = addr_parse_from(s->arena, h->value, h->value_len, &list,
+		    &err);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			v->from_state = DMARC_FROM_UNPARSEABLE;
+			v->from_why = err.why;
+			return 0;
+		}
+		if (n + list.count > BOUND_FROM_ADDRESSES) {
+			v->from_state = DMARC_FROM_UNPARSEABLE;
+			v->from_why = "too many From addresses";
+			return 0;
+		}
+		if (doms == NULL) {
+			doms = arena_alloc(s->arena, BOUND_FROM_ADDRESSES *
+			    sizeof(*doms));
+			if (doms == NULL)
+				return -ENOMEM;
+		}
+		for (i = 0; i < list.count; i++)
+			doms[n++] = list.addrs[i].domain;
+		v->from_state = DMARC_FROM_OK;
+	}
+	v->from_domains = doms;
+	v->n_from = n;
+	return 0;
+}
+
+/* SPF for the MAIL FROM identity (RFC 7208 section 2.4: postmaster@HELO
+ * when the reverse-path is null), when the client IP is known. */
+static int
+verdict_spf(struct verdict_session *s)
+{
+	const struct verdict_env *env = s->env;
+	struct spf_request req;
+	struct spf_result *res;
+	struct addr_path path;
+	struct addr_error err;
+	const char *mf = "";
+	int r;
+
+	s->null_sender = true;
+	if (env->mail_from != NULL && env->mail_from[0] != '\0') {
+		r = addr_parse_path(s->arena, env->mail_from,
+		    strlen(env->mail_from), &path, &err);
+		if (r == -ENOMEM)
+			return r;
+		/* a reverse-path that does not parse is checked as given:
+		 * check_host() then finds no usable domain (none) */
+		if (r < 0) {
+			mf = env->mail_from;
+			s->null_sender = false;
+		} else if (!path.null_sender) {
+			mf = path.mailbox.spec;
+			s->envelope_from = path.mailbox.domain;
+			s->null_sender = false;
+		}
+	}
+	if (env->mail_from != NULL && s->null_sender)
+		s->envelope_from = "";
+	if (env->client_ip == NULL) {
+		s->result.spf_skipped = "no client IP";
+		return 0;
+	}
+	memset(&req, 0, sizeof(req));
+	if (spf_ip_parse(env->client_ip, &req.ip) < 0)
+		return -EINVAL;
+	req.dns = env->resolver;
+	req.helo = env->helo;
+	req.mail_from = mf;
+	req.receiver = env->receiver;
+	req.now = env->now;
+	r = spf_check(&req, SPF_MFROM, s->arena, &res);
+	if (r < 0)
+		return r;
+	s->result.spf = res;
+	return 0;
+}
+
+int
+verdict_begin(struct arena *a, const struct msg *m,
+    const struct verdict_env *env, struct verdict_session **ret)
+{
+	struct dkim_verify_options dopt;
+	struct verdict_session *s;
+	int r;
+
+	if (env->resolver == NULL || env->authserv_id == NULL)
+		return -EINVAL;
+	s = arena_zalloc(a, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->arena = a;
+	s->env = env;
+	s->msg = m;
+	r = verdict_from(s);
+	if (r < 0)
+		return r;
+	memset(&dopt, 0, sizeof(dopt));
+	dopt.resolver = env->resolver;
+	dopt.max_signatures = env->max_signatures;
+	dopt.min_rsa_bits = env->min_rsa_bits;
+	dopt.allow_partial_body = env->allow_partial_body;
+	r = dkim_verify_begin(a, m, &dopt, &s->dkim);
+	if (r < 0)
+		return r;
+	r = verdict_spf(s);
+	if (r < 0)
+		return r;
+	*ret = s;
+	return 0;
+}
+
+int
+verdict_body(struct verdict_session *s, const char *chunk, size_t len)
+{
+	return dkim_verify_body(s->dkim, chunk, len);
+}
+
+/* The DMARC inputs from what DKIM, SPF and From gave. */
+static int
+verdict_dmarc(struct verdict_session *s)
+{
+	const struct verdict_env *env = s->env;
+	struct verdict *v = &s->result;
+	struct dmarc_discovery *disc = NULL;
+	struct dmarc_options defaults;
+	struct dmarc_result *res;
+	struct dmarc_input in;
+	struct dmarc_dkim *dk;
+	struct dmarc_spf spf;
+	size_t i;
+	int r;
+
+	if (env->org == NULL)
+		return 0;
+	memset(&in, 0, sizeof(in));
+	in.from_state = v->from_state;
+	in.from_why = v->from_why;
+	in.author_domains = v->from_domains;
+	in.author_count = v->n_from;
+	dk = arena_zalloc(s->arena, (v->n_dkim + 1) * sizeof(*dk));
+	if (dk == NULL)
+		return -ENOMEM;
+	for (i = 0; i < v->n_dkim; i++) {
+		dk[i].domain = v->dkim[i].domain;
+		dk[i].selector = v->dkim[i].selector;
+		/* a signature without a usable d= cannot align */
+		dk[i].result = v->dkim[i].domain != NULL ?
+		    v->dkim[i].result : AUTH_PERMERROR;
+	}
+	in.dkim = dk;
+	in.dkim_count = v->n_dkim;
+	if (v->spf != NULL && v->spf->domain[0] != '\0') {
+		spf.domain = v->spf->domain;
+		/* RFC 9989 section 4.4.2: the HELO identity is used when
+		 * the reverse-path is null; spf.c checks postmaster@HELO */
+		spf.scope = s->null_sender ? DMARC_SPF_HELO :
+		    DMARC_SPF_MFROM;
+		spf.result = v->spf->result;
+		in.spf = &spf;
+	}
+	in.client_ip = env->client_ip;
+	if (in.from_state == DMARC_FROM_OK) {
+		r = dmarc_discover(env->org, env->resolver, s->arena, &in,
+		    &disc);
+		if (r < 0)
+			return r;
+	}
+	if (env->dmarc == NULL)
+		dmarc_options_init(&defaults);
+	r = dmarc_evaluate(&in, disc, env->dmarc != NULL ? env->dmarc :
+	    &defaults, s->arena, &res);
+	if (r < 0)
+		return r;
+	v->dmarc = res;
+	v->discovery = disc;
+	return 0;
+}
+
+/* RFC 8601 section 2.7.1: dkim=RESULT header.d= header.s= header.a=
+ * header.b= (the first characters of b=, to tell signatures apart). */
+static void
+verdict_authres_dkim(struct buf *b, const struct dkim_verify_result *d)
+{
+	authres_method(b, "dkim", d->result, d->reason);
+	if (d->domain != NULL)
+		authres_prop(b, "header", "d", d->domain);
+	if (d->selector != NULL)
+		authres_prop(b, "header", "s", d->selector);
+	if (d->algorithm != NULL)
+		authres_prop(b, "header", "a", d->algorithm);
+	if (d->b_prefix != NULL && d->b_prefix[0] != '\0')
+		authres_prop(b, "header", "b", d->b_prefix);
+}
+
+/* RFC 8601 section 2.7.2: spf=RESULT smtp.mailfrom= (the domain checked:
+ * the MAIL FROM domain, or the HELO name for the null sender, then as
+ * smtp.helo=). */
+static void
+verdict_authres_spf(struct buf *b, const struct verdict_session *s)
+{
+	const struct spf_result *spf = s->result.spf;
+
+	authres_method(b, "spf", spf->result,
+	    spf->result == AUTH_PASS ? NULL : spf->reason);
+	if (spf->domain[0] == '\0')
+		return;
+	authres_prop(b, "smtp", s->null_sender ? "helo" : "mailfrom",
+	    spf->domain);
+}
+
+/* RFC 9989 section 9.1: dmarc=RESULT header.from= policy.dmarc=; the
+ * disposition and the reason go in the comment. */
+static void
+verdict_authres_dmarc(struct buf *b, const struct dmarc_author *au)
+{
+	char comment[512];
+	size_t i, n;
+
+	n = (size_t)snprintf(comment, sizeof(comment), "%s%sdisposition=%s",
+	    au->result == AUTH_PASS ? "" : au->reason,
+	    au->result == AUTH_PASS ? "" : "; ",
+	    dmarc_disposition_name(au->disposition));
+	for (i = 0; i < 8 && n < sizeof(comment); i++)
+		if (au->overrides & (1u << i))
+			n += (size_t)snprintf(comment + n, sizeof(comment) - n,
+			    " override=%s", dmarc_override_name(1u << i));
+	authres_method(b, "dmarc", au->result, comment);
+	authres_prop(b, "header", "from", au->domain);
+	if (au->policy_domain != NULL)
+		authres_prop(b, "policy", "dmarc",
+		    dmarc_policy_name(au->evaluated));
+}
+
+static int
+verdict_authres(struct verdict_session *s)
+{
+	struct verdict *v = &s->result;
+	const struct dmarc_result *dm = v->dmarc;
+	struct buf b;
+	size_t i;
+	int r;
+
+	buf_init(&b, VERDICT_AUTHRES_MAX);
+	authres_begin(&b, s->env->authserv_id);
+	if (v->n_dkim == 0)
+		authres_method(&b, "dkim", AUTH_NONE, "no signatures");
+	for (i = 0; i < v->n_dkim; i++)
+		verdict_authres_dkim(&b, &v->dkim[i]);
+	if (v->spf != NULL)
+		verdict_authres_spf(&b, s);
+	if (dm != NULL && dm->author_count == 0)
+		authres_method(&b, "dmarc", dm->result, dm->reason);
+	for (i = 0; dm != NULL && i < dm->author_count; i++)
+		verdict_authres_dmarc(&b, &dm->authors[i]);
+	r = buf_error(&b);
+	if (r == 0) {
+		v->authres = arena_memdup(s->arena, b.data, b.len);
+		if (v->authres == NULL)
+			r = -ENOMEM;
+	}
+	buf_free(&b);
+	return r;
+}
+
+static enum spool_policy
+verdict_spool_policy(enum dmarc_policy p)
+{
+	switch (p) {
+	case DMARC_POLICY_NONE:
+		return SPOOL_POLICY_NONE;
+	case DMARC_POLICY_QUARANTINE:
+		return SPOOL_POLICY_QUARANTINE;
+	case DMARC_POLICY_REJECT:
+		return SPOOL_POLICY_REJECT;
+	default:
+		return SPOOL_POLICY_UNSET;
+	}
+}
+
+static enum spool_disposition
+verdict_spool_disposition(enum dmarc_disposition d)
+{
+	switch (d) {
+	case DMARC_DISP_PASS:
+		return SPOOL_DISP_PASS;
+	case DMARC_DISP_QUARANTINE:
+		return SPOOL_DISP_QUARANTINE;
+	case DMARC_DISP_REJECT:
+		return SPOOL_DISP_REJECT;
+	default:
+		return SPOOL_DISP_NONE;
+	}
+}
+
+/* The published policy of the record that applied to au. */
+static int
+verdict_spool_policy_published(struct verdict_session *s,
+    const struct dmarc_author *au, struct spool_policy_published *pp)
+{
+	const struct dmarc_record *rec = &au->found->record;
+	const char **rua;
+	size_t i;
+
+	pp->domain = au->policy_domain;
+	pp->discovery_method = au->method == ORGDOMAIN_PSL ?
+	    SPOOL_DISCOVERY_PSL : SPOOL_DISCOVERY_TREEWALK;
+	pp->p = rec->p_implied ? SPOOL_POLICY_NONE :
+	    verdict_spool_policy(rec->p);
+	if (pp->p == SPOOL_POLICY_UNSET)
+		pp->p = SPOOL_POLICY_NONE;
+	pp->sp = verdict_spool_policy(rec->sp);
+	pp->np = verdict_spool_policy(rec->np);
+	pp->adkim = rec->adkim == DMARC_ALIGN_STRICT ? SPOOL_ALIGN_STRICT :
+	    SPOOL_ALIGN_RELAXED;
+	pp->aspf = rec->aspf == DMARC_ALIGN_STRICT ? SPOOL_ALIGN_STRICT :
+	    SPOOL_ALIGN_RELAXED;
+	pp->fo = arena_memdup(s->arena, rec->fo_text.s, rec->fo_text.len);
+	pp->testing = rec->testing ? SPOOL_TESTING_Y : SPOOL_TESTING_N;
+	rua = arena_alloc(s->arena, (rec->rua_count + 1) * sizeof(*rua));
+	if (pp->fo == NULL || rua == NULL)
+		return -ENOMEM;
+	for (i = 0; i < rec->rua_count && i < BOUND_SPOOL_RUA; i++) {
+		rua[i] = arena_memdup(s->arena, rec->rua[i].s,
+		    rec->rua[i].len);
+		if (rua[i] == NULL)
+			return -ENOMEM;
+	}
+	pp->rua = rua;
+	pp->rua_count = i;
+	return 0;
+}
+
+/* The parts of a record that are the same for every author domain. */
+static int
+verdict_spool_common(struct verdict_session *s, struct spool_record *sr)
+{
+	const struct verdict *v = &s->result;
+	struct spool_dkim *dk;
+	size_t i, n = 0;
+
+	sr->time = s->env->now;
+	sr->reporting_host = s->env->receiver != NULL ? s->env->receiver :
+	    s->env->authserv_id;
+	sr->source_ip = s->env->client_ip;
+	sr->envelope_from = s->envelope_from;
+	sr->envelope_to = s->env->envelope_to;
+	dk = arena_zalloc(s->arena, (v->n_dkim + 1) * sizeof(*dk));
+	if (dk == NULL)
+		return -ENOMEM;
+	for (i = 0; i < v->n_dkim && n < BOUND_SPOOL_DKIM; i++) {
+		/* a signature without d= and s= names nothing to report */
+		if (v->dkim[i].domain == NULL || v->dkim[i].selector == NULL)
+			continue;
+		dk[n].domain = v->dkim[i].domain;
+		dk[n].selector = v->dkim[i].selector;
+		dk[n].result = v->dkim[i].result;
+		dk[n].human_result = v->dkim[i].reason[0] != '\0' ?
+		    v->dkim[i].reason : NULL;
+		n++;
+	}
+	sr->dkim = dk;
+	sr->dkim_count = n;
+	if (v->spf != NULL && v->spf->domain[0] != '\0') {
+		sr->spf.domain = v->spf->domain;
+		sr->spf.scope = s->null_sender ? SPOOL_SCOPE_HELO :
+		    SPOOL_SCOPE_MFROM;
+		sr->spf.result = v->spf->result;
+		sr->spf.human_result = v->spf->reason;
+	}
+	return 0;
+}
+
+static int
+verdict_spool_reasons(struct verdict_session *s, unsigned overrides,
+    struct spool_record *sr)
+{
+	static const struct {
+		unsigned bit;
+		enum spool_reason_type type;
+	} map[] = {
+		{ DMARC_OVERRIDE_POLICY_TEST_MODE,
+		    SPOOL_REASON_POLICY_TEST_MODE },
+		{ DMARC_OVERRIDE_TRUSTED_FORWARDER,
+		    SPOOL_REASON_TRUSTED_FORWARDER },
+		{ DMARC_OVERRIDE_LOCAL_POLICY, SPOOL_REASON_LOCAL_POLICY },
+	};
+	struct spool_reason *rs;
+	size_t i;
+
+	rs = arena_zalloc(s->arena, sizeof(map) / sizeof(map[0]) *
+	    sizeof(*rs));
+	if (rs == NULL)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (overrides & map[i].bit)
+			rs[sr->reason_count++].type = map[i].type;
+	sr->reasons = rs;
+	return 0;
+}
+
+/* One aggregate-report record per author domain whose policy domain has
+ * a DMARC record; only when the source IP is known (reports are by IP). */
+static int
+verdict_spool(struct verdict_session *s)
+{
+	struct verdict *v = &s->result;
+	const struct dmarc_result *dm = v->dmarc;
+	struct spool_record common, *recs;
+	size_t i, n = 0;
+	int r;
+
+	if (dm == NULL || dm->author_count == 0 || s->env->client_ip == NULL)
+		return 0;
+	memset(&common, 0, sizeof(common));
+	r = verdict_spool_common(s, &common);
+	if (r < 0)
+		return r;
+	recs = arena_zalloc(s->arena, dm->author_count * sizeof(*recs));
+	if (recs == NULL)
+		return -ENOMEM;
+	for (i = 0; i < dm->author_count; i++) {
+		const struct dmarc_author *au = &dm->authors[i];
+		struct spool_record *sr = &recs[n];
+
+		if (au->found == NULL || au->found->walk.record == NULL ||
+		    au->found->record.status != DMARC_RECORD_OK ||
+		    au->policy_domain == NULL)
+			continue;
+		*sr = common;
+		r = verdict_spool_policy_published(s, au, &sr->policy);
+		if (r == 0)
+			r = verdict_spool_reasons(s, au->overrides, sr);
+		if (r < 0)
+			return r;
+		sr->dmarc = au->result;
+		sr->disposition = verdict_spool_disposition(au->disposition);
+		sr->dkim_aligned = au->dkim_aligned;
+		sr->spf_aligned = au->spf_aligned;
+		sr->header_from = au->domain;
+		n++;
+	}
+	v->spool = recs;
+	v->n_spool = n;
+	return 0;
+}
+
+int
+verdict_finish(struct verdict_session *s, const struct verdict **ret)
+{
+	int r;
+
+	if (s->finished)
+		return -EINVAL;
+	s->finished = true;
+	r = dkim_verify_finish(s->dkim, s->env->now, &s->result.dkim,
+	    &s->result.n_dkim);
+	if (r == 0)
+		r = verdict_dmarc(s);
+	if (r == 0)
+		r = verdict_spool(s);
+	if (r == 0)
+		r = verdict_authres(s);
+	if (r < 0)
+		return r;
+	*ret = &s->result;
+	return 0;
+}

@@ -1,0 +1,178 @@
+/*
+ * test_dns_live.c -- the ldns backend against a real nsd on loopback
+ * (started by test_dns_live.sh with tests/data/dns/{basic,big}.zone).
+ *
+ *   test_dns_live up PORT DEADPORT   server running: answers, and the
+ *                                    same data as the zone backend gives
+ *   test_dns_live down PORT          server stopped: TEMPFAIL in time
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "authmilter/dns.h"
+#include "../unit/check.h"
+
+static struct dns_resolver *
+live(const char *servers, unsigned timeout_ms)
+{
+	struct dns_ldns_options o = { servers, timeout_ms, 1 };
+	struct dns_resolver *r = NULL;
+	const char *why = "";
+
+	if (dns_ldns_new(&o, &r, &why) != 0) {
+		fprintf(stderr, "dns_ldns_new(%s): %s\n", servers, why);
+		exit(1);
+	}
+	return r;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The live answer equals the zone backend's for the same files. */
+static void
+same(struct dns_resolver *r, struct dns_resolver *z, const char *name,
+    enum dns_type t, enum dns_status want)
+{
+	struct dns_answer *a = NULL, *b = NULL;
+	size_t i;
+
+	CHECK_INT_EQ(dns_query(r, name, t, &a), 0);
+	CHECK_INT_EQ(dns_query(z, name, t, &b), 0);
+	if (a == NULL || b == NULL)
+		goto out;
+	if (a->status != want)
+		fprintf(stderr, "%s %s: %s (%s)\n", name, dns_type_name(t),
+		    dns_status_name(a->status), a->why);
+	CHECK_INT_EQ(a->status, want);
+	CHECK_INT_EQ(b->status, want);
+	CHECK_INT_EQ(a->count, b->count);
+	for (i = 0; i < a->count && i < b->count; i++) {
+		CHECK_INT_EQ(a->rrs[i].pref, b->rrs[i].pref);
+		CHECK_MEM_EQ(a->rrs[i].data, a->rrs[i].len, b->rrs[i].data,
+		    b->rrs[i].len);
+	}
+	if (want == DNS_OK)
+		CHECK_INT_EQ(a->ttl, b->ttl);
+out:
+	dns_answer_unref(a);
+	dns_answer_unref(b);
+}
+
+static void
+test_up(const char *port, const char *dead)
+{
+	static const struct {
+		const char *name;
+		enum dns_type type;
+		enum dns_status want;
+	} cases[] = {
+		{ "example.com", DNS_T_TXT, DNS_OK },
+		{ "Example.COM.", DNS_T_TXT, DNS_OK },
+		{ "multi.example.com", DNS_T_TXT, DNS_OK },
+		{ "big.example.com", DNS_T_TXT, DNS_OK },
+		{ "alias.example.com", DNS_T_TXT, DNS_OK },
+		{ "example.com", DNS_T_MX, DNS_OK },
+		{ "mx1.example.com", DNS_T_A, DNS_OK },
+		{ "mx2.example.com", DNS_T_AAAA, DNS_OK },
+		{ "1.2.0.192.in-addr.arpa", DNS_T_PTR, DNS_OK },
+		{ "other.example.net", DNS_T_TXT, DNS_OK },
+		{ "nope.example.com", DNS_T_TXT, DNS_NXDOMAIN },
+		{ "mx1.example.com", DNS_T_TXT, DNS_NODATA },
+		{ "deep.example.com", DNS_T_TXT, DNS_NODATA },
+	};
+	const char *src = getenv("AUTHMILTER_SOURCE_ROOT");
+	char servers[128], path[4096], *why = NULL;
+	struct dns_resolver *r, *z = dns_zone_new();
+	struct dns_answer *a = NULL;
+	double t0;
+	size_t i;
+
+	snprintf(servers, sizeof(servers), "127.0.0.1@%s ::1@%s", port, port);
+	r = live(servers, 2000);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/tests/data/dns/%s",
+		    src ? src : "../..", i == 0 ? "basic.zone" : "big.zone");
+		CHECK_INT_EQ(dns_zone_load(z, path, &why), 0);
+		free(why);
+		why = NULL;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		same(r, z, cases[i].name, cases[i].type, cases[i].want);
+	/* 3000 bytes of TXT: truncated over UDP, complete over TCP */
+	if (dns_query(r, "big.example.com", DNS_T_TXT, &a) == 0) {
+		CHECK_INT_EQ(a->count, 1);
+		CHECK_INT_EQ(a->rrs[0].len, 3000);
+		a = dns_answer_unref(a);
+	}
+	/* negative TTL from the SOA the server sends (root zone: 60) */
+	if (dns_query(r, "nope.example.com", DNS_T_TXT, &a) == 0) {
+		CHECK_INT_EQ(a->ttl, 60);
+		a = dns_answer_unref(a);
+	}
+	CHECK_INT_EQ(dns_resolver_queries(r), 15);
+	dns_resolver_free(r);
+	/* IPv6 alone */
+	snprintf(servers, sizeof(servers), "::1@%s", port);
+	r = live(servers, 2000);
+	same(r, z, "multi.example.com", DNS_T_TXT, DNS_OK);
+	dns_resolver_free(r);
+	/* nobody listens: TEMPFAIL within timeout x tries (+ slack) */
+	snprintf(servers, sizeof(servers), "127.0.0.1@%s", dead);
+	r = live(servers, 500);
+	t0 = now_s();
+	if (dns_query(r, "example.com", DNS_T_TXT, &a) == 0) {
+		CHECK_INT_EQ(a->status, DNS_TEMPFAIL);
+		CHECK(strstr(a->why, servers) != NULL);
+		a = dns_answer_unref(a);
+	}
+	CHECK(now_s() - t0 < 3.0);
+	dns_resolver_free(r);
+	dns_resolver_free(z);
+}
+
+static void
+test_down(const char *port)
+{
+	struct dns_resolver *r;
+	struct dns_answer *a = NULL;
+	char servers[64];
+	double t0;
+
+	snprintf(servers, sizeof(servers), "127.0.0.1@%s", port);
+	r = live(servers, 500);
+	t0 = now_s();
+	if (dns_query(r, "example.com", DNS_T_TXT, &a) == 0) {
+		if (a->status != DNS_TEMPFAIL)
+			fprintf(stderr, "down: %s\n", dns_status_name(a->status));
+		CHECK_INT_EQ(a->status, DNS_TEMPFAIL);
+		CHECK(strstr(a->why, servers) != NULL);
+		fprintf(stderr, "down: why \"%s\"\n", a->why);
+		dns_answer_unref(a);
+	}
+	CHECK(now_s() - t0 < 3.0);
+	dns_resolver_free(r);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "up") == 0)
+		test_up(argv[2], argv[3]);
+	else if (argc == 3 && strcmp(argv[1], "down") == 0)
+		test_down(argv[2]);
+	else {
+		fprintf(stderr, "usage: test_dns_live up PORT DEADPORT | "
+		    "down PORT\n");
+		return 2;
+	}
+	return check_summary("dns_live");
+}

@@ -339,6 +339,17 @@ milter_find_listener(const struct config_socket *sock)
  * stalls. Linux copies TCP_NODELAY from a listening socket to the
  * sockets accept() returns, so setting it on libmilter's listening
  * socket is enough.
+ *
+ * Measured with tests/bench/bench_milter (inet socket on loopback, one
+ * connection per message): without it every message stalls about 40 ms
+ * (22 msgs/s); with it and a client that sets TCP_NODELAY too, 735
+ * msgs/s signing and 1025 verifying. The other direction is the MTA's:
+ * an MTA that writes two small packets without waiting for a reply in
+ * between (macros before a command, headers under SMFIP_NR_HDR) and
+ * leaves Nagle on waits for our delayed ACK; no milter-side option
+ * fixes that (negotiating every reply back does not help: macros have
+ * none), so on inet sockets the MTA needs TCP_NODELAY as well, or a unix
+ * socket is used.
  */
 static int
 milter_nodelay(int fd)

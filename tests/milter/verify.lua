@@ -5,19 +5,11 @@
 -- the message is accepted in every case.
 dofile(os.getenv("MT_HERE") .. "/lib.lua")
 
--- sign a message as an internal client to get a valid signature
-local c = T.open()
 local h = T.headers()
 local body = "Hello.\r\n"
-T.send(c, {ip = "203.0.113.7", headers = h, body = body})
-local sig = mt.getheader(c, "DKIM-Signature", 0)
-T.check(sig ~= nil, "signature made")
-mt.disconnect(c)
+local signed = T.signed(h, body)
 
-local signed = {{"DKIM-Signature", sig}}
-for _, x in ipairs(h) do signed[#signed + 1] = x end
-
-c = T.open()
+local c = T.open()
 T.send(c, {ip = "198.51.100.9", headers = signed, body = body})
 T.check(T.accepted(c), "pass: accepted")
 local ar = mt.getheader(c, "Authentication-Results", 0)

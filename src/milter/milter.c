@@ -6,12 +6,15 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libmilter/mfapi.h>
@@ -33,8 +36,9 @@ struct milter_conn {
 
 /* Steps that never reject, so the MTA need not wait for a reply. */
 #define MILTER_NR                                                         \
-	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH |    \
-	    SMFIP_NR_BODY | SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN)
+	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
+	    SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_DATA |   \
+	    SMFIP_NR_UNKN)
 /* Steps we never need. */
 #define MILTER_SKIP (SMFIP_NOUNKNOWN | SMFIP_NODATA)
 /* Every step, to switch ourselves off when a connection cannot get
@@ -81,8 +85,6 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	want = SMFIP_HDR_LEADSPC | MILTER_NR | MILTER_SKIP;
 	if (!session_wants_rcpt(c->s))
 		want |= SMFIP_NORCPT;
-	if (!session_may_reject_mail(c->s))
-		want |= SMFIP_NR_MAIL;
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
 	*pf1 = f1 & want;
 	c->proto = *pf1;
@@ -414,13 +416,99 @@ milter_main(void)
 	return smfi_main() == MI_SUCCESS ? 0 : -EIO;
 }
 
+/* A connection of our own to the listening socket, to end libmilter's
+ * poll early (see milter_stop). @return the descriptor, or -1. */
+static int
+milter_poke(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	int fd;
+
+	if (milter_listen_fd < 0 ||
+	    getsockname(milter_listen_fd, (void *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET && in->sin_addr.s_addr == INADDR_ANY)
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (ss.ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr))
+		in6->sin6_addr = in6addr_loopback;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (void *)&ss, len) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static atomic_int milter_stop_tid;
+
+static void *
+milter_stop_thread(void *arg)
+{
+	atomic_store(&milter_stop_tid, (int)gettid());
+	smfi_stop();
+	atomic_store(&milter_stop_tid, -1);
+	return arg;
+}
+
+/* Whether thread tid of ours is asleep (blocked on a lock). */
+static bool
+milter_thread_sleeps(int tid)
+{
+	char path[64], line[256], *p;
+	FILE *f;
+	bool sleeps = false;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    (p = strrchr(line, ')')) != NULL)
+		sleeps = p[1] == ' ' && p[2] == 'S';
+	fclose(f);
+	return sleeps;
+}
+
+/*
+ * libmilter's listener holds a lock while it polls its socket (up to 5 s
+ * at a time); smfi_stop() marks the milter stopped, then waits for that
+ * lock to close the socket, and the listener sees the mark when its poll
+ * ends. To stop at once: smfi_stop() runs in a thread of its own; once
+ * that thread sleeps on the lock (so the mark is set), a connection of
+ * our own ends the poll. Poking before the mark is set could let the
+ * listener find its socket closed under it, and libmilter then aborts
+ * every session instead of letting them finish (a shutdown() of the
+ * socket has the same effect on TCP, where poll reports an exception).
+ * If the thread is not seen asleep within a second, no poke: the stop
+ * then takes up to libmilter's 5 s.
+ */
 void
 milter_stop(void)
 {
-	/* libmilter's listener polls its socket with a timeout of several
-	 * seconds and only then notices smfi_stop(); a shutdown() of the
-	 * listening socket wakes it at once */
-	if (milter_listen_fd >= 0)
-		shutdown(milter_listen_fd, SHUT_RDWR);
-	smfi_stop();
+	struct timespec ms = { 0, 1000 * 1000 };
+	pthread_t t;
+	int fd = -1, i, tid;
+
+	atomic_store(&milter_stop_tid, 0);
+	if (pthread_create(&t, NULL, milter_stop_thread, NULL) != 0) {
+		smfi_stop();
+		return;
+	}
+	for (i = 0; i < 1000; i++) {
+		tid = atomic_load(&milter_stop_tid);
+		if (tid < 0)
+			break;		/* done already */
+		if (tid > 0 && milter_thread_sleeps(tid)) {
+			fd = milter_poke();
+			break;
+		}
+		nanosleep(&ms, NULL);
+	}
+	pthread_join(t, NULL);
+	if (fd >= 0)
+		close(fd);
 }

@@ -5,11 +5,11 @@
  * libmilter (DESIGN.md layers).
  *
  * Negotiation (per connection, in xxfi_negotiate): SMFIP_HDR_LEADSPC so
- * header values arrive byte-exact; no reply for every step that never
- * rejects (SMFIP_NR_CONN, _HELO, _HDR, _EOH, _BODY, _RCPT, and _MAIL
- * unless SPFRejectFail lets MAIL FROM be rejected); SMFIP_NORCPT unless
- * the spool wants the first recipient domain; SMFIP_NOUNKNOWN and
- * SMFIP_NODATA. Actions: add/insert headers, change/delete headers,
+ * header values arrive byte-exact; no reply for every step before the
+ * end of the message (SMFIP_NR_CONN, _HELO, _MAIL, _RCPT, _HDR, _EOH,
+ * _BODY: every decision, SPFRejectFail included, is taken at the end of
+ * data, where the whole verdict is known); SMFIP_NORCPT unless the spool
+ * wants the first recipient domain; SMFIP_NOUNKNOWN and SMFIP_NODATA. Actions: add/insert headers, change/delete headers,
  * quarantine.
  *
  * Thread rules: libmilter calls back from one thread per connection;
@@ -37,8 +37,9 @@ int milter_setup(struct daemon *d, const struct config_socket *sock,
 /* milter_main -- serve until milter_stop(). @return 0 or -EIO. */
 int milter_main(void);
 
-/* milter_stop -- stop accepting connections; connections in flight go on
- * (async-signal-safe it is not: call from a normal thread). */
+/* milter_stop -- stop accepting connections (returns in about 50 ms);
+ * connections in flight go on. Call from a normal thread, not a signal
+ * handler. */
 void milter_stop(void);
 
 #endif

@@ -321,12 +321,6 @@ session_wants_rcpt(const struct session *s)
 	return s->conf->cfg->spool_dir != NULL;
 }
 
-bool
-session_may_reject_mail(const struct session *s)
-{
-	return s->conf->cfg->spf_reject_fail;
-}
-
 /* A bounded heap copy of a name from the MTA (NULL stays NULL). */
 static char *
 session_copy_name(const char *name)
@@ -618,13 +612,9 @@ session_verify_begin(struct session *s)
 {
 	const struct config *cfg = s->conf->cfg;
 	struct verdict_env *env;
-	const struct addr *from;
-	const char *why;
 	int r;
 
-	/* for the log line only: verdict reads From itself */
-	r = session_author(s, &from, &why);
-	env = r != -ENOMEM ? arena_zalloc(s->arena, sizeof(*env)) : NULL;
+	env = arena_zalloc(s->arena, sizeof(*env));
 	if (env == NULL) {
 		session_fail(s, -ENOMEM, "verifying");
 		return;
@@ -790,6 +780,14 @@ session_enforce(struct session *s, const struct verdict *v)
 	const struct config *cfg = s->conf->cfg;
 	struct session_outcome *o = &s->outcome;
 
+	if (cfg->spf_reject_fail && v->spf != NULL &&
+	    v->spf->result == AUTH_FAIL) {
+		/* RFC 7208 section 8.4; decided with the rest of the
+		 * verdict, so the reply comes at the end of data */
+		session_reply(o, CONFIG_ACTION_REJECT, NULL, "5.7.23",
+		    "SPF check failed for the MAIL FROM domain");
+		return "reject (SPF fail)";
+	}
 	switch (session_disposition(v)) {
 	case SESSION_DISP_REJECT:
 		/* RejectFailures no caps DMARC at quarantine already */
@@ -891,6 +889,7 @@ session_spool(struct session *s, const struct verdict *v)
 static void
 session_log(struct session *s, const struct verdict *v, const char *action)
 {
+	const char *from;
 	struct timespec now;
 	struct buf b;
 	double ms;
@@ -904,8 +903,10 @@ session_log(struct session *s, const struct verdict *v, const char *action)
 	    s->queue_id != NULL ? s->queue_id : "NOQUEUE",
 	    s->ip_text[0] != '\0' ? s->ip_text :
 	    s->local ? "local" : "unknown");
-	if (s->from_domain != NULL)
-		log_quote(&b, s->from_domain, strlen(s->from_domain));
+	from = v != NULL && v->n_from > 0 ? v->from_domains[0] :
+	    s->from_domain;
+	if (from != NULL)
+		log_quote(&b, from, strlen(from));
 	else
 		buf_adds(&b, "-");
 	if (s->path == SESSION_PATH_SIGN && s->error == 0) {

@@ -133,9 +133,6 @@ struct session *session_free(struct session *s);
 /* session_wants_rcpt -- whether RCPT events are useful (the spool's
  * envelope_to); else the milter asks the MTA not to send them. */
 bool session_wants_rcpt(const struct session *s);
-/* session_may_reject_mail -- whether session_envfrom() may reject (SPF
- * fail with SPFRejectFail); else MAIL needs no reply. */
-bool session_may_reject_mail(const struct session *s);
 
 /* session_connect -- the client: hostname as the MTA gives it ("localhost"
  * and no address for local submission), sa its address (AF_INET,

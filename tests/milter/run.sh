@@ -108,6 +108,16 @@ if ! kill -0 "$pid" 2>/dev/null; then
 	echo "authmilter died during the test" >&2
 	rc=1
 fi
+# a clean stop: exit status 0 after SIGTERM, nothing from the sanitizers
+# (ASan/UBSan builds) in the log
+kill "$pid" 2>/dev/null
+wait "$pid"
+st=$?
+pid=
+if [ $st -ne 0 ] || grep -q 'Sanitizer\|runtime error' "$dir/daemon.log"; then
+	echo "authmilter did not stop cleanly (status $st)" >&2
+	rc=1
+fi
 if [ $rc -ne 0 ]; then
 	echo "--- daemon log" >&2
 	cat "$dir/daemon.log" >&2

@@ -19,8 +19,8 @@ run_usage(FILE *f)
 	fprintf(f,
 	    "usage: authmilter run [-c FILE] [-f]\n"
 	    "\n"
-	    "Run the milter with the configuration FILE (default "
-	    CONFIG_DEFAULT_PATH ").\n"
+	    "Run the milter with the configuration FILE "
+	    "(default " CONFIG_DEFAULT_PATH ").\n"
 	    "The process stays in the foreground (for systemd); SIGHUP "
 	    "reloads the\n"
 	    "configuration, SIGTERM stops it after the messages in flight.\n"
@@ -36,10 +36,10 @@ int
 cli_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	bool foreground = false;

@@ -28,17 +28,17 @@
 #define DAEMON_ERRORS_MAX 65536
 
 struct daemon {
-	const char *path;		/* the configuration file */
-	pthread_mutex_t lock;		/* guards conf */
-	struct session_conf *conf;	/* current snapshot, one reference */
-	atomic_int messages;		/* in flight */
+	const char *path;          /* the configuration file */
+	pthread_mutex_t lock;      /* guards conf */
+	struct session_conf *conf; /* current snapshot, one reference */
+	atomic_int messages;       /* in flight */
 	pthread_t milter_thread;
 	int milter_result;
 };
 
 /* The self-pipe the signal handlers write to: the only state they
  * touch. */
-static int daemon_sigpipe[2] = { -1, -1 };
+static int daemon_sigpipe[2] = {-1, -1};
 
 struct session_conf *
 daemon_conf(struct daemon *d)
@@ -62,8 +62,8 @@ daemon_messages(struct daemon *d, int delta)
 static void
 daemon_syslog(enum log_level level, const char *line)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE,
-		LOG_INFO, LOG_DEBUG };
+	static const int prio[] = {
+	    LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
 
 	syslog(prio[level], "%s", line);
 }
@@ -125,12 +125,13 @@ daemon_reload(struct daemon *d)
 	if (r < 0) {
 		daemon_log_lines(LOG_LVL_ERR, &errors);
 		log_err("reload of %s failed (%s): the previous configuration "
-		    "stays in use", d->path, strerror(-r));
+		        "stays in use",
+		    d->path, strerror(-r));
 	} else {
 		if (conf->cfg->log_level != old->cfg->log_level ||
 		    conf->cfg->syslog != old->cfg->syslog)
 			log_notice("LogLevel and Syslog changes take effect "
-			    "at the next start");
+			           "at the next start");
 		pthread_mutex_lock(&d->lock);
 		session_conf_unref(d->conf);
 		d->conf = conf;
@@ -176,24 +177,24 @@ daemon_drop(const struct config *cfg, struct buf *errors)
 		return 0;
 	pw = getpwnam(cfg->user);
 	if (pw == NULL) {
-		buf_addf(errors, "%s: UserID: no user %s\n", cfg->path,
-		    cfg->user);
+		buf_addf(
+		    errors, "%s: UserID: no user %s\n", cfg->path, cfg->user);
 		return -ENOENT;
 	}
 	gid = pw->pw_gid;
 	if (cfg->group != NULL) {
 		gr = getgrnam(cfg->group);
 		if (gr == NULL) {
-			buf_addf(errors, "%s: UserID: no group %s\n",
-			    cfg->path, cfg->group);
+			buf_addf(errors, "%s: UserID: no group %s\n", cfg->path,
+			    cfg->group);
 			return -ENOENT;
 		}
 		gid = gr->gr_gid;
 	}
 	if (cfg->socket.type == CONFIG_SOCKET_LOCAL &&
 	    chown(cfg->socket.path, pw->pw_uid, gid) < 0)
-		log_warning("Socket %s: chown: %s", cfg->socket.path,
-		    strerror(errno));
+		log_warning(
+		    "Socket %s: chown: %s", cfg->socket.path, strerror(errno));
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		buf_addf(errors, "%s: UserID %s: %s\n", cfg->path, cfg->user,
@@ -266,7 +267,7 @@ daemon_start_milter(struct daemon *d)
 static void
 daemon_loop(struct daemon *d)
 {
-	struct pollfd p = { .fd = daemon_sigpipe[0], .events = POLLIN };
+	struct pollfd p = {.fd = daemon_sigpipe[0], .events = POLLIN};
 	unsigned char c;
 
 	for (;;) {
@@ -292,7 +293,7 @@ daemon_loop(struct daemon *d)
 static void
 daemon_drain(struct daemon *d)
 {
-	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	struct timespec pause = {0, 50 * 1000 * 1000};
 	int i, n;
 
 	milter_stop();
@@ -313,8 +314,8 @@ static void
 daemon_log_setup(const struct config *cfg, bool foreground)
 {
 	if (!foreground && cfg->syslog) {
-		openlog("authmilter", LOG_PID | LOG_NDELAY,
-		    cfg->syslog_facility);
+		openlog(
+		    "authmilter", LOG_PID | LOG_NDELAY, cfg->syslog_facility);
 		log_setup(daemon_syslog, cfg->log_level);
 	} else {
 		log_setup(NULL, cfg->log_level);
@@ -382,8 +383,9 @@ daemon_run(const char *path, bool foreground)
 		return 1;
 	}
 	log_notice("authmilter %s started: socket %s, %zu keys, mode %s%s, "
-	    "authserv-id %s", AUTHMILTER_VERSION, cfg->socket.spec,
-	    cfg->n_keys, (cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
+	           "authserv-id %s",
+	    AUTHMILTER_VERSION, cfg->socket.spec, cfg->n_keys,
+	    (cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
 	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->authserv_id);
 	daemon_loop(&d);
 	daemon_drain(&d);

@@ -9,8 +9,8 @@
  * end of the message (SMFIP_NR_CONN, _HELO, _MAIL, _RCPT, _HDR, _EOH,
  * _BODY: every decision, SPFRejectFail included, is taken at the end of
  * data, where the whole verdict is known); SMFIP_NORCPT unless the spool
- * wants the first recipient domain; SMFIP_NOUNKNOWN and SMFIP_NODATA. Actions: add/insert headers, change/delete headers,
- * quarantine.
+ * wants the first recipient domain; SMFIP_NOUNKNOWN and SMFIP_NODATA. Actions:
+ * add/insert headers, change/delete headers, quarantine.
  *
  * Thread rules: libmilter calls back from one thread per connection;
  * the per-connection state is reached through smfi_getpriv() only.
@@ -31,8 +31,8 @@ struct daemon;
  * sockets TCP_NODELAY is set on the listening socket, which accepted
  * connections inherit on Linux (see milter.c).
  * @return 0; -errno with a line in errors. */
-int milter_setup(struct daemon *d, const struct config_socket *sock,
-    struct buf *errors);
+int milter_setup(
+    struct daemon *d, const struct config_socket *sock, struct buf *errors);
 
 /* milter_main -- serve until milter_stop(). @return 0 or -EIO. */
 int milter_main(void);

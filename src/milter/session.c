@@ -36,7 +36,7 @@
 #define SESSION_NAME_MAX 1024
 
 enum session_path {
-	SESSION_PATH_NONE = 0,	/* neither sign nor verify */
+	SESSION_PATH_NONE = 0, /* neither sign nor verify */
 	SESSION_PATH_SIGN,
 	SESSION_PATH_VERIFY,
 };
@@ -50,18 +50,18 @@ enum session_disp {
 };
 
 struct session {
-	struct session_conf *conf;	/* one reference */
-	struct arena *arena;		/* per message, reset */
+	struct session_conf *conf; /* one reference */
+	struct arena *arena;       /* per message, reset */
 
 	/* connection */
-	char ip_text[INET6_ADDRSTRLEN];	/* "" when unknown */
+	char ip_text[INET6_ADDRSTRLEN]; /* "" when unknown */
 	struct table_ip ip;
 	bool have_ip;
-	char *hostname;			/* heap */
-	char *helo;			/* heap */
-	bool internal;			/* InternalHosts */
-	bool local;			/* local submission (non-SMTP) */
-	bool ignored;			/* ExternalIgnoreList */
+	char *hostname; /* heap */
+	char *helo;     /* heap */
+	bool internal;  /* InternalHosts */
+	bool local;     /* local submission (non-SMTP) */
+	bool ignored;   /* ExternalIgnoreList */
 
 	/* message: everything below lives in the arena */
 	bool in_message;
@@ -72,17 +72,17 @@ struct session {
 	const char *rcpt_domain;
 	struct msg msg;
 	enum session_path path;
-	const char *why;		/* why signed or not */
-	const char *from_domain;	/* for the log; NULL when none */
+	const char *why;         /* why signed or not */
+	const char *from_domain; /* for the log; NULL when none */
 	struct dkim_sign *sign;
 	const struct config_signer *signers;
 	size_t n_signers;
 	struct verdict_session *verdict;
-	int *forged;			/* indices of A-R fields naming
-					 * our authserv-id (1-based) */
+	int *forged; /* indices of A-R fields naming
+	              * our authserv-id (1-based) */
 	size_t n_forged, cap_forged;
-	int n_authres;			/* A-R fields seen */
-	int error;			/* first -errno of the message */
+	int n_authres; /* A-R fields seen */
+	int error;     /* first -errno of the message */
 	const char *error_where;
 	struct session_outcome outcome;
 };
@@ -101,8 +101,8 @@ session_dns_key(const struct config *cfg, struct buf *b)
 }
 
 int
-session_dns_new(const struct config *cfg, struct session_dns **ret,
-    struct buf *errors)
+session_dns_new(
+    const struct config *cfg, struct session_dns **ret, struct buf *errors)
 {
 	struct dns_ldns_options opt;
 	struct dns_resolver *r = NULL;
@@ -157,7 +157,7 @@ session_dns_matches(const struct session_dns *d, const struct config *cfg)
 	buf_init(&key, 4096);
 	session_dns_key(cfg, &key);
 	same = buf_error(&key) == 0 && d->key != NULL &&
-	    strcmp(d->key, buf_cstr(&key)) == 0;
+	       strcmp(d->key, buf_cstr(&key)) == 0;
 	buf_free(&key);
 	return same;
 }
@@ -213,8 +213,9 @@ session_conf_dmarc(struct session_conf *c, struct buf *errors)
 	int r;
 
 	memset(&oo, 0, sizeof(oo));
-	oo.method = cfg->org_domain == CONFIG_ORGDOMAIN_PSL ?
-	    ORGDOMAIN_PSL : ORGDOMAIN_TREEWALK;
+	oo.method = cfg->org_domain == CONFIG_ORGDOMAIN_PSL
+	                ? ORGDOMAIN_PSL
+	                : ORGDOMAIN_TREEWALK;
 	oo.psl_path = cfg->public_suffix_list;
 	r = orgdomain_new(&oo, &c->org, &why);
 	if (r < 0) {
@@ -243,10 +244,10 @@ session_conf_new(struct config *cfg, struct session_dns *dns,
 	atomic_init(&c->refs, 1);
 	c->cfg = cfg;
 	c->dns = session_dns_ref(dns);
-	c->sign_headers = session_conf_names(&cfg->sign_headers,
-	    &c->n_sign_headers);
-	c->oversign = session_conf_names(&cfg->oversign_headers,
-	    &c->n_oversign);
+	c->sign_headers =
+	    session_conf_names(&cfg->sign_headers, &c->n_sign_headers);
+	c->oversign =
+	    session_conf_names(&cfg->oversign_headers, &c->n_oversign);
 	if ((cfg->sign_headers.n > 0 && c->sign_headers == NULL) ||
 	    (cfg->oversign_headers.n > 0 && c->oversign == NULL))
 		r = -ENOMEM;
@@ -329,8 +330,8 @@ session_copy_name(const char *name)
 }
 
 void
-session_connect(struct session *s, const char *hostname,
-    const struct sockaddr *sa)
+session_connect(
+    struct session *s, const char *hostname, const struct sockaddr *sa)
 {
 	const struct config *cfg = s->conf->cfg;
 	const void *addr = NULL;
@@ -349,20 +350,19 @@ session_connect(struct session *s, const char *hostname,
 			addr = &in6->sin6_addr;
 			port = in6->sin6_port;
 		}
-		inet_ntop(sa->sa_family, addr, s->ip_text,
-		    sizeof(s->ip_text));
+		inet_ntop(sa->sa_family, addr, s->ip_text, sizeof(s->ip_text));
 	}
 	/* Postfix's non_smtpd_milters path (sendmail, pickup) announces the
 	 * client "localhost" with no address, or 127.0.0.1 with port 0; a
 	 * real SMTP client always has a port. */
 	s->local = hostname != NULL && strcmp(hostname, "localhost") == 0 &&
-	    (!s->have_ip || port == 0);
-	s->internal = config_is_internal(cfg, s->have_ip ? &s->ip : NULL,
-	    s->hostname);
-	s->ignored = config_is_external_ignored(cfg,
-	    s->have_ip ? &s->ip : NULL, s->hostname);
-	log_debug("connect from %s [%s]%s%s", hostname != NULL ? hostname :
-	    "?", s->ip_text, s->internal ? " internal" : "",
+	           (!s->have_ip || port == 0);
+	s->internal =
+	    config_is_internal(cfg, s->have_ip ? &s->ip : NULL, s->hostname);
+	s->ignored = config_is_external_ignored(
+	    cfg, s->have_ip ? &s->ip : NULL, s->hostname);
+	log_debug("connect from %s [%s]%s%s", hostname != NULL ? hostname : "?",
+	    s->ip_text, s->internal ? " internal" : "",
 	    s->local ? " local-submission" : "");
 }
 
@@ -420,16 +420,16 @@ session_reset(struct session *s)
 }
 
 void
-session_envfrom(struct session *s, const char *path,
-    const char *auth_authen, const char *daemon_name,
-    const char *queue_id)
+session_envfrom(struct session *s, const char *path, const char *auth_authen,
+    const char *daemon_name, const char *queue_id)
 {
 	session_reset(s);
 	s->in_message = true;
 	clock_gettime(CLOCK_MONOTONIC, &s->start);
 	s->mail_from = session_keep(s, path);
-	s->auth_authen = auth_authen != NULL && auth_authen[0] != '\0' ?
-	    session_keep(s, auth_authen) : NULL;
+	s->auth_authen = auth_authen != NULL && auth_authen[0] != '\0'
+	                     ? session_keep(s, auth_authen)
+	                     : NULL;
 	s->queue_id = session_keep(s, queue_id);
 	log_debug("%s: mail from %s auth=%s daemon=%s",
 	    queue_id != NULL ? queue_id : "-", path != NULL ? path : "-",
@@ -476,8 +476,8 @@ session_note_authres(struct session *s, const char *value, size_t len)
 }
 
 void
-session_header(struct session *s, const char *name, const char *value,
-    bool leadspc)
+session_header(
+    struct session *s, const char *name, const char *value, bool leadspc)
 {
 	size_t vlen = strlen(value);
 	char *v;
@@ -508,8 +508,8 @@ session_header(struct session *s, const char *name, const char *value,
 /* The author of the message: the one address of the one From field.
  * @return 0 with *ret_addr; -EBADMSG with *ret_why; -ENOMEM. */
 static int
-session_author(struct session *s, const struct addr **ret_addr,
-    const char **ret_why)
+session_author(
+    struct session *s, const struct addr **ret_addr, const char **ret_why)
 {
 	const struct msg_header *h;
 	struct addr_list list;
@@ -541,8 +541,8 @@ session_author(struct session *s, const struct addr **ret_addr,
 
 /* dkim_signer for each signature config_signing_keys() chose. */
 static int
-session_signers(struct session *s, const struct config_signer *cs,
-    size_t n, struct dkim_signer **ret)
+session_signers(struct session *s, const struct config_signer *cs, size_t n,
+    struct dkim_signer **ret)
 {
 	const struct session_conf *c = s->conf;
 	struct dkim_signer *sg;
@@ -588,8 +588,8 @@ session_sign_begin(struct session *s)
 	if (r == 0 && cs == NULL)
 		r = -ENOMEM;
 	if (r == 0)
-		r = config_signing_keys(s->conf->cfg, from->local,
-		    from->domain, s->arena, cs, BOUND_SIGNING_KEYS, &n, &why);
+		r = config_signing_keys(s->conf->cfg, from->local, from->domain,
+		    s->arena, cs, BOUND_SIGNING_KEYS, &n, &why);
 	if (r == 0 && n == 0) {
 		s->why = why;
 		return;
@@ -631,8 +631,7 @@ session_verify_begin(struct session *s)
 	env->dmarc = &s->conf->dmarc;
 	env->max_signatures = cfg->max_signatures;
 	env->min_rsa_bits = cfg->min_key_bits;
-	env->allow_partial_body = cfg->body_length ==
-	    CONFIG_BODY_LENGTH_ACCEPT;
+	env->allow_partial_body = cfg->body_length == CONFIG_BODY_LENGTH_ACCEPT;
 	r = verdict_begin(s->arena, &s->msg, env, &s->verdict);
 	if (r < 0) {
 		session_fail(s, r, "verifying");
@@ -743,8 +742,9 @@ static const char *
 session_reject_text(struct session *s, const struct verdict *v)
 {
 	const struct dmarc_author *a = v->dmarc->decisive;
-	const char *d = a != NULL && a->policy_domain != NULL ?
-	    a->policy_domain : "the From domain";
+	const char *d = a != NULL && a->policy_domain != NULL
+	                    ? a->policy_domain
+	                    : "the From domain";
 	struct buf b;
 	const char *t = NULL;
 	size_t i;
@@ -752,8 +752,8 @@ session_reject_text(struct session *s, const struct verdict *v)
 	buf_init(&b, 512);
 	buf_adds(&b, "Message rejected by the DMARC policy of ");
 	for (i = 0; d[i] != '\0' && i < 253; i++)
-		buf_addc(&b, d[i] > 0x20 && d[i] < 0x7f && d[i] != '%' ?
-		    d[i] : '?');
+		buf_addc(
+		    &b, d[i] > 0x20 && d[i] < 0x7f && d[i] != '%' ? d[i] : '?');
 	if (buf_error(&b) == 0)
 		t = arena_memdup(s->arena, b.data, b.len);
 	buf_free(&b);
@@ -766,8 +766,8 @@ session_reply(struct session_outcome *o, enum config_action a,
 {
 	if (a == CONFIG_ACTION_ACCEPT)
 		return;
-	o->reply = a == CONFIG_ACTION_TEMPFAIL ? SESSION_TEMPFAIL :
-	    SESSION_REJECT;
+	o->reply =
+	    a == CONFIG_ACTION_TEMPFAIL ? SESSION_TEMPFAIL : SESSION_REJECT;
 	o->code = a == CONFIG_ACTION_TEMPFAIL ? "451" : "550";
 	o->xcode = a == CONFIG_ACTION_TEMPFAIL ? code4 : code5;
 	o->text = text;
@@ -802,8 +802,8 @@ session_enforce(struct session *s, const struct verdict *v)
 	case SESSION_DISP_TEMPERROR:
 		session_reply(o, cfg->on_dns_error, "4.7.5", "5.7.5",
 		    "DNS lookup failed, try again later");
-		return o->reply == SESSION_CONTINUE ? "accept (temperror)" :
-		    "tempfail";
+		return o->reply == SESSION_CONTINUE ? "accept (temperror)"
+		                                    : "tempfail";
 	case SESSION_DISP_NONE:
 		break;
 	}
@@ -820,8 +820,8 @@ session_edits(struct session *s, const char *authres, const char **sigs)
 	struct session_edit *e;
 	size_t n = 0, i;
 
-	e = arena_zalloc(s->arena, (s->n_forged + 1 + s->n_signers) *
-	    sizeof(*e));
+	e = arena_zalloc(
+	    s->arena, (s->n_forged + 1 + s->n_signers) * sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
 	for (i = s->n_forged; i > 0; i--) {
@@ -879,8 +879,9 @@ session_spool(struct session *s, const struct verdict *v)
 	for (i = 0; dir != NULL && i < v->n_spool; i++) {
 		r = spool_append(dir, &v->spool[i], time(NULL), NULL);
 		if (r < 0)
-			log_warning("%s: spool %s: %s", s->queue_id != NULL ?
-			    s->queue_id : "NOQUEUE", dir, strerror(-r));
+			log_warning("%s: spool %s: %s",
+			    s->queue_id != NULL ? s->queue_id : "NOQUEUE", dir,
+			    strerror(-r));
 	}
 }
 
@@ -897,14 +898,14 @@ session_log(struct session *s, const struct verdict *v, const char *action)
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (double)(now.tv_sec - s->start.tv_sec) * 1e3 +
-	    (double)(now.tv_nsec - s->start.tv_nsec) / 1e6;
+	     (double)(now.tv_nsec - s->start.tv_nsec) / 1e6;
 	buf_init(&b, SESSION_LOG_MAX);
 	buf_addf(&b, "%s: client=%s from=",
 	    s->queue_id != NULL ? s->queue_id : "NOQUEUE",
-	    s->ip_text[0] != '\0' ? s->ip_text :
-	    s->local ? "local" : "unknown");
-	from = v != NULL && v->n_from > 0 ? v->from_domains[0] :
-	    s->from_domain;
+	    s->ip_text[0] != '\0' ? s->ip_text
+	    : s->local            ? "local"
+	                          : "unknown");
+	from = v != NULL && v->n_from > 0 ? v->from_domains[0] : s->from_domain;
 	if (from != NULL)
 		log_quote(&b, from, strlen(from));
 	else
@@ -924,13 +925,13 @@ session_log(struct session *s, const struct verdict *v, const char *action)
 		buf_addf(&b, " dkim=%s", auth_result_name(v->dkim[i].result));
 		if (v->dkim[i].domain != NULL) {
 			buf_adds(&b, " d=");
-			log_quote(&b, v->dkim[i].domain,
-			    strlen(v->dkim[i].domain));
+			log_quote(
+			    &b, v->dkim[i].domain, strlen(v->dkim[i].domain));
 		}
 		if (v->dkim[i].reason != NULL && v->dkim[i].reason[0] != '\0') {
 			buf_adds(&b, " reason=");
-			log_quote(&b, v->dkim[i].reason,
-			    strlen(v->dkim[i].reason));
+			log_quote(
+			    &b, v->dkim[i].reason, strlen(v->dkim[i].reason));
 		}
 	}
 	if (v != NULL && v->n_dkim == 0)
@@ -943,16 +944,16 @@ session_log(struct session *s, const struct verdict *v, const char *action)
 		buf_addf(&b, " error=\"%s: %s\"", s->error_where,
 		    strerror(-s->error));
 	buf_addf(&b, " action=%s ms=%.1f", action, ms);
-	log_msg(s->error != 0 ? LOG_LVL_WARNING : LOG_LVL_INFO, "%s",
-	    buf_cstr(&b));
+	log_msg(
+	    s->error != 0 ? LOG_LVL_WARNING : LOG_LVL_INFO, "%s", buf_cstr(&b));
 	buf_free(&b);
 }
 
 /* Finish signing or verifying; the signatures or the verdict, or an
  * error noted in s. */
 static void
-session_finish(struct session *s, const char ***ret_sigs,
-    const struct verdict **ret_v)
+session_finish(
+    struct session *s, const char ***ret_sigs, const struct verdict **ret_v)
 {
 	const char **sigs;
 	int r;
@@ -961,8 +962,9 @@ session_finish(struct session *s, const char ***ret_sigs,
 		return;
 	if (s->path == SESSION_PATH_SIGN) {
 		sigs = arena_alloc(s->arena, s->n_signers * sizeof(*sigs));
-		r = sigs == NULL ? -ENOMEM :
-		    dkim_sign_finish(s->sign, (int64_t)time(NULL), sigs);
+		r = sigs == NULL
+		        ? -ENOMEM
+		        : dkim_sign_finish(s->sign, (int64_t)time(NULL), sigs);
 		if (r < 0)
 			session_fail(s, r, "signing");
 		else
@@ -975,8 +977,8 @@ session_finish(struct session *s, const char ***ret_sigs,
 }
 
 void
-session_eom(struct session *s, const char *queue_id,
-    struct session_outcome *ret)
+session_eom(
+    struct session *s, const char *queue_id, struct session_outcome *ret)
 {
 	const struct config *cfg = s->conf->cfg;
 	const struct verdict *v = NULL;
@@ -997,9 +999,9 @@ session_eom(struct session *s, const char *queue_id,
 			authres = session_authres_error(s);
 		session_reply(&s->outcome, cfg->on_internal_error, "4.3.0",
 		    "5.3.0", "internal error, try again later");
-		action = s->outcome.reply == SESSION_CONTINUE ? "accept" :
-		    s->outcome.reply == SESSION_TEMPFAIL ? "tempfail" :
-		    "reject";
+		action = s->outcome.reply == SESSION_CONTINUE   ? "accept"
+		         : s->outcome.reply == SESSION_TEMPFAIL ? "tempfail"
+		                                                : "reject";
 		sigs = NULL;
 	}
 	if (session_edits(s, authres, sigs) < 0) {

@@ -49,8 +49,8 @@ struct sockaddr;
  * that a reload that keeps the DNS options keeps the cache. */
 struct session_dns {
 	atomic_uint refs;
-	struct dns_resolver *resolver;	/* owned */
-	char *key;	/* the DNS options it was built from, to compare */
+	struct dns_resolver *resolver; /* owned */
+	char *key; /* the DNS options it was built from, to compare */
 };
 
 /* A loaded configuration and what the milter derives from it once:
@@ -58,25 +58,24 @@ struct session_dns {
  * options and the resolver. */
 struct session_conf {
 	atomic_uint refs;
-	struct config *cfg;		/* one reference, owned */
-	struct orgdomain *org;		/* owned */
+	struct config *cfg;    /* one reference, owned */
+	struct orgdomain *org; /* owned */
 	struct dmarc_options dmarc;
-	const char **sign_headers;	/* NULL = dkim_sign's default */
+	const char **sign_headers; /* NULL = dkim_sign's default */
 	size_t n_sign_headers;
-	const char **oversign;		/* may be NULL */
+	const char **oversign; /* may be NULL */
 	size_t n_oversign;
-	struct session_dns *dns;	/* one reference, owned */
+	struct session_dns *dns; /* one reference, owned */
 };
 
 /* session_dns_new -- a resolver for cfg's DNS options (Nameservers,
  * DNSTimeout, DNSCacheSize): dns_ldns behind a dns_cache.
  * @return 0 and *ret (refcount 1); -errno with a line in errors. */
-int session_dns_new(const struct config *cfg, struct session_dns **ret,
-    struct buf *errors);
+int session_dns_new(
+    const struct config *cfg, struct session_dns **ret, struct buf *errors);
 /* session_dns_matches -- whether d was built from the DNS options of
  * cfg (so a reload may keep it). */
-bool session_dns_matches(const struct session_dns *d,
-    const struct config *cfg);
+bool session_dns_matches(const struct session_dns *d, const struct config *cfg);
 struct session_dns *session_dns_ref(struct session_dns *d);
 /* session_dns_unref -- NULL is a no-op. @return NULL */
 struct session_dns *session_dns_unref(struct session_dns *d);
@@ -93,15 +92,15 @@ struct session_conf *session_conf_unref(struct session_conf *c);
 
 /* What session_eom() asks the MTA to do. */
 enum session_reply {
-	SESSION_CONTINUE = 0,	/* accept the message (with the edits) */
-	SESSION_REJECT,		/* 5xx: code, xcode, text */
-	SESSION_TEMPFAIL,	/* 4xx: code, xcode, text */
+	SESSION_CONTINUE = 0, /* accept the message (with the edits) */
+	SESSION_REJECT,       /* 5xx: code, xcode, text */
+	SESSION_TEMPFAIL,     /* 4xx: code, xcode, text */
 };
 
 enum session_edit_kind {
-	SESSION_EDIT_INSERT,	/* insert name: value at the top */
-	SESSION_EDIT_DELETE,	/* delete the index-th field named name
-				 * (1-based, among fields of that name) */
+	SESSION_EDIT_INSERT, /* insert name: value at the top */
+	SESSION_EDIT_DELETE, /* delete the index-th field named name
+	                      * (1-based, among fields of that name) */
 };
 
 /* One header edit, to be applied in array order. Values are folded with
@@ -109,15 +108,15 @@ enum session_edit_kind {
 struct session_edit {
 	enum session_edit_kind kind;
 	const char *name;
-	const char *value;	/* INSERT only */
-	int index;		/* DELETE only */
+	const char *value; /* INSERT only */
+	int index;         /* DELETE only */
 };
 
 struct session_outcome {
 	enum session_reply reply;
-	const char *code, *xcode, *text;	/* REJECT/TEMPFAIL */
-	const char *quarantine;	/* non-NULL: hold with this reason */
-	const struct session_edit *edits;	/* arena-owned */
+	const char *code, *xcode, *text;  /* REJECT/TEMPFAIL */
+	const char *quarantine;           /* non-NULL: hold with this reason */
+	const struct session_edit *edits; /* arena-owned */
 	size_t n_edits;
 };
 
@@ -137,22 +136,21 @@ bool session_wants_rcpt(const struct session *s);
 /* session_connect -- the client: hostname as the MTA gives it ("localhost"
  * and no address for local submission), sa its address (AF_INET,
  * AF_INET6) or NULL. */
-void session_connect(struct session *s, const char *hostname,
-    const struct sockaddr *sa);
+void session_connect(
+    struct session *s, const char *hostname, const struct sockaddr *sa);
 /* session_helo -- the HELO/EHLO name (borrowed for the call). */
 void session_helo(struct session *s, const char *name);
 /* session_envfrom -- a message starts: the MAIL FROM path, the
  * {auth_authen}, {daemon_name} and {i} macros (each may be NULL).
  * The previous message's memory is released. */
 void session_envfrom(struct session *s, const char *path,
-    const char *auth_authen, const char *daemon_name,
-    const char *queue_id);
+    const char *auth_authen, const char *daemon_name, const char *queue_id);
 /* session_rcpt -- one RCPT TO path (only the first is kept). */
 void session_rcpt(struct session *s, const char *path);
 /* session_header -- one header field; value as the MTA gives it (with
  * leading space when leadspc, folds as bare LF). */
-void session_header(struct session *s, const char *name, const char *value,
-    bool leadspc);
+void session_header(
+    struct session *s, const char *name, const char *value, bool leadspc);
 /* session_eoh -- the header is complete: decide, start signing or
  * verifying. */
 void session_eoh(struct session *s);
@@ -161,8 +159,8 @@ void session_body(struct session *s, const uint8_t *chunk, size_t len);
 /* session_eom -- finish the message; queue_id is {i} when the MTA gives
  * it only now (may be NULL). *ret stays valid until the next call of
  * session_envfrom/session_abort/session_free. Logs the message line. */
-void session_eom(struct session *s, const char *queue_id,
-    struct session_outcome *ret);
+void session_eom(
+    struct session *s, const char *queue_id, struct session_outcome *ret);
 /* session_abort -- the message was abandoned (RSET, lost connection). */
 void session_abort(struct session *s);
 

@@ -44,12 +44,10 @@ cpu() {
 }
 
 # round LABEL MILTER-SPEC PID: send COUNT messages through a fresh
-# Postfix using MILTER-SPEC (empty: none), print the figures
+# Postfix (fresh_pf) using MILTER-SPEC (empty: none), print the figures
 round() {
 	smtp=$(port)
 	sink=$(port)
-	rm -rf "$dir/pf"
-	mkdir "$dir/pf"
 	bash "$e2e/postfix-instance.sh" start "$dir/pf" "$smtp" "$sink" \
 	    "$2" >/dev/null || { echo "postfix did not start" >&2; exit 1; }
 	# warm up: one message (DNS cache, connections)
@@ -77,11 +75,29 @@ round() {
 	    n ? c * 1000 / hz / n : 0, n }'
 }
 
-# start_am INTERNAL: authmilter on an inet socket; sets mpid, mspec
+# fresh_pf: an empty Postfix directory with room for a unix milter
+# socket in its queue directory, where the chrooted smtpd and cleanup
+# reach it as "unix:/m/sock"
+fresh_pf() {
+	rm -rf "$dir/pf"
+	mkdir -p "$dir/pf/queue/m"
+	chmod 755 "$dir/pf" "$dir/pf/queue" "$dir/pf/queue/m"
+}
+
+# start_am INTERNAL [unix]: authmilter on an inet socket (or a unix one
+# inside the Postfix queue directory); sets mpid, mspec
 start_am() {
+	fresh_pf
 	mport=$(port)
+	if [ "${2:-}" = unix ]; then
+		sock="local:$dir/pf/queue/m/sock"
+		mspec=unix:/m/sock
+	else
+		sock="inet:$mport@127.0.0.1"
+		mspec=inet:127.0.0.1:$mport
+	fi
 	cat >"$dir/am.conf" <<EOF
-Socket inet:$mport@127.0.0.1
+Socket $sock
 AuthservID mx.bench.example
 Domain example.com
 Selector demo-rsa
@@ -89,11 +105,11 @@ KeyFile $dir/key
 InternalHosts $1
 Nameservers 127.0.0.1@$dnsport
 LogLevel warning
+UMask 000
 EOF
 	"$am" run -c "$dir/am.conf" -f >"$dir/am.log" 2>&1 &
 	mpid=$!
 	sleep 0.5
-	mspec=inet:127.0.0.1:$mport
 }
 stop_milter() {
 	kill "$mpid"
@@ -102,16 +118,24 @@ stop_milter() {
 }
 
 echo "== through Postfix: $count messages, $sessions sessions, 2 KB"
+fresh_pf
 round "no milter" "" ""
+start_am 127.0.0.1 unix
+round "authmilter sign, unix socket" "$mspec" "$mpid"
+stop_milter
+start_am 203.0.113.0/24 unix
+sender=user@bench.example round "authmilter verify, unix socket" \
+    "$mspec" "$mpid"
+stop_milter
 start_am 127.0.0.1
-round "authmilter sign (rsa-2048)" "$mspec" "$mpid"
+round "authmilter sign, inet socket" "$mspec" "$mpid"
 stop_milter
 # 127.0.0.1 external: mail from example.com would fail its SPF and be
 # rejected by its p=reject, so the sender is a domain without records:
 # DKIM (no signature), SPF and DMARC lookups all happen (cache warm)
 start_am 203.0.113.0/24
-sender=user@bench.example round "authmilter verify (SPF+DMARC)" "$mspec" \
-    "$mpid"
+sender=user@bench.example round "authmilter verify, inet socket" \
+    "$mspec" "$mpid"
 stop_milter
 
 command -v opendkim >/dev/null || exit 0
@@ -127,8 +151,9 @@ Syslog no
 Background no
 UserID root
 EOF
+fresh_pf
 opendkim -f -x "$odir/odkim.conf" >"$odir/log" 2>&1 &
 mpid=$!
 sleep 0.5
-round "opendkim sign (rsa-2048)" "inet:127.0.0.1:$oport" "$mpid"
+round "opendkim sign, inet socket" "inet:127.0.0.1:$oport" "$mpid"
 stop_milter

@@ -66,5 +66,10 @@
 #define BOUND_DMARC_IDENTIFIERS (BOUND_DKIM_SIGNATURES + 1)
 /* Notes (ignored tags, skipped URIs) kept per parsed DMARC record. */
 #define BOUND_DMARC_NOTES 8
+/* Bytes of one SPF macro expansion (RFC 7208 section 7). A domain is cut
+ * to 253 bytes after expansion and an explanation is one line of text;
+ * 8 KB is far above both and bounds what a record full of %{s} can make
+ * an evaluation build. */
+#define BOUND_SPF_MACRO_BYTES 8192
 
 #endif

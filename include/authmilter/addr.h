@@ -1,0 +1,89 @@
+/*
+ * addr.h -- mail addresses: every address of a From header field (RFC 5322
+ * section 3.4, with the obsolete forms of section 4.4, groups as RFC 6854
+ * allows them in From, UTF-8 as RFC 6532 allows it) and the SMTP
+ * reverse-path a milter is given for MAIL FROM (RFC 5321 section 4.1.2).
+ *
+ * This is the trust boundary DMARC's From checks stand on: the parser
+ * returns every address the field holds, in order, or an error. It never
+ * picks one address out of several, and it never reads an address out of
+ * a display name (encoded words are decoded after the field's structure
+ * is known, into the display name only). Callers treat any error as a
+ * failure of the message (DMARC: permerror), never as a pass.
+ *
+ * Display names: RFC 2047 encoded words (B and Q) are decoded into bytes;
+ * the charset is not converted. Domains: ASCII letters are lower-cased,
+ * UTF-8 is kept as it is; labels hold letters, digits, '-', '_' or UTF-8,
+ * no label is empty, a trailing dot is removed, at most 253 bytes.
+ *
+ * Memory: every returned pointer is arena-owned (the arena given by the
+ * caller) and NUL-terminated; lengths are authoritative (a decoded display
+ * name may hold any byte, NUL included). The input is borrowed and may be
+ * freed after the call. Thread rules: none (pure functions; one arena per
+ * thread).
+ */
+#ifndef AUTHMILTER_ADDR_H
+#define AUTHMILTER_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "authmilter/arena.h"
+
+struct addr {
+	const char *local;	/* local-part: quotes removed, quoted-pairs
+				 * resolved, CFWS dropped */
+	size_t local_len;
+	const char *domain;	/* ASCII lower-cased, no trailing dot; a
+				 * domain-literal keeps its brackets */
+	size_t domain_len;
+	const char *display;	/* decoded display name, "" when none */
+	size_t display_len;
+	const char *spec;	/* the addr-spec as written (local-part to
+				 * the end of the domain, CFWS inside kept) */
+	size_t spec_len;
+	bool local_quoted;	/* the local-part held a quoted-string */
+	bool domain_literal;	/* domain is "[...]" (RFC 5322 §3.4.1) */
+};
+
+struct addr_list {
+	struct addr *addrs;	/* arena-owned, in field order */
+	size_t count;		/* 1..BOUND_FROM_ADDRESSES */
+};
+
+struct addr_path {
+	bool null_sender;	/* "<>": mailbox is all empty */
+	struct addr mailbox;	/* display is always "" */
+};
+
+/* Why a parse failed: a static string and the byte offset in the value
+ * where the problem was found. */
+struct addr_error {
+	const char *why;
+	size_t offset;
+};
+
+/* addr_parse_from -- every address of a From field value.
+ * @value: the bytes after the colon, as received (folds, 8-bit, NUL
+ * allowed: they are length-carried); borrowed.
+ * @a: the arena for the results.
+ * @ret_list: on success, the addresses (group members included; group
+ * names are not addresses).
+ * @err: on -EBADMSG, the reason and offset (may be NULL).
+ * @return 0; -EBADMSG when the value is not an address list or holds no
+ * address or more than BOUND_FROM_ADDRESSES; -ENOMEM. */
+int addr_parse_from(struct arena *a, const char *value, size_t len,
+    struct addr_list *ret_list, struct addr_error *err);
+
+/* addr_parse_path -- the reverse-path of MAIL FROM as a milter gets it:
+ * "<local@domain>", "<>" (null sender), the same without brackets, a
+ * source route "<@a,@b:local@domain>" (the route is dropped); ESMTP
+ * parameters already removed. Surrounding spaces are ignored; no comments
+ * or folds (RFC 5321 has none).
+ * @ret_path: on success, the mailbox or the null-sender flag.
+ * @err: on -EBADMSG, the reason and offset (may be NULL).
+ * @return 0; -EBADMSG; -ENOMEM. */
+int addr_parse_path(struct arena *a, const char *value, size_t len,
+    struct addr_path *ret_path, struct addr_error *err);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * cli_sign.c -- `authmilter sign`: print a message with a DKIM-Signature
+ * added, signed the way the milter would sign it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "authmilter/arena.h"
+#include "authmilter/dkim_sign.h"
+#include "authmilter/msg.h"
+#include "cli.h"
+
+static void
+sign_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: authmilter sign -d DOMAIN -s SELECTOR -k KEYFILE [options] "
+	    "[FILE|-]\n"
+	    "\n"
+	    "Print FILE (default: standard input) with a DKIM-Signature header "
+	    "added.\n"
+	    "\n"
+	    "  -d, --domain DOMAIN        signing domain (d=)\n"
+	    "  -s, --selector SELECTOR    selector (s=)\n"
+	    "  -k, --key KEYFILE          private key: PEM (RSA or Ed25519) or "
+	    "base64 Ed25519 seed\n"
+	    "  -a, --algorithm ALG        rsa-sha256 | ed25519-sha256 (default: "
+	    "follows the key)\n"
+	    "  -c, --canon HDR/BODY       canonicalization (default "
+	    "relaxed/simple)\n"
+	    "      --oversign H1,H2       header names to oversign besides From\n"
+	    "      --headers H1,H2        header names to sign (default: RFC 6376 "
+	    "5.4.1 list)\n"
+	    "  -x, --expire SECONDS       add x= this many seconds after t=\n"
+	    "      --now EPOCH            time for t= (default: now)\n"
+	    "\n"
+	    "Exit status: 0 signed, 2 usage, I/O or key error.\n");
+}
+
+/* Split a comma list into a NULL-terminated array of names (in place). */
+static const char **
+sign_split(struct arena *a, char *list, size_t *ret_n)
+{
+	size_t n = 1, i = 0;
+	const char **v;
+	char *p, *save = NULL;
+
+	for (p = list; *p != '\0'; p++)
+		n += *p == ',';
+	v = arena_zalloc(a, (n + 1) * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (p = strtok_r(list, ", \t", &save); p != NULL;
+	     p = strtok_r(NULL, ", \t", &save))
+		v[i++] = p;
+	*ret_n = i;
+	return v;
+}
+
+static int
+sign_parse_canon(const char *s, struct dkim_signer *sg)
+{
+	const char *slash = strchr(s, '/');
+
+	if (slash == NULL) {
+		/* RFC 6376 §3.5: a lone algorithm is the header one; the body
+		 * is then simple */
+		sg->body_canon = CANON_SIMPLE;
+		return canon_alg_parse(s, strlen(s), &sg->header_canon);
+	}
+	if (canon_alg_parse(s, (size_t)(slash - s), &sg->header_canon) < 0 ||
+	    canon_alg_parse(slash + 1, strlen(slash + 1), &sg->body_canon) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* Write value with its CRLF folds turned into the message's line end. */
+static void
+sign_print_value(const char *v, bool lf)
+{
+	for (; *v != '\0'; v++) {
+		if (lf && v[0] == '\r' && v[1] == '\n')
+			continue;
+		putchar(*v);
+	}
+}
+
+static int
+sign_message(struct dkim_signer *sg, const char *path, int64_t now)
+{
+	struct arena *a = arena_new(65536);
+	struct dkim_sign *s = NULL;
+	const char *why = NULL, *value;
+	size_t len = 0, body;
+	char *data = NULL;
+	struct msg m;
+	bool lf;
+	int r;
+
+	if (a == NULL)
+		return -ENOMEM;
+	r = cli_read_file(path, &data, &len);
+	if (r < 0)
+		goto out;
+	msg_init(&m, a);
+	r = msg_parse(&m, data, len, &body, &why);
+	if (r < 0) {
+		fprintf(stderr, "authmilter sign: %s: not a message: %s\n",
+		    path, why != NULL ? why : strerror(-r));
+		goto out;
+	}
+	r = dkim_sign_begin(a, &m, sg, 1, &s);
+	if (r == 0)
+		r = dkim_sign_body(s, data + body, len - body);
+	if (r == 0)
+		r = dkim_sign_finish(s, now, &value);
+	if (r < 0) {
+		fprintf(stderr, "authmilter sign: %s: signing failed: %s\n",
+		    path, strerror(-r));
+		goto out;
+	}
+	/* keep the input's line ends: a LF-only file gets LF folds */
+	lf = len > 0 && memchr(data, '\n', len) != NULL &&
+	    ((char *)memchr(data, '\n', len) == data ||
+	    ((char *)memchr(data, '\n', len))[-1] != '\r');
+	fputs("DKIM-Signature:", stdout);
+	sign_print_value(value, lf);
+	fputs(lf ? "\n" : "\r\n", stdout);
+	fwrite(data, 1, len, stdout);
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "authmilter sign: write error\n");
+		r = -EIO;
+	}
+out:
+	free(data);
+	arena_free(a);
+	return r;
+}
+
+int
+cli_sign(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "domain", required_argument, NULL, 'd' },
+		{ "selector", required_argument, NULL, 's' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "algorithm", required_argument, NULL, 'a' },
+		{ "canon", required_argument, NULL, 'c' },
+		{ "expire", required_argument, NULL, 'x' },
+		{ "oversign", required_argument, NULL, 'O' },
+		{ "headers", required_argument, NULL, 'H' },
+		{ "now", required_argument, NULL, 'N' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *keyfile = NULL, *alg = NULL;
+	struct dkim_privkey *key = NULL;
+	struct arena *a = arena_new(4096);
+	struct dkim_signer sg;
+	int64_t now = (int64_t)time(NULL);
+	enum dkim_alg want;
+	struct buf why;
+	int c, r, status = CLI_EXIT_USAGE;
+	char *end;
+
+	if (a == NULL)
+		return CLI_EXIT_USAGE;
+	dkim_signer_init(&sg);
+	buf_init(&why, 1024);
+	while ((c = getopt_long(argc, argv, "d:s:k:a:c:x:h", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			sg.domain = optarg;
+			break;
+		case 's':
+			sg.selector = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
+			break;
+		case 'a':
+			alg = optarg;
+			break;
+		case 'c':
+			if (sign_parse_canon(optarg, &sg) < 0) {
+				fprintf(stderr, "authmilter sign: -c \"%s\": "
+				    "want simple|relaxed[/simple|relaxed]\n",
+				    optarg);
+				goto out;
+			}
+			break;
+		case 'x':
+			sg.expire = strtoull(optarg, &end, 10);
+			if (*end != '\0' || sg.expire == 0) {
+				fprintf(stderr, "authmilter sign: -x \"%s\": "
+				    "want a number of seconds\n", optarg);
+				goto out;
+			}
+			break;
+		case 'O':
+			sg.oversign = sign_split(a, optarg, &sg.n_oversign);
+			break;
+		case 'H':
+			sg.headers = sign_split(a, optarg, &sg.n_headers);
+			break;
+		case 'N':
+			now = strtoll(optarg, &end, 10);
+			if (*end != '\0' || now < 0) {
+				fprintf(stderr, "authmilter sign: --now \"%s\": "
+				    "want seconds since the epoch\n", optarg);
+				goto out;
+			}
+			break;
+		case 'h':
+			sign_usage(stdout);
+			status = CLI_EXIT_OK;
+			goto out;
+		default:
+			sign_usage(stderr);
+			goto out;
+		}
+	}
+	if (sg.domain == NULL || sg.selector == NULL || keyfile == NULL ||
+	    argc - optind > 1) {
+		sign_usage(stderr);
+		goto out;
+	}
+	r = dkim_key_load_private(keyfile, true, &key, &why);
+	if (r < 0) {
+		fprintf(stderr, "authmilter sign: %s\n", buf_cstr(&why));
+		goto out;
+	}
+	if (alg != NULL && (dkim_alg_parse(alg, strlen(alg), &want) < 0 ||
+	    want != dkim_privkey_alg(key))) {
+		fprintf(stderr, "authmilter sign: -a \"%s\": the key %s is "
+		    "for %s\n", alg, keyfile,
+		    dkim_alg_name(dkim_privkey_alg(key)));
+		goto out;
+	}
+	sg.key = key;
+	r = sign_message(&sg, argc > optind ? argv[optind] : "-", now);
+	status = r == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+out:
+	dkim_privkey_unref(key);
+	buf_free(&why);
+	arena_free(a);
+	return status;
+}

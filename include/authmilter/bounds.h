@@ -72,4 +72,19 @@
  * an evaluation build. */
 #define BOUND_SPF_MACRO_BYTES 8192
 
+/* One line of a configuration file or opendkim-format table. opendkim
+ * reads lines into a 1 KB-4 KB buffer; 8 KB is generous for a key name,
+ * a key path and a comment, and bounds the work per line. */
+#define BOUND_CONFIG_LINE_BYTES 8192
+/* An author address as a SigningTable lookup key: RFC 5321 section
+ * 4.5.3.1.1/4.5.3.1.2 allow 64 octets of local part and 255 of domain;
+ * longer addresses are not looked up (they are not signed). */
+#define BOUND_TABLE_KEY_BYTES (64 + 1 + 255)
+/* Signatures one message may get from the SigningTable (dual RSA and
+ * Ed25519 signing needs 2; more than 16 is a table mistake). */
+#define BOUND_SIGNING_KEYS 16
+/* Entries (options, table lines) in one configuration source; bounds the
+ * memory a runaway generated table can take (opendkim has no limit). */
+#define BOUND_TABLE_ENTRIES 1000000
+
 #endif

@@ -407,6 +407,12 @@ migrate_signing(struct migrate *m)
 		    "opendkim's default");
 	migrate_headers(m, "SignHeaders");
 	migrate_headers(m, "OversignHeaders");
+	if (migrate_get(&m->dkim, "SignHeaders") == NULL)
+		migrate_note(m, "no SignHeaders: the default list (RFC 6376 "
+		    "section 5.4.1) signs more fields than opendkim's");
+	if (migrate_get(&m->dkim, "KeyTable") != NULL)
+		migrate_note(m, "relative key file names in the KeyTable are "
+		    "now read from the KeyTable's directory");
 	migrate_note(m, "From is always oversigned (RFC 6376 section 8.15)");
 }
 

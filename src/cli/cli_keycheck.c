@@ -35,7 +35,7 @@ struct keycheck {
 	struct buf nameservers;
 	char name[600];
 	unsigned errors;
-	const char *prefix;	/* "record N: " when several records */
+	const char *prefix; /* "record N: " when several records */
 };
 
 static void
@@ -43,7 +43,8 @@ keycheck_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: authmilter keycheck -d DOMAIN -s SELECTOR [-k KEYFILE]\n"
-	    "                           [--zone FILE | --nameserver IP[@PORT]]\n"
+	    "                           [--zone FILE | --nameserver "
+	    "IP[@PORT]]\n"
 	    "\n"
 	    "Fetch SELECTOR._domainkey.DOMAIN and check the key record: "
 	    "syntax, key\n"
@@ -63,9 +64,8 @@ keycheck_usage(FILE *f)
 	    "I/O error.\n");
 }
 
-static void
-keycheck_say(struct keycheck *kc, const char *level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void keycheck_say(struct keycheck *kc, const char *level,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 keycheck_say(struct keycheck *kc, const char *level, const char *fmt, ...)
@@ -85,30 +85,42 @@ static int
 keycheck_parse_args(int argc, char **argv, struct keycheck *kc)
 {
 	static const struct option longopts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "selector", required_argument, NULL, 's' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "zone", required_argument, NULL, 'z' },
-		{ "nameserver", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"domain", required_argument, NULL, 'd'},
+	    {"selector", required_argument, NULL, 's'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"zone", required_argument, NULL, 'z'},
+	    {"nameserver", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:s:k:z:n:h", longopts,
-		    NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:k:z:n:h", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
-		case 'd': kc->domain = optarg; break;
-		case 's': kc->selector = optarg; break;
-		case 'k': kc->keyfile = optarg; break;
-		case 'z': kc->zone = optarg; break;
+		case 'd':
+			kc->domain = optarg;
+			break;
+		case 's':
+			kc->selector = optarg;
+			break;
+		case 'k':
+			kc->keyfile = optarg;
+			break;
+		case 'z':
+			kc->zone = optarg;
+			break;
 		case 'n':
 			if (kc->nameservers.len > 0)
 				buf_addc(&kc->nameservers, ' ');
 			buf_adds(&kc->nameservers, optarg);
 			break;
-		case 'h': keycheck_usage(stdout); return 1;
-		default: keycheck_usage(stderr); return -1;
+		case 'h':
+			keycheck_usage(stdout);
+			return 1;
+		default:
+			keycheck_usage(stderr);
+			return -1;
 		}
 	}
 	if (optind != argc || kc->domain == NULL || kc->selector == NULL ||
@@ -117,12 +129,15 @@ keycheck_parse_args(int argc, char **argv, struct keycheck *kc)
 		return -1;
 	}
 	/* RFC 6376 section 3.6.2.1: the record's name */
-	snprintf(kc->name, sizeof(kc->name), "%s._domainkey.%s",
-	    kc->selector, kc->domain);
-	if (strlen(kc->selector) + strlen(kc->domain) + 12 >= sizeof(kc->name)
-	    || !dns_name_valid(kc->name)) {
-		fprintf(stderr, "authmilter keycheck: \"%s\" is not a valid "
-		    "domain name (check -d and -s)\n", kc->name);
+	snprintf(kc->name, sizeof(kc->name), "%s._domainkey.%s", kc->selector,
+	    kc->domain);
+	if (strlen(kc->selector) + strlen(kc->domain) + 12 >=
+	        sizeof(kc->name) ||
+	    !dns_name_valid(kc->name)) {
+		fprintf(stderr,
+		    "authmilter keycheck: \"%s\" is not a valid "
+		    "domain name (check -d and -s)\n",
+		    kc->name);
 		return -1;
 	}
 	return 0;
@@ -131,7 +146,7 @@ keycheck_parse_args(int argc, char **argv, struct keycheck *kc)
 static struct dns_resolver *
 keycheck_resolver(struct keycheck *kc)
 {
-	struct dns_ldns_options opt = { 0 };
+	struct dns_ldns_options opt = {0};
 	struct dns_resolver *r;
 	const char *why = "";
 	char *zwhy = NULL;
@@ -146,8 +161,8 @@ keycheck_resolver(struct keycheck *kc)
 		}
 		return r;
 	}
-	opt.nameservers = kc->nameservers.len ? buf_cstr(&kc->nameservers) :
-	    NULL;
+	opt.nameservers =
+	    kc->nameservers.len ? buf_cstr(&kc->nameservers) : NULL;
 	if (dns_ldns_new(&opt, &r, &why) != 0) {
 		fprintf(stderr, "authmilter keycheck: resolver: %s\n", why);
 		return NULL;
@@ -163,25 +178,34 @@ keycheck_answer(struct keycheck *kc, const struct dns_answer *a)
 	case DNS_OK:
 		break;
 	case DNS_NXDOMAIN:
-		keycheck_say(kc, "error", "%s does not exist (NXDOMAIN): the "
-		    "key is not published", kc->name);
+		keycheck_say(kc, "error",
+		    "%s does not exist (NXDOMAIN): the "
+		    "key is not published",
+		    kc->name);
 		return;
 	case DNS_NODATA:
-		keycheck_say(kc, "error", "%s has no TXT record (NODATA): the "
-		    "key is not published", kc->name);
+		keycheck_say(kc, "error",
+		    "%s has no TXT record (NODATA): the "
+		    "key is not published",
+		    kc->name);
 		return;
 	case DNS_TEMPFAIL:
-		keycheck_say(kc, "error", "%s: DNS lookup failed (temporary: "
-		    "%s): try again later", kc->name, a->why);
+		keycheck_say(kc, "error",
+		    "%s: DNS lookup failed (temporary: "
+		    "%s): try again later",
+		    kc->name, a->why);
 		return;
 	}
-	keycheck_say(kc, "info", "%s: answer %s", kc->name, a->ad ?
-	    "DNSSEC-validated (AD bit set)" : "not DNSSEC-validated (no AD "
-	    "bit)");
+	keycheck_say(kc, "info", "%s: answer %s", kc->name,
+	    a->ad ? "DNSSEC-validated (AD bit set)"
+	          : "not DNSSEC-validated (no AD "
+	            "bit)");
 	if (a->count > 1)
-		keycheck_say(kc, "error", "%s has %zu TXT records: verifiers "
+		keycheck_say(kc, "error",
+		    "%s has %zu TXT records: verifiers "
 		    "may use any one of them (RFC 6376 section 3.6.2.2); "
-		    "publish exactly one", kc->name, a->count);
+		    "publish exactly one",
+		    kc->name, a->count);
 }
 
 /* Tags the parsed key does not expose: h=, s= and t= as written. */
@@ -193,19 +217,20 @@ keycheck_tags(struct keycheck *kc, const struct dns_rr *rr)
 	const char *why;
 	size_t where;
 
-	if (tags_parse((const char *)rr->data, rr->len, &tl, &why, &where) !=
-	    0)
-		return;	/* dkim_pubkey_parse says why */
+	if (tags_parse((const char *)rr->data, rr->len, &tl, &why, &where) != 0)
+		return; /* dkim_pubkey_parse says why */
 	/* RFC 6376 section 3.6.1: h= lists the hashes the key may sign;
 	 * RFC 8301 section 3.1: sha1 must not be used */
 	if ((h = tags_find(&tl, "h")) != NULL) {
 		if (memmem(h->value, h->value_len, "sha1", 4) != NULL)
-			keycheck_say(kc, "warning", "h=%.*s also allows sha1, "
+			keycheck_say(kc, "warning",
+			    "h=%.*s also allows sha1, "
 			    "which RFC 8301 forbids: publish h=sha256 or no "
-			    "h=", (int)h->value_len, h->value);
+			    "h=",
+			    (int)h->value_len, h->value);
 		else
-			keycheck_say(kc, "ok", "h=%.*s", (int)h->value_len,
-			    h->value);
+			keycheck_say(
+			    kc, "ok", "h=%.*s", (int)h->value_len, h->value);
 	}
 	if ((s = tags_find(&tl, "s")) != NULL)
 		keycheck_say(kc, "ok", "s=%.*s (usable for email)",
@@ -220,8 +245,8 @@ keycheck_record(struct keycheck *kc, const struct dns_rr *rr)
 	struct buf why;
 
 	buf_init(&why, 512);
-	if (dkim_pubkey_parse((const char *)rr->data, rr->len, 0, &k,
-		&why) != 0) {
+	if (dkim_pubkey_parse((const char *)rr->data, rr->len, 0, &k, &why) !=
+	    0) {
 		keycheck_say(kc, "error", "record \"%.60s%s\": %s",
 		    (const char *)rr->data, rr->len > 60 ? "..." : "",
 		    why.len ? buf_cstr(&why) : "unusable");
@@ -232,19 +257,23 @@ keycheck_record(struct keycheck *kc, const struct dns_rr *rr)
 	keycheck_say(kc, "ok", "record parses: k=%s, %u bits",
 	    dkim_key_type_name(k->type), k->bits);
 	if (k->type == DKIM_KEY_RSA && k->bits < KEYCHECK_GOOD_RSA_BITS)
-		keycheck_say(kc, "warning", "RSA key of %u bits: weak, use "
-		    "%d bits or more (RFC 8301 section 3.2)", k->bits,
-		    KEYCHECK_GOOD_RSA_BITS);
+		keycheck_say(kc, "warning",
+		    "RSA key of %u bits: weak, use "
+		    "%d bits or more (RFC 8301 section 3.2)",
+		    k->bits, KEYCHECK_GOOD_RSA_BITS);
 	keycheck_tags(kc, rr);
 	/* RFC 6376 section 3.6.1: t=y means verifiers may treat signed mail
 	 * as unsigned */
 	if (k->testing)
-		keycheck_say(kc, "warning", "t=y: the domain is testing DKIM; "
+		keycheck_say(kc, "warning",
+		    "t=y: the domain is testing DKIM; "
 		    "verifiers may ignore its signatures (remove t=y when "
 		    "done)");
 	if (k->strict)
-		keycheck_say(kc, "info", "t=s: i= must be in %s itself, not "
-		    "a subdomain", kc->domain);
+		keycheck_say(kc, "info",
+		    "t=s: i= must be in %s itself, not "
+		    "a subdomain",
+		    kc->domain);
 	return k;
 }
 
@@ -266,8 +295,8 @@ keycheck_private(struct keycheck *kc, const struct dkim_pubkey *pub)
 		r = dkim_key_load_private(kc->keyfile, true, &priv, &why);
 	}
 	if (r != 0) {
-		keycheck_say(kc, "error", "%s", why.len ? buf_cstr(&why) :
-		    strerror(-r));
+		keycheck_say(
+		    kc, "error", "%s", why.len ? buf_cstr(&why) : strerror(-r));
 		goto out;
 	}
 	if (pub == NULL)
@@ -277,15 +306,19 @@ keycheck_private(struct keycheck *kc, const struct dkim_pubkey *pub)
 		keycheck_say(kc, "error", "%s: cannot derive its public key",
 		    kc->keyfile);
 	} else if (mine->type != pub->type) {
-		keycheck_say(kc, "error", "the record is k=%s but %s is an %s "
-		    "key", dkim_key_type_name(pub->type), kc->keyfile,
+		keycheck_say(kc, "error",
+		    "the record is k=%s but %s is an %s "
+		    "key",
+		    dkim_key_type_name(pub->type), kc->keyfile,
 		    dkim_key_type_name(mine->type));
 	} else if (EVP_PKEY_eq(mine->pkey, pub->pkey) != 1) {
-		keycheck_say(kc, "error", "the published key does not match "
-		    "%s: signatures made with it will fail", kc->keyfile);
-	} else {
-		keycheck_say(kc, "ok", "the published key matches %s",
+		keycheck_say(kc, "error",
+		    "the published key does not match "
+		    "%s: signatures made with it will fail",
 		    kc->keyfile);
+	} else {
+		keycheck_say(
+		    kc, "ok", "the published key matches %s", kc->keyfile);
 	}
 out:
 	dkim_pubkey_unref(mine);
@@ -321,7 +354,8 @@ keycheck_run(struct keycheck *kc, struct dns_resolver *res)
 	if (a->status != DNS_OK && kc->keyfile != NULL)
 		keycheck_private(kc, NULL);
 	if (kc->keyfile == NULL)
-		keycheck_say(kc, "info", "no -k: whether the record matches "
+		keycheck_say(kc, "info",
+		    "no -k: whether the record matches "
 		    "the private key was not checked");
 	dns_answer_unref(a);
 }
@@ -329,7 +363,7 @@ keycheck_run(struct keycheck *kc, struct dns_resolver *res)
 int
 cli_keycheck(int argc, char **argv)
 {
-	struct keycheck kc = { .prefix = "" };
+	struct keycheck kc = {.prefix = ""};
 	struct dns_resolver *res;
 	int r;
 
@@ -346,8 +380,9 @@ cli_keycheck(int argc, char **argv)
 	keycheck_run(&kc, res);
 	dns_resolver_free(res);
 	buf_free(&kc.nameservers);
-	printf("%s: %s\n", kc.name, kc.errors ? "NOT usable for signing" :
-	    kc.keyfile ? "usable for signing with this key" :
-	    "usable (key not compared)");
+	printf("%s: %s\n", kc.name,
+	    kc.errors    ? "NOT usable for signing"
+	    : kc.keyfile ? "usable for signing with this key"
+	                 : "usable (key not compared)");
 	return kc.errors ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -74,42 +74,60 @@ static int
 keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
 {
 	static const struct option longopts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "selector", required_argument, NULL, 's' },
-		{ "type", required_argument, NULL, 't' },
-		{ "bits", required_argument, NULL, 'b' },
-		{ "directory", required_argument, NULL, 'D' },
-		{ "hash-sha256", no_argument, NULL, 'H' },
-		{ "testing", no_argument, NULL, 'T' },
-		{ "strict", no_argument, NULL, 'S' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"domain", required_argument, NULL, 'd'},
+	    {"selector", required_argument, NULL, 's'},
+	    {"type", required_argument, NULL, 't'},
+	    {"bits", required_argument, NULL, 'b'},
+	    {"directory", required_argument, NULL, 'D'},
+	    {"hash-sha256", no_argument, NULL, 'H'},
+	    {"testing", no_argument, NULL, 'T'},
+	    {"strict", no_argument, NULL, 'S'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool bits_given = false;
 	char *end;
 	long n;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:s:t:b:D:h", longopts,
-		    NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:t:b:D:h", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
-		case 'd': o->domain = optarg; break;
-		case 's': o->selector = optarg; break;
-		case 'D': o->dir = optarg; break;
-		case 'H': o->hash_sha256 = true; break;
-		case 'T': o->testing = true; break;
-		case 'S': o->strict = true; break;
-		case 'f': o->force = true; break;
-		case 'h': keygen_usage(stdout); return 1;
+		case 'd':
+			o->domain = optarg;
+			break;
+		case 's':
+			o->selector = optarg;
+			break;
+		case 'D':
+			o->dir = optarg;
+			break;
+		case 'H':
+			o->hash_sha256 = true;
+			break;
+		case 'T':
+			o->testing = true;
+			break;
+		case 'S':
+			o->strict = true;
+			break;
+		case 'f':
+			o->force = true;
+			break;
+		case 'h':
+			keygen_usage(stdout);
+			return 1;
 		case 't':
 			if (strcmp(optarg, "rsa") == 0)
 				o->type = DKIM_KEY_RSA;
 			else if (strcmp(optarg, "ed25519") == 0)
 				o->type = DKIM_KEY_ED25519;
 			else {
-				fprintf(stderr, "authmilter keygen: -t \"%s\": "
-				    "want rsa or ed25519\n", optarg);
+				fprintf(stderr,
+				    "authmilter keygen: -t \"%s\": "
+				    "want rsa or ed25519\n",
+				    optarg);
 				return -1;
 			}
 			break;
@@ -118,14 +136,18 @@ keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
 			n = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
 			    n < 1024 || n > 4096) {
-				fprintf(stderr, "authmilter keygen: -b \"%s\": "
-				    "want 1024 to 4096\n", optarg);
+				fprintf(stderr,
+				    "authmilter keygen: -b \"%s\": "
+				    "want 1024 to 4096\n",
+				    optarg);
 				return -1;
 			}
 			o->bits = (unsigned)n;
 			bits_given = true;
 			break;
-		default: keygen_usage(stderr); return -1;
+		default:
+			keygen_usage(stderr);
+			return -1;
 		}
 	}
 	if (optind != argc || o->domain == NULL) {
@@ -134,7 +156,7 @@ keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
 	}
 	if (bits_given && o->type == DKIM_KEY_ED25519) {
 		fprintf(stderr, "authmilter keygen: -b applies to RSA keys "
-		    "only (Ed25519 keys have one size)\n");
+		                "only (Ed25519 keys have one size)\n");
 		return -1;
 	}
 	return 0;
@@ -149,8 +171,8 @@ keygen_default_selector(struct keygen_opts *o)
 	struct tm tm;
 
 	if (gmtime_r(&now, &tm) == NULL ||
-	    strftime(o->date_selector, sizeof(o->date_selector), "%Y%m",
-		&tm) == 0)
+	    strftime(o->date_selector, sizeof(o->date_selector), "%Y%m", &tm) ==
+	        0)
 		return -1;
 	o->selector = o->date_selector;
 	return 0;
@@ -167,14 +189,16 @@ keygen_check_names(const struct keygen_opts *o)
 		    o->selector);
 		return -1;
 	}
-	snprintf(name, sizeof(name), "%s._domainkey.%s", o->selector,
-	    o->domain);
+	snprintf(
+	    name, sizeof(name), "%s._domainkey.%s", o->selector, o->domain);
 	/* RFC 6376 section 3.6.2.1: the record lives at
 	 * selector._domainkey.domain, which must be a valid name */
 	if (!dns_name_valid(name) || strchr(o->domain, ' ') != NULL ||
 	    strchr(o->selector, ' ') != NULL) {
-		fprintf(stderr, "authmilter keygen: \"%s\" is not a valid "
-		    "domain name (check -d and -s)\n", name);
+		fprintf(stderr,
+		    "authmilter keygen: \"%s\" is not a valid "
+		    "domain name (check -d and -s)\n",
+		    name);
 		return -1;
 	}
 	return 0;
@@ -199,9 +223,8 @@ keygen_make_pem(const struct keygen_opts *o, struct buf *out)
 		return -EIO;
 	}
 	bio = BIO_new(BIO_s_mem());
-	if (bio != NULL &&
-	    PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL,
-		NULL) == 1) {
+	if (bio != NULL && PEM_write_bio_PrivateKey(
+	                       bio, pkey, NULL, NULL, 0, NULL, NULL) == 1) {
 		n = BIO_get_mem_data(bio, &p);
 		buf_add(out, p, (size_t)n);
 		r = buf_error(out);
@@ -214,8 +237,8 @@ keygen_make_pem(const struct keygen_opts *o, struct buf *out)
 
 /* The record's text: our tags, then p= from the key itself. */
 static int
-keygen_record(const struct keygen_opts *o, const struct buf *pem,
-    struct buf *rec)
+keygen_record(
+    const struct keygen_opts *o, const struct buf *pem, struct buf *rec)
 {
 	struct dkim_privkey *k = NULL;
 	struct buf full, why;
@@ -243,8 +266,10 @@ keygen_record(const struct keygen_opts *o, const struct buf *pem,
 		r = -EIO;
 	}
 	if (r != 0)
-		fprintf(stderr, "authmilter keygen: cannot make the record: "
-		    "%s\n", why.len ? buf_cstr(&why) : strerror(-r));
+		fprintf(stderr,
+		    "authmilter keygen: cannot make the record: "
+		    "%s\n",
+		    why.len ? buf_cstr(&why) : strerror(-r));
 	dkim_privkey_unref(k);
 	buf_free(&full);
 	buf_free(&why);
@@ -255,8 +280,8 @@ keygen_record(const struct keygen_opts *o, const struct buf *pem,
  * KEYGEN_TXT_STRING_MAX bytes (a record value needs no escapes: base64
  * and tags hold no '"' or '\'). */
 static void
-keygen_zone_text(const struct keygen_opts *o, const struct buf *rec,
-    struct buf *out)
+keygen_zone_text(
+    const struct keygen_opts *o, const struct buf *rec, struct buf *out)
 {
 	const char *s = rec->data, *p = strstr(rec->data, "p=");
 	size_t left, n;
@@ -275,8 +300,7 @@ keygen_zone_text(const struct keygen_opts *o, const struct buf *rec,
  * force (then the old one is removed first, so the new file is still
  * created with its mode, never chmod'ed later). */
 static int
-keygen_write(const char *path, const struct buf *data, mode_t mode,
-    bool force)
+keygen_write(const char *path, const struct buf *data, mode_t mode, bool force)
 {
 	size_t off = 0;
 	ssize_t n;
@@ -284,16 +308,16 @@ keygen_write(const char *path, const struct buf *data, mode_t mode,
 
 	if (force && unlink(path) != 0 && errno != ENOENT) {
 		err = errno;
-		fprintf(stderr, "authmilter keygen: %s: %s\n", path,
-		    strerror(err));
+		fprintf(
+		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
 		return -err;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-	    mode);
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		err = errno;
-		fprintf(stderr, "authmilter keygen: %s: %s\n", path,
-		    strerror(err));
+		fprintf(
+		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
 		return -err;
 	}
 	while (off < data->len) {
@@ -308,8 +332,8 @@ keygen_write(const char *path, const struct buf *data, mode_t mode,
 	if (close(fd) != 0 && err == 0)
 		err = errno;
 	if (err != 0) {
-		fprintf(stderr, "authmilter keygen: %s: %s\n", path,
-		    strerror(err));
+		fprintf(
+		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
 		unlink(path);
 		return -err;
 	}
@@ -332,24 +356,25 @@ keygen_print_tables(const struct keygen_opts *o, const char *keypath)
 }
 
 static int
-keygen_files(const struct keygen_opts *o, const struct buf *pem,
-    const struct buf *zone)
+keygen_files(
+    const struct keygen_opts *o, const struct buf *pem, const struct buf *zone)
 {
 	char keypath[PATH_MAX], txtpath[PATH_MAX];
 	struct stat st;
 	int r;
 
 	if (snprintf(keypath, sizeof(keypath), "%s/%s.private", o->dir,
-		o->selector) >= (int)sizeof(keypath) ||
+	        o->selector) >= (int)sizeof(keypath) ||
 	    snprintf(txtpath, sizeof(txtpath), "%s/%s.txt", o->dir,
-		o->selector) >= (int)sizeof(txtpath)) {
+	        o->selector) >= (int)sizeof(txtpath)) {
 		fprintf(stderr, "authmilter keygen: path too long\n");
 		return CLI_EXIT_USAGE;
 	}
 	/* check both first, so a refusal leaves nothing half-written */
-	if (!o->force && (lstat(keypath, &st) == 0 || lstat(txtpath, &st) ==
-	    0)) {
-		fprintf(stderr, "authmilter keygen: %s exists: refusing to "
+	if (!o->force &&
+	    (lstat(keypath, &st) == 0 || lstat(txtpath, &st) == 0)) {
+		fprintf(stderr,
+		    "authmilter keygen: %s exists: refusing to "
 		    "overwrite it (--force replaces it)\n",
 		    lstat(keypath, &st) == 0 ? keypath : txtpath);
 		return CLI_EXIT_FAIL;
@@ -359,7 +384,8 @@ keygen_files(const struct keygen_opts *o, const struct buf *pem,
 	if ((r = keygen_write(txtpath, zone, 0644, o->force)) != 0)
 		return r == -EEXIST ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
 	printf("Wrote %s (private key, mode 0600) and %s (publish it in "
-	       "DNS).\n", keypath, txtpath);
+	       "DNS).\n",
+	    keypath, txtpath);
 	keygen_print_tables(o, keypath);
 	return CLI_EXIT_OK;
 }
@@ -367,7 +393,7 @@ keygen_files(const struct keygen_opts *o, const struct buf *pem,
 int
 cli_keygen(int argc, char **argv)
 {
-	struct keygen_opts o = { .dir = ".", .bits = 2048 };
+	struct keygen_opts o = {.dir = ".", .bits = 2048};
 	struct buf pem, rec, zone;
 	int r;
 
@@ -378,15 +404,19 @@ cli_keygen(int argc, char **argv)
 	if (keygen_check_names(&o) != 0)
 		return CLI_EXIT_USAGE;
 	if (o.type == DKIM_KEY_RSA && o.bits < 2048)
-		fprintf(stderr, "authmilter keygen: warning: %u-bit RSA keys "
-		    "are weak; use 2048 bits or more\n", o.bits);
+		fprintf(stderr,
+		    "authmilter keygen: warning: %u-bit RSA keys "
+		    "are weak; use 2048 bits or more\n",
+		    o.bits);
 	buf_init(&pem, 64 * 1024);
 	buf_init(&rec, 8192);
 	buf_init(&zone, 16384);
 	r = keygen_make_pem(&o, &pem);
 	if (r != 0)
-		fprintf(stderr, "authmilter keygen: key generation failed: "
-		    "%s\n", strerror(-r));
+		fprintf(stderr,
+		    "authmilter keygen: key generation failed: "
+		    "%s\n",
+		    strerror(-r));
 	if (r == 0)
 		r = keygen_record(&o, &pem, &rec);
 	if (r == 0) {

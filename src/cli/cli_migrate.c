@@ -34,22 +34,22 @@
 struct migrate_opt {
 	char *name;
 	char *value;
-	char where[PATH_MAX + 16];	/* "file:line" */
+	char where[PATH_MAX + 16]; /* "file:line" */
 	bool used;
 };
 
 struct migrate_file {
-	const char *label;	/* "opendkim.conf", "opendmarc.conf" */
+	const char *label; /* "opendkim.conf", "opendmarc.conf" */
 	struct migrate_opt *v;
 	size_t n;
-	char *base;		/* directory for relative paths */
+	char *base; /* directory for relative paths */
 };
 
 struct migrate {
 	struct migrate_file dkim, dmarc;
-	struct buf conf;	/* the options written */
-	struct buf dropped;	/* "where: Name value: reason" lines */
-	struct buf notes;	/* changes the postmaster should know */
+	struct buf conf;    /* the options written */
+	struct buf dropped; /* "where: Name value: reason" lines */
+	struct buf notes;   /* changes the postmaster should know */
 };
 
 /* ---- reading opendkim.conf / opendmarc.conf ---- */
@@ -63,18 +63,18 @@ migrate_trim(char *s)
 		s++;
 	e = s + strlen(s);
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	    e[-1] == '\n'))
+	                    e[-1] == '\n'))
 		*--e = '\0';
 	return s;
 }
 
-static int migrate_read(struct migrate_file *f, const char *path,
-    unsigned depth);
+static int migrate_read(
+    struct migrate_file *f, const char *path, unsigned depth);
 
 /* One "Name value" line; Include is followed (opendkim.conf(5)). */
 static int
-migrate_line(struct migrate_file *f, const char *path, unsigned line,
-    char *s, unsigned depth)
+migrate_line(struct migrate_file *f, const char *path, unsigned line, char *s,
+    unsigned depth)
 {
 	struct migrate_opt *o;
 	char *hash = strchr(s, '#'), *name, *value;
@@ -112,8 +112,10 @@ migrate_read(struct migrate_file *f, const char *path, unsigned depth)
 	int r = 0;
 
 	if (depth > MIGRATE_MAX_INCLUDE) {
-		fprintf(stderr, "authmilter migrate: %s: Include nested too "
-		    "deep\n", path);
+		fprintf(stderr,
+		    "authmilter migrate: %s: Include nested too "
+		    "deep\n",
+		    path);
 		return -ELOOP;
 	}
 	if ((r = cli_read_file(path, &data, &len)) != 0)
@@ -148,14 +150,14 @@ static bool
 migrate_bool(const char *v)
 {
 	return strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0 ||
-	    strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0;
+	       strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0;
 }
 
 /* Whether two values mean the same: equal, or the same boolean. */
 static bool
 migrate_same(const char *a, const char *b)
 {
-	static const char *const no[] = { "no", "false", "off", "0" };
+	static const char *const no[] = {"no", "false", "off", "0"};
 	bool a_no = false, b_no = false;
 	size_t i;
 
@@ -181,13 +183,12 @@ migrate_set(struct migrate *m, const char *name, const char *value,
 	buf_addc(&m->conf, '\n');
 }
 
-static void
-migrate_drop(struct migrate *m, const struct migrate_opt *o,
+static void migrate_drop(struct migrate *m, const struct migrate_opt *o,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
-migrate_drop(struct migrate *m, const struct migrate_opt *o,
-    const char *fmt, ...)
+migrate_drop(
+    struct migrate *m, const struct migrate_opt *o, const char *fmt, ...)
 {
 	char why[512];
 	va_list ap;
@@ -195,12 +196,11 @@ migrate_drop(struct migrate *m, const struct migrate_opt *o,
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	buf_addf(&m->dropped, "%s: %s %s: %s\n", o->where, o->name, o->value,
-	    why);
+	buf_addf(
+	    &m->dropped, "%s: %s %s: %s\n", o->where, o->name, o->value, why);
 }
 
-static void
-migrate_note(struct migrate *m, const char *fmt, ...)
+static void migrate_note(struct migrate *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -232,9 +232,9 @@ migrate_abs(const char *base, const char *path, char *out, size_t cap)
 static bool
 migrate_foreign_dataset(const char *v)
 {
-	static const char *const types[] = { "db:", "dsn:", "ldap:",
-		"ldaps:", "ldapi:", "lua:", "memcache:", "mdb:", "redis:",
-		"repute:", "erlang:", "socket:", NULL };
+	static const char *const types[] = {
+	    "db:", "dsn:", "ldap:", "ldaps:", "ldapi:", "lua:", "memcache:",
+	    "mdb:", "redis:", "repute:", "erlang:", "socket:", NULL};
 	size_t i;
 
 	for (i = 0; types[i] != NULL; i++)
@@ -246,8 +246,8 @@ migrate_foreign_dataset(const char *v)
 /* A dataset naming a file: file:/refile: kept, the path made absolute;
  * a bare path becomes file:PATH. @return false if it is not a file. */
 static bool
-migrate_file_dataset(const struct migrate_file *f, const char *v,
-    char *out, size_t cap)
+migrate_file_dataset(
+    const struct migrate_file *f, const char *v, char *out, size_t cap)
 {
 	char path[PATH_MAX];
 	const char *prefix = "file:";
@@ -279,9 +279,11 @@ migrate_table(struct migrate *m, const char *name)
 	if (migrate_file_dataset(&m->dkim, o->value, spec, sizeof(spec)))
 		migrate_set(m, name, spec, o, NULL);
 	else
-		migrate_drop(m, o, "%s", migrate_foreign_dataset(o->value) ?
-		    "only file: and refile: tables are read: export the "
-		    "table to a file" : "not a file: or refile: table");
+		migrate_drop(m, o, "%s",
+		    migrate_foreign_dataset(o->value)
+		        ? "only file: and refile: tables are read: export the "
+		          "table to a file"
+		        : "not a file: or refile: table");
 }
 
 /* InternalHosts, ExternalIgnoreList, Domain: files, or inline lists. */
@@ -300,8 +302,11 @@ migrate_list(struct migrate *m, const char *name, const char *as)
 	else if (migrate_foreign_dataset(v))
 		migrate_drop(m, o, "only files and inline lists are read");
 	else
-		migrate_set(m, as, strncmp(v, "csl:", 4) == 0 &&
-		    strcmp(as, "Domain") == 0 ? v + 4 : v, o, NULL);
+		migrate_set(m, as,
+		    strncmp(v, "csl:", 4) == 0 && strcmp(as, "Domain") == 0
+		        ? v + 4
+		        : v,
+		    o, NULL);
 }
 
 /* OversignHeaders, SignHeaders: inline lists only. */
@@ -315,7 +320,8 @@ migrate_headers(struct migrate *m, const char *name)
 		return;
 	v = strncmp(o->value, "csl:", 4) == 0 ? o->value + 4 : o->value;
 	if (strchr(v, ':') != NULL || v[0] == '/' || v[0] == '*')
-		migrate_drop(m, o, "only an inline list of header names is "
+		migrate_drop(m, o,
+		    "only an inline list of header names is "
 		    "read: write the names out");
 	else
 		migrate_set(m, name, v, o, NULL);
@@ -336,8 +342,8 @@ migrate_socket_ok(const char *v)
 		p = v + 6;
 	else
 		return false;
-	return *p >= '0' && *p <= '9' && p[strspn(p, "0123456789")] ==
-	    (strchr(p, '@') ? '@' : '\0');
+	return *p >= '0' && *p <= '9' &&
+	       p[strspn(p, "0123456789")] == (strchr(p, '@') ? '@' : '\0');
 }
 
 /* An option both daemons had: opendkim's wins; a different opendmarc
@@ -349,22 +355,25 @@ migrate_either(struct migrate *m, const char *name)
 	struct migrate_opt *d = migrate_get(&m->dmarc, name);
 
 	if (k != NULL && d != NULL && !migrate_same(k->value, d->value))
-		migrate_drop(m, d, "opendkim.conf's %s %s is used (one "
-		    "daemon now)", name, k->value);
+		migrate_drop(m, d,
+		    "opendkim.conf's %s %s is used (one "
+		    "daemon now)",
+		    name, k->value);
 	return k ? k : d;
 }
 
 static void
 migrate_daemon(struct migrate *m)
 {
-	static const char *const same[] = { "UserID", "UMask", "PidFile",
-		"Syslog", "SyslogFacility", "DNSTimeout", NULL };
+	static const char *const same[] = {"UserID", "UMask", "PidFile",
+	    "Syslog", "SyslogFacility", "DNSTimeout", NULL};
 	struct migrate_opt *o;
 	size_t i;
 
 	if ((o = migrate_either(m, "Socket")) != NULL) {
 		if (!migrate_socket_ok(o->value)) {
-			migrate_drop(m, o, "not a socket authmilter can "
+			migrate_drop(m, o,
+			    "not a socket authmilter can "
 			    "listen on (want local:/path, inet:PORT@HOST or "
 			    "inet6:PORT@HOST): the default is used");
 		} else {
@@ -374,18 +383,16 @@ migrate_daemon(struct migrate *m)
 	for (i = 0; same[i] != NULL; i++)
 		if ((o = migrate_either(m, same[i])) != NULL)
 			migrate_set(m, same[i], o->value, o, NULL);
-	if (migrate_get(&m->dkim, "Socket") && migrate_get(&m->dmarc,
-	    "Socket"))
+	if (migrate_get(&m->dkim, "Socket") && migrate_get(&m->dmarc, "Socket"))
 		migrate_note(m, "the two milter sockets become one, "
-		    "opendkim's: point Postfix at it alone");
+		                "opendkim's: point Postfix at it alone");
 }
 
 static void
 migrate_signing(struct migrate *m)
 {
-	static const char *const same[] = { "Mode", "Selector",
-		"SubDomains", "MultipleSignatures", "SignatureAlgorithm",
-		NULL };
+	static const char *const same[] = {"Mode", "Selector", "SubDomains",
+	    "MultipleSignatures", "SignatureAlgorithm", NULL};
 	struct migrate_opt *o;
 	char path[PATH_MAX];
 	size_t i;
@@ -394,8 +401,9 @@ migrate_signing(struct migrate *m)
 	migrate_table(m, "SigningTable");
 	migrate_list(m, "Domain", "Domain");
 	if ((o = migrate_get(&m->dkim, "KeyFile")) != NULL)
-		migrate_set(m, "KeyFile", migrate_abs(m->dkim.base, o->value,
-		    path, sizeof(path)), o, NULL);
+		migrate_set(m, "KeyFile",
+		    migrate_abs(m->dkim.base, o->value, path, sizeof(path)), o,
+		    NULL);
 	for (i = 0; same[i] != NULL; i++)
 		if ((o = migrate_get(&m->dkim, same[i])) != NULL)
 			migrate_set(m, same[i], o->value, o, NULL);
@@ -408,37 +416,41 @@ migrate_signing(struct migrate *m)
 	migrate_headers(m, "SignHeaders");
 	migrate_headers(m, "OversignHeaders");
 	if (migrate_get(&m->dkim, "SignHeaders") == NULL)
-		migrate_note(m, "no SignHeaders: the default list (RFC 6376 "
+		migrate_note(m,
+		    "no SignHeaders: the default list (RFC 6376 "
 		    "section 5.4.1) signs more fields than opendkim's");
 	if (migrate_get(&m->dkim, "KeyTable") != NULL)
 		migrate_note(m, "relative key file names in the KeyTable are "
-		    "now read from the KeyTable's directory");
+		                "now read from the KeyTable's directory");
 	migrate_note(m, "From is always oversigned (RFC 6376 section 8.15)");
 }
 
 /* On-DNSError/On-InternalError; opendkim's default is tempfail. */
 static void
-migrate_action(struct migrate *m, const char *name, const char *as,
-    bool reject_ok)
+migrate_action(
+    struct migrate *m, const char *name, const char *as, bool reject_ok)
 {
 	struct migrate_opt *o = migrate_get(&m->dkim, name);
 	const char *v = o ? o->value : "tempfail";
 
 	if (strcasecmp(v, "accept") == 0 || strcasecmp(v, "tempfail") == 0 ||
 	    (reject_ok && strcasecmp(v, "reject") == 0))
-		migrate_set(m, as, v, o, o ? NULL : "opendkim's default "
-		    "(authmilter's: accept)");
+		migrate_set(m, as, v, o,
+		    o ? NULL
+		      : "opendkim's default "
+		        "(authmilter's: accept)");
 	else
-		migrate_drop(m, o, "authmilter can accept%s or tempfail "
-		    "here: its default, accept, applies", reject_ok ?
-		    ", reject" : "");
+		migrate_drop(m, o,
+		    "authmilter can accept%s or tempfail "
+		    "here: its default, accept, applies",
+		    reject_ok ? ", reject" : "");
 }
 
 static void
 migrate_verifying(struct migrate *m)
 {
-	static const char *const same[] = { "MinimumKeyBits",
-		"RequireSafeKeys", "Nameservers", NULL };
+	static const char *const same[] = {
+	    "MinimumKeyBits", "RequireSafeKeys", "Nameservers", NULL};
 	struct migrate_opt *o;
 	size_t i;
 
@@ -453,7 +465,7 @@ migrate_verifying(struct migrate *m)
 		/* "HOSTNAME" is the host name: authmilter's default */
 		if (strcmp(o->value, "HOSTNAME") == 0)
 			migrate_note(m, "AuthservID HOSTNAME: authmilter uses "
-			    "the host name by default");
+			                "the host name by default");
 		else
 			migrate_set(m, "AuthservID", o->value, o, NULL);
 	}
@@ -470,30 +482,39 @@ migrate_dmarc(struct migrate *m, bool have)
 	/* opendmarc.conf(5): RejectFailures defaults to false; without
 	 * opendmarc nothing was rejected for DMARC either */
 	o = migrate_get(&m->dmarc, "RejectFailures");
-	migrate_set(m, "RejectFailures", o && migrate_bool(o->value) ? "yes" :
-	    "no", o, o ? NULL : have ? "opendmarc's default" :
-	    "no DMARC enforcement before");
+	migrate_set(m, "RejectFailures",
+	    o && migrate_bool(o->value) ? "yes" : "no", o,
+	    o      ? NULL
+	    : have ? "opendmarc's default"
+	           : "no DMARC enforcement before");
 	o = migrate_get(&m->dmarc, "HoldQuarantinedMessages");
-	migrate_set(m, "Quarantine", o && migrate_bool(o->value) ? "hold" :
-	    "header", o, o ? NULL : have ? "opendmarc's default" : NULL);
+	migrate_set(m, "Quarantine",
+	    o && migrate_bool(o->value) ? "hold" : "header", o,
+	    o      ? NULL
+	    : have ? "opendmarc's default"
+	           : NULL);
 	if ((o = migrate_get(&m->dmarc, "PublicSuffixList")) != NULL) {
 		migrate_set(m, "OrgDomain", "psl", o, NULL);
-		migrate_set(m, "PublicSuffixList", migrate_abs(m->dmarc.base,
-		    o->value, path, sizeof(path)), o, NULL);
+		migrate_set(m, "PublicSuffixList",
+		    migrate_abs(m->dmarc.base, o->value, path, sizeof(path)), o,
+		    NULL);
 	}
 	if ((o = migrate_get(&m->dmarc, "RequiredHeaders")) != NULL ||
 	    (o = migrate_get(&m->dkim, "RequiredHeaders")) != NULL) {
-		migrate_set(m, "RequiredFrom", migrate_bool(o->value) ? "yes" :
-		    "no", o, NULL);
+		migrate_set(m, "RequiredFrom",
+		    migrate_bool(o->value) ? "yes" : "no", o, NULL);
 		if (migrate_bool(o->value))
-			migrate_note(m, "RequiredFrom checks the From field "
+			migrate_note(m,
+			    "RequiredFrom checks the From field "
 			    "only, not every RFC 5322 header count");
 	}
 	if ((o = migrate_get(&m->dmarc, "HistoryFile")) != NULL)
-		migrate_drop(m, o, "aggregate reports now come from the spool:"
+		migrate_drop(m, o,
+		    "aggregate reports now come from the spool:"
 		    " set SpoolDir and run `authmilter report` (no database)");
 	if (!have)
-		migrate_note(m, "DMARC and SPF are now evaluated and recorded "
+		migrate_note(m,
+		    "DMARC and SPF are now evaluated and recorded "
 		    "in Authentication-Results; nothing is rejected "
 		    "(RejectFailures no)");
 }
@@ -503,52 +524,52 @@ static const struct {
 	const char *name;
 	const char *why;
 } migrate_reasons[] = {
-	{ "SyslogSuccess", "authmilter logs one info line per message" },
-	{ "LogWhy", "LogLevel debug logs the reason of every result" },
-	{ "LogResults", "LogLevel debug logs the reason of every result" },
-	{ "TrustAnchorFile", "DNSSEC is validated by the resolver; "
-	    "authmilter reads its AD bit" },
-	{ "ReportAddress", "failure reports are not sent" },
-	{ "SendReports", "failure reports are not sent" },
-	{ "FailureReports", "failure reports are not sent" },
-	{ "FailureReportsBcc", "failure reports are not sent" },
-	{ "FailureReportsOnNone", "failure reports are not sent" },
-	{ "FailureReportsSentBy", "failure reports are not sent" },
-	{ "CopyFailuresTo", "failure reports are not sent" },
-	{ "AlwaysAddARHeader", "Authentication-Results is always added" },
-	{ "SoftwareHeader", "no software header is added" },
-	{ "AutoRestart", "the service manager restarts the daemon" },
-	{ "AutoRestartCount", "the service manager restarts the daemon" },
-	{ "AutoRestartRate", "the service manager restarts the daemon" },
-	{ "Background", "the service manager runs the daemon" },
-	{ "PeerList", "no equivalent: mail from these hosts is verified" },
-	{ "On-Default", "the DMARC policy decides (RejectFailures)" },
-	{ "On-BadSignature", "the DMARC policy decides (RejectFailures)" },
-	{ "On-NoSignature", "the DMARC policy decides (RejectFailures)" },
-	{ "On-KeyNotFound", "the DMARC policy decides (RejectFailures)" },
-	{ "On-SignatureError", "the DMARC policy decides (RejectFailures)" },
-	{ "On-Security", "the DMARC policy decides (RejectFailures)" },
-	{ "Quarantine", "the DMARC policy decides (Quarantine)" },
-	{ "SPFSelfValidate", "authmilter always evaluates SPF itself" },
-	{ "SPFIgnoreResults", "authmilter always evaluates SPF itself and "
-	    "never reads Received-SPF" },
-	{ "TrustedAuthservIDs", "no equivalent: authmilter never trusts "
-	    "upstream Authentication-Results" },
-	{ "ReportCommand", "`authmilter report --send` mails the reports "
-	    "through sendmail" },
-	{ "IgnoreHosts", "mail from InternalHosts is signed, not "
-	    "DMARC-evaluated; other hosts are evaluated" },
-	{ "IgnoreAuthenticatedClients", "authenticated clients are signed "
-	    "for, not DMARC-evaluated" },
-	{ "IgnoreMailFrom", "no equivalent: every domain is evaluated" },
-	{ "IgnoreMailTo", "no equivalent: every domain is evaluated" },
-	{ "DomainWhitelist", "no equivalent: every domain is evaluated" },
-	{ "DomainWhitelistFile", "no equivalent: every domain is evaluated" },
-	{ "AllowSHA1Only", "rsa-sha1 is never used (RFC 8301 section 3.1)" },
-	{ "QueryCache", "authmilter always caches (DNSCacheSize)" },
-	{ "ChangeRootDirectory", "no chroot: use the service manager's "
-	    "sandboxing" },
-	{ NULL, NULL },
+    {"SyslogSuccess", "authmilter logs one info line per message"},
+    {"LogWhy", "LogLevel debug logs the reason of every result"},
+    {"LogResults", "LogLevel debug logs the reason of every result"},
+    {"TrustAnchorFile", "DNSSEC is validated by the resolver; "
+                        "authmilter reads its AD bit"},
+    {"ReportAddress", "failure reports are not sent"},
+    {"SendReports", "failure reports are not sent"},
+    {"FailureReports", "failure reports are not sent"},
+    {"FailureReportsBcc", "failure reports are not sent"},
+    {"FailureReportsOnNone", "failure reports are not sent"},
+    {"FailureReportsSentBy", "failure reports are not sent"},
+    {"CopyFailuresTo", "failure reports are not sent"},
+    {"AlwaysAddARHeader", "Authentication-Results is always added"},
+    {"SoftwareHeader", "no software header is added"},
+    {"AutoRestart", "the service manager restarts the daemon"},
+    {"AutoRestartCount", "the service manager restarts the daemon"},
+    {"AutoRestartRate", "the service manager restarts the daemon"},
+    {"Background", "the service manager runs the daemon"},
+    {"PeerList", "no equivalent: mail from these hosts is verified"},
+    {"On-Default", "the DMARC policy decides (RejectFailures)"},
+    {"On-BadSignature", "the DMARC policy decides (RejectFailures)"},
+    {"On-NoSignature", "the DMARC policy decides (RejectFailures)"},
+    {"On-KeyNotFound", "the DMARC policy decides (RejectFailures)"},
+    {"On-SignatureError", "the DMARC policy decides (RejectFailures)"},
+    {"On-Security", "the DMARC policy decides (RejectFailures)"},
+    {"Quarantine", "the DMARC policy decides (Quarantine)"},
+    {"SPFSelfValidate", "authmilter always evaluates SPF itself"},
+    {"SPFIgnoreResults", "authmilter always evaluates SPF itself and "
+                         "never reads Received-SPF"},
+    {"TrustedAuthservIDs", "no equivalent: authmilter never trusts "
+                           "upstream Authentication-Results"},
+    {"ReportCommand", "`authmilter report --send` mails the reports "
+                      "through sendmail"},
+    {"IgnoreHosts", "mail from InternalHosts is signed, not "
+                    "DMARC-evaluated; other hosts are evaluated"},
+    {"IgnoreAuthenticatedClients", "authenticated clients are signed "
+                                   "for, not DMARC-evaluated"},
+    {"IgnoreMailFrom", "no equivalent: every domain is evaluated"},
+    {"IgnoreMailTo", "no equivalent: every domain is evaluated"},
+    {"DomainWhitelist", "no equivalent: every domain is evaluated"},
+    {"DomainWhitelistFile", "no equivalent: every domain is evaluated"},
+    {"AllowSHA1Only", "rsa-sha1 is never used (RFC 8301 section 3.1)"},
+    {"QueryCache", "authmilter always caches (DNSCacheSize)"},
+    {"ChangeRootDirectory", "no chroot: use the service manager's "
+                            "sandboxing"},
+    {NULL, NULL},
 };
 
 static void
@@ -562,8 +583,8 @@ migrate_leftovers(struct migrate *m, struct migrate_file *f)
 			continue;
 		why = "no equivalent in authmilter";
 		for (j = 0; migrate_reasons[j].name != NULL; j++)
-			if (strcasecmp(f->v[i].name,
-			    migrate_reasons[j].name) == 0)
+			if (strcasecmp(f->v[i].name, migrate_reasons[j].name) ==
+			    0)
 				why = migrate_reasons[j].why;
 		migrate_drop(m, &f->v[i], "%s", why);
 	}
@@ -578,8 +599,10 @@ migrate_map(struct migrate *m, bool have_dmarc)
 	if ((o = migrate_get(&m->dkim, "BaseDirectory")) != NULL) {
 		free(m->dkim.base);
 		m->dkim.base = strdup(o->value);
-		migrate_note(m, "paths relative to BaseDirectory %s were made "
-		    "absolute", o->value);
+		migrate_note(m,
+		    "paths relative to BaseDirectory %s were made "
+		    "absolute",
+		    o->value);
 	}
 	migrate_daemon(m);
 	migrate_signing(m);
@@ -591,8 +614,7 @@ migrate_map(struct migrate *m, bool have_dmarc)
 
 /* Load the result as check-config does. @return the exit status. */
 static int
-migrate_check(const char *out, const struct buf *text,
-    struct config **ret_cfg)
+migrate_check(const char *out, const struct buf *text, struct config **ret_cfg)
 {
 	struct buf errors;
 	int r;
@@ -601,11 +623,13 @@ migrate_check(const char *out, const struct buf *text,
 	if (out != NULL)
 		r = config_load(out, ret_cfg, &errors);
 	else
-		r = config_load_mem("authmilter.conf", text->data, text->len,
-		    ret_cfg, &errors);
+		r = config_load_mem(
+		    "authmilter.conf", text->data, text->len, ret_cfg, &errors);
 	if (r != 0) {
-		fprintf(stderr, "authmilter migrate: the new configuration "
-		    "does not pass check-config:\n%s", buf_cstr(&errors));
+		fprintf(stderr,
+		    "authmilter migrate: the new configuration "
+		    "does not pass check-config:\n%s",
+		    buf_cstr(&errors));
 		if (r != -EINVAL && errors.len == 0)
 			fprintf(stderr, "  %s\n", strerror(-r));
 	} else {
@@ -630,26 +654,30 @@ migrate_postfix(const struct config *cfg, FILE *f)
 	else
 		snprintf(spec, sizeof(spec), "inet:%s:%u",
 		    s->host ? s->host : "127.0.0.1", s->port);
-	fprintf(f, "In Postfix's main.cf, replace the opendkim and opendmarc "
-		   "milters by:\n"
-		   "  smtpd_milters = %s\n"
-		   "  non_smtpd_milters = %s\n", spec, spec);
+	fprintf(f,
+	    "In Postfix's main.cf, replace the opendkim and opendmarc "
+	    "milters by:\n"
+	    "  smtpd_milters = %s\n"
+	    "  non_smtpd_milters = %s\n",
+	    spec, spec);
 	if (s->type == CONFIG_SOCKET_LOCAL)
 		fprintf(f, "(a chrooted smtpd sees unix: paths inside its "
-			   "chroot, e.g. /var/spool/postfix)\n");
+		           "chroot, e.g. /var/spool/postfix)\n");
 }
 
 /* ---- the whole run ---- */
 
 /* The new file: the header listing what was left out, then options. */
 static void
-migrate_text(struct migrate *m, struct buf *t, const char *dkim,
-    const char *dmarc)
+migrate_text(
+    struct migrate *m, struct buf *t, const char *dkim, const char *dmarc)
 {
 	const char *p, *nl;
 
-	buf_addf(t, "# authmilter.conf written by `authmilter migrate` from\n"
-		    "#   %s\n", dkim);
+	buf_addf(t,
+	    "# authmilter.conf written by `authmilter migrate` from\n"
+	    "#   %s\n",
+	    dkim);
 	if (dmarc != NULL)
 		buf_addf(t, "#   %s\n", dmarc);
 	buf_addf(t, "#\n# Not carried over (%s):\n",
@@ -668,7 +696,7 @@ migrate_text(struct migrate *m, struct buf *t, const char *dkim,
 static void
 migrate_free(struct migrate *m)
 {
-	struct migrate_file *fs[2] = { &m->dkim, &m->dmarc };
+	struct migrate_file *fs[2] = {&m->dkim, &m->dmarc};
 	size_t i, j;
 
 	for (i = 0; i < 2; i++) {
@@ -726,12 +754,16 @@ migrate_output(const struct buf *t, const char *out, bool force)
 	int fd = -1;
 
 	if (out != NULL) {
-		fd = open(out, O_WRONLY | O_CREAT | O_CLOEXEC | O_TRUNC |
-		    (force ? 0 : O_EXCL), 0640);
+		fd = open(out,
+		    O_WRONLY | O_CREAT | O_CLOEXEC | O_TRUNC |
+		        (force ? 0 : O_EXCL),
+		    0640);
 		if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 			fprintf(stderr, "authmilter migrate: %s: %s%s\n", out,
-			    strerror(errno), errno == EEXIST ? " (--force "
-			    "replaces it)" : "");
+			    strerror(errno),
+			    errno == EEXIST ? " (--force "
+			                      "replaces it)"
+			                    : "");
 			if (fd >= 0)
 				close(fd);
 			return -1;
@@ -750,16 +782,16 @@ int
 cli_migrate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "opendkim", required_argument, NULL, 'k' },
-		{ "opendmarc", required_argument, NULL, 'm' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"opendkim", required_argument, NULL, 'k'},
+	    {"opendmarc", required_argument, NULL, 'm'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dkim = NULL, *dmarc = NULL, *out = NULL;
-	struct migrate m = { .dkim.label = "opendkim.conf",
-		.dmarc.label = "opendmarc.conf" };
+	struct migrate m = {
+	    .dkim.label = "opendkim.conf", .dmarc.label = "opendmarc.conf"};
 	struct config *cfg = NULL;
 	struct buf text;
 	bool force = false;
@@ -767,12 +799,24 @@ cli_migrate(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'k': dkim = optarg; break;
-		case 'm': dmarc = optarg; break;
-		case 'o': out = optarg; break;
-		case 'f': force = true; break;
-		case 'h': migrate_usage(stdout); return CLI_EXIT_OK;
-		default: migrate_usage(stderr); return CLI_EXIT_USAGE;
+		case 'k':
+			dkim = optarg;
+			break;
+		case 'm':
+			dmarc = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			migrate_usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			migrate_usage(stderr);
+			return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind != argc || dkim == NULL) {

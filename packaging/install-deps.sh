@@ -10,7 +10,7 @@ packages="
 	libmilter-dev libpsl-dev publicsuffix zlib1g-dev libxml2-dev
 	libxml2-utils
 	python3 python3-dkim python3-yaml python3-dnspython
-	opendkim opendkim-tools miltertest
+	opendkim opendkim-tools opendmarc miltertest
 	nsd unbound postfix
 	valgrind mandoc procps iproute2
 "

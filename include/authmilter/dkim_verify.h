@@ -35,9 +35,10 @@
  *   none       "not evaluated (limit)"
  *
  * Memory: the session, its results and their strings live in the arena
- * given to dkim_verify_begin(); the msg and the resolver are borrowed and
- * must outlive the session. Not thread-safe: one session per message per
- * thread (the resolver itself is thread-safe).
+ * given to dkim_verify_begin(); the msg, the resolver and the key cache
+ * are borrowed and must outlive the session. Not thread-safe: one session
+ * per message per thread (the resolver and the key cache are
+ * thread-safe and shared).
  */
 #ifndef AUTHMILTER_DKIM_VERIFY_H
 #define AUTHMILTER_DKIM_VERIFY_H
@@ -58,6 +59,8 @@ struct dkim_verify_options {
 	unsigned min_rsa_bits;		/* 0 = BOUND_RSA_MIN_BITS */
 	bool allow_partial_body;	/* l= shorter than the body: pass
 					 * instead of policy */
+	struct dkim_key_cache *key_cache;	/* borrowed; NULL: every key
+						 * record is parsed again */
 };
 
 /* One signature's outcome. Strings are arena-owned and NUL-terminated;

@@ -59,6 +59,8 @@ struct verdict_env {
 	size_t max_signatures;		/* 0 = BOUND_DKIM_SIGNATURES */
 	unsigned min_rsa_bits;		/* 0 = BOUND_RSA_MIN_BITS */
 	bool allow_partial_body;	/* l= leaving bytes unsigned: pass */
+	struct dkim_key_cache *key_cache;	/* borrowed, shared; NULL:
+						 * parse keys per message */
 	/* DMARC: NULL org skips DMARC */
 	const struct orgdomain *org;
 	const struct dmarc_options *dmarc;	/* NULL: defaults */

@@ -385,8 +385,9 @@ key_from_answer(struct dkim_verify *v, struct dkim_vkey *k,
 	for (i = 0; i < ans->count; i++) {
 		size_t mark = why.len;
 
-		r = dkim_pubkey_parse((const char *)ans->rrs[i].data,
-		    ans->rrs[i].len, v->opt.min_rsa_bits, &k->key, &why);
+		r = dkim_key_cache_parse(v->opt.key_cache,
+		    (const char *)ans->rrs[i].data, ans->rrs[i].len,
+		    v->opt.min_rsa_bits, &k->key, &why);
 		if (r == -ENOMEM)
 			break;
 		if (r == 0) {

@@ -222,6 +222,7 @@ verdict_begin(struct arena *a, const struct msg *m,
 	dopt.max_signatures = env->max_signatures;
 	dopt.min_rsa_bits = env->min_rsa_bits;
 	dopt.allow_partial_body = env->allow_partial_body;
+	dopt.key_cache = env->key_cache;
 	r = dkim_verify_begin(a, m, &dopt, &s->dkim);
 	if (r < 0)
 		return r;

@@ -32,7 +32,7 @@ unavailable() {
 }
 
 [ "$(id -u)" = 0 ] || unavailable "needs root (dpkg -i)"
-for tool in dpkg-buildpackage dh fakeroot mandoc groff man runuser \
+for tool in dpkg-buildpackage dh fakeroot mandoc groff man runuser setpriv \
     /usr/bin/python3; do
 	command -v "$tool" >/dev/null 2>&1 || unavailable "$tool is missing"
 done
@@ -129,8 +129,9 @@ s.connect(sys.argv[1])' "$2" 2>/dev/null
 sock=/var/spool/postfix/authmilter/authmilter.sock
 if /usr/sbin/authmilter run --help >/dev/null 2>&1 &&
     [ "$sockgroup" = postfix ]; then
-	runuser -u authmilter -- /usr/sbin/authmilter run -f -c "$conf" \
-		>"$work/run.log" 2>&1 &
+	# setpriv execs (runuser would stay as the parent of the daemon)
+	setpriv --reuid=authmilter --regid=authmilter --init-groups \
+		/usr/sbin/authmilter run -f -c "$conf" >"$work/run.log" 2>&1 &
 	daemon=$!
 	i=0
 	while [ ! -S "$sock" ] && [ $i -lt 50 ]; do
@@ -144,7 +145,9 @@ if /usr/sbin/authmilter run --help >/dev/null 2>&1 &&
 	check "user nobody cannot" eval '! connect nobody "$sock"'
 	kill -TERM "$daemon"
 	wait "$daemon"
-	check "the daemon stops on SIGTERM with status 0" test $? = 0
+	status=$?
+	[ "$status" = 0 ] || cat "$work/run.log"
+	check "the daemon stops on SIGTERM with status 0" test "$status" = 0
 	daemon=
 else
 	echo "note: no run subcommand or no postfix group: socket not checked"

@@ -32,7 +32,7 @@ unavailable() {
 }
 
 [ "$(id -u)" = 0 ] || unavailable "needs root (dpkg -i)"
-for tool in dpkg-buildpackage dh fakeroot mandoc groff man runuser setpriv \
+for tool in dpkg-buildpackage dh mandoc groff man runuser setpriv \
     /usr/bin/python3; do
 	command -v "$tool" >/dev/null 2>&1 || unavailable "$tool is missing"
 done

@@ -13,6 +13,7 @@ packages="
 	opendkim opendkim-tools opendmarc miltertest
 	nsd unbound postfix
 	valgrind mandoc procps iproute2
+	dpkg-dev debhelper groff-base man-db systemd
 "
 
 missing=""

@@ -193,12 +193,15 @@ for page in man8/authmilter.8 man5/authmilter.conf.5; do
 		cat "$work/man.err"
 		fail "man -l $page"
 	fi
-	zcat "$f" >"$work/page"
+	# the copy keeps the section suffix: mandoc checks it against .Dt
+	# (and would read one from a temporary directory's name otherwise)
+	lint="$work/page.${page##*.}"
+	zcat "$f" >"$lint"
 	check "groff -ww $page is silent" \
-		sh -c "groff -ww -mandoc -z '$work/page' 2>&1 | grep . && exit 1 || exit 0"
+		sh -c "groff -ww -mandoc -z '$lint' 2>&1 | grep . && exit 1 || exit 0"
 	# style notes about pages absent from the mandoc database, which
 	# makewhatis has not indexed, are not about the page
-	mandoc -T lint -W style "$work/page" 2>&1 |
+	mandoc -T lint -W style "$lint" 2>&1 |
 		grep -v -e 'referenced manual not found' \
 		-e 'outdated mandoc.db' >"$work/lint" || true
 	if [ -s "$work/lint" ]; then

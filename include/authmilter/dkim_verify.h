@@ -27,7 +27,7 @@
  *              algorithm", "bad c=", "bad base64 in b=", "bad base64 in
  *              bh=", "bad l=", "l= exceeds body length", "x= not after
  *              t=", "h= does not include From", "i= not within d=",
- *              "bad d= (...)", "bad s= (...)", "bad i= (...)", "unknown
+ *              "bad d=: ...", "bad s=: ...", "bad i=: ...", "unknown
  *              q=", "signed header too large" (a field signed in h= is
  *              larger than the header hash buffer)...), key problems ("no key"
  *              (NXDOMAIN/NODATA, section 6.1.2), "key revoked", "key too

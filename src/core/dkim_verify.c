@@ -223,7 +223,7 @@ name_problem(const char *s, size_t n)
 	return label == 0 ? "empty label" : NULL;
 }
 
-/* "bad X= (problem)" in the arena. */
+/* "bad X=: problem" in the arena. */
 static const char *
 bad_tag(struct dkim_verify *v, const char *tag, const char *problem)
 {
@@ -234,7 +234,7 @@ bad_tag(struct dkim_verify *v, const char *tag, const char *problem)
 		v->nomem = true;
 		return "out of memory";
 	}
-	snprintf(p, len, "bad %s= (%s)", tag, problem);
+	snprintf(p, len, "bad %s=: %s", tag, problem);
 	return p;
 }
 

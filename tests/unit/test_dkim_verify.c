@@ -593,17 +593,17 @@ static const struct sig_case sig_cases[] = {
 	    "i= not within d=" },
 	{ "i without @", " v=1; a=rsa-sha256; d=example.com; s=sel; "
 			 "i=example.com; h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "bad i= (no @)" },
+	    "bad i=: no @" },
 	{ "d with empty label", " v=1; a=rsa-sha256; d=example..com; s=sel; "
 				"h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "bad d= (empty label)" },
+	    "bad d=: empty label" },
 	{ "d with space", " v=1; a=rsa-sha256; d=exa mple.com; s=sel; "
 			  "h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "bad d= (character not allowed)" },
+	    "bad d=: character not allowed" },
 	{ "d empty", " v=1; a=rsa-sha256; d=; s=sel; h=from; " SIG_TAIL,
-	    AUTH_PERMERROR, "bad d= (empty)" },
+	    AUTH_PERMERROR, "bad d=: empty" },
 	{ "s empty", " v=1; a=rsa-sha256; d=example.com; s=; h=from; "
-		     SIG_TAIL, AUTH_PERMERROR, "bad s= (empty)" },
+		     SIG_TAIL, AUTH_PERMERROR, "bad s=: empty" },
 	{ "unknown q", " v=1; a=rsa-sha256; q=http; d=example.com; s=sel; "
 		       "h=from; " SIG_TAIL, AUTH_PERMERROR, "unknown q=" },
 	{ "unknown tags ignored", " v=1; a=rsa-sha256; d=example.com; "
@@ -691,36 +691,36 @@ struct tagval_case {
 
 static const struct tagval_case tagval_cases[] = {
 	{ "tab in d", " v=1; a=rsa-sha256; d=exa\tmple.com; s=x; h=from; "
-		      "bh=AAAA; b=AAAA", "bad d= (character not allowed)",
+		      "bh=AAAA; b=AAAA", "bad d=: character not allowed",
 	    NULL, NULL, "rsa-sha256", NULL, "AAAA", 0 },
 	{ "tab in s", " v=1; a=rsa-sha256; d=example.com; s=x\ty; h=from; "
-		      "bh=AAAA; b=AAAA", "bad s= (character not allowed)",
+		      "bh=AAAA; b=AAAA", "bad s=: character not allowed",
 	    "example.com", NULL, "rsa-sha256", NULL, "AAAA", 1 },
 	{ "escaped dot in d", " v=1; a=rsa-sha256; d=x\\.paypal.com; s=x; "
 			      "h=from; " SIG_TAIL,
-	    "bad d= (character not allowed)", NULL, NULL, "rsa-sha256", NULL,
+	    "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL,
 	    "QUJD", 0 },
 	{ "decimal escape in s", " v=1; a=rsa-sha256; d=example.com; "
 				 "s=a\\046b; h=from; " SIG_TAIL,
-	    "bad s= (character not allowed)", "example.com", NULL,
+	    "bad s=: character not allowed", "example.com", NULL,
 	    "rsa-sha256", NULL, "QUJD", 1 },
 	{ "quote in d", " v=1; a=rsa-sha256; d=a\"b.example; s=x; h=from; "
-			SIG_TAIL, "bad d= (character not allowed)", NULL,
+			SIG_TAIL, "bad d=: character not allowed", NULL,
 	    NULL, "rsa-sha256", NULL, "QUJD", 0 },
 	{ "angle and paren in d", " v=1; a=rsa-sha256; d=<a>(b).example; "
 				  "s=x; h=from; " SIG_TAIL,
-	    "bad d= (character not allowed)", NULL, NULL, "rsa-sha256", NULL,
+	    "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL,
 	    "QUJD", 0 },
 	{ "8-bit d", " v=1; a=rsa-sha256; d=b\xc3\xbc" "cher.example; s=x; "
 		     "h=from; " SIG_TAIL, "bad signature syntax", NULL, NULL,
 	    NULL, NULL, NULL, 0 },
 	{ "final dot in d", " v=1; a=rsa-sha256; d=example.com.; s=x; "
-			    "h=from; " SIG_TAIL, "bad d= (empty label)", NULL,
+			    "h=from; " SIG_TAIL, "bad d=: empty label", NULL,
 	    NULL, "rsa-sha256", NULL, "QUJD", 0 },
 	{ "long label in d", " v=1; a=rsa-sha256; d=aaaaaaaaaaaaaaaaaaaaaaaa"
 			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com; "
 			     "s=x; h=from; " SIG_TAIL,
-	    "bad d= (label longer than 63 bytes)", NULL, NULL, "rsa-sha256",
+	    "bad d=: label longer than 63 bytes", NULL, NULL, "rsa-sha256",
 	    NULL, "QUJD", 0 },
 	{ "unknown a", " v=1; a=rsa-sha999; d=example.com; s=x; h=from; "
 		       SIG_TAIL, "unknown algorithm", NULL, NULL, NULL, NULL,
@@ -739,17 +739,17 @@ static const struct tagval_case tagval_cases[] = {
 	    "rsa-sha256", "@example.com", "QUJD", 1 },
 	{ "quote in i", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
 			"i=\"a\"@example.com; " SIG_TAIL,
-	    "bad i= (character not allowed)", "example.com", "x",
+	    "bad i=: character not allowed", "example.com", "x",
 	    "rsa-sha256", NULL, "QUJD", 1 },
 	{ "long local part in i", " v=1; a=rsa-sha256; d=example.com; s=x; "
 				  "h=from; i=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 				  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com; "
 				  SIG_TAIL,
-	    "bad i= (local part longer than 64 bytes)", "example.com", "x",
+	    "bad i=: local part longer than 64 bytes", "example.com", "x",
 	    "rsa-sha256", NULL, "QUJD", 1 },
 	{ "tab in i domain", " v=1; a=rsa-sha256; d=example.com; s=x; "
 			     "h=from; i=a@sub\t.example.com; " SIG_TAIL,
-	    "bad i= (character not allowed)", "example.com", "x",
+	    "bad i=: character not allowed", "example.com", "x",
 	    "rsa-sha256", NULL, "QUJD", 1 },
 	{ "good i", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
 		    "i=joe.q=40x@sub.example.com; " SIG_TAIL,
@@ -865,9 +865,9 @@ test_long_values(void)
 	res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
 	CHECK_INT_EQ(n, 2);
 	if (n == 2) {
-		CHECK_STR_EQ(res[0].reason, "bad d= (longer than 253 bytes)");
+		CHECK_STR_EQ(res[0].reason, "bad d=: longer than 253 bytes");
 		CHECK(res[0].domain == NULL);
-		CHECK_STR_EQ(res[1].reason, "bad s= (longer than 253 bytes)");
+		CHECK_STR_EQ(res[1].reason, "bad s=: longer than 253 bytes");
 		CHECK(res[1].selector == NULL);
 		check_short(res, n);
 	}

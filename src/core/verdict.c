@@ -267,9 +267,17 @@ verdict_dmarc(struct verdict_session *s)
 	for (i = 0; i < v->n_dkim; i++) {
 		dk[i].domain = v->dkim[i].domain;
 		dk[i].selector = v->dkim[i].selector;
+		dk[i].result = v->dkim[i].result;
 		/* a signature without a usable d= cannot align */
-		dk[i].result = v->dkim[i].domain != NULL ?
-		    v->dkim[i].result : AUTH_PERMERROR;
+		if (v->dkim[i].domain == NULL)
+			dk[i].result = AUTH_PERMERROR;
+		/* a signature that does not cover every From field (h= lists
+		 * "from" fewer times than the message has them) says nothing
+		 * about the From a reader may see: a second From added above
+		 * a signed one must not ride on its pass */
+		else if (dk[i].result == AUTH_PASS &&
+		    v->dkim[i].h_from < v->n_from_fields)
+			dk[i].result = AUTH_POLICY;
 	}
 	in.dkim = dk;
 	in.dkim_count = v->n_dkim;

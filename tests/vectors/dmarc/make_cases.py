@@ -166,4 +166,30 @@ flood("many-signatures", "".join(
 flood("huge-d-tag", "DKIM-Signature: v=1; a=rsa-sha256; d=%s.com; s=x; "
       "h=from; bh=AAAA; b=AAAA\r\n" % ("a" * 20000),
       "dkim[0]: permerror\ndmarc: fail\ndisposition: reject\nexit: 1")
+
+
+def dkimpy_signed(name, sign_from, prepend, expect):
+    """A signature made by dkimpy with h= listing From once (no
+    oversigning), then a From field added above it."""
+    import time
+    import dkim
+    msg = ("From: %s\r\n" % sign_from + HEAD % name).encode()
+    real = time.time
+    time.time = lambda: NOW
+    try:
+        sig = dkim.sign(msg, b"demo-rsa", b"example.com", data,
+                        include_headers=[b"from", b"to", b"subject",
+                                         b"date", b"message-id"])
+    finally:
+        time.time = real
+    out = sig + ("From: %s\r\n" % prepend).encode() + msg
+    open(os.path.join(here, name + ".eml"), "wb").write(out)
+    open(os.path.join(here, name + ".zone"), "w").write(BASE)
+    open(os.path.join(here, name + ".expect"), "w").write(
+        "args: --now %d %s\n%s\n" % (NOW + 60, OUT, expect.strip()))
+
+
+dkimpy_signed("prepended-from-same-domain", "alice@example.com",
+              '"Billing" <billing@example.com>',
+              "dkim[0]: pass\ndmarc: fail\ndisposition: reject\nexit: 1")
 print("cases written")

@@ -21,6 +21,13 @@ static const struct cli_command cli_commands[] = {
 #ifdef CLI_HAVE_VERIFY
 	{ "verify", cli_verify, "evaluate messages offline, print results" },
 #endif
+#ifdef CLI_HAVE_RUN
+	{ "run", cli_run, "run the milter daemon" },
+#endif
+#ifdef CLI_HAVE_CHECK_CONFIG
+	{ "check-config", cli_check_config,
+	    "check a configuration file, its tables and keys" },
+#endif
 #ifdef CLI_HAVE_REPORT
 	{ "report", cli_report, "build and send DMARC aggregate reports" },
 #endif

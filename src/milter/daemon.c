@@ -1,0 +1,400 @@
+/*
+ * daemon.c -- the milter process: configuration, resolver, socket,
+ * privileges, pid file, signals, reload. See daemon.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authmilter/log.h"
+#include "daemon.h"
+#include "milter.h"
+
+/* How long a shutdown waits for the messages in flight. */
+#define DAEMON_DRAIN_SECONDS 60
+/* Error lines of one configuration load. */
+#define DAEMON_ERRORS_MAX 65536
+
+struct daemon {
+	const char *path;		/* the configuration file */
+	pthread_mutex_t lock;		/* guards conf */
+	struct session_conf *conf;	/* current snapshot, one reference */
+	atomic_int messages;		/* in flight */
+	pthread_t milter_thread;
+	int milter_result;
+};
+
+/* The self-pipe the signal handlers write to: the only state they
+ * touch. */
+static int daemon_sigpipe[2] = { -1, -1 };
+
+struct session_conf *
+daemon_conf(struct daemon *d)
+{
+	struct session_conf *c;
+
+	pthread_mutex_lock(&d->lock);
+	c = session_conf_ref(d->conf);
+	pthread_mutex_unlock(&d->lock);
+	return c;
+}
+
+void
+daemon_messages(struct daemon *d, int delta)
+{
+	atomic_fetch_add(&d->messages, delta);
+}
+
+/* ---- logging ---- */
+
+static void
+daemon_syslog(enum log_level level, const char *line)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE,
+		LOG_INFO, LOG_DEBUG };
+
+	syslog(prio[level], "%s", line);
+}
+
+/* Log every line of an error buffer. */
+static void
+daemon_log_lines(enum log_level level, const struct buf *b)
+{
+	const char *p = buf_cstr(b), *nl;
+
+	for (; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl == NULL) {
+			log_msg(level, "%s", p);
+			break;
+		}
+		log_msg(level, "%.*s", (int)(nl - p), p);
+	}
+}
+
+/* ---- configuration ---- */
+
+/* Load path into a snapshot; dns: a resolver to keep if the options
+ * match (else a new one is built). Problems go to errors. */
+static int
+daemon_load(const char *path, struct session_dns *dns,
+    struct session_conf **ret, struct buf *errors)
+{
+	struct config *cfg = NULL;
+	int r;
+
+	r = config_load(path, &cfg, errors);
+	if (r < 0)
+		return r;
+	if (dns != NULL && session_dns_matches(dns, cfg)) {
+		dns = session_dns_ref(dns);
+	} else {
+		r = session_dns_new(cfg, &dns, errors);
+		if (r < 0) {
+			config_unref(cfg);
+			return r;
+		}
+	}
+	r = session_conf_new(cfg, dns, ret, errors);
+	session_dns_unref(dns);
+	return r;
+}
+
+static void
+daemon_reload(struct daemon *d)
+{
+	struct session_conf *conf, *old;
+	struct buf errors;
+	int r;
+
+	buf_init(&errors, DAEMON_ERRORS_MAX);
+	old = daemon_conf(d);
+	r = daemon_load(d->path, old->dns, &conf, &errors);
+	if (r < 0) {
+		daemon_log_lines(LOG_LVL_ERR, &errors);
+		log_err("reload of %s failed (%s): the previous configuration "
+		    "stays in use", d->path, strerror(-r));
+	} else {
+		if (conf->cfg->log_level != old->cfg->log_level ||
+		    conf->cfg->syslog != old->cfg->syslog)
+			log_notice("LogLevel and Syslog changes take effect "
+			    "at the next start");
+		pthread_mutex_lock(&d->lock);
+		session_conf_unref(d->conf);
+		d->conf = conf;
+		pthread_mutex_unlock(&d->lock);
+		log_notice("reloaded %s: %zu keys, mode %s%s, resolver %s",
+		    d->path, conf->cfg->n_keys,
+		    (conf->cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
+		    (conf->cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "",
+		    conf->dns == old->dns ? "kept" : "rebuilt");
+	}
+	session_conf_unref(old);
+	buf_free(&errors);
+}
+
+/* ---- process setup ---- */
+
+static int
+daemon_pidfile(const char *path)
+{
+	char line[32];
+	int fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		return -EIO;
+	}
+	return close(fd) == 0 ? 0 : -errno;
+}
+
+/* UserID user[:group]: give the unix socket to the user, then switch. */
+static int
+daemon_drop(const struct config *cfg, struct buf *errors)
+{
+	const struct passwd *pw;
+	const struct group *gr;
+	gid_t gid;
+
+	if (cfg->user == NULL)
+		return 0;
+	pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		buf_addf(errors, "%s: UserID: no user %s\n", cfg->path,
+		    cfg->user);
+		return -ENOENT;
+	}
+	gid = pw->pw_gid;
+	if (cfg->group != NULL) {
+		gr = getgrnam(cfg->group);
+		if (gr == NULL) {
+			buf_addf(errors, "%s: UserID: no group %s\n",
+			    cfg->path, cfg->group);
+			return -ENOENT;
+		}
+		gid = gr->gr_gid;
+	}
+	if (cfg->socket.type == CONFIG_SOCKET_LOCAL &&
+	    chown(cfg->socket.path, pw->pw_uid, gid) < 0)
+		log_warning("Socket %s: chown: %s", cfg->socket.path,
+		    strerror(errno));
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		buf_addf(errors, "%s: UserID %s: %s\n", cfg->path, cfg->user,
+		    strerror(errno));
+		return -EPERM;
+	}
+	return 0;
+}
+
+static void
+daemon_on_signal(int sig)
+{
+	unsigned char c = (unsigned char)sig;
+	int saved = errno;
+
+	(void)!write(daemon_sigpipe[1], &c, 1);
+	errno = saved;
+}
+
+static void *
+daemon_milter_thread(void *arg)
+{
+	struct daemon *d = arg;
+	unsigned char c = 0;
+
+	d->milter_result = milter_main();
+	/* tell the main thread that libmilter is gone */
+	(void)!write(daemon_sigpipe[1], &c, 1);
+	return NULL;
+}
+
+static int
+daemon_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe2(daemon_sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = daemon_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGHUP, &sa, NULL) < 0 ||
+	    sigaction(SIGTERM, &sa, NULL) < 0 ||
+	    sigaction(SIGINT, &sa, NULL) < 0)
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* libmilter in its own thread, born with HUP/TERM/INT blocked (see
+ * daemon.h); the main thread keeps them. */
+static int
+daemon_start_milter(struct daemon *d)
+{
+	sigset_t set, old;
+	int r;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	r = pthread_create(&d->milter_thread, NULL, daemon_milter_thread, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return -r;
+}
+
+/* Wait for signals, and for libmilter ending on its own. */
+static void
+daemon_loop(struct daemon *d)
+{
+	struct pollfd p = { .fd = daemon_sigpipe[0], .events = POLLIN };
+	unsigned char c;
+
+	for (;;) {
+		if (poll(&p, 1, -1) < 0)
+			continue;
+		while (read(daemon_sigpipe[0], &c, 1) == 1) {
+			if (c == SIGHUP) {
+				log_notice("SIGHUP: reloading %s", d->path);
+				daemon_reload(d);
+			} else if (c == SIGTERM || c == SIGINT) {
+				log_notice("%s: stopping",
+				    c == SIGTERM ? "SIGTERM" : "SIGINT");
+				return;
+			} else {
+				log_err("libmilter stopped");
+				return;
+			}
+		}
+	}
+}
+
+/* Stop accepting; give the messages in flight time to finish. */
+static void
+daemon_drain(struct daemon *d)
+{
+	struct timespec pause = { 0, 50 * 1000 * 1000 };
+	int i, n;
+
+	milter_stop();
+	pthread_join(d->milter_thread, NULL);
+	for (i = 0; i < DAEMON_DRAIN_SECONDS * 20; i++) {
+		n = atomic_load(&d->messages);
+		if (n <= 0)
+			return;
+		if (i == 0)
+			log_notice("waiting for %d messages in flight", n);
+		nanosleep(&pause, NULL);
+	}
+	log_warning("%d messages still in flight after %d s: exiting",
+	    atomic_load(&d->messages), DAEMON_DRAIN_SECONDS);
+}
+
+static void
+daemon_log_setup(const struct config *cfg, bool foreground)
+{
+	if (!foreground && cfg->syslog) {
+		openlog("authmilter", LOG_PID | LOG_NDELAY,
+		    cfg->syslog_facility);
+		log_setup(daemon_syslog, cfg->log_level);
+	} else {
+		log_setup(NULL, cfg->log_level);
+	}
+}
+
+/* Socket, pid file, privileges, signals, the libmilter thread. */
+static int
+daemon_start(struct daemon *d, struct buf *errors)
+{
+	const struct config *cfg = d->conf->cfg;
+	int r;
+
+	if (cfg->umask >= 0)
+		umask((mode_t)cfg->umask);
+	r = milter_setup(d, &cfg->socket, errors);
+	if (r == 0 && cfg->pid_file != NULL) {
+		r = daemon_pidfile(cfg->pid_file);
+		if (r < 0)
+			buf_addf(errors, "%s: PidFile %s: %s\n", cfg->path,
+			    cfg->pid_file, strerror(-r));
+	}
+	if (r == 0)
+		r = daemon_drop(cfg, errors);
+	if (r == 0 && (r = daemon_signals()) < 0)
+		buf_addf(errors, "signals: %s\n", strerror(-r));
+	if (r == 0 && (r = daemon_start_milter(d)) < 0)
+		buf_addf(errors, "thread: %s\n", strerror(-r));
+	return r;
+}
+
+int
+daemon_run(const char *path, bool foreground)
+{
+	struct daemon d;
+	struct buf errors;
+	const struct config *cfg;
+	char *pid_file = NULL;
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	d.path = path;
+	atomic_init(&d.messages, 0);
+	pthread_mutex_init(&d.lock, NULL);
+	buf_init(&errors, DAEMON_ERRORS_MAX);
+	r = daemon_load(path, NULL, &d.conf, &errors);
+	if (r < 0) {
+		fputs(buf_cstr(&errors), stderr);
+		fprintf(stderr, "authmilter: %s: not started (%s)\n", path,
+		    strerror(-r));
+		buf_free(&errors);
+		return 1;
+	}
+	cfg = d.conf->cfg;
+	daemon_log_setup(cfg, foreground);
+	r = daemon_start(&d, &errors);
+	if (r == 0 && cfg->pid_file != NULL &&
+	    (pid_file = strdup(cfg->pid_file)) == NULL)
+		r = -ENOMEM;
+	if (r < 0) {
+		daemon_log_lines(LOG_LVL_ERR, &errors);
+		log_err("not started");
+		session_conf_unref(d.conf);
+		buf_free(&errors);
+		return 1;
+	}
+	log_notice("authmilter %s started: socket %s, %zu keys, mode %s%s, "
+	    "authserv-id %s", AUTHMILTER_VERSION, cfg->socket.spec,
+	    cfg->n_keys, (cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
+	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->authserv_id);
+	daemon_loop(&d);
+	daemon_drain(&d);
+	/* the file of the start, not of a reload (and it may be gone out
+	 * of reach since UserID) */
+	if (pid_file != NULL)
+		unlink(pid_file);
+	free(pid_file);
+	log_notice("stopped");
+	r = d.milter_result;
+	session_conf_unref(d.conf);
+	buf_free(&errors);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,1022 @@
+/*
+ * session.c -- one connection and its messages: the signing decision,
+ * signing, verifying through verdict, the edits and the reply at the end
+ * of a message, and the one log line per message. See session.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "authmilter/addr.h"
+#include "authmilter/arena.h"
+#include "authmilter/authres.h"
+#include "authmilter/bounds.h"
+#include "authmilter/dkim_sign.h"
+#include "authmilter/log.h"
+#include "authmilter/msg.h"
+#include "authmilter/spf.h"
+#include "authmilter/spool.h"
+#include "authmilter/table.h"
+#include "authmilter/verdict.h"
+#include "session.h"
+
+/* One arena block: a typical header section fits in the first block,
+ * which is kept across messages. */
+#define SESSION_ARENA_BLOCK 65536
+/* The per-message log line: bounded by the signature limit. */
+#define SESSION_LOG_MAX 4096
+/* A HELO name or a macro we keep: longer ones are cut (they are only
+ * logged and handed to SPF, which checks them as domains). */
+#define SESSION_NAME_MAX 1024
+
+enum session_path {
+	SESSION_PATH_NONE = 0,	/* neither sign nor verify */
+	SESSION_PATH_SIGN,
+	SESSION_PATH_VERIFY,
+};
+
+/* What enforcement the verdict asks for. */
+enum session_disp {
+	SESSION_DISP_NONE = 0,
+	SESSION_DISP_QUARANTINE,
+	SESSION_DISP_REJECT,
+	SESSION_DISP_TEMPERROR,
+};
+
+struct session {
+	struct session_conf *conf;	/* one reference */
+	struct arena *arena;		/* per message, reset */
+
+	/* connection */
+	char ip_text[INET6_ADDRSTRLEN];	/* "" when unknown */
+	struct table_ip ip;
+	bool have_ip;
+	char *hostname;			/* heap */
+	char *helo;			/* heap */
+	bool internal;			/* InternalHosts */
+	bool local;			/* local submission (non-SMTP) */
+	bool ignored;			/* ExternalIgnoreList */
+
+	/* message: everything below lives in the arena */
+	bool in_message;
+	struct timespec start;
+	const char *queue_id;
+	const char *mail_from;
+	const char *auth_authen;
+	const char *rcpt_domain;
+	struct msg msg;
+	enum session_path path;
+	const char *why;		/* why signed or not */
+	const char *from_domain;	/* for the log; NULL when none */
+	struct dkim_sign *sign;
+	const struct config_signer *signers;
+	size_t n_signers;
+	struct verdict_session *verdict;
+	int *forged;			/* indices of A-R fields naming
+					 * our authserv-id (1-based) */
+	size_t n_forged, cap_forged;
+	int n_authres;			/* A-R fields seen */
+	int error;			/* first -errno of the message */
+	const char *error_where;
+	struct session_outcome outcome;
+};
+
+/* ---- shared resolver ---- */
+
+static void
+session_dns_key(const struct config *cfg, struct buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_nameservers; i++)
+		buf_addf(b, "%s%s@%u", i > 0 ? " " : "",
+		    cfg->nameservers[i].addr, cfg->nameservers[i].port);
+	buf_addf(b, "|%u|%u", cfg->dns_timeout, cfg->dns_cache_size);
+}
+
+int
+session_dns_new(const struct config *cfg, struct session_dns **ret,
+    struct buf *errors)
+{
+	struct dns_ldns_options opt;
+	struct dns_resolver *r = NULL;
+	struct session_dns *d;
+	const char *why = NULL;
+	struct buf key, ns;
+	size_t i;
+	int err;
+
+	buf_init(&key, 4096);
+	buf_init(&ns, 4096);
+	session_dns_key(cfg, &key);
+	for (i = 0; i < cfg->n_nameservers; i++)
+		buf_addf(&ns, "%s%s@%u", i > 0 ? " " : "",
+		    cfg->nameservers[i].addr, cfg->nameservers[i].port);
+	memset(&opt, 0, sizeof(opt));
+	opt.nameservers = cfg->n_nameservers > 0 ? buf_cstr(&ns) : NULL;
+	opt.timeout_ms = cfg->dns_timeout * 1000;
+	err = buf_error(&key) != 0 ? buf_error(&key) : buf_error(&ns);
+	if (err == 0)
+		err = dns_ldns_new(&opt, &r, &why);
+	buf_free(&ns);
+	if (err < 0) {
+		buf_addf(errors, "%s: Nameservers: %s\n", cfg->path,
+		    why != NULL ? why : strerror(-err));
+		buf_free(&key);
+		return err;
+	}
+	if (cfg->dns_cache_size > 0)
+		r = dns_cache_new(r, cfg->dns_cache_size);
+	d = calloc(1, sizeof(*d));
+	if (d == NULL || r == NULL) {
+		free(d);
+		dns_resolver_free(r);
+		buf_free(&key);
+		return -ENOMEM;
+	}
+	atomic_init(&d->refs, 1);
+	d->resolver = r;
+	d->key = buf_steal(&key, NULL);
+	buf_free(&key);
+	*ret = d;
+	return 0;
+}
+
+bool
+session_dns_matches(const struct session_dns *d, const struct config *cfg)
+{
+	struct buf key;
+	bool same;
+
+	buf_init(&key, 4096);
+	session_dns_key(cfg, &key);
+	same = buf_error(&key) == 0 && d->key != NULL &&
+	    strcmp(d->key, buf_cstr(&key)) == 0;
+	buf_free(&key);
+	return same;
+}
+
+struct session_dns *
+session_dns_ref(struct session_dns *d)
+{
+	atomic_fetch_add(&d->refs, 1);
+	return d;
+}
+
+struct session_dns *
+session_dns_unref(struct session_dns *d)
+{
+	if (d == NULL || atomic_fetch_sub(&d->refs, 1) != 1)
+		return NULL;
+	dns_resolver_free(d->resolver);
+	free(d->key);
+	free(d);
+	return NULL;
+}
+
+/* ---- configuration snapshot ---- */
+
+/* A config string list as the const array dkim_sign wants. */
+static const char **
+session_conf_names(const struct config_strlist *l, size_t *ret_n)
+{
+	const char **v;
+	size_t i;
+
+	*ret_n = 0;
+	if (l->n == 0)
+		return NULL;
+	v = calloc(l->n + 1, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < l->n; i++)
+		v[i] = l->v[i];
+	*ret_n = l->n;
+	return v;
+}
+
+/* OrgDomain and PublicSuffixList; RequiredFrom; RejectFailures no caps
+ * the DMARC disposition at quarantine (recorded as local_policy in the
+ * reports), so the message is held or marked rather than rejected. */
+static int
+session_conf_dmarc(struct session_conf *c, struct buf *errors)
+{
+	const struct config *cfg = c->cfg;
+	struct orgdomain_options oo;
+	const char *why = NULL;
+	int r;
+
+	memset(&oo, 0, sizeof(oo));
+	oo.method = cfg->org_domain == CONFIG_ORGDOMAIN_PSL ?
+	    ORGDOMAIN_PSL : ORGDOMAIN_TREEWALK;
+	oo.psl_path = cfg->public_suffix_list;
+	r = orgdomain_new(&oo, &c->org, &why);
+	if (r < 0) {
+		buf_addf(errors, "%s: OrgDomain: %s\n", cfg->path,
+		    why != NULL ? why : strerror(-r));
+		return r;
+	}
+	dmarc_options_init(&c->dmarc);
+	c->dmarc.require_from = cfg->required_from;
+	if (!cfg->reject_failures)
+		c->dmarc.max_policy = DMARC_POLICY_QUARANTINE;
+	return 0;
+}
+
+int
+session_conf_new(struct config *cfg, struct session_dns *dns,
+    struct session_conf **ret, struct buf *errors)
+{
+	struct session_conf *c = calloc(1, sizeof(*c));
+	int r = 0;
+
+	if (c == NULL) {
+		config_unref(cfg);
+		return -ENOMEM;
+	}
+	atomic_init(&c->refs, 1);
+	c->cfg = cfg;
+	c->dns = session_dns_ref(dns);
+	c->sign_headers = session_conf_names(&cfg->sign_headers,
+	    &c->n_sign_headers);
+	c->oversign = session_conf_names(&cfg->oversign_headers,
+	    &c->n_oversign);
+	if ((cfg->sign_headers.n > 0 && c->sign_headers == NULL) ||
+	    (cfg->oversign_headers.n > 0 && c->oversign == NULL))
+		r = -ENOMEM;
+	if (r == 0)
+		r = session_conf_dmarc(c, errors);
+	if (r < 0) {
+		session_conf_unref(c);
+		return r;
+	}
+	*ret = c;
+	return 0;
+}
+
+struct session_conf *
+session_conf_ref(struct session_conf *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
+struct session_conf *
+session_conf_unref(struct session_conf *c)
+{
+	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
+		return NULL;
+	orgdomain_free(c->org);
+	free(c->sign_headers);
+	free(c->oversign);
+	session_dns_unref(c->dns);
+	config_unref(c->cfg);
+	free(c);
+	return NULL;
+}
+
+/* ---- connection ---- */
+
+static void session_reset(struct session *s);
+
+struct session *
+session_new(struct session_conf *conf)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return NULL;
+	s->arena = arena_new(SESSION_ARENA_BLOCK);
+	if (s->arena == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->conf = session_conf_ref(conf);
+	session_reset(s);
+	return s;
+}
+
+struct session *
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return NULL;
+	arena_free(s->arena);
+	session_conf_unref(s->conf);
+	free(s->hostname);
+	free(s->helo);
+	free(s);
+	return NULL;
+}
+
+bool
+session_wants_rcpt(const struct session *s)
+{
+	return s->conf->cfg->spool_dir != NULL;
+}
+
+/* A bounded heap copy of a name from the MTA (NULL stays NULL). */
+static char *
+session_copy_name(const char *name)
+{
+	return name != NULL ? strndup(name, SESSION_NAME_MAX) : NULL;
+}
+
+void
+session_connect(struct session *s, const char *hostname,
+    const struct sockaddr *sa)
+{
+	const struct config *cfg = s->conf->cfg;
+	const void *addr = NULL;
+	in_port_t port = 0;
+
+	free(s->hostname);
+	s->hostname = session_copy_name(hostname);
+	if (sa != NULL && table_ip_from_sockaddr(sa, &s->ip) == 0) {
+		s->have_ip = true;
+		if (sa->sa_family == AF_INET) {
+			const struct sockaddr_in *in = (const void *)sa;
+			addr = &in->sin_addr;
+			port = in->sin_port;
+		} else {
+			const struct sockaddr_in6 *in6 = (const void *)sa;
+			addr = &in6->sin6_addr;
+			port = in6->sin6_port;
+		}
+		inet_ntop(sa->sa_family, addr, s->ip_text,
+		    sizeof(s->ip_text));
+	}
+	/* Postfix's non_smtpd_milters path (sendmail, pickup) announces the
+	 * client "localhost" with no address, or 127.0.0.1 with port 0; a
+	 * real SMTP client always has a port. */
+	s->local = hostname != NULL && strcmp(hostname, "localhost") == 0 &&
+	    (!s->have_ip || port == 0);
+	s->internal = config_is_internal(cfg, s->have_ip ? &s->ip : NULL,
+	    s->hostname);
+	s->ignored = config_is_external_ignored(cfg,
+	    s->have_ip ? &s->ip : NULL, s->hostname);
+	log_debug("connect from %s [%s]%s%s", hostname != NULL ? hostname :
+	    "?", s->ip_text, s->internal ? " internal" : "",
+	    s->local ? " local-submission" : "");
+}
+
+void
+session_helo(struct session *s, const char *name)
+{
+	free(s->helo);
+	s->helo = session_copy_name(name);
+}
+
+/* ---- message ---- */
+
+static void
+session_fail(struct session *s, int err, const char *where)
+{
+	if (s->error == 0) {
+		s->error = err;
+		s->error_where = where;
+	}
+}
+
+/* An arena copy of a macro or path (NULL stays NULL; ENOMEM noted). */
+static const char *
+session_keep(struct session *s, const char *v)
+{
+	char *c;
+
+	if (v == NULL)
+		return NULL;
+	c = arena_memdup(s->arena, v, strnlen(v, SESSION_NAME_MAX));
+	if (c == NULL)
+		session_fail(s, -ENOMEM, "envelope");
+	return c;
+}
+
+static void
+session_reset(struct session *s)
+{
+	arena_reset(s->arena);
+	s->in_message = false;
+	s->queue_id = s->mail_from = s->auth_authen = NULL;
+	s->rcpt_domain = s->why = s->from_domain = NULL;
+	s->path = SESSION_PATH_NONE;
+	s->sign = NULL;
+	s->signers = NULL;
+	s->n_signers = 0;
+	s->verdict = NULL;
+	s->forged = NULL;
+	s->n_forged = s->cap_forged = 0;
+	s->n_authres = 0;
+	s->error = 0;
+	s->error_where = NULL;
+	memset(&s->outcome, 0, sizeof(s->outcome));
+	msg_init(&s->msg, s->arena);
+}
+
+void
+session_envfrom(struct session *s, const char *path,
+    const char *auth_authen, const char *daemon_name,
+    const char *queue_id)
+{
+	session_reset(s);
+	s->in_message = true;
+	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	s->mail_from = session_keep(s, path);
+	s->auth_authen = auth_authen != NULL && auth_authen[0] != '\0' ?
+	    session_keep(s, auth_authen) : NULL;
+	s->queue_id = session_keep(s, queue_id);
+	log_debug("%s: mail from %s auth=%s daemon=%s",
+	    queue_id != NULL ? queue_id : "-", path != NULL ? path : "-",
+	    s->auth_authen != NULL ? "yes" : "no",
+	    daemon_name != NULL ? daemon_name : "-");
+}
+
+void
+session_rcpt(struct session *s, const char *path)
+{
+	struct addr_path p;
+
+	if (s->rcpt_domain != NULL || path == NULL)
+		return;
+	if (addr_parse_path(s->arena, path, strlen(path), &p, NULL) == 0 &&
+	    !p.null_sender)
+		s->rcpt_domain = p.mailbox.domain;
+}
+
+/* RFC 8601 section 5: an Authentication-Results field that names our
+ * authserv-id and did not come from us is removed. Noted as the fields
+ * arrive, so a message whose header is too large to keep still loses
+ * every one of them. */
+static void
+session_note_authres(struct session *s, const char *value, size_t len)
+{
+	int *p;
+
+	s->n_authres++;
+	if (!authres_is_ours(value, len, s->conf->cfg->authserv_id))
+		return;
+	if (s->n_forged == s->cap_forged) {
+		s->cap_forged = s->cap_forged ? 2 * s->cap_forged : 8;
+		p = arena_alloc(s->arena, s->cap_forged * sizeof(*p));
+		if (p == NULL) {
+			session_fail(s, -ENOMEM, "header");
+			return;
+		}
+		if (s->n_forged > 0)
+			memcpy(p, s->forged, s->n_forged * sizeof(*p));
+		s->forged = p;
+	}
+	s->forged[s->n_forged++] = s->n_authres;
+}
+
+void
+session_header(struct session *s, const char *name, const char *value,
+    bool leadspc)
+{
+	size_t vlen = strlen(value);
+	char *v;
+	int r;
+
+	if (strcasecmp(name, "Authentication-Results") == 0)
+		session_note_authres(s, value, vlen);
+	if (s->error != 0)
+		return;
+	if (leadspc) {
+		r = msg_add_header(&s->msg, name, strlen(name), value, vlen);
+	} else {
+		/* without SMFIP_HDR_LEADSPC the MTA dropped the space after
+		 * the colon: put the usual one back */
+		v = arena_alloc(s->arena, vlen + 2);
+		if (v == NULL) {
+			session_fail(s, -ENOMEM, "header");
+			return;
+		}
+		v[0] = ' ';
+		memcpy(v + 1, value, vlen + 1);
+		r = msg_add_header(&s->msg, name, strlen(name), v, vlen + 1);
+	}
+	if (r < 0)
+		session_fail(s, r, "header");
+}
+
+/* The author of the message: the one address of the one From field.
+ * @return 0 with *ret_addr; -EBADMSG with *ret_why; -ENOMEM. */
+static int
+session_author(struct session *s, const struct addr **ret_addr,
+    const char **ret_why)
+{
+	const struct msg_header *h;
+	struct addr_list list;
+	struct addr_error err;
+	size_t pos = 0, n;
+	int r;
+
+	n = msg_count(&s->msg, "From");
+	if (n != 1) {
+		*ret_why = n == 0 ? "no From field" : "several From fields";
+		return -EBADMSG;
+	}
+	h = msg_find(&s->msg, "From", &pos);
+	r = addr_parse_from(s->arena, h->value, h->value_len, &list, &err);
+	if (r == -EBADMSG) {
+		*ret_why = err.why;
+		return r;
+	}
+	if (r < 0)
+		return r;
+	s->from_domain = list.addrs[0].domain;
+	if (list.count != 1) {
+		*ret_why = "several From addresses";
+		return -EBADMSG;
+	}
+	*ret_addr = &list.addrs[0];
+	return 0;
+}
+
+/* dkim_signer for each signature config_signing_keys() chose. */
+static int
+session_signers(struct session *s, const struct config_signer *cs,
+    size_t n, struct dkim_signer **ret)
+{
+	const struct session_conf *c = s->conf;
+	struct dkim_signer *sg;
+	size_t i;
+
+	sg = arena_alloc(s->arena, n * sizeof(*sg));
+	if (sg == NULL)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		dkim_signer_init(&sg[i]);
+		sg[i].domain = cs[i].domain;
+		sg[i].selector = cs[i].selector;
+		sg[i].identity = cs[i].identity;
+		sg[i].key = cs[i].key->key;
+		sg[i].header_canon = c->cfg->canon_header;
+		sg[i].body_canon = c->cfg->canon_body;
+		sg[i].headers = c->sign_headers;
+		sg[i].n_headers = c->n_sign_headers;
+		sg[i].oversign = c->oversign;
+		sg[i].n_oversign = c->n_oversign;
+	}
+	*ret = sg;
+	return 0;
+}
+
+/* Start signing when the From domain has keys; else say why not. */
+static void
+session_sign_begin(struct session *s)
+{
+	struct config_signer *cs;
+	struct dkim_signer *sg;
+	const struct addr *from;
+	const char *why = NULL;
+	size_t n = 0;
+	int r;
+
+	r = session_author(s, &from, &why);
+	if (r == -EBADMSG) {
+		s->why = why;
+		return;
+	}
+	cs = arena_alloc(s->arena, BOUND_SIGNING_KEYS * sizeof(*cs));
+	if (r == 0 && cs == NULL)
+		r = -ENOMEM;
+	if (r == 0)
+		r = config_signing_keys(s->conf->cfg, from->local,
+		    from->domain, s->arena, cs, BOUND_SIGNING_KEYS, &n, &why);
+	if (r == 0 && n == 0) {
+		s->why = why;
+		return;
+	}
+	if (r == 0)
+		r = session_signers(s, cs, n, &sg);
+	if (r == 0)
+		r = dkim_sign_begin(s->arena, &s->msg, sg, n, &s->sign);
+	if (r < 0) {
+		session_fail(s, r, "signing");
+		return;
+	}
+	s->signers = cs;
+	s->n_signers = n;
+	s->path = SESSION_PATH_SIGN;
+}
+
+static void
+session_verify_begin(struct session *s)
+{
+	const struct config *cfg = s->conf->cfg;
+	struct verdict_env *env;
+	int r;
+
+	env = arena_zalloc(s->arena, sizeof(*env));
+	if (env == NULL) {
+		session_fail(s, -ENOMEM, "verifying");
+		return;
+	}
+	env->resolver = s->conf->dns->resolver;
+	env->now = (int64_t)time(NULL);
+	env->authserv_id = cfg->authserv_id;
+	env->client_ip = s->ip_text[0] != '\0' ? s->ip_text : NULL;
+	env->helo = s->helo;
+	env->mail_from = s->mail_from;
+	env->receiver = cfg->authserv_id;
+	env->envelope_to = s->rcpt_domain;
+	env->org = s->conf->org;
+	env->dmarc = &s->conf->dmarc;
+	env->max_signatures = cfg->max_signatures;
+	env->min_rsa_bits = cfg->min_key_bits;
+	env->allow_partial_body = cfg->body_length ==
+	    CONFIG_BODY_LENGTH_ACCEPT;
+	r = verdict_begin(s->arena, &s->msg, env, &s->verdict);
+	if (r < 0) {
+		session_fail(s, r, "verifying");
+		return;
+	}
+	s->path = SESSION_PATH_VERIFY;
+}
+
+void
+session_eoh(struct session *s)
+{
+	const struct config *cfg = s->conf->cfg;
+	bool submit = s->internal || s->auth_authen != NULL || s->local;
+
+	if (s->error != 0)
+		return;
+	if (submit && (cfg->mode & CONFIG_MODE_SIGN)) {
+		session_sign_begin(s);
+		if (s->path == SESSION_PATH_SIGN || s->error != 0)
+			return;
+	} else if (!submit) {
+		s->why = "external client, not authenticated";
+	} else {
+		s->why = "Mode does not include s";
+	}
+	if (!(cfg->mode & CONFIG_MODE_VERIFY))
+		return;
+	if (!submit && s->ignored) {
+		s->why = "client in ExternalIgnoreList";
+		return;
+	}
+	session_verify_begin(s);
+}
+
+void
+session_body(struct session *s, const uint8_t *chunk, size_t len)
+{
+	int r = 0;
+
+	if (s->error != 0)
+		return;
+	if (s->path == SESSION_PATH_SIGN)
+		r = dkim_sign_body(s->sign, (const char *)chunk, len);
+	else if (s->path == SESSION_PATH_VERIFY)
+		r = verdict_body(s->verdict, (const char *)chunk, len);
+	if (r < 0)
+		session_fail(s, r, "body");
+}
+
+/* ---- end of message ---- */
+
+/* v with its CRLF folds turned into the MTA's LF (arena copy). */
+static const char *
+session_lf(struct session *s, const char *v)
+{
+	size_t n = strlen(v), i, j = 0;
+	char *c = arena_alloc(s->arena, n + 1);
+
+	if (c == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!(v[i] == '\r' && v[i + 1] == '\n'))
+			c[j++] = v[i];
+	c[j] = '\0';
+	return c;
+}
+
+/* The A-R value of a message we could not evaluate. */
+static const char *
+session_authres_error(struct session *s)
+{
+	const char *ar = NULL;
+	struct buf b;
+
+	buf_init(&b, 1024);
+	authres_begin(&b, s->conf->cfg->authserv_id);
+	authres_method(&b, "dkim", AUTH_TEMPERROR, "internal error");
+	if (buf_error(&b) == 0)
+		ar = arena_memdup(s->arena, b.data, b.len);
+	buf_free(&b);
+	return ar;
+}
+
+/* What the verdict asks the milter to enforce: the DMARC disposition,
+ * or temperror when DMARC could not be evaluated because of DNS. */
+static enum session_disp
+session_disposition(const struct verdict *v)
+{
+	if (v->dmarc == NULL)
+		return SESSION_DISP_NONE;
+	if (v->dmarc->result == AUTH_TEMPERROR)
+		return SESSION_DISP_TEMPERROR;
+	switch (v->dmarc->disposition) {
+	case DMARC_DISP_REJECT:
+		return SESSION_DISP_REJECT;
+	case DMARC_DISP_QUARANTINE:
+		return SESSION_DISP_QUARANTINE;
+	case DMARC_DISP_NONE:
+	case DMARC_DISP_PASS:
+		break;
+	}
+	return SESSION_DISP_NONE;
+}
+
+/* "550 5.7.1" text naming the policy domain (no '%': smfi_setreply
+ * would read it as a format). */
+static const char *
+session_reject_text(struct session *s, const struct verdict *v)
+{
+	const struct dmarc_author *a = v->dmarc->decisive;
+	const char *d = a != NULL && a->policy_domain != NULL ?
+	    a->policy_domain : "the From domain";
+	struct buf b;
+	const char *t = NULL;
+	size_t i;
+
+	buf_init(&b, 512);
+	buf_adds(&b, "Message rejected by the DMARC policy of ");
+	for (i = 0; d[i] != '\0' && i < 253; i++)
+		buf_addc(&b, d[i] > 0x20 && d[i] < 0x7f && d[i] != '%' ?
+		    d[i] : '?');
+	if (buf_error(&b) == 0)
+		t = arena_memdup(s->arena, b.data, b.len);
+	buf_free(&b);
+	return t != NULL ? t : "Message rejected by DMARC policy";
+}
+
+static void
+session_reply(struct session_outcome *o, enum config_action a,
+    const char *code4, const char *code5, const char *text)
+{
+	if (a == CONFIG_ACTION_ACCEPT)
+		return;
+	o->reply = a == CONFIG_ACTION_TEMPFAIL ? SESSION_TEMPFAIL :
+	    SESSION_REJECT;
+	o->code = a == CONFIG_ACTION_TEMPFAIL ? "451" : "550";
+	o->xcode = a == CONFIG_ACTION_TEMPFAIL ? code4 : code5;
+	o->text = text;
+}
+
+/* Enforce the verdict: reject, quarantine, temperror. */
+static const char *
+session_enforce(struct session *s, const struct verdict *v)
+{
+	const struct config *cfg = s->conf->cfg;
+	struct session_outcome *o = &s->outcome;
+
+	if (cfg->spf_reject_fail && v->spf != NULL &&
+	    v->spf->result == AUTH_FAIL) {
+		/* RFC 7208 section 8.4; decided with the rest of the
+		 * verdict, so the reply comes at the end of data */
+		session_reply(o, CONFIG_ACTION_REJECT, NULL, "5.7.23",
+		    "SPF check failed for the MAIL FROM domain");
+		return "reject (SPF fail)";
+	}
+	switch (session_disposition(v)) {
+	case SESSION_DISP_REJECT:
+		/* RejectFailures no caps DMARC at quarantine already */
+		session_reply(o, CONFIG_ACTION_REJECT, NULL, "5.7.1",
+		    session_reject_text(s, v));
+		return "reject";
+	case SESSION_DISP_QUARANTINE:
+		if (cfg->quarantine == CONFIG_QUARANTINE_HEADER)
+			return "none (Quarantine header)";
+		o->quarantine = "DMARC policy quarantine";
+		return "quarantine";
+	case SESSION_DISP_TEMPERROR:
+		session_reply(o, cfg->on_dns_error, "4.7.5", "5.7.5",
+		    "DNS lookup failed, try again later");
+		return o->reply == SESSION_CONTINUE ? "accept (temperror)" :
+		    "tempfail";
+	case SESSION_DISP_NONE:
+		break;
+	}
+	return "accept";
+}
+
+/* Fill o->edits: forged A-R deletions (last first, so indices stay
+ * right), then inserts at the top in reverse of the final order: our
+ * A-R, then the signatures from the last to the first. */
+static int
+session_edits(struct session *s, const char *authres, const char **sigs)
+{
+	struct session_outcome *o = &s->outcome;
+	struct session_edit *e;
+	size_t n = 0, i;
+
+	e = arena_zalloc(s->arena, (s->n_forged + 1 + s->n_signers) *
+	    sizeof(*e));
+	if (e == NULL)
+		return -ENOMEM;
+	for (i = s->n_forged; i > 0; i--) {
+		e[n].kind = SESSION_EDIT_DELETE;
+		e[n].name = "Authentication-Results";
+		e[n++].index = s->forged[i - 1];
+	}
+	if (authres != NULL) {
+		e[n].kind = SESSION_EDIT_INSERT;
+		e[n].name = "Authentication-Results";
+		if ((e[n++].value = session_lf(s, authres)) == NULL)
+			return -ENOMEM;
+	}
+	for (i = sigs != NULL ? s->n_signers : 0; i > 0; i--) {
+		e[n].kind = SESSION_EDIT_INSERT;
+		e[n].name = "DKIM-Signature";
+		if ((e[n++].value = session_lf(s, sigs[i - 1])) == NULL)
+			return -ENOMEM;
+	}
+	o->edits = e;
+	o->n_edits = n;
+	return 0;
+}
+
+static void
+session_log_spf_dmarc(struct buf *b, const struct verdict *v)
+{
+	const struct dmarc_author *a;
+
+	if (v->spf != NULL)
+		buf_addf(b, " spf=%s", auth_result_name(v->spf->result));
+	else
+		buf_adds(b, " spf=none");
+	if (v->dmarc == NULL) {
+		buf_adds(b, " dmarc=none");
+		return;
+	}
+	buf_addf(b, " dmarc=%s", auth_result_name(v->dmarc->result));
+	a = v->dmarc->decisive;
+	if (a != NULL && a->policy_domain != NULL) {
+		buf_adds(b, " policy=");
+		log_quote(b, a->policy_domain, strlen(a->policy_domain));
+	}
+}
+
+/* One aggregate-report record per evaluated author domain; a spool that
+ * cannot be written costs a report row, never the message. */
+static void
+session_spool(struct session *s, const struct verdict *v)
+{
+	const char *dir = s->conf->cfg->spool_dir;
+	size_t i;
+	int r;
+
+	for (i = 0; dir != NULL && i < v->n_spool; i++) {
+		r = spool_append(dir, &v->spool[i], time(NULL), NULL);
+		if (r < 0)
+			log_warning("%s: spool %s: %s", s->queue_id != NULL ?
+			    s->queue_id : "NOQUEUE", dir, strerror(-r));
+	}
+}
+
+/* One info line per message: queue id, client, From domain, what was
+ * done and how long it took. */
+static void
+session_log(struct session *s, const struct verdict *v, const char *action)
+{
+	const char *from;
+	struct timespec now;
+	struct buf b;
+	double ms;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - s->start.tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - s->start.tv_nsec) / 1e6;
+	buf_init(&b, SESSION_LOG_MAX);
+	buf_addf(&b, "%s: client=%s from=",
+	    s->queue_id != NULL ? s->queue_id : "NOQUEUE",
+	    s->ip_text[0] != '\0' ? s->ip_text :
+	    s->local ? "local" : "unknown");
+	from = v != NULL && v->n_from > 0 ? v->from_domains[0] :
+	    s->from_domain;
+	if (from != NULL)
+		log_quote(&b, from, strlen(from));
+	else
+		buf_adds(&b, "-");
+	if (s->path == SESSION_PATH_SIGN && s->error == 0) {
+		buf_adds(&b, " signed");
+		for (i = 0; i < s->n_signers; i++)
+			buf_addf(&b, " d=%s s=%s a=%s", s->signers[i].domain,
+			    s->signers[i].selector,
+			    dkim_alg_name(s->signers[i].alg));
+	} else if (s->why != NULL) {
+		buf_adds(&b, " not signed (");
+		buf_adds(&b, s->why);
+		buf_adds(&b, ")");
+	}
+	for (i = 0; v != NULL && i < v->n_dkim; i++) {
+		buf_addf(&b, " dkim=%s", auth_result_name(v->dkim[i].result));
+		if (v->dkim[i].domain != NULL) {
+			buf_adds(&b, " d=");
+			log_quote(&b, v->dkim[i].domain,
+			    strlen(v->dkim[i].domain));
+		}
+		if (v->dkim[i].reason != NULL && v->dkim[i].reason[0] != '\0') {
+			buf_adds(&b, " reason=");
+			log_quote(&b, v->dkim[i].reason,
+			    strlen(v->dkim[i].reason));
+		}
+	}
+	if (v != NULL && v->n_dkim == 0)
+		buf_adds(&b, " dkim=none");
+	if (v != NULL)
+		session_log_spf_dmarc(&b, v);
+	if (s->n_forged > 0)
+		buf_addf(&b, " removed-authres=%zu", s->n_forged);
+	if (s->error != 0)
+		buf_addf(&b, " error=\"%s: %s\"", s->error_where,
+		    strerror(-s->error));
+	buf_addf(&b, " action=%s ms=%.1f", action, ms);
+	log_msg(s->error != 0 ? LOG_LVL_WARNING : LOG_LVL_INFO, "%s",
+	    buf_cstr(&b));
+	buf_free(&b);
+}
+
+/* Finish signing or verifying; the signatures or the verdict, or an
+ * error noted in s. */
+static void
+session_finish(struct session *s, const char ***ret_sigs,
+    const struct verdict **ret_v)
+{
+	const char **sigs;
+	int r;
+
+	if (s->error != 0)
+		return;
+	if (s->path == SESSION_PATH_SIGN) {
+		sigs = arena_alloc(s->arena, s->n_signers * sizeof(*sigs));
+		r = sigs == NULL ? -ENOMEM :
+		    dkim_sign_finish(s->sign, (int64_t)time(NULL), sigs);
+		if (r < 0)
+			session_fail(s, r, "signing");
+		else
+			*ret_sigs = sigs;
+	} else if (s->path == SESSION_PATH_VERIFY) {
+		r = verdict_finish(s->verdict, ret_v);
+		if (r < 0)
+			session_fail(s, r, "verifying");
+	}
+}
+
+void
+session_eom(struct session *s, const char *queue_id,
+    struct session_outcome *ret)
+{
+	const struct config *cfg = s->conf->cfg;
+	const struct verdict *v = NULL;
+	const char **sigs = NULL, *authres = NULL, *action = "accept";
+
+	if (s->queue_id == NULL && queue_id != NULL)
+		s->queue_id = session_keep(s, queue_id);
+	session_finish(s, &sigs, &v);
+	if (s->error == 0 && v != NULL) {
+		authres = v->authres;
+		action = session_enforce(s, v);
+		session_spool(s, v);
+	} else if (s->error != 0) {
+		/* OnInternalError: the message goes on unsigned and, when
+		 * it was to be verified, with temperror recorded */
+		if (s->path != SESSION_PATH_SIGN &&
+		    (cfg->mode & CONFIG_MODE_VERIFY))
+			authres = session_authres_error(s);
+		session_reply(&s->outcome, cfg->on_internal_error, "4.3.0",
+		    "5.3.0", "internal error, try again later");
+		action = s->outcome.reply == SESSION_CONTINUE ? "accept" :
+		    s->outcome.reply == SESSION_TEMPFAIL ? "tempfail" :
+		    "reject";
+		sigs = NULL;
+	}
+	if (session_edits(s, authres, sigs) < 0) {
+		session_fail(s, -ENOMEM, "edits");
+		s->outcome.edits = NULL;
+		s->outcome.n_edits = 0;
+	}
+	session_log(s, v, action);
+	*ret = s->outcome;
+	s->in_message = false;
+}
+
+void
+session_abort(struct session *s)
+{
+	if (s->in_message)
+		log_debug("%s: message aborted",
+		    s->queue_id != NULL ? s->queue_id : "NOQUEUE");
+	session_reset(s);
+}

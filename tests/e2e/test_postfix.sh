@@ -1,0 +1,231 @@
+#!/bin/sh
+# test_postfix.sh -- end to end: a private Postfix (postfix-instance.sh)
+# with authmilter as smtpd_milters and non_smtpd_milters on an inet
+# socket, nsd serving the test zones (dns-server.sh), an smtp-sink
+# collecting what Postfix delivers. Checks:
+#   - SMTP from an internal client (127.0.0.1) and Postfix's sendmail
+#     (non_smtpd_milters) both arrive signed, and dkimpy verifies them;
+#   - inbound from an external client (127.0.0.5) with a valid signature
+#     gets one A-R with dkim=pass and dmarc=pass; a forged A-R with our
+#     authserv-id is gone;
+#   - p=reject failing mail gets 550 at the SMTP level, p=quarantine
+#     lands in the hold queue; the spool has their records;
+#   - with the DNS server stopped mail is still accepted, temperror.
+# postfix-instance.sh runs under bash (it probes ports with /dev/tcp).
+# Needs root (Postfix). Exit 77 (skip) when a component is missing,
+# unless CI=true.
+set -u
+src=${AUTHMILTER_SOURCE_ROOT:?}
+build=${AUTHMILTER_BUILD_ROOT:?}
+am=$build/src/cli/authmilter
+e2e=$src/tests/e2e
+pass=0
+fail=0
+
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	echo "test_postfix.sh: $1 is missing (packaging/install-deps.sh)" >&2
+	[ "${CI:-}" = true ] && exit 1
+	exit 77
+}
+need postfix
+need bash
+need smtp-sink
+need nsd
+need drill
+/usr/bin/python3 -c 'import dkim' 2>/dev/null || need python3-dkim
+if [ "$(id -u)" != 0 ]; then
+	echo "test_postfix.sh: Postfix needs root" >&2
+	[ "${CI:-}" = true ] && exit 1
+	exit 77
+fi
+
+check() {
+	if [ "$1" = 0 ]; then
+		pass=$((pass + 1))
+		echo "ok $pass - $2"
+	else
+		fail=$((fail + 1))
+		echo "FAIL - $2"
+	fi
+}
+
+port() {
+	echo $(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+}
+
+dir=$(mktemp -d /var/tmp/authmilter-e2e.XXXXXX)
+mpid=
+cleanup() {
+	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
+	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
+	sh "$e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
+	if [ "${KEEP:-}" = 1 ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
+}
+trap cleanup EXIT
+chmod 755 "$dir"
+mkdir "$dir/dns" "$dir/pf" "$dir/spool"
+
+dnsport=$(port)
+sh "$e2e/dns-server.sh" start "$dir/dns" "$dnsport" \
+    "$src/keys/demo/demo.zone" "$src/tests/milter/milter.zone" ||
+	{ echo "nsd did not start" >&2; exit 1; }
+
+install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/demo-rsa.private"
+mport=$(port)
+cat >"$dir/authmilter.conf" <<EOF
+Socket inet:$mport@127.0.0.1
+AuthservID mx.test.example
+Domain example.com
+Selector demo-rsa
+KeyFile $dir/demo-rsa.private
+InternalHosts 127.0.0.1
+Nameservers 127.0.0.1@$dnsport
+DNSTimeout 1
+SpoolDir $dir/spool
+LogLevel debug
+EOF
+"$am" run -c "$dir/authmilter.conf" -f >"$dir/milter.log" 2>&1 &
+mpid=$!
+i=0
+until grep -q ' started: ' "$dir/milter.log"; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || { cat "$dir/milter.log" >&2; exit 1; }
+	sleep 0.05
+done
+
+smtp=$(port)
+sink=$(port)
+bash "$e2e/postfix-instance.sh" start "$dir/pf" "$smtp" "$sink" \
+    "inet:127.0.0.1:$mport" || { echo "postfix did not start" >&2; exit 1; }
+
+# msg NAME FROM [EXTRA-HEADER]: a test message with X-Test: NAME
+msg() {
+	{
+		[ -n "${3:-}" ] && printf '%s\r\n' "$3"
+		printf 'From: Test <%s>\r\nTo: rcpt@example.net\r\n' "$2"
+		printf 'Subject: e2e %s\r\nX-Test: %s\r\n' "$1" "$1"
+		printf 'Message-ID: <%s@example.com>\r\n\r\n' "$1"
+		printf 'Hello from the %s test.\r\n' "$1"
+	} >"$dir/$1.eml"
+	echo "$dir/$1.eml"
+}
+
+# delivered NAME: the sink's copy of message NAME (waits up to 20 s),
+# without smtp-sink's envelope lines, CRLF line ends
+delivered() {
+	i=0
+	while :; do
+		f=$(grep -l "^X-Test: $1" "$dir/pf/sink/"* 2>/dev/null | head -1)
+		[ -n "$f" ] && break
+		i=$((i + 1))
+		[ $i -lt 200 ] || return 1
+		[ $((i % 20)) = 0 ] && bash "$e2e/postfix-instance.sh" flush "$dir/pf"
+		sleep 0.1
+	done
+	sed -e '1,/^X-Rcpt-Args:/d' "$f" | sed 's/\r*$/\r/' >"$dir/$1.out"
+	echo "$dir/$1.out"
+}
+
+dkimpy() {
+	/usr/bin/python3 "$src/tests/milter/dkimpy_verify.py" "$dnsport" "$1"
+}
+
+send() {
+	/usr/bin/python3 "$e2e/smtp_send.py" "$smtp" "$1" "$2" \
+	    rcpt@example.net "$3"
+}
+
+# 1. internal client over SMTP: signed
+send 127.0.0.1 user@example.com "$(msg internal user@example.com)" >/dev/null
+out=$(delivered internal)
+check $? "internal SMTP message delivered"
+sed -n '/^DKIM-Signature:/,/^[^ \t]/p' "$out" | grep -q 'd=example.com;'
+check $? "internal SMTP message signed (d=example.com)"
+dkimpy "$out" >/dev/null
+check $? "dkimpy verifies the internal SMTP message"
+
+# 2. Postfix's sendmail (non_smtpd_milters): signed
+bash "$e2e/postfix-instance.sh" sendmail "$dir/pf" -f user@example.com \
+    rcpt@example.net <"$(msg sendmail user@example.com)"
+out=$(delivered sendmail)
+check $? "sendmail message delivered"
+grep -qi '^DKIM-Signature:' "$out"
+check $? "sendmail message signed (local submission)"
+dkimpy "$out" >/dev/null
+check $? "dkimpy verifies the sendmail message"
+
+# 3. inbound from an external client: the signed internal message again,
+# with a forged A-R claiming our authserv-id
+signed=$dir/internal.out
+{
+	printf 'Authentication-Results: mx.test.example; dkim=pass; dmarc=pass\r\n'
+	sed -e '/^Received:/,/^[^ \t]/{/^Received:/d;/^[ \t]/d}' \
+	    -e 's/^X-Test: internal/X-Test: inbound/' "$signed"
+} >"$dir/inbound.eml"
+r=$(send 127.0.0.5 user@example.com "$dir/inbound.eml")
+check $? "inbound message accepted ($r)"
+out=$(delivered inbound)
+check $? "inbound message delivered"
+n=$(grep -ci '^Authentication-Results: mx.test.example' "$out")
+[ "$n" = 1 ]
+check $? "exactly one A-R with our authserv-id (got $n)"
+sed -n '/^Authentication-Results: mx.test.example/,/^[^ \t]/p' "$out" |
+    tr -d '\r\n\t' >"$dir/ar"
+grep -q 'dkim=pass header.d=example.com' "$dir/ar"
+check $? "dkim=pass in our A-R"
+grep -q 'spf=' "$dir/ar" && grep -q 'dmarc=pass' "$dir/ar"
+check $? "spf= and dmarc=pass in our A-R"
+grep -q 'mx.test.example; dkim=pass; dmarc=pass' "$out"
+[ $? != 0 ]
+check $? "the forged A-R is gone"
+
+# 4. p=reject: 550 at the SMTP level, not delivered
+r=$(send 127.0.0.5 x@reject.example "$(msg reject x@reject.example)")
+[ $? = 5 ] && echo "$r" | grep -q '^550 '
+check $? "p=reject failure gets 550 ($r)"
+echo "$r" | grep -q 'reject.example'
+check $? "the 550 names the policy domain"
+
+# 5. p=quarantine: accepted into the hold queue
+r=$(send 127.0.0.5 x@quarantine.example \
+    "$(msg quarantine x@quarantine.example)")
+check $? "p=quarantine failure accepted ($r)"
+i=0
+while [ -z "$(ls "$dir/pf/queue/hold" 2>/dev/null)" ] && [ $i -lt 50 ]; do
+	i=$((i + 1))
+	sleep 0.1
+done
+[ -n "$(ls "$dir/pf/queue/hold" 2>/dev/null)" ]
+check $? "p=quarantine message is in the hold queue"
+
+# the spool: one record per message evaluated with a DMARC record
+n=$(cat "$dir/spool/"*.jsonl 2>/dev/null | wc -l)
+[ "$n" -ge 3 ]
+check $? "spool holds the evaluated messages' records ($n)"
+
+# 6. DNS down: still accepted, temperror recorded
+sh "$e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
+r=$(send 127.0.0.5 x@dnsdown.example "$(msg dnsdown x@dnsdown.example)")
+check $? "DNS down: accepted ($r)"
+out=$(delivered dnsdown)
+check $? "DNS down: delivered"
+sed -n '/^Authentication-Results: mx.test.example/,/^[^ \t]/p' "$out" |
+    tr -d '\r\n\t' | grep -q 'temperror'
+check $? "DNS down: temperror recorded"
+
+kill "$mpid"
+wait "$mpid"
+st=$?
+mpid=
+! grep -q 'Sanitizer\|runtime error' "$dir/milter.log" && [ $st = 0 ]
+check $? "authmilter stopped cleanly (status $st)"
+
+if [ $fail -ne 0 ]; then
+	echo "--- milter log" >&2
+	grep -v ': debug: ' "$dir/milter.log" >&2
+	echo "--- postfix log" >&2
+	tail -40 "$dir/pf/maillog" >&2
+fi
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

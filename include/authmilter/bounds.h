@@ -116,4 +116,9 @@
  * message_size_limit is 10240000 bytes. */
 #define BOUND_REPORT_MAIL_BYTES 10240000
 
+/* The local part of a DKIM i= identity: RFC 5321 section 4.5.3.1.1
+ * allows 64 octets; a longer one is not an address and would only carry
+ * bulk into results and headers. */
+#define BOUND_LOCAL_PART_LEN 64
+
 #endif

@@ -27,7 +27,9 @@
  *              algorithm", "bad c=", "bad base64 in b=", "bad base64 in
  *              bh=", "bad l=", "l= exceeds body length", "x= not after
  *              t=", "h= does not include From", "i= not within d=",
- *              "bad d=", "unknown q="...), key problems ("no key"
+ *              "bad d=: ...", "bad s=: ...", "bad i=: ...", "unknown
+ *              q=", "signed header too large" (a field signed in h= is
+ *              larger than the header hash buffer)...), key problems ("no key"
  *              (NXDOMAIN/NODATA, section 6.1.2), "key revoked", "key too
  *              small (...)", "bad key record syntax: ...", "key type does
  *              not match a=", "t=s key with i= subdomain", and the other
@@ -35,9 +37,10 @@
  *   none       "not evaluated (limit)"
  *
  * Memory: the session, its results and their strings live in the arena
- * given to dkim_verify_begin(); the msg and the resolver are borrowed and
- * must outlive the session. Not thread-safe: one session per message per
- * thread (the resolver itself is thread-safe).
+ * given to dkim_verify_begin(); the msg, the resolver and the key cache
+ * are borrowed and must outlive the session. Not thread-safe: one session
+ * per message per thread (the resolver and the key cache are
+ * thread-safe and shared).
  */
 #ifndef AUTHMILTER_DKIM_VERIFY_H
 #define AUTHMILTER_DKIM_VERIFY_H
@@ -58,10 +61,17 @@ struct dkim_verify_options {
 	unsigned min_rsa_bits;		/* 0 = BOUND_RSA_MIN_BITS */
 	bool allow_partial_body;	/* l= shorter than the body: pass
 					 * instead of policy */
+	struct dkim_key_cache *key_cache;	/* borrowed; NULL: every key
+						 * record is parsed again */
 };
 
 /* One signature's outcome. Strings are arena-owned and NUL-terminated;
- * tag strings are NULL when the tag was absent or unparseable. */
+ * tag strings are NULL when the tag was absent or did not validate (the
+ * reason says which), so a non-NULL one is always safe to put in a
+ * header or a record: domain and selector are at most 253 bytes of
+ * letters, digits, '-', '_' and '.'; identity a local part of at most
+ * BOUND_LOCAL_PART_LEN atext/'.' bytes, '@' and such a domain; algorithm
+ * a known name; b_prefix base64 characters only. */
 struct dkim_verify_result {
 	enum auth_result result;
 	const char *reason;	/* "" on pass */
@@ -69,7 +79,11 @@ struct dkim_verify_result {
 	const char *selector;	/* s= */
 	const char *identity;	/* i=, or "@" d= when absent */
 	const char *algorithm;	/* a= as written (for header.a) */
-	const char *b_prefix;	/* first 8 characters of b= (header.b) */
+	const char *b_prefix;	/* first <= 8 base64 characters of b=
+				 * (header.b) */
+	unsigned h_from;	/* times "from" is listed in h= (0 when h=
+				 * did not parse): a signature covers every
+				 * From field only if this is >= their count */
 	unsigned key_bits;	/* 0 when no key was loaded */
 	bool testing;		/* the key has t=y */
 	size_t header_index;	/* index of the field in msg->headers */
@@ -81,7 +95,8 @@ struct dkim_verify;
  * Key lookups happen here (the resolver is synchronous).
  * @return 0 and *ret (arena-owned); -EINVAL (no resolver); -ENOMEM;
  * -EIO (OpenSSL). A message without signatures is not an error: it has
- * zero results. */
+ * zero results; nor is any message content: a signature that cannot be
+ * evaluated is a permerror result. */
 int dkim_verify_begin(struct arena *a, const struct msg *m,
     const struct dkim_verify_options *opt, struct dkim_verify **ret);
 

@@ -120,8 +120,9 @@ const char *dns_type_name(enum dns_type t);
 
 /* dns_name_valid -- whether name is a syntactically valid domain name for
  * a query (labels 1..63 bytes, total <= 253 without the final dot, no
- * empty label); underscores and any other byte but '.' allowed in labels
- * (DNS itself allows them). */
+ * empty label); labels hold printable ASCII or space, but no '\' (read
+ * as an escape by resolvers), control bytes or 8-bit bytes (queries use
+ * A-labels). Identity domains need stricter checks of their own. */
 bool dns_name_valid(const char *name);
 
 /* dns_name_key -- name as a lookup key in out (cap bytes): ASCII lower-

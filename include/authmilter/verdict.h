@@ -7,7 +7,9 @@
  * environment: the resolver, the SMTP facts (client IP, HELO, MAIL FROM),
  * the options, and `now` (time is an input, so vectors with t= and x= are
  * reproducible). The work:
- *   begin   parse every From header (addr.h) into the author domains,
+ *   begin   parse every From header (addr.h) into the author domains
+ *           (A-labels; a field that does not parse gives the domain of
+ *           each "@domain" in it, so a malformed From cannot hide one),
  *           start DKIM verification (key lookups), evaluate SPF for the
  *           MAIL FROM identity (postmaster@HELO for the null sender) when
  *           the client IP is known
@@ -57,6 +59,8 @@ struct verdict_env {
 	size_t max_signatures;		/* 0 = BOUND_DKIM_SIGNATURES */
 	unsigned min_rsa_bits;		/* 0 = BOUND_RSA_MIN_BITS */
 	bool allow_partial_body;	/* l= leaving bytes unsigned: pass */
+	struct dkim_key_cache *key_cache;	/* borrowed, shared; NULL:
+						 * parse keys per message */
 	/* DMARC: NULL org skips DMARC */
 	const struct orgdomain *org;
 	const struct dmarc_options *dmarc;	/* NULL: defaults */
@@ -69,9 +73,12 @@ struct verdict {
 	/* SPF: NULL when not evaluated (no client IP), with the reason */
 	const struct spf_result *spf;
 	const char *spf_skipped;
-	/* From: the author domains (lower-case), the state of the field */
+	/* From: the author domains (lower-case A-labels), the state */
 	enum dmarc_from_state from_state;
-	const char *from_why;		/* why From did not parse, or NULL */
+	const char *from_why;		/* why a From did not parse, or NULL */
+	bool from_recovered;		/* a From did not parse: its domains
+					 * were taken from each "@domain" */
+	size_t n_from_fields;		/* From header fields */
 	const char *const *from_domains;
 	size_t n_from;
 	/* DMARC: NULL when not evaluated (no orgdomain context) */

@@ -37,8 +37,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <libpsl.h>
 
+#include "authmilter/config.h"
+#include "authmilter/orgdomain.h"
 #include "authmilter/report.h"
 #include "authmilter/xalloc.h"
 #include "cli.h"
@@ -65,8 +66,10 @@ struct run {
 	const char *suppress[MAX_DIRS];
 	size_t nsuppress;
 	struct dns_resolver *dns;
-	const psl_ctx_t *psl;		/* system list or libpsl's built-in */
-	psl_ctx_t *psl_owned;
+	struct orgdomain_options org_opt;	/* --org-domain, --psl */
+	const char *config_path;	/* -c: defaults from authmilter.conf */
+	struct config *cfg;
+	struct orgdomain *org;
 	struct claim *claims;
 	size_t nclaims;
 	unsigned long warnings;
@@ -76,12 +79,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: authmilter report --spool DIR [--spool DIR...] --out DIR\n"
+"usage: authmilter report [--config FILE] --spool DIR [--spool DIR...]\n"
+"           --out DIR\n"
 "           [--period yesterday|all|YYYY-MM-DD[..YYYY-MM-DD]]\n"
 "           [--org-name NAME] [--email ADDR] [--submitter DOMAIN]\n"
 "           [--send] [--sendmail CMD] [--no-reports-to ADDR|DOMAIN...]\n"
 "           [--zone FILE | --nameserver IP[@PORT]] [--grace SECONDS]\n"
-"           [--dry-run]\n\n"
+"           [--org-domain treewalk|psl [--psl FILE]] [--dry-run]\n\n"
 "Builds one RFC 9990 aggregate report per policy domain and UTC day from\n"
 "the spool files of the period (default: yesterday), writes them to --out\n"
 "as RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz and, with --send, mails each to\n"
@@ -90,10 +94,16 @@ usage(FILE *f)
 "moved to DIR/processed/ once their reports are out; a failed send puts\n"
 "them back for the next run. Days that ended less than --grace seconds\n"
 "(default 300) ago, and today, are left alone. --dry-run claims nothing.\n"
-"--org-name and --email default to $AUTHMILTER_REPORT_ORG_NAME and\n"
-"$AUTHMILTER_REPORT_EMAIL; --submitter to the domain of the email.\n"
+"--config FILE (authmilter.conf) gives the defaults: --spool from SpoolDir,\n"
+"--out SpoolDir/reports, --org-name and --email from ReportOrgName and\n"
+"ReportEmail, --no-reports-to from NoReportsTo, --org-domain and --psl\n"
+"from OrgDomain and PublicSuffixList, --nameserver from Nameservers.\n"
+"Without it --org-name and --email default to $AUTHMILTER_REPORT_ORG_NAME\n"
+"and $AUTHMILTER_REPORT_EMAIL; --submitter to the domain of the email.\n"
 "The external-destination checks of --send ask --zone (a zone file),\n"
-"--nameserver, or the resolvers of /etc/resolv.conf.\n"
+"--nameserver, or the resolvers of /etc/resolv.conf; organizational\n"
+"domains are found as the milter finds them (--org-domain, default\n"
+"treewalk: the RFC 9989 DNS tree walk; psl: the Public Suffix List).\n"
 "Exit: 0 ok, 1 a report could not be sent or written, 2 usage or I/O.\n");
 }
 
@@ -133,17 +143,26 @@ parse_period(struct run *r, const char *s)
 	return 0;
 }
 
-/* ---- organizational domains (until the orgdomain module is wired in:
- * the Public Suffix List through libpsl) ---- */
+/* ---- organizational domains, as the milter finds them ---- */
 
 static int
-psl_orgdomain(void *ctx, const char *domain, struct buf *ret)
+run_orgdomain(void *ctx, const char *domain, struct buf *ret)
 {
 	const struct run *r = ctx;
-	const char *reg = psl_registrable_domain(r->psl, domain);
+	struct orgdomain_org org;
+	struct arena *a = arena_new(4096);
+	int err;
 
-	buf_adds(ret, reg != NULL ? reg : domain);
-	return buf_error(ret);
+	if (a == NULL)
+		return -ENOMEM;
+	err = orgdomain_find(r->org, r->dns, a, domain, &org);
+	/* a lookup that did not complete compares the domain itself, so
+	 * the destination is checked rather than trusted */
+	if (err == 0)
+		buf_adds(ret, org.status == ORGDOMAIN_OK ? org.org_domain :
+		    domain);
+	arena_free(a);
+	return err != 0 ? err : buf_error(ret);
 }
 
 /* ---- claiming ---- */
@@ -378,7 +397,7 @@ destinations(struct run *r, const struct report_domain *d,
     struct arena *a, const char **to)
 {
 	struct report_dest_options o = {
-		.dns = r->dns, .orgdomain = psl_orgdomain,
+		.dns = r->dns, .orgdomain = run_orgdomain,
 		.orgdomain_ctx = r, .suppress = r->suppress,
 		.suppress_count = r->nsuppress,
 	};
@@ -559,7 +578,8 @@ run_report(struct run *r)
 
 enum { OPT_SPOOL = 256, OPT_OUT, OPT_PERIOD, OPT_ORG, OPT_EMAIL,
 	OPT_SUBMITTER, OPT_SEND, OPT_SENDMAIL, OPT_NOREPORTS, OPT_ZONE,
-	OPT_GRACE, OPT_DRYRUN, OPT_NOW, OPT_NAMESERVER, OPT_HELP };
+	OPT_GRACE, OPT_DRYRUN, OPT_NOW, OPT_NAMESERVER, OPT_ORGDOMAIN, OPT_PSL,
+	OPT_CONFIG, OPT_HELP };
 
 static const struct option options[] = {
 	{ "spool", required_argument, NULL, OPT_SPOOL },
@@ -576,6 +596,9 @@ static const struct option options[] = {
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "dry-run", no_argument, NULL, OPT_DRYRUN },
 	{ "now", required_argument, NULL, OPT_NOW },	/* tests: the clock */
+	{ "org-domain", required_argument, NULL, OPT_ORGDOMAIN },
+	{ "psl", required_argument, NULL, OPT_PSL },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -626,12 +649,66 @@ parse_options(struct run *r, int argc, char **argv, const char **period,
 			if (errno != 0 || *end != '\0' || end == optarg)
 				return bad("not a number:", optarg);
 			break;
+		case OPT_ORGDOMAIN:
+			if (strcmp(optarg, "psl") == 0)
+				r->org_opt.method = ORGDOMAIN_PSL;
+			else if (strcmp(optarg, "treewalk") == 0)
+				r->org_opt.method = ORGDOMAIN_TREEWALK;
+			else
+				return bad("--org-domain: want treewalk or psl:",
+				    optarg);
+			break;
+		case OPT_PSL: r->org_opt.psl_path = optarg; break;
+		case OPT_CONFIG: r->config_path = optarg; break;
 		case OPT_HELP: usage(stdout); return 1;
 		default: return -EINVAL;
 		}
 	}
 	if (optind != argc)
 		return bad("unexpected argument", argv[optind]);
+	return 0;
+}
+
+/* Defaults from the milter's configuration file, for what the command
+ * line did not say. */
+static int
+config_defaults(struct run *r, const char **ns)
+{
+	static char out[4096], nsbuf[512];
+	struct config *c;
+	struct buf errors;
+	size_t i;
+
+	buf_init(&errors, 65536);
+	if (config_load(r->config_path, &r->cfg, &errors) != 0) {
+		fprintf(stderr, "%s", buf_cstr(&errors));
+		buf_free(&errors);
+		return bad("cannot use the configuration", r->config_path);
+	}
+	buf_free(&errors);
+	c = r->cfg;
+	if (r->ndirs == 0 && c->spool_dir != NULL)
+		r->dirs[r->ndirs++] = c->spool_dir;
+	if (r->out == NULL && c->spool_dir != NULL) {
+		snprintf(out, sizeof(out), "%s/reports", c->spool_dir);
+		r->out = out;
+	}
+	if (r->meta.org_name == NULL)
+		r->meta.org_name = c->report_org_name;
+	if (r->meta.email == NULL)
+		r->meta.email = c->report_email;
+	for (i = 0; i < c->no_reports_to.n && r->nsuppress < MAX_DIRS; i++)
+		r->suppress[r->nsuppress++] = c->no_reports_to.v[i];
+	if (r->org_opt.method == ORGDOMAIN_TREEWALK &&
+	    c->org_domain == CONFIG_ORGDOMAIN_PSL)
+		r->org_opt.method = ORGDOMAIN_PSL;
+	if (r->org_opt.psl_path == NULL)
+		r->org_opt.psl_path = c->public_suffix_list;
+	if (*ns == NULL && c->n_nameservers > 0) {
+		snprintf(nsbuf, sizeof(nsbuf), "%s@%u", c->nameservers[0].addr,
+		    c->nameservers[0].port);
+		*ns = nsbuf;
+	}
 	return 0;
 }
 
@@ -695,27 +772,44 @@ cli_report(int argc, char **argv)
 	struct run r = { .grace = 300, .sendmail = "/usr/sbin/sendmail -t -oi",
 		.meta.generator = "authmilter " AUTHMILTER_VERSION };
 	const char *period = "yesterday", *zone = NULL, *ns = NULL;
+	const char *why = NULL;
 	size_t i;
 	int err, status;
 
 	r.now = time(NULL);
 	if ((err = parse_options(&r, argc, argv, &period, &zone, &ns)) != 0)
 		return err > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	if (r.config_path != NULL && config_defaults(&r, &ns) != 0) {
+		config_unref(r.cfg);
+		return CLI_EXIT_USAGE;
+	}
 	if (check_options(&r, period) != 0 ||
 	    resolver(&r, zone, ns) != 0) {
 		dns_resolver_free(r.dns);
+		config_unref(r.cfg);
 		return CLI_EXIT_USAGE;
 	}
-	/* the system Public Suffix List, else libpsl's built-in copy */
-	r.psl = r.psl_owned = psl_latest(NULL);
-	if (r.psl == NULL)
-		r.psl = psl_builtin();
+	if (mkdir(r.out, 0750) != 0 && errno != EEXIST) {
+		fprintf(stderr, "authmilter report: --out %s: %s\n", r.out,
+		    strerror(errno));
+		dns_resolver_free(r.dns);
+		config_unref(r.cfg);
+		return CLI_EXIT_USAGE;
+	}
+	if (orgdomain_new(&r.org_opt, &r.org, &why) != 0) {
+		fprintf(stderr, "authmilter report: public suffix list: %s\n",
+		    why != NULL ? why : "cannot be loaded");
+		dns_resolver_free(r.dns);
+		config_unref(r.cfg);
+		return CLI_EXIT_USAGE;
+	}
 	signal(SIGPIPE, SIG_IGN);	/* a dying sendmail is an error */
 	status = run_report(&r);
 	for (i = 0; i < r.nclaims; i++)
 		free(r.claims[i].name);
 	free(r.claims);
-	psl_free(r.psl_owned);
+	orgdomain_free(r.org);
+	config_unref(r.cfg);
 	dns_resolver_free(r.dns);
 	return status;
 }

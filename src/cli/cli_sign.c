@@ -141,8 +141,17 @@ out:
 	return r;
 }
 
-int
-cli_sign(int argc, char **argv)
+struct sign_args {
+	struct dkim_signer sg;
+	const char *keyfile;
+	const char *alg;
+	int64_t now;
+};
+
+/* Parse the options into args (names lists in arena a).
+ * @return 0 to go on, 1 after --help, -1 on a usage error (printed). */
+static int
+sign_parse(int argc, char **argv, struct arena *a, struct sign_args *args)
 {
 	static const struct option longopts[] = {
 		{ "domain", required_argument, NULL, 'd' },
@@ -157,93 +166,94 @@ cli_sign(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *keyfile = NULL, *alg = NULL;
-	struct dkim_privkey *key = NULL;
-	struct arena *a = arena_new(4096);
-	struct dkim_signer sg;
-	int64_t now = (int64_t)time(NULL);
-	enum dkim_alg want;
-	struct buf why;
-	int c, r, status = CLI_EXIT_USAGE;
+	struct dkim_signer *sg = &args->sg;
 	char *end;
+	int c;
 
-	if (a == NULL)
-		return CLI_EXIT_USAGE;
-	dkim_signer_init(&sg);
-	buf_init(&why, 1024);
 	while ((c = getopt_long(argc, argv, "d:s:k:a:c:x:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
-		case 'd':
-			sg.domain = optarg;
-			break;
-		case 's':
-			sg.selector = optarg;
-			break;
-		case 'k':
-			keyfile = optarg;
-			break;
-		case 'a':
-			alg = optarg;
-			break;
+		case 'd': sg->domain = optarg; break;
+		case 's': sg->selector = optarg; break;
+		case 'k': args->keyfile = optarg; break;
+		case 'a': args->alg = optarg; break;
 		case 'c':
-			if (sign_parse_canon(optarg, &sg) < 0) {
-				fprintf(stderr, "authmilter sign: -c \"%s\": "
-				    "want simple|relaxed[/simple|relaxed]\n",
-				    optarg);
-				goto out;
-			}
+			if (sign_parse_canon(optarg, sg) < 0)
+				goto bad;
 			break;
 		case 'x':
-			sg.expire = strtoull(optarg, &end, 10);
-			if (*end != '\0' || sg.expire == 0) {
-				fprintf(stderr, "authmilter sign: -x \"%s\": "
-				    "want a number of seconds\n", optarg);
-				goto out;
-			}
+			sg->expire = strtoull(optarg, &end, 10);
+			if (*end != '\0' || sg->expire == 0)
+				goto bad;
 			break;
 		case 'O':
-			sg.oversign = sign_split(a, optarg, &sg.n_oversign);
+			sg->oversign = sign_split(a, optarg, &sg->n_oversign);
 			break;
 		case 'H':
-			sg.headers = sign_split(a, optarg, &sg.n_headers);
+			sg->headers = sign_split(a, optarg, &sg->n_headers);
 			break;
 		case 'N':
-			now = strtoll(optarg, &end, 10);
-			if (*end != '\0' || now < 0) {
-				fprintf(stderr, "authmilter sign: --now \"%s\": "
-				    "want seconds since the epoch\n", optarg);
-				goto out;
-			}
+			args->now = strtoll(optarg, &end, 10);
+			if (*end != '\0' || args->now < 0)
+				goto bad;
 			break;
 		case 'h':
 			sign_usage(stdout);
-			status = CLI_EXIT_OK;
-			goto out;
+			return 1;
 		default:
 			sign_usage(stderr);
-			goto out;
+			return -1;
 		}
 	}
-	if (sg.domain == NULL || sg.selector == NULL || keyfile == NULL ||
-	    argc - optind > 1) {
-		sign_usage(stderr);
+	if (sg->domain != NULL && sg->selector != NULL &&
+	    args->keyfile != NULL && argc - optind <= 1)
+		return 0;
+	sign_usage(stderr);
+	return -1;
+bad:
+	fprintf(stderr, "authmilter sign: \"%s\": invalid value "
+	    "(authmilter sign --help)\n", optarg);
+	return -1;
+}
+
+int
+cli_sign(int argc, char **argv)
+{
+	struct dkim_privkey *key = NULL;
+	struct arena *a = arena_new(4096);
+	struct sign_args args;
+	enum dkim_alg want;
+	struct buf why;
+	int r, status = CLI_EXIT_USAGE;
+
+	if (a == NULL)
+		return CLI_EXIT_USAGE;
+	memset(&args, 0, sizeof(args));
+	dkim_signer_init(&args.sg);
+	args.now = (int64_t)time(NULL);
+	buf_init(&why, 1024);
+	r = sign_parse(argc, argv, a, &args);
+	if (r != 0) {
+		status = r > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 		goto out;
 	}
-	r = dkim_key_load_private(keyfile, true, &key, &why);
+	/* a command-line tool: the key file's mode is the caller's business
+	 * (the daemon enforces RequireSafeKeys) */
+	r = dkim_key_load_private(args.keyfile, true, &key, &why);
 	if (r < 0) {
 		fprintf(stderr, "authmilter sign: %s\n", buf_cstr(&why));
 		goto out;
 	}
-	if (alg != NULL && (dkim_alg_parse(alg, strlen(alg), &want) < 0 ||
-	    want != dkim_privkey_alg(key))) {
+	if (args.alg != NULL && (dkim_alg_parse(args.alg, strlen(args.alg),
+	    &want) < 0 || want != dkim_privkey_alg(key))) {
 		fprintf(stderr, "authmilter sign: -a \"%s\": the key %s is "
-		    "for %s\n", alg, keyfile,
+		    "for %s\n", args.alg, args.keyfile,
 		    dkim_alg_name(dkim_privkey_alg(key)));
 		goto out;
 	}
-	sg.key = key;
-	r = sign_message(&sg, argc > optind ? argv[optind] : "-", now);
+	args.sg.key = key;
+	r = sign_message(&args.sg, argc > optind ? argv[optind] : "-",
+	    args.now);
 	status = r == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 out:
 	dkim_privkey_unref(key);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "authmilter/arena.h"
+#include "authmilter/dkim_key.h"
 #include "authmilter/dns.h"
 #include "authmilter/msg.h"
 #include "authmilter/orgdomain.h"
@@ -507,12 +508,14 @@ cli_verify(int argc, char **argv)
 	    args.nameserver);
 	if (o.env.resolver == NULL)
 		goto out;
+	o.env.key_cache = dkim_key_cache_new(1024);
 	if (o.env.client_ip == NULL && !o.json)
 		fprintf(stderr, "authmilter verify: SPF not evaluated "
 		    "(no --ip)\n");
 	status = verify_files(&o, argc, argv);
 out:
 	dns_resolver_free(o.env.resolver);
+	dkim_key_cache_free(o.env.key_cache);
 	orgdomain_free(org);
 	free(args.zones);
 	free(args.fw);

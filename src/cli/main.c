@@ -34,6 +34,16 @@ static const struct cli_command cli_commands[] = {
 #ifdef CLI_HAVE_STATS
 	{ "stats", cli_stats, "summarise the report spool per domain" },
 #endif
+#ifdef CLI_HAVE_KEYGEN
+	{ "keygen", cli_keygen, "make a DKIM key pair and its DNS record" },
+#endif
+#ifdef CLI_HAVE_KEYCHECK
+	{ "keycheck", cli_keycheck, "check a published DKIM key record" },
+#endif
+#ifdef CLI_HAVE_MIGRATE
+	{ "migrate", cli_migrate, "write authmilter.conf from opendkim.conf "
+	    "and opendmarc.conf" },
+#endif
 	{ NULL, NULL, NULL },
 };
 

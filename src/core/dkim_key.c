@@ -103,67 +103,80 @@ is_b64_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* RFC 2045 section 6.8 alphabet, '=' only as the final padding. OpenSSL's
- * decoder is lenient (it stops quietly at '-'), so check first. */
+/* Characters decoded per EVP_DecodeBlock() call: whole 4-character
+ * groups, so the work buffers stay small and on the stack. */
+#define DKIM_B64_CHUNK 256
+
+/* RFC 2045 section 6.8 alphabet, without the '=' pad. */
 static bool
-b64_valid(const unsigned char *s, size_t m)
+b64_char(unsigned char c)
 {
-	size_t i;
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
 
-	for (i = 0; i < m; i++) {
-		unsigned char c = s[i];
+/* Decode m characters (whole groups, checked) of grp, the last pad of
+ * them '=', appending to out. -ERANGE past outmax (nothing written). */
+static int
+b64_flush(const unsigned char *grp, size_t m, size_t pad, uint8_t *out,
+    size_t outmax, size_t *len)
+{
+	unsigned char dec[DKIM_B64_CHUNK / 4 * 3];
+	int d;
 
-		if (c == '=') {
-			if (i + 2 < m || (i + 1 < m && s[i + 1] != '='))
-				return false;
-		} else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-			       (c >= '0' && c <= '9') || c == '+' || c == '/'))
-			return false;
-	}
-	return true;
+	if (m == 0)
+		return 0;
+	/* OpenSSL decodes each pad character as a zero byte: drop them */
+	d = EVP_DecodeBlock(dec, grp, (int)m);
+	if (d < 0 || (size_t)d < pad)
+		return -EINVAL;
+	if ((size_t)d - pad > outmax - *len)
+		return -ERANGE;
+	memcpy(out + *len, dec, (size_t)d - pad);
+	*len += (size_t)d - pad;
+	return 0;
 }
 
 int
 dkim_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax,
     size_t *ret_len)
 {
-	EVP_ENCODE_CTX *ctx;
-	unsigned char *tmp, *dec;
-	size_t i, m = 0;
-	int l1 = 0, l2 = 0, r = -EINVAL;
+	unsigned char grp[DKIM_B64_CHUNK];
+	size_t i, m = 0, pad = 0, len = 0, total = 0;
+	int r = 0, fr;
 
-	if (n > INT_MAX / 2)
-		return -ERANGE;
-	tmp = malloc(n + 1);
-	dec = malloc(n / 4 * 3 + 4);
-	ctx = EVP_ENCODE_CTX_new();
-	if (tmp == NULL || dec == NULL || ctx == NULL) {
-		r = -ENOMEM;
-		goto out;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (is_b64_space((char)c))
+			continue;
+		/* '=' only as the final padding, at most two of it. The
+		 * alphabet is checked here: OpenSSL's decoder is lenient
+		 * (it skips whitespace and stops quietly at '-'). */
+		if (c == '=' ? ++pad > 2 : pad > 0 || !b64_char(c))
+			return -EINVAL;
+		grp[m++] = c;
+		total++;
+		if (m == sizeof(grp)) {
+			/* a full chunk: any pad in it ends the data, so a
+			 * later character fails the check above */
+			fr = b64_flush(grp, m, pad, out, outmax, &len);
+			if (fr == -EINVAL)
+				return fr;
+			if (r == 0)
+				r = fr;
+			m = 0;
+		}
 	}
-	for (i = 0; i < n; i++)
-		if (!is_b64_space(s[i]))
-			tmp[m++] = (unsigned char)s[i];
-	/* EVP_DecodeUpdate wants whole 4-character groups in the end:
-	 * RFC 2045 padding is required */
-	if (m % 4 != 0 || !b64_valid(tmp, m))
-		goto out;
-	EVP_DecodeInit(ctx);
-	if (EVP_DecodeUpdate(ctx, dec, &l1, tmp, (int)m) < 0 ||
-	    EVP_DecodeFinal(ctx, dec + l1, &l2) < 0)
-		goto out;
-	if ((size_t)(l1 + l2) > outmax) {
-		r = -ERANGE;
-		goto out;
-	}
-	if (l1 + l2 > 0)
-		memcpy(out, dec, (size_t)(l1 + l2));
-	*ret_len = (size_t)(l1 + l2);
-	r = 0;
-out:
-	EVP_ENCODE_CTX_free(ctx);
-	free(tmp);
-	free(dec);
+	/* RFC 2045 section 6.8: whole 4-character groups (padding
+	 * required) */
+	if (total % 4 != 0)
+		return -EINVAL;
+	fr = b64_flush(grp, m, m > 0 ? pad : 0, out, outmax, &len);
+	if (fr == -EINVAL || r == 0)
+		r = fr;
+	if (r == 0)
+		*ret_len = len;
 	return r;
 }
 

@@ -18,8 +18,10 @@
 /* Fold DKIM-Signature lines before this column (RFC 5322 section 2.1.1
  * recommends 78). */
 #define DKIM_SIGN_FOLD 78
-/* Room for one canonicalized field: the field bound plus the name. */
-#define DKIM_SIGN_FIELD_MAX (BOUND_HEADER_FIELD_BYTES + 1024)
+/* Room for one canonicalized field: twice the field bound (msg checks
+ * the bound after turning bare LF into CRLF, but a field built any other
+ * way may still grow by half), plus the colon, the CRLF and slack. */
+#define DKIM_SIGN_FIELD_MAX (2 * BOUND_HEADER_FIELD_BYTES + 1024)
 /* A DKIM-Signature we write: h= at most BOUND_SIGNED_HEADERS names of at
  * most a few dozen bytes, a 8192-bit b=, the rest small. */
 #define DKIM_SIGN_VALUE_MAX 32768

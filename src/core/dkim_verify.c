@@ -128,16 +128,27 @@ tag_v(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 	return span_eq(t->value, t->value_len, "1") ? NULL : "v= not 1";
 }
 
+/* a= is kept (for header.a) only when it is a known algorithm name. */
 static const char *
 tag_a(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
-	s->res->algorithm = tag_dup(v, t);
 	/* RFC 8301 section 3.1: rsa-sha1 MUST NOT be used for verifying */
-	if (span_eq(t->value, t->value_len, "rsa-sha1"))
+	if (span_eq(t->value, t->value_len, "rsa-sha1")) {
+		s->res->algorithm = tag_dup(v, t);
 		return "rsa-sha1 not accepted (RFC 8301)";
+	}
 	if (dkim_alg_parse(t->value, t->value_len, &s->alg) != 0)
 		return "unknown algorithm";
+	s->res->algorithm = tag_dup(v, t);
 	return NULL;
+}
+
+/* RFC 2045 section 6.8 alphabet, without the '=' pad. */
+static bool
+b64_char(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
 static const char *
@@ -146,11 +157,15 @@ tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 	char prefix[9];
 	size_t i, n = 0;
 
-	/* RFC 6008 section 4: header.b carries the first 8 characters */
-	for (i = 0; i < t->value_len && n < 8; i++)
-		if (t->value[i] != ' ' && t->value[i] != '\t' &&
-		    t->value[i] != '\r' && t->value[i] != '\n')
+	/* RFC 6008 section 4: header.b carries the first 8 characters;
+	 * only base64 ones, up to the first other non-FWS byte */
+	for (i = 0; i < t->value_len && n < 8; i++) {
+		if (b64_char(t->value[i]))
 			prefix[n++] = t->value[i];
+		else if (t->value[i] != ' ' && t->value[i] != '\t' &&
+		    t->value[i] != '\r' && t->value[i] != '\n')
+			break;
+	}
 	if ((s->res->b_prefix = arena_memdup(v->arena, prefix, n)) == NULL)
 		v->nomem = true;
 	if (dkim_b64_decode(t->value, t->value_len, s->sig, sizeof(s->sig),
@@ -177,25 +192,61 @@ tag_c(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 	return NULL;
 }
 
-/* A d= or s= value usable in a DNS name: no whitespace, valid labels. */
-static bool
-name_ok(const char *s, size_t n)
+/* What is wrong with a d= or s= value (n bytes), or NULL. RFC 6376
+ * section 3.5 d= is a domain-name, section 3.1 s= sub-domains: labels of
+ * letters, digits and '-' (plus '_', which real selectors and DNS allow),
+ * 1..63 bytes each (RFC 1035 section 2.3.4), at most 253 bytes, no final
+ * dot. Anything else (whitespace, control bytes, '\', 8-bit) is refused
+ * before it reaches a result, a DNS query or a header. */
+static const char *
+name_problem(const char *s, size_t n)
 {
-	size_t i;
+	size_t i, label = 0;
 
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ')
-			return false;
-	return n > 0 && dns_name_valid(s);
+	if (n == 0)
+		return "empty";
+	if (n > BOUND_DOMAIN_LEN - 2)
+		return "longer than 253 bytes";
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return "empty label";
+			label = 0;
+		} else if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
+		    !(c >= '0' && c <= '9') && c != '-' && c != '_')
+			return "character not allowed";
+		else if (++label > BOUND_LABEL_LEN)
+			return "label longer than 63 bytes";
+	}
+	return label == 0 ? "empty label" : NULL;
+}
+
+/* "bad X=: problem" in the arena. */
+static const char *
+bad_tag(struct dkim_verify *v, const char *tag, const char *problem)
+{
+	size_t len = strlen(tag) + strlen(problem) + 10;
+	char *p = arena_alloc(v->arena, len);
+
+	if (p == NULL) {
+		v->nomem = true;
+		return "out of memory";
+	}
+	snprintf(p, len, "bad %s=: %s", tag, problem);
+	return p;
 }
 
 static const char *
 tag_d(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
+	const char *why = name_problem(t->value, t->value_len);
+
+	if (why != NULL)
+		return bad_tag(v, "d", why);
 	s->res->domain = tag_dup(v, t);
-	if (s->res->domain == NULL || !name_ok(s->res->domain, t->value_len))
-		return "bad d=";
-	return NULL;
+	return s->res->domain == NULL ? "out of memory" : NULL;
 }
 
 static const char *
@@ -211,11 +262,12 @@ tag_h(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 		return "h= lists too many header fields";
 	if (r != 0)
 		return "bad h=";
-	/* RFC 6376 section 6.1.1: From MUST be signed */
+	/* how many From fields the signature covers (for DMARC) */
 	for (i = 0; i < n; i++)
 		if (span_eq(names[i].name, names[i].len, "From"))
-			return NULL;
-	return "h= does not include From";
+			s->res->h_from++;
+	/* RFC 6376 section 6.1.1: From MUST be signed */
+	return s->res->h_from > 0 ? NULL : "h= does not include From";
 }
 
 static const char *
@@ -240,11 +292,12 @@ tag_q(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 static const char *
 tag_s(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
+	const char *why = name_problem(t->value, t->value_len);
+
+	if (why != NULL)
+		return bad_tag(v, "s", why);
 	s->res->selector = tag_dup(v, t);
-	if (s->res->selector == NULL ||
-	    !name_ok(s->res->selector, t->value_len))
-		return "bad s=";
-	return NULL;
+	return s->res->selector == NULL ? "out of memory" : NULL;
 }
 
 static const char *
@@ -284,14 +337,33 @@ static const struct {
 	{ "x", NULL, tag_x },
 };
 
+/* What is wrong with the local part of i= (n bytes), or NULL: RFC 5322
+ * section 3.2.3 atext and '.' (a dot-atom, which also covers the '='
+ * of dkim-quoted-printable), at most BOUND_LOCAL_PART_LEN bytes. */
+static const char *
+local_problem(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n > BOUND_LOCAL_PART_LEN)
+		return "local part longer than 64 bytes";
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') &&
+		    (s[i] == '\0' || strchr("!#$%&'*+-/=?^_`{|}~.", s[i]) == NULL))
+			return "character not allowed";
+	return NULL;
+}
+
 /* i=, after d= (RFC 6376 section 3.5: default "@" d=; the domain MUST be
  * d= or a subdomain of it). */
 static const char *
 tag_i(struct dkim_verify *v, struct dkim_vsig *s)
 {
 	const struct tag *t = tags_find(&s->tags, "i");
-	const char *d = s->res->domain, *at;
-	size_t dl = strlen(d);
+	const char *d = s->res->domain, *at, *why;
+	size_t dl = strlen(d), local;
 	char *p;
 
 	if (t == NULL) {
@@ -305,13 +377,18 @@ tag_i(struct dkim_verify *v, struct dkim_vsig *s)
 		s->i_domain = p + 1;
 		return NULL;
 	}
-	s->res->identity = tag_dup(v, t);
-	at = memchr(t->value, '@', t->value_len);
-	if (at == NULL || s->res->identity == NULL)
-		return "bad i=";
-	s->i_domain = s->res->identity + (at - t->value) + 1;
-	if (!within(s->i_domain, strlen(s->i_domain), d))
+	/* RFC 6376 section 3.5 i=: [ Local-part ] "@" domain-name */
+	if ((at = memchr(t->value, '@', t->value_len)) == NULL)
+		return bad_tag(v, "i", "no @");
+	local = (size_t)(at - t->value);
+	if ((why = local_problem(t->value, local)) != NULL ||
+	    (why = name_problem(at + 1, t->value_len - local - 1)) != NULL)
+		return bad_tag(v, "i", why);
+	if (!within(at + 1, t->value_len - local - 1, d))
 		return "i= not within d=";
+	if ((s->res->identity = tag_dup(v, t)) == NULL)
+		return "out of memory";
+	s->i_domain = s->res->identity + local + 1;
 	return NULL;
 }
 
@@ -385,8 +462,9 @@ key_from_answer(struct dkim_verify *v, struct dkim_vkey *k,
 	for (i = 0; i < ans->count; i++) {
 		size_t mark = why.len;
 
-		r = dkim_pubkey_parse((const char *)ans->rrs[i].data,
-		    ans->rrs[i].len, v->opt.min_rsa_bits, &k->key, &why);
+		r = dkim_key_cache_parse(v->opt.key_cache,
+		    (const char *)ans->rrs[i].data, ans->rrs[i].len,
+		    v->opt.min_rsa_bits, &k->key, &why);
 		if (r == -ENOMEM)
 			break;
 		if (r == 0) {
@@ -510,33 +588,43 @@ prepare_sig(struct dkim_verify *v, struct dkim_vsig *s)
 	r = dkim_sign_header_digest(v->msg, s->hc, th->value, th->value_len,
 	    s->field->name, s->field->name_len, s->field->value,
 	    s->field->value_len, tb->value, tb->value_len, s->digest);
-	if (r == 0)
-		r = body_for(v, s);
+	if (r == -ENOMEM || r == -EIO)
+		return r;
+	if (r != 0) {
+		/* message content (a field too large to hash): this
+		 * signature cannot be verified, the others still can */
+		decide(s, AUTH_PERMERROR, r == -EINVAL ? "bad h=" :
+		    "signed header too large");
+		return 0;
+	}
+	r = body_for(v, s);
 	if (r == 0)
 		r = key_for(v, s);
 	return r;
 }
 
-/* A signature past the limit: named, not evaluated. */
+/* A signature past the limit: named (by the d=, s= and a= that
+ * validate, as in an evaluated one), not evaluated. */
 static void
 skip_sig(struct dkim_verify *v, struct dkim_verify_result *res,
     const struct msg_header *f)
 {
-	struct tag_list l;
+	static dkim_tag_fn *const named[] = { tag_a, tag_d, tag_s };
+	static const char *const names[] = { "a", "d", "s" };
+	struct dkim_vsig s;
 	const struct tag *t;
 	const char *why;
-	size_t where;
+	size_t where, k;
 
 	res->result = AUTH_NONE;
 	res->reason = "not evaluated (limit)";
-	if (tags_parse(f->value, f->value_len, &l, &why, &where) != 0)
+	memset(&s, 0, sizeof(s));
+	s.res = res;
+	if (tags_parse(f->value, f->value_len, &s.tags, &why, &where) != 0)
 		return;
-	if ((t = tags_find(&l, "d")) != NULL)
-		res->domain = tag_dup(v, t);
-	if ((t = tags_find(&l, "s")) != NULL)
-		res->selector = tag_dup(v, t);
-	if ((t = tags_find(&l, "a")) != NULL)
-		res->algorithm = tag_dup(v, t);
+	for (k = 0; k < sizeof(named) / sizeof(named[0]); k++)
+		if ((t = tags_find(&s.tags, names[k])) != NULL)
+			(void)named[k](v, &s, t);
 }
 
 static int

@@ -23,6 +23,22 @@ struct dns_answer_box {
 	((struct dns_answer_box *)((char *)(a) -                           \
 	    offsetof(struct dns_answer_box, pub)))
 
+/* A byte allowed in a label of a name we query. DNS labels may hold any
+ * octet (RFC 2181 section 11) and SPF domain-specs are macro-expanded
+ * into names such as "foo:bar/baz.example.com" that must be asked as
+ * they are (RFC 7208 section 7.1 test suite), so printable ASCII and
+ * space pass. Refused: '\' (the text-to-wire step of resolvers reads
+ * "\." and "\DDD" as escapes, RFC 1035 section 5.1, so one string could
+ * be checked as one name and looked up as another), control bytes, and
+ * 8-bit bytes (internationalized names are queried as A-labels, RFC 5890
+ * section 2.3.2.1). Identities (DKIM d=, SPF domains, organizational
+ * domains) are held to letters, digits, '-' and '_' by their modules. */
+static bool
+dns_name_char(char c)
+{
+	return c >= 0x20 && c <= 0x7e && c != '\\';
+}
+
 bool
 dns_name_valid(const char *name)
 {
@@ -37,7 +53,8 @@ dns_name_valid(const char *name)
 			if (label == 0)
 				return false;
 			label = 0;
-		} else if (++label > BOUND_LABEL_LEN)
+		} else if (!dns_name_char(name[i]) ||
+		    ++label > BOUND_LABEL_LEN)
 			return false;
 	}
 	return label > 0;

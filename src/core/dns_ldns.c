@@ -484,6 +484,33 @@ ldns_answer(const struct ldns_ctx *c, const ldns_pkt *pkt,
 	}
 }
 
+/* The query name in wire form, built label by label from name (valid,
+ * dns_query() checked it): no text parsing, so no escape ("\." or
+ * "\DDD", RFC 1035 section 5.1) can change the name that is asked.
+ * NULL on a bad name or ENOMEM. */
+static ldns_rdf *
+ldns_qname(const char *name)
+{
+	uint8_t wire[BOUND_DOMAIN_LEN + 1];
+	size_t len = strlen(name), o = 0, start = 0, i;
+
+	if (!dns_name_valid(name))
+		return NULL;
+	if (name[len - 1] == '.')
+		len--;
+	/* RFC 1035 section 3.1: length-prefixed labels, then the root */
+	for (i = 0; i <= len; i++) {
+		if (i < len && name[i] != '.')
+			continue;
+		wire[o++] = (uint8_t)(i - start);
+		memcpy(wire + o, name + start, i - start);
+		o += i - start;
+		start = i + 1;
+	}
+	wire[o++] = 0;
+	return ldns_dname_new_frm_data((uint16_t)o, wire);
+}
+
 static int
 backend_query(struct dns_resolver *r, const char *name, enum dns_type type,
     struct dns_answer **ret_answer)
@@ -494,7 +521,7 @@ backend_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	ldns_pkt *pkt = NULL;
 	struct dns_answer *a;
 	ldns_status st;
-	ldns_rdf *qname = ldns_dname_new_frm_str(name);
+	ldns_rdf *qname = ldns_qname(name);
 
 	if (qname == NULL)
 		return -EINVAL;

@@ -69,6 +69,8 @@ msg_add_header(struct msg *m, const char *name, size_t name_len,
 	    name_len + value_len > BOUND_HEADER_FIELD_BYTES ||
 	    m->bytes + name_len + value_len > BOUND_HEADER_BYTES)
 		return -E2BIG;
+	/* the bounds hold for the stored value: checked again after the
+	 * LF -> CRLF growth below */
 	if (m->count == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 32;
 		struct msg_header *n = arena_alloc(m->arena, cap * sizeof(*n));
@@ -85,6 +87,9 @@ msg_add_header(struct msg *m, const char *name, size_t name_len,
 	v = msg_copy_value(m->arena, value, value_len, &vlen);
 	if (h->name == NULL || v == NULL)
 		return -ENOMEM;
+	if (name_len + vlen > BOUND_HEADER_FIELD_BYTES ||
+	    m->bytes + name_len + vlen > BOUND_HEADER_BYTES)
+		return -E2BIG;
 	h->name_len = name_len;
 	h->value = v;
 	h->value_len = vlen;

@@ -96,11 +96,12 @@ orgdomain_name_norm(struct arena *a, const char *domain, int *ret_err)
 
 	if (len > 0 && domain[len - 1] == '.')
 		len--;
-	for (i = 0; i < len; i++) {
-		if (domain[i] < 0x21 || domain[i] > 0x7e) {
-			*ret_err = -EINVAL;
-			return NULL;
-		}
+	/* host names only: letters, digits, '-', '_' and dots; no quotes,
+	 * brackets or '\' that would let two spellings align */
+	if (strspn(domain, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") < len) {
+		*ret_err = -EINVAL;
+		return NULL;
 	}
 	s = arena_memdup(a, domain, len);
 	if (s == NULL) {

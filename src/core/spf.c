@@ -747,21 +747,20 @@ spf_sender(struct spf_eval *ev, enum spf_identity identity,
 }
 
 /* RFC 7208 section 4.3: a malformed domain (bad label length, empty
- * label, a single label, a domain literal) gives none. */
+ * label, a single label, a domain literal) gives none. The identity is a
+ * host name: letters, digits, '-', '_' and dots, nothing that could make
+ * two spellings of one domain (quotes, brackets, '\'). */
 static bool
 spf_domain_ok(const char *d)
 {
-	size_t len = strlen(d), i;
+	size_t len = strlen(d);
 
 	if (len > 0 && d[len - 1] == '.')
 		len--;
 	if (!dns_name_valid(d) || memchr(d, '.', len) == NULL)
 		return false;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)d[i] <= 0x20 || (unsigned char)d[i] > 0x7e ||
-		    d[i] == '[' || d[i] == ']')
-			return false;
-	return true;
+	return strspn(d, "abcdefghijklmnopqrstuvwxyz"
+			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") >= len;
 }
 
 /* The reason of a result that is not an error. */

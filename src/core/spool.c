@@ -444,6 +444,15 @@ key_of(const char *path)
 	return k != NULL ? k + 1 : path;
 }
 
+/* Whether JSON string v holds no NUL ("\u0000"): the record's strings are
+ * C strings, and one cut at a NUL would pass the checks as another
+ * value. */
+static bool
+jp_nul_free(const json_t *v)
+{
+	return strlen(json_string_value(v)) == json_string_length(v);
+}
+
 /* jp_get -- member of o named after path, of the given JSON type;
  * *ret = NULL when absent and not required. */
 static int
@@ -463,6 +472,8 @@ jp_get(struct jp *p, const json_t *o, const char *path, json_type type,
 		return required ? jp_fail(p, path, "is missing", NULL) : 0;
 	if (json_typeof(v) != type)
 		return jp_fail(p, path, type_why[type], NULL);
+	if (type == JSON_STRING && !jp_nul_free(v))
+		return jp_fail(p, path, "contains a NUL byte", NULL);
 	*ret = v;
 	return 0;
 }
@@ -563,6 +574,9 @@ parse_rua(struct jp *p, const json_t *pol, struct spool_policy_published *r)
 		if (!json_is_string(v))
 			return jp_fail(p, "policy_published.rua[]",
 			    "is not a string", NULL);
+		if (!jp_nul_free(v))
+			return jp_fail(p, "policy_published.rua[]",
+			    "contains a NUL byte", NULL);
 		if ((rua[i] = arena_strdup(p->a, json_string_value(v))) == NULL)
 			return -ENOMEM;
 	}

@@ -2,7 +2,9 @@
  * verdict.c -- one message end to end: From, DKIM, SPF, DMARC, the
  * Authentication-Results header and the aggregate-report records.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <idn2.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,11 +23,75 @@ struct verdict_session {
 	const struct msg *msg;
 	struct dkim_verify *dkim;
 	struct verdict result;
+	const char **authors;		/* backs result.from_domains */
+	bool too_many;			/* more than BOUND_FROM_ADDRESSES */
 	const char *envelope_from;	/* MAIL FROM domain, "" for null,
 					 * NULL when unknown */
 	bool null_sender;
 	bool finished;
 };
+
+/* Add one author domain in its A-label form (RFC 9989 section 5.3.1:
+ * U-labels are converted before discovery and alignment).
+ * @return 0; 1 when the domain cannot be converted; -ENOMEM. */
+static int
+verdict_author_add(struct verdict_session *s, const char *dom, size_t len)
+{
+	struct verdict *v = &s->result;
+	char *copy, *ascii = NULL;
+	size_t i;
+	int rc;
+
+	if (len == 0)
+		return 1;
+	if (v->n_from >= BOUND_FROM_ADDRESSES) {
+		s->too_many = true;
+		return 1;
+	}
+	copy = arena_memdup(s->arena, dom, len);
+	if (copy == NULL)
+		return -ENOMEM;
+	for (i = 0; i < len && (unsigned char)copy[i] < 0x80; i++)
+		copy[i] = (char)tolower((unsigned char)copy[i]);
+	if (i < len) {
+		rc = idn2_to_ascii_8z(copy, &ascii, IDN2_NONTRANSITIONAL);
+		if (rc != IDN2_OK)
+			return rc == IDN2_MALLOC ? -ENOMEM : 1;
+		copy = arena_strdup(s->arena, ascii);
+		idn2_free(ascii);
+		if (copy == NULL)
+			return -ENOMEM;
+	}
+	s->authors[v->n_from++] = copy;
+	return 0;
+}
+
+/* A From field that does not parse is still what a reader shows: take
+ * every "@domain" in it as an author domain, so a malformed field cannot
+ * hide the domain whose policy applies (the CVE-2019-16378 class).
+ * @return the number of domains found, or -ENOMEM. */
+static int
+verdict_from_recover(struct verdict_session *s, const struct msg_header *h)
+{
+	const char *p = h->value, *end = h->value + h->value_len, *d;
+	int n = 0, r;
+
+	while ((p = memchr(p, '@', (size_t)(end - p))) != NULL) {
+		d = ++p;
+		while (p < end && (isalnum((unsigned char)*p) || *p == '-' ||
+		    *p == '.' || *p == '_' || (unsigned char)*p >= 0x80))
+			p++;
+		while (p > d && p[-1] == '.')
+			p--;
+		if (p == d || memchr(d, '.', (size_t)(p - d)) == NULL)
+			continue;
+		r = verdict_author_add(s, d, (size_t)(p - d));
+		if (r < 0)
+			return r;
+		n += r == 0;
+	}
+	return n;
+}
 
 /* Every address of every From field: the author domains (RFC 9989
  * section 4.4: each is evaluated; dmarc.h picks the strictest). */
@@ -34,40 +100,50 @@ verdict_from(struct verdict_session *s)
 {
 	struct verdict *v = &s->result;
 	const struct msg_header *h;
-	const char **doms = NULL;
 	struct addr_list list;
 	struct addr_error err;
-	size_t pos = 0, n = 0, i;
+	size_t pos = 0, i;
 	int r;
 
-	v->from_state = DMARC_FROM_ABSENT;
+	s->authors = arena_alloc(s->arena, BOUND_FROM_ADDRESSES *
+	    sizeof(*s->authors));
+	if (s->authors == NULL)
+		return -ENOMEM;
+	v->from_domains = s->authors;
 	while ((h = msg_find(s->msg, "From", &pos)) != NULL) {
+		v->n_from_fields++;
 		r = addr_parse_from(s->arena, h->value, h->value_len, &list,
 		    &err);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
-			v->from_state = DMARC_FROM_UNPARSEABLE;
 			v->from_why = err.why;
-			return 0;
+			v->from_recovered = true;
+			r = verdict_from_recover(s, h);
+			if (r < 0)
+				return r;
+			continue;
 		}
-		if (n + list.count > BOUND_FROM_ADDRESSES) {
-			v->from_state = DMARC_FROM_UNPARSEABLE;
-			v->from_why = "too many From addresses";
-			return 0;
+		for (i = 0; i < list.count; i++) {
+			r = verdict_author_add(s, list.addrs[i].domain,
+			    list.addrs[i].domain_len);
+			if (r < 0)
+				return r;
+			if (r > 0 && !s->too_many) {
+				v->from_why = "From domain cannot be "
+				    "converted to an A-label";
+				v->from_recovered = true;
+			}
 		}
-		if (doms == NULL) {
-			doms = arena_alloc(s->arena, BOUND_FROM_ADDRESSES *
-			    sizeof(*doms));
-			if (doms == NULL)
-				return -ENOMEM;
-		}
-		for (i = 0; i < list.count; i++)
-			doms[n++] = list.addrs[i].domain;
-		v->from_state = DMARC_FROM_OK;
 	}
-	v->from_domains = doms;
-	v->n_from = n;
+	if (s->too_many)
+		v->from_why = "too many From addresses";
+	if (v->n_from_fields == 0)
+		v->from_state = DMARC_FROM_ABSENT;
+	else if (v->n_from == 0 || s->too_many)
+		v->from_state = DMARC_FROM_UNPARSEABLE;
+	else
+		v->from_state = DMARC_FROM_OK;
 	return 0;
 }
 
@@ -146,6 +222,7 @@ verdict_begin(struct arena *a, const struct msg *m,
 	dopt.max_signatures = env->max_signatures;
 	dopt.min_rsa_bits = env->min_rsa_bits;
 	dopt.allow_partial_body = env->allow_partial_body;
+	dopt.key_cache = env->key_cache;
 	r = dkim_verify_begin(a, m, &dopt, &s->dkim);
 	if (r < 0)
 		return r;
@@ -190,13 +267,25 @@ verdict_dmarc(struct verdict_session *s)
 	for (i = 0; i < v->n_dkim; i++) {
 		dk[i].domain = v->dkim[i].domain;
 		dk[i].selector = v->dkim[i].selector;
+		dk[i].result = v->dkim[i].result;
 		/* a signature without a usable d= cannot align */
-		dk[i].result = v->dkim[i].domain != NULL ?
-		    v->dkim[i].result : AUTH_PERMERROR;
+		if (v->dkim[i].domain == NULL)
+			dk[i].result = AUTH_PERMERROR;
+		/* a signature that does not cover every From field (h= lists
+		 * "from" fewer times than the message has them) says nothing
+		 * about the From a reader may see: a second From added above
+		 * a signed one must not ride on its pass */
+		else if (dk[i].result == AUTH_PASS &&
+		    v->dkim[i].h_from < v->n_from_fields)
+			dk[i].result = AUTH_POLICY;
 	}
 	in.dkim = dk;
 	in.dkim_count = v->n_dkim;
-	if (v->spf != NULL && v->spf->domain[0] != '\0') {
+	/* RFC 9989 section 4.4.2: SPF counts for the MAIL FROM identity
+	 * (the HELO one only for the null sender): with the MAIL FROM
+	 * unknown there is no SPF input */
+	if (v->spf != NULL && v->spf->domain[0] != '\0' &&
+	    env->mail_from != NULL) {
 		spf.domain = v->spf->domain;
 		/* RFC 9989 section 4.4.2: the HELO identity is used when
 		 * the reverse-path is null; spf.c checks postmaster@HELO */
@@ -278,33 +367,71 @@ verdict_authres_dmarc(struct buf *b, const struct dmarc_author *au)
 		    dmarc_policy_name(au->evaluated));
 }
 
+/* The SPF and DMARC resinfos, which the header must always carry. */
+static void
+verdict_authres_policy(struct buf *b, const struct verdict_session *s)
+{
+	const struct verdict *v = &s->result;
+	const struct dmarc_result *dm = v->dmarc;
+	size_t i;
+
+	if (v->spf != NULL)
+		verdict_authres_spf(b, s);
+	if (dm != NULL && dm->author_count == 0)
+		authres_method(b, "dmarc", dm->result, dm->reason);
+	for (i = 0; dm != NULL && i < dm->author_count; i++)
+		verdict_authres_dmarc(b, &dm->authors[i]);
+}
+
+/* The header never fails on message content. SPF and DMARC always fit
+ * (their values are bounded); DKIM resinfos go in while they fit, the
+ * signatures past the limit as one summary, and what did not fit is
+ * counted in a closing comment. */
 static int
 verdict_authres(struct verdict_session *s)
 {
 	struct verdict *v = &s->result;
-	const struct dmarc_result *dm = v->dmarc;
-	struct buf b;
-	size_t i;
+	size_t i, skipped = 0, omitted = 0, budget;
+	struct buf b, one, tail;
 	int r;
 
 	buf_init(&b, VERDICT_AUTHRES_MAX);
+	buf_init(&one, VERDICT_AUTHRES_MAX);
+	buf_init(&tail, VERDICT_AUTHRES_MAX / 2);
+	verdict_authres_policy(&tail, s);
+	budget = VERDICT_AUTHRES_MAX - tail.len - 128;
 	authres_begin(&b, s->env->authserv_id);
 	if (v->n_dkim == 0)
 		authres_method(&b, "dkim", AUTH_NONE, "no signatures");
-	for (i = 0; i < v->n_dkim; i++)
-		verdict_authres_dkim(&b, &v->dkim[i]);
-	if (v->spf != NULL)
-		verdict_authres_spf(&b, s);
-	if (dm != NULL && dm->author_count == 0)
-		authres_method(&b, "dmarc", dm->result, dm->reason);
-	for (i = 0; dm != NULL && i < dm->author_count; i++)
-		verdict_authres_dmarc(&b, &dm->authors[i]);
-	r = buf_error(&b);
+	for (i = 0; i < v->n_dkim; i++) {
+		if (v->dkim[i].result == AUTH_NONE) {
+			skipped++;	/* past the signature limit */
+			continue;
+		}
+		verdict_authres_dkim(&one, &v->dkim[i]);
+		if (buf_error(&one) == 0 && b.len + one.len <= budget)
+			buf_add(&b, one.data, one.len);
+		else
+			omitted++;
+		buf_reset(&one);
+	}
+	if (skipped > 0) {
+		buf_addf(&one, "%zu more signatures not evaluated (limit)",
+		    skipped);
+		authres_method(&b, "dkim", AUTH_NONE, buf_cstr(&one));
+	}
+	buf_add(&b, tail.data, tail.len);
+	if (omitted > 0)
+		buf_addf(&b, " (%zu DKIM results omitted: header too long)",
+		    omitted);
+	r = buf_error(&b) != 0 ? buf_error(&b) : buf_error(&tail);
 	if (r == 0) {
 		v->authres = arena_memdup(s->arena, b.data, b.len);
 		if (v->authres == NULL)
 			r = -ENOMEM;
 	}
+	buf_free(&tail);
+	buf_free(&one);
 	buf_free(&b);
 	return r;
 }

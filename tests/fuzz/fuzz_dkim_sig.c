@@ -13,6 +13,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Whether a kept tag string is short and made of allowed bytes only. */
+static int
+kept_ok(const char *s, size_t max, const char *allowed)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 1;
+	n = strlen(s);
+	return n <= max && strspn(s, allowed) == n;
+}
+
+#define FZ_HOST "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
 static const char rsa_key[] =
     "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5"
     "V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzw"
@@ -82,15 +96,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    msg_add_header(&m, "DKIM-Signature", 14, (const char *)data,
 		size) != 0)
 		goto out;
-	if (dkim_verify_begin(a, &m, &opt, &v) != 0)
+	/* message content never fails the session: only ENOMEM/EIO */
+	if ((i = (size_t)-dkim_verify_begin(a, &m, &opt, &v)) != 0) {
+		if (i != ENOMEM && i != EIO)
+			__builtin_trap();
 		goto out;
+	}
 	if (dkim_verify_body(v, body, sizeof(body) - 1) != 0 ||
 	    dkim_verify_finish(v, 1528637909, &res, &n) != 0)
 		goto out;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (res[i].reason == NULL ||
 		    (res[i].result == AUTH_PASS) != (res[i].reason[0] == '\0'))
 			__builtin_trap();
+		/* what a result keeps was validated and is bounded */
+		if (!kept_ok(res[i].domain, 253, FZ_HOST "-_.") ||
+		    !kept_ok(res[i].selector, 253, FZ_HOST "-_.") ||
+		    !kept_ok(res[i].algorithm, 14, FZ_HOST "-") ||
+		    !kept_ok(res[i].b_prefix, 8, FZ_HOST "+/") ||
+		    !kept_ok(res[i].identity, 64 + 1 + 253,
+			FZ_HOST "-_.@!#$%&'*+/=?^`{|}~"))
+			__builtin_trap();
+	}
 out:
 	arena_free(a);
 	return 0;

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "authmilter/arena.h"
+#include "authmilter/bounds.h"
 #include "authmilter/msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -14,7 +15,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct arena *a = arena_new(4096);
 	const char *why;
 	struct msg m;
-	size_t off;
+	size_t off, i;
 
 	if (a == NULL)
 		return 0;
@@ -22,6 +23,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (msg_parse(&m, (const char *)data, size, &off, &why) == 0 &&
 	    off > size)
 		__builtin_trap();
+	/* the bounds hold for what is stored (bare LF grown to CRLF) */
+	if (m.bytes > BOUND_HEADER_BYTES)
+		__builtin_trap();
+	for (i = 0; i < m.count; i++)
+		if (m.headers[i].name_len + m.headers[i].value_len >
+		    BOUND_HEADER_FIELD_BYTES)
+			__builtin_trap();
 	arena_free(a);
 	return 0;
 }

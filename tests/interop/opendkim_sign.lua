@@ -9,7 +9,7 @@ f:close()
 
 -- split the header section (CRLF or LF line ends) from the body
 local hend, bstart = data:find("\r?\n\r?\n")
-local head = data:sub(1, hend)
+local head = data:sub(1, hend - 1) .. "\n"	-- every field, LF-terminated
 local body = data:sub(bstart + 1)
 
 local conn = mt.connect(sock, 40, 0.25)

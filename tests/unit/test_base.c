@@ -7,6 +7,7 @@
 
 #include "authmilter/arena.h"
 #include "authmilter/authres.h"
+#include "authmilter/bounds.h"
 #include "authmilter/buf.h"
 #include "authmilter/log.h"
 #include "authmilter/msg.h"
@@ -142,6 +143,66 @@ test_msg_bounds(void)
 	arena_free(a);
 }
 
+/* The field bounds hold for the stored value, after bare LF became CRLF
+ * (a value of n bytes with k bare LFs is stored as n + k bytes). */
+static const struct {
+	const char *name;
+	size_t len;	/* value bytes as given */
+	size_t step;	/* every step-th byte a bare LF (0: none) */
+	int want;
+} msg_field_cases[] = {
+	{ "at the bound, no LF", BOUND_HEADER_FIELD_BYTES - 1, 0, 0 },
+	{ "past the bound, no LF", BOUND_HEADER_FIELD_BYTES, 0, -E2BIG },
+	{ "under the bound, grows past it", BOUND_HEADER_FIELD_BYTES - 1, 3,
+	    -E2BIG },
+	{ "under the bound, grows to near it", 76500, 3, 0 },
+	{ "many bare LFs", BOUND_HEADER_FIELD_BYTES / 4 * 3, 2, -E2BIG },
+};
+
+static void
+test_msg_field_bounds(void)
+{
+	struct arena *a = arena_new(65536);
+	struct msg m;
+	size_t i, k;
+	char *v;
+	int r;
+
+	for (i = 0; i < sizeof(msg_field_cases) / sizeof(msg_field_cases[0]);
+	    i++) {
+		v = malloc(msg_field_cases[i].len);
+		if (v == NULL)
+			abort();
+		for (k = 0; k < msg_field_cases[i].len; k++)
+			v[k] = msg_field_cases[i].step != 0 &&
+			    k % msg_field_cases[i].step ==
+				msg_field_cases[i].step - 1 ? '\n' : 'b';
+		msg_init(&m, a);
+		r = msg_add_header(&m, "X", 1, v, msg_field_cases[i].len);
+		CHECK_INT_EQ(r, msg_field_cases[i].want);
+		if (r != msg_field_cases[i].want)
+			fprintf(stderr, "  case \"%s\"\n",
+			    msg_field_cases[i].name);
+		if (r == 0)
+			CHECK(1 + m.headers[0].value_len <=
+			    BOUND_HEADER_FIELD_BYTES);
+		free(v);
+	}
+	/* the message bound counts stored bytes too */
+	msg_init(&m, a);
+	r = 0;
+	v = malloc(40000);
+	if (v == NULL)
+		abort();
+	memset(v, '\n', 40000);	/* 80000 bytes stored */
+	for (i = 0; i < 100 && r == 0; i++)
+		r = msg_add_header(&m, "X", 1, v, 40000);
+	CHECK_INT_EQ(r, -E2BIG);
+	CHECK(m.bytes <= BOUND_HEADER_BYTES);
+	free(v);
+	arena_free(a);
+}
+
 static void
 test_authres(void)
 {
@@ -173,6 +234,7 @@ main(void)
 	test_log_quote();
 	test_msg_parse();
 	test_msg_bounds();
+	test_msg_field_bounds();
 	test_authres();
 	return check_summary("base");
 }

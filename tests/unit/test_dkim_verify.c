@@ -593,16 +593,17 @@ static const struct sig_case sig_cases[] = {
 	    "i= not within d=" },
 	{ "i without @", " v=1; a=rsa-sha256; d=example.com; s=sel; "
 			 "i=example.com; h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "bad i=" },
+	    "bad i=: no @" },
 	{ "d with empty label", " v=1; a=rsa-sha256; d=example..com; s=sel; "
 				"h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "bad d=" },
+	    "bad d=: empty label" },
 	{ "d with space", " v=1; a=rsa-sha256; d=exa mple.com; s=sel; "
-			  "h=from; " SIG_TAIL, AUTH_PERMERROR, "bad d=" },
+			  "h=from; " SIG_TAIL, AUTH_PERMERROR,
+	    "bad d=: character not allowed" },
 	{ "d empty", " v=1; a=rsa-sha256; d=; s=sel; h=from; " SIG_TAIL,
-	    AUTH_PERMERROR, "bad d=" },
+	    AUTH_PERMERROR, "bad d=: empty" },
 	{ "s empty", " v=1; a=rsa-sha256; d=example.com; s=; h=from; "
-		     SIG_TAIL, AUTH_PERMERROR, "bad s=" },
+		     SIG_TAIL, AUTH_PERMERROR, "bad s=: empty" },
 	{ "unknown q", " v=1; a=rsa-sha256; q=http; d=example.com; s=sel; "
 		       "h=from; " SIG_TAIL, AUTH_PERMERROR, "unknown q=" },
 	{ "unknown tags ignored", " v=1; a=rsa-sha256; d=example.com; "
@@ -676,6 +677,316 @@ test_bad_signatures(void)
 	dkim_privkey_unref(k);
 }
 
+/* ---- what a result keeps of hostile tag values ---- */
+
+/* Each case: the reason and the tag strings the result keeps (NULL: not
+ * kept). A value that does not validate never reaches a result. */
+struct tagval_case {
+	const char *name;
+	const char *value;
+	const char *reason;
+	const char *domain, *selector, *algorithm, *identity, *b_prefix;
+	unsigned h_from;
+};
+
+static const struct tagval_case tagval_cases[] = {
+	{ "tab in d", " v=1; a=rsa-sha256; d=exa\tmple.com; s=x; h=from; "
+		      "bh=AAAA; b=AAAA", "bad d=: character not allowed",
+	    NULL, NULL, "rsa-sha256", NULL, "AAAA", 0 },
+	{ "tab in s", " v=1; a=rsa-sha256; d=example.com; s=x\ty; h=from; "
+		      "bh=AAAA; b=AAAA", "bad s=: character not allowed",
+	    "example.com", NULL, "rsa-sha256", NULL, "AAAA", 1 },
+	{ "escaped dot in d", " v=1; a=rsa-sha256; d=x\\.paypal.com; s=x; "
+			      "h=from; " SIG_TAIL,
+	    "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL,
+	    "QUJD", 0 },
+	{ "decimal escape in s", " v=1; a=rsa-sha256; d=example.com; "
+				 "s=a\\046b; h=from; " SIG_TAIL,
+	    "bad s=: character not allowed", "example.com", NULL,
+	    "rsa-sha256", NULL, "QUJD", 1 },
+	{ "quote in d", " v=1; a=rsa-sha256; d=a\"b.example; s=x; h=from; "
+			SIG_TAIL, "bad d=: character not allowed", NULL,
+	    NULL, "rsa-sha256", NULL, "QUJD", 0 },
+	{ "angle and paren in d", " v=1; a=rsa-sha256; d=<a>(b).example; "
+				  "s=x; h=from; " SIG_TAIL,
+	    "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL,
+	    "QUJD", 0 },
+	{ "8-bit d", " v=1; a=rsa-sha256; d=b\xc3\xbc" "cher.example; s=x; "
+		     "h=from; " SIG_TAIL, "bad signature syntax", NULL, NULL,
+	    NULL, NULL, NULL, 0 },
+	{ "final dot in d", " v=1; a=rsa-sha256; d=example.com.; s=x; "
+			    "h=from; " SIG_TAIL, "bad d=: empty label", NULL,
+	    NULL, "rsa-sha256", NULL, "QUJD", 0 },
+	{ "long label in d", " v=1; a=rsa-sha256; d=aaaaaaaaaaaaaaaaaaaaaaaa"
+			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com; "
+			     "s=x; h=from; " SIG_TAIL,
+	    "bad d=: label longer than 63 bytes", NULL, NULL, "rsa-sha256",
+	    NULL, "QUJD", 0 },
+	{ "unknown a", " v=1; a=rsa-sha999; d=example.com; s=x; h=from; "
+		       SIG_TAIL, "unknown algorithm", NULL, NULL, NULL, NULL,
+	    NULL, 0 },
+	{ "a with junk", " v=1; a=rsa-sha256\"<x>; d=example.com; s=x; "
+			 "h=from; " SIG_TAIL, "unknown algorithm", NULL, NULL,
+	    NULL, NULL, NULL, 0 },
+	{ "rsa-sha1 named", " v=1; a=rsa-sha1; d=example.com; s=x; h=from; "
+			    SIG_TAIL, "rsa-sha1 not accepted (RFC 8301)", NULL,
+	    NULL, "rsa-sha1", NULL, NULL, 0 },
+	{ "junk in b", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; " BH
+		       "b=QU\"<>JD", "bad base64 in b=", NULL, NULL,
+	    "rsa-sha256", NULL, "QU", 0 },
+	{ "folded b", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; " BH
+		      "b=Q U\r\n\tJD", "body hash mismatch", "example.com", "x",
+	    "rsa-sha256", "@example.com", "QUJD", 1 },
+	{ "quote in i", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
+			"i=\"a\"@example.com; " SIG_TAIL,
+	    "bad i=: character not allowed", "example.com", "x",
+	    "rsa-sha256", NULL, "QUJD", 1 },
+	{ "long local part in i", " v=1; a=rsa-sha256; d=example.com; s=x; "
+				  "h=from; i=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+				  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com; "
+				  SIG_TAIL,
+	    "bad i=: local part longer than 64 bytes", "example.com", "x",
+	    "rsa-sha256", NULL, "QUJD", 1 },
+	{ "tab in i domain", " v=1; a=rsa-sha256; d=example.com; s=x; "
+			     "h=from; i=a@sub\t.example.com; " SIG_TAIL,
+	    "bad i=: character not allowed", "example.com", "x",
+	    "rsa-sha256", NULL, "QUJD", 1 },
+	{ "good i", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
+		    "i=joe.q=40x@sub.example.com; " SIG_TAIL,
+	    "body hash mismatch", "example.com", "x", "rsa-sha256",
+	    "joe.q=40x@sub.example.com", "QUJD", 1 },
+	{ "from signed twice", " v=1; a=rsa-sha256; d=example.com; s=x; "
+			       "h=From:to:FROM:subject:from; " SIG_TAIL,
+	    "body hash mismatch", "example.com", "x", "rsa-sha256",
+	    "@example.com", "QUJD", 3 },
+	{ "h without from", " v=1; a=rsa-sha256; d=example.com; s=x; "
+			    "h=to:from-x:xfrom; " SIG_TAIL,
+	    "h= does not include From", "example.com", NULL, "rsa-sha256",
+	    NULL, "QUJD", 0 },
+	{ "h unparsed", " v=1; a=rsa-sha256; d=example.com; s=x; "
+			"h=from::from; " SIG_TAIL, "bad h=", "example.com",
+	    NULL, "rsa-sha256", NULL, "QUJD", 0 },
+};
+
+/* A string a result keeps: NULL, or want. */
+static void
+check_kept(const char *got, const char *want, const char *what,
+    const char *name)
+{
+	if (want == NULL) {
+		CHECK(got == NULL);
+		if (got != NULL)
+			fprintf(stderr, "  case \"%s\": %s kept\n", name, what);
+		return;
+	}
+	CHECK(got != NULL);
+	if (got != NULL)
+		CHECK_STR_EQ(got, want);
+}
+
+static void
+test_tag_values(void)
+{
+	struct dkim_privkey *k = key("rfc8463-A1-rsa.private.pem");
+	struct dns_resolver *r = tu_resolver();
+	const struct dkim_verify_result *res;
+	const struct tagval_case *c;
+	struct buf top;
+	struct vmsg vm;
+	size_t i, n;
+
+	publish(r, "x._domainkey.example.com", k, NULL);
+	for (i = 0; i < sizeof(tagval_cases) / sizeof(tagval_cases[0]); i++) {
+		c = &tagval_cases[i];
+		buf_init(&top, 1 << 16);
+		buf_addf(&top, "DKIM-Signature:%s\r\n", c->value);
+		CHECK_INT_EQ(vmsg_load(&vm, buf_cstr(&top), rt_text), 0);
+		res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
+		CHECK_INT_EQ(n, 1);
+		if (n == 1) {
+			CHECK_STR_EQ(res[0].reason, c->reason);
+			check_kept(res[0].domain, c->domain, "d=", c->name);
+			check_kept(res[0].selector, c->selector, "s=",
+			    c->name);
+			check_kept(res[0].algorithm, c->algorithm, "a=",
+			    c->name);
+			check_kept(res[0].identity, c->identity, "i=",
+			    c->name);
+			check_kept(res[0].b_prefix, c->b_prefix, "b=",
+			    c->name);
+			CHECK_INT_EQ(res[0].h_from, c->h_from);
+		}
+		vmsg_free(&vm);
+		buf_free(&top);
+	}
+	dns_resolver_free(r);
+	dkim_privkey_unref(k);
+}
+
+/* Every string a result keeps is short, whatever the signature held. */
+static void
+check_short(const struct dkim_verify_result *res, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		CHECK(res[i].domain == NULL || strlen(res[i].domain) <= 253);
+		CHECK(res[i].selector == NULL ||
+		    strlen(res[i].selector) <= 253);
+		CHECK(res[i].algorithm == NULL ||
+		    strlen(res[i].algorithm) <= 14);
+		CHECK(res[i].identity == NULL ||
+		    strlen(res[i].identity) <= BOUND_LOCAL_PART_LEN + 254);
+		CHECK(res[i].b_prefix == NULL || strlen(res[i].b_prefix) <= 8);
+		CHECK(strlen(res[i].reason) <= 300);
+	}
+}
+
+/* Huge d=/s= values and signatures past the limit keep nothing large. */
+static void
+test_long_values(void)
+{
+	struct dns_resolver *r = tu_resolver();
+	const struct dkim_verify_result *res;
+	struct buf top, big;
+	struct vmsg vm;
+	size_t i, n;
+
+	buf_init(&big, 20001);
+	for (i = 0; i < 20000; i++)
+		buf_addc(&big, i % 64 == 63 ? '.' : 'a');
+	/* one 20,000-byte d=, then one s= */
+	buf_init(&top, 1 << 20);
+	buf_addf(&top, "DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=x; "
+		       "h=from; %s\r\n", buf_cstr(&big), SIG_TAIL);
+	buf_addf(&top, "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; "
+		       "s=%s; h=from; %s\r\n", buf_cstr(&big), SIG_TAIL);
+	CHECK_INT_EQ(vmsg_load(&vm, buf_cstr(&top), rt_text), 0);
+	res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
+	CHECK_INT_EQ(n, 2);
+	if (n == 2) {
+		CHECK_STR_EQ(res[0].reason, "bad d=: longer than 253 bytes");
+		CHECK(res[0].domain == NULL);
+		CHECK_STR_EQ(res[1].reason, "bad s=: longer than 253 bytes");
+		CHECK(res[1].selector == NULL);
+		check_short(res, n);
+	}
+	vmsg_free(&vm);
+	/* 40 such signatures: the 32 past the limit name no d= */
+	buf_reset(&top);
+	for (i = 0; i < 40; i++)
+		buf_addf(&top, "DKIM-Signature: v=1; a=rsa-sha256; d=%s; "
+			       "s=x; h=from; %s\r\n", buf_cstr(&big) + i,
+		    SIG_TAIL);
+	CHECK_INT_EQ(buf_error(&top), 0);
+	CHECK_INT_EQ(vmsg_load(&vm, buf_cstr(&top), rt_text), 0);
+	res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
+	CHECK_INT_EQ(n, 40);
+	if (n == 40) {
+		CHECK_STR_EQ(res[39].reason, "not evaluated (limit)");
+		for (i = 0; i < n; i++)
+			CHECK(res[i].domain == NULL);
+		CHECK_STR_EQ(res[39].selector, "x");
+		check_short(res, n);
+	}
+	vmsg_free(&vm);
+	/* 300 short ones (the limit is 8): the rest are named by their
+	 * valid d=, s= and a=, and a tab in s= is not kept */
+	buf_reset(&top);
+	for (i = 0; i < 300; i++)
+		buf_addf(&top, "DKIM-Signature: v=1; a=%s; d=example.com; "
+			       "s=%s%zu; h=from; %s\r\n",
+		    i == 299 ? "x<y>" : "rsa-sha256", i == 298 ? "a\t" : "s",
+		    i, SIG_TAIL);
+	CHECK_INT_EQ(vmsg_load(&vm, buf_cstr(&top), rt_text), 0);
+	res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
+	CHECK_INT_EQ(n, 300);
+	if (n == 300) {
+		CHECK_STR_EQ(res[100].reason, "not evaluated (limit)");
+		CHECK_STR_EQ(res[100].domain, "example.com");
+		CHECK_STR_EQ(res[100].selector, "s100");
+		CHECK_STR_EQ(res[100].algorithm, "rsa-sha256");
+		CHECK(res[298].selector == NULL);
+		CHECK_STR_EQ(res[298].domain, "example.com");
+		CHECK(res[299].algorithm == NULL);
+		CHECK_STR_EQ(res[299].selector, "s299");
+		check_short(res, n);
+	}
+	vmsg_free(&vm);
+	buf_free(&top);
+	buf_free(&big);
+	dns_resolver_free(r);
+}
+
+/* A signed field too large to hash is that signature's permerror; the
+ * message and its other signatures are still evaluated. */
+static void
+test_header_too_large(void)
+{
+	static const char sigs[] =
+	    "DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; "
+	    "d=example.com; s=x; h=from:x-big; " SIG_TAIL "\r\n"
+	    "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
+	    SIG_TAIL "\r\n";
+	static const size_t sizes[] = { 40000, 60000, 76500, 102000, 102390 };
+	struct dkim_privkey *k = key("rfc8463-A1-rsa.private.pem");
+	struct dns_resolver *r = tu_resolver();
+	const struct dkim_verify_result *res;
+	struct msg_header *h;
+	struct vmsg vm;
+	size_t i, j, n;
+	char *v;
+	int rc;
+
+	publish(r, "x._domainkey.example.com", k, NULL);
+	/* through msg: any field it accepts can be hashed */
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		CHECK_INT_EQ(vmsg_load(&vm, sigs, rt_text), 0);
+		v = malloc(sizes[i]);
+		if (v == NULL)
+			abort();
+		for (j = 0; j < sizes[i]; j++)
+			v[j] = j % 3 == 2 && i % 2 == 0 ? '\n' : 'b';
+		rc = msg_add_header(&vm.m, "X-Big", 5, v, sizes[i]);
+		CHECK(rc == 0 || rc == -E2BIG);
+		res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
+		CHECK_INT_EQ(n, 2);
+		if (n == 2) {
+			CHECK_STR_EQ(res[0].reason, "body hash mismatch");
+			CHECK_STR_EQ(res[1].reason, "body hash mismatch");
+		}
+		free(v);
+		vmsg_free(&vm);
+	}
+	/* a field past every bound, built by hand */
+	CHECK_INT_EQ(vmsg_load(&vm, sigs, rt_text), 0);
+	h = arena_alloc(vm.a, (vm.m.count + 1) * sizeof(*h));
+	v = arena_alloc(vm.a, 3 * BOUND_HEADER_FIELD_BYTES + 1);
+	if (h == NULL || v == NULL)
+		abort();
+	memcpy(h, vm.m.headers, vm.m.count * sizeof(*h));
+	memset(v, 'b', 3 * BOUND_HEADER_FIELD_BYTES);
+	v[3 * BOUND_HEADER_FIELD_BYTES] = '\0';
+	h[vm.m.count].name = "X-Big";
+	h[vm.m.count].name_len = 5;
+	h[vm.m.count].value = v;
+	h[vm.m.count].value_len = 3 * BOUND_HEADER_FIELD_BYTES;
+	vm.m.headers = h;
+	vm.m.count++;
+	res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
+	CHECK_INT_EQ(n, 2);
+	if (n == 2) {
+		CHECK_INT_EQ(res[0].result, AUTH_PERMERROR);
+		CHECK_STR_EQ(res[0].reason, "signed header too large");
+		CHECK_STR_EQ(res[0].domain, "example.com");
+		CHECK_INT_EQ(res[1].result, AUTH_FAIL);
+		CHECK_STR_EQ(res[1].reason, "body hash mismatch");
+	}
+	vmsg_free(&vm);
+	dns_resolver_free(r);
+	dkim_privkey_unref(k);
+}
+
 /* A signature with l= shorter than the body: policy by default, pass
  * when partial bodies are allowed. */
 static void
@@ -734,5 +1045,8 @@ main(void)
 	test_keys();
 	test_bad_signatures();
 	test_length_limit();
+	test_tag_values();
+	test_long_values();
+	test_header_too_large();
 	return check_summary("dkim_verify");
 }

@@ -1089,6 +1089,47 @@ test_forwarders_and_names(void)
 	CHECK_STR_EQ(orgdomain_method_name(ORGDOMAIN_PSL), "psl");
 }
 
+/* orgdomain_name_norm keeps host names only: nothing that a resolver
+ * would read as an escape or that could spell one domain two ways. */
+static void
+test_name_norm(void)
+{
+	static const struct {
+		const char *in, *want;	/* want NULL: -EINVAL */
+	} cases[] = {
+		{ "Mail.Example.COM.", "mail.example.com" },
+		{ "_dmarc.a-b.example", "_dmarc.a-b.example" },
+		{ "x\\.paypal.com", NULL },
+		{ "a\\046b.paypal.com", NULL },
+		{ "\"paypal.com\"", NULL },
+		{ "<paypal.com>", NULL },
+		{ "(x)paypal.com", NULL },
+		{ "pay;pal.com", NULL },
+		{ "pay pal.com", NULL },
+		{ "b\xc3\xbc" "cher.example", NULL },
+		{ "foo:bar/baz.example.com", NULL },
+		{ "a..b", NULL },
+	};
+	const char *got;
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err = 0;
+		got = orgdomain_name_norm(ar, cases[i].in, &err);
+		if ((got == NULL) != (cases[i].want == NULL))
+			fprintf(stderr, "  name \"%s\"\n", cases[i].in);
+		if (cases[i].want == NULL) {
+			CHECK(got == NULL);
+			CHECK_INT_EQ(err, -EINVAL);
+		} else {
+			CHECK(got != NULL);
+			if (got != NULL)
+				CHECK_STR_EQ(got, cases[i].want);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -1103,6 +1144,7 @@ main(void)
 	test_evaluate_table();
 	test_purity();
 	test_forwarders_and_names();
+	test_name_norm();
 	dns_resolver_free(zlog.inner);
 	arena_free(ar);
 	return check_summary("dmarc");

@@ -364,6 +364,48 @@ test_query_names(void)
 	dns_resolver_free(r);
 }
 
+/* Which bytes a query name may hold: no '\\' escape (ldns would read
+ * "x\\.paypal.com" as a two-label name), no control or 8-bit byte; the
+ * odd but real names of the SPF test suite stay valid. */
+static const struct {
+	const char *name;
+	bool valid;
+} name_chars[] = {
+	{ "example.com", true },
+	{ "_dmarc.sub-1.example.com", true },
+	{ "s._domainkey.example.com.", true },
+	{ "foo:bar/baz.example.com", true },
+	{ "macro%percent  space%20url-space.example.com", true },
+	{ "x\\.paypal.com", false },
+	{ "a\\046b.example.com", false },
+	{ "a\\", false },
+	{ "exa\tmple.com", false },
+	{ "exa\rmple.com", false },
+	{ "b\xc3\xbc" "cher.example", false },
+	{ "x\x7f.example", false },
+};
+
+static void
+test_name_chars(void)
+{
+	struct dns_resolver *r = load_basic();
+	struct dns_answer *a = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(name_chars) / sizeof(name_chars[0]); i++) {
+		CHECK(dns_name_valid(name_chars[i].name) ==
+		    name_chars[i].valid);
+		if (dns_name_valid(name_chars[i].name) != name_chars[i].valid)
+			fprintf(stderr, "  case \"%s\"\n", name_chars[i].name);
+		if (!name_chars[i].valid)
+			CHECK_INT_EQ(dns_query(r, name_chars[i].name,
+			    DNS_T_TXT, &a), -EINVAL);
+	}
+	CHECK(a == NULL);
+	CHECK_INT_EQ(dns_resolver_queries(r), 0);
+	dns_resolver_free(r);
+}
+
 /* dns_ldns_new option checks (no query is sent). */
 static void
 test_ldns_options(void)
@@ -408,6 +450,7 @@ main(void)
 	test_zone_shared();
 	test_zone_add();
 	test_query_names();
+	test_name_chars();
 	test_ldns_options();
 	test_cache();
 	return check_summary("dns");

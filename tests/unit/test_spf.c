@@ -653,6 +653,56 @@ test_eval(void)
 	arena_free(a);
 }
 
+/* Identity domains are host names: a domain with quotes, brackets,
+ * parentheses or '\\' gives none (RFC 7208 section 4.3), even where a
+ * record exists under that odd name, so it can never pass for (or align
+ * with) another spelling. */
+static const struct zrec odd_zone[] = {
+	{ "a<b>.example.com", DNS_T_TXT, "v=spf1 +all" },
+	{ "a\"b.example.com", DNS_T_TXT, "v=spf1 +all" },
+	{ "a(b).example.com", DNS_T_TXT, "v=spf1 +all" },
+	{ "a;b.example.com", DNS_T_TXT, "v=spf1 +all" },
+	{ "a_b-c.example.com", DNS_T_TXT, "v=spf1 +all" },
+	ZEND
+};
+
+static void
+test_identity_chars(void)
+{
+	static const struct {
+		const char *from;
+		enum auth_result want;
+	} cases[] = {
+		{ "u@a<b>.example.com", AUTH_NONE },
+		{ "u@a\"b.example.com", AUTH_NONE },
+		{ "u@a(b).example.com", AUTH_NONE },
+		{ "u@a;b.example.com", AUTH_NONE },
+		{ "u@x\\.example.com", AUTH_NONE },
+		{ "u@a\\046b.example.com", AUTH_NONE },
+		{ "u@a_b-c.example.com", AUTH_PASS },
+	};
+	struct arena *a = arena_new(4096);
+	struct dns_resolver *z = zone(odd_zone);
+	struct spf_result *res;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		res = eval(z, a, "192.0.2.1", cases[i].from, "h.example.com");
+		if (res == NULL)
+			continue;
+		if (res->result != cases[i].want)
+			fprintf(stderr, "case \"%s\": %s\n", cases[i].from,
+			    res->reason);
+		CHECK_INT_EQ(res->result, cases[i].want);
+		if (cases[i].want == AUTH_NONE)
+			CHECK_STR_EQ(res->reason,
+			    "not a valid multi-label domain name");
+		arena_reset(a);
+	}
+	dns_resolver_free(z);
+	arena_free(a);
+}
+
 static void
 test_explanation_and_header(void)
 {
@@ -740,6 +790,7 @@ main(void)
 	test_long_expansion();
 	test_eval();
 	test_explanation_and_header();
+	test_identity_chars();
 	test_ip_parse();
 	return check_summary("spf");
 }

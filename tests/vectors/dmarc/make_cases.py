@@ -35,6 +35,8 @@ _dmarc IN TXT "v=DMARC1; p=reject"
 $ORIGIN strict.example.
 _dmarc IN TXT "v=DMARC1; p=reject; adkim=s; aspf=s"
 demo-rsa._domainkey IN TXT (%s)
+$ORIGIN xn--bcher-kva.example.
+_dmarc IN TXT "v=DMARC1; p=reject"
 $ORIGIN attacker.example.
 _dmarc IN TXT "v=DMARC1; p=none"
 """ % rsa_txt
@@ -133,4 +135,61 @@ case("trusted-forwarder", ["alice@example.com"],
      "dmarc: fail\ndisposition: none\n"
      "authres: override=trusted_forwarder\nexit: 1",
      OUT + " --trusted-forwarder 203.0.113.0/24")
+# review findings: malformed From fields, U-labels, header floods
+case("from-unclosed-angle", ["CEO <ceo@example.com"],
+     "dmarc: fail\ndisposition: reject\nexit: 1", OUT)
+case("from-trailing-garbage", ["CEO <ceo@example.com> x"],
+     "dmarc: fail\ndisposition: reject\nexit: 1", OUT)
+case("from-unclosed-quote", ['"CEO <ceo@example.com>'],
+     "dmarc: fail\ndisposition: reject\nexit: 1", OUT)
+case("from-ulabel", ["ceo@b\u00fccher.example"],
+     "dmarc: fail\ndisposition: reject\n"
+     "authres: header.from=xn--bcher-kva.example\nexit: 1", OUT)
+case("spf-helo-without-mailfrom", ["alice@example.com"],
+     "spf: pass\ndmarc: fail\ndisposition: reject\nexit: 1",
+     "--ip 192.0.2.25 --helo example.com")
+
+
+def flood(name, extra, expect):
+    msg = ("From: alice@example.com\r\n" + extra + HEAD % name).encode()
+    open(os.path.join(here, name + ".eml"), "wb").write(msg)
+    open(os.path.join(here, name + ".zone"), "w").write(BASE)
+    open(os.path.join(here, name + ".expect"), "w").write(
+        "args: --now %d %s\n%s\n" % (NOW + 60, OUT, expect.strip()))
+
+
+flood("many-signatures", "".join(
+    "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s%d; h=from; "
+    "bh=AAAA; b=AAAA\r\n" % i for i in range(300)),
+    "dmarc: fail\ndisposition: reject\n"
+    "authres: more signatures not evaluated\nexit: 1")
+flood("huge-d-tag", "DKIM-Signature: v=1; a=rsa-sha256; d=%s.com; s=x; "
+      "h=from; bh=AAAA; b=AAAA\r\n" % ("a" * 20000),
+      "dkim[0]: permerror\ndmarc: fail\ndisposition: reject\nexit: 1")
+
+
+def dkimpy_signed(name, sign_from, prepend, expect):
+    """A signature made by dkimpy with h= listing From once (no
+    oversigning), then a From field added above it."""
+    import time
+    import dkim
+    msg = ("From: %s\r\n" % sign_from + HEAD % name).encode()
+    real = time.time
+    time.time = lambda: NOW
+    try:
+        sig = dkim.sign(msg, b"demo-rsa", b"example.com", data,
+                        include_headers=[b"from", b"to", b"subject",
+                                         b"date", b"message-id"])
+    finally:
+        time.time = real
+    out = sig + ("From: %s\r\n" % prepend).encode() + msg
+    open(os.path.join(here, name + ".eml"), "wb").write(out)
+    open(os.path.join(here, name + ".zone"), "w").write(BASE)
+    open(os.path.join(here, name + ".expect"), "w").write(
+        "args: --now %d %s\n%s\n" % (NOW + 60, OUT, expect.strip()))
+
+
+dkimpy_signed("prepended-from-same-domain", "alice@example.com",
+              '"Billing" <billing@example.com>',
+              "dkim[0]: pass\ndmarc: fail\ndisposition: reject\nexit: 1")
 print("cases written")

@@ -1,0 +1,433 @@
+/*
+ * cli_keygen.c -- `authmilter keygen`: make a DKIM key pair, the private
+ * key as SELECTOR.private (PEM PKCS#8, mode 0600 from creation on) and the
+ * DNS record to publish as SELECTOR.txt, in zone-file syntax with the
+ * value split into strings of at most 255 bytes (RFC 1035 section 3.3.14,
+ * RFC 6376 section 3.6.2.2), then print the KeyTable and SigningTable
+ * lines that use it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "authmilter/buf.h"
+#include "authmilter/dkim_key.h"
+#include "authmilter/dns.h"
+#include "cli.h"
+
+/* RFC 1035 section 3.3.14: a character-string holds at most 255 bytes. */
+#define KEYGEN_TXT_STRING_MAX 255
+
+struct keygen_opts {
+	const char *domain;
+	const char *selector;
+	const char *dir;
+	enum dkim_key_type type;
+	unsigned bits;
+	bool hash_sha256;
+	bool testing;
+	bool strict;
+	bool force;
+	char date_selector[16];
+};
+
+static void
+keygen_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: authmilter keygen -d DOMAIN [-s SELECTOR] [options]\n"
+	    "\n"
+	    "Make a DKIM key pair: DIR/SELECTOR.private (PEM, mode 0600) and\n"
+	    "DIR/SELECTOR.txt (the TXT record to publish), and print the\n"
+	    "KeyTable and SigningTable lines that use them.\n"
+	    "\n"
+	    "  -d, --domain DOMAIN     signing domain (d=)\n"
+	    "  -s, --selector SEL      selector (default: the month, YYYYMM, "
+	    "UTC)\n"
+	    "  -t, --type rsa|ed25519  key type (default rsa)\n"
+	    "  -b, --bits BITS         RSA key size, 1024 to 4096 (default "
+	    "2048)\n"
+	    "  -D, --directory DIR     where to write the files (default .)\n"
+	    "      --hash-sha256       publish h=sha256\n"
+	    "      --testing           publish t=y (the domain is testing "
+	    "DKIM)\n"
+	    "      --strict            publish t=s (i= must be in d= itself)\n"
+	    "      --force             overwrite existing files\n"
+	    "\n"
+	    "Exit status: 0 done, 1 a file exists (use --force), 2 usage or "
+	    "I/O error.\n");
+}
+
+static int
+keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"domain", required_argument, NULL, 'd'},
+	    {"selector", required_argument, NULL, 's'},
+	    {"type", required_argument, NULL, 't'},
+	    {"bits", required_argument, NULL, 'b'},
+	    {"directory", required_argument, NULL, 'D'},
+	    {"hash-sha256", no_argument, NULL, 'H'},
+	    {"testing", no_argument, NULL, 'T'},
+	    {"strict", no_argument, NULL, 'S'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	bool bits_given = false;
+	char *end;
+	long n;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "d:s:t:b:D:h", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'd':
+			o->domain = optarg;
+			break;
+		case 's':
+			o->selector = optarg;
+			break;
+		case 'D':
+			o->dir = optarg;
+			break;
+		case 'H':
+			o->hash_sha256 = true;
+			break;
+		case 'T':
+			o->testing = true;
+			break;
+		case 'S':
+			o->strict = true;
+			break;
+		case 'f':
+			o->force = true;
+			break;
+		case 'h':
+			keygen_usage(stdout);
+			return 1;
+		case 't':
+			if (strcmp(optarg, "rsa") == 0)
+				o->type = DKIM_KEY_RSA;
+			else if (strcmp(optarg, "ed25519") == 0)
+				o->type = DKIM_KEY_ED25519;
+			else {
+				fprintf(stderr,
+				    "authmilter keygen: -t \"%s\": "
+				    "want rsa or ed25519\n",
+				    optarg);
+				return -1;
+			}
+			break;
+		case 'b':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
+			    n < 1024 || n > 4096) {
+				fprintf(stderr,
+				    "authmilter keygen: -b \"%s\": "
+				    "want 1024 to 4096\n",
+				    optarg);
+				return -1;
+			}
+			o->bits = (unsigned)n;
+			bits_given = true;
+			break;
+		default:
+			keygen_usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc || o->domain == NULL) {
+		keygen_usage(stderr);
+		return -1;
+	}
+	if (bits_given && o->type == DKIM_KEY_ED25519) {
+		fprintf(stderr, "authmilter keygen: -b applies to RSA keys "
+		                "only (Ed25519 keys have one size)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The selector when none is given: the month, so that monthly rotation
+ * gives each key its own name. */
+static int
+keygen_default_selector(struct keygen_opts *o)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(o->date_selector, sizeof(o->date_selector), "%Y%m", &tm) ==
+	        0)
+		return -1;
+	o->selector = o->date_selector;
+	return 0;
+}
+
+static int
+keygen_check_names(const struct keygen_opts *o)
+{
+	char name[600];
+
+	if (strchr(o->selector, '/') != NULL || o->selector[0] == '.' ||
+	    strlen(o->domain) + strlen(o->selector) + 13 > sizeof(name)) {
+		fprintf(stderr, "authmilter keygen: bad selector \"%s\"\n",
+		    o->selector);
+		return -1;
+	}
+	snprintf(
+	    name, sizeof(name), "%s._domainkey.%s", o->selector, o->domain);
+	/* RFC 6376 section 3.6.2.1: the record lives at
+	 * selector._domainkey.domain, which must be a valid name */
+	if (!dns_name_valid(name) || strchr(o->domain, ' ') != NULL ||
+	    strchr(o->selector, ' ') != NULL) {
+		fprintf(stderr,
+		    "authmilter keygen: \"%s\" is not a valid "
+		    "domain name (check -d and -s)\n",
+		    name);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new private key as PEM PKCS#8 text in out. */
+static int
+keygen_make_pem(const struct keygen_opts *o, struct buf *out)
+{
+	EVP_PKEY *pkey;
+	BIO *bio;
+	char *p;
+	long n;
+	int r = -EIO;
+
+	if (o->type == DKIM_KEY_ED25519)
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	else
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)o->bits);
+	if (pkey == NULL) {
+		ERR_clear_error();
+		return -EIO;
+	}
+	bio = BIO_new(BIO_s_mem());
+	if (bio != NULL && PEM_write_bio_PrivateKey(
+	                       bio, pkey, NULL, NULL, 0, NULL, NULL) == 1) {
+		n = BIO_get_mem_data(bio, &p);
+		buf_add(out, p, (size_t)n);
+		r = buf_error(out);
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	EVP_PKEY_free(pkey);
+	return r;
+}
+
+/* The record's text: our tags, then p= from the key itself. */
+static int
+keygen_record(
+    const struct keygen_opts *o, const struct buf *pem, struct buf *rec)
+{
+	struct dkim_privkey *k = NULL;
+	struct buf full, why;
+	const char *p;
+	int r;
+
+	buf_init(&full, 8192);
+	buf_init(&why, 512);
+	r = dkim_privkey_parse(pem->data, pem->len, &k, &why);
+	if (r == 0)
+		r = dkim_privkey_record(k, &full);
+	if (r == 0 && (p = strstr(buf_cstr(&full), "p=")) != NULL) {
+		/* RFC 6376 section 3.6.1: v= first; h= and t= are optional */
+		buf_adds(rec, "v=DKIM1; ");
+		if (o->hash_sha256)
+			buf_adds(rec, "h=sha256; ");
+		buf_addf(rec, "k=%s; ", dkim_key_type_name(o->type));
+		if (o->testing || o->strict)
+			buf_addf(rec, "t=%s%s%s; ", o->testing ? "y" : "",
+			    o->testing && o->strict ? ":" : "",
+			    o->strict ? "s" : "");
+		buf_adds(rec, p);
+		r = buf_error(rec);
+	} else if (r == 0) {
+		r = -EIO;
+	}
+	if (r != 0)
+		fprintf(stderr,
+		    "authmilter keygen: cannot make the record: "
+		    "%s\n",
+		    why.len ? buf_cstr(&why) : strerror(-r));
+	dkim_privkey_unref(k);
+	buf_free(&full);
+	buf_free(&why);
+	return r;
+}
+
+/* The zone-file line: the tags in one string, p= in strings of at most
+ * KEYGEN_TXT_STRING_MAX bytes (a record value needs no escapes: base64
+ * and tags hold no '"' or '\'). */
+static void
+keygen_zone_text(
+    const struct keygen_opts *o, const struct buf *rec, struct buf *out)
+{
+	const char *s = rec->data, *p = strstr(rec->data, "p=");
+	size_t left, n;
+
+	buf_addf(out, "%s._domainkey.%s. IN TXT ( \"%.*s\"", o->selector,
+	    o->domain, (int)(p - s), s);
+	for (left = rec->len - (size_t)(p - s); left > 0; left -= n, p += n) {
+		n = left < KEYGEN_TXT_STRING_MAX ? left : KEYGEN_TXT_STRING_MAX;
+		buf_addf(out, "\n\t\"%.*s\"", (int)n, p);
+	}
+	buf_addf(out, " ) ; DKIM %s key %s for %s\n",
+	    dkim_key_type_name(o->type), o->selector, o->domain);
+}
+
+/* Create path with mode and write data; never replaces a file unless
+ * force (then the old one is removed first, so the new file is still
+ * created with its mode, never chmod'ed later). */
+static int
+keygen_write(const char *path, const struct buf *data, mode_t mode, bool force)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd, err;
+
+	if (force && unlink(path) != 0 && errno != ENOENT) {
+		err = errno;
+		fprintf(
+		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
+		return -err;
+	}
+	fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		err = errno;
+		fprintf(
+		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
+		return -err;
+	}
+	while (off < data->len) {
+		n = write(fd, data->data + off, data->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	err = off == data->len ? 0 : errno ? errno : EIO;
+	if (close(fd) != 0 && err == 0)
+		err = errno;
+	if (err != 0) {
+		fprintf(
+		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
+		unlink(path);
+		return -err;
+	}
+	return 0;
+}
+
+static void
+keygen_print_tables(const struct keygen_opts *o, const char *keypath)
+{
+	char abs[PATH_MAX];
+	const char *kp = realpath(keypath, abs) != NULL ? abs : keypath;
+
+	printf("Add to the KeyTable:\n"
+	       "  %s._domainkey.%s %s:%s:%s\n"
+	       "Add to the SigningTable (refile: pattern; with a file: table "
+	       "write the domain alone):\n"
+	       "  *@%s %s._domainkey.%s\n",
+	    o->selector, o->domain, o->domain, o->selector, kp, o->domain,
+	    o->selector, o->domain);
+}
+
+static int
+keygen_files(
+    const struct keygen_opts *o, const struct buf *pem, const struct buf *zone)
+{
+	char keypath[PATH_MAX], txtpath[PATH_MAX];
+	struct stat st;
+	int r;
+
+	if (snprintf(keypath, sizeof(keypath), "%s/%s.private", o->dir,
+	        o->selector) >= (int)sizeof(keypath) ||
+	    snprintf(txtpath, sizeof(txtpath), "%s/%s.txt", o->dir,
+	        o->selector) >= (int)sizeof(txtpath)) {
+		fprintf(stderr, "authmilter keygen: path too long\n");
+		return CLI_EXIT_USAGE;
+	}
+	/* check both first, so a refusal leaves nothing half-written */
+	if (!o->force &&
+	    (lstat(keypath, &st) == 0 || lstat(txtpath, &st) == 0)) {
+		fprintf(stderr,
+		    "authmilter keygen: %s exists: refusing to "
+		    "overwrite it (--force replaces it)\n",
+		    lstat(keypath, &st) == 0 ? keypath : txtpath);
+		return CLI_EXIT_FAIL;
+	}
+	if ((r = keygen_write(keypath, pem, 0600, o->force)) != 0)
+		return r == -EEXIST ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
+	if ((r = keygen_write(txtpath, zone, 0644, o->force)) != 0)
+		return r == -EEXIST ? CLI_EXIT_FAIL : CLI_EXIT_USAGE;
+	printf("Wrote %s (private key, mode 0600) and %s (publish it in "
+	       "DNS).\n",
+	    keypath, txtpath);
+	keygen_print_tables(o, keypath);
+	return CLI_EXIT_OK;
+}
+
+int
+cli_keygen(int argc, char **argv)
+{
+	struct keygen_opts o = {.dir = ".", .bits = 2048};
+	struct buf pem, rec, zone;
+	int r;
+
+	if ((r = keygen_parse_args(argc, argv, &o)) != 0)
+		return r > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	if (o.selector == NULL && keygen_default_selector(&o) != 0)
+		return CLI_EXIT_USAGE;
+	if (keygen_check_names(&o) != 0)
+		return CLI_EXIT_USAGE;
+	if (o.type == DKIM_KEY_RSA && o.bits < 2048)
+		fprintf(stderr,
+		    "authmilter keygen: warning: %u-bit RSA keys "
+		    "are weak; use 2048 bits or more\n",
+		    o.bits);
+	buf_init(&pem, 64 * 1024);
+	buf_init(&rec, 8192);
+	buf_init(&zone, 16384);
+	r = keygen_make_pem(&o, &pem);
+	if (r != 0)
+		fprintf(stderr,
+		    "authmilter keygen: key generation failed: "
+		    "%s\n",
+		    strerror(-r));
+	if (r == 0)
+		r = keygen_record(&o, &pem, &rec);
+	if (r == 0) {
+		keygen_zone_text(&o, &rec, &zone);
+		r = buf_error(&zone);
+	}
+	r = r != 0 ? CLI_EXIT_USAGE : keygen_files(&o, &pem, &zone);
+	if (pem.data != NULL)
+		OPENSSL_cleanse(pem.data, pem.len);
+	buf_free(&pem);
+	buf_free(&rec);
+	buf_free(&zone);
+	return r;
+}

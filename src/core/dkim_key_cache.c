@@ -1,0 +1,274 @@
+/*
+ * dkim_key_cache.c -- parsed DKIM key records, shared between messages.
+ *
+ * dkim_pubkey_parse() is a pure function of (record bytes, minimum RSA
+ * bits), so its outcome is kept under exactly that key: a parsed key (one
+ * reference held by the cache) or the refusal reason. When a domain
+ * changes its record, the DNS answer (and its TTL, kept by dns_cache)
+ * carries different bytes, so the new text is a new entry and the old one
+ * ages out; no time is kept here.
+ *
+ * At most max entries. Eviction is CLOCK (second chance): entries sit in
+ * a ring of slots, a hit sets the entry's bit, and the hand clears bits
+ * until it finds an entry whose bit is clear, which goes. A hit only sets
+ * a flag, so the hot path does no list surgery.
+ *
+ * Threads: one mutex guards the table, the ring and the counters. It is
+ * never held while parsing (two threads missing on the same record both
+ * parse it; the first to insert wins, the other keeps its own key), nor
+ * while an evicted entry's key is released.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authmilter/bounds.h"
+#include "authmilter/dkim_key.h"
+#include "authmilter/xalloc.h"
+
+/* Buckets: a power of two at least max, up to this many. */
+#define KEYC_MAX_BUCKETS (1u << 20)
+/* Room for the reason dkim_pubkey_parse gives a refused record. */
+#define KEYC_REASON_MAX 512
+
+struct keyc_entry {
+	struct keyc_entry *hnext;	/* hash chain */
+	uint32_t hash;
+	unsigned min_bits;
+	bool used;			/* CLOCK bit: hit since the hand passed */
+	struct dkim_pubkey *key;	/* one reference; NULL: refused */
+	const char *reason;		/* refused: points into data */
+	size_t len;			/* record bytes at data */
+	char data[];			/* record, then the reason + NUL */
+};
+
+struct dkim_key_cache {
+	pthread_mutex_t lock;
+	struct keyc_entry **buckets;
+	size_t nbuckets;		/* power of two */
+	struct keyc_entry **ring;	/* max slots; NULL = free */
+	size_t max, count, hand;
+	unsigned long hits, misses, evictions;
+};
+
+/* FNV-1a over the minimum bits and the record bytes. */
+static uint32_t
+keyc_hash(const char *rec, size_t len, unsigned min_bits)
+{
+	uint32_t h = 2166136261u ^ min_bits;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (uint8_t)rec[i]) * 16777619u;
+	return h;
+}
+
+static struct keyc_entry **
+keyc_bucket(struct dkim_key_cache *c, uint32_t h)
+{
+	return &c->buckets[h & (c->nbuckets - 1)];
+}
+
+/* Lock held from here to keyc_insert. */
+
+static struct keyc_entry *
+keyc_find(struct dkim_key_cache *c, const char *rec, size_t len,
+    unsigned min_bits, uint32_t h)
+{
+	struct keyc_entry *e;
+
+	for (e = *keyc_bucket(c, h); e != NULL; e = e->hnext)
+		if (e->hash == h && e->min_bits == min_bits &&
+		    e->len == len && memcmp(e->data, rec, len) == 0)
+			return e;
+	return NULL;
+}
+
+/* Take the entry the hand settles on out of the table and the ring; it
+ * is returned for the caller to free after unlocking. */
+static struct keyc_entry *
+keyc_evict(struct dkim_key_cache *c)
+{
+	struct keyc_entry *e, **pp;
+
+	for (;;) {
+		e = c->ring[c->hand];
+		if (e != NULL && !e->used)
+			break;
+		if (e != NULL)
+			e->used = false;	/* second chance */
+		c->hand = (c->hand + 1) % c->max;
+	}
+	for (pp = keyc_bucket(c, e->hash); *pp != e; pp = &(*pp)->hnext)
+		;
+	*pp = e->hnext;
+	c->ring[c->hand] = NULL;
+	c->count--;
+	c->evictions++;
+	return e;
+}
+
+/* Insert e unless an equal entry got there first. @return the entry
+ * that no longer belongs to the cache (to free after unlocking): e when
+ * it was not inserted, an evicted one, or NULL. */
+static struct keyc_entry *
+keyc_insert(struct dkim_key_cache *c, struct keyc_entry *e)
+{
+	struct keyc_entry *out = NULL, **b;
+
+	if (keyc_find(c, e->data, e->len, e->min_bits, e->hash) != NULL)
+		return e;
+	if (c->count == c->max)
+		out = keyc_evict(c);
+	while (c->ring[c->hand] != NULL)
+		c->hand = (c->hand + 1) % c->max;
+	c->ring[c->hand] = e;
+	c->hand = (c->hand + 1) % c->max;	/* a full sweep before e goes */
+	c->count++;
+	b = keyc_bucket(c, e->hash);
+	e->hnext = *b;
+	*b = e;
+	return out;
+}
+
+static void
+keyc_entry_free(struct keyc_entry *e)
+{
+	if (e != NULL) {
+		dkim_pubkey_unref(e->key);
+		free(e);
+	}
+}
+
+/* A cached outcome for the record: 1 with a key reference in *ret or the
+ * reason appended to why (*ret left NULL); 0 when absent. */
+static int
+keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
+    unsigned min_bits, uint32_t h, struct dkim_pubkey **ret,
+    struct buf *why)
+{
+	struct keyc_entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	e = keyc_find(c, rec, len, min_bits, h);
+	if (e != NULL) {
+		e->used = true;
+		c->hits++;
+		if (e->key != NULL)
+			*ret = dkim_pubkey_ref(e->key);
+		else if (why != NULL)
+			buf_adds(why, e->reason);
+	} else
+		c->misses++;
+	pthread_mutex_unlock(&c->lock);
+	return e != NULL;
+}
+
+/* Keep the outcome of parsing rec: key (referenced again) or reason. Out
+ * of memory: nothing is kept, which only costs a later parse. */
+static void
+keyc_store(struct dkim_key_cache *c, const char *rec, size_t len,
+    unsigned min_bits, uint32_t h, struct dkim_pubkey *key,
+    const char *reason)
+{
+	size_t rlen = key != NULL ? 0 : strlen(reason) + 1;
+	struct keyc_entry *e = malloc(sizeof(*e) + len + rlen);
+
+	if (e == NULL)
+		return;
+	memset(e, 0, sizeof(*e));
+	e->hash = h;
+	e->min_bits = min_bits;
+	e->len = len;
+	memcpy(e->data, rec, len);
+	if (key != NULL)
+		e->key = dkim_pubkey_ref(key);
+	else {
+		memcpy(e->data + len, reason, rlen);
+		e->reason = e->data + len;
+	}
+	pthread_mutex_lock(&c->lock);
+	e = keyc_insert(c, e);
+	pthread_mutex_unlock(&c->lock);
+	keyc_entry_free(e);
+}
+
+int
+dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec,
+    size_t len, unsigned min_rsa_bits, struct dkim_pubkey **ret,
+    struct buf *why)
+{
+	struct dkim_pubkey *key = NULL;
+	struct buf reason;
+	uint32_t h;
+	int r;
+
+	if (c == NULL)
+		return dkim_pubkey_parse(rec, len, min_rsa_bits, ret, why);
+	if (min_rsa_bits == 0)
+		min_rsa_bits = BOUND_RSA_MIN_BITS;	/* one entry for both */
+	h = keyc_hash(rec, len, min_rsa_bits);
+	if (keyc_lookup(c, rec, len, min_rsa_bits, h, &key, why)) {
+		if (key == NULL)
+			return -EINVAL;
+		*ret = key;
+		return 0;
+	}
+	/* the lock is not held here: other threads go on */
+	buf_init(&reason, KEYC_REASON_MAX);
+	r = dkim_pubkey_parse(rec, len, min_rsa_bits, &key, &reason);
+	if (r == 0 || (r == -EINVAL && buf_error(&reason) == 0))
+		keyc_store(c, rec, len, min_rsa_bits, h, key,
+		    buf_cstr(&reason));
+	if (r == -EINVAL && why != NULL)
+		buf_adds(why, buf_cstr(&reason));
+	buf_free(&reason);
+	if (r == 0)
+		*ret = key;
+	return r;
+}
+
+struct dkim_key_cache *
+dkim_key_cache_new(size_t max_entries)
+{
+	struct dkim_key_cache *c = xcalloc(1, sizeof(*c));
+
+	c->max = max_entries > 0 ? max_entries : 1;
+	c->nbuckets = 16;
+	while (c->nbuckets < c->max && c->nbuckets < KEYC_MAX_BUCKETS)
+		c->nbuckets *= 2;
+	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
+	c->ring = xcalloc(c->max, sizeof(*c->ring));
+	if (pthread_mutex_init(&c->lock, NULL) != 0)
+		panic("pthread_mutex_init failed");
+	return c;
+}
+
+struct dkim_key_cache *
+dkim_key_cache_free(struct dkim_key_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return NULL;
+	for (i = 0; i < c->max; i++)
+		keyc_entry_free(c->ring[i]);
+	pthread_mutex_destroy(&c->lock);
+	free(c->ring);
+	free(c->buckets);
+	free(c);
+	return NULL;
+}
+
+void
+dkim_key_cache_stats(struct dkim_key_cache *c,
+    struct dkim_key_cache_stats *ret)
+{
+	pthread_mutex_lock(&c->lock);
+	ret->hits = c->hits;
+	ret->misses = c->misses;
+	ret->evictions = c->evictions;
+	ret->entries = c->count;
+	pthread_mutex_unlock(&c->lock);
+}

@@ -289,25 +289,33 @@ daemon_loop(struct daemon *d)
 	}
 }
 
-/* Stop accepting; give the messages in flight time to finish. */
+/* Let the messages in flight finish, then stop. libmilter as Debian
+ * builds it (_FFR_WORKERS_POOL) serves sessions from a pool that stops
+ * with the listener: once smfi_stop() returns, a message in flight is
+ * never answered. So the wait comes first, while new connections are
+ * still accepted (a message that starts in the instant between the
+ * last check and the stop gets the MTA's milter_default_action). */
 static void
 daemon_drain(struct daemon *d)
 {
-	struct timespec pause = {0, 50 * 1000 * 1000};
+	struct timespec pause = {0, 10 * 1000 * 1000};
 	int i, n;
 
-	milter_stop();
-	pthread_join(d->milter_thread, NULL);
-	for (i = 0; i < DAEMON_DRAIN_SECONDS * 20; i++) {
+	for (i = 0; i < DAEMON_DRAIN_SECONDS * 100; i++) {
 		n = atomic_load(&d->messages);
 		if (n <= 0)
-			return;
+			break;
 		if (i == 0)
 			log_notice("waiting for %d messages in flight", n);
 		nanosleep(&pause, NULL);
 	}
-	log_warning("%d messages still in flight after %d s: exiting",
-	    atomic_load(&d->messages), DAEMON_DRAIN_SECONDS);
+	n = atomic_load(&d->messages);
+	if (n > 0)
+		log_warning("%d messages still in flight after %d s: "
+		            "stopping",
+		    n, DAEMON_DRAIN_SECONDS);
+	milter_stop();
+	pthread_join(d->milter_thread, NULL);
 }
 
 static void

@@ -4,8 +4,9 @@
  * privileges (UserID) after binding, applies UMask, writes PidFile, and
  * handles signals: SIGHUP reloads the configuration atomically (a bad new
  * one is logged line by line and the old one keeps serving; connections
- * in flight keep the snapshot they took), SIGTERM and SIGINT stop
- * accepting and let the messages in flight finish.
+ * in flight keep the snapshot they took), SIGTERM and SIGINT let the
+ * messages in flight finish, then stop (libmilter's worker pool stops
+ * serving sessions with the listener, so the wait comes first).
  *
  * Signals: libmilter starts a thread of its own that sigwait()s for
  * SIGHUP, SIGTERM and SIGINT and stops the milter on any of them, which

@@ -104,7 +104,8 @@ MT_DIR=$dir MT_SOCK=$dir/sock MT_CONF=$conf MT_LOG=$dir/daemon.log \
 MT_PID=$pid MT_PORT=$port MT_HERE=$here \
 	miltertest -s "$here/$name.lua"
 rc=$?
-if ! kill -0 "$pid" 2>/dev/null; then
+if ! kill -0 "$pid" 2>/dev/null &&
+    ! grep -q 'notice: stopped$' "$dir/daemon.log"; then
 	echo "authmilter died during the test" >&2
 	rc=1
 fi

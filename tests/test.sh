@@ -28,6 +28,20 @@ CC=clang run_build build-asan -Dwerror=true \
 	-Db_sanitize=address,undefined -Db_lundef=false -Dfuzzing=true ||
 	status=1
 
+# the README's first Quick start command, so it cannot rot: the demo must
+# sign and verify with DKIM, SPF and DMARC passing
+demo_failed=0
+if sh keys/demo/run.sh >build/demo.log 2>&1 &&
+	[ "$(grep -c 'dkim=pass' build/demo.log)" -eq 2 ] &&
+	grep -q 'spf=pass' build/demo.log && grep -q 'dmarc=pass' build/demo.log
+then
+	echo "demo (keys/demo/run.sh): ok"
+else
+	echo "demo (keys/demo/run.sh): FAILED"
+	cat build/demo.log
+	demo_failed=1
+fi
+
 # short real fuzzing runs; a crash fails the suite and leaves the input
 fuzz_failed=0
 for f in build-asan/tests/fuzz/fuzz_*_libfuzzer; do
@@ -50,7 +64,7 @@ for f in build-asan/tests/fuzz/fuzz_*_libfuzzer; do
 done
 
 # count from meson's JSON logs: one object per test
-/usr/bin/python3 - "$fuzz_failed" build build-asan <<'PY'
+/usr/bin/python3 - "$((fuzz_failed + demo_failed))" build build-asan <<'PY'
 import json, sys
 passed = failed = skipped = 0
 fuzz_failed = int(sys.argv[1])

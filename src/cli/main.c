@@ -15,35 +15,17 @@ struct cli_command {
 };
 
 static const struct cli_command cli_commands[] = {
-#ifdef CLI_HAVE_SIGN
 	{ "sign", cli_sign, "print a message with DKIM signatures added" },
-#endif
-#ifdef CLI_HAVE_VERIFY
 	{ "verify", cli_verify, "evaluate messages offline, print results" },
-#endif
-#ifdef CLI_HAVE_RUN
 	{ "run", cli_run, "run the milter daemon" },
-#endif
-#ifdef CLI_HAVE_CHECK_CONFIG
 	{ "check-config", cli_check_config,
 	    "check a configuration file, its tables and keys" },
-#endif
-#ifdef CLI_HAVE_REPORT
 	{ "report", cli_report, "build and send DMARC aggregate reports" },
-#endif
-#ifdef CLI_HAVE_STATS
 	{ "stats", cli_stats, "summarise the report spool per domain" },
-#endif
-#ifdef CLI_HAVE_KEYGEN
 	{ "keygen", cli_keygen, "make a DKIM key pair and its DNS record" },
-#endif
-#ifdef CLI_HAVE_KEYCHECK
 	{ "keycheck", cli_keycheck, "check a published DKIM key record" },
-#endif
-#ifdef CLI_HAVE_MIGRATE
 	{ "migrate", cli_migrate, "write authmilter.conf from opendkim.conf "
 	    "and opendmarc.conf" },
-#endif
 	{ NULL, NULL, NULL },
 };
 

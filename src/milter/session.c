@@ -607,6 +607,32 @@ session_sign_begin(struct session *s)
 	s->path = SESSION_PATH_SIGN;
 }
 
+/* TrustedForwarders: a client in the list (by address or host name, as
+ * config.h matches it) has its mail evaluated with itself as a trusted
+ * forwarder, so a DMARC failure is not acted on and the report says
+ * trusted_forwarder (RFC 9990 PolicyOverrideType). */
+static int
+session_forwarder(struct session *s, struct verdict_env *env)
+{
+	struct dmarc_options *o;
+	struct dmarc_forwarder *fw;
+
+	if (s->conf->cfg->trusted_forwarders == NULL || !s->have_ip ||
+	    !config_is_trusted_forwarder(s->conf->cfg, &s->ip, s->hostname))
+		return 0;
+	o = arena_alloc(s->arena, sizeof(*o));
+	fw = arena_zalloc(s->arena, sizeof(*fw));
+	if (o == NULL || fw == NULL)
+		return -ENOMEM;
+	if (dmarc_forwarder_parse(s->ip_text, fw) < 0)
+		return 0;
+	*o = s->conf->dmarc;
+	o->forwarders = fw;
+	o->forwarder_count = 1;
+	env->dmarc = o;
+	return 0;
+}
+
 static void
 session_verify_begin(struct session *s)
 {
@@ -629,6 +655,11 @@ session_verify_begin(struct session *s)
 	env->envelope_to = s->rcpt_domain;
 	env->org = s->conf->org;
 	env->dmarc = &s->conf->dmarc;
+	r = session_forwarder(s, env);
+	if (r < 0) {
+		session_fail(s, r, "verifying");
+		return;
+	}
 	env->max_signatures = cfg->max_signatures;
 	env->min_rsa_bits = cfg->min_key_bits;
 	env->allow_partial_body = cfg->body_length == CONFIG_BODY_LENGTH_ACCEPT;

@@ -44,7 +44,7 @@ peers_dns() {
 
 # in_ns CMD...: exec CMD in a private mount namespace with our resolv.conf
 in_ns() {
-	unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
+	exec unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' \
 	    "$peers_resolv" "$@"
 }
 
@@ -59,6 +59,7 @@ InternalHosts 203.0.113.0/24
 Canonicalization relaxed/simple
 Mode sv
 AuthservID odkim.bench.example
+Nameservers $PEER_NS
 Syslog no
 Background no
 UserID root

@@ -10,8 +10,15 @@
  *     MODE    sign: client 203.0.113.7 (internal) sends unsigned mail
  *             verify: client 192.0.2.10 sends mail carrying the
  *             signature the milter made in a first signing round
+ *             null: client 192.0.2.10 sends unsigned mail, nothing is
+ *             expected back but continue/accept (the do-nothing milter)
  *     SIZE    body bytes (about)
  *     COUNT   messages
+ *
+ * With BENCH_PEER="SOCKET2 PID2" in the environment, every message also
+ * goes to a second milter after the first, as an MTA chains milters, with
+ * the Authentication-Results header the first one added (opendkim then
+ * opendmarc); the CPU figure is the two processes' together.
  *
  * Prints one line: "MODE SIZE: N msgs/s, X ms CPU/msg (milter)". Asserts
  * nothing: a benchmark (tests/bench/README.md).
@@ -60,7 +67,11 @@ struct conn {
 	int fd;
 	uint32_t proto; /* what the milter negotiated */
 	char sig[8192]; /* the DKIM-Signature inserted, if any */
+	char ar[8192];  /* the Authentication-Results added, if any */
 };
+
+/* a header the first milter of a chain added, sent on to the peer */
+static const char *chain_ar;
 
 static void
 die(const char *what)
@@ -249,6 +260,15 @@ eom(struct conn *c)
 			memcpy(c->sig, v, vl);
 			c->sig[vl] = '\0';
 		}
+		if ((r == 'i' || r == 'h') && n > 4) {
+			const char *nm = r == 'i' ? buf + 4 : buf;
+			const char *v = nm + strlen(nm) + 1;
+
+			if (strcmp(nm, "Authentication-Results") == 0 &&
+			    v < buf + n)
+				snprintf(c->ar, sizeof(c->ar), "%s%s",
+				    *v == ' ' ? "" : " ", v);
+		}
 		if (r != 'h' && r != 'i' && r != 'm' && r != 'q')
 			return r;
 	}
@@ -256,7 +276,7 @@ eom(struct conn *c)
 
 static char
 one_message(const char *spec, bool sign, const char *sig, const char *body,
-    size_t blen, char *ret_sig)
+    size_t blen, char *ret_sig, char *ret_ar)
 {
 	static const char host[] = "client.example";
 	struct conn c = {0};
@@ -287,6 +307,8 @@ one_message(const char *spec, bool sign, const char *sig, const char *body,
 		send_pair(&c, CMD_RCPT, "<rcpt@example.net>", NULL);
 		maybe_reply(&c, P_NR_RCPT);
 	}
+	if (chain_ar != NULL)
+		send_header(&c, "Authentication-Results", chain_ar);
 	if (sig != NULL)
 		send_header(&c, "DKIM-Signature", sig);
 	send_header(&c, "From", " User <user@example.com>");
@@ -306,6 +328,8 @@ one_message(const char *spec, bool sign, const char *sig, const char *body,
 	close(c.fd);
 	if (ret_sig != NULL)
 		memcpy(ret_sig, c.sig, sizeof(c.sig));
+	if (ret_ar != NULL)
+		memcpy(ret_ar, c.ar, sizeof(c.ar));
 	return r;
 }
 
@@ -352,53 +376,89 @@ make_body(size_t size, size_t *ret_len)
 	return b;
 }
 
+/* the second milter of a chain (BENCH_PEER), if any */
+struct peer {
+	char spec[512];
+	char pid[32];
+};
+
+/* one message through the milter and then the peer, if any */
+static bool
+chain_message(const char *spec, const struct peer *peer, bool sign,
+    bool null, const char *sig, const char *body, size_t blen)
+{
+	static char got[8192], ar[8192];
+	char r;
+
+	got[0] = '\0';
+	ar[0] = '\0';
+	r = one_message(spec, sign, sign || null ? NULL : sig, body, blen,
+	    got, ar);
+	/* accepted ('c' continue or 'a' accept), and signed when signing */
+	if ((r != 'c' && r != 'a') || (sign && got[0] == '\0'))
+		return false;
+	if (peer == NULL)
+		return true;
+	chain_ar = ar[0] != '\0' ? ar : NULL;
+	r = one_message(peer->spec, sign, sign || null ? NULL : sig, body,
+	    blen, NULL, NULL);
+	chain_ar = NULL;
+	return r == 'c' || r == 'a';
+}
+
 int
 main(int argc, char **argv)
 {
 	struct timespec t0, t1;
 	unsigned long long c0, c1;
 	char sig[8192] = "", *body;
+	const char *env = getenv("BENCH_PEER");
+	struct peer peer_buf, *peer = NULL;
 	size_t blen, count, i, bad = 0;
-	bool sign;
+	bool sign, null;
 	double secs;
 
 	if (argc != 6) {
-		fprintf(stderr, "usage: bench_milter SOCKET PID sign|verify "
-		                "SIZE COUNT\n");
+		fprintf(stderr, "usage: bench_milter SOCKET PID "
+		                "sign|verify|null SIZE COUNT\n");
 		return 2;
 	}
+	if (env != NULL && env[0] != '\0') {
+		if (sscanf(env, "%511s %31s", peer_buf.spec, peer_buf.pid) !=
+		    2) {
+			fprintf(stderr, "bench_milter: BENCH_PEER: "
+			                "\"SOCKET PID\" expected\n");
+			return 2;
+		}
+		peer = &peer_buf;
+	}
 	sign = strcmp(argv[3], "sign") == 0;
+	null = strcmp(argv[3], "null") == 0;
 	body = make_body(strtoul(argv[4], NULL, 10), &blen);
 	count = strtoul(argv[5], NULL, 10);
 	/* a signature for the verify rounds (and a warm DNS cache) */
-	one_message(argv[1], true, NULL, body, blen, sig);
-	if (!sign) {
-		if (sig[0] == '\0') {
-			fprintf(stderr, "bench_milter: no signature made\n");
-			return 1;
-		}
-		one_message(argv[1], false, sig, body, blen, NULL);
+	if (!null)
+		one_message(argv[1], true, NULL, body, blen, sig, NULL);
+	if (!sign && !null && sig[0] == '\0') {
+		fprintf(stderr, "bench_milter: no signature made\n");
+		return 1;
 	}
-	c0 = cpu_ticks(argv[2]);
+	if (!sign)
+		chain_message(argv[1], peer, false, null, sig, body, blen);
+	c0 = cpu_ticks(argv[2]) + (peer ? cpu_ticks(peer->pid) : 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < count; i++) {
-		char got[8192] = "", r;
-
-		r = one_message(
-		    argv[1], sign, sign ? NULL : sig, body, blen, got);
-		/* accepted ('c' continue or 'a' accept), and signed when
-		 * signing */
-		if ((r != 'c' && r != 'a') || (sign && got[0] == '\0'))
+	for (i = 0; i < count; i++)
+		if (!chain_message(argv[1], peer, sign, null, sig, body, blen))
 			bad++;
-	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	c1 = cpu_ticks(argv[2]);
+	c1 = cpu_ticks(argv[2]) + (peer ? cpu_ticks(peer->pid) : 0);
 	secs = (double)(t1.tv_sec - t0.tv_sec) +
 	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("%-6s %6zu B: %8.0f msgs/s, %6.3f ms CPU/msg (milter)%s\n",
+	printf("%-6s %6zu B: %8.0f msgs/s, %6.3f ms CPU/msg (milter%s)%s\n",
 	    argv[3], blen, (double)count / secs,
 	    (double)(c1 - c0) * 1000.0 / (double)sysconf(_SC_CLK_TCK) /
 	        (double)count,
+	    peer ? "s" : "",
 	    bad ? " (some not accepted or not signed!)" : "");
 	free(body);
 	return bad ? 1 : 0;

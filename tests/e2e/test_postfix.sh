@@ -85,7 +85,8 @@ DNSTimeout 1
 SpoolDir $dir/spool
 LogLevel debug
 EOF
-"$am" run -c "$dir/authmilter.conf" -f >"$dir/milter.log" 2>&1 &
+LSAN_OPTIONS=suppressions=$src/tests/milter/lsan.supp \
+	"$am" run -c "$dir/authmilter.conf" -f >"$dir/milter.log" 2>&1 &
 mpid=$!
 i=0
 until grep -q ' started: ' "$dir/milter.log"; do

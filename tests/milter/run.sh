@@ -86,7 +86,8 @@ LogLevel debug
 BASE
 cat "$dir/extra.conf" >>"$conf"
 
-"$am" run -c "$conf" -f >"$dir/daemon.log" 2>&1 &
+LSAN_OPTIONS=suppressions=$src/tests/milter/lsan.supp \
+	"$am" run -c "$conf" -f >"$dir/daemon.log" 2>&1 &
 pid=$!
 i=0
 while [ ! -S "$dir/sock" ]; do

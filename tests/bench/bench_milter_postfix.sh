@@ -2,8 +2,8 @@
 # bench_milter_postfix.sh -- throughput through a real Postfix:
 # smtp-source -> Postfix (postfix-instance.sh) -> smtp-sink, with no
 # milter, with authmilter signing, with authmilter verifying (SPF and
-# DMARC lookups served by nsd, cache warm), and with opendkim signing,
-# with opendkim signing, with the do-nothing null_milter (both its
+# DMARC lookups served by nsd, cache warm), with opendkim signing,
+# with the do-nothing null_milter (both its
 # modes) and with opendkim (verify) chained with opendmarc (peers.sh),
 # milters on a unix socket in the Postfix queue directory or an inet
 # socket on loopback. Prints messages/s (wall clock until the sink has
@@ -108,18 +108,25 @@ fresh_pf() {
 	chmod 755 "$dir/pf" "$dir/pf/queue" "$dir/pf/queue/m"
 }
 
-# start_am INTERNAL [unix]: authmilter on an inet socket (or a unix one
-# inside the Postfix queue directory); sets mpid, mspec
-start_am() {
+# milter_sock [unix]: a fresh Postfix directory and a milter socket on
+# loopback inet (or a unix one inside the Postfix queue directory); sets
+# sock (libmilter form) and mspec (Postfix form)
+milter_sock() {
 	fresh_pf
-	mport=$(port)
-	if [ "${2:-}" = unix ]; then
+	if [ "$1" = unix ]; then
 		sock="local:$dir/pf/queue/m/sock"
 		mspec=unix:/m/sock
 	else
+		mport=$(port)
 		sock="inet:$mport@127.0.0.1"
 		mspec=inet:127.0.0.1:$mport
 	fi
+}
+
+# start_am INTERNAL [unix]: authmilter on an inet socket (or a unix one
+# inside the Postfix queue directory); sets mpid, mspec
+start_am() {
+	milter_sock "${2:-}"
 	cat >"$dir/am.conf" <<EOF
 Socket $sock
 AuthservID mx.bench.example
@@ -137,15 +144,7 @@ EOF
 }
 # start_null [noreply] [unix]: null_milter like start_am; sets mpid, mspec
 start_null() {
-	fresh_pf
-	mport=$(port)
-	if [ "${2:-}" = unix ]; then
-		sock="local:$dir/pf/queue/m/sock"
-		mspec=unix:/m/sock
-	else
-		sock="inet:$mport@127.0.0.1"
-		mspec=inet:127.0.0.1:$mport
-	fi
+	milter_sock "${2:-}"
 	# umask 000: the unix socket must be writable by Postfix's smtpd
 	# shellcheck disable=SC2086
 	(umask 000 && exec "$null" "$sock" $1) >"$dir/null.log" 2>&1 &

@@ -2,9 +2,13 @@
 # bench_milter_postfix.sh -- throughput through a real Postfix:
 # smtp-source -> Postfix (postfix-instance.sh) -> smtp-sink, with no
 # milter, with authmilter signing, with authmilter verifying (SPF and
-# DMARC lookups served by nsd, cache warm), and with opendkim signing,
-# each milter on an inet socket on loopback. Prints messages/s (wall
-# clock until the sink has them all) and the milter's CPU ms per message.
+# DMARC lookups served by nsd, cache warm), with opendkim signing,
+# with the do-nothing null_milter (both its
+# modes) and with opendkim (verify) chained with opendmarc (peers.sh),
+# milters on a unix socket in the Postfix queue directory or an inet
+# socket on loopback. Prints messages/s (wall clock until the sink has
+# them all), the milters' CPU ms per message, and authmilter's msgs/s as
+# a ratio of null_milter's on the same socket type.
 # COUNT (default 500) messages, SESSIONS (default 4) parallel SMTP
 # sessions, 2 KB bodies. Needs root. Asserts nothing.
 set -u
@@ -18,8 +22,13 @@ hz=$(getconf CLK_TCK)
 dir=$(mktemp -d /var/tmp/authmilter-bpf.XXXXXX)
 odir=$(mktemp -d /run/authmilter-bpf-odkim.XXXXXX)
 mpid=
+null=$build/tests/bench/null_milter
+# shellcheck source=tests/bench/peers.sh
+. "$src/tests/bench/peers.sh"
 cleanup() {
 	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
+	peers_stop
+	peers_dns_stop
 	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
 	sh "$e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
 	rm -rf "$dir" "$odir"
@@ -38,13 +47,19 @@ sh "$e2e/dns-server.sh" start "$dir/dns" "$dnsport" \
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/key"
 cp "$dir/key" "$odir/key"
 
+# cpu PID...: user + system ticks of the processes, summed
 cpu() {
-	[ -n "$1" ] || { echo 0; return; }
-	awk '{ print $14 + $15 }' "/proc/$1/stat"
+	t=0
+	for p in "$@"; do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+	done
+	echo "$t"
 }
 
-# round LABEL MILTER-SPEC PID: send COUNT messages through a fresh
-# Postfix (fresh_pf) using MILTER-SPEC (empty: none), print the figures
+# round LABEL MILTER-SPEC PID...: send COUNT messages through a fresh
+# Postfix (fresh_pf) using MILTER-SPEC (empty: none; "A, B" chains two
+# milters), print the figures (CPU of all PIDs summed); sets rate to the
+# messages/s
 round() {
 	smtp=$(port)
 	sink=$(port)
@@ -54,8 +69,11 @@ round() {
 	smtp-source -m 1 -l 2048 -f user@example.com -t rcpt@example.net \
 	    -S bench 127.0.0.1:"$smtp" >/dev/null 2>&1
 	sleep 1
+	label=$1
+	spec=$2
+	shift 2
 	base=$(ls "$dir/pf/sink" | wc -l)
-	c0=$(cpu "$3")
+	c0=$(cpu "$@")
 	t0=$(date +%s.%N)
 	smtp-source -s "$sessions" -m "$count" -l 2048 -f "${sender:-user@example.com}" \
 	    -t rcpt@example.net -S bench 127.0.0.1:"$smtp" >/dev/null 2>&1
@@ -66,13 +84,19 @@ round() {
 		sleep 0.05
 	done
 	t1=$(date +%s.%N)
-	c1=$(cpu "$3")
+	c1=$(cpu "$@")
 	got=$(($(ls "$dir/pf/sink" | wc -l) - base))
+	# Authentication-Results fields in the last delivered message: shows
+	# the milters did their work (0 for sign and the null rounds)
+	last=$(ls -t "$dir/pf/sink" | head -n 1)
+	ar=$(grep -c '^Authentication-Results:' "$dir/pf/sink/$last")
 	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
-	awk -v l="$1" -v n="$got" -v t0="$t0" -v t1="$t1" -v c="$((c1 - c0))" \
-	    -v hz="$hz" 'BEGIN { printf "%-34s %6.0f msgs/s  %6.2f ms CPU/msg" \
-	    " (milter)  %d delivered\n", l, n / (t1 - t0),
-	    n ? c * 1000 / hz / n : 0, n }'
+	rate=$(awk -v n="$got" -v t0="$t0" -v t1="$t1" \
+	    'BEGIN { printf "%.0f", n / (t1 - t0) }')
+	awk -v l="$label" -v n="$got" -v t0="$t0" -v t1="$t1" -v c="$((c1 - c0))" \
+	    -v hz="$hz" -v ar="$ar" 'BEGIN { printf "%-34s %6.0f msgs/s  %6.2f ms CPU/msg" \
+	    " (milters)  %d delivered  A-R %d\n", l, n / (t1 - t0),
+	    n ? c * 1000 / hz / n : 0, n, ar }'
 }
 
 # fresh_pf: an empty Postfix directory with room for a unix milter
@@ -84,18 +108,25 @@ fresh_pf() {
 	chmod 755 "$dir/pf" "$dir/pf/queue" "$dir/pf/queue/m"
 }
 
-# start_am INTERNAL [unix]: authmilter on an inet socket (or a unix one
-# inside the Postfix queue directory); sets mpid, mspec
-start_am() {
+# milter_sock [unix]: a fresh Postfix directory and a milter socket on
+# loopback inet (or a unix one inside the Postfix queue directory); sets
+# sock (libmilter form) and mspec (Postfix form)
+milter_sock() {
 	fresh_pf
-	mport=$(port)
-	if [ "${2:-}" = unix ]; then
+	if [ "$1" = unix ]; then
 		sock="local:$dir/pf/queue/m/sock"
 		mspec=unix:/m/sock
 	else
+		mport=$(port)
 		sock="inet:$mport@127.0.0.1"
 		mspec=inet:127.0.0.1:$mport
 	fi
+}
+
+# start_am INTERNAL [unix]: authmilter on an inet socket (or a unix one
+# inside the Postfix queue directory); sets mpid, mspec
+start_am() {
+	milter_sock "${2:-}"
 	cat >"$dir/am.conf" <<EOF
 Socket $sock
 AuthservID mx.bench.example
@@ -111,6 +142,15 @@ EOF
 	mpid=$!
 	sleep 0.5
 }
+# start_null [noreply] [unix]: null_milter like start_am; sets mpid, mspec
+start_null() {
+	milter_sock "${2:-}"
+	# umask 000: the unix socket must be writable by Postfix's smtpd
+	# shellcheck disable=SC2086
+	(umask 000 && exec "$null" "$sock" $1) >"$dir/null.log" 2>&1 &
+	mpid=$!
+	sleep 0.5
+}
 stop_milter() {
 	kill "$mpid"
 	wait "$mpid" 2>/dev/null
@@ -119,24 +159,38 @@ stop_milter() {
 
 echo "== through Postfix: $count messages, $sessions sessions, 2 KB"
 fresh_pf
-round "no milter" "" ""
-start_am 127.0.0.1 unix
-round "authmilter sign, unix socket" "$mspec" "$mpid"
-stop_milter
-start_am 203.0.113.0/24 unix
-sender=user@bench.example round "authmilter verify, unix socket" \
-    "$mspec" "$mpid"
-stop_milter
-start_am 127.0.0.1
-round "authmilter sign, inet socket" "$mspec" "$mpid"
-stop_milter
-# 127.0.0.1 external: mail from example.com would fail its SPF and be
-# rejected by its p=reject, so the sender is a domain without records:
-# DKIM (no signature), SPF and DMARC lookups all happen (cache warm)
-start_am 203.0.113.0/24
-sender=user@bench.example round "authmilter verify, inet socket" \
-    "$mspec" "$mpid"
-stop_milter
+round "no milter" ""
+for st in unix inet; do
+	start_null "" "$st"
+	round "null_milter continue, $st socket" "$mspec" "$mpid"
+	eval "null_$st=\$rate"
+	stop_milter
+	start_null noreply "$st"
+	round "null_milter noreply, $st socket" "$mspec" "$mpid"
+	eval "nullnr_$st=\$rate"
+	stop_milter
+	start_am 127.0.0.1 "$st"
+	round "authmilter sign, $st socket" "$mspec" "$mpid"
+	eval "sign_$st=\$rate"
+	stop_milter
+	# 127.0.0.1 external: mail from example.com would fail its SPF and be
+	# rejected by its p=reject, so the sender is a domain without records:
+	# DKIM (no signature), SPF and DMARC lookups all happen (cache warm)
+	start_am 203.0.113.0/24 "$st"
+	sender=user@bench.example round "authmilter verify, $st socket" \
+	    "$mspec" "$mpid"
+	eval "verify_$st=\$rate"
+	stop_milter
+done
+n='' nr='' sg='' vf='' v=''
+echo "== authmilter msgs/s / null_milter msgs/s (same socket type)"
+for st in unix inet; do
+	eval "n=\$null_$st nr=\$nullnr_$st sg=\$sign_$st vf=\$verify_$st"
+	awk -v st="$st" -v n="$n" -v nr="$nr" -v sg="$sg" -v vf="$vf" 'BEGIN {
+		printf "%s: sign %.2fx (noreply %.2fx), verify %.2fx" \
+		    " (noreply %.2fx)\n", st, n ? sg / n : 0, nr ? sg / nr : 0,
+		    n ? vf / n : 0, nr ? vf / nr : 0 }'
+done
 
 command -v opendkim >/dev/null || exit 0
 oport=$(port)
@@ -157,3 +211,34 @@ mpid=$!
 sleep 0.5
 round "opendkim sign, inet socket" "inet:127.0.0.1:$oport" "$mpid"
 stop_milter
+
+# opendkim (verify, 127.0.0.1 external) chained with opendmarc, on the
+# messages the authmilter verify rounds get; CPU of both summed
+command -v opendmarc >/dev/null || exit 0
+peers_dns "$dir/dns" || exit 1
+for st in unix inet; do
+	fresh_pf
+	if [ "$st" = unix ]; then
+		s1="local:$dir/pf/queue/m/dkim"
+		s2="local:$dir/pf/queue/m/dmarc"
+		spec="unix:/m/dkim, unix:/m/dmarc"
+	else
+		p1=$(port)
+		p2=$(port)
+		s1="inet:$p1@127.0.0.1"
+		s2="inet:$p2@127.0.0.1"
+		spec="inet:127.0.0.1:$p1, inet:127.0.0.1:$p2"
+	fi
+	# umask 000 while they start: their unix sockets must be writable
+	# by Postfix's smtpd
+	umask 000
+	peers_start "$odir" "$s1" "$s2" || exit 1
+	umask 022
+	sender=user@bench.example round \
+	    "opendkim+opendmarc verify, $st" "$spec" "$odkim_pid" "$odmarc_pid"
+	eval "n=\$null_$st v=\$verify_$st"
+	awk -v st="$st" -v r="$rate" -v n="$n" -v v="$v" 'BEGIN {
+		printf "%s: %.2fx null_milter msgs/s; authmilter verify" \
+		    " %.2fx its msgs/s\n", st, n ? r / n : 0, r ? v / r : 0 }'
+	peers_stop
+done

@@ -68,6 +68,8 @@ struct config_loader {
 	char why[300];		/* formatted reasons */
 	char *deferred[DEFER_N];
 	unsigned deferred_line[DEFER_N];
+	unsigned selector_line;	/* where Selector and KeyFile were given, */
+	unsigned key_file_line;	/* for errors found after reading */
 	bool mode_given;
 };
 
@@ -845,6 +847,10 @@ config_read_lines(struct config_loader *l, const char *text, size_t len)
 			continue;
 		}
 		seen[o - config_options] = c->line;
+		if (strcmp(o->name, "Selector") == 0)
+			l->selector_line = c->line;
+		else if (strcmp(o->name, "KeyFile") == 0)
+			l->key_file_line = c->line;
 		if ((why = o->parse(l, o, value)) != NULL)
 			config_err(l, c->line, o->name, "%s", why);
 	}
@@ -1173,8 +1179,8 @@ config_load_key_file(struct config_loader *l)
 		return;
 	}
 	if (!config_domain_ok(cfg->selector)) {
-		config_err(l, 0, "Selector", "\"%s\": not a selector",
-		    cfg->selector);
+		config_err(l, l->selector_line, "Selector", "\"%s\": not a "
+		    "selector", cfg->selector);
 		return;
 	}
 	k = cfg->keys = xcalloc(1, sizeof(*cfg->keys));
@@ -1183,10 +1189,10 @@ config_load_key_file(struct config_loader *l)
 	k->domain = xstrdup("%");
 	k->selector = xstrdup(cfg->selector);
 	k->path = xstrdup(cfg->key_file);
-	k->where = config_where(l->file, line);
+	k->where = config_where(l->file, l->key_file_line);
 	if ((why = config_key_read(l, k, cfg->sign_alg,
 	    cfg->require_safe_keys)) != NULL)
-		config_err(l, 0, "KeyFile", "%s", why);
+		config_err(l, l->key_file_line, "KeyFile", "%s", why);
 }
 
 /* ---- whole-file checks ---- */

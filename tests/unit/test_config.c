@@ -454,24 +454,24 @@ test_keys(void)
 {
 	char dir[] = "/tmp/test_config.XXXXXX", path[64], cmd[256];
 
-	check_key("keys/p256.private", "", DATA "k.conf: KeyFile: " DATA
+	check_key("keys/p256.private", "", DATA "k.conf:3: KeyFile: " DATA
 	    "keys/p256.private: unsupported key type (not RSA or Ed25519)\n");
-	check_key("keys/rsa512.private", "", DATA "k.conf: KeyFile: " DATA
+	check_key("keys/rsa512.private", "", DATA "k.conf:3: KeyFile: " DATA
 	    "keys/rsa512.private: RSA key of 512 bits (allowed: 1024 to "
 	    "8192)\n");
-	check_key("keys/not-a-key.private", "", DATA "k.conf: KeyFile: " DATA
+	check_key("keys/not-a-key.private", "", DATA "k.conf:3: KeyFile: " DATA
 	    "keys/not-a-key.private: not a PEM private key or Ed25519 seed (or "
 	    "encrypted)\n");
-	check_key("keys/missing.private", "", DATA "k.conf: KeyFile: " DATA
+	check_key("keys/missing.private", "", DATA "k.conf:3: KeyFile: " DATA
 	    "keys/missing.private: No such file or directory\n");
-	check_key("keys", "", DATA "k.conf: KeyFile: " DATA "keys: not a "
+	check_key("keys", "", DATA "k.conf:3: KeyFile: " DATA "keys: not a "
 	    "regular file\n");
 	check_key("keys/example.com.ed25519.private",
-	    "SignatureAlgorithm rsa-sha256\n", DATA "k.conf: KeyFile: " DATA
+	    "SignatureAlgorithm rsa-sha256\n", DATA "k.conf:3: KeyFile: " DATA
 	    "keys/example.com.ed25519.private: an Ed25519 key cannot sign "
 	    "rsa-sha256\n");
 	check_key("keys/example.com.rsa.private",
-	    "SignatureAlgorithm ed25519-sha256\n", DATA "k.conf: KeyFile: "
+	    "SignatureAlgorithm ed25519-sha256\n", DATA "k.conf:3: KeyFile: "
 	    DATA "keys/example.com.rsa.private: an RSA key cannot sign "
 	    "ed25519-sha256\n");
 	check_key("keys/example.com.rsa.private", "SigningTable /x\n",
@@ -490,7 +490,7 @@ test_keys(void)
 	{
 		char want[512];
 
-		snprintf(want, sizeof(want), DATA "k.conf: KeyFile: %s: key "
+		snprintf(want, sizeof(want), DATA "k.conf:3: KeyFile: %s: key "
 		    "file is accessible by group or others (mode 0644); chmod "
 		    "600 it, or set RequireSafeKeys no\n", path);
 		check_key(path, "", want);

@@ -191,6 +191,11 @@ daemon_drop(const struct config *cfg, struct buf *errors)
 		}
 		gid = gr->gr_gid;
 	}
+	/* started as that user already (systemd's User=): nothing to drop,
+	 * and an unprivileged process could not call setgroups() */
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
+	    getgid() == gid && getegid() == gid)
+		return 0;
 	if (cfg->socket.type == CONFIG_SOCKET_LOCAL &&
 	    chown(cfg->socket.path, pw->pw_uid, gid) < 0)
 		log_warning(

@@ -67,5 +67,35 @@ case_ world_readable_key 1 "KeyTable:1: .*open\.private: .*group or others" \
 printf 'good\texample.com:demo-rsa:%s\nbroken-line-without-value\n' \
     "$dir/key.private" >"$dir/KeyTable"
 case_ broken_table 1 "KeyTable:2: " "$ktconf"
+# the Domain/Selector/KeyFile shortcut: key errors name the KeyFile line
+case_ keyfile_missing 1 "keyfile_missing\.conf:4: KeyFile: .*No such file" \
+    "Socket local:$dir/sock
+Domain example.com
+Selector demo-rsa
+KeyFile $dir/nokey.private
+"
+
+# started as the UserID user already (systemd User=): runs, nothing to drop
+ud=$(mktemp -d "${TMPDIR:-/tmp}/authmilter-uid.XXXXXX")
+chmod 777 "$ud"
+printf 'Socket local:%s/sock\nMode v\nUserID nobody:nogroup\nSyslog no\n' \
+    "$ud" >"$ud/u.conf"
+chmod 644 "$ud/u.conf"
+setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    "$am" run -c "$ud/u.conf" -f >"$ud/log" 2>&1 &
+upid=$!
+i=0
+while [ ! -S "$ud/sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if [ -S "$ud/sock" ] && kill -0 "$upid" 2>/dev/null; then
+	pass=$((pass + 1))
+	echo "ok - userid_already_dropped"
+else
+	fail=$((fail + 1))
+	echo "FAIL - userid_already_dropped: $(cat "$ud/log")"
+fi
+kill "$upid" 2>/dev/null
+wait "$upid" 2>/dev/null
+rm -rf "$ud"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

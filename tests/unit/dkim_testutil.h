@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authmilter/dkim_key.h"
 #include "authmilter/dns.h"
 
 /* The fixture tests/data/dkim/<name>, NUL-terminated, caller frees; NULL
@@ -155,6 +156,22 @@ tu_add(struct dns_resolver *r, const char *name, enum dns_status status,
 	    txt != NULL ? txt : "");
 	z->e[z->n].status = status;
 	z->n++;
+}
+
+/* A test key from tests/data/dkim (test-only keys; modes not enforced).
+ * @return the key (caller unrefs), or NULL after printing why. */
+static inline struct dkim_privkey *
+tu_key(const char *file)
+{
+	const char *root = getenv("AUTHMILTER_SOURCE_ROOT");
+	struct dkim_privkey *k = NULL;
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/tests/data/dkim/%s",
+	    root != NULL ? root : "../..", file);
+	if (dkim_key_load_private(path, true, &k, NULL) != 0)
+		fprintf(stderr, "cannot load %s\n", path);
+	return k;
 }
 
 #endif

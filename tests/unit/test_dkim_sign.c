@@ -44,19 +44,6 @@ unload(struct loaded *l)
 	free(l->data);
 }
 
-static struct dkim_privkey *
-key(const char *file)
-{
-	struct dkim_privkey *k = NULL;
-	const char *root = getenv("AUTHMILTER_SOURCE_ROOT");
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/tests/data/dkim/%s",
-	    root != NULL ? root : "../..", file);
-	if (dkim_key_load_private(path, true, &k, NULL) != 0)
-		fprintf(stderr, "cannot load %s\n", path);
-	return k;
-}
 
 /* base64 text without whitespace, for comparing b= values. */
 static void
@@ -76,8 +63,8 @@ strip_ws(char *out, const char *s, size_t n)
 static void
 test_rfc8463_exact(void)
 {
-	struct dkim_privkey *ed = key("rfc8463-A1-ed25519.seed.b64");
-	struct dkim_privkey *rsa = key("rfc8463-A1-rsa.private.pem");
+	struct dkim_privkey *ed = tu_key("rfc8463-A1-ed25519.seed.b64");
+	struct dkim_privkey *rsa = tu_key("rfc8463-A1-rsa.private.pem");
 	size_t pos = 0, done = 0;
 	const struct msg_header *h;
 	struct loaded l;
@@ -193,7 +180,7 @@ test_header_selection(void)
 	static const char *const mine[] = { "subject", "X-Mailer", "To",
 		"Subject", "X-Absent" };
 	static const char *const over[] = { "Subject", "Reply-To" };
-	struct dkim_privkey *k = key("test-ed25519.pkcs8.pem");
+	struct dkim_privkey *k = tu_key("test-ed25519.pkcs8.pem");
 	struct dkim_signer s;
 	const char *v[1] = { NULL };
 	struct loaded l;
@@ -248,7 +235,7 @@ test_format(void)
 				   "d=example.com; i=joe@sub.example.com; "
 				   "s=sel; t=";
 	char flat[2048];
-	struct dkim_privkey *k = key("test-rsa2048.pkcs8.pem");
+	struct dkim_privkey *k = tu_key("test-rsa2048.pkcs8.pem");
 	const char *v[1] = { NULL }, *p, *line;
 	struct dkim_signer s;
 	struct loaded l;
@@ -287,8 +274,8 @@ test_format(void)
 static void
 test_shared_bodies(void)
 {
-	struct dkim_privkey *rsa = key("test-rsa2048.pkcs1.pem");
-	struct dkim_privkey *ed = key("test-ed25519.pkcs8.pem");
+	struct dkim_privkey *rsa = tu_key("test-rsa2048.pkcs1.pem");
+	struct dkim_privkey *ed = tu_key("test-ed25519.pkcs8.pem");
 	struct dkim_signer s[3];
 	struct dkim_sign *ds = NULL;
 	const char *v[3] = { NULL, NULL, NULL };
@@ -350,7 +337,7 @@ static const struct signer_case signer_cases[] = {
 static void
 test_bad_signers(void)
 {
-	struct dkim_privkey *k = key("test-ed25519.pkcs8.pem");
+	struct dkim_privkey *k = tu_key("test-ed25519.pkcs8.pem");
 	struct dkim_sign *ds;
 	struct dkim_signer s;
 	struct loaded l;
@@ -382,7 +369,7 @@ test_bad_signers(void)
 static void
 test_too_many_headers(void)
 {
-	struct dkim_privkey *k = key("test-ed25519.pkcs8.pem");
+	struct dkim_privkey *k = tu_key("test-ed25519.pkcs8.pem");
 	static const char *const rec[] = { "Received" };
 	struct dkim_sign *ds;
 	struct dkim_signer s;

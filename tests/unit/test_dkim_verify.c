@@ -80,19 +80,6 @@ verify(struct vmsg *vm, struct dns_resolver *r,
 	return res;
 }
 
-static struct dkim_privkey *
-key(const char *file)
-{
-	const char *root = getenv("AUTHMILTER_SOURCE_ROOT");
-	struct dkim_privkey *k = NULL;
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/tests/data/dkim/%s",
-	    root != NULL ? root : "../..", file);
-	if (dkim_key_load_private(path, true, &k, NULL) != 0)
-		fprintf(stderr, "cannot load %s\n", path);
-	return k;
-}
 
 /* Publish k's record (then extra) at name in the fake resolver. */
 static void
@@ -271,8 +258,8 @@ static const char rt_text[] =
 static void
 test_round_trips(void)
 {
-	struct dkim_privkey *keys[2] = { key("test-rsa2048.pkcs8.pem"),
-		key("test-ed25519.pkcs8.pem") };
+	struct dkim_privkey *keys[2] = { tu_key("test-rsa2048.pkcs8.pem"),
+		tu_key("test-ed25519.pkcs8.pem") };
 	struct dns_resolver *r = tu_resolver();
 	size_t ki, c, n;
 
@@ -323,7 +310,7 @@ test_round_trips(void)
 static void
 test_oversign(void)
 {
-	struct dkim_privkey *k = key("test-ed25519.pkcs8.pem");
+	struct dkim_privkey *k = tu_key("test-ed25519.pkcs8.pem");
 	struct dns_resolver *r = tu_resolver();
 	const struct dkim_verify_result *res;
 	struct dkim_signer s;
@@ -363,8 +350,8 @@ test_oversign(void)
 static void
 test_several(void)
 {
-	struct dkim_privkey *rsa = key("test-rsa2048.pkcs1.pem");
-	struct dkim_privkey *ed = key("test-ed25519.pkcs8.pem");
+	struct dkim_privkey *rsa = tu_key("test-rsa2048.pkcs1.pem");
+	struct dkim_privkey *ed = tu_key("test-ed25519.pkcs8.pem");
 	struct dns_resolver *r = tu_resolver();
 	const struct dkim_verify_result *res;
 	struct dkim_verify *v = NULL;
@@ -468,7 +455,7 @@ static const struct key_case key_cases[] = {
 static void
 test_keys(void)
 {
-	struct dkim_privkey *k = key("rfc8463-A1-rsa.private.pem");
+	struct dkim_privkey *k = tu_key("rfc8463-A1-rsa.private.pem");
 	size_t i, n;
 
 	for (i = 0; i < sizeof(key_cases) / sizeof(key_cases[0]); i++) {
@@ -644,7 +631,7 @@ check_sig_case(struct dns_resolver *r, const char *name, const char *value,
 static void
 test_bad_signatures(void)
 {
-	struct dkim_privkey *k = key("rfc8463-A1-rsa.private.pem");
+	struct dkim_privkey *k = tu_key("rfc8463-A1-rsa.private.pem");
 	struct dns_resolver *r = tu_resolver();
 	struct buf v;
 	size_t i;
@@ -787,7 +774,7 @@ check_kept(const char *got, const char *want, const char *what,
 static void
 test_tag_values(void)
 {
-	struct dkim_privkey *k = key("rfc8463-A1-rsa.private.pem");
+	struct dkim_privkey *k = tu_key("rfc8463-A1-rsa.private.pem");
 	struct dns_resolver *r = tu_resolver();
 	const struct dkim_verify_result *res;
 	const struct tagval_case *c;
@@ -929,7 +916,7 @@ test_header_too_large(void)
 	    "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
 	    SIG_TAIL "\r\n";
 	static const size_t sizes[] = { 40000, 60000, 76500, 102000, 102390 };
-	struct dkim_privkey *k = key("rfc8463-A1-rsa.private.pem");
+	struct dkim_privkey *k = tu_key("rfc8463-A1-rsa.private.pem");
 	struct dns_resolver *r = tu_resolver();
 	const struct dkim_verify_result *res;
 	struct msg_header *h;
@@ -994,7 +981,7 @@ test_length_limit(void)
 {
 	static const char tmpl[] = " v=1; a=rsa-sha256; c=relaxed/relaxed; "
 				   "d=example.com; s=sel; l=5; h=from:to; ";
-	struct dkim_privkey *k = key("rfc8463-A1-rsa.private.pem");
+	struct dkim_privkey *k = tu_key("rfc8463-A1-rsa.private.pem");
 	struct dkim_verify_options allow = { .allow_partial_body = true };
 	struct dns_resolver *r = tu_resolver();
 	const struct dkim_verify_result *res;

@@ -176,8 +176,10 @@ zone_add(struct zone *z, const char *key, uint16_t type, uint32_t ttl,
 
 	for (i = 0; i < n->nrecs; i++) {
 		rec = &n->recs[i];
+		/* data is NULL for a record kept without data (len 0) */
 		if (rec->type == type && rec->pref == pref &&
-		    rec->len == len && memcmp(rec->data, data, len) == 0) {
+		    rec->len == len &&
+		    (len == 0 || memcmp(rec->data, data, len) == 0)) {
 			if (ttl < rec->ttl)
 				rec->ttl = ttl;
 			return;

@@ -341,6 +341,32 @@ test_zone_add(void)
 	dns_resolver_free(r);
 }
 
+/* Two records kept without data (types the queries do not ask for) at
+ * one name: the duplicate check compared NULL data with memcmp, undefined
+ * behaviour that fuzz_zone found (tests/fuzz/repro/zone/ns-twice). */
+static void
+test_zone_dataless_twice(void)
+{
+	static const char text[] =
+	    "x.example. 300 IN NS ns1.example.\n"
+	    "x.example. 300 IN NS ns2.example.\n"
+	    "x.example. 300 IN NS ns2.example.\n"
+	    "x.example. 300 IN TXT \"t\"\n";
+	struct dns_resolver *r = dns_zone_new();
+	struct dns_answer *a;
+	char *why = NULL;
+
+	CHECK_INT_EQ(dns_zone_load_mem(r, "ns", text, strlen(text), &why), 0);
+	free(why);
+	if ((a = Q(r, "x.example", DNS_T_A, DNS_NODATA)))
+		dns_answer_unref(a);
+	if ((a = Q(r, "x.example", DNS_T_TXT, DNS_OK))) {
+		CHECK_INT_EQ(a->count, 1);
+		dns_answer_unref(a);
+	}
+	dns_resolver_free(r);
+}
+
 static void
 test_query_names(void)
 {
@@ -449,6 +475,7 @@ main(void)
 	test_zone_bad_files();
 	test_zone_shared();
 	test_zone_add();
+	test_zone_dataless_twice();
 	test_query_names();
 	test_name_chars();
 	test_ldns_options();

@@ -26,6 +26,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/dns.h"
+#include "authmilter/hash.h"
 #include "authmilter/xalloc.h"
 
 /* The hash table has a bucket per entry up to this many (a million
@@ -39,7 +40,7 @@ struct cache_link {
 struct cache_entry {
 	struct cache_link link;		/* LRU list; first member */
 	struct cache_entry *hnext;	/* hash chain */
-	uint32_t hash;
+	uint64_t hash;
 	enum dns_type type;
 	uint64_t expires;		/* valid while now < expires */
 	struct dns_answer *answer;	/* one reference */
@@ -76,16 +77,6 @@ cache_real_clock(void)
 }
 
 static uint32_t
-cache_hash(const char *key, enum dns_type type)
-{
-	uint32_t h = 2166136261u ^ (uint32_t)type;	/* FNV-1a */
-
-	for (; *key != '\0'; key++)
-		h = (h ^ (uint8_t)*key) * 16777619u;
-	return h;
-}
-
-static uint32_t
 cache_clamp(uint32_t ttl, uint32_t max)
 {
 	return ttl < 1 ? 1 : ttl > max ? max : ttl;
@@ -112,7 +103,7 @@ cache_ttl(const struct dns_answer *a)
 
 static struct cache_entry *
 cache_find(const struct cache *c, const char *key, enum dns_type type,
-    uint32_t h)
+    uint64_t h)
 {
 	struct cache_entry *e;
 
@@ -180,7 +171,7 @@ cache_insert(struct cache *c, struct cache_entry *e)
  * a miss; an expired entry is dropped). */
 static struct dns_answer *
 cache_lookup(struct cache *c, const char *key, enum dns_type type,
-    uint32_t h, uint64_t now)
+    uint64_t h, uint64_t now)
 {
 	struct cache_entry *e;
 	struct dns_answer *a = NULL;
@@ -210,13 +201,14 @@ cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	char key[BOUND_DOMAIN_LEN + 1];
 	struct cache_entry *e;
 	struct dns_answer *a;
-	uint64_t now = c->now();
-	uint32_t h;
+	uint64_t now = c->now(), h;
 	int len, rc;
 
 	if ((len = dns_name_key(name, key, sizeof(key))) < 0)
 		return -EINVAL;
-	h = cache_hash(key, type);
+	/* keyed per process (hash.h): names a sender chooses cannot be
+	 * made to share a bucket */
+	h = hash_bytes((uint64_t)type, key, (size_t)len);
 	if ((a = cache_lookup(c, key, type, h, now)) != NULL) {
 		atomic_fetch_add(&r->queries, 1);
 		*ret_answer = a;

@@ -6,7 +6,13 @@
  *   DNS_OK               for their TTL, clamped to [1 s, BOUND_DNS_TTL_MAX]
  *   NXDOMAIN / NODATA    for their TTL (the SOA minimum the backend
  *                        reported), clamped to [1 s, BOUND_DNS_NEG_TTL_MAX]
- *   TEMPFAIL             BOUND_DNS_TEMPFAIL_TTL seconds
+ *   TEMPFAIL             BOUND_DNS_TEMPFAIL_TTL seconds when a server
+ *                        replied so (SERVFAIL, REFUSED); never when no
+ *                        server replied (timeout, network error, the
+ *                        caller's deadline): that says nothing about the
+ *                        name, and keeping it would fail the name for
+ *                        every message after the server is back, or let
+ *                        one message's slow lookup fail another's
  * The cached answer is handed out as is (its ttl field is the one the
  * backend gave, not the time left).
  *
@@ -60,11 +66,14 @@ struct cache {
 
 static int cache_query(struct dns_resolver *, const char *, enum dns_type,
     struct dns_answer **);
+static int cache_query_by(struct dns_resolver *, const char *, enum dns_type,
+    uint64_t, struct dns_answer **);
 static void cache_free(struct dns_resolver *);
 
 static const struct dns_ops cache_ops = {
 	.query = cache_query,
 	.free = cache_free,
+	.query_by = cache_query_by,
 };
 
 static uint64_t
@@ -194,8 +203,8 @@ cache_lookup(struct cache *c, const char *key, enum dns_type type,
 }
 
 static int
-cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
-    struct dns_answer **ret_answer)
+cache_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
+    uint64_t deadline_ms, struct dns_answer **ret_answer)
 {
 	struct cache *c = r->ctx;
 	char key[BOUND_DOMAIN_LEN + 1];
@@ -215,9 +224,10 @@ cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
 		return 0;
 	}
 	/* the lock is not held here: other threads go on */
-	if ((rc = c->backend->ops->query(c->backend, name, type, &a)) != 0)
+	rc = dns_query_by(c->backend, name, type, deadline_ms, &a);
+	if (rc != 0)
 		return rc;
-	e = malloc(sizeof(*e) + (size_t)len + 1);
+	e = a->unanswered ? NULL : malloc(sizeof(*e) + (size_t)len + 1);
 	if (e != NULL) {	/* out of memory: answer, do not cache */
 		memcpy(e->name, key, (size_t)len + 1);
 		e->hash = h;
@@ -230,6 +240,13 @@ cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	}
 	*ret_answer = a;
 	return 0;
+}
+
+static int
+cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
+    struct dns_answer **ret_answer)
+{
+	return cache_query_by(r, name, type, 0, ret_answer);
 }
 
 struct dns_resolver *

@@ -42,7 +42,7 @@ log_free(struct dns_resolver *r)
 	(void)r;
 }
 
-static const struct dns_ops log_ops = { log_query, log_free };
+static const struct dns_ops log_ops = { .query = log_query, .free = log_free };
 
 static struct logger zlog;
 static struct dns_resolver zres = { &log_ops, &zlog, 0 };

@@ -17,6 +17,9 @@
  *   dns_cache.c  a thread-safe TTL cache in front of another resolver,
  *                negative answers included, bounded in entries
  *
+ *   dns_budget.c one message's total time for DNS work, in front of the
+ *                shared resolver (RFC 7208 section 4.6.4 asks for such a
+ *                limit for SPF; it covers DKIM and DMARC too)
  *
  * Deadlines: dns_query_by() gives a query a point in time (dns_clock_ms)
  * after which nobody waits for it; the backends that wait on the network
@@ -25,7 +28,8 @@
  *
  * Memory: answers are refcounted (dns_answer_ref/unref) because the cache
  * hands the same answer to many threads; nobody writes to an answer after
- * it is returned. dns_query() is thread-safe for every backend.
+ * it is returned. dns_query() is thread-safe for every backend but
+ * dns_budget, which belongs to one message.
  */
 #ifndef AUTHMILTER_DNS_H
 #define AUTHMILTER_DNS_H
@@ -223,5 +227,34 @@ void dns_cache_stats(struct dns_resolver *cache, unsigned long *ret_hits,
  * now, so tests can make TTLs expire without sleeping; NULL restores the
  * real clock. Call before the cache is shared between threads. */
 void dns_cache_set_clock(struct dns_resolver *cache, uint64_t (*now)(void));
+
+/*
+ * dns_budget -- one message's time for DNS work, in front of a shared
+ * resolver. Every query through it gets the deadline "now + what is left
+ * of the budget"; the time a query takes is what it costs (answers the
+ * cache already has cost nothing, so they still come once the budget is
+ * spent). What is counted is the time spent waiting for DNS, not the
+ * time the message takes to arrive: a slow SMTP client does not eat the
+ * budget. A query the budget cuts short answers DNS_TEMPFAIL with a why
+ * naming the budget, so the check that asked ends in temperror and the
+ * rest of the evaluation goes on with what was learned.
+ *
+ * The struct is the caller's (a message arena, the stack); hand
+ * &b->resolver to the checks. One message, one thread: not thread-safe.
+ * Nothing to free (dns_resolver_free on it does nothing).
+ */
+struct dns_budget {
+	struct dns_resolver resolver;	/* what the checks query */
+	struct dns_resolver *inner;	/* borrowed: the shared resolver */
+	uint64_t budget_ms;
+	uint64_t spent_ms;		/* time spent in queries so far */
+	bool ran_out;			/* a query was cut short by it */
+	uint64_t (*clock_ms)(void);	/* dns_clock_ms; tests replace it */
+};
+
+/* dns_budget_init -- b forwards to inner with budget_ms (> 0) of DNS time
+ * in all. */
+void dns_budget_init(struct dns_budget *b, struct dns_resolver *inner,
+    unsigned budget_ms);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "authmilter/arena.h"
+#include "authmilter/config.h"
 #include "authmilter/dkim_key.h"
 #include "authmilter/dns.h"
 #include "authmilter/msg.h"
@@ -46,6 +47,9 @@ verify_usage(FILE *f)
 	    "file (repeatable)\n"
 	    "  --nameserver IP[@PORT]    query this server (default: "
 	    "/etc/resolv.conf)\n"
+	    "  --dns-time-budget SECONDS DNS time for one message in all, "
+	    "as DNSTimeBudget\n"
+	    "                            (default %d)\n"
 	    "  --authserv-id ID          authserv-id of the header (default: "
 	    "host name)\n"
 	    "  --now EPOCH               evaluation time (for t= and x=)\n"
@@ -73,7 +77,7 @@ verify_usage(FILE *f)
 	    "Exit status: 0 every message evaluated and nothing failed; 1 a "
 	    "DKIM signature\nor DMARC failed (fail, permerror, policy); 3 a "
 	    "temporary error (DNS) and no\nfailure; 2 usage, I/O or message "
-	    "format error.\n");
+	    "format error.\n", CONFIG_DNS_TIME_BUDGET);
 }
 
 static json_t *
@@ -344,6 +348,7 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 	static const struct option longopts[] = {
 		{ "zone", required_argument, NULL, 'z' },
 		{ "nameserver", required_argument, NULL, 'n' },
+		{ "dns-time-budget", required_argument, NULL, 'B' },
 		{ "authserv-id", required_argument, NULL, 'A' },
 		{ "now", required_argument, NULL, 'N' },
 		{ "min-key-bits", required_argument, NULL, 'b' },
@@ -361,6 +366,7 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct spf_ip ip;
+	unsigned long n;
 	char *end;
 	int c, idx = 0;
 
@@ -371,6 +377,12 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 			break;
 		case 'n':
 			args->nameserver = optarg;
+			break;
+		case 'B':
+			n = strtoul(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > 3600)
+				goto bad;
+			o->env.dns_budget_ms = (unsigned)n * 1000;
 			break;
 		case 'A':
 			o->env.authserv_id = optarg;
@@ -480,6 +492,7 @@ cli_verify(int argc, char **argv)
 	memset(&args, 0, sizeof(args));
 	dmarc_options_init(&o.dmarc);
 	o.env.now = (int64_t)time(NULL);
+	o.env.dns_budget_ms = CONFIG_DNS_TIME_BUDGET * 1000;
 	args.org.method = ORGDOMAIN_TREEWALK;
 	args.zones = calloc((size_t)argc, sizeof(*args.zones));
 	args.fw = calloc((size_t)argc, sizeof(*args.fw));

@@ -171,8 +171,8 @@ struct config {
 	size_t n_nameservers;
 	unsigned dns_timeout;	/* seconds; default 5 */
 	unsigned dns_cache_size;	/* entries; default 10000, 0 = off */
-	unsigned dns_time_budget;	/* seconds of DNS work per message;
-					 * CONFIG_DNS_TIME_BUDGET */
+	unsigned dns_time_budget;       /* seconds of DNS work per message;
+	                                 * CONFIG_DNS_TIME_BUDGET */
 
 	/* policy */
 	bool reject_failures;	/* DMARC reject -> 550; default yes */

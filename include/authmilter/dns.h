@@ -170,7 +170,7 @@ struct dns_ldns_options {
 	const char *nameservers;	/* "IP[@PORT] IP[@PORT]..." or NULL:
 					 * /etc/resolv.conf */
 	unsigned timeout_ms;		/* per try; 0 = 5000 */
-	unsigned retries;		/* tries of each query; 0 = 2 */
+	unsigned retries;               /* tries of each query; 0 = 2 */
 };
 /* dns_ldns_new -- a stub resolver. Every query starts afresh: a server
  * that did not answer one query is asked again by the next (no state
@@ -244,17 +244,17 @@ void dns_cache_set_clock(struct dns_resolver *cache, uint64_t (*now)(void));
  * Nothing to free (dns_resolver_free on it does nothing).
  */
 struct dns_budget {
-	struct dns_resolver resolver;	/* what the checks query */
-	struct dns_resolver *inner;	/* borrowed: the shared resolver */
+	struct dns_resolver resolver; /* what the checks query */
+	struct dns_resolver *inner;   /* borrowed: the shared resolver */
 	uint64_t budget_ms;
-	uint64_t spent_ms;		/* time spent in queries so far */
-	bool ran_out;			/* a query was cut short by it */
-	uint64_t (*clock_ms)(void);	/* dns_clock_ms; tests replace it */
+	uint64_t spent_ms;          /* time spent in queries so far */
+	bool ran_out;               /* a query was cut short by it */
+	uint64_t (*clock_ms)(void); /* dns_clock_ms; tests replace it */
 };
 
 /* dns_budget_init -- b forwards to inner with budget_ms (> 0) of DNS time
  * in all. */
-void dns_budget_init(struct dns_budget *b, struct dns_resolver *inner,
-    unsigned budget_ms);
+void dns_budget_init(
+    struct dns_budget *b, struct dns_resolver *inner, unsigned budget_ms);
 
 #endif

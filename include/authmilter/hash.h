@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 struct hash_key {
-	uint64_t k0, k1;	/* the 16 key bytes, little-endian halves */
+	uint64_t k0, k1; /* the 16 key bytes, little-endian halves */
 };
 
 /* hash_bytes -- the hash of salt and the len bytes at data under the
@@ -48,7 +48,7 @@ uint64_t hash_str(uint64_t salt, const char *s);
 
 /* hash_keyed -- the same function under key k (tests, or tables that
  * must hash alike everywhere). */
-uint64_t hash_keyed(const struct hash_key *k, uint64_t salt,
-    const void *data, size_t len);
+uint64_t hash_keyed(
+    const struct hash_key *k, uint64_t salt, const void *data, size_t len);
 
 #endif

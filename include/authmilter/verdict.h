@@ -67,8 +67,8 @@ struct verdict_env {
 	bool allow_partial_body;	/* l= leaving bytes unsigned: pass */
 	struct dkim_key_cache *key_cache;	/* borrowed, shared; NULL:
 						 * parse keys per message */
-	unsigned dns_budget_ms;		/* DNS time for the whole message
-					 * (dns_budget); 0 = no limit */
+	unsigned dns_budget_ms; /* DNS time for the whole message
+	                         * (dns_budget); 0 = no limit */
 	/* DMARC: NULL org skips DMARC */
 	const struct orgdomain *org;
 	const struct dmarc_options *dmarc;	/* NULL: defaults */

@@ -588,8 +588,10 @@ name_within(const char *id, const char *org)
 {
 	size_t il = strlen(id), ol = strlen(org);
 
-	return name_eq(id, org) || (il > ol + 1 && id[il - ol - 1] == '.' &&
-	    name_eq(id + il - ol, org));
+	if (name_eq(id, org))
+		return true;
+	return il > ol + 1 && id[il - ol - 1] == '.' &&
+	       name_eq(id + il - ol, org);
 }
 
 static bool
@@ -707,9 +709,31 @@ known_domain(const struct dmarc_discovery *d, const char *name)
 	return false;
 }
 
+/* Whether identifier domain could share the organizational domain of
+ * some author whose walk completed: only a name at or below that
+ * organizational domain can (an organizational domain is the name itself
+ * or one of its parents). The others need no tree walk of their own, so
+ * a sender's slow or failing name servers for them cannot make the
+ * message's DMARC result temperror. */
+static bool
+ident_may_align(const struct dmarc_discovery *d, const char *domain)
+{
+	const struct orgdomain_policy *w;
+	size_t i;
+
+	for (i = 0; i < d->author_count; i++) {
+		w = &d->authors[i].walk;
+		if (w->status != ORGDOMAIN_OK || w->org_domain == NULL ||
+		    name_within(domain, w->org_domain))
+			return true;
+	}
+	return false;
+}
+
 /* RFC 9989 section 4.10.2: a tree walk of its own for an authenticated
  * identifier; not needed when it is an author domain (whose walk gave
- * its organizational domain already) or was walked before. */
+ * its organizational domain already), was walked before, or cannot
+ * align with any author. */
 static int
 discover_ident(const struct orgdomain *o, struct dns_resolver *r,
     struct arena *a, struct dmarc_discovery *d, const char *domain)
@@ -717,6 +741,7 @@ discover_ident(const struct orgdomain *o, struct dns_resolver *r,
 	int rc;
 
 	if (domain == NULL || known_domain(d, domain) ||
+	    !ident_may_align(d, domain) ||
 	    d->ident_count == BOUND_DMARC_IDENTIFIERS)
 		return 0;
 	rc = orgdomain_find(o, r, a, domain, &d->idents[d->ident_count].org);
@@ -745,48 +770,23 @@ discover_author(const struct orgdomain *o, struct dns_resolver *r,
 	    f->walk.record, f->walk.record_len, &f->record);
 }
 
-/* Whether identifier domain could share the organizational domain of
- * some author whose walk completed: only a name at or below that
- * organizational domain can (an organizational domain is the name itself
- * or one of its parents). The others need no tree walk of their own, so
- * a sender's slow or failing name servers for them cannot make the
- * message's DMARC result temperror. */
-static bool
-ident_may_align(const struct dmarc_discovery *d, const char *domain)
-{
-	const struct orgdomain_policy *w;
-	size_t i;
-
-	for (i = 0; i < d->author_count; i++) {
-		w = &d->authors[i].walk;
-		if (w->status != ORGDOMAIN_OK || w->org_domain == NULL ||
-		    name_within(domain, w->org_domain))
-			return true;
-	}
-	return false;
-}
-
 int
 dmarc_discover_identifiers(const struct orgdomain *o, struct dns_resolver *r,
     struct arena *a, const struct dmarc_input *in, struct dmarc_discovery *d)
 {
-	const char *id;
 	size_t i;
 	int rc;
 
-	for (i = 0; i <= in->dkim_count; i++) {
-		if (i < in->dkim_count)
-			id = in->dkim[i].result == AUTH_PASS &&
-			    needs_relaxed(d, true) ? in->dkim[i].domain : NULL;
-		else
-			id = in->spf != NULL && in->spf->result == AUTH_PASS &&
-			    needs_relaxed(d, false) ? in->spf->domain : NULL;
-		if (id == NULL || !ident_may_align(d, id))
+	for (i = 0; needs_relaxed(d, true) && i < in->dkim_count; i++) {
+		if (in->dkim[i].result != AUTH_PASS)
 			continue;
-		rc = discover_ident(o, r, a, d, id);
+		rc = discover_ident(o, r, a, d, in->dkim[i].domain);
 		if (rc < 0)
 			return rc;
 	}
+	if (in->spf != NULL && in->spf->result == AUTH_PASS &&
+	    needs_relaxed(d, false))
+		return discover_ident(o, r, a, d, in->spf->domain);
 	return 0;
 }
 

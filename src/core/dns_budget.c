@@ -20,21 +20,21 @@
 
 #include "authmilter/dns.h"
 
-static int budget_query(struct dns_resolver *, const char *, enum dns_type,
-    struct dns_answer **);
-static int budget_query_by(struct dns_resolver *, const char *,
-    enum dns_type, uint64_t, struct dns_answer **);
+static int budget_query(
+    struct dns_resolver *, const char *, enum dns_type, struct dns_answer **);
+static int budget_query_by(struct dns_resolver *, const char *, enum dns_type,
+    uint64_t, struct dns_answer **);
 static void budget_free(struct dns_resolver *);
 
 static const struct dns_ops budget_ops = {
-	.query = budget_query,
-	.free = budget_free,
-	.query_by = budget_query_by,
+    .query = budget_query,
+    .free = budget_free,
+    .query_by = budget_query_by,
 };
 
 void
-dns_budget_init(struct dns_budget *b, struct dns_resolver *inner,
-    unsigned budget_ms)
+dns_budget_init(
+    struct dns_budget *b, struct dns_resolver *inner, unsigned budget_ms)
 {
 	b->resolver.ops = &budget_ops;
 	b->resolver.ctx = b;
@@ -55,11 +55,15 @@ budget_spent(const struct dns_budget *b)
 	char why[128];
 
 	if (b->budget_ms % 1000 == 0)
-		snprintf(why, sizeof(why), "DNS time budget of this message "
-		    "(%llu s) spent", (unsigned long long)b->budget_ms / 1000);
+		snprintf(why, sizeof(why),
+		    "DNS time budget of this message "
+		    "(%llu s) spent",
+		    (unsigned long long)b->budget_ms / 1000);
 	else
-		snprintf(why, sizeof(why), "DNS time budget of this message "
-		    "(%llu ms) spent", (unsigned long long)b->budget_ms);
+		snprintf(why, sizeof(why),
+		    "DNS time budget of this message "
+		    "(%llu ms) spent",
+		    (unsigned long long)b->budget_ms);
 	a = dns_answer_new(DNS_TEMPFAIL, 0, false, why, NULL, 0);
 	if (a != NULL)
 		a->unanswered = a->cut_short = true;
@@ -75,10 +79,10 @@ budget_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 	struct dns_answer *a = NULL;
 	int rc;
 
-	mine = start + (b->spent_ms < b->budget_ms ?
-	    b->budget_ms - b->spent_ms : 0);
+	mine = start +
+	       (b->spent_ms < b->budget_ms ? b->budget_ms - b->spent_ms : 0);
 	if (mine == 0)
-		mine = 1;	/* 0 means "no deadline" */
+		mine = 1; /* 0 means "no deadline" */
 	atomic_fetch_add(&r->queries, 1);
 	/* an expired deadline still lets a cache answer what it has */
 	rc = dns_query_by(b->inner, name, type,

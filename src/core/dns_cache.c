@@ -71,9 +71,9 @@ static int cache_query_by(struct dns_resolver *, const char *, enum dns_type,
 static void cache_free(struct dns_resolver *);
 
 static const struct dns_ops cache_ops = {
-	.query = cache_query,
-	.free = cache_free,
-	.query_by = cache_query_by,
+    .query = cache_query,
+    .free = cache_free,
+    .query_by = cache_query_by,
 };
 
 static uint64_t
@@ -111,8 +111,8 @@ cache_ttl(const struct dns_answer *a)
 /* Lock held for everything below up to cache_query. */
 
 static struct cache_entry *
-cache_find(const struct cache *c, const char *key, enum dns_type type,
-    uint64_t h)
+cache_find(
+    const struct cache *c, const char *key, enum dns_type type, uint64_t h)
 {
 	struct cache_entry *e;
 
@@ -179,8 +179,8 @@ cache_insert(struct cache *c, struct cache_entry *e)
 /* A fresh cached answer for (key, type), referenced, or NULL (counted as
  * a miss; an expired entry is dropped). */
 static struct dns_answer *
-cache_lookup(struct cache *c, const char *key, enum dns_type type,
-    uint64_t h, uint64_t now)
+cache_lookup(struct cache *c, const char *key, enum dns_type type, uint64_t h,
+    uint64_t now)
 {
 	struct cache_entry *e;
 	struct dns_answer *a = NULL;

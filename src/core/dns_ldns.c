@@ -72,14 +72,14 @@ struct ldns_ctx {
 
 static int backend_query(struct dns_resolver *, const char *,
     enum dns_type, struct dns_answer **);
-static int backend_query_by(struct dns_resolver *, const char *,
-    enum dns_type, uint64_t, struct dns_answer **);
+static int backend_query_by(struct dns_resolver *, const char *, enum dns_type,
+    uint64_t, struct dns_answer **);
 static void backend_free(struct dns_resolver *);
 
 static const struct dns_ops ldns_ops = {
-	.query = backend_query,
-	.free = backend_free,
-	.query_by = backend_query_by,
+    .query = backend_query,
+    .free = backend_free,
+    .query_by = backend_query_by,
 };
 
 /* ---- record data (shared with dns_zone.c) ---- */
@@ -262,7 +262,7 @@ ldns_make(const struct ldns_ctx *c, ldns_resolver **ret)
 	ldns_resolver_set_dnsrch(res, false);
 	ldns_resolver_set_random(res, false);
 	ldns_resolver_set_timeout(res, tv);
-	ldns_resolver_set_retry(res, 1);	/* backend_query_by tries */
+	ldns_resolver_set_retry(res, 1);        /* backend_query_by tries */
 	ldns_resolver_set_retrans(res, 0);	/* no sleep between tries */
 	*ret = res;
 	return NULL;
@@ -476,8 +476,8 @@ ldns_answer_ok(const ldns_pkt *pkt, const ldns_rdf *qname,
 /* A DNS_TEMPFAIL answer naming the servers; unanswered when no server
  * replied, cut_short when the caller's deadline ended the waiting. */
 static struct dns_answer *
-ldns_tempfail(const struct ldns_ctx *c, const char *what, bool unanswered,
-    bool cut_short)
+ldns_tempfail(
+    const struct ldns_ctx *c, const char *what, bool unanswered, bool cut_short)
 {
 	struct dns_answer *a;
 	char why[512];
@@ -542,7 +542,7 @@ ldns_qname(const char *name)
 static void
 ldns_fresh(ldns_resolver *res, unsigned timeout_ms)
 {
-	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
 	size_t i;
 
 	for (i = 0; i < ldns_resolver_nameserver_count(res); i++)
@@ -579,8 +579,8 @@ ldns_try_timeout(const struct ldns_ctx *c, const ldns_resolver *res,
 }
 
 static int
-backend_query_by(struct dns_resolver *r, const char *name,
-    enum dns_type type, uint64_t deadline, struct dns_answer **ret_answer)
+backend_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
+    uint64_t deadline, struct dns_answer **ret_answer)
 {
 	struct ldns_ctx *c = r->ctx;
 	ldns_status st = LDNS_STATUS_NETWORK_ERR;
@@ -617,11 +617,12 @@ backend_query_by(struct dns_resolver *r, const char *name,
 	if (pkt != NULL)
 		a = ldns_answer(c, pkt, qname, type);
 	else if (cut)
-		a = ldns_tempfail(c, "no answer before the deadline", true,
-		    true);
+		a = ldns_tempfail(
+		    c, "no answer before the deadline", true, true);
 	else
-		a = ldns_tempfail(c, st == LDNS_STATUS_NETWORK_ERR ?
-		    "timeout or network error" : ldns_get_errorstr_by_id(st),
+		a = ldns_tempfail(c,
+		    st == LDNS_STATUS_NETWORK_ERR ? "timeout or network error"
+		                                  : ldns_get_errorstr_by_id(st),
 		    true, false);
 	ldns_pkt_free(pkt);
 	ldns_rdf_deep_free(qname);

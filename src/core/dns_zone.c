@@ -51,7 +51,7 @@ struct zone_rec {
 
 struct zone_fault {
 	uint16_t type;		/* 0 = any */
-	bool unanswered;	/* a timeout: no server replied */
+	bool unanswered;        /* a timeout: no server replied */
 	char *why;
 };
 
@@ -178,8 +178,7 @@ zone_add(struct zone *z, const char *key, uint16_t type, uint32_t ttl,
 	for (i = 0; i < n->nrecs; i++) {
 		rec = &n->recs[i];
 		/* data is NULL for a record kept without data (len 0) */
-		if (rec->type == type && rec->pref == pref &&
-		    rec->len == len &&
+		if (rec->type == type && rec->pref == pref && rec->len == len &&
 		    (len == 0 || memcmp(rec->data, data, len) == 0)) {
 			if (ttl < rec->ttl)
 				rec->ttl = ttl;

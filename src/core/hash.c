@@ -69,12 +69,12 @@ load_le(const uint8_t *p, size_t n)
 }
 
 uint64_t
-hash_keyed(const struct hash_key *k, uint64_t salt, const void *data,
-    size_t len)
+hash_keyed(
+    const struct hash_key *k, uint64_t salt, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	struct sip s = { k->k0 ^ SIP_C0, k->k1 ^ SIP_C1, k->k0 ^ SIP_C2,
-		k->k1 ^ SIP_C3 };
+	struct sip s = {
+	    k->k0 ^ SIP_C0, k->k1 ^ SIP_C1, k->k0 ^ SIP_C2, k->k1 ^ SIP_C3};
 	size_t left = len;
 
 	sip_word(&s, salt);
@@ -83,9 +83,9 @@ hash_keyed(const struct hash_key *k, uint64_t salt, const void *data,
 	/* the last word: the rest, and the length (salt included) mod 256
 	 * in the top byte */
 	sip_word(&s, (left > 0 ? load_le(p, left) : 0) |
-	    ((uint64_t)((len + 8) & 0xff) << 56));
+	                 ((uint64_t)((len + 8) & 0xff) << 56));
 	s.v2 ^= 0xff;
-	sip_round(&s);		/* d = 3 rounds */
+	sip_round(&s); /* d = 3 rounds */
 	sip_round(&s);
 	sip_round(&s);
 	return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
@@ -103,8 +103,8 @@ hash_seed(void)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			panic("hash: getrandom: %s", n < 0 ? strerror(errno) :
-			    "no bytes");
+			panic("hash: getrandom: %s",
+			    n < 0 ? strerror(errno) : "no bytes");
 		got += (size_t)n;
 	}
 	hash_process_key.k0 = load_le(key, 8);

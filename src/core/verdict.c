@@ -20,10 +20,10 @@
 struct verdict_session {
 	struct arena *arena;
 	const struct verdict_env *env;
-	struct dns_resolver *dns;	/* every lookup: env->resolver, or
-					 * budget in front of it */
-	struct dns_budget *budget;	/* NULL: no time budget */
-	struct dmarc_discovery *disc;	/* author policies, from begin */
+	struct dns_resolver *dns;     /* every lookup: env->resolver, or
+	                               * budget in front of it */
+	struct dns_budget *budget;    /* NULL: no time budget */
+	struct dmarc_discovery *disc; /* author policies, from begin */
 	const struct msg *msg;
 	struct dkim_verify *dkim;
 	struct verdict result;
@@ -216,8 +216,8 @@ verdict_discover(struct verdict_session *s)
 	in.from_state = v->from_state;
 	in.author_domains = v->from_domains;
 	in.author_count = v->n_from;
-	return dmarc_discover_authors(s->env->org, s->dns, s->arena, &in,
-	    &s->disc);
+	return dmarc_discover_authors(
+	    s->env->org, s->dns, s->arena, &in, &s->disc);
 }
 
 int
@@ -329,8 +329,8 @@ verdict_dmarc(struct verdict_session *s)
 	in.client_ip = env->client_ip;
 	if (s->disc != NULL) {
 		disc = s->disc;
-		r = dmarc_discover_identifiers(env->org, s->dns, s->arena, &in,
-		    disc);
+		r = dmarc_discover_identifiers(
+		    env->org, s->dns, s->arena, &in, disc);
 		if (r < 0)
 			return r;
 	}

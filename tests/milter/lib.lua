@@ -144,16 +144,7 @@ end
 -- log_has: whether the daemon log contains a line matching pattern
 -- (a Lua pattern), waiting up to 2 s for it
 function T.log_has(pattern)
-	for _ = 1, 40 do
-		local f = T.must(io.open(T.log, "rb"))
-		local s = f:read("*a")
-		f:close()
-		if s:find(pattern) then
-			return true
-		end
-		mt.sleep(0.05)
-	end
-	return false
+	return T.file_has(T.log, pattern, 2)
 end
 
 -- set_conf: rewrite the configuration file
@@ -170,8 +161,8 @@ function T.read(path)
 	return s
 end
 
--- file_has: whether the file at path has a line matching pattern,
--- waiting up to seconds (default 2) for it
+-- file_has: whether the file at path has a line matching pattern (a Lua
+-- pattern), waiting up to seconds (default 2) for it
 function T.file_has(path, pattern, seconds)
 	for _ = 1, (seconds or 2) * 20 do
 		local f = io.open(path, "rb")

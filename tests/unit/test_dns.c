@@ -348,11 +348,10 @@ test_zone_add(void)
 static void
 test_zone_dataless_twice(void)
 {
-	static const char text[] =
-	    "x.example. 300 IN NS ns1.example.\n"
-	    "x.example. 300 IN NS ns2.example.\n"
-	    "x.example. 300 IN NS ns2.example.\n"
-	    "x.example. 300 IN TXT \"t\"\n";
+	static const char text[] = "x.example. 300 IN NS ns1.example.\n"
+	                           "x.example. 300 IN NS ns2.example.\n"
+	                           "x.example. 300 IN NS ns2.example.\n"
+	                           "x.example. 300 IN TXT \"t\"\n";
 	struct dns_resolver *r = dns_zone_new();
 	struct dns_answer *a;
 	char *why = NULL;
@@ -373,9 +372,8 @@ test_zone_dataless_twice(void)
 static void
 test_zone_fault_kinds(void)
 {
-	static const char text[] =
-	    ";@fault timeout t.example TXT\n"
-	    ";@fault servfail s.example TXT\n";
+	static const char text[] = ";@fault timeout t.example TXT\n"
+	                           ";@fault servfail s.example TXT\n";
 	struct dns_resolver *r = dns_zone_new();
 	struct dns_answer *a;
 	char *why = NULL;

@@ -33,7 +33,7 @@ slow_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
     uint64_t deadline, struct dns_answer **ret)
 {
 	struct slow *s = r->ctx;
-	struct dns_rr rr = { 0, strlen(name), (const uint8_t *)name };
+	struct dns_rr rr = {0, strlen(name), (const uint8_t *)name};
 	struct dns_answer *a;
 
 	(void)type;
@@ -42,8 +42,7 @@ slow_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 	if (deadline != 0 && fake_ms + s->cost_ms > deadline) {
 		if (deadline > fake_ms)
 			fake_ms = deadline;
-		a = dns_answer_new(DNS_TEMPFAIL, 0, false, "deadline", NULL,
-		    0);
+		a = dns_answer_new(DNS_TEMPFAIL, 0, false, "deadline", NULL, 0);
 		if (a != NULL)
 			a->unanswered = a->cut_short = true;
 	} else {
@@ -70,9 +69,9 @@ slow_free(struct dns_resolver *r)
 }
 
 static const struct dns_ops slow_ops = {
-	.query = slow_query,
-	.free = slow_free,
-	.query_by = slow_query_by,
+    .query = slow_query,
+    .free = slow_free,
+    .query_by = slow_query_by,
 };
 
 static struct dns_resolver *
@@ -129,8 +128,7 @@ test_budget_spent(void)
 	CHECK_INT_EQ(b.spent_ms, 800);
 	CHECK(!b.ran_out);
 	/* 200 ms left: the 400 ms query is cut there */
-	CHECK(ask(&b.resolver, "c.example", 0, DNS_TEMPFAIL, why,
-	    sizeof(why)));
+	CHECK(ask(&b.resolver, "c.example", 0, DNS_TEMPFAIL, why, sizeof(why)));
 	CHECK(strstr(why, "DNS time budget") != NULL);
 	CHECK(strstr(why, "(1 s)") != NULL);
 	CHECK_INT_EQ(b.spent_ms, 1000);
@@ -212,7 +210,7 @@ test_deadline_no_wait(void)
 	CHECK_INT_EQ(dns_zone_add(z, "z.example", DNS_T_TXT, "\"t\""), 0);
 	dns_budget_init(&b, z, 1);
 	b.clock_ms = fake_clock;
-	b.spent_ms = 1;		/* spent */
+	b.spent_ms = 1; /* spent */
 	CHECK(!ask(&b.resolver, "z.example", 0, DNS_OK, NULL, 0));
 	CHECK(!ask(z, "z.example", fake_ms - 1, DNS_OK, NULL, 0));
 	CHECK(!b.ran_out);

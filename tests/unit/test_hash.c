@@ -18,8 +18,8 @@
 
 /* OpenSSL's SipHash-1-3 of salt (8 little-endian bytes) || data. */
 static uint64_t
-ossl_siphash13(const struct hash_key *k, uint64_t salt, const uint8_t *data,
-    size_t len)
+ossl_siphash13(
+    const struct hash_key *k, uint64_t salt, const uint8_t *data, size_t len)
 {
 	unsigned int c_rounds = 1, d_rounds = 3;
 	size_t size = 8, outl = 0, i;
@@ -39,10 +39,10 @@ ossl_siphash13(const struct hash_key *k, uint64_t salt, const uint8_t *data,
 	if (len > 0)
 		memcpy(msg + 8, data, len);
 	params[0] = OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size);
-	params[1] = OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_C_ROUNDS,
-	    &c_rounds);
-	params[2] = OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_D_ROUNDS,
-	    &d_rounds);
+	params[1] =
+	    OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_C_ROUNDS, &c_rounds);
+	params[2] =
+	    OSSL_PARAM_construct_uint(OSSL_MAC_PARAM_D_ROUNDS, &d_rounds);
 	params[3] = OSSL_PARAM_construct_end();
 	mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_SIPHASH, NULL);
 	ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
@@ -99,7 +99,7 @@ test_against_openssl(void)
 	for (i = 0; i < 15; i++)
 		data[i] = (uint8_t)i;
 	CHECK(hash_keyed(&k, 0x0706050403020100ULL, data, 7) ==
-	    ossl_siphash13(&k, 0x0706050403020100ULL, data, 7));
+	      ossl_siphash13(&k, 0x0706050403020100ULL, data, 7));
 }
 
 /* hash_str of "x" in a fresh process (a child that has not hashed). */
@@ -123,7 +123,7 @@ child_hash(void)
 	CHECK(read(fd[0], &h, sizeof(h)) == (ssize_t)sizeof(h));
 	close(fd[0]);
 	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
-	    WEXITSTATUS(st) == 0);
+	      WEXITSTATUS(st) == 0);
 	return h;
 }
 
@@ -156,7 +156,7 @@ test_inputs(void)
 
 	CHECK(hash_str(1, s) != h);
 	CHECK(hash_str(16, "mail.example.co") != h);
-	CHECK(hash_bytes(16, s, sizeof(s)) != h);	/* with the NUL */
+	CHECK(hash_bytes(16, s, sizeof(s)) != h); /* with the NUL */
 	for (i = 0; i < strlen(s); i++) {
 		s[i] ^= 0x20;
 		same += hash_str(16, s) == h;

@@ -1,8 +1,9 @@
 /*
  * dns_cache.c -- a thread-safe TTL cache in front of another resolver.
  *
- * Keyed by (lower-case name without the final dot, type). Answers are
- * kept (RFC 2181 section 8, RFC 2308 section 5):
+ * Keyed by (lower-case name without the final dot, type), hashed with
+ * hash.h (a per-process key: a sender cannot choose names that share a
+ * bucket). Answers are kept (RFC 2181 section 8, RFC 2308 section 5):
  *   DNS_OK               for their TTL, clamped to [1 s, BOUND_DNS_TTL_MAX]
  *   NXDOMAIN / NODATA    for their TTL (the SOA minimum the backend
  *                        reported), clamped to [1 s, BOUND_DNS_NEG_TTL_MAX]

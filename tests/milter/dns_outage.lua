@@ -1,4 +1,4 @@
--- dns_outage: the DNS server drops every query for 8 s (the fault proxy
+-- dns_outage: the DNS server drops every query for 10 s (the fault proxy
 -- in front of nsd, dns_outage.proxy), then answers again. A message
 -- during the outage ends in temperror; every message after it is
 -- evaluated from fresh answers as the zone says (the resolver asks again:

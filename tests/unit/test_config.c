@@ -36,6 +36,7 @@ protect_keys(void)
 
 	for (i = 0; i < sizeof(fixture_keys) / sizeof(fixture_keys[0]); i++) {
 		snprintf(path, sizeof(path), DATA "keys/%s", fixture_keys[i]);
+		check_fixture(path);
 		CHECK_INT_EQ(chmod(path, 0600), 0);
 	}
 }
@@ -518,6 +519,17 @@ test_missing_file(void)
 int
 main(void)
 {
+	static const char *const files[] = { "authmilter.conf",
+		"minimal.conf", "shortcut.conf", "KeyTable", "SigningTable",
+		"SigningTable.re", "InternalHosts", "KeyTable.bad",
+		"SigningTable.bad", "README" };
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), DATA "%s", files[i]);
+		check_fixture(path);
+	}
 	protect_keys();
 	test_full();
 	test_file_signing_table();

@@ -52,11 +52,7 @@ check() {
 
 # a random high port that nothing listens on (TCP or UDP) right now
 port() {
-	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
-		ss -Hltnu "sport = :$p" 2>/dev/null | grep -q . || break
-	done
-	echo "$p"
+	sh "$e2e/free-port.sh"
 }
 
 dir=$(mktemp -d /var/tmp/authmilter-e2e.XXXXXX)

@@ -25,33 +25,12 @@
 # Needs root, Postfix, adduser. Exit 77 when something is missing, unless
 # CI=true.
 set -u
-src=${AUTHMILTER_SOURCE_ROOT:?}
-build=${AUTHMILTER_BUILD_ROOT:?}
-am=$build/src/cli/authmilter
-e2e=$src/tests/e2e
-pass=0
-fail=0
-
-unavailable() {
-	echo "test_nosystemd.sh: $*" >&2
-	[ "${CI:-}" = true ] && exit 1
-	exit 77
-}
+. "${AUTHMILTER_SOURCE_ROOT:?}/tests/e2e/lib.sh"
 [ "$(id -u)" = 0 ] || unavailable "needs root (Postfix, a system user)"
 for tool in postfix smtp-sink bash adduser userdel install; do
-	command -v "$tool" >/dev/null 2>&1 || unavailable "$tool is missing"
+	need "$tool"
 done
 getent group postfix >/dev/null || unavailable "no group postfix"
-
-check() {	# check STATUS NAME [DETAIL]
-	if [ "$1" = 0 ]; then
-		pass=$((pass + 1))
-		echo "ok $pass - $2"
-	else
-		fail=$((fail + 1))
-		echo "FAIL - $2${3:+: $3}"
-	fi
-}
 
 root=$(mktemp -d /var/tmp/authmilter-nosd.XXXXXX)
 chmod 755 "$root"
@@ -194,16 +173,7 @@ send() {
 	/usr/bin/python3 "$e2e/smtp_send.py" "$smtp" 127.0.0.1 \
 		user@example.com rcpt@example.net "$root/$1.eml" >/dev/null ||
 		return 1
-	i=0
-	while :; do
-		f=$(grep -l "^X-Test: $1" "$root/pf/sink/"* 2>/dev/null | head -1)
-		[ -n "$f" ] && break
-		i=$((i + 1))
-		[ $i -lt 200 ] || return 1
-		[ $((i % 20)) = 0 ] &&
-			bash "$e2e/postfix-instance.sh" flush "$root/pf"
-		sleep 0.1
-	done
+	f=$(sink_file "$root/pf" "$1") || return 1
 	sed -e '1,/^X-Rcpt-Args:/d' "$f" >"$root/$1.out"
 }
 

@@ -76,7 +76,8 @@ daemon_syslog(enum log_level level, const char *line)
 
 /* A warning an admin must not miss: logged, and also written to
  * standard error when the log goes to syslog (whoever starts the daemon
- * by hand sees it there). */
+ * by hand sees it there), unless standard error is systemd's journal
+ * (JOURNAL_STREAM, systemd.exec(5)), which has the syslog line already. */
 static void daemon_warn(const struct daemon *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -90,7 +91,7 @@ daemon_warn(const struct daemon *d, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	log_warning("%s", line);
-	if (d->syslog)
+	if (d->syslog && getenv("JOURNAL_STREAM") == NULL)
 		fprintf(stderr, "authmilter: warning: %s\n", line);
 }
 

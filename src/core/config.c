@@ -1232,6 +1232,7 @@ static void
 config_check(struct config_loader *l)
 {
 	struct config *cfg = l->cfg;
+	unsigned spool = config_option_line(cfg, "SpoolDir");
 	struct stat st;
 
 	if (cfg->key_table != NULL && cfg->signing_table == NULL)
@@ -1241,8 +1242,6 @@ config_check(struct config_loader *l)
 	    l->deferred[DEFER_KEY_TABLE] == NULL)
 		config_err(l, l->deferred_line[DEFER_SIGNING_TABLE],
 		    "SigningTable", "needs a KeyTable");
-	unsigned spool = config_option_line(cfg, "SpoolDir");
-
 	if (l->mode_given && (cfg->mode & CONFIG_MODE_SIGN) &&
 	    l->deferred[DEFER_SIGNING_TABLE] == NULL && cfg->domains.n == 0)
 		config_err(l, config_option_line(cfg, "Mode"), "Mode",

@@ -7,50 +7,33 @@
 # resolver asks again) and passes as the zone says.
 # Without nsd or python3-dnspython: exit 77 (skip), or fail when CI=true.
 set -u
-src=${AUTHMILTER_SOURCE_ROOT:?}
-am=${AUTHMILTER_BUILD_ROOT:?}/src/cli/authmilter
-here=$src/tests/e2e
-
-skip() {
-	echo "$*"
-	[ "${CI:-}" = true ] && exit 1
-	exit 77
-}
-command -v nsd >/dev/null && command -v drill >/dev/null ||
-    skip "nsd or drill missing"
+. "${AUTHMILTER_SOURCE_ROOT:?}/tests/e2e/lib.sh"
+need nsd
+need drill
 /usr/bin/python3 -c 'import dns.message' 2>/dev/null ||
-    skip "python3-dnspython missing"
+	unavailable "python3-dnspython is missing (packaging/install-deps.sh)"
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/authmilter-vd.XXXXXX")
 proxy=
 cleanup() {
 	[ -n "$proxy" ] && kill "$proxy" 2>/dev/null && wait "$proxy" 2>/dev/null
-	sh "$here/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
+	sh "$e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-fail=0
-check() {
-	if eval "$2"; then
-		echo "ok - $1"
-	else
-		echo "FAIL - $1"
-		fail=1
-	fi
-}
 
 mkdir "$dir/dns"
 port=
 for try in 1 2 3 4 5; do
 	p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
-	if sh "$here/dns-server.sh" start "$dir/dns" "$p" \
+	if sh "$e2e/dns-server.sh" start "$dir/dns" "$p" \
 	    "$src/keys/demo/demo.zone" >"$dir/dns.log" 2>&1; then
 		port=$p
 		break
 	fi
 done
 [ -n "$port" ] || { cat "$dir/dns.log"; echo "nsd did not start"; exit 1; }
-/usr/bin/python3 "$here/dns_fault_proxy.py" --upstream "$port" \
+/usr/bin/python3 "$e2e/dns_fault_proxy.py" --upstream "$port" \
     --port-file "$dir/proxy.port" --log "$dir/proxy.log" --drop-first 2 &
 proxy=$!
 i=0
@@ -79,18 +62,19 @@ st=$?
 cat "$dir/out" "$dir/err"
 cat "$dir/proxy.log"
 line() { sed -n "${1}p" "$dir/out"; }
-check "the proxy dropped two queries" \
-    '[ "$(grep -c " drop " "$dir/proxy.log")" -eq 2 ]'
-check "then the resolver asked again" \
-    'grep -q " forward " "$dir/proxy.log"'
-check "first file: temperror (its first lookup was lost)" \
-    'line 1 | grep -q "\"result\":\"temperror\""'
+[ "$(grep -c " drop " "$dir/proxy.log")" -eq 2 ]
+check $? "the proxy dropped two queries"
+grep -q " forward " "$dir/proxy.log"
+check $? "then the resolver asked again"
+line 1 | grep -q '"result":"temperror"'
+check $? "first file: temperror (its first lookup was lost)"
 for n in 2 3; do
-	check "file $n: dkim, spf and dmarc pass" \
-	    'line $n | grep -q "\"dkim\":\[{\"result\":\"pass\"" &&
-	     line $n | grep -q "\"spf\":{\"evaluated\":true,\"result\":\"pass\"" &&
-	     line $n | grep -q "\"dmarc\":{\"result\":\"pass\"" &&
-	     ! line $n | grep -q temperror'
+	line $n | grep -q '"dkim":\[{"result":"pass"' &&
+	    line $n | grep -q '"spf":{"evaluated":true,"result":"pass"' &&
+	    line $n | grep -q '"dmarc":{"result":"pass"' &&
+	    ! line $n | grep -q temperror
+	check $? "file $n: dkim, spf and dmarc pass"
 done
-check "exit status 3 (a temporary error, no failure)" '[ $st -eq 3 ]'
-exit $fail
+[ $st -eq 3 ]
+check $? "exit status 3 (a temporary error, no failure)"
+[ $fail -eq 0 ]

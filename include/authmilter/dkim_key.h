@@ -67,18 +67,6 @@ enum dkim_key_type dkim_alg_key_type(enum dkim_alg alg);
 /* dkim_key_type_name -- "rsa" or "ed25519" (the k= words). */
 const char *dkim_key_type_name(enum dkim_key_type t);
 
-/* ---- base64 (RFC 6376 section 2.6 base64string: FWS allowed) ---- */
-
-/* dkim_b64_decode -- decode s (n bytes) after dropping whitespace (SP,
- * HTAB, CR, LF) into out (outmax bytes). Padding is required.
- * @return 0 and *ret_len; -EINVAL for bad base64; -ERANGE when the result
- * does not fit. */
-int dkim_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax,
-    size_t *ret_len);
-/* dkim_b64_encode -- append the base64 of p (n bytes) to out, no
- * whitespace. Errors are out's sticky error. */
-void dkim_b64_encode(struct buf *out, const uint8_t *p, size_t n);
-
 /* ---- public keys ---- */
 
 struct evp_pkey_st;	/* OpenSSL's EVP_PKEY */

@@ -1,5 +1,5 @@
 /*
- * dkim_key.c -- DKIM key records, private keys, base64 and the signature
+ * dkim_key.c -- DKIM key records, private keys and the signature
  * primitives, over OpenSSL 3 EVP.
  */
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "authmilter/b64.h"
 #include "authmilter/bounds.h"
 #include "authmilter/dkim_key.h"
 #include "authmilter/tags.h"
@@ -95,107 +96,6 @@ dkim_key_type_name(enum dkim_key_type t)
 	return t == DKIM_KEY_ED25519 ? "ed25519" : "rsa";
 }
 
-/* ---- base64 ---- */
-
-static bool
-is_b64_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Characters decoded per EVP_DecodeBlock() call: whole 4-character
- * groups, so the work buffers stay small and on the stack. */
-#define DKIM_B64_CHUNK 256
-
-/* RFC 2045 section 6.8 alphabet, without the '=' pad. */
-static bool
-b64_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-/* Decode m characters (whole groups, checked) of grp, the last pad of
- * them '=', appending to out. -ERANGE past outmax (nothing written). */
-static int
-b64_flush(const unsigned char *grp, size_t m, size_t pad, uint8_t *out,
-    size_t outmax, size_t *len)
-{
-	unsigned char dec[DKIM_B64_CHUNK / 4 * 3];
-	int d;
-
-	if (m == 0)
-		return 0;
-	/* OpenSSL decodes each pad character as a zero byte: drop them */
-	d = EVP_DecodeBlock(dec, grp, (int)m);
-	if (d < 0 || (size_t)d < pad)
-		return -EINVAL;
-	if ((size_t)d - pad > outmax - *len)
-		return -ERANGE;
-	memcpy(out + *len, dec, (size_t)d - pad);
-	*len += (size_t)d - pad;
-	return 0;
-}
-
-int
-dkim_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax,
-    size_t *ret_len)
-{
-	unsigned char grp[DKIM_B64_CHUNK];
-	size_t i, m = 0, pad = 0, len = 0, total = 0;
-	int r = 0, fr;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (is_b64_space((char)c))
-			continue;
-		/* '=' only as the final padding, at most two of it. The
-		 * alphabet is checked here: OpenSSL's decoder is lenient
-		 * (it skips whitespace and stops quietly at '-'). */
-		if (c == '=' ? ++pad > 2 : pad > 0 || !b64_char(c))
-			return -EINVAL;
-		grp[m++] = c;
-		total++;
-		if (m == sizeof(grp)) {
-			/* a full chunk: any pad in it ends the data, so a
-			 * later character fails the check above */
-			fr = b64_flush(grp, m, pad, out, outmax, &len);
-			if (fr == -EINVAL)
-				return fr;
-			if (r == 0)
-				r = fr;
-			m = 0;
-		}
-	}
-	/* RFC 2045 section 6.8: whole 4-character groups (padding
-	 * required) */
-	if (total % 4 != 0)
-		return -EINVAL;
-	fr = b64_flush(grp, m, m > 0 ? pad : 0, out, outmax, &len);
-	if (fr == -EINVAL || r == 0)
-		r = fr;
-	if (r == 0)
-		*ret_len = len;
-	return r;
-}
-
-void
-dkim_b64_encode(struct buf *out, const uint8_t *p, size_t n)
-{
-	size_t chunk, off = 0;
-	unsigned char enc[4 * 256 + 1];
-
-	/* 192 input bytes make 256 characters: encode in blocks so no
-	 * allocation is needed */
-	while (off < n) {
-		chunk = n - off > 192 ? 192 : n - off;
-		EVP_EncodeBlock(enc, p + off, (int)chunk);
-		buf_add(out, enc, (chunk + 2) / 3 * 4);
-		off += chunk;
-	}
-}
-
 /* ---- public keys ---- */
 
 struct dkim_pubkey *
@@ -221,6 +121,12 @@ dkim_pubkey_unref(struct dkim_pubkey *k)
 	return NULL;
 }
 
+static bool
+is_fws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Whether the ':'-separated list v (n bytes) holds word, FWS around the
  * elements ignored (RFC 6376 section 3.6.1 h=, s=, t=). */
 static bool
@@ -233,9 +139,9 @@ list_has(const char *v, size_t n, const char *word)
 		while (i < n && v[i] != ':')
 			i++;
 		end = i;
-		while (start < end && is_b64_space(v[start]))
+		while (start < end && is_fws(v[start]))
 			start++;
-		while (end > start && is_b64_space(v[end - 1]))
+		while (end > start && is_fws(v[end - 1]))
 			end--;
 		if (span_is(v + start, end - start, word))
 			return true;
@@ -276,7 +182,7 @@ pubkey_load(struct dkim_pubkey *k, const struct tag *p, unsigned min_bits,
 	uint8_t der[BOUND_TXT_BYTES];
 	size_t len;
 
-	if (dkim_b64_decode(p->value, p->value_len, der, sizeof(der),
+	if (b64_decode(p->value, p->value_len, B64_FWS, der, sizeof(der),
 		&len) != 0) {
 		why_add(why, "bad base64 in p=");
 		return -EINVAL;
@@ -501,7 +407,7 @@ load_ed25519_seed(const char *data, size_t len)
 	size_t n;
 	EVP_PKEY *pk;
 
-	if (dkim_b64_decode(data, len, seed, sizeof(seed), &n) != 0 ||
+	if (b64_decode(data, len, B64_FWS, seed, sizeof(seed), &n) != 0 ||
 	    n != DKIM_ED25519_LEN)
 		return NULL;
 	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, n);
@@ -669,7 +575,7 @@ dkim_privkey_record(const struct dkim_privkey *k, struct buf *out)
 			ERR_clear_error();
 			return -EIO;
 		}
-		dkim_b64_encode(out, raw, rawlen);
+		b64_encode(out, raw, rawlen);
 	} else {
 		/* RFC 6376 section 3.6.1: SubjectPublicKeyInfo */
 		n = i2d_PUBKEY(k->pkey, &der);
@@ -677,7 +583,7 @@ dkim_privkey_record(const struct dkim_privkey *k, struct buf *out)
 			ERR_clear_error();
 			return -EIO;
 		}
-		dkim_b64_encode(out, der, (size_t)n);
+		b64_encode(out, der, (size_t)n);
 		OPENSSL_free(der);
 	}
 	return buf_error(out);

@@ -9,6 +9,7 @@
 
 #include <openssl/evp.h>
 
+#include "authmilter/b64.h"
 #include "authmilter/bounds.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/dns.h"
@@ -559,7 +560,7 @@ sign_one(struct dkim_sign *ds, const struct dkim_sign_one *o,
 	if (r != 0)
 		return r;
 	buf_init(&b64, DKIM_SIG_MAX * 2);
-	dkim_b64_encode(&b64, sig, siglen);
+	b64_encode(&b64, sig, siglen);
 	fold_b64(f, b64.data, b64.len);
 	r = buf_error(&b64);
 	buf_free(&b64);
@@ -583,7 +584,7 @@ dkim_sign_finish(struct dkim_sign *s, int64_t now, const char **ret_values)
 		if ((r = canon_body_final(s->bodies[j], bh, &len)) != 0)
 			return r;
 		buf_init(&e, sizeof(bh64[j]) - 1);
-		dkim_b64_encode(&e, bh, len);
+		b64_encode(&e, bh, len);
 		memcpy(bh64[j], buf_cstr(&e), e.len + 1);
 		buf_free(&e);
 	}
@@ -634,7 +635,7 @@ template_body(struct arena *a, const struct tag_list *l, enum canon_alg bc,
 	if (r != 0)
 		return r;
 	buf_init(&e, 256);
-	dkim_b64_encode(&e, bh, len);
+	b64_encode(&e, bh, len);
 	*ret_bh = arena_memdup(a, e.data, e.len);
 	buf_free(&e);
 	return *ret_bh == NULL ? -ENOMEM : 0;
@@ -680,7 +681,7 @@ dkim_sign_template(struct arena *a, const struct msg *m,
 	if (r != 0)
 		return r;
 	buf_init(&e, DKIM_SIG_MAX * 2);
-	dkim_b64_encode(&e, sig, siglen);
+	b64_encode(&e, sig, siglen);
 	*ret_b = arena_memdup(a, e.data, e.len);
 	buf_free(&e);
 	if (*ret_b == NULL)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authmilter/b64.h"
 #include "authmilter/bounds.h"
 #include "authmilter/canon.h"
 #include "authmilter/dkim_sign.h"
@@ -143,14 +144,6 @@ tag_a(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 	return NULL;
 }
 
-/* RFC 2045 section 6.8 alphabet, without the '=' pad. */
-static bool
-b64_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
 static const char *
 tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
@@ -160,7 +153,7 @@ tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 	/* RFC 6008 section 4: header.b carries the first 8 characters;
 	 * only base64 ones, up to the first other non-FWS byte */
 	for (i = 0; i < t->value_len && n < 8; i++) {
-		if (b64_char(t->value[i]))
+		if (b64_char((unsigned char)t->value[i]))
 			prefix[n++] = t->value[i];
 		else if (t->value[i] != ' ' && t->value[i] != '\t' &&
 		    t->value[i] != '\r' && t->value[i] != '\n')
@@ -168,8 +161,8 @@ tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 	}
 	if ((s->res->b_prefix = arena_memdup(v->arena, prefix, n)) == NULL)
 		v->nomem = true;
-	if (dkim_b64_decode(t->value, t->value_len, s->sig, sizeof(s->sig),
-		&s->sig_len) != 0 || s->sig_len == 0)
+	if (b64_decode(t->value, t->value_len, B64_FWS, s->sig,
+		sizeof(s->sig), &s->sig_len) != 0 || s->sig_len == 0)
 		return "bad base64 in b=";
 	return NULL;
 }
@@ -177,8 +170,8 @@ tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 static const char *
 tag_bh(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
-	if (dkim_b64_decode(t->value, t->value_len, s->bh, sizeof(s->bh),
-		&s->bh_len) != 0)
+	if (b64_decode(t->value, t->value_len, B64_FWS, s->bh,
+		sizeof(s->bh), &s->bh_len) != 0)
 		return "bad base64 in bh=";
 	return NULL;
 }

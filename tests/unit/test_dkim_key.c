@@ -1,6 +1,7 @@
 /*
  * test_dkim_key.c -- key records (good and bad), private keys in every
- * form, file permission checks, base64, the sign/verify primitives.
+ * form, file permission checks, the sign/verify primitives (base64:
+ * test_b64.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -176,50 +177,6 @@ test_record_files(void)
 	free(rec);
 	buf_free(&why);
 	CHECK(dkim_pubkey_unref(NULL) == NULL);
-}
-
-struct b64_case {
-	const char *in;
-	int want;
-	const char *out;
-};
-
-static const struct b64_case b64_cases[] = {
-	{ "", 0, "" },
-	{ "QUJD", 0, "ABC" },
-	{ "QUI=", 0, "AB" },
-	{ "QQ==", 0, "A" },
-	{ " Q Q\r\n\t= = ", 0, "A" },
-	{ "QQ", -EINVAL, NULL },
-	{ "QQ=A", -EINVAL, NULL },
-	{ "Q===", -EINVAL, NULL },
-	{ "QUJD-UJD", -EINVAL, NULL },
-	{ "QUJD;", -EINVAL, NULL },
-	{ "QUJDRA==QUJD", -EINVAL, NULL },
-	{ "QUJDREVGR0g=", -ERANGE, NULL },	/* 8 bytes into 4 */
-};
-
-static void
-test_b64(void)
-{
-	uint8_t out[4];
-	struct buf b;
-	size_t i, n;
-	int r;
-
-	for (i = 0; i < sizeof(b64_cases) / sizeof(b64_cases[0]); i++) {
-		const struct b64_case *c = &b64_cases[i];
-
-		r = dkim_b64_decode(c->in, strlen(c->in), out, sizeof(out),
-		    &n);
-		CHECK_INT_EQ(r, c->want);
-		if (r == 0 && c->out != NULL)
-			CHECK_MEM_EQ(out, n, c->out, strlen(c->out));
-	}
-	buf_init(&b, 100);
-	dkim_b64_encode(&b, (const uint8_t *)"ABCD", 4);
-	CHECK_STR_EQ(buf_cstr(&b), "QUJDRA==");
-	buf_free(&b);
 }
 
 struct priv_case {
@@ -462,7 +419,6 @@ main(void)
 {
 	test_records();
 	test_record_files();
-	test_b64();
 	test_private();
 	test_private_memory();
 	test_permissions();

@@ -21,6 +21,7 @@
 #include "authmilter/b64.h"
 #include "authmilter/bounds.h"
 #include "authmilter/dkim_key.h"
+#include "authmilter/span.h"
 #include "authmilter/tags.h"
 
 /* A private key file is a few KB; anything bigger is not a key. */
@@ -61,22 +62,16 @@ dkim_alg_name(enum dkim_alg alg)
 						"rsa-sha256";
 }
 
-static bool
-span_is(const char *s, size_t n, const char *word)
-{
-	return strlen(word) == n && strncasecmp(s, word, n) == 0;
-}
-
 int
 dkim_alg_parse(const char *s, size_t n, enum dkim_alg *ret_alg)
 {
 	/* RFC 6376 section 3.5 a=; RFC 8463 section 3 adds ed25519-sha256;
 	 * RFC 8301 section 3.1: rsa-sha1 MUST NOT be used */
-	if (span_is(s, n, "rsa-sha256")) {
+	if (span_eq(s, n, "rsa-sha256")) {
 		*ret_alg = DKIM_ALG_RSA_SHA256;
 		return 0;
 	}
-	if (span_is(s, n, "ed25519-sha256")) {
+	if (span_eq(s, n, "ed25519-sha256")) {
 		*ret_alg = DKIM_ALG_ED25519_SHA256;
 		return 0;
 	}
@@ -119,35 +114,6 @@ dkim_pubkey_unref(struct dkim_pubkey *k)
 		free(box);
 	}
 	return NULL;
-}
-
-static bool
-is_fws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Whether the ':'-separated list v (n bytes) holds word, FWS around the
- * elements ignored (RFC 6376 section 3.6.1 h=, s=, t=). */
-static bool
-list_has(const char *v, size_t n, const char *word)
-{
-	size_t i = 0, start, end;
-
-	while (i <= n) {
-		start = i;
-		while (i < n && v[i] != ':')
-			i++;
-		end = i;
-		while (start < end && is_fws(v[start]))
-			start++;
-		while (end > start && is_fws(v[end - 1]))
-			end--;
-		if (span_is(v + start, end - start, word))
-			return true;
-		i++;
-	}
-	return false;
 }
 
 /* RSA: SubjectPublicKeyInfo DER (RFC 6376 section 3.6.1 p=), or a bare
@@ -253,20 +219,20 @@ pubkey_tags(struct dkim_pubkey *k, const struct tag_list *l, struct buf *why)
 		return -EINVAL;
 	}
 	t = tags_find(l, "h");
-	if (t != NULL && !list_has(t->value, t->value_len, "sha256")) {
+	if (t != NULL && !span_list_has(t->value, t->value_len, "sha256")) {
 		why_add(why, "h= does not allow sha256");
 		return -EINVAL;
 	}
 	t = tags_find(l, "s");
-	if (t != NULL && !list_has(t->value, t->value_len, "*") &&
-	    !list_has(t->value, t->value_len, "email")) {
+	if (t != NULL && !span_list_has(t->value, t->value_len, "*") &&
+	    !span_list_has(t->value, t->value_len, "email")) {
 		why_add(why, "not for email (s=)");
 		return -EINVAL;
 	}
 	t = tags_find(l, "t");
 	if (t != NULL) {
-		k->testing = list_has(t->value, t->value_len, "y");
-		k->strict = list_has(t->value, t->value_len, "s");
+		k->testing = span_list_has(t->value, t->value_len, "y");
+		k->strict = span_list_has(t->value, t->value_len, "s");
 	}
 	return 0;
 }

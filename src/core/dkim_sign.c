@@ -13,6 +13,7 @@
 #include "authmilter/bounds.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/dns.h"
+#include "authmilter/span.h"
 #include "authmilter/tags.h"
 #include "authmilter/xalloc.h"
 
@@ -80,28 +81,21 @@ int
 dkim_sign_split_h(const char *h, size_t len, struct dkim_hname *names,
     size_t max, size_t *ret_n)
 {
-	size_t i = 0, start, end, n = 0, k;
+	const char *name;
+	size_t pos = 0, n = 0, nl, k;
 
-	while (i <= len) {
-		start = i;
-		while (i < len && h[i] != ':')
-			i++;
-		end = i++;
-		while (start < end && is_fws(h[start]))
-			start++;
-		while (end > start && is_fws(h[end - 1]))
-			end--;
-		if (start == end)
+	while (span_list_next(h, len, &pos, &name, &nl)) {
+		if (nl == 0)
 			return -EINVAL;
 		/* RFC 5322 section 3.6.8: ftext = %d33-57 / %d59-126 */
-		for (k = start; k < end; k++)
-			if ((unsigned char)h[k] < 33 ||
-			    (unsigned char)h[k] > 126)
+		for (k = 0; k < nl; k++)
+			if ((unsigned char)name[k] < 33 ||
+			    (unsigned char)name[k] > 126)
 				return -EINVAL;
 		if (n == max)
 			return -E2BIG;
-		names[n].name = h + start;
-		names[n].len = end - start;
+		names[n].name = name;
+		names[n].len = nl;
 		n++;
 	}
 	*ret_n = n;
@@ -262,18 +256,6 @@ valchars(const char *s)
 	return true;
 }
 
-/* Whether domain sub equals d or is a subdomain of it (ASCII case). */
-static bool
-within_domain(const char *sub, size_t sublen, const char *d)
-{
-	size_t dl = strlen(d);
-
-	if (sublen == dl)
-		return strncasecmp(sub, d, dl) == 0;
-	return sublen > dl && sub[sublen - dl - 1] == '.' &&
-	    strncasecmp(sub + sublen - dl, d, dl) == 0;
-}
-
 static int
 signer_check(const struct dkim_signer *s)
 {
@@ -291,7 +273,7 @@ signer_check(const struct dkim_signer *s)
 	/* RFC 6376 section 3.5 i=: [local-part] "@" domain, d= or below */
 	at = strrchr(s->identity, '@');
 	if (at == NULL || !valchars(s->identity) ||
-	    !within_domain(at + 1, strlen(at + 1), s->domain))
+	    !span_in_domain(at + 1, strlen(at + 1), s->domain))
 		return -EINVAL;
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include "authmilter/canon.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/dkim_verify.h"
+#include "authmilter/span.h"
 #include "authmilter/tags.h"
 #include "authmilter/xalloc.h"
 
@@ -75,45 +76,6 @@ tag_dup(struct dkim_verify *v, const struct tag *t)
 	if (p == NULL)
 		v->nomem = true;
 	return p;
-}
-
-static bool
-span_eq(const char *a, size_t an, const char *b)
-{
-	return strlen(b) == an && strncasecmp(a, b, an) == 0;
-}
-
-/* Whether sub (n bytes) is d or a subdomain of d (ASCII case). */
-static bool
-within(const char *sub, size_t n, const char *d)
-{
-	size_t dl = strlen(d);
-
-	if (n == dl)
-		return strncasecmp(sub, d, dl) == 0;
-	return n > dl && sub[n - dl - 1] == '.' &&
-	    strncasecmp(sub + n - dl, d, dl) == 0;
-}
-
-/* Whether the ':'-separated list v (n bytes) holds word. */
-static bool
-colon_list_has(const char *v, size_t n, const char *word)
-{
-	size_t i = 0, start, end;
-
-	while (i <= n) {
-		start = i;
-		while (i < n && v[i] != ':')
-			i++;
-		end = i++;
-		while (start < end && (v[start] == ' ' || v[start] == '\t'))
-			start++;
-		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-			end--;
-		if (span_eq(v + start, end - start, word))
-			return true;
-	}
-	return false;
 }
 
 /* ---- per-tag parsers: NULL, or the permerror reason ---- */
@@ -278,7 +240,7 @@ static const char *
 tag_q(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
 	/* RFC 6376 section 3.5: dns/txt is the only query method */
-	return colon_list_has(t->value, t->value_len, "dns/txt") ? NULL :
+	return span_list_has(t->value, t->value_len, "dns/txt") ? NULL :
 								    "unknown q=";
 }
 
@@ -377,7 +339,7 @@ tag_i(struct dkim_verify *v, struct dkim_vsig *s)
 	if ((why = local_problem(t->value, local)) != NULL ||
 	    (why = name_problem(at + 1, t->value_len - local - 1)) != NULL)
 		return bad_tag(v, "i", why);
-	if (!within(at + 1, t->value_len - local - 1, d))
+	if (!span_in_domain(at + 1, t->value_len - local - 1, d))
 		return "i= not within d=";
 	if ((s->res->identity = tag_dup(v, t)) == NULL)
 		return "out of memory";

@@ -35,7 +35,7 @@
 
 #include "authmilter/arena.h"
 #include "authmilter/canon.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_privkey.h"
 #include "authmilter/msg.h"
 
 struct dkim_signer {

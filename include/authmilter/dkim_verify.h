@@ -51,9 +51,10 @@
 
 #include "authmilter/arena.h"
 #include "authmilter/authres.h"
-#include "authmilter/dkim_key.h"
 #include "authmilter/dns.h"
 #include "authmilter/msg.h"
+
+struct dkim_key_cache;
 
 struct dkim_verify_options {
 	struct dns_resolver *resolver;	/* borrowed; required */

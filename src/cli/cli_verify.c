@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "authmilter/arena.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/dns.h"
 #include "authmilter/msg.h"
 #include "authmilter/orgdomain.h"

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "authmilter/bounds.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/xalloc.h"
 
 /* Buckets: a power of two at least max, up to this many. */
@@ -33,21 +33,21 @@
 #define KEYC_REASON_MAX 512
 
 struct keyc_entry {
-	struct keyc_entry *hnext;	/* hash chain */
+	struct keyc_entry *hnext; /* hash chain */
 	uint32_t hash;
 	unsigned min_bits;
-	bool used;			/* CLOCK bit: hit since the hand passed */
-	struct dkim_pubkey *key;	/* one reference; NULL: refused */
-	const char *reason;		/* refused: points into data */
-	size_t len;			/* record bytes at data */
-	char data[];			/* record, then the reason + NUL */
+	bool used;               /* CLOCK bit: hit since the hand passed */
+	struct dkim_pubkey *key; /* one reference; NULL: refused */
+	const char *reason;      /* refused: points into data */
+	size_t len;              /* record bytes at data */
+	char data[];             /* record, then the reason + NUL */
 };
 
 struct dkim_key_cache {
 	pthread_mutex_t lock;
 	struct keyc_entry **buckets;
-	size_t nbuckets;		/* power of two */
-	struct keyc_entry **ring;	/* max slots; NULL = free */
+	size_t nbuckets;          /* power of two */
+	struct keyc_entry **ring; /* max slots; NULL = free */
 	size_t max, count, hand;
 	unsigned long hits, misses, evictions;
 };
@@ -79,8 +79,8 @@ keyc_find(struct dkim_key_cache *c, const char *rec, size_t len,
 	struct keyc_entry *e;
 
 	for (e = *keyc_bucket(c, h); e != NULL; e = e->hnext)
-		if (e->hash == h && e->min_bits == min_bits &&
-		    e->len == len && memcmp(e->data, rec, len) == 0)
+		if (e->hash == h && e->min_bits == min_bits && e->len == len &&
+		    memcmp(e->data, rec, len) == 0)
 			return e;
 	return NULL;
 }
@@ -97,7 +97,7 @@ keyc_evict(struct dkim_key_cache *c)
 		if (e != NULL && !e->used)
 			break;
 		if (e != NULL)
-			e->used = false;	/* second chance */
+			e->used = false; /* second chance */
 		c->hand = (c->hand + 1) % c->max;
 	}
 	for (pp = keyc_bucket(c, e->hash); *pp != e; pp = &(*pp)->hnext)
@@ -124,7 +124,7 @@ keyc_insert(struct dkim_key_cache *c, struct keyc_entry *e)
 	while (c->ring[c->hand] != NULL)
 		c->hand = (c->hand + 1) % c->max;
 	c->ring[c->hand] = e;
-	c->hand = (c->hand + 1) % c->max;	/* a full sweep before e goes */
+	c->hand = (c->hand + 1) % c->max; /* a full sweep before e goes */
 	c->count++;
 	b = keyc_bucket(c, e->hash);
 	e->hnext = *b;
@@ -145,8 +145,7 @@ keyc_entry_free(struct keyc_entry *e)
  * reason appended to why (*ret left NULL); 0 when absent. */
 static int
 keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
-    unsigned min_bits, uint32_t h, struct dkim_pubkey **ret,
-    struct buf *why)
+    unsigned min_bits, uint32_t h, struct dkim_pubkey **ret, struct buf *why)
 {
 	struct keyc_entry *e;
 
@@ -169,8 +168,7 @@ keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
  * of memory: nothing is kept, which only costs a later parse. */
 static void
 keyc_store(struct dkim_key_cache *c, const char *rec, size_t len,
-    unsigned min_bits, uint32_t h, struct dkim_pubkey *key,
-    const char *reason)
+    unsigned min_bits, uint32_t h, struct dkim_pubkey *key, const char *reason)
 {
 	size_t rlen = key != NULL ? 0 : strlen(reason) + 1;
 	struct keyc_entry *e = malloc(sizeof(*e) + len + rlen);
@@ -195,9 +193,8 @@ keyc_store(struct dkim_key_cache *c, const char *rec, size_t len,
 }
 
 int
-dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec,
-    size_t len, unsigned min_rsa_bits, struct dkim_pubkey **ret,
-    struct buf *why)
+dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec, size_t len,
+    unsigned min_rsa_bits, struct dkim_pubkey **ret, struct buf *why)
 {
 	struct dkim_pubkey *key = NULL;
 	struct buf reason;
@@ -207,7 +204,7 @@ dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec,
 	if (c == NULL)
 		return dkim_pubkey_parse(rec, len, min_rsa_bits, ret, why);
 	if (min_rsa_bits == 0)
-		min_rsa_bits = BOUND_RSA_MIN_BITS;	/* one entry for both */
+		min_rsa_bits = BOUND_RSA_MIN_BITS; /* one entry for both */
 	h = keyc_hash(rec, len, min_rsa_bits);
 	if (keyc_lookup(c, rec, len, min_rsa_bits, h, &key, why)) {
 		if (key == NULL)
@@ -219,8 +216,8 @@ dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec,
 	buf_init(&reason, KEYC_REASON_MAX);
 	r = dkim_pubkey_parse(rec, len, min_rsa_bits, &key, &reason);
 	if (r == 0 || (r == -EINVAL && buf_error(&reason) == 0))
-		keyc_store(c, rec, len, min_rsa_bits, h, key,
-		    buf_cstr(&reason));
+		keyc_store(
+		    c, rec, len, min_rsa_bits, h, key, buf_cstr(&reason));
 	if (r == -EINVAL && why != NULL)
 		buf_adds(why, buf_cstr(&reason));
 	buf_free(&reason);
@@ -262,8 +259,7 @@ dkim_key_cache_free(struct dkim_key_cache *c)
 }
 
 void
-dkim_key_cache_stats(struct dkim_key_cache *c,
-    struct dkim_key_cache_stats *ret)
+dkim_key_cache_stats(struct dkim_key_cache *c, struct dkim_key_cache_stats *ret)
 {
 	pthread_mutex_lock(&c->lock);
 	ret->hits = c->hits;

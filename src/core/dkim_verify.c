@@ -12,6 +12,8 @@
 #include "authmilter/b64.h"
 #include "authmilter/bounds.h"
 #include "authmilter/canon.h"
+#include "authmilter/dkim_key_cache.h"
+#include "authmilter/dkim_pubkey.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/dkim_verify.h"
 #include "authmilter/span.h"

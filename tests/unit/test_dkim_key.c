@@ -1,7 +1,8 @@
 /*
- * test_dkim_key.c -- key records (good and bad), private keys in every
- * form, file permission checks, the sign/verify primitives (base64:
- * test_b64.c).
+ * test_dkim_key.c -- the key modules: key records, good and bad
+ * (dkim_pubkey), private keys in every form (dkim_privkey), key files and
+ * their permissions (dkim_key), the sign/verify primitives, the algorithm
+ * table (dkim_alg). Base64 is test_b64.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,10 @@
 #include <unistd.h>
 
 #include "authmilter/bounds.h"
+#include "authmilter/dkim_alg.h"
 #include "authmilter/dkim_key.h"
+#include "authmilter/dkim_privkey.h"
+#include "authmilter/dkim_pubkey.h"
 #include "check.h"
 #include "dkim_testutil.h"
 

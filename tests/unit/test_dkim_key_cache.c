@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/dkim_verify.h"
 #include "check.h"

@@ -16,17 +16,26 @@
 /* RFC 2045 section 6.8 allows 76; OpenSSL's line coder writes 64. */
 #define B64_LINE_BYTES 48
 
+/* What each byte is to the decoder: one table load per character. */
+enum { B64_BAD = 0, B64_ALPHA, B64_BLANK, B64_PAD };
+
+static const unsigned char b64_class[256] = {
+    ['A' ... 'Z'] = B64_ALPHA,
+    ['a' ... 'z'] = B64_ALPHA,
+    ['0' ... '9'] = B64_ALPHA,
+    ['+'] = B64_ALPHA,
+    ['/'] = B64_ALPHA,
+    [' '] = B64_BLANK,
+    ['\t'] = B64_BLANK,
+    ['\r'] = B64_BLANK,
+    ['\n'] = B64_BLANK,
+    ['='] = B64_PAD,
+};
+
 bool
 b64_char(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	       (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-static bool
-b64_blank(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	return b64_class[c] == B64_ALPHA;
 }
 
 /* Decode the m characters of grp (whole groups, checked; the last pad of
@@ -62,11 +71,12 @@ b64_decode(const char *s, size_t n, unsigned flags, uint8_t *out, size_t outmax,
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		unsigned cls = b64_class[c];
 
-		if ((flags & B64_FWS) != 0 && b64_blank(c))
+		if (cls == B64_BLANK && (flags & B64_FWS) != 0)
 			continue;
 		/* '=' only as the final padding, at most two of it */
-		if (c == '=' ? ++pad > 2 : pad > 0 || !b64_char(c))
+		if (cls == B64_PAD ? ++pad > 2 : pad > 0 || cls != B64_ALPHA)
 			return -EINVAL;
 		grp[m++] = c;
 		total++;

@@ -11,6 +11,10 @@
  * eviction. One cache serves every thread; keys handed out are
  * references, valid after their entry is evicted.
  *
+ * dkim_key_cache_lookup() is the key lookup of a verifier (dkim_verify,
+ * ARC): the TXT record at s._domainkey.d, parsed through a cache, with
+ * the result word and reason a verifier reports.
+ *
  * Memory: the cache owns its entries and one reference to each kept key;
  * callers own the references they are handed.
  */
@@ -19,8 +23,11 @@
 
 #include <stddef.h>
 
+#include "authmilter/arena.h"
+#include "authmilter/authres.h"
 #include "authmilter/buf.h"
 #include "authmilter/dkim_pubkey.h"
+#include "authmilter/dns.h"
 
 struct dkim_key_cache;
 
@@ -51,5 +58,29 @@ int dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec, size_t len,
 /* dkim_key_cache_stats -- the counters so far into *ret. Thread-safe. */
 void dkim_key_cache_stats(
     struct dkim_key_cache *c, struct dkim_key_cache_stats *ret);
+
+/* What a key lookup gave. */
+struct dkim_key_lookup {
+	struct dkim_pubkey *key; /* with AUTH_PASS only: a reference
+	                          * that the arena's cleanup drops */
+	enum auth_result result; /* AUTH_PASS, AUTH_TEMPERROR or
+	                          * AUTH_PERMERROR */
+	const char *reason;      /* "" with AUTH_PASS; arena-owned or
+	                          * static */
+};
+
+/* dkim_key_cache_lookup -- the key of (selector, domain) for a verifier:
+ * a TXT query for selector._domainkey.domain (RFC 6376 section 3.6.2.1)
+ * through res; the first record that is a usable key (parsed through c,
+ * which may be NULL; min_rsa_bits as dkim_pubkey_parse()) is the key.
+ * Outcomes in *ret: AUTH_PASS; AUTH_TEMPERROR "DNS failure: ..." (section
+ * 6.1.2: TEMPFAIL (key unavailable)); AUTH_PERMERROR "no key (NXDOMAIN)",
+ * "no key (NODATA)", "no key (empty answer)", "bad key name (s= and d=
+ * too long)", or the first record's dkim_pubkey_parse() reason. selector
+ * and domain must be valid names (dkim_sig_name_problem()).
+ * @return 0; -ENOMEM; another -errno of dns_query(). */
+int dkim_key_cache_lookup(struct dkim_key_cache *c, struct dns_resolver *res,
+    unsigned min_rsa_bits, const char *selector, const char *domain,
+    struct arena *a, struct dkim_key_lookup *ret);
 
 #endif

@@ -17,6 +17,9 @@
  * never held while parsing (two threads missing on the same record both
  * parse it; the first to insert wins, the other keeps its own key), nor
  * while an evicted entry's key is released.
+ *
+ * The lookup (dkim_key_cache_lookup) asks DNS and parses each TXT record
+ * through the cache until one is a usable key.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -267,4 +270,108 @@ dkim_key_cache_stats(struct dkim_key_cache *c, struct dkim_key_cache_stats *ret)
 	ret->evictions = c->evictions;
 	ret->entries = c->count;
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the lookup ---- */
+
+static void
+keyc_pubkey_release(void *p)
+{
+	dkim_pubkey_unref(p);
+}
+
+/* Use the first TXT record that is a usable key; otherwise the reason
+ * the first one gave. */
+static int
+keyc_from_answer(struct dkim_key_cache *c, unsigned min_rsa_bits,
+    const struct dns_answer *ans, struct arena *a, struct dkim_key_lookup *k)
+{
+	struct buf why;
+	size_t i, mark;
+	int r = 0;
+
+	buf_init(&why, KEYC_REASON_MAX);
+	for (i = 0; i < ans->count; i++) {
+		mark = why.len;
+		r = dkim_key_cache_parse(c, (const char *)ans->rrs[i].data,
+		    ans->rrs[i].len, min_rsa_bits, &k->key, &why);
+		if (r == -ENOMEM)
+			break;
+		if (r == 0) {
+			k->result = AUTH_PASS;
+			k->reason = "";
+			if ((r = arena_cleanup(
+			         a, keyc_pubkey_release, k->key)) != 0) {
+				dkim_pubkey_unref(k->key);
+				k->key = NULL;
+			}
+			break;
+		}
+		buf_truncate(&why, i == 0 ? why.len : mark);
+	}
+	if (r == -EINVAL)
+		r = 0;
+	if (r == 0 && k->result != AUTH_PASS &&
+	    (k->reason = arena_strdup(
+	         a, why.len > 0 ? buf_cstr(&why) : "no key (empty answer)")) ==
+	        NULL)
+		r = -ENOMEM;
+	buf_free(&why);
+	return r;
+}
+
+/* "DNS failure: " and the resolver's reason (cut at 200 bytes), in a. */
+static const char *
+keyc_dns_failure(struct arena *a, const char *why)
+{
+	static const char prefix[] = "DNS failure: ";
+	size_t pl = sizeof(prefix) - 1, wl = strnlen(why, 200);
+	char *p = arena_alloc(a, pl + wl + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, prefix, pl);
+	memcpy(p + pl, why, wl);
+	p[pl + wl] = '\0';
+	return p;
+}
+
+int
+dkim_key_cache_lookup(struct dkim_key_cache *c, struct dns_resolver *res,
+    unsigned min_rsa_bits, const char *selector, const char *domain,
+    struct arena *a, struct dkim_key_lookup *ret)
+{
+	struct dns_answer *ans = NULL;
+	struct buf name;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->result = AUTH_PERMERROR;
+	/* RFC 6376 section 3.6.2.1: the key is at s._domainkey.d */
+	buf_init(&name, BOUND_DOMAIN_LEN + 1);
+	buf_addf(&name, "%s._domainkey.%s", selector, domain);
+	r = buf_error(&name) == 0
+	        ? dns_query(res, buf_cstr(&name), DNS_T_TXT, &ans)
+	        : -EINVAL;
+	buf_free(&name);
+	if (r == -EINVAL) {
+		ret->reason = "bad key name (s= and d= too long)";
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	if (ans->status == DNS_OK)
+		r = keyc_from_answer(c, min_rsa_bits, ans, a, ret);
+	else if (ans->status == DNS_TEMPFAIL) {
+		/* RFC 6376 section 6.1.2: TEMPFAIL (key unavailable) */
+		ret->result = AUTH_TEMPERROR;
+		if ((ret->reason = keyc_dns_failure(
+		         a, ans->why != NULL ? ans->why : "")) == NULL)
+			r = -ENOMEM;
+	} else
+		/* RFC 6376 section 6.1.2: PERMFAIL (no key for signature) */
+		ret->reason = ans->status == DNS_NXDOMAIN ? "no key (NXDOMAIN)"
+		                                          : "no key (NODATA)";
+	dns_answer_unref(ans);
+	return r;
 }

@@ -15,6 +15,7 @@
 #define AUTHMILTER_DKIM_KEY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "authmilter/buf.h"
 #include "authmilter/dkim_privkey.h"
@@ -28,5 +29,17 @@
  * NULL). */
 int dkim_key_load_private(const char *path, bool allow_unsafe,
     struct dkim_privkey **ret, struct buf *why);
+
+/* dkim_key_read -- read the open descriptor fd to its end into a buffer
+ * (the key file reader; given a descriptor so that tests can hand it
+ * pipes and terminals). An interrupted read() (EINTR) is read again.
+ * name stands for the file in reasons.
+ * @return 0, *ret_data (heap, NUL-terminated; the caller cleanses and
+ * frees it) and *ret_len; -EFBIG past max bytes ("NAME: larger than MAX
+ * bytes, not a key"); -errno of read(), -EIO for instance ("NAME: read
+ * failed: Input/output error"); -ENOMEM. Reasons go to why (may be
+ * NULL). fd is not closed. */
+int dkim_key_read(int fd, const char *name, size_t max, char **ret_data,
+    size_t *ret_len, struct buf *why);
 
 #endif

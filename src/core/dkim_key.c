@@ -15,15 +15,60 @@
 /* A private key file is a few KB; anything bigger is not a key. */
 #define DKIM_KEY_FILE_MAX 65536
 
-/* Read the whole file into a heap buffer; reasons name the file. */
-static int
-read_key_file(const char *path, bool allow_unsafe, char **ret_data,
+int
+dkim_key_read(int fd, const char *name, size_t max, char **ret_data,
     size_t *ret_len, struct buf *why)
 {
-	struct stat st;
-	ssize_t n;
 	size_t got = 0;
-	char *data = NULL;
+	ssize_t n;
+	char *data;
+	int r = 0;
+
+	/* room for one byte more than max, to see that there is more; one
+	 * buffer, never moved, so no copy of the key is left behind */
+	if ((data = malloc(max + 1)) == NULL)
+		return -ENOMEM;
+	while (r == 0) {
+		if (got > max) {
+			r = -EFBIG;
+			if (why != NULL)
+				buf_addf(why,
+				    "%s: larger than %zu bytes, not a "
+				    "key",
+				    name, max);
+			break;
+		}
+		n = read(fd, data + got, max + 1 - got);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0)
+			break;
+		else if (errno != EINTR) {
+			/* EIO and the like: a failure, not a shorter key */
+			r = -errno;
+			if (why != NULL)
+				buf_addf(why, "%s: read failed: %s", name,
+				    strerror(-r));
+		}
+		/* EINTR: a signal came before any data; read again */
+	}
+	if (r != 0) {
+		OPENSSL_cleanse(data, got);
+		free(data);
+		return r;
+	}
+	data[got] = '\0';
+	*ret_data = data;
+	*ret_len = got;
+	return 0;
+}
+
+/* Open path and check what it is before reading it; reasons name it.
+ * @return the descriptor, or -errno. */
+static int
+open_key_file(const char *path, bool allow_unsafe, struct buf *why)
+{
+	struct stat st;
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -53,18 +98,7 @@ read_key_file(const char *path, bool allow_unsafe, char **ret_data,
 		close(fd);
 		return -EPERM;
 	}
-	data = malloc((size_t)st.st_size + 1);
-	if (data == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size &&
-	       (n = read(fd, data + got, (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	*ret_data = data;
-	*ret_len = got;
-	return 0;
+	return fd;
 }
 
 int
@@ -74,9 +108,12 @@ dkim_key_load_private(const char *path, bool allow_unsafe,
 	struct buf inner;
 	char *data = NULL;
 	size_t len = 0;
-	int r;
+	int fd, r;
 
-	r = read_key_file(path, allow_unsafe, &data, &len, why);
+	if ((fd = open_key_file(path, allow_unsafe, why)) < 0)
+		return fd;
+	r = dkim_key_read(fd, path, DKIM_KEY_FILE_MAX, &data, &len, why);
+	close(fd);
 	if (r != 0)
 		return r;
 	buf_init(&inner, 512);

@@ -28,8 +28,9 @@
  *              unavailable))
  *   permerror  malformed signature ("missing b= tag", "duplicate tag",
  *              "v= not 1", "rsa-sha1 not accepted (RFC 8301)", "unknown
- *              algorithm", "bad c=", "bad base64 in b=", "bad base64 in
- *              bh=", "bad l=", "l= exceeds body length", "x= not after
+ *              algorithm", "bad c=", "bad base64 in b=", "b= too long"
+ *              (more than a signature can be), "bad base64 in bh=", "bh=
+ *              too long", "bad l=", "l= exceeds body length", "x= not after
  *              t=", "h= does not include From", "i= not within d=",
  *              "bad d=: ...", "bad s=: ...", "bad i=: ...", "unknown
  *              q=", "signed header too large" (a field signed in h= is

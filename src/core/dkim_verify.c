@@ -108,6 +108,7 @@ tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
 	char prefix[9];
 	size_t i, n = 0;
+	int r;
 
 	/* RFC 6008 section 4: header.b carries the first 8 characters;
 	 * only base64 ones, up to the first other non-FWS byte */
@@ -120,9 +121,13 @@ tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 	}
 	if ((s->res->b_prefix = arena_memdup(v->arena, prefix, n)) == NULL)
 		v->nomem = true;
-	if (b64_decode(t->value, t->value_len, B64_FWS, s->sig, sizeof(s->sig),
-	        &s->sig_len) != 0 ||
-	    s->sig_len == 0)
+	r = b64_decode(t->value, t->value_len, B64_FWS, s->sig, sizeof(s->sig),
+	    &s->sig_len);
+	/* base64 that does not fit: too long, not bad (a signature is at
+	 * most BOUND_RSA_MAX_BITS / 8 bytes) */
+	if (r == -ERANGE)
+		return "b= too long";
+	if (r != 0 || s->sig_len == 0)
 		return "bad base64 in b=";
 	return NULL;
 }
@@ -130,10 +135,12 @@ tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 static const char *
 tag_bh(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
-	if (b64_decode(t->value, t->value_len, B64_FWS, s->bh, sizeof(s->bh),
-	        &s->bh_len) != 0)
-		return "bad base64 in bh=";
-	return NULL;
+	int r = b64_decode(
+	    t->value, t->value_len, B64_FWS, s->bh, sizeof(s->bh), &s->bh_len);
+
+	if (r == -ERANGE)
+		return "bh= too long";
+	return r != 0 ? "bad base64 in bh=" : NULL;
 }
 
 static const char *

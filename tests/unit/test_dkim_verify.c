@@ -695,6 +695,26 @@ test_bad_signatures(void)
 	buf_adds(&v, "; " SIG_TAIL);
 	check_sig_case(r, "huge h=", buf_cstr(&v), AUTH_PERMERROR,
 	    "h= lists too many header fields");
+	/* b= and bh= that are base64 but longer than any signature or
+	 * digest: too long, not bad base64 (issue 10); bad text in a long
+	 * b= is still bad base64 */
+	buf_reset(&v);
+	buf_adds(&v, " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH
+		     "b=");
+	for (i = 0; i < DKIM_SIG_MAX / 3 + 1; i++)
+		buf_adds(&v, "AAAA");
+	check_sig_case(r, "long b=", buf_cstr(&v), AUTH_PERMERROR,
+	    "b= too long");
+	buf_adds(&v, "A!==");
+	check_sig_case(r, "long bad b=", buf_cstr(&v), AUTH_PERMERROR,
+	    "bad base64 in b=");
+	buf_reset(&v);
+	buf_adds(&v, " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=");
+	for (i = 0; i < 30; i++)
+		buf_adds(&v, "AAAA");
+	buf_adds(&v, "; b=QUJD");
+	check_sig_case(r, "long bh=", buf_cstr(&v), AUTH_PERMERROR,
+	    "bh= too long");
 	buf_free(&v);
 	/* no resolver is a caller error */
 	{

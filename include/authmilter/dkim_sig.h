@@ -25,8 +25,9 @@
  *   ones being checked or made and ARC ones alike -- ask for it.
  *
  *   Writing: a struct dkim_sig_writer appends "tag=value;" pieces folded
- *   at 78 columns with CRLF TAB, then " b=", hashes nothing itself, and
- *   dkim_sig_write_signature() signs a digest and appends the folded
+ *   at 78 columns with CRLF TAB, then an empty " b="; the caller hashes
+ *   the field as it stands (dkim_sig_writer_field()), and
+ *   dkim_sig_write_signature() signs that digest and appends the folded
  *   base64. The field hashed is the field written, byte for byte.
  *
  * How ARC is expressed with it (nothing here knows ARC's names):
@@ -45,15 +46,19 @@
  *   as received (b_value/b_len: its b= tag); the body from the same set;
  *   the key from dkim_key_cache_lookup(); dkim_pubkey_verify().
  *
- *   ARC-Seal (section 4.1.3: no h=, relaxed header canonicalization; the
- *   ARC sets of instances 1..i in order, then the seal itself with b=
- *   empty). Making one: the writer as above for i= a= t= cv= d= s=, then
- *   dkim_sig_write_b(); dkim_sig_hash_fields(CANON_RELAXED, fields, n,
- *   &seal, ...) over the caller's list (fields not yet in the message --
- *   the new ARC-Authentication-Results and ARC-Message-Signature -- are
+ *   ARC-Seal (sections 4.1.3 and 5.1.1: no h=, relaxed header
+ *   canonicalization; for instances 1..i in order, each set's
+ *   ARC-Authentication-Results, ARC-Message-Signature and ARC-Seal, the
+ *   seal of instance i last with its b= value deleted). Making one: the
+ *   writer as above for i= a= t= cv= d= s=, then dkim_sig_write_b();
+ *   dkim_sig_writer_field() gives the seal; dkim_sig_hash_fields(
+ *   CANON_RELAXED, fields, n, &seal, b_value at its end, 0, digest) over
+ *   the caller's list of the other fields (those not yet in the message,
+ *   the new ARC-Authentication-Results and ARC-Message-Signature, are
  *   struct msg_headers made from their text); dkim_sig_write_signature().
  *   Checking one: dkim_sig_hash_fields() over the received fields and the
- *   seal as received, dkim_pubkey_verify() with the looked-up key.
+ *   seal as received (b_value/b_len: its b= tag), dkim_pubkey_verify()
+ *   with the looked-up key.
  *
  * Memory: functions here allocate only in the arena they are given (and
  * OpenSSL contexts they free before returning, or leave to an arena

@@ -29,6 +29,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/config.h"
+#include "authmilter/metrics.h"
 #include "authmilter/xalloc.h"
 
 struct config_loader;
@@ -476,6 +477,19 @@ config_set_domains(struct config_loader *l, const struct config_option *o,
 	return s->n == 0 ? "empty list" : NULL;
 }
 
+/* MetricsListen: checked here, opened by the daemon (metrics.h). */
+static const char *
+config_set_metrics_listen(struct config_loader *l,
+    const struct config_option *o, const char *v)
+{
+	struct metrics_listen ml;
+	const char *why = NULL;
+
+	if (metrics_listen_parse(v, &ml, &why) < 0)
+		return config_whyf(l, "\"%s\": %s", v, why);
+	return config_set_string(l, o, v);
+}
+
 static const char *
 config_set_email(struct config_loader *l, const struct config_option *o,
     const char *v)
@@ -815,6 +829,12 @@ static const struct config_option config_options[] = {
 	    NULL },
 	{ "ReportEmail", NULL, config_set_email, F(report_email), 0, 0, NULL },
 	{ "NoReportsTo", NULL, config_set_domains, F(no_reports_to), 0, 0,
+	    NULL },
+	{ "MetricsListen", NULL, config_set_metrics_listen, F(metrics_listen),
+	    0, 0, NULL },
+	{ "MetricsDomains", NULL, config_set_domains, F(metrics_domains), 0, 0,
+	    NULL },
+	{ "KeyMaxAge", NULL, config_set_unsigned, F(key_max_age), 1, 36500,
 	    NULL },
 };
 
@@ -1366,6 +1386,8 @@ config_free(struct config *cfg)
 	free(cfg->report_org_name);
 	free(cfg->report_email);
 	config_strlist_free(&cfg->no_reports_to);
+	free(cfg->metrics_listen);
+	config_strlist_free(&cfg->metrics_domains);
 	for (i = 0; i < cfg->n_keys; i++) {
 		struct config_key *k = &cfg->keys[i];
 

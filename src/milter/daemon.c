@@ -25,7 +25,9 @@
 
 #include "authmilter/log.h"
 #include "daemon.h"
+#include "metrics_http.h"
 #include "milter.h"
+#include "observe.h"
 
 /* How long a shutdown waits for the messages in flight. */
 #define DAEMON_DRAIN_SECONDS 60
@@ -40,6 +42,9 @@ struct daemon {
 	pthread_t milter_thread;
 	int milter_result;
 	bool syslog; /* the log goes to syslog, not stderr */
+	struct observe *obs;       /* metrics, when MetricsListen was set
+	                            * at the start; else NULL */
+	struct metrics_http *http; /* the listener, or NULL */
 };
 
 /* The self-pipe the signal handlers write to: the only state they
@@ -128,9 +133,11 @@ daemon_log_lines(enum log_level level, const struct buf *b)
 /* ---- configuration ---- */
 
 /* Load path into a snapshot; dns: a resolver to keep if the options
- * match (else a new one is built). Problems go to errors. */
+ * match (else a new one is built). The metrics come to life with the
+ * first configuration that asks for them (MetricsListen), before the
+ * resolver that counts into them. Problems go to errors. */
 static int
-daemon_load(const char *path, struct session_dns *dns,
+daemon_load(struct daemon *d, const char *path, struct session_dns *dns,
     struct session_conf **ret, struct buf *errors)
 {
 	struct config *cfg = NULL;
@@ -139,10 +146,12 @@ daemon_load(const char *path, struct session_dns *dns,
 	r = config_load(path, &cfg, errors);
 	if (r < 0)
 		return r;
+	if (dns == NULL && d->obs == NULL && cfg->metrics_listen != NULL)
+		d->obs = observe_new();
 	if (dns != NULL && session_dns_matches(dns, cfg)) {
 		dns = session_dns_ref(dns);
 	} else {
-		r = session_dns_new(cfg, &dns, errors);
+		r = session_dns_new(cfg, observe_dns(d->obs), &dns, errors);
 		if (r < 0) {
 			config_unref(cfg);
 			return r;
@@ -150,7 +159,18 @@ daemon_load(const char *path, struct session_dns *dns,
 	}
 	r = session_conf_new(cfg, dns, ret, errors);
 	session_dns_unref(dns);
+	if (r == 0) {
+		(*ret)->obs = d->obs;
+		observe_config(d->obs, (*ret)->cfg);
+	}
 	return r;
+}
+
+/* Two optional strings are equal (both NULL or the same text). */
+static bool
+daemon_same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
 static void
@@ -162,7 +182,8 @@ daemon_reload(struct daemon *d)
 
 	buf_init(&errors, DAEMON_ERRORS_MAX);
 	old = daemon_conf(d);
-	r = daemon_load(d->path, old->dns, &conf, &errors);
+	r = daemon_load(d, d->path, old->dns, &conf, &errors);
+	observe_reload(d->obs, r == 0);
 	if (r < 0) {
 		daemon_log_lines(LOG_LVL_ERR, &errors);
 		log_err("reload of %s failed (%s): the previous configuration "
@@ -173,6 +194,10 @@ daemon_reload(struct daemon *d)
 		    conf->cfg->syslog != old->cfg->syslog)
 			log_notice("LogLevel and Syslog changes take effect "
 			           "at the next start");
+		if (!daemon_same(conf->cfg->metrics_listen,
+		        old->cfg->metrics_listen))
+			log_notice("MetricsListen changes take effect at the "
+			           "next start");
 		pthread_mutex_lock(&d->lock);
 		session_conf_unref(d->conf);
 		d->conf = conf;
@@ -585,6 +610,12 @@ daemon_start(struct daemon *d, struct buf *errors)
 		daemon_socket_own(d, cfg);
 		daemon_socket_check(d, cfg);
 	}
+	/* bound before privileges go, like the milter socket */
+	if (r == 0 && d->obs != NULL)
+		r = metrics_http_start(observe_metrics(d->obs),
+		    cfg->metrics_listen,
+		    daemon_at(cfg, "MetricsListen", at, sizeof(at)), &d->http,
+		    errors);
 	if (r == 0 && cfg->pid_file != NULL) {
 		r = daemon_pidfile(cfg->pid_file);
 		if (r < 0)
@@ -622,11 +653,12 @@ daemon_run(const char *path, bool foreground)
 	atomic_init(&d.messages, 0);
 	pthread_mutex_init(&d.lock, NULL);
 	buf_init(&errors, DAEMON_ERRORS_MAX);
-	r = daemon_load(path, NULL, &d.conf, &errors);
+	r = daemon_load(&d, path, NULL, &d.conf, &errors);
 	if (r < 0) {
 		fputs(buf_cstr(&errors), stderr);
 		fprintf(stderr, "authmilter: %s: not started (%s)\n", path,
 		    strerror(-r));
+		observe_free(d.obs);
 		buf_free(&errors);
 		return 1;
 	}
@@ -639,15 +671,19 @@ daemon_run(const char *path, bool foreground)
 	if (r < 0) {
 		daemon_log_lines(LOG_LVL_ERR, &errors);
 		log_err("not started");
+		metrics_http_stop(d.http);
 		session_conf_unref(d.conf);
+		observe_free(d.obs);
 		buf_free(&errors);
 		return 1;
 	}
 	log_notice("authmilter %s started: socket %s, %zu keys, mode %s%s, "
-	           "authserv-id %s",
+	           "authserv-id %s%s%s",
 	    AUTHMILTER_VERSION, cfg->socket.spec, cfg->n_keys,
 	    (cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
-	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->authserv_id);
+	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->authserv_id,
+	    d.http != NULL ? ", metrics on " : "",
+	    d.http != NULL ? cfg->metrics_listen : "");
 	daemon_loop(&d);
 	daemon_drain(&d);
 	/* the file of the start, not of a reload (and it may be gone out
@@ -657,7 +693,9 @@ daemon_run(const char *path, bool foreground)
 	free(pid_file);
 	log_notice("stopped");
 	r = d.milter_result;
+	metrics_http_stop(d.http);
 	session_conf_unref(d.conf);
+	observe_free(d.obs);
 	buf_free(&errors);
 	return r < 0 ? 1 : 0;
 }

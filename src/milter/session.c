@@ -24,6 +24,7 @@
 #include "authmilter/spool.h"
 #include "authmilter/table.h"
 #include "authmilter/verdict.h"
+#include "observe.h"
 #include "session.h"
 
 /* One arena block: a typical header section fits in the first block,
@@ -84,6 +85,7 @@ struct session {
 	int n_authres; /* A-R fields seen */
 	int error;     /* first -errno of the message */
 	const char *error_where;
+	uint64_t bytes; /* header and body as received, for the metrics */
 	struct session_outcome outcome;
 };
 
@@ -101,8 +103,8 @@ session_dns_key(const struct config *cfg, struct buf *b)
 }
 
 int
-session_dns_new(
-    const struct config *cfg, struct session_dns **ret, struct buf *errors)
+session_dns_new(const struct config *cfg, const struct dns_metrics *dm,
+    struct session_dns **ret, struct buf *errors)
 {
 	struct dns_ldns_options opt;
 	struct dns_resolver *r = NULL;
@@ -121,6 +123,7 @@ session_dns_new(
 	memset(&opt, 0, sizeof(opt));
 	opt.nameservers = cfg->n_nameservers > 0 ? buf_cstr(&ns) : NULL;
 	opt.timeout_ms = cfg->dns_timeout * 1000;
+	opt.metrics = dm;
 	err = buf_error(&key) != 0 ? buf_error(&key) : buf_error(&ns);
 	if (err == 0)
 		err = dns_ldns_new(&opt, &r, &why);
@@ -131,8 +134,10 @@ session_dns_new(
 		buf_free(&key);
 		return err;
 	}
-	if (cfg->dns_cache_size > 0)
+	if (cfg->dns_cache_size > 0) {
 		r = dns_cache_new(r, cfg->dns_cache_size);
+		dns_cache_set_metrics(r, dm);
+	}
 	d = calloc(1, sizeof(*d));
 	if (d == NULL || r == NULL) {
 		free(d);
@@ -415,6 +420,7 @@ session_reset(struct session *s)
 	s->n_authres = 0;
 	s->error = 0;
 	s->error_where = NULL;
+	s->bytes = 0;
 	memset(&s->outcome, 0, sizeof(s->outcome));
 	msg_init(&s->msg, s->arena);
 }
@@ -483,6 +489,7 @@ session_header(
 	char *v;
 	int r;
 
+	s->bytes += strlen(name) + 1 + vlen + 2; /* name ":" value CRLF */
 	if (strcasecmp(name, "Authentication-Results") == 0)
 		session_note_authres(s, value, vlen);
 	if (s->error != 0)
@@ -703,6 +710,7 @@ session_body(struct session *s, const uint8_t *chunk, size_t len)
 {
 	int r = 0;
 
+	s->bytes += len;
 	if (s->error != 0)
 		return;
 	if (s->path == SESSION_PATH_SIGN)
@@ -912,6 +920,7 @@ session_spool(struct session *s, const struct verdict *v)
 
 	for (i = 0; dir != NULL && i < v->n_spool; i++) {
 		r = spool_append(dir, &v->spool[i], time(NULL), NULL);
+		observe_spool(s->conf->obs, r);
 		if (r < 0)
 			log_warning("%s: spool %s: %s",
 			    s->queue_id != NULL ? s->queue_id : "NOQUEUE", dir,
@@ -1010,6 +1019,37 @@ session_finish(
 	}
 }
 
+/* The message's counts for the metrics endpoint (observe.h): its path,
+ * the action the MTA is told, the signatures made, the verdict, and the
+ * time since session_eom began (t0, dns_clock_us). */
+static void
+session_observe(struct session *s, const struct verdict *v, bool signed_,
+    uint64_t t0)
+{
+	struct observe *o = s->conf->obs;
+	const struct session_outcome *out = &s->outcome;
+	enum observe_action a = OBSERVE_ACCEPT;
+	size_t i;
+
+	if (o == NULL)
+		return;
+	if (out->reply == SESSION_REJECT)
+		a = OBSERVE_REJECT;
+	else if (out->reply == SESSION_TEMPFAIL)
+		a = OBSERVE_TEMPFAIL;
+	else if (out->quarantine != NULL)
+		a = OBSERVE_QUARANTINE;
+	for (i = 0; signed_ && i < s->n_signers; i++)
+		observe_signature(o, s->signers[i].key,
+		    s->signers[i].domain, s->signers[i].alg);
+	observe_verdict(o, v);
+	observe_message(o,
+	    s->path == SESSION_PATH_SIGN     ? OBSERVE_PATH_SIGN
+	    : s->path == SESSION_PATH_VERIFY ? OBSERVE_PATH_VERIFY
+	                                     : OBSERVE_PATH_NONE,
+	    a, s->error != 0, s->bytes, dns_clock_us() - t0);
+}
+
 void
 session_eom(
     struct session *s, const char *queue_id, struct session_outcome *ret)
@@ -1017,6 +1057,7 @@ session_eom(
 	const struct config *cfg = s->conf->cfg;
 	const struct verdict *v = NULL;
 	const char **sigs = NULL, *authres = NULL, *action = "accept";
+	uint64_t t0 = s->conf->obs != NULL ? dns_clock_us() : 0;
 
 	if (s->queue_id == NULL && queue_id != NULL)
 		s->queue_id = session_keep(s, queue_id);
@@ -1044,6 +1085,7 @@ session_eom(
 		s->outcome.n_edits = 0;
 	}
 	session_log(s, v, action);
+	session_observe(s, s->error == 0 ? v : NULL, sigs != NULL, t0);
 	*ret = s->outcome;
 	s->in_message = false;
 }

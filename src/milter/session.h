@@ -44,6 +44,7 @@
 #include "authmilter/orgdomain.h"
 
 struct sockaddr;
+struct observe;
 
 /* A shared resolver (the DNS cache in front of dns_ldns), refcounted so
  * that a reload that keeps the DNS options keeps the cache. */
@@ -66,13 +67,16 @@ struct session_conf {
 	const char **oversign; /* may be NULL */
 	size_t n_oversign;
 	struct session_dns *dns; /* one reference, owned */
+	struct observe *obs;     /* the daemon's metrics (borrowed, outlives
+	                          * every snapshot), or NULL: off */
 };
 
 /* session_dns_new -- a resolver for cfg's DNS options (Nameservers,
- * DNSTimeout, DNSCacheSize): dns_ldns behind a dns_cache.
+ * DNSTimeout, DNSCacheSize): dns_ldns behind a dns_cache, counting into
+ * dm (borrowed; NULL: not counted).
  * @return 0 and *ret (refcount 1); -errno with a line in errors. */
-int session_dns_new(
-    const struct config *cfg, struct session_dns **ret, struct buf *errors);
+int session_dns_new(const struct config *cfg, const struct dns_metrics *dm,
+    struct session_dns **ret, struct buf *errors);
 /* session_dns_matches -- whether d was built from the DNS options of
  * cfg (so a reload may keep it). */
 bool session_dns_matches(const struct session_dns *d, const struct config *cfg);

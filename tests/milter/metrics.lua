@@ -1,0 +1,151 @@
+-- metrics: the MetricsListen endpoint (here on a unix socket) counts what
+-- the milter did, exactly: messages by path and action, signatures by
+-- domain, DKIM/DMARC results, the MetricsDomains breakout, spool appends,
+-- histograms, reloads; promtool accepts the scrape; unknown paths are
+-- 404, other methods 405; clients that send half a request or nothing
+-- neither stall a scrape nor the milter, and are closed after the
+-- timeout; a second daemon on the same listener does not start and
+-- names MetricsListen with its file and line.
+dofile(os.getenv("MT_HERE") .. "/lib.lua")
+
+local client = "/usr/bin/python3 " .. T.here .. "/../e2e/metrics_client.py"
+local addr = "unix:" .. T.dir .. "/metrics.sock"
+
+-- http: status and body of one request
+local function http(path, method)
+	local p = io.popen(client .. " get " .. addr .. " " .. path .. " " ..
+	    (method or "GET"))
+	local out = p:read("*a")
+	p:close()
+	return out:match("^(%d+)\n(.*)$")
+end
+
+local function scrape()
+	local status, body = http("/metrics")
+	T.must(status == "200", "scrape answered 200 (" ..
+	    tostring(status) .. ")")
+	return body
+end
+
+-- value: the value of one series, written exactly as in the scrape
+local function value(text, series)
+	for line in text:gmatch("[^\n]+") do
+		local k, v = line:match("^(.*) (%S+)$")
+		if k == series then
+			return tonumber(v)
+		end
+	end
+	return nil
+end
+
+local function is(text, series, want)
+	local got = value(text, series)
+	T.check(got == want, series .. " = " .. tostring(want) ..
+	    " (got " .. tostring(got) .. ")")
+end
+
+local s = scrape()
+is(s, 'authmilter_messages_total{path="sign",action="accept"}', 0)
+is(s, 'authmilter_keys_loaded', 1)
+is(s, 'authmilter_report_state_ok', 1)
+is(s, 'authmilter_report_runs_total{result="ok"}', 0)
+T.check(s:find('\nauthmilter_build_info{version="[^"]+",openssl="OpenSSL ' ..
+    '[^"]+"} 1\n') ~= nil, "build_info names the version and OpenSSL")
+T.check(s:find('\nauthmilter_key_expiry_timestamp_seconds{key="KeyFile",' ..
+    'domain="%%",selector="demo%-rsa"} %d+\n') ~= nil,
+    "the key's expiry is there (KeyMaxAge)")
+
+-- two signed (internal client), one inbound pass, one DMARC reject
+local signed = T.signed()
+local c = T.open()
+T.send(c, {ip = "203.0.113.7", headers = T.headers()})
+mt.disconnect(c)
+c = T.open()
+T.send(c, {ip = "198.51.100.9", headers = signed})
+T.check(T.accepted(c), "the signed message is accepted inbound")
+T.send(c, {again = true, headers = {{"From", " x@reject.example"},
+    {"Subject", " s"}}})
+T.check(mt.getreply(c) == SMFIR_REPLYCODE, "reject.example is rejected")
+mt.disconnect(c)
+
+s = scrape()
+is(s, 'authmilter_messages_total{path="sign",action="accept"}', 2)
+is(s, 'authmilter_messages_total{path="verify",action="accept"}', 1)
+is(s, 'authmilter_messages_total{path="verify",action="reject"}', 1)
+is(s, 'authmilter_messages_total{path="none",action="accept"}', 0)
+is(s, 'authmilter_signatures_total{domain="example.com",' ..
+    'algorithm="rsa-sha256"}', 2)
+is(s, 'authmilter_signatures_total{domain="%",algorithm="rsa-sha256"}', 0)
+is(s, 'authmilter_auth_results_total{method="dkim",result="pass"}', 1)
+is(s, 'authmilter_auth_results_total{method="dkim",result="none"}', 1)
+is(s, 'authmilter_auth_results_total{method="dmarc",result="pass"}', 1)
+is(s, 'authmilter_auth_results_total{method="dmarc",result="fail"}', 1)
+is(s, 'authmilter_dmarc_domain_results_total{domain="reject.example",' ..
+    'result="fail"}', 1)
+T.check(not s:find('authmilter_dmarc_domain_results_total{domain=' ..
+    '"example.com"', 1, true), "no breakout for a domain not listed")
+is(s, 'authmilter_spool_appends_total', 2)
+is(s, 'authmilter_eom_duration_seconds_count', 4)
+is(s, 'authmilter_message_size_bytes_count', 4)
+is(s, 'authmilter_message_errors_total', 0)
+T.check((value(s, 'authmilter_dns_queries_total{type="TXT",' ..
+    'outcome="answer"}') or 0) > 0, "DNS answers counted")
+T.check((value(s, 'authmilter_dns_cache_lookups_total{result="miss"}')
+    or 0) > 0, "DNS cache misses counted")
+
+-- promtool (Debian's prometheus package) accepts the scrape
+local f = T.must(io.open(T.dir .. "/scrape.txt", "wb"))
+f:write(s)
+f:close()
+T.check(os.execute("promtool check metrics < " .. T.dir ..
+    "/scrape.txt > " .. T.dir .. "/promtool.log 2>&1"),
+    "promtool check metrics accepts the scrape")
+
+-- bad requests
+T.check(http("/") == "404", "/ is 404")
+T.check(http("/metrics/x") == "404", "/metrics/x is 404")
+T.check(http("/metrics", "POST") == "405", "POST /metrics is 405")
+
+-- four bad clients hold connections; a scrape and a message go through
+os.execute(client .. " hold " .. addr .. " 4 14 " .. T.dir ..
+    "/hold >/dev/null 2>&1 &")
+T.check(T.file_has(T.dir .. "/hold", "ready", 3), "bad clients connected")
+T.check(http("/metrics") == "200", "a scrape is answered meanwhile")
+c = T.open()
+T.send(c, {ip = "203.0.113.7", headers = T.headers()})
+T.check(mt.getheader(c, "DKIM-Signature", 0) ~= nil,
+    "the milter signs meanwhile")
+mt.disconnect(c)
+T.check(T.file_has(T.dir .. "/hold.done", "closed 4", 16),
+    "the listener closes the stuck clients after its timeout")
+
+-- reloads: good, bad, good again
+local good = T.read(T.conf)
+os.execute("kill -HUP " .. T.pid)
+T.check(T.log_has("reloaded "), "reloaded")
+T.set_conf(good .. "NoSuchOption yes\n")
+os.execute("kill -HUP " .. T.pid)
+T.check(T.log_has("reload of .* failed"), "the bad reload failed")
+s = scrape()
+is(s, 'authmilter_config_reloads_total{result="ok"}', 1)
+is(s, 'authmilter_config_reloads_total{result="failed"}', 1)
+is(s, 'authmilter_config_last_reload_successful', 0)
+is(s, 'authmilter_messages_total{path="sign",action="accept"}', 3)
+T.set_conf(good)
+
+-- a second daemon on the same metrics socket does not start
+local conf2 = T.dir .. "/second.conf"
+f = T.must(io.open(conf2, "wb"))
+f:write((good:gsub("Socket local:[^\n]*", "Socket local:" .. T.dir ..
+    "/sock2")))
+f:close()
+local p = io.popen(os.getenv("MT_AM") .. " run -f -c " .. conf2 ..
+    " 2>&1; echo status=$?")
+local out = p:read("*a")
+p:close()
+T.check(out:find("status=1", 1, true) ~= nil, "the second daemon exits 1")
+T.check(out:find("second%.conf:%d+: MetricsListen .*metrics%.sock: " ..
+    "Address already in use") ~= nil,
+    "and says which option, where, and why: " .. out:gsub("\n", " | "))
+T.check(http("/metrics") == "200", "the first one still serves")
+T.done()

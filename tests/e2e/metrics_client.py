@@ -12,6 +12,9 @@
 #       connected FILE is written ("ready"); after SECONDS, or when the
 #       server has closed them all, FILE.done gets "closed K" (how many
 #       the server closed) and the rest are dropped
+#   metrics_client.py repeat ADDR N [INTERVAL]
+#       N scrapes of /metrics, one after the other (INTERVAL seconds
+#       apart, default 0); prints how many were answered 200
 #   metrics_client.py busy PORTFILE SECONDS
 #       listen on a free loopback port (written to PORTFILE) for SECONDS:
 #       a port in use for the start-up error test
@@ -89,6 +92,30 @@ def hold(addr, n, seconds, path):
     return 0
 
 
+def repeat(addr, n, interval=0.0):
+    ok = 0
+    for _ in range(n):
+        try:
+            s = connect(addr, 3)
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n"
+                      b"Connection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            if data.startswith(b"HTTP/1.1 200"):
+                ok += 1
+        except OSError:
+            pass
+        if interval > 0:
+            time.sleep(interval)
+    print(ok)
+    return 0
+
+
 def busy(portfile, seconds):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
@@ -106,6 +133,9 @@ def main(argv):
         return get(*argv[2:])
     if len(argv) == 6 and argv[1] == "hold":
         return hold(argv[2], int(argv[3]), float(argv[4]), argv[5])
+    if len(argv) in (4, 5) and argv[1] == "repeat":
+        return repeat(argv[2], int(argv[3]),
+                      float(argv[4]) if len(argv) == 5 else 0.0)
     if len(argv) == 4 and argv[1] == "busy":
         return busy(argv[2], float(argv[3]))
     sys.stderr.write("usage: see the top of metrics_client.py\n")

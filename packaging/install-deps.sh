@@ -13,7 +13,7 @@ packages="
 	python3 python3-dkim python3-yaml python3-dnspython
 	opendkim opendkim-tools opendmarc miltertest
 	nsd unbound postfix prometheus
-	valgrind mandoc procps iproute2
+	valgrind mandoc procps iproute2 strace
 	dpkg-dev debhelper groff-base man-db systemd
 "
 

@@ -8,7 +8,9 @@
 # milters on a unix socket in the Postfix queue directory or an inet
 # socket on loopback. Prints messages/s (wall clock until the sink has
 # them all), the milters' CPU ms per message, and authmilter's msgs/s as
-# a ratio of null_milter's on the same socket type.
+# a ratio of null_milter's on the same socket type. Then authmilter with
+# MetricsListen, scraped every second, against the same without: the
+# change in CPU per message. ROUNDS=metrics runs only that part.
 # COUNT (default 500) messages, SESSIONS (default 4) parallel SMTP
 # sessions, 2 KB bodies. Needs root. Asserts nothing.
 set -u
@@ -93,6 +95,8 @@ round() {
 	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
 	rate=$(awk -v n="$got" -v t0="$t0" -v t1="$t1" \
 	    'BEGIN { printf "%.0f", n / (t1 - t0) }')
+	cpums=$(awk -v n="$got" -v c="$((c1 - c0))" -v hz="$hz" \
+	    'BEGIN { printf "%.4f", n ? c * 1000 / hz / n : 0 }')
 	awk -v l="$label" -v n="$got" -v t0="$t0" -v t1="$t1" -v c="$((c1 - c0))" \
 	    -v hz="$hz" -v ar="$ar" 'BEGIN { printf "%-34s %6.0f msgs/s  %6.2f ms CPU/msg" \
 	    " (milters)  %d delivered  A-R %d\n", l, n / (t1 - t0),
@@ -137,6 +141,7 @@ InternalHosts $1
 Nameservers 127.0.0.1@$dnsport
 LogLevel warning
 UMask 000
+${AM_EXTRA:-}
 EOF
 	"$am" run -c "$dir/am.conf" -f >"$dir/am.log" 2>&1 &
 	mpid=$!
@@ -156,6 +161,42 @@ stop_milter() {
 	wait "$mpid" 2>/dev/null
 	mpid=
 }
+
+# metrics_rounds: sign and verify on an inet socket, without metrics and
+# with MetricsListen scraped every second (metrics_client.py, as
+# Prometheus would); prints the change in milter CPU per message
+metrics_rounds() {
+	echo "== metrics: MetricsListen scraped every second, inet socket"
+	for mode in sign verify; do
+		if [ $mode = sign ]; then
+			internal=127.0.0.1 snd=user@example.com
+		else
+			internal=203.0.113.0/24 snd=user@bench.example
+		fi
+		start_am "$internal" inet
+		sender=$snd round "authmilter $mode, no metrics" "$mspec" "$mpid"
+		off=$cpums
+		stop_milter
+		hp=$(port)
+		AM_EXTRA="MetricsListen 127.0.0.1:$hp" start_am "$internal" inet
+		/usr/bin/python3 "$e2e/metrics_client.py" repeat \
+		    "127.0.0.1:$hp" 100000 1 >/dev/null 2>&1 &
+		spid=$!
+		sender=$snd round "authmilter $mode, scraped every 1 s" \
+		    "$mspec" "$mpid"
+		kill "$spid" 2>/dev/null
+		wait "$spid" 2>/dev/null
+		stop_milter
+		awk -v m="$mode" -v a="$off" -v b="$cpums" 'BEGIN {
+			printf "%s: CPU/msg %.4f ms without, %.4f ms with " \
+			    "metrics: %+.1f%%\n", m, a, b,
+			    (a > 0 ? (b - a) * 100 / a : 0) }'
+	done
+}
+if [ "${ROUNDS:-all}" = metrics ]; then
+	metrics_rounds
+	exit 0
+fi
 
 echo "== through Postfix: $count messages, $sessions sessions, 2 KB"
 fresh_pf
@@ -191,6 +232,8 @@ for st in unix inet; do
 		    " (noreply %.2fx)\n", st, n ? sg / n : 0, nr ? sg / nr : 0,
 		    n ? vf / n : 0, nr ? vf / nr : 0 }'
 done
+
+metrics_rounds
 
 command -v opendkim >/dev/null || exit 0
 oport=$(port)

@@ -73,39 +73,39 @@
 
 /* Each enum has a 0 "unset" value where the XML element is optional, and
  * the RFC 9990 XML words as names (spool_*_name / the JSON values). */
-enum spool_policy {		/* DispositionType: p, sp, np */
+enum spool_policy { /* DispositionType: p, sp, np */
 	SPOOL_POLICY_UNSET = 0,
 	SPOOL_POLICY_NONE,
 	SPOOL_POLICY_QUARANTINE,
 	SPOOL_POLICY_REJECT,
 };
 
-enum spool_align {		/* AlignmentType: adkim, aspf */
+enum spool_align { /* AlignmentType: adkim, aspf */
 	SPOOL_ALIGN_UNSET = 0,
-	SPOOL_ALIGN_RELAXED,	/* "r" */
-	SPOOL_ALIGN_STRICT,	/* "s" */
+	SPOOL_ALIGN_RELAXED, /* "r" */
+	SPOOL_ALIGN_STRICT,  /* "s" */
 };
 
-enum spool_testing {		/* TestingType: the t tag */
+enum spool_testing { /* TestingType: the t tag */
 	SPOOL_TESTING_UNSET = 0,
 	SPOOL_TESTING_N,
 	SPOOL_TESTING_Y,
 };
 
-enum spool_discovery {		/* DiscoveryType */
+enum spool_discovery { /* DiscoveryType */
 	SPOOL_DISCOVERY_UNSET = 0,
 	SPOOL_DISCOVERY_TREEWALK,
 	SPOOL_DISCOVERY_PSL,
 };
 
-enum spool_disposition {	/* ActionDispositionType */
+enum spool_disposition { /* ActionDispositionType */
 	SPOOL_DISP_NONE = 0,
-	SPOOL_DISP_PASS,	/* passed DMARC under an enforcing policy */
+	SPOOL_DISP_PASS, /* passed DMARC under an enforcing policy */
 	SPOOL_DISP_QUARANTINE,
 	SPOOL_DISP_REJECT,
 };
 
-enum spool_reason_type {	/* PolicyOverrideType */
+enum spool_reason_type { /* PolicyOverrideType */
 	SPOOL_REASON_LOCAL_POLICY = 0,
 	SPOOL_REASON_MAILING_LIST,
 	SPOOL_REASON_OTHER,
@@ -115,76 +115,76 @@ enum spool_reason_type {	/* PolicyOverrideType */
 
 enum spool_spf_scope {
 	SPOOL_SCOPE_MFROM = 0,
-	SPOOL_SCOPE_HELO,	/* kept in the spool; RFC 9990 reports only
-				 * know "mfrom", so a report omits scope */
+	SPOOL_SCOPE_HELO, /* kept in the spool; RFC 9990 reports only
+	                   * know "mfrom", so a report omits scope */
 };
 
 struct spool_policy_published {
-	const char *domain;	/* the policy domain (where the record was) */
+	const char *domain; /* the policy domain (where the record was) */
 	enum spool_discovery discovery_method;
-	enum spool_policy p;	/* required: never UNSET */
+	enum spool_policy p; /* required: never UNSET */
 	enum spool_policy sp, np;
 	enum spool_align adkim, aspf;
-	const char *fo;		/* NULL: not recorded */
+	const char *fo; /* NULL: not recorded */
 	enum spool_testing testing;
-	const char *const *rua;	/* rua URIs as published, in order */
-	size_t rua_count;	/* <= BOUND_SPOOL_RUA */
+	const char *const *rua; /* rua URIs as published, in order */
+	size_t rua_count;       /* <= BOUND_SPOOL_RUA */
 };
 
 struct spool_dkim {
-	const char *domain;	/* d= */
-	const char *selector;	/* s= */
-	enum auth_result result;	/* none pass fail policy neutral
-					 * temperror permerror */
-	const char *human_result;	/* NULL: none */
+	const char *domain;       /* d= */
+	const char *selector;     /* s= */
+	enum auth_result result;  /* none pass fail policy neutral
+	                           * temperror permerror */
+	const char *human_result; /* NULL: none */
 };
 
 struct spool_spf {
-	const char *domain;	/* NULL: no SPF result in the record */
+	const char *domain; /* NULL: no SPF result in the record */
 	enum spool_spf_scope scope;
 	enum auth_result result;
-	const char *human_result;	/* NULL: none */
+	const char *human_result; /* NULL: none */
 };
 
 struct spool_reason {
 	enum spool_reason_type type;
-	const char *comment;	/* NULL: none */
+	const char *comment; /* NULL: none */
 };
 
 struct spool_record {
-	int64_t time;			/* seconds since the epoch */
-	const char *reporting_host;	/* the MTA that evaluated it */
+	int64_t time;               /* seconds since the epoch */
+	const char *reporting_host; /* the MTA that evaluated it */
 	struct spool_policy_published policy;
-	const char *source_ip;		/* IPv4 or IPv6 text */
-	enum auth_result dmarc;		/* none pass fail temperror
-					 * permerror */
+	const char *source_ip;  /* IPv4 or IPv6 text */
+	enum auth_result dmarc; /* none pass fail temperror
+	                         * permerror */
 	enum spool_disposition disposition;
-	bool dkim_aligned;	/* policy_evaluated dkim: pass (true) */
-	bool spf_aligned;	/* policy_evaluated spf: pass (true) */
+	bool dkim_aligned; /* policy_evaluated dkim: pass (true) */
+	bool spf_aligned;  /* policy_evaluated spf: pass (true) */
 	const struct spool_reason *reasons;
-	size_t reason_count;		/* <= BOUND_SPOOL_REASONS */
+	size_t reason_count; /* <= BOUND_SPOOL_REASONS */
 	const char *header_from;
-	const char *envelope_from;	/* NULL: unknown; "": null
-					 * reverse-path (RFC 5321 §4.5.5) */
-	const char *envelope_to;	/* NULL: not recorded */
+	const char *envelope_from; /* NULL: unknown; "": null
+	                            * reverse-path (RFC 5321 §4.5.5) */
+	const char *envelope_to;   /* NULL: not recorded */
 	const struct spool_dkim *dkim;
-	size_t dkim_count;		/* <= BOUND_SPOOL_DKIM */
+	size_t dkim_count; /* <= BOUND_SPOOL_DKIM */
 	struct spool_spf spf;
 };
 
 /* Counters an appender keeps for its caller to log (atomic). */
 struct spool_stats {
-	unsigned long appended;		/* records written */
-	unsigned long failed;		/* records not written */
-	int last_error;			/* -errno of the last failure, or 0 */
+	unsigned long appended; /* records written */
+	unsigned long failed;   /* records not written */
+	int last_error;         /* -errno of the last failure, or 0 */
 };
 
 /* Counters of one or more spool_read_file() calls. */
 struct spool_read_stats {
-	unsigned long lines;		/* lines seen, torn ones included */
-	unsigned long records;		/* handed to the callback */
-	unsigned long invalid;		/* skipped: not a valid record */
-	unsigned long torn;		/* skipped: last line without "\n" */
+	unsigned long lines;   /* lines seen, torn ones included */
+	unsigned long records; /* handed to the callback */
+	unsigned long invalid; /* skipped: not a valid record */
+	unsigned long torn;    /* skipped: last line without "\n" */
 };
 
 /* Names of the enum values, as the XML and the JSON spell them. */
@@ -209,8 +209,8 @@ int spool_record_check(const struct spool_record *r, const char **ret_why);
  * @return 0; -EINVAL with *ret_why when spool_record_check() refuses r or
  * a string is not UTF-8; -E2BIG when the line would pass
  * BOUND_SPOOL_RECORD_BYTES - 1; -ENOMEM. out is unchanged on error. */
-int spool_record_to_json(const struct spool_record *r, struct buf *out,
-    const char **ret_why);
+int spool_record_to_json(
+    const struct spool_record *r, struct buf *out, const char **ret_why);
 
 /* spool_record_from_json -- parse one line (len bytes, without its "\n";
  * no NUL needed) strictly: valid JSON object, known version, required
@@ -249,15 +249,15 @@ int spool_append(const char *dir, const struct spool_record *r, time_t now,
  * be NULL) hears of every skipped line. */
 typedef int spool_record_fn(void *ctx, const struct spool_record *r,
     const char *path, unsigned long line);
-typedef void spool_warn_fn(void *ctx, const char *path, unsigned long line,
-    const char *why);
+typedef void spool_warn_fn(
+    void *ctx, const char *path, unsigned long line, const char *why);
 
 /* spool_read_file -- stream path line by line: memory stays bounded by
  * BOUND_SPOOL_RECORD_BYTES whatever the file size. Invalid lines and a
  * last line without "\n" (a torn write) are skipped, counted in stats
  * (may be NULL) and reported to warn; nothing else is lost.
  * @return 0, the callback's non-zero value, or -errno of open/read. */
-int spool_read_file(const char *path, spool_record_fn *fn,
-    spool_warn_fn *warn, void *ctx, struct spool_read_stats *stats);
+int spool_read_file(const char *path, spool_record_fn *fn, spool_warn_fn *warn,
+    void *ctx, struct spool_read_stats *stats);
 
 #endif

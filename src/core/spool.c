@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -895,24 +897,65 @@ append_fail(struct spool_stats *stats, int err)
 	return err;
 }
 
-/* write_line -- one write() of the whole line. A short write is not
- * retried (the rest could land after another writer's line); the
- * fragment gets a "\n" so the next record starts cleanly. */
+/* write_all -- write len bytes at the end of fd (O_APPEND), going on
+ * after a short write. *ret_done: the bytes written.
+ * @return 0, or the -errno of the write that failed. */
 static int
-write_line(int fd, const char *line, size_t len)
+write_all(int fd, const char *p, size_t len, size_t *ret_done)
 {
 	ssize_t n;
 
-	do
-		n = write(fd, line, len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	*ret_done = 0;
+	while (*ret_done < len) {
+		n = write(fd, p + *ret_done, len - *ret_done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		*ret_done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Whether the regular file fd ends in a byte other than "\n": a record
+ * cut short (a short write that could not be ended, or a crash in the
+ * middle of a write) that the next record must not continue. */
+static bool
+ends_torn(int fd, const struct stat *st)
+{
+	char last;
+
+	return st->st_size > 0 && pread(fd, &last, 1, st->st_size - 1) == 1 &&
+	       last != '\n';
+}
+
+/* append_locked -- write line[0..len), which starts with a "\n" that is
+ * only written when the file ends torn, under an exclusive flock(2) that
+ * every appender takes: between the look at the last byte and the write
+ * no other writer, thread or process, can leave a fragment. A short
+ * write is continued (nobody can write in between); if the rest cannot
+ * be written either, the fragment gets its "\n" if that can be written,
+ * and otherwise the next append starts with one. */
+static int
+append_locked(int fd, const char *line, size_t len)
+{
+	struct stat st;
+	size_t skip, done;
+	int err;
+
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if ((size_t)n == len)
-		return 0;
-	if (n > 0 && write(fd, "\n", 1) != 1)
-		log_debug("spool: could not end a torn line");
-	return -ENOSPC;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL; /* a FIFO or device in the spool */
+	skip = ends_torn(fd, &st) ? 0 : 1;
+	err = write_all(fd, line + skip, len - skip, &done);
+	if (err != 0 && done > 0 && write(fd, "\n", 1) != 1)
+		log_debug("spool: a torn record is left for the next append "
+		          "to end");
+	return err;
 }
 
 int
@@ -924,9 +967,10 @@ spool_append(const char *dir, const struct spool_record *r, time_t now,
 	int fd, err;
 
 	buf_init(&path, 4096);
-	buf_init(&line, BOUND_SPOOL_RECORD_BYTES);
+	buf_init(&line, BOUND_SPOOL_RECORD_BYTES + 1);
 	buf_adds(&path, dir);
 	buf_addc(&path, '/');
+	buf_addc(&line, '\n'); /* written only after a torn record */
 	if ((err = spool_record_to_json(r, &line, &why)) != 0 ||
 	    (err = spool_file_name(r->reporting_host, now, &path)) != 0 ||
 	    (err = buf_error(&path)) != 0)
@@ -934,13 +978,17 @@ spool_append(const char *dir, const struct spool_record *r, time_t now,
 	buf_addc(&line, '\n');
 	if ((err = buf_error(&line)) != 0)
 		goto out;
-	fd = open(
-	    buf_cstr(&path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	/* O_RDWR: append_locked reads the last byte; O_NOFOLLOW: a symbolic
+	 * link planted in the spool is not written through; O_NONBLOCK: nor
+	 * does a FIFO hold the writer */
+	fd = open(buf_cstr(&path),
+	    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+	    0640);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
 	}
-	err = write_line(fd, line.data, line.len);
+	err = append_locked(fd, line.data, line.len);
 	if (close(fd) != 0 && err == 0)
 		err = -errno; /* NFS-like delayed errors */
 out:
@@ -973,11 +1021,41 @@ skip(struct reader *rd, unsigned long *counter, const char *why)
 		rd->warn(rd->ctx, rd->path, rd->line, why);
 }
 
+/* The text every record line starts with (record_to_json puts "version"
+ * first). Inside a JSON string a '"' is escaped, so this is never part of
+ * a value; a record that held it as a nested object would not parse from
+ * there to the end of the line. */
+static const char record_start[] = "{\"version\":";
+
+/* glued -- s[0..len) is not a record; if it is a torn record with a
+ * whole one written after it on the same line (by a writer that did not
+ * end the fragment: an older authmilter, or a file system without
+ * flock), parse that one into *ret. @return 1 when found, 0 when not,
+ * -ENOMEM. */
+static int
+glued(struct reader *rd, const char *s, size_t len, struct spool_record *ret)
+{
+	size_t n = sizeof(record_start) - 1;
+	const char *p = s, *why;
+	int err;
+
+	while ((p = memmem(p + 1, len - (size_t)(p + 1 - s), record_start,
+	            n)) != NULL) {
+		arena_reset(rd->arena);
+		err = spool_record_from_json(
+		    p, len - (size_t)(p - s), rd->arena, ret, &why);
+		if (err != -EINVAL && err != -E2BIG)
+			return err == 0 ? 1 : err;
+	}
+	return 0;
+}
+
 static int
 read_line(struct reader *rd, const char *s, size_t len)
 {
 	struct spool_record r;
 	const char *why;
+	char reason[256];
 	int err;
 
 	arena_reset(rd->arena);
@@ -985,8 +1063,17 @@ read_line(struct reader *rd, const char *s, size_t len)
 	if (err == -ENOMEM)
 		return err;
 	if (err != 0) {
-		skip(rd, &rd->stats->invalid, why);
-		return 0;
+		/* the reason may live in the arena that glued() reuses */
+		snprintf(reason, sizeof(reason), "%s", why);
+		if (len == 0 || (err = glued(rd, s, len, &r)) == 0) {
+			skip(rd, &rd->stats->invalid, reason);
+			return 0;
+		}
+		if (err < 0)
+			return err;
+		skip(rd, &rd->stats->torn,
+		    "a torn record with a whole one after it on the line: "
+		    "the torn part is skipped");
 	}
 	rd->stats->records++;
 	return rd->fn(rd->ctx, &r, rd->path, rd->line);
@@ -1072,7 +1159,7 @@ spool_read_file(const char *path, spool_record_fn *fn, spool_warn_fn *warn,
 	};
 	int fd, err;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -errno;
 	if ((rd.arena = arena_new(16384)) == NULL) {
 		close(fd);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -535,22 +537,30 @@ struct writer {
 	int err;
 };
 
-static void
-writer_run(struct writer *w, struct spool_stats *stats)
+/* writer_once -- append one record naming writer w (its selector) */
+static int
+writer_once(const struct writer *w, struct spool_stats *stats)
 {
 	struct spool_record r = full_record();
 	struct spool_dkim d = {"example.com", NULL, AUTH_PASS,
 	    "a fairly long human result so that lines are a few hundred "
 	    "bytes and a torn or interleaved write would show"};
 	char sel[8];
-	int i, err;
 
 	snprintf(sel, sizeof(sel), "%c", 'a' + w->id);
 	d.selector = sel;
 	r.dkim = &d;
 	r.dkim_count = 1;
+	return spool_append(w->dir, &r, 1700000000, stats);
+}
+
+static void
+writer_run(struct writer *w, struct spool_stats *stats)
+{
+	int i, err;
+
 	for (i = 0; i < PER_WRITER; i++)
-		if ((err = spool_append(w->dir, &r, 1700000000, stats)) != 0)
+		if ((err = writer_once(w, stats)) != 0)
 			w->err = err;
 }
 
@@ -626,24 +636,215 @@ test_append_errors(void)
 	snprintf(path, sizeof(path), "%s/no/such/dir", tmpdir);
 	CHECK_INT_EQ(spool_append(path, &r, 1700000000, &st), -ENOENT);
 
-	/* disk full: the day's file is a symlink to /dev/full */
+	/* the day's file is a symbolic link (here to /dev/full): refused,
+	 * not written through */
 	snprintf(path, sizeof(path), "%s/full", tmpdir);
 	CHECK_INT_EQ(mkdir(path, 0700), 0);
 	snprintf(target, sizeof(target),
 	    "%s/full/2023-11-14.mx1.example.org.jsonl", tmpdir);
 	CHECK_INT_EQ(symlink("/dev/full", target), 0);
-	CHECK_INT_EQ(spool_append(path, &r, 1700000000, &st), -ENOSPC);
+	CHECK_INT_EQ(spool_append(path, &r, 1700000000, &st), -ELOOP);
 	CHECK_INT_EQ(st.failed, 3);
-	CHECK_INT_EQ(st.last_error, -ENOSPC);
+	CHECK_INT_EQ(st.last_error, -ELOOP);
 	CHECK_INT_EQ(st.appended, 0);
+	CHECK_INT_EQ(
+	    spool_read_file(target, collect_record, NULL, NULL, NULL), -ELOOP);
 	/* the next day's file is a normal one: the same spool works again */
 	CHECK_INT_EQ(spool_append(path, &r, 1700000000 + 86400, &st), 0);
 	CHECK_INT_EQ(st.appended, 1);
 
+	/* a FIFO in the spool does not hold the writer */
+	snprintf(target, sizeof(target),
+	    "%s/full/2023-11-16.mx1.example.org.jsonl", tmpdir);
+	CHECK_INT_EQ(mkfifo(target, 0600), 0);
+	CHECK(spool_append(path, &r, 1700000000 + 2 * 86400, &st) < 0);
+
 	/* a refused record is counted too */
 	r.source_ip = "not an ip";
 	CHECK_INT_EQ(spool_append(path, &r, 1700000000 + 86400, &st), -EINVAL);
-	CHECK_INT_EQ(st.failed, 4);
+	CHECK_INT_EQ(st.failed, 5);
+}
+
+/* The file size limit (RLIMIT_FSIZE) makes a real short write: a write()
+ * that crosses it writes up to it and returns the count; the next one
+ * fails with EFBIG (SIGXFSZ ignored). */
+static void
+set_fsize(rlim_t limit)
+{
+	struct rlimit rl;
+
+	CHECK_INT_EQ(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = limit;
+	CHECK_INT_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* A record cut short by a full disk: the append that made it fails, and
+ * neither the rest of it nor its "\n" can be written; the next append
+ * (the disk has room again) must not continue the fragment. 3 records
+ * appended, the 2nd torn: the 1st and 3rd are read back. */
+static void
+test_short_write(void)
+{
+	struct spool_record r = full_record();
+	struct spool_read_stats st = {0};
+	struct spool_stats ws = {0};
+	struct collect c = {0};
+	char dir[400], path[512];
+	off_t one;
+
+	snprintf(dir, sizeof(dir), "%s/short", tmpdir);
+	CHECK_INT_EQ(mkdir(dir, 0700), 0);
+	snprintf(
+	    path, sizeof(path), "%s/2023-11-14.mx1.example.org.jsonl", dir);
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK_INT_EQ(spool_append(dir, &r, 1700000000, &ws), 0);
+	one = file_size(path);
+	CHECK(one > 100);
+	set_fsize((rlim_t)(one + one / 2));
+	CHECK_INT_EQ(spool_append(dir, &r, 1700000000, &ws), -EFBIG);
+	set_fsize(RLIM_INFINITY);
+	CHECK_INT_EQ(file_size(path), one + one / 2); /* a fragment, no "\n" */
+	CHECK_INT_EQ(spool_append(dir, &r, 1700000000, &ws), 0);
+	CHECK_INT_EQ(ws.appended, 2);
+	CHECK_INT_EQ(ws.failed, 1);
+	CHECK_INT_EQ(ws.last_error, -EFBIG);
+
+	CHECK_INT_EQ(
+	    spool_read_file(path, collect_record, collect_warn, &c, &st), 0);
+	CHECK_INT_EQ(c.records, 2);
+	CHECK_INT_EQ(c.line_sum, 1 + 3);
+	CHECK_INT_EQ(st.lines, 3);
+	CHECK_INT_EQ(st.invalid, 1); /* the fragment, alone on line 2 */
+	CHECK_INT_EQ(st.torn, 0);
+	CHECK_INT_EQ(c.warnings, 1);
+	CHECK_INT_EQ(c.last_warn_line, 2);
+}
+
+/* What a writer without the tail check left (an older authmilter): a
+ * fragment with the next record glued to it. The reader finds the whole
+ * record after the fragment. */
+static void
+test_glued(void)
+{
+	struct spool_record r = full_record();
+	struct spool_read_stats st = {0};
+	struct collect c = {0};
+	struct buf line, data;
+	char path[512];
+	const char *why;
+
+	buf_init(&line, 1 << 20);
+	buf_init(&data, 1 << 20);
+	CHECK_INT_EQ(spool_record_to_json(&r, &line, &why), 0);
+	buf_add(&data, line.data, line.len);
+	buf_addc(&data, '\n');
+	buf_add(&data, line.data, line.len / 3); /* torn ... */
+	buf_add(&data, line.data, line.len);     /* ... then glued */
+	buf_addc(&data, '\n');
+	buf_add(&data, line.data, 1); /* only "{" */
+	buf_add(&data, line.data, line.len);
+	buf_addc(&data, '\n');
+	/* a record start inside a torn record, then garbage: invalid */
+	buf_add(&data, line.data, 20);
+	buf_add(&data, line.data, 30);
+	buf_addc(&data, '\n');
+	buf_add(&data, line.data, line.len);
+	buf_addc(&data, '\n');
+	CHECK_INT_EQ(buf_error(&data), 0);
+	snprintf(path, sizeof(path), "%s/glued.jsonl", tmpdir);
+	write_file(path, buf_cstr(&data));
+
+	CHECK_INT_EQ(
+	    spool_read_file(path, collect_record, collect_warn, &c, &st), 0);
+	CHECK_INT_EQ(st.lines, 5);
+	CHECK_INT_EQ(c.records, 4);
+	CHECK_INT_EQ(c.line_sum, 1 + 2 + 3 + 5);
+	CHECK_INT_EQ(st.torn, 2);
+	CHECK_INT_EQ(st.invalid, 1);
+	CHECK_INT_EQ(c.warnings, 3);
+	buf_free(&line);
+	buf_free(&data);
+}
+
+/* Threads and a process appending at once, the process having torn a
+ * record first: every append that returned 0 is read back, whoever wrote
+ * after the fragment. */
+static void
+test_short_write_concurrent(void)
+{
+	struct writer w[THREADS + 1];
+	struct spool_read_stats st = {0};
+	struct collect c = {0};
+	pthread_t th[THREADS];
+	char dir[400], path[512];
+	unsigned long child_ok = 0;
+	int pipefd[2], i, status;
+	pid_t pid;
+
+	snprintf(dir, sizeof(dir), "%s/shortc", tmpdir);
+	CHECK_INT_EQ(mkdir(dir, 0700), 0);
+	snprintf(
+	    path, sizeof(path), "%s/2023-11-14.mx1.example.org.jsonl", dir);
+	memset(&thread_stats, 0, sizeof(thread_stats));
+	for (i = 0; i < THREADS + 1; i++)
+		w[i] = (struct writer){.id = i, .dir = dir};
+	CHECK_INT_EQ(pipe(pipefd), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct spool_stats cs = {0};
+		off_t one;
+
+		signal(SIGXFSZ, SIG_IGN);
+		writer_once(&w[THREADS], &cs);
+		one = file_size(path);
+		/* a limit inside the 4th record: 3 appended, then torn */
+		set_fsize((rlim_t)(3 * one + one / 2));
+		while (cs.failed == 0)
+			writer_once(&w[THREADS], &cs);
+		set_fsize(RLIM_INFINITY);
+		/* tell the parent, then append along with its threads */
+		if (write(pipefd[1], &cs.appended, sizeof(cs.appended)) < 0)
+			_exit(2);
+		writer_run(&w[THREADS], &cs);
+		if (write(pipefd[1], &cs.appended, sizeof(cs.appended)) < 0)
+			_exit(2);
+		_exit(w[THREADS].err == 0 && cs.appended == 3 + PER_WRITER ? 0
+		                                                           : 1);
+	}
+	CHECK(pid > 0);
+	close(pipefd[1]);
+	CHECK_INT_EQ(
+	    read(pipefd[0], &child_ok, sizeof(child_ok)), sizeof(child_ok));
+	CHECK_INT_EQ(child_ok, 3);
+	for (i = 0; i < THREADS; i++)
+		CHECK_INT_EQ(
+		    pthread_create(&th[i], NULL, writer_thread, &w[i]), 0);
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT_EQ(w[i].err, 0);
+	}
+	CHECK_INT_EQ(
+	    read(pipefd[0], &child_ok, sizeof(child_ok)), sizeof(child_ok));
+	close(pipefd[0]);
+	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_INT_EQ(thread_stats.appended, THREADS * PER_WRITER);
+
+	CHECK_INT_EQ(
+	    spool_read_file(path, collect_record, collect_warn, &c, &st), 0);
+	for (i = 0; i < THREADS; i++)
+		CHECK_INT_EQ(c.per_writer[i], PER_WRITER);
+	CHECK_INT_EQ(c.per_writer[THREADS], child_ok);
+	CHECK_INT_EQ(st.invalid + st.torn, 1); /* the one fragment */
+	CHECK_INT_EQ(c.records, THREADS * PER_WRITER + child_ok);
 }
 
 int
@@ -659,6 +860,9 @@ main(void)
 	test_torn_and_invalid();
 	test_concurrent_appends();
 	test_append_errors();
+	test_short_write();
+	test_glued();
+	test_short_write_concurrent();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -34,6 +35,7 @@ struct daemon {
 	atomic_int messages;       /* in flight */
 	pthread_t milter_thread;
 	int milter_result;
+	int pid_fd; /* PidFile, locked; -1 */
 };
 
 /* The self-pipe the signal handlers write to: the only state they
@@ -148,21 +150,87 @@ daemon_reload(struct daemon *d)
 
 /* ---- process setup ---- */
 
-static int
-daemon_pidfile(const char *path)
+/* The PID a pid file names, or 0. */
+static long
+daemon_pidfile_read(int fd)
 {
 	char line[32];
-	int fd, n;
+	ssize_t n;
+	char *end;
+	long pid;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-	if (write(fd, line, (size_t)n) != n) {
-		close(fd);
-		return -EIO;
+	n = pread(fd, line, sizeof(line) - 1, 0);
+	if (n <= 0)
+		return 0;
+	line[n] = '\0';
+	pid = strtol(line, &end, 10);
+	return end != line && (*end == '\n' || *end == '\0') && pid > 0 ? pid
+	                                                                : 0;
+}
+
+/*
+ * PidFile: opened without following a symbolic link (O_NOFOLLOW: in a
+ * directory the daemon's user can write, a link could make root write
+ * through it), refused unless a regular file (O_NONBLOCK: a FIFO does not
+ * hold the start), and locked (flock) for the life of the process: a
+ * second daemon with the same file finds it locked, says which PID has
+ * it, and stops before it touches the socket. A file nobody holds is
+ * stale (a crash, a kill -9): it is taken over and the log says so.
+ * @return 0 and *ret_fd (kept open: it holds the lock); -errno with a
+ * line in errors.
+ */
+static int
+daemon_pidfile(const struct config *cfg, int *ret_fd, struct buf *errors)
+{
+	const char *path = cfg->pid_file;
+	char line[32];
+	struct stat st;
+	int fd, n, r;
+	long old;
+
+	fd = open(
+	    path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+	if (fd < 0) {
+		r = -errno;
+		buf_addf(errors, "%s: PidFile %s: %s\n", cfg->path, path,
+		    r == -ELOOP ? "a symbolic link: not followed"
+		                : strerror(-r));
+		return r;
 	}
-	return close(fd) == 0 ? 0 : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		buf_addf(errors, "%s: PidFile %s: not a regular file\n",
+		    cfg->path, path);
+		close(fd);
+		return -EINVAL;
+	}
+	old = daemon_pidfile_read(fd);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		if (r == -EWOULDBLOCK)
+			buf_addf(errors,
+			    "%s: PidFile %s: authmilter is already running "
+			    "(PID %ld)\n",
+			    cfg->path, path, daemon_pidfile_read(fd));
+		else
+			buf_addf(errors, "%s: PidFile %s: lock: %s\n",
+			    cfg->path, path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (old > 0 && old != (long)getpid())
+		log_notice("PidFile %s: PID %ld is gone without removing it: "
+		           "taken over",
+		    path, old);
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+		r = errno != 0 ? -errno : -EIO;
+		buf_addf(errors, "%s: PidFile %s: %s\n", cfg->path, path,
+		    strerror(-r));
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
 }
 
 /* UserID user[:group]: give the unix socket to the user, then switch. */
@@ -335,22 +403,21 @@ daemon_log_setup(const struct config *cfg, bool foreground)
 	}
 }
 
-/* Socket, pid file, privileges, signals, the libmilter thread. */
+/* Pid file, socket, privileges, signals, the libmilter thread. The pid
+ * file comes first: a second daemon stops there, before it replaces the
+ * running one's unix socket. */
 static int
 daemon_start(struct daemon *d, struct buf *errors)
 {
 	const struct config *cfg = d->conf->cfg;
-	int r;
+	int r = 0;
 
 	if (cfg->umask >= 0)
 		umask((mode_t)cfg->umask);
-	r = milter_setup(d, &cfg->socket, errors);
-	if (r == 0 && cfg->pid_file != NULL) {
-		r = daemon_pidfile(cfg->pid_file);
-		if (r < 0)
-			buf_addf(errors, "%s: PidFile %s: %s\n", cfg->path,
-			    cfg->pid_file, strerror(-r));
-	}
+	if (cfg->pid_file != NULL)
+		r = daemon_pidfile(cfg, &d->pid_fd, errors);
+	if (r == 0)
+		r = milter_setup(d, &cfg->socket, errors);
 	if (r == 0)
 		r = daemon_drop(cfg, errors);
 	if (r == 0 && (r = daemon_signals()) < 0)
@@ -371,6 +438,7 @@ daemon_run(const char *path, bool foreground)
 
 	memset(&d, 0, sizeof(d));
 	d.path = path;
+	d.pid_fd = -1;
 	atomic_init(&d.messages, 0);
 	pthread_mutex_init(&d.lock, NULL);
 	buf_init(&errors, DAEMON_ERRORS_MAX);
@@ -391,6 +459,10 @@ daemon_run(const char *path, bool foreground)
 	if (r < 0) {
 		daemon_log_lines(LOG_LVL_ERR, &errors);
 		log_err("not started");
+		if (d.pid_fd >= 0) {
+			unlink(cfg->pid_file);
+			close(d.pid_fd);
+		}
 		session_conf_unref(d.conf);
 		buf_free(&errors);
 		return 1;
@@ -403,10 +475,13 @@ daemon_run(const char *path, bool foreground)
 	daemon_loop(&d);
 	daemon_drain(&d);
 	/* the file of the start, not of a reload (and it may be gone out
-	 * of reach since UserID) */
+	 * of reach since UserID); removed before the lock goes, so that a
+	 * new daemon never has its file removed under it */
 	if (pid_file != NULL)
 		unlink(pid_file);
 	free(pid_file);
+	if (d.pid_fd >= 0)
+		close(d.pid_fd);
 	log_notice("stopped");
 	r = d.milter_result;
 	session_conf_unref(d.conf);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "authmilter/log.h"
+#include "authmilter/xalloc.h"
 #include "daemon.h"
 #include "milter.h"
 
@@ -88,30 +89,72 @@ daemon_log_lines(enum log_level level, const struct buf *b)
 
 /* ---- configuration ---- */
 
-/* Load path into a snapshot; dns: a resolver to keep if the options
- * match (else a new one is built). Problems go to errors. */
+/* One configuration load, in steps that xalloc_try() can end. */
+struct daemon_loading {
+	const char *path;
+	struct config *cfg;
+	struct session_dns *dns;
+	struct session_conf *conf;
+	struct buf *errors;
+};
+
+static int
+daemon_load_config(void *arg)
+{
+	struct daemon_loading *l = arg;
+
+	return config_load(l->path, &l->cfg, l->errors);
+}
+
+static int
+daemon_load_dns(void *arg)
+{
+	struct daemon_loading *l = arg;
+
+	return session_dns_new(l->cfg, &l->dns, l->errors);
+}
+
+static int
+daemon_load_conf(void *arg)
+{
+	struct daemon_loading *l = arg;
+
+	return session_conf_new(l->cfg, l->dns, &l->conf, l->errors);
+}
+
+/*
+ * Load path into a snapshot; dns: a resolver to keep if the options
+ * match (else a new one is built). Problems go to errors. The loaders are
+ * startup code (x* allocators, which end the process when memory runs
+ * out); at a reload mail is flowing, so each step runs under xalloc_try()
+ * and out of memory fails the load like any other error: the old
+ * snapshot stays. A step cut short that way leaks what it had allocated
+ * (it is left mid-way); the steps hold no lock or descriptor across an
+ * x* call (table_slurp reads files with checked allocations).
+ */
 static int
 daemon_load(const char *path, struct session_dns *dns,
     struct session_conf **ret, struct buf *errors)
 {
-	struct config *cfg = NULL;
+	struct daemon_loading l = {.path = path, .errors = errors};
 	int r;
 
-	r = config_load(path, &cfg, errors);
+	r = xalloc_try(daemon_load_config, &l);
 	if (r < 0)
 		return r;
-	if (dns != NULL && session_dns_matches(dns, cfg)) {
-		dns = session_dns_ref(dns);
-	} else {
-		r = session_dns_new(cfg, &dns, errors);
-		if (r < 0) {
-			config_unref(cfg);
-			return r;
-		}
+	if (dns != NULL && session_dns_matches(dns, l.cfg)) {
+		l.dns = session_dns_ref(dns);
+	} else if ((r = xalloc_try(daemon_load_dns, &l)) < 0) {
+		config_unref(l.cfg);
+		return r;
 	}
-	r = session_conf_new(cfg, dns, ret, errors);
-	session_dns_unref(dns);
-	return r;
+	/* takes the config's reference whatever the outcome */
+	r = xalloc_try(daemon_load_conf, &l);
+	session_dns_unref(l.dns);
+	if (r < 0)
+		return r;
+	*ret = l.conf;
+	return 0;
 }
 
 static void

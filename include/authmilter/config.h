@@ -127,6 +127,9 @@ struct config {
 	char *group;		/* UserID :group, NULL = the user's */
 	int umask;		/* -1 = leave as inherited */
 	char *pid_file;		/* NULL = none */
+	unsigned max_connections;	/* MaxConnections; 0 = from the
+					 * descriptor limit (conns.h) */
+	unsigned milter_timeout;	/* MilterTimeout, seconds; 300 */
 	bool syslog;		/* default yes */
 	int syslog_facility;	/* LOG_MAIL unless SyslogFacility */
 	enum log_level log_level;	/* default info */

@@ -732,6 +732,10 @@ static const struct config_option config_options[] = {
 	{ "UserID", NULL, config_set_userid, 0, 0, 0, NULL },
 	{ "UMask", NULL, config_set_umask, 0, 0, 0777, NULL },
 	{ "PidFile", NULL, config_set_path, F(pid_file), 0, 0, NULL },
+	{ "MaxConnections", NULL, config_set_unsigned, F(max_connections), 0,
+	    1000000, NULL },
+	{ "MilterTimeout", NULL, config_set_unsigned, F(milter_timeout), 1,
+	    86400, NULL },
 	{ "Syslog", NULL, config_set_bool, F(syslog), 0, 0, NULL },
 	{ "SyslogFacility", NULL, config_set_facility, 0, 0, 0, NULL },
 	{ "LogLevel", NULL, config_set_log_level, 0, 0, 0, NULL },
@@ -1241,6 +1245,7 @@ config_defaults(struct config *cfg)
 	cfg->socket.spec = xstrdup("local:/run/authmilter/authmilter.sock");
 	cfg->socket.path = xstrdup("/run/authmilter/authmilter.sock");
 	cfg->umask = -1;
+	cfg->milter_timeout = 300;
 	cfg->syslog = true;
 	cfg->syslog_facility = LOG_MAIL;
 	cfg->log_level = LOG_LVL_INFO;

@@ -21,6 +21,7 @@
 
 #include "authmilter/log.h"
 #include "authmilter/xalloc.h"
+#include "conns.h"
 #include "daemon.h"
 #include "milter.h"
 
@@ -177,6 +178,8 @@ daemon_reload(struct daemon *d)
 		    conf->cfg->syslog != old->cfg->syslog)
 			log_notice("LogLevel and Syslog changes take effect "
 			           "at the next start");
+		conns_set(
+		    conf->cfg->max_connections, conf->cfg->milter_timeout);
 		pthread_mutex_lock(&d->lock);
 		session_conf_unref(d->conf);
 		d->conf = conf;
@@ -351,7 +354,14 @@ daemon_signals(void)
 		return -errno;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = daemon_on_signal;
+	/* one handler at a time, so the pipe has the signals in the order
+	 * they came: a TERM on the heels of a HUP would otherwise interrupt
+	 * the HUP handler and write first, and the loop would stop before
+	 * it saw the HUP */
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGHUP);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGINT);
 	sa.sa_flags = SA_RESTART;
 	if (sigaction(SIGHUP, &sa, NULL) < 0 ||
 	    sigaction(SIGTERM, &sa, NULL) < 0 ||
@@ -361,22 +371,59 @@ daemon_signals(void)
 	return 0;
 }
 
-/* libmilter in its own thread, born with HUP/TERM/INT blocked (see
- * daemon.h); the main thread keeps them. */
-static int
-daemon_start_milter(struct daemon *d)
+/* HUP, TERM and INT blocked in the calling thread (how) or as before
+ * (SIG_SETMASK with old). */
+static void
+daemon_mask(int how, sigset_t *old)
 {
-	sigset_t set, old;
-	int r;
+	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	r = pthread_create(&d->milter_thread, NULL, daemon_milter_thread, d);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return -r;
+	pthread_sigmask(how, how == SIG_SETMASK ? old : &set,
+	    how == SIG_SETMASK ? NULL : old);
+}
+
+/* libmilter's thread and the connection reaper, born with HUP, TERM and
+ * INT blocked (see daemon.h); the main thread keeps them. */
+static int
+daemon_start_threads(struct daemon *d)
+{
+	sigset_t old;
+	int r;
+
+	daemon_mask(SIG_BLOCK, &old);
+	r = conns_start();
+	if (r == 0) {
+		r = -pthread_create(
+		    &d->milter_thread, NULL, daemon_milter_thread, d);
+		if (r < 0)
+			conns_stop();
+	}
+	daemon_mask(SIG_SETMASK, &old);
+	return r;
+}
+
+/*
+ * libmilter's signal thread calls sigwait() for HUP, TERM and INT; a
+ * thread in sigwait() takes a process-directed signal whenever the main
+ * thread does not (Linux gives it to the main thread only while that has
+ * no signal pending: a TERM right after a HUP went to libmilter, which
+ * stopped at once, messages in flight unanswered, or took a HUP for a
+ * stop). The linker sends libmilter's sigwait() here (-Wl,--wrap, see
+ * conns.h), where its thread waits for ever with the three signals
+ * blocked, as every thread but the main one has them: the main thread
+ * alone receives them. Nothing else in the program calls sigwait().
+ */
+int __wrap_sigwait(const sigset_t *set, int *sig);
+
+int
+__wrap_sigwait(const sigset_t *set, int *sig)
+{
+	for (;;)
+		pause();
 }
 
 /* Wait for signals, and for libmilter ending on its own. */
@@ -432,6 +479,7 @@ daemon_drain(struct daemon *d)
 		    n, DAEMON_DRAIN_SECONDS);
 	milter_stop();
 	pthread_join(d->milter_thread, NULL);
+	conns_stop();
 }
 
 static void
@@ -460,12 +508,15 @@ daemon_start(struct daemon *d, struct buf *errors)
 	if (cfg->pid_file != NULL)
 		r = daemon_pidfile(cfg, &d->pid_fd, errors);
 	if (r == 0)
+		r = conns_init(
+		    cfg->max_connections, cfg->milter_timeout, errors);
+	if (r == 0)
 		r = milter_setup(d, &cfg->socket, errors);
 	if (r == 0)
 		r = daemon_drop(cfg, errors);
 	if (r == 0 && (r = daemon_signals()) < 0)
 		buf_addf(errors, "signals: %s\n", strerror(-r));
-	if (r == 0 && (r = daemon_start_milter(d)) < 0)
+	if (r == 0 && (r = daemon_start_threads(d)) < 0)
 		buf_addf(errors, "thread: %s\n", strerror(-r));
 	return r;
 }
@@ -511,11 +562,15 @@ daemon_run(const char *path, bool foreground)
 		return 1;
 	}
 	log_notice("authmilter %s started: socket %s, %zu keys, mode %s%s, "
-	           "authserv-id %s",
+	           "authserv-id %s, MaxConnections %u, MilterTimeout %u s",
 	    AUTHMILTER_VERSION, cfg->socket.spec, cfg->n_keys,
 	    (cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
-	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->authserv_id);
+	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->authserv_id,
+	    conns_max(), cfg->milter_timeout);
 	daemon_loop(&d);
+	/* from here no signal is waited for: blocked here too, they wait
+	 * (a second TERM does not cut the drain short) */
+	daemon_mask(SIG_BLOCK, NULL);
 	daemon_drain(&d);
 	/* the file of the start, not of a reload (and it may be gone out
 	 * of reach since UserID); removed before the lock goes, so that a

@@ -106,7 +106,9 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		        "unfiltered");
 		*pf0 = 0;
 		*pf1 = f1 & MILTER_NOTHING;
-		return milter_leave(fd, false, SMFIS_CONTINUE);
+		/* no connect step will come: the MTA's session, not a quiet
+		 * connection to close (conns.h) */
+		return milter_leave(fd, true, SMFIS_CONTINUE);
 	}
 	want = SMFIP_HDR_LEADSPC | MILTER_NR | MILTER_SKIP;
 	if (!session_wants_rcpt(c->s))

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "authmilter/arena.h"
+#include "authmilter/config.h"
 #include "authmilter/dkim_key.h"
 #include "authmilter/dns.h"
 #include "authmilter/msg.h"
@@ -47,7 +48,8 @@ verify_usage(FILE *f)
 	    "  --nameserver IP[@PORT]    query this server (default: "
 	    "/etc/resolv.conf)\n"
 	    "  --authserv-id ID          authserv-id of the header (default: "
-	    "host name)\n"
+	    "the fully\n"
+	    "                            qualified host name)\n"
 	    "  --now EPOCH               evaluation time (for t= and x=)\n"
 	    "  --min-key-bits N          smallest RSA key accepted (default "
 	    "1024)\n"
@@ -70,10 +72,14 @@ verify_usage(FILE *f)
 	    "the milter would\n"
 	    "  --json                    JSON output\n"
 	    "\n"
+	    "Each FILE is one message (an mbox is refused: split it into one "
+	    "file per\nmessage first).\n"
+	    "\n"
 	    "Exit status: 0 every message evaluated and nothing failed; 1 a "
-	    "DKIM signature\nor DMARC failed (fail, permerror, policy); 3 a "
-	    "temporary error (DNS) and no\nfailure; 2 usage, I/O or message "
-	    "format error.\n");
+	    "DKIM signature\nor DMARC failed (fail, permerror, policy), or "
+	    "the DMARC disposition is reject\nor quarantine; 3 a temporary "
+	    "error (DNS) and no failure; 2 usage, I/O or\nmessage format "
+	    "error.\n");
 }
 
 static json_t *
@@ -254,6 +260,27 @@ verify_spool(struct verify_opts *o, const char *path, const struct verdict *v)
 	return 0;
 }
 
+/* RFC 4155: an mbox starts with a "From " separator line, and each
+ * further message follows an empty line with another. A message's header
+ * cannot start so ("From" then a space is no field name). @return the
+ * number of messages in an mbox, 0 when data is not one. */
+static size_t
+verify_mbox_count(const char *data, size_t len)
+{
+	size_t n = 0, i;
+
+	if (len < 5 || memcmp(data, "From ", 5) != 0)
+		return 0;
+	/* i: a line end; counted when the line before it is empty (LF or
+	 * CRLF) and the next starts "From " */
+	for (i = 1; i + 6 < len; i++)
+		if (data[i] == '\n' && memcmp(data + i + 1, "From ", 5) == 0 &&
+		    (data[i - 1] == '\n' || (data[i - 1] == '\r' && i > 1 &&
+		    data[i - 2] == '\n')))
+			n++;
+	return n + 1;
+}
+
 static int
 verify_file(struct verify_opts *o, const char *path, bool several,
     struct arena *a)
@@ -261,7 +288,7 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	struct verdict_session *s;
 	const struct verdict *v;
 	const char *why = NULL;
-	size_t len = 0, body;
+	size_t len = 0, body, n;
 	char *data = NULL;
 	struct msg m;
 	int r;
@@ -269,6 +296,14 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	r = cli_read_file(path, &data, &len);
 	if (r < 0)
 		return CLI_EXIT_USAGE;
+	if ((n = verify_mbox_count(data, len)) > 0) {
+		fprintf(stderr, "authmilter verify: %s: an mbox of %zu "
+		    "message%s (it starts with a \"From \" line), not one "
+		    "message: split it into one file per message\n", path, n,
+		    n == 1 ? "" : "s");
+		free(data);
+		return CLI_EXIT_USAGE;
+	}
 	msg_init(&m, a);
 	r = msg_parse(&m, data, len, &body, &why);
 	if (r < 0) {
@@ -473,7 +508,7 @@ cli_verify(int argc, char **argv)
 	struct orgdomain *org = NULL;
 	struct verify_opts o;
 	const char *why = NULL;
-	char host[256];
+	char *host = NULL;
 	int r, status = CLI_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
@@ -491,9 +526,8 @@ cli_verify(int argc, char **argv)
 		status = r > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 		goto out;
 	}
-	if (gethostname(host, sizeof(host)) != 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
+	/* the milter's default (authmilter.conf(5), AuthservID) */
+	host = config_default_authserv_id();
 	if (o.env.authserv_id == NULL)
 		o.env.authserv_id = host;
 	o.env.receiver = host;
@@ -519,5 +553,6 @@ out:
 	orgdomain_free(org);
 	free(args.zones);
 	free(args.fw);
+	free(host);
 	return status;
 }

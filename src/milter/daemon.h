@@ -3,14 +3,17 @@
  * configuration, builds the shared resolver, takes the pid file (PidFile:
  * never through a symbolic link, locked for the life of the process, so
  * a second daemon stops before it touches the socket; a stale one is
- * taken over), opens the socket, drops privileges (UserID) after binding,
- * applies UMask, counts and times out connections (conns.h), and handles
- * signals: SIGHUP reloads the configuration atomically (a bad new one,
- * or one that runs out of memory, is logged line by line and the old one
- * keeps serving; connections in flight keep the snapshot they took),
- * SIGTERM and SIGINT let the messages in flight finish, then stop
- * (libmilter's worker pool stops serving sessions with the listener, so
- * the wait comes first).
+ * taken over), opens the socket and gives a unix socket its owner, group
+ * and mode (SocketUser, SocketGroup, SocketMode), warns loudly when the
+ * MTA's group (MTAGroup) cannot reach it or when the daemon stays root,
+ * drops privileges (UserID) after binding, applies UMask, counts and
+ * times out connections (conns.h), logs to syslog (or stderr with -f or
+ * when no syslog daemon listens), and handles signals: SIGHUP reloads the
+ * configuration atomically (a bad new one, or one that runs out of
+ * memory, is logged line by line and the old one keeps serving;
+ * connections in flight keep the snapshot they took), SIGTERM and SIGINT
+ * let the messages in flight finish, then stop (libmilter's worker pool
+ * stops serving sessions with the listener, so the wait comes first).
  *
  * Signals: libmilter starts a thread of its own that sigwait()s for
  * SIGHUP, SIGTERM and SIGINT and stops the milter on any of them, which

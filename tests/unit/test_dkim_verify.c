@@ -153,13 +153,11 @@ static const struct vector vectors[] = {
 static struct dns_resolver *
 zone(const char *file)
 {
-	const char *root = getenv("AUTHMILTER_SOURCE_ROOT");
 	struct dns_resolver *r = dns_zone_new();
 	char path[1024], *why = NULL;
 
-	snprintf(path, sizeof(path), "%s/tests/data/dkim/%s",
-	    root != NULL ? root : "../..", file);
-	CHECK_INT_EQ(dns_zone_load(r, path, &why), 0);
+	CHECK_INT_EQ(dns_zone_load(r, tu_path(file, path, sizeof(path)),
+	    &why), 0);
 	if (why != NULL)
 		fprintf(stderr, "%s\n", why);
 	free(why);

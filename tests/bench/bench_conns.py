@@ -105,21 +105,9 @@ def run(d, a):
                 s.close()
         idle = answered
     else:
-        for _ in range(a.idle):
-            try:
-                s = mc.connect(d.sock, timeout=5)
-                mc.negotiate(s)
-                idle.append(s)
-            except (EOFError, OSError):
-                refused += 1
-    slow = []
-    for _ in range(a.trickle):
-        try:
-            s = mc.connect(d.sock, timeout=5)
-            mc.begin_session(s)
-            slow.append(s)
-        except (EOFError, OSError):
-            refused += 1
+        idle, refused = mc.open_many(d.sock, a.idle, mc.negotiate)
+    slow, n = mc.open_many(d.sock, a.trickle, mc.begin_session)
+    refused += n
     print("opened in %.1f s: %d idle and %d trickling connections "
           "negotiated, %d refused or closed at once"
           % (time.monotonic() - t0, len(idle), len(slow), refused))

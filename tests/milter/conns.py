@@ -23,19 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import milter_client as mc  # noqa: E402
-from daemon_proc import Daemon  # noqa: E402
-
-passed = failed = 0
-
-
-def ok(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok - " + what)
-    else:
-        failed += 1
-        print("FAIL - " + what)
+from daemon_proc import run_test  # noqa: E402
 
 
 def count(log, pattern):
@@ -53,32 +41,13 @@ def wait_closed(conns, timeout=15.0):
     return True
 
 
-def main():
-    binary, root = sys.argv[1], sys.argv[2]
-    d = Daemon(binary, root, "MilterTimeout 3\nMaxConnections 8\n")
-    try:
-        run(d)
-    finally:
-        status = d.stop()
-        ok(status == 0, "SIGTERM: exit status 0 (got %s)" % status)
-        log = d.log()
-        ok("Sanitizer" not in log and "runtime error" not in log,
-           "nothing from the sanitizers")
-        if failed:
-            print(log)
-        d.remove()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
-def run(d):
+def run(d, ok):
     ok(d.wait_log("MaxConnections 8, MilterTimeout 3 s"),
        "the start line names the bound and the timeout")
 
     # quiet connections: four negotiated, two not even that
-    quiet = [mc.connect(d.sock) for _ in range(6)]
-    for s in quiet[:4]:
-        mc.negotiate(s)
+    quiet = mc.open_many(d.sock, 4, mc.negotiate)[0] + \
+        mc.open_many(d.sock, 2)[0]
     time.sleep(1)
     ok(not any(mc.closed(s) for s in quiet),
        "quiet connections are open at 1 s")
@@ -114,11 +83,7 @@ def run(d):
     time.sleep(0.5)
 
     # the bound: 8 sessions, then a 9th connection
-    sessions = []
-    for _ in range(8):
-        s = mc.connect(d.sock)
-        mc.begin_session(s)
-        sessions.append(s)
+    sessions = mc.open_many(d.sock, 8, mc.begin_session)[0]
     extra = mc.connect(d.sock)
     try:
         mc.negotiate(extra)
@@ -154,4 +119,4 @@ def run(d):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test(run, "MilterTimeout 3\nMaxConnections 8\n"))

@@ -2,13 +2,15 @@
 connection tests (conns.py, fdlimit.py) and the connection benchmark: a
 private directory, the demo RSA key (test-only), a configuration that
 signs for internal clients (no DNS needed), `authmilter run -f` with its
-log in a file. Standard library only.
+log in a file; and run_test(), the frame of a test against one daemon.
+Standard library only.
 """
 import os
 import resource
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -102,3 +104,40 @@ class Daemon:
 
     def remove(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Checks:
+    """Named checks, printed one per line as they are made."""
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def ok(self, cond, what):
+        if cond:
+            self.passed += 1
+            print("ok - " + what)
+        else:
+            self.failed += 1
+            print("FAIL - " + what)
+
+
+def run_test(body, extra="", nofile=None):
+    """Start a daemon (argv: AUTHMILTER SOURCE_ROOT) with the extra
+    configuration lines and descriptor limit, run body(daemon, ok), then
+    stop it and check a clean exit with nothing from the sanitizers.
+    @return the exit status for the test (0: every check passed)."""
+    checks = Checks()
+    d = Daemon(sys.argv[1], sys.argv[2], extra, nofile=nofile)
+    try:
+        body(d, checks.ok)
+    finally:
+        status = d.stop()
+        checks.ok(status == 0, "SIGTERM: exit status 0 (got %s)" % status)
+        log = d.log()
+        checks.ok("Sanitizer" not in log and "runtime error" not in log,
+                  "nothing from the sanitizers")
+        if checks.failed:
+            print(log)
+        d.remove()
+    print("%d passed, %d failed" % (checks.passed, checks.failed))
+    return 1 if checks.failed else 0

@@ -21,20 +21,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import milter_client as mc  # noqa: E402
-from daemon_proc import Daemon  # noqa: E402
+from daemon_proc import run_test  # noqa: E402
 
 LIMIT = 128
-passed = failed = 0
-
-
-def ok(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok - " + what)
-    else:
-        failed += 1
-        print("FAIL - " + what)
 
 
 def cpu_over(d, seconds):
@@ -54,35 +43,12 @@ def serves(d):
         s.close()
 
 
-def main():
-    binary, root = sys.argv[1], sys.argv[2]
-    d = Daemon(binary, root, nofile=LIMIT)
-    try:
-        run(d)
-    finally:
-        status = d.stop()
-        ok(status == 0, "SIGTERM: exit status 0 (got %s)" % status)
-        log = d.log()
-        ok("Sanitizer" not in log and "runtime error" not in log,
-           "nothing from the sanitizers")
-        if failed:
-            print(log)
-        d.remove()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
-def run(d):
+def run(d, ok):
     want = (LIMIT - 64) // 2
     ok(d.wait_log("MaxConnections %d," % want),
        "MaxConnections follows the descriptor limit (%d)" % want)
 
-    quiet = []
-    for _ in range(150):
-        try:
-            quiet.append(mc.connect(d.sock, timeout=2))
-        except OSError:
-            break
+    quiet = mc.open_many(d.sock, 150, timeout=2)[0]
     time.sleep(0.5)
     cpu = cpu_over(d, 3)
     print("# CPU over 3 s with %d quiet connections: %.2f s, %d fds, "
@@ -96,12 +62,7 @@ def run(d):
     # leave only what the daemon holds now: one more accept() is EMFILE
     # (the soft limit only: it can go up again without privilege)
     resource.prlimit(d.pid, resource.RLIMIT_NOFILE, (d.fds(), LIMIT))
-    waiting = []
-    for _ in range(20):
-        try:
-            waiting.append(mc.connect(d.sock, timeout=2))
-        except OSError:
-            break
+    waiting = mc.open_many(d.sock, 20, timeout=2)[0]
     ok(d.wait_log("accept: Too many open files"),
        "EMFILE on accept is logged")
     cpu = cpu_over(d, 3)
@@ -117,4 +78,4 @@ def run(d):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test(run, nofile=LIMIT))

@@ -82,6 +82,23 @@ function T.send(c, m)
 	T.must(mt.eom(c) == nil, "eom")
 end
 
+-- in_flight: a new connection with a message from an internal client
+-- sent up to its body, not ended: the message is in flight (mt.eom
+-- ends it)
+function T.in_flight()
+	local c = T.open()
+	T.must(mt.conninfo(c, "client.example", "203.0.113.7") == nil,
+	    "conninfo")
+	T.must(mt.helo(c, "client.example") == nil, "helo")
+	T.must(mt.mailfrom(c, "<user@example.com>") == nil, "mail")
+	for _, x in ipairs(T.headers()) do
+		T.must(mt.header(c, x[1], x[2]:sub(2)) == nil, "header")
+	end
+	T.must(mt.eoh(c) == nil, "eoh")
+	T.must(mt.bodystring(c, "Hello.\r\n") == nil, "body")
+	return c
+end
+
 -- A plain message from user@example.com.
 function T.headers(extra)
 	local h = {}

@@ -27,6 +27,27 @@ def connect(path, timeout=10.0):
     return s
 
 
+def open_many(path, n, setup=None, timeout=5.0):
+    """n connections, each set up with setup(s) (e.g. negotiate) if
+    given; returns (the open ones, how many failed to connect or were
+    closed by the milter during setup)."""
+    opened, failed = [], 0
+    for _ in range(n):
+        try:
+            s = connect(path, timeout)
+        except OSError:
+            failed += 1
+            continue
+        try:
+            if setup is not None:
+                setup(s)
+            opened.append(s)
+        except (EOFError, OSError):
+            failed += 1
+            s.close()
+    return opened, failed
+
+
 def read_packet(s):
     """(cmd, data); raises EOFError when the milter closed."""
     head = b""

@@ -23,7 +23,7 @@
 #include <openssl/pem.h>
 
 #include "authmilter/buf.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_privkey.h"
 #include "authmilter/dns.h"
 #include "cli.h"
 

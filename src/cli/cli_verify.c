@@ -14,7 +14,7 @@
 
 #include "authmilter/arena.h"
 #include "authmilter/config.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/dns.h"
 #include "authmilter/msg.h"
 #include "authmilter/orgdomain.h"

@@ -84,7 +84,7 @@ end
 
 -- in_flight: a new connection with a message from an internal client
 -- sent up to its body, not ended: the message is in flight (mt.eom
--- ends it)
+-- ends it); the daemon must log at LogLevel debug
 function T.in_flight()
 	local c = T.open()
 	T.must(mt.conninfo(c, "client.example", "203.0.113.7") == nil,
@@ -96,6 +96,10 @@ function T.in_flight()
 	end
 	T.must(mt.eoh(c) == nil, "eoh")
 	T.must(mt.bodystring(c, "Hello.\r\n") == nil, "body")
+	-- every step so far is sent without waiting for a reply: wait until
+	-- the daemon has seen the message begin (needs LogLevel debug)
+	T.must(T.log_has("debug: [^\n]*mail from [^\n]*user@example%.com"),
+	    "the daemon sees the message begin")
 	return c
 end
 

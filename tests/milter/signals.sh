@@ -31,6 +31,7 @@ Selector demo-rsa
 KeyFile $dir/key.private
 InternalHosts 203.0.113.0/24
 Nameservers 127.0.0.1@9
+LogLevel debug
 CONF
 fail=0
 round=1

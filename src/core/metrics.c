@@ -489,11 +489,30 @@ metrics_utf8(const unsigned char *s)
 	return n;
 }
 
+/* Whether s needs no escaping (printable ASCII without '\\' and '"'):
+ * the common case, copied at once. */
+static bool
+metrics_plain(const char *s, size_t *ret_len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++)
+		if (*p < 0x20 || *p >= 0x7f || *p == '\\' || *p == '"')
+			return false;
+	*ret_len = (size_t)((const char *)p - s);
+	return true;
+}
+
 void
 metrics_escape(struct buf *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
+
+	if (metrics_plain(s, &n)) {
+		buf_add(out, s, n);
+		return;
+	}
 
 	while (*p != '\0') {
 		if (*p == '\\' || *p == '"') {
@@ -546,13 +565,37 @@ metrics_labels(struct buf *out, const char *const *names,
 		return;
 	buf_addc(out, '{');
 	for (k = 0; k < n; k++) {
-		buf_addf(out, "%s%s=\"", k > 0 ? "," : "", names[k]);
+		if (k > 0)
+			buf_addc(out, ',');
+		buf_adds(out, names[k]);
+		buf_add(out, "=\"", 2);
 		metrics_escape(out, values[k]);
 		buf_addc(out, '"');
 	}
-	if (le != NULL)
-		buf_addf(out, "%sle=\"%s\"", n > 0 ? "," : "", le);
+	if (le != NULL) {
+		buf_adds(out, n > 0 ? ",le=\"" : "le=\"");
+		buf_adds(out, le);
+		buf_addc(out, '"');
+	}
 	buf_addc(out, '}');
+}
+
+/* " v\n", v in decimal (no printf: a scrape writes thousands). */
+static void
+metrics_u64(struct buf *out, uint64_t v, bool negative)
+{
+	char d[24];
+	size_t i = sizeof(d);
+
+	d[--i] = '\n';
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	if (negative)
+		d[--i] = '-';
+	d[--i] = ' ';
+	buf_add(out, d + i, sizeof(d) - i);
 }
 
 static void
@@ -627,7 +670,7 @@ metrics_write_histogram(const struct metrics_family *f, struct buf *out)
 			snprintf(le, sizeof(le), "+Inf");
 		buf_adds(out, name);
 		metrics_labels(out, NULL, NULL, 0, le);
-		buf_addf(out, " %" PRIu64 "\n", cum);
+		metrics_u64(out, cum, false);
 	}
 	metrics_scaled(
 	    le, sizeof(le), metrics_sum(f, f->n_bounds + 1), f->scale);
@@ -658,10 +701,10 @@ metrics_write_family(const struct metrics_family *f, struct buf *out)
 		metrics_labels(out, (const char *const *)f->label_names, values,
 		    f->n_labels, NULL);
 		v = metrics_sum(f, s);
-		if (f->type == METRICS_GAUGE)
-			buf_addf(out, " %" PRId64 "\n", (int64_t)v);
+		if (f->type == METRICS_GAUGE && (int64_t)v < 0)
+			metrics_u64(out, (uint64_t)0 - v, true);
 		else
-			buf_addf(out, " %" PRIu64 "\n", v);
+			metrics_u64(out, v, false);
 	}
 }
 

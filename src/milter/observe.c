@@ -301,19 +301,16 @@ observe_message(struct observe *o, enum observe_path path,
 }
 
 void
-observe_signature(struct observe *o, const struct config_key *key,
-    const char *domain, enum dkim_alg alg)
+observe_signature(struct observe *o, const char *domain, enum dkim_alg alg)
 {
 	int i;
 
 	if (o == NULL)
 		return;
-	/* a "%" entry's d= is the From domain: counted as "%", even when
-	 * that domain has a key of its own */
-	i = strcmp(key->domain, OBSERVE_ANY_DOMAIN) == 0 &&
-	            metrics_value_find(o->signatures, domain) < 0
-	        ? 0
-	        : metrics_value_find(o->signatures, domain);
+	/* d= as configured (a KeyTable domain, a Domain entry); a "%"
+	 * KeyTable entry's d= is the From domain: "%" unless that is a
+	 * configured domain too */
+	i = metrics_value_find(o->signatures, domain);
 	if (i < 0)
 		i = 0;
 	metrics_add(o->signatures, (size_t)i,

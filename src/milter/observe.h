@@ -85,10 +85,9 @@ void observe_message(struct observe *o, enum observe_path path,
     enum observe_action action, bool internal_error, uint64_t bytes,
     uint64_t eom_usec);
 
-/* observe_signature -- one DKIM signature made by key (the KeyTable
- * entry) as domain (d=). */
-void observe_signature(struct observe *o, const struct config_key *key,
-    const char *domain, enum dkim_alg alg);
+/* observe_signature -- one DKIM signature made as domain (d=). */
+void observe_signature(
+    struct observe *o, const char *domain, enum dkim_alg alg);
 
 /* observe_auth -- one result of method. */
 void observe_auth(

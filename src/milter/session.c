@@ -1040,8 +1040,8 @@ session_observe(struct session *s, const struct verdict *v, bool signed_,
 	else if (out->quarantine != NULL)
 		a = OBSERVE_QUARANTINE;
 	for (i = 0; signed_ && i < s->n_signers; i++)
-		observe_signature(o, s->signers[i].key,
-		    s->signers[i].domain, s->signers[i].alg);
+		observe_signature(
+		    o, s->signers[i].domain, s->signers[i].alg);
 	observe_verdict(o, v);
 	observe_message(o,
 	    s->path == SESSION_PATH_SIGN     ? OBSERVE_PATH_SIGN

@@ -29,7 +29,6 @@ cpu_s(void)
 
 struct run {
 	struct observe *o;
-	const struct config_key *key;
 	const struct verdict *v;
 	long n;
 };
@@ -41,8 +40,7 @@ count(void *arg)
 	long i;
 
 	for (i = 0; i < r->n; i++) {
-		observe_signature(
-		    r->o, r->key, "example.com", DKIM_ALG_RSA_SHA256);
+		observe_signature(r->o, "example.com", DKIM_ALG_RSA_SHA256);
 		observe_verdict(r->o, r->v);
 		observe_message(r->o, OBSERVE_PATH_VERIFY, OBSERVE_ACCEPT,
 		    false, 2048 + (uint64_t)i % 4096, 300 + (uint64_t)i % 5000);
@@ -58,7 +56,6 @@ main(void)
 	struct dkim_verify_result dkim = {.result = AUTH_PASS};
 	struct dmarc_result dmarc = {.result = AUTH_PASS};
 	struct spf_result spf = {.result = AUTH_PASS};
-	struct config_key key = {.domain = "example.com"};
 	struct verdict v;
 	struct config cfg;
 	struct observe *o = observe_new();
@@ -86,7 +83,7 @@ main(void)
 	v.n_dkim = 1;
 	v.spf = &spf;
 	v.dmarc = &dmarc;
-	r = (struct run){o, &key, &v, MESSAGES};
+	r = (struct run){o, &v, MESSAGES};
 
 	t0 = cpu_s();
 	count(&r);

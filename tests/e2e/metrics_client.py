@@ -56,9 +56,13 @@ def get(addr, path, method="GET"):
         return 1
     head, _, body = data.partition(b"\r\n\r\n")
     status = head.split(b" ", 2)[1].decode() if b" " in head else "?"
-    sys.stdout.write(status + "\n")
-    sys.stdout.flush()
-    sys.stdout.buffer.write(body)
+    try:
+        sys.stdout.write(status + "\n")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader wanted the status line only
+        sys.stdout = None
     return 0
 
 

@@ -36,7 +36,7 @@ for tool in dpkg-buildpackage dh mandoc groff man runuser setpriv \
     /usr/bin/python3; do
 	command -v "$tool" >/dev/null 2>&1 || unavailable "$tool is missing"
 done
-if dpkg-query -W -f '${Status}' authmilter 2>/dev/null | grep -q installed
+if dpkg-query -W -f '${Status}' authmilter 2>/dev/null | grep -q 'ok installed'
 then
 	unavailable "an authmilter package is installed already: not touching it"
 fi
@@ -48,7 +48,7 @@ daemon=
 cleanup() {
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null
 	if dpkg-query -W -f '${Status}' authmilter 2>/dev/null |
-	    grep -q installed; then
+	    grep -q 'ok installed'; then
 		dpkg --purge authmilter >/dev/null 2>&1
 	fi
 	rm -f /etc/authmilter/keys/test-deb.private \
@@ -193,11 +193,14 @@ if command -v strace >/dev/null && command -v systemd-analyze >/dev/null &&
 		i=$((i + 1))
 	done
 	client=$(dirname "$0")/metrics_client.py
+	/usr/bin/python3 "$client" get "127.0.0.1:$mport" /metrics \
+		>"$mdir/scrape"
 	check "as authmilter, the listener serves /metrics" test \
-		"$(/usr/bin/python3 "$client" get "127.0.0.1:$mport" /metrics |
-		head -1)" = 200
+		"$(head -1 "$mdir/scrape")" = 200
 	/usr/bin/python3 "$client" repeat "127.0.0.1:$mport" 3 >/dev/null
-	kill -TERM "$daemon"
+	# strace with -o blocks SIGTERM: the daemon under it gets it, and
+	# strace ends with it
+	kill -TERM $(pgrep -P "$daemon") "$daemon" 2>/dev/null
 	wait "$daemon"
 	daemon=
 	sed -n 's/^[0-9]* *\([a-z_0-9]*\)(.*/\1/p' "$mdir/trace" | sort -u \

@@ -47,10 +47,12 @@ work=$(mktemp -d)
 daemon=
 cleanup() {
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null
-	if dpkg-query -W -f '${Status}' authmilter 2>/dev/null |
-	    grep -q 'ok installed'; then
-		dpkg --purge authmilter >/dev/null 2>&1
-	fi
+	# anything but "not-installed" (dpkg keeps that record after a
+	# purge): installed, or left half-way by a failed dpkg -i
+	case $(dpkg-query -W -f '${Status}' authmilter 2>/dev/null) in
+	"" | *not-installed) ;;
+	*) dpkg --purge authmilter >/dev/null 2>&1 ;;
+	esac
 	rm -f /etc/authmilter/keys/test-deb.private \
 	    /var/lib/authmilter/2000-01-01.test-deb.jsonl
 	rmdir /etc/authmilter/keys /etc/authmilter /var/lib/authmilter \

@@ -1,6 +1,8 @@
 # lib.sh -- what the e2e scripts share; they source it first:
 #	. "${AUTHMILTER_SOURCE_ROOT:?}/tests/e2e/lib.sh"
-# Sets src, build, am (the binary), e2e (this directory), pass and fail.
+# Sets src, build, am (the binary), e2e (this directory), pass and fail;
+# the mail helpers at the end use the caller's dir (its work directory,
+# with the private Postfix in dir/pf) and smtp (that Postfix's port).
 src=${AUTHMILTER_SOURCE_ROOT:?}
 build=${AUTHMILTER_BUILD_ROOT:?}
 am=$build/src/cli/authmilter
@@ -48,4 +50,34 @@ sink_file() {
 		sleep 0.1
 	done
 	echo "$f"
+}
+
+# msg NAME FROM [EXTRA-HEADER]: write dir/NAME.eml, a test message from
+# FROM with X-Test: NAME; prints its path
+msg() {
+	{
+		[ -n "${3:-}" ] && printf '%s\r\n' "$3"
+		printf 'From: Test <%s>\r\nTo: rcpt@example.net\r\n' "$2"
+		printf 'Subject: e2e %s\r\nX-Test: %s\r\n' "$1" "$1"
+		printf 'Message-ID: <%s@example.com>\r\n\r\n' "$1"
+		printf 'Hello from the %s test.\r\n' "$1"
+	} >"$dir/$1.eml"
+	echo "$dir/$1.eml"
+}
+
+# delivered NAME: the sink's copy of message NAME (waits up to 20 s),
+# without smtp-sink's envelope lines, CRLF line ends, in dir/NAME.out;
+# prints its path
+delivered() {
+	f=$(sink_file "$dir/pf" "$1") || return 1
+	sed -e '1,/^X-Rcpt-Args:/d' "$f" | sed 's/\r*$/\r/' >"$dir/$1.out"
+	echo "$dir/$1.out"
+}
+
+# send IP FROM FILE: FILE over SMTP to the private Postfix from the
+# loopback address IP, to rcpt@example.net (smtp_send.py: prints the
+# reply, exit 0 on 250, 5 on 5xx, 4 on 4xx)
+send() {
+	/usr/bin/python3 "$e2e/smtp_send.py" "$smtp" "$1" "$2" \
+	    rcpt@example.net "$3"
 }

@@ -39,18 +39,24 @@ def connect(addr, timeout):
     return s
 
 
+def request(addr, path, method="GET"):
+    """One request; the whole answer (head and body) as bytes."""
+    s = connect(addr, 3)
+    s.sendall(("%s %s HTTP/1.1\r\nHost: localhost\r\n"
+               "Connection: close\r\n\r\n" % (method, path)).encode())
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data
+
+
 def get(addr, path, method="GET"):
     try:
-        s = connect(addr, 3)
-        s.sendall(("%s %s HTTP/1.1\r\nHost: localhost\r\n"
-                   "Connection: close\r\n\r\n" % (method, path)).encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
+        data = request(addr, path, method)
     except OSError as e:
         print("error", e)
         return 1
@@ -100,17 +106,7 @@ def repeat(addr, n, interval=0.0):
     ok = 0
     for _ in range(n):
         try:
-            s = connect(addr, 3)
-            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n"
-                      b"Connection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            s.close()
-            if data.startswith(b"HTTP/1.1 200"):
+            if request(addr, "/metrics").startswith(b"HTTP/1.1 200"):
                 ok += 1
         except OSError:
             pass

@@ -152,25 +152,6 @@ sink=$(port)
 bash "$e2e/postfix-instance.sh" start "$dir/pf" "$smtp" "$sink" \
     "inet:127.0.0.1:$mport" || { echo "postfix did not start" >&2; exit 1; }
 
-msg() {
-	{
-		printf 'From: Test <%s>\r\nTo: rcpt@example.net\r\n' "$2"
-		printf 'Subject: e2e %s\r\nX-Test: %s\r\n' "$1" "$1"
-		printf 'Message-ID: <%s@example.com>\r\n\r\n' "$1"
-		printf 'Hello from the %s test.\r\n' "$1"
-	} >"$dir/$1.eml"
-	echo "$dir/$1.eml"
-}
-delivered() {
-	f=$(sink_file "$dir/pf" "$1") || return 1
-	sed -e '1,/^X-Rcpt-Args:/d' "$f" | sed 's/\r*$/\r/' >"$dir/$1.out"
-	echo "$dir/$1.out"
-}
-send() {
-	/usr/bin/python3 "$e2e/smtp_send.py" "$smtp" "$1" "$2" \
-	    rcpt@example.net "$3"
-}
-
 # 3. the mail: 3 signed, 2 passed, 2 rejected
 for n in 1 2; do
 	send 127.0.0.1 user@example.com "$(msg internal$n user@example.com)" \

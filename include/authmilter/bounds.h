@@ -145,6 +145,10 @@
  * libmilter's poll timeout in milliseconds (an int) can hold. */
 #define BOUND_MILTER_SESSION_IDLE (7 * 86400)
 
+/* Bytes of SpoolDir/report-state (report_state.h): six lines of at most
+ * 34 bytes, and room for names a later version adds; a longer file is
+ * not ours. */
+#define BOUND_REPORT_STATE_BYTES 4096
 /* Metrics (metrics.h, MetricsListen). Values of one dynamic label
  * (signing domains from the KeyTable, MetricsDomains): each is a series
  * summed on every scrape, so the scrape stays well under a millisecond

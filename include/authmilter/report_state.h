@@ -12,7 +12,7 @@
  * in Unix seconds); names: runs, runs_failed, reports_sent,
  * reports_failed, last_run, last_success. A name not known is skipped (a
  * later version may add some); a line that is not "name value", a number
- * that does not fit, or a file over REPORT_STATE_MAX bytes is an error:
+ * that does not fit, or a file over BOUND_REPORT_STATE_BYTES is an error:
  * the reader then exports nothing from it rather than a wrong count.
  *
  * Writing: under flock() of the spool directory, so two runs at once
@@ -27,10 +27,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authmilter/bounds.h"
+
 #define REPORT_STATE_FILE "report-state"
-/* Bytes of the file: six lines of at most 34 bytes, and room for
- * names a later version adds. */
-#define REPORT_STATE_MAX 4096
 
 struct report_state {
 	uint64_t runs;           /* report runs */

@@ -57,7 +57,7 @@ report_state_parse(const char *text, size_t len, struct report_state *ret,
 	size_t i, nlen;
 
 	memset(ret, 0, sizeof(*ret));
-	if (len > REPORT_STATE_MAX) {
+	if (len > BOUND_REPORT_STATE_BYTES) {
 		*ret_why = "file too long";
 		return -EINVAL;
 	}
@@ -98,7 +98,8 @@ report_state_path(const char *dir, const char *suffix)
 int
 report_state_read(const char *dir, struct report_state *ret)
 {
-	char text[REPORT_STATE_MAX + 1], *path = report_state_path(dir, "");
+	char text[BOUND_REPORT_STATE_BYTES + 1],
+	    *path = report_state_path(dir, "");
 	const char *why;
 	size_t len = 0;
 	ssize_t n;
@@ -154,7 +155,7 @@ report_state_add(const char *dir, const struct report_state *run)
 		else if (v != 0)
 			*c = v;
 	}
-	buf_init(&b, REPORT_STATE_MAX);
+	buf_init(&b, BOUND_REPORT_STATE_BYTES);
 	for (i = 0; i < REPORT_STATE_NFIELDS; i++)
 		buf_addf(&b, "%s %" PRIu64 "\n", report_state_fields[i].name,
 		    *(uint64_t *)((char *)&cur + report_state_fields[i].off));

@@ -37,7 +37,7 @@ test_parse(void)
 	struct report_state s;
 	const char *why;
 	size_t i;
-	char big[REPORT_STATE_MAX + 2];
+	char big[BOUND_REPORT_STATE_BYTES + 2];
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		why = NULL;

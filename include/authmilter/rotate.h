@@ -166,6 +166,16 @@ int rotate_phase_parse(const char *s, size_t n, enum rotate_phase *ret);
 /* rotate_keys_count -- how many of d's keys have role r. */
 size_t rotate_keys_count(const struct rotate_domain *d, enum rotate_role r);
 
+/* rotate_selector -- a selector from pattern (RotateSelector) for a key
+ * of type made at when (UTC): %Y %m %d %H %M %S as strftime(3) writes
+ * them, %t the key type ("rsa", "ed25519").
+ * @return 0 and the selector in out; -EINVAL for another % code or a
+ * result that is not one selector label (RFC 6376 section 3.1: letters,
+ * digits and '-', starting and ending with a letter or digit, at most
+ * 63 bytes); -ERANGE when it does not fit cap. */
+int rotate_selector(const char *pattern, int64_t when, enum dkim_key_type type,
+    char *out, size_t cap);
+
 /* ---- the state file (rotate_state.c) ---- */
 
 /* rotate_state_parse -- text (len bytes, any bytes) of a state file that

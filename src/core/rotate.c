@@ -3,10 +3,13 @@
  * phase waits for, and the one table of which event moves which phase
  * where.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "authmilter/rotate.h"
 #include "authmilter/xalloc.h"
@@ -286,4 +289,54 @@ rotate_keys_count(const struct rotate_domain *d, enum rotate_role r)
 	for (i = 0; i < d->n_keys; i++)
 		n += d->keys[i].role == r;
 	return n;
+}
+
+/* RFC 6376 section 3.1: a selector is sub-domains (RFC 5321 section
+ * 4.1.2: Let-dig [Ldh-str]); we make one label. */
+static bool
+rotate_label_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > BOUND_LABEL_LEN || !isalnum((unsigned char)s[0]) ||
+	    !isalnum((unsigned char)s[n - 1]))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+int
+rotate_selector(const char *pattern, int64_t when, enum dkim_key_type type,
+    char *out, size_t cap)
+{
+	time_t t = (time_t)when;
+	char conv[3] = {'%', 0, 0}, piece[32];
+	const char *p;
+	struct tm tm;
+	size_t o = 0, n;
+
+	if (cap == 0 || gmtime_r(&t, &tm) == NULL)
+		return -ERANGE;
+	for (p = pattern; *p != '\0'; p++) {
+		if (*p != '%') {
+			piece[0] = *p;
+			n = 1;
+		} else if (*++p == 't') {
+			n = (size_t)snprintf(piece, sizeof(piece), "%s",
+			    dkim_key_type_name(type));
+		} else if (*p != '\0' && strchr("YmdHMS", *p) != NULL) {
+			conv[1] = *p;
+			n = strftime(piece, sizeof(piece), conv, &tm);
+		} else {
+			return -EINVAL;
+		}
+		if (n >= cap - o)
+			return -ERANGE;
+		memcpy(out + o, piece, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return rotate_label_ok(out, o) ? 0 : -EINVAL;
 }

@@ -135,8 +135,8 @@
 #define BOUND_ROTATE_NS 16
 #define BOUND_ROTATE_NS_ADDRS 4
 /* How long a switch waits for negative caches after a new record is
- * seen everywhere: min(SOA TTL, SOA MINIMUM) of the zone (RFC 2308
- * section 5), but at most 3 hours, the longest negative TTL common
+ * seen everywhere: the zone's SOA MINIMUM (RFC 2308 section 5 caches a
+ * negative answer for min(SOA TTL, MINIMUM)), but at most 3 hours, the longest negative TTL common
  * resolvers keep (BIND max-ncache-ttl, Unbound cache-max-negative-ttl
  * defaults are 3 h and 1 h). */
 #define BOUND_ROTATE_NEG_WAIT 10800

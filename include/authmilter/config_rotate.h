@@ -88,7 +88,7 @@ int config_rotate_path(
 
 /* config_rotate_ack -- the daemon serves cfg now: write the state
  * generation it holds to RotateStateDir/loaded. Nothing when rotation is
- * off. @return 0 or -errno. */
+ * off or RotateStateDir does not exist yet. @return 0 or -errno. */
 int config_rotate_ack(const struct config *cfg);
 
 #endif

@@ -231,48 +231,21 @@ keygen_record(
 	return r;
 }
 
-/* Create path with mode and write data; never replaces a file unless
- * force (then the old one is removed first, so the new file is still
- * created with its mode, never chmod'ed later). */
+/* Create path with mode and write data (cli_write_new); never replaces
+ * a file unless force. */
 static int
 keygen_write(const char *path, const struct buf *data, mode_t mode, bool force)
 {
-	size_t off = 0;
-	ssize_t n;
-	int fd, err;
+	struct buf why;
+	int r;
 
-	if (force && unlink(path) != 0 && errno != ENOENT) {
-		err = errno;
-		fprintf(
-		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
-		return -err;
-	}
-	fd = open(
-	    path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		err = errno;
-		fprintf(
-		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
-		return -err;
-	}
-	while (off < data->len) {
-		n = write(fd, data->data + off, data->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	err = off == data->len ? 0 : errno ? errno : EIO;
-	if (close(fd) != 0 && err == 0)
-		err = errno;
-	if (err != 0) {
-		fprintf(
-		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
-		unlink(path);
-		return -err;
-	}
-	return 0;
+	buf_init(&why, 4096 + 256);
+	r = cli_write_new(path, data->data, data->len, mode, force, (uid_t)-1,
+	    (gid_t)-1, &why);
+	if (r != 0)
+		fprintf(stderr, "authmilter keygen: %s\n", buf_cstr(&why));
+	buf_free(&why);
+	return r;
 }
 
 static void

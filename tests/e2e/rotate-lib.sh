@@ -211,10 +211,11 @@ unbound_flush() {
 	unbound-control -c "$dir/u/unbound.conf" flush_negative >/dev/null
 }
 
-# txt ADDR PORT NAME: the TXT data at NAME (strings joined), empty when
+# txt ADDR PORT NAME: the TXT data at NAME (strings joined; over TCP, as
+# a revealed key makes a large record), empty when
 # there is none; RD is clear for an authoritative server
 txt() {
-	drill -p "$2" @"$1" "$3" TXT 2>/dev/null | awk -F'\t' '
+	drill -t -p "$2" @"$1" "$3" TXT 2>/dev/null | awk -F'\t' '
 		/^;/ { next }
 		$4 == "TXT" { s = $5; gsub(/" "/, "", s); gsub(/"/, "", s);
 			print s; exit }'

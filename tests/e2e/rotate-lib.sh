@@ -75,6 +75,11 @@ acl:
   - id: update
     key: $keyname
     action: update
+    # as keys/README.md advises: DKIM records only
+    update-owner: name
+    update-owner-match: sub
+    update-owner-name: _domainkey
+    update-type: [TXT]
   - id: transfer
     address: 127.0.0.0/8
     action: transfer

@@ -1326,6 +1326,8 @@ rot_lock(const struct config *cfg)
 {
 	char path[PATH_MAX];
 	struct buf why;
+	uid_t uid;
+	gid_t gid;
 	int fd;
 
 	buf_init(&why, 4096);
@@ -1340,6 +1342,15 @@ rot_lock(const struct config *cfg)
 	}
 	buf_free(&why);
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	/* made by root, the lock is still the timer's user's to open */
+	rot_owner(cfg->rotate.state_dir, &uid, &gid);
+	if (fd >= 0 && (uid != (uid_t)-1 || gid != (gid_t)-1) &&
+	    fchown(fd, uid, gid) != 0) {
+		fprintf(stderr, "authmilter rotate: %s: %s\n", path,
+		    strerror(errno));
+		close(fd);
+		return -EPERM;
+	}
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		fprintf(stderr, "authmilter rotate: %s: %s\n", path,
 		    fd >= 0 && errno == EWOULDBLOCK

@@ -429,27 +429,51 @@ rotate_state_load(const char *path, struct rotate_state *ret, struct buf *why)
 	return r;
 }
 
+/* The directory of path into dir (cap bytes). */
+static int
+state_dir_of(const char *path, char *dir, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return snprintf(dir, cap, ".") >= (int)cap ? -ENAMETOOLONG : 0;
+	if ((size_t)(slash - path) >= cap)
+		return -ENAMETOOLONG;
+	snprintf(
+	    dir, cap, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return 0;
+}
+
 /* The directory of path, for the fsync that makes a rename durable. */
 static int
 state_sync_dir(const char *path)
 {
-	const char *slash = strrchr(path, '/');
 	char dir[4096];
-	int fd, r = 0;
+	int fd, r;
 
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if ((size_t)(slash - path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	else
-		snprintf(dir, sizeof(dir), "%.*s",
-		    slash == path ? 1 : (int)(slash - path), path);
+	if ((r = state_dir_of(path, dir, sizeof(dir))) != 0)
+		return r;
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -errno;
 	if (fsync(fd) != 0)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+/* Written by root (rotate run by hand), a file still belongs to the
+ * owner of its directory: the daemon and the timer's runs, as that user,
+ * must read and replace it. */
+static int
+state_own(int fd, const char *path)
+{
+	char dir[4096];
+	struct stat st;
+
+	if (geteuid() != 0 || state_dir_of(path, dir, sizeof(dir)) != 0 ||
+	    stat(dir, &st) != 0)
+		return 0;
+	return fchown(fd, st.st_uid, st.st_gid) == 0 ? 0 : -errno;
 }
 
 /* Write data to path atomically (temporary file beside it, fsync,
@@ -469,6 +493,7 @@ state_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -errno;
+	r = state_own(fd, path);
 	while (off < len && r == 0) {
 		n = write(fd, data + off, len - off);
 		if (n < 0 && errno == EINTR)

@@ -43,6 +43,13 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/authmilter/authmilter.conf"
 
+/* DNSTimeBudget default, seconds of DNS work for one message (DKIM keys,
+ * SPF, DMARC together). RFC 7208 section 4.6.4 wants at least 20 s for
+ * SPF alone; 30 s leaves that and room for the policy and a key lookup,
+ * and stays a tenth of Postfix's milter_content_timeout (300 s), so the
+ * MTA never gives up on the milter first. */
+#define CONFIG_DNS_TIME_BUDGET 30
+
 /* Mode bits: s = sign, v = verify (opendkim's Mode). */
 #define CONFIG_MODE_SIGN 0x1
 #define CONFIG_MODE_VERIFY 0x2
@@ -167,6 +174,9 @@ struct config {
 	char *mta_group;	/* the MTA's group, checked at start-up;
 				 * NULL = postfix, if the system has it */
 	char *pid_file;		/* NULL = none */
+	unsigned max_connections;	/* MaxConnections; 0 = from the
+					 * descriptor limit (conns.h) */
+	unsigned milter_timeout;	/* MilterTimeout, seconds; 300 */
 	bool syslog;		/* default yes */
 	int syslog_facility;	/* LOG_MAIL unless SyslogFacility */
 	enum log_level log_level;	/* default info */
@@ -204,6 +214,8 @@ struct config {
 	size_t n_nameservers;
 	unsigned dns_timeout;	/* seconds; default 5 */
 	unsigned dns_cache_size;	/* entries; default 10000, 0 = off */
+	unsigned dns_time_budget;       /* seconds of DNS work per message;
+	                                 * CONFIG_DNS_TIME_BUDGET */
 
 	/* policy */
 	bool reject_failures;	/* DMARC reject -> 550; default yes */

@@ -809,6 +809,10 @@ static const struct config_option config_options[] = {
 	    NULL },
 	{ "MTAGroup", NULL, config_set_account, F(mta_group), 1, 0, NULL },
 	{ "PidFile", NULL, config_set_path, F(pid_file), 0, 0, NULL },
+	{ "MaxConnections", NULL, config_set_unsigned, F(max_connections), 0,
+	    1000000, NULL },
+	{ "MilterTimeout", NULL, config_set_unsigned, F(milter_timeout), 1,
+	    86400, NULL },
 	{ "Syslog", NULL, config_set_bool, F(syslog), 0, 0, NULL },
 	{ "SyslogFacility", NULL, config_set_facility, 0, 0, 0, NULL },
 	{ "LogLevel", NULL, config_set_log_level, 0, 0, 0, NULL },
@@ -852,6 +856,8 @@ static const struct config_option config_options[] = {
 	    NULL },
 	{ "DNSCacheSize", NULL, config_set_unsigned, F(dns_cache_size), 0,
 	    10000000, NULL },
+	{ "DNSTimeBudget", NULL, config_set_unsigned, F(dns_time_budget), 1,
+	    3600, NULL },
 	{ "RejectFailures", NULL, config_set_bool, F(reject_failures), 0, 0,
 	    NULL },
 	{ "Quarantine", NULL, config_set_enum, F(quarantine), 0, 0,
@@ -1356,6 +1362,7 @@ config_defaults(struct config *cfg)
 	cfg->socket.spec = xstrdup("local:/run/authmilter/authmilter.sock");
 	cfg->socket.path = xstrdup("/run/authmilter/authmilter.sock");
 	cfg->umask = -1;
+	cfg->milter_timeout = 300;
 	cfg->socket_mode = 0660;
 	cfg->option_lines = xcalloc(CONFIG_N_OPTIONS, sizeof(unsigned));
 	cfg->syslog = true;
@@ -1371,6 +1378,7 @@ config_defaults(struct config *cfg)
 	cfg->body_length = CONFIG_BODY_LENGTH_POLICY;
 	cfg->dns_timeout = 5;
 	cfg->dns_cache_size = 10000;
+	cfg->dns_time_budget = CONFIG_DNS_TIME_BUDGET;
 	cfg->reject_failures = true;
 	cfg->quarantine = CONFIG_QUARANTINE_HOLD;
 	cfg->on_dns_error = CONFIG_ACTION_ACCEPT;

@@ -50,11 +50,11 @@
  * and one unit) into seconds. @return NULL, or the reason. */
 const char *config_rotate_duration(const char *v, unsigned *ret);
 
-/* config_rotate_types -- RotateKeys: a comma list of rsa-BITS (1024 to
- * 4096) and ed25519, at most one of each type, into ret[] (room for 2).
- * @return NULL, or the reason (in why, cap bytes). */
-const char *config_rotate_types(const char *v, struct config_rotate_type *ret,
-    size_t *ret_n, char *why, size_t cap);
+/* config_rotate_types -- RotateKeys, split at its commas: rsa-BITS (1024
+ * to 4096) and ed25519, at most one of each type, into ret[] (room for
+ * 2). @return NULL, or the reason (in why, cap bytes). */
+const char *config_rotate_types(const struct config_strlist *items,
+    struct config_rotate_type *ret, size_t *ret_n, char *why, size_t cap);
 
 /* config_rotate_load -- the rotation part of config_load: defaults,
  * checks, the state file, the current keys (appended to cfg->keys).

@@ -745,9 +745,14 @@ config_set_rotate_keys(struct config_loader *l, const struct config_option *o,
     const char *v)
 {
 	struct config_rotate *r = &l->cfg->rotate;
+	struct config_strlist items = { 0 };
+	const char *why;
 
-	return config_rotate_types(v, r->types, &r->n_types, l->why,
+	config_split(v, &items);
+	why = config_rotate_types(&items, r->types, &r->n_types, l->why,
 	    sizeof(l->why));
+	config_strlist_free(&items);
+	return why;
 }
 
 static const char *

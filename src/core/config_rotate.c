@@ -129,43 +129,29 @@ rotate_type(const char *s, size_t n, struct config_rotate_type *t, char *why,
 }
 
 const char *
-config_rotate_types(const char *v, struct config_rotate_type *ret,
-    size_t *ret_n, char *why, size_t cap)
+config_rotate_types(const struct config_strlist *items,
+    struct config_rotate_type *ret, size_t *ret_n, char *why, size_t cap)
 {
-	const char *p = v, *end, *comma;
-	size_t n = 0;
+	size_t i;
 
-	for (; *p != '\0'; p = comma ? comma + 1 : end) {
-		comma = strchr(p, ',');
-		end = comma ? comma : p + strlen(p);
-		while (p < end && isspace((unsigned char)*p))
-			p++;
-		while (end > p && isspace((unsigned char)end[-1]))
-			end--;
-		if (end == p)
-			continue;
-		if (n == 2) {
-			snprintf(why, cap,
-			    "at most two keys: one RSA, one "
-			    "Ed25519");
-			return why;
-		}
-		if (rotate_type(p, (size_t)(end - p), &ret[n], why, cap))
-			return why;
-		if (n == 1 && ret[0].type == ret[1].type) {
-			snprintf(why, cap, "two %s keys: one of each type",
-			    dkim_key_type_name(ret[0].type));
-			return why;
-		}
-		n++;
-		if (comma == NULL)
-			break;
-	}
-	if (n == 0) {
+	if (items->n == 0) {
 		snprintf(why, cap, "empty list");
 		return why;
 	}
-	*ret_n = n;
+	if (items->n > 2) {
+		snprintf(why, cap, "at most two keys: one RSA, one Ed25519");
+		return why;
+	}
+	for (i = 0; i < items->n; i++)
+		if (rotate_type(items->v[i], strlen(items->v[i]), &ret[i], why,
+		        cap) != NULL)
+			return why;
+	if (items->n == 2 && ret[0].type == ret[1].type) {
+		snprintf(why, cap, "two %s keys: one of each type",
+		    dkim_key_type_name(ret[0].type));
+		return why;
+	}
+	*ret_n = items->n;
 	return NULL;
 }
 

@@ -36,89 +36,23 @@ static const char *const rotate_event_names[ROTATE_N_EVENTS] = {
     [ROTATE_EV_FAILED] = "failed",
 };
 
-/* The transitions: every phase lists every event, NO where the event
- * cannot happen there; waiting and failing STAY (nothing changes). */
-#define STAY (-2)
-#define NO (-1)
-static const int rotate_table[ROTATE_N_PHASES][ROTATE_N_EVENTS] = {
-    [ROTATE_IDLE] =
-        {
-            [ROTATE_EV_GENERATED] = ROTATE_GENERATED,
-            [ROTATE_EV_PUBLISHED] = NO,
-            [ROTATE_EV_VISIBLE] = NO,
-            [ROTATE_EV_SWITCHED] = NO,
-            [ROTATE_EV_LOADED] = NO,
-            [ROTATE_EV_REMOVED] = NO,
-            [ROTATE_EV_REVOKED] = NO,
-            [ROTATE_EV_REVEALED] = NO,
-            [ROTATE_EV_WAITING] = STAY,
-            [ROTATE_EV_FAILED] = STAY,
-        },
-    [ROTATE_GENERATED] =
-        {
-            [ROTATE_EV_GENERATED] = NO,
-            [ROTATE_EV_PUBLISHED] = ROTATE_PUBLISHED,
-            [ROTATE_EV_VISIBLE] = NO,
-            [ROTATE_EV_SWITCHED] = NO,
-            [ROTATE_EV_LOADED] = NO,
-            [ROTATE_EV_REMOVED] = NO,
-            [ROTATE_EV_REVOKED] = NO,
-            [ROTATE_EV_REVEALED] = NO,
-            [ROTATE_EV_WAITING] = STAY,
-            [ROTATE_EV_FAILED] = STAY,
-        },
-    [ROTATE_PUBLISHED] =
-        {
-            [ROTATE_EV_GENERATED] = NO,
-            [ROTATE_EV_PUBLISHED] = NO,
-            [ROTATE_EV_VISIBLE] = ROTATE_VISIBLE,
-            [ROTATE_EV_SWITCHED] = NO,
-            [ROTATE_EV_LOADED] = NO,
-            [ROTATE_EV_REMOVED] = NO,
-            [ROTATE_EV_REVOKED] = NO,
-            [ROTATE_EV_REVEALED] = NO,
-            [ROTATE_EV_WAITING] = STAY,
-            [ROTATE_EV_FAILED] = STAY,
-        },
-    [ROTATE_VISIBLE] =
-        {
-            [ROTATE_EV_GENERATED] = NO,
-            [ROTATE_EV_PUBLISHED] = NO,
-            [ROTATE_EV_VISIBLE] = NO,
-            [ROTATE_EV_SWITCHED] = ROTATE_SWITCHED,
-            [ROTATE_EV_LOADED] = NO,
-            [ROTATE_EV_REMOVED] = NO,
-            [ROTATE_EV_REVOKED] = NO,
-            [ROTATE_EV_REVEALED] = NO,
-            [ROTATE_EV_WAITING] = STAY,
-            [ROTATE_EV_FAILED] = STAY,
-        },
-    [ROTATE_SWITCHED] =
-        {
-            [ROTATE_EV_GENERATED] = NO,
-            [ROTATE_EV_PUBLISHED] = NO,
-            [ROTATE_EV_VISIBLE] = NO,
-            [ROTATE_EV_SWITCHED] = NO,
-            [ROTATE_EV_LOADED] = ROTATE_SWITCHED,
-            [ROTATE_EV_REMOVED] = ROTATE_IDLE,
-            [ROTATE_EV_REVOKED] = ROTATE_RETIRED,
-            [ROTATE_EV_REVEALED] = NO,
-            [ROTATE_EV_WAITING] = STAY,
-            [ROTATE_EV_FAILED] = STAY,
-        },
-    [ROTATE_RETIRED] =
-        {
-            [ROTATE_EV_GENERATED] = NO,
-            [ROTATE_EV_PUBLISHED] = NO,
-            [ROTATE_EV_VISIBLE] = NO,
-            [ROTATE_EV_SWITCHED] = NO,
-            [ROTATE_EV_LOADED] = NO,
-            [ROTATE_EV_REMOVED] = NO,
-            [ROTATE_EV_REVOKED] = NO,
-            [ROTATE_EV_REVEALED] = ROTATE_IDLE,
-            [ROTATE_EV_WAITING] = STAY,
-            [ROTATE_EV_FAILED] = STAY,
-        },
+/* The transitions: the one event that moves each phase on (two for
+ * switched: with RotateReveal the old records are revoked first). Any
+ * other event cannot happen in a phase, but waiting and failing, which
+ * change nothing. */
+static const struct {
+	enum rotate_phase from;
+	enum rotate_event ev;
+	enum rotate_phase to;
+} rotate_edges[] = {
+    {ROTATE_IDLE, ROTATE_EV_GENERATED, ROTATE_GENERATED},
+    {ROTATE_GENERATED, ROTATE_EV_PUBLISHED, ROTATE_PUBLISHED},
+    {ROTATE_PUBLISHED, ROTATE_EV_VISIBLE, ROTATE_VISIBLE},
+    {ROTATE_VISIBLE, ROTATE_EV_SWITCHED, ROTATE_SWITCHED},
+    {ROTATE_SWITCHED, ROTATE_EV_LOADED, ROTATE_SWITCHED},
+    {ROTATE_SWITCHED, ROTATE_EV_REMOVED, ROTATE_IDLE},
+    {ROTATE_SWITCHED, ROTATE_EV_REVOKED, ROTATE_RETIRED},
+    {ROTATE_RETIRED, ROTATE_EV_REVEALED, ROTATE_IDLE},
 };
 
 enum rotate_action
@@ -176,13 +110,17 @@ rotate_plan(const struct rotate_domain *d, const struct rotate_policy *p,
 int
 rotate_next_phase(enum rotate_phase phase, enum rotate_event ev)
 {
-	int next;
+	size_t i;
 
 	if ((unsigned)phase >= ROTATE_N_PHASES ||
 	    (unsigned)ev >= ROTATE_N_EVENTS)
-		return NO;
-	next = rotate_table[phase][ev];
-	return next == STAY ? (int)phase : next;
+		return -1;
+	if (ev == ROTATE_EV_WAITING || ev == ROTATE_EV_FAILED)
+		return (int)phase;
+	for (i = 0; i < sizeof(rotate_edges) / sizeof(*rotate_edges); i++)
+		if (rotate_edges[i].from == phase && rotate_edges[i].ev == ev)
+			return (int)rotate_edges[i].to;
+	return -1;
 }
 
 /* Drop d's keys of role r. */

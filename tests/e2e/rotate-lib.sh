@@ -53,17 +53,21 @@ answers() {
 # knot_conf DIR ROLE: the primary (update ACL, NOTIFY the secondary) or
 # the secondary (transfers from the primary)
 knot_conf() {
-	case $2 in
-	primary)
-		cat >"$1/knot.conf" <<EOF
+	addr=127.0.0.1
+	[ "$2" = secondary ] && addr=127.0.0.2
+	cat >"$1/knot.conf" <<EOF
 server:
-    listen: 127.0.0.1@$port
+    listen: $addr@$port
     rundir: $1
 log:
   - target: $1/knot.log
     any: info
 database:
     storage: $1/db
+EOF
+	case $2 in
+	primary)
+		cat >>"$1/knot.conf" <<EOF
 key:
   - id: $keyname
     algorithm: hmac-sha256
@@ -96,15 +100,7 @@ zone:
 EOF
 		;;
 	secondary)
-		cat >"$1/knot.conf" <<EOF
-server:
-    listen: 127.0.0.2@$port
-    rundir: $1
-log:
-  - target: $1/knot.log
-    any: info
-database:
-    storage: $1/db
+		cat >>"$1/knot.conf" <<EOF
 remote:
   - id: primary
     address: 127.0.0.1@$port

@@ -398,6 +398,10 @@ test_parsers(void)
 	};
 	static const char *const bad[] = {
 	    "", "d", "90", "9 d", "90dd", "-1d", "4294967296s", "1.5d"};
+	char *two_v[] = {"ed25519", "RSA-3072"}, *big_v[] = {"rsa-20480"},
+	     *none_v[] = {"rsa-"};
+	const struct config_strlist two = {two_v, 2}, big = {big_v, 1},
+	                            none = {none_v, 1};
 	struct config_rotate_type t[2];
 	char why[200];
 	unsigned v;
@@ -409,15 +413,13 @@ test_parsers(void)
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		CHECK(config_rotate_duration(bad[i], &v) != NULL);
-	CHECK(config_rotate_types(
-	          " ed25519 , RSA-3072 ", t, &n, why, sizeof(why)) == NULL);
+	CHECK(config_rotate_types(&two, t, &n, why, sizeof(why)) == NULL);
 	CHECK_INT_EQ(n, 2);
 	CHECK_INT_EQ(t[0].type, DKIM_KEY_ED25519);
 	CHECK_INT_EQ(t[1].type, DKIM_KEY_RSA);
 	CHECK_INT_EQ(t[1].bits, 3072);
-	CHECK(
-	    config_rotate_types("rsa-20480", t, &n, why, sizeof(why)) != NULL);
-	CHECK(config_rotate_types("rsa-", t, &n, why, sizeof(why)) != NULL);
+	CHECK(config_rotate_types(&big, t, &n, why, sizeof(why)) != NULL);
+	CHECK(config_rotate_types(&none, t, &n, why, sizeof(why)) != NULL);
 }
 
 static void

@@ -49,7 +49,9 @@ check "$([ $? = 1 ] &&
 	"$(cat "$dir/cc.out")"
 chmod 600 "$dir/tsig.key"
 "$am" check-config -c "$conf" >"$dir/cc.out" 2>&1
-check $? "check-config: the configuration with rotation is good" \
+check "$([ $? = 0 ] && grep -q '^ok: key rotation for 1 domain, published by DNS UPDATE' \
+	"$dir/cc.out"; echo $?)" \
+	"check-config: the configuration with rotation is good, and says so" \
 	"$(cat "$dir/cc.out")"
 grep -v RotateTSIGKey "$conf" >"$dir/nokey.conf"
 "$am" check-config -c "$dir/nokey.conf" >"$dir/cc.out" 2>&1

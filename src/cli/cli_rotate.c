@@ -1363,6 +1363,21 @@ rot_lock(const struct config *cfg)
 	return fd;
 }
 
+/* The state as the file has it. @return 0, or -errno (reported). */
+static int
+rot_reload_state(struct rot_run *r)
+{
+	struct buf why;
+	int rc;
+
+	rotate_state_free(&r->st);
+	buf_init(&why, 4096);
+	if ((rc = rotate_state_load(r->state_path, &r->st, &why)) != 0)
+		fprintf(stderr, "authmilter rotate: %s\n", buf_cstr(&why));
+	buf_free(&why);
+	return rc;
+}
+
 /* Every rotated domain (or only o->domain): a step, or a status line. */
 static int
 rot_domains(struct rot_run *r, const struct rot_opts *o)
@@ -1371,7 +1386,7 @@ rot_domains(struct rot_run *r, const struct rot_opts *o)
 	struct rotate_domain *d;
 	uint64_t acked = 0;
 	struct buf line;
-	int failed = 0;
+	int failed = 0, step;
 	size_t i;
 
 	rotate_state_ack_read(r->ack_path, &acked);
@@ -1390,13 +1405,20 @@ rot_domains(struct rot_run *r, const struct rot_opts *o)
 			continue;
 		}
 		buf_reset(&line);
-		if (rot_step(r, d, &line) != 0)
-			failed++;
+		step = rot_step(r, d, &line);
 		fprintf(strncmp(buf_cstr(&line), "error:", 6) == 0 ? stderr
 		                                                   : stdout,
 		    "%s: %s: %s\n", d->name, rotate_phase_name(d->phase),
 		    buf_cstr(&line));
 		fflush(stdout);
+		/* a failed step may have changed d in memory only: back to
+		 * what the file says, so the next domain's save cannot write
+		 * a half-done step */
+		if (step != 0) {
+			failed++;
+			if (rot_reload_state(r) != 0)
+				break;
+		}
 	}
 	buf_free(&line);
 	return failed;

@@ -202,5 +202,25 @@ rot >/dev/null
 check "$(has "the daemon signs with $sel2"; echo $?)" \
 	"confirmed once the daemon's reload works" "$(cat "$dir/rot.out")"
 
+# ---- one domain's failure does not spoil the others' state ----
+# fail.test comes first; its Ed25519 key cannot be written (a directory
+# where its record file goes) after its RSA key was: the run reports it,
+# rot.test still takes its step, and the state file stays whole
+now=$((now + 8 * day))
+d8=$(date -u -d "@$now" +%Y%m%d)
+sed -i 's/^RotateDomains .*/RotateDomains fail.test, rot.test/' "$conf"
+echo "RotateKeys rsa-2048, ed25519" >>"$conf"
+mkdir -p "$dir/keys/fail.test/$d8-ed25519.txt"
+rot >/dev/null
+check "$([ "$rc" = 1 ] &&
+	has '^fail.test: idle: error: cannot generate the next keys' &&
+	has "^rot.test: idle: retired $sel: record removed"; echo $?)" \
+	"one domain fails, the next still takes its step" "$(cat "$dir/rot.out")"
+"$am" rotate -c "$conf" --now "$now" --status >"$dir/rot.out" 2>&1
+check "$([ $? = 0 ] && has '^fail.test: idle .*current none' &&
+	[ ! -e "$dir/keys/fail.test/$d8-rsa.private" ]; echo $?)" \
+	"the state file is whole; the failed step left no key behind" \
+	"$(cat "$dir/rot.out")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1151,7 +1151,7 @@ eval_invalid_from(const struct dmarc_input *in, const struct dmarc_options *opt,
 	if (au->result != AUTH_PASS)
 		return;
 	au->result = AUTH_FAIL;
-	au->reason = arena_fmt(a, "From is not a valid mailbox-list (%s)%s",
+	au->reason = arena_fmt(a, "From is not a valid mailbox-list: %s%s",
 	    in->from_why != NULL ? in->from_why : "several From fields", "");
 	au->disposition = DMARC_DISP_NONE;
 	fail_disposition(in, opt, au);

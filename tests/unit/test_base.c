@@ -239,6 +239,55 @@ test_msg_field_bounds(void)
 	arena_free(a);
 }
 
+/* authres_is_ours reads the authserv-id as a reader would: a forged
+ * header must not survive by spelling our name another way. */
+static const struct {
+	const char *value;
+	bool ours;
+} authres_ours_cases[] = {
+	{ " mx.example.org; none", true },
+	{ "mx.example.org;none", true },
+	{ " \"mx.example.org\"; none", true },
+	{ " \"mx.example\\.org\"; none", true },	/* quoted-pair */
+	{ " \"\\m\\x.example.org\"; none", true },
+	{ " \"mx.example.org", true },	/* unterminated: read anyway */
+	{ " \"mx.exam\r\n ple.org\"; none", false },	/* the WSP stays */
+	{ " mx.example.org/1; none", true },	/* a token ends at '/' */
+	{ " mx.example.org.; none", true },	/* trailing dot */
+	{ " MX.EXAMPLE.ORG ; none", true },
+	{ " (a (nested) comment)\r\n\tmx.example.org; none", true },
+	{ " mx.example.org.evil; none", false },
+	{ " evil.mx.example.org; none", false },
+	{ " \"mx.example.org.evil\"; none", false },
+	{ " mx.example.or; none", false },
+	{ " mx_example.org; none", false },
+	{ " ; mx.example.org", false },
+	{ " (mx.example.org) other.example; none", false },
+	{ " (unclosed mx.example.org; none", false },
+};
+
+static void
+test_authres_ours(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(authres_ours_cases) /
+	    sizeof(authres_ours_cases[0]); i++) {
+		const char *v = authres_ours_cases[i].value;
+		bool got = authres_is_ours(v, strlen(v), "mx.example.org");
+
+		if (got != authres_ours_cases[i].ours)
+			fprintf(stderr, "  authres_is_ours(\"%s\")\n", v);
+		CHECK(got == authres_ours_cases[i].ours);
+	}
+	/* an authserv-id longer than any host name is never ours */
+	CHECK(!authres_is_ours(" x; none", 8, "x"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+}
+
 static void
 test_authres(void)
 {
@@ -260,6 +309,7 @@ test_authres(void)
 	CHECK(!authres_is_ours(" mx.example.org.evil; none", 26,
 	    "mx.example.org"));
 	CHECK(!authres_is_ours("", 0, "mx.example.org"));
+	test_authres_ours();
 }
 
 int

@@ -265,19 +265,21 @@ verdict_h_counts(const struct msg_header *h, unsigned *counts)
 		return -EINVAL;
 	p = t->value;
 	end = t->value + t->value_len;
-	while (p <= end) {
+	for (;;) {
 		/* RFC 6376 section 3.5: h= names separated by ":", with FWS */
 		for (e = p; e < end && *e != ':'; e++)
 			;
 		for (n = p; n < e && isspace((unsigned char)*n); n++)
 			;
-		p = e + 1;
+		p = e;
 		while (e > n && isspace((unsigned char)e[-1]))
 			e--;
 		if ((u = msg_unique_index(n, (size_t)(e - n))) >= 0)
 			counts[u]++;
+		if (p == end)
+			return 0;
+		p++;
 	}
-	return 0;
 }
 
 /* RFC 5322 section 3.6 allows the fields of msg_unique_fields at most

@@ -97,7 +97,7 @@ fuzz_writer(const uint8_t *data, size_t size)
 		return;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	buf_init(&b, 4 * size + 1024);
+	buf_init(&b, 8 * size + 1024);	/* each byte at most twice, thrice */
 	authres_begin(&b, FUZZ_ID);
 	authres_method(&b, "dkim", AUTH_FAIL, text);
 	authres_prop(&b, "header", "d", text);

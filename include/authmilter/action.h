@@ -6,7 +6,9 @@
  * call action_decide(), so for the same message, envelope and options
  * they cannot disagree.
  *
- * The decision, first match wins:
+ * Mail the milter does not verify at all (action_unverified: Mode
+ * without v, ExternalIgnoreList) is accepted unchanged. For the rest,
+ * first match wins:
  *   1. nothing could be evaluated (verdict.unevaluable: a From field past
  *      every header bound)          reject 552 5.3.4 (RFC 3463: message
  *                                   too big for system), saying why
@@ -85,6 +87,14 @@ void action_dmarc_options(
  * DMARC trusted forwarder (dmarc_options.forwarders). */
 bool action_forwarder(const struct config *cfg, const char *client_ip,
     const char *hostname, struct dmarc_forwarder *ret);
+
+/* action_unverified -- why the milter does not verify mail from this
+ * client at all (it accepts it unchanged), or NULL: Mode without v, or a
+ * client in ExternalIgnoreList that is not submitting (submit: in
+ * InternalHosts, authenticated or a local submission). ip may be NULL
+ * (unknown), hostname too. */
+const char *action_unverified(const struct config *cfg,
+    const struct table_ip *ip, const char *hostname, bool submit);
 
 /* action_decide -- the action for verdict v under p; local: the message
  * was submitted locally (Postfix's non_smtpd_milters path), where

@@ -34,6 +34,8 @@
 struct verify_opts {
 	bool json;
 	bool local;			/* --local: a local submission */
+	const char *unverified;		/* why the milter would not verify
+					 * this client's mail, or NULL */
 	const char *spool_dir;		/* NULL: no spool records */
 	struct spool_stats spool_stats;
 	struct action_policy policy;
@@ -344,6 +346,12 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 		r = verdict_finish(s, &v);
 	if (r == 0)
 		r = action_decide(v, &o->policy, o->local, a, &act);
+	if (r == 0 && o->unverified != NULL) {
+		/* the milter accepts it unchanged; the verdict is shown all
+		 * the same */
+		memset(&act, 0, sizeof(act));
+		act.why = o->unverified;
+	}
 	free(data);
 	if (r < 0) {
 		/* ours, not the message's: the milter would take
@@ -614,8 +622,17 @@ verify_apply_config(struct verify_opts *o, struct verify_args *args,
 {
 	const struct config *c = args->cfg;
 	bool given = args->config_path != NULL;
+	const struct table_ip *cip = NULL;
+	struct table_ip ip;
 
 	action_policy_from_config(c, &o->policy);
+	if (o->env.client_ip != NULL &&
+	    table_ip_parse(o->env.client_ip, &ip) == 0)
+		cip = &ip;
+	/* as the milter: a submitting client (InternalHosts, a local
+	 * submission) is never ignored */
+	o->unverified = action_unverified(c, cip, NULL,
+	    o->local || config_is_internal(c, cip, NULL));
 	if (args->required_from >= 0)
 		o->policy.required_from = args->required_from == 1;
 	action_dmarc_options(&o->policy, &o->dmarc);

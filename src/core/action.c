@@ -45,6 +45,17 @@ action_forwarder(const struct config *cfg, const char *client_ip,
 	return dmarc_forwarder_parse(client_ip, ret) == 0;
 }
 
+const char *
+action_unverified(const struct config *cfg, const struct table_ip *ip,
+    const char *hostname, bool submit)
+{
+	if (!(cfg->mode & CONFIG_MODE_VERIFY))
+		return "Mode does not include v";
+	if (!submit && config_is_external_ignored(cfg, ip, hostname))
+		return "client in ExternalIgnoreList";
+	return NULL;
+}
+
 static void
 action_set(struct action *r, enum action_kind k, const char *code,
     const char *xcode, const char *text, const char *why)

@@ -53,7 +53,6 @@ struct session {
 	char *helo;     /* heap */
 	bool internal;  /* InternalHosts */
 	bool local;     /* local submission (non-SMTP) */
-	bool ignored;   /* ExternalIgnoreList */
 
 	/* message: everything below lives in the arena */
 	bool in_message;
@@ -373,8 +372,6 @@ session_connect(
 	           (!s->have_ip || port == 0);
 	s->internal =
 	    config_is_internal(cfg, s->have_ip ? &s->ip : NULL, s->hostname);
-	s->ignored = config_is_external_ignored(
-	    cfg, s->have_ip ? &s->ip : NULL, s->hostname);
 	if (log_enabled(LOG_LVL_DEBUG))
 		session_log_connect(s, hostname);
 }
@@ -712,6 +709,7 @@ session_eoh(struct session *s)
 {
 	const struct config *cfg = s->conf->cfg;
 	bool submit = s->internal || s->auth_authen != NULL || s->local;
+	const char *why;
 
 	if (s->error != 0)
 		return;
@@ -724,10 +722,11 @@ session_eoh(struct session *s)
 	} else {
 		s->why = "Mode does not include s";
 	}
-	if (!(cfg->mode & CONFIG_MODE_VERIFY))
-		return;
-	if (!submit && s->ignored) {
-		s->why = "client in ExternalIgnoreList";
+	why = action_unverified(
+	    cfg, s->have_ip ? &s->ip : NULL, s->hostname, submit);
+	if (why != NULL) {
+		if (!submit)
+			s->why = why;
 		return;
 	}
 	session_verify_begin(s);

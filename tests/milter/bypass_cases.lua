@@ -206,4 +206,16 @@ return {
 	{ name = "5-local-submission-without-from", ["local"] = true,
 	  headers = function() return with(nil) end,
 	  action = "accept" },
+
+	-- the other policy knobs (bypass.conf), so both edges are seen to
+	-- read them alike
+	{ name = "knob-quarantine",
+	  headers = function() return with("a@quarantine.example") end,
+	  action = "quarantine", ar = {"dmarc=fail"} },
+	{ name = "knob-trusted-forwarder", ip = "198.51.100.201",
+	  headers = function() return with("ceo@reject.example") end,
+	  action = "accept", ar = {"override=trusted_forwarder"} },
+	{ name = "knob-external-ignore-list", ip = "198.51.100.200",
+	  headers = function() return with("ceo@reject.example") end,
+	  action = "accept" },
 }

@@ -1387,8 +1387,12 @@ addr_shown_domains(struct arena *a, const char *value, size_t len,
 	memset(&r, 0, sizeof(r));
 	r.cur.arena = a;
 	rc = addr_scan((const uint8_t *)value, len, fn, ctx);
-	if (rc == 0)
-		rc = addr_render(&r, (const uint8_t *)value, len);
+	/* without an encoded word or a quoted-pair a reader's rendering is
+	 * the text as written */
+	if (rc != 0 || (memmem(value, len, "=?", 2) == NULL &&
+	    memchr(value, '\\', len) == NULL))
+		return rc;
+	rc = addr_render(&r, (const uint8_t *)value, len);
 	for (i = 0; i < ADDR_ICONV_CACHE; i++)
 		if (r.cache[i].cd != NULL)
 			iconv_close(r.cache[i].cd);

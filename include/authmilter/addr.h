@@ -109,9 +109,11 @@ typedef int addr_domain_fn(void *ctx, const char *domain, size_t len);
  * non-ASCII) after each "@" (or U+FF20, U+FE6B) and optional whitespace,
  * in the value as written and in the value as a reader renders it
  * (encoded words decoded wherever they stand, their charset converted to
- * UTF-8 with iconv, quoted-pair backslashes dropped). A run must hold a
- * dot or a non-ASCII byte; one with non-ASCII bytes is also given cut
- * before the first of them. Display names, group names, comments and
+ * UTF-8 with iconv, quoted-pair backslashes dropped). An empty label
+ * ("..") ends a name: the parts on either side are given on their own.
+ * A name must hold a dot or a non-ASCII byte; a run with non-ASCII bytes
+ * is also given cut before the first of them ("bank.example" in
+ * "bank.example’s"). Display names, group names, comments and
  * quoted local parts are all covered; the same domain may come several
  * times.
  * @return 0; -ENOMEM; fn's error. */

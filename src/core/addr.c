@@ -1246,18 +1246,44 @@ addr_is_domain_byte(const uint8_t *p, size_t n)
  * it can be a domain of more than one label (a dot, or non-ASCII text
  * that IDNA may map to one). */
 static int
-addr_emit(uint8_t *cand, size_t n, bool ascii, addr_domain_fn *fn, void *ctx)
+addr_emit_one(uint8_t *cand, size_t n, addr_domain_fn *fn, void *ctx)
 {
-	size_t b = 0;
+	size_t b = 0, i;
+	bool ascii = true;
 
 	while (b < n && (cand[b] == '.' || cand[b] == '-'))
 		b++;
 	while (n > b && (cand[n - 1] == '.' || cand[n - 1] == '-'))
 		n--;
+	for (i = b; i < n; i++)
+		ascii = ascii && cand[i] < 0x80;
 	if (n == b || (ascii && memchr(cand + b, '.', n - b) == NULL))
 		return 0;
 	cand[n] = '\0';
 	return fn(ctx, (const char *)cand + b, n - b);
+}
+
+/* An empty label ends a name: a reader of "ceo@bank.example..x.y" sees
+ * bank.example, then something else. Each part of src[0..n) between
+ * ".." is given on its own. */
+static int
+addr_emit(const uint8_t *src, size_t n, addr_domain_fn *fn, void *ctx)
+{
+	uint8_t buf[4 * BOUND_DOMAIN_LEN + 1], *cand = buf, *dd;
+	size_t part;
+	int r;
+
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, src, n);
+	while ((dd = memmem(cand, n, "..", 2)) != NULL) {
+		part = (size_t)(dd - cand);
+		if ((r = addr_emit_one(cand, part, fn, ctx)) < 0)
+			return r;
+		cand += part + 1;
+		n -= part + 1;
+	}
+	return addr_emit_one(cand, n, fn, ctx);
 }
 
 /* Every at-sign in p[0..n) and the run of domain bytes after it (after
@@ -1292,9 +1318,9 @@ addr_scan(const uint8_t *p, size_t n, addr_domain_fn *fn, void *ctx)
 		i = j - 1;
 		if (len == 0 || len >= sizeof(cand))
 			continue;	/* longer than any domain */
-		if ((r = addr_emit(cand, len, ascii, fn, ctx)) < 0)
+		if (!ascii && (r = addr_emit(cand, len, fn, ctx)) < 0)
 			return r;
-		if (!ascii && (r = addr_emit(cand, ascii_len, true, fn,
+		if ((r = addr_emit(cand, ascii ? len : ascii_len, fn,
 		    ctx)) < 0)
 			return r;
 	}

@@ -596,6 +596,12 @@ static const struct {
 	{ "non-ASCII after the domain", "ceo@bank.example\xe2\x80\x99s",
 	    "bank.example\xe2\x80\x99s|bank.example" },
 	{ "IDN", "a@b\xc3\xbc" "cher.example", "b\xc3\xbc" "cher.example" },
+	/* fuzz repro verdict/double-dot: an empty label ends the name */
+	{ "empty label after the domain",
+	    "\"Chief ceo@reject.example..example.6c\xff\" <x@e.example>",
+	    "reject.example|example.6c|e.example|example.6c\xff" },
+	{ "empty label in an IDN", "a@b\xc3\xbc" "cher.example..x",
+	    "b\xc3\xbc" "cher.example" },
 };
 
 struct shown {

@@ -126,13 +126,19 @@ struct config {
 	char *user;		/* UserID user, NULL = stay */
 	char *group;		/* UserID :group, NULL = the user's */
 	int umask;		/* -1 = leave as inherited */
+	char *socket_user;	/* unix socket owner; NULL = UserID's user,
+				 * else as created */
+	char *socket_group;	/* unix socket group; NULL = MTAGroup */
+	int socket_mode;	/* unix socket mode; default 0660 */
+	char *mta_group;	/* the MTA's group, checked at start-up;
+				 * NULL = postfix, if the system has it */
 	char *pid_file;		/* NULL = none */
 	bool syslog;		/* default yes */
 	int syslog_facility;	/* LOG_MAIL unless SyslogFacility */
 	enum log_level log_level;	/* default info */
 
 	/* what to do */
-	char *authserv_id;	/* default: the host name */
+	char *authserv_id;	/* default: config_default_authserv_id() */
 	unsigned mode;		/* CONFIG_MODE_*; default sv */
 	struct table *key_table;	/* NULL unless KeyTable */
 	struct table *signing_table;	/* NULL unless SigningTable */
@@ -186,6 +192,7 @@ struct config {
 	size_t n_keys;
 	size_t *signing_key;	/* private: SigningTable entry -> keys[] */
 	char **signing_identity;	/* private: its signer, or NULL */
+	unsigned *option_lines;	/* private: see config_option_line */
 };
 
 /* One signature to make. Pointers borrow from the snapshot, from domain
@@ -211,6 +218,19 @@ int config_load(const char *path, struct config **ret_cfg,
  * call name. Table and key paths inside are still opened as files. */
 int config_load_mem(const char *name, const char *text, size_t len,
     struct config **ret_cfg, struct buf *errors);
+
+/* config_option_line -- the line of cfg's file that set the option name
+ * (any spelling config_load accepts), for messages about it found later
+ * (at start-up, say). @return the line, or 0 when it was not given. */
+unsigned config_option_line(const struct config *cfg, const char *name);
+
+/* config_default_authserv_id -- the authserv-id used without AuthservID:
+ * the host's fully qualified name (the canonical name of gethostname()'s
+ * answer, as `hostname --fqdn` prints it), or the host name as it is
+ * when no qualified name is known. The CLI uses it as well, so verify
+ * and the milter write the same header. @return a string the caller
+ * frees. */
+char *config_default_authserv_id(void);
 
 /* config_ref -- take a reference. @return cfg */
 struct config *config_ref(struct config *cfg);

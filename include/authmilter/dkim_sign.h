@@ -5,9 +5,10 @@
  * A struct dkim_signer says who signs and how: d=, s=, the private key,
  * header and body canonicalization (default relaxed/simple), the header
  * names to sign (default: those of the RFC 6376 section 5.4.1 list that
- * are present), and the names to oversign (From always: a name listed
- * there appears in h= once more than it occurs in the message, so nobody
- * can add one without breaking the signature). t= is the `now` given to
+ * are present, dkim_sig_default_headers()), and the names to oversign
+ * (From always: a name listed there appears in h= once more than it
+ * occurs in the message, so nobody can add one without breaking the
+ * signature). t= is the `now` given to
  * dkim_sign_finish() (the core never reads the clock); x= is optional;
  * l= is never written.
  *
@@ -18,8 +19,8 @@
  * are written in the order v, a, c, d, i, s, t, x, h, bh, b, folded at 78
  * columns with CRLF TAB, b= last and folded too.
  *
- * The header hash (RFC 6376 section 3.7) is dkim_sign_header_digest(),
- * which the verifier uses too.
+ * Header selection, the header hash, the body streams and folding are
+ * dkim_sig.h's, shared with the verifier and ARC.
  *
  * Memory: the session and its results live in the arena given to
  * dkim_sign_begin() (OpenSSL contexts are arena cleanups); the msg, the
@@ -35,31 +36,27 @@
 
 #include "authmilter/arena.h"
 #include "authmilter/canon.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_privkey.h"
 #include "authmilter/msg.h"
 
 struct dkim_signer {
-	const char *domain;		/* d=, borrowed */
-	const char *selector;		/* s=, borrowed */
-	const struct dkim_privkey *key;	/* borrowed; a= follows its type */
-	enum canon_alg header_canon;	/* default CANON_RELAXED */
-	enum canon_alg body_canon;	/* default CANON_SIMPLE */
-	const char *const *headers;	/* names to sign; NULL = default */
+	const char *domain;             /* d=, borrowed */
+	const char *selector;           /* s=, borrowed */
+	const struct dkim_privkey *key; /* borrowed; a= follows its type */
+	enum canon_alg header_canon;    /* default CANON_RELAXED */
+	enum canon_alg body_canon;      /* default CANON_SIMPLE */
+	const char *const *headers;     /* names to sign; NULL = default */
 	size_t n_headers;
-	const char *const *oversign;	/* extra names to oversign (From is
-					 * always oversigned); may be NULL */
+	const char *const *oversign; /* extra names to oversign (From is
+	                              * always oversigned); may be NULL */
 	size_t n_oversign;
-	uint64_t expire;		/* x= = t= + expire; 0 = no x= */
-	const char *identity;		/* i=, borrowed, or NULL */
+	uint64_t expire;      /* x= = t= + expire; 0 = no x= */
+	const char *identity; /* i=, borrowed, or NULL */
 };
 
 /* dkim_signer_init -- zero s and set the defaults (relaxed/simple, the
  * default header list, From oversigned, no x=, no i=). */
 void dkim_signer_init(struct dkim_signer *s);
-
-/* dkim_sign_default_headers -- the RFC 6376 section 5.4.1 list, NULL-
- * terminated (static). */
-const char *const *dkim_sign_default_headers(void);
 
 struct dkim_sign;
 
@@ -82,55 +79,11 @@ int dkim_sign_body(struct dkim_sign *s, const char *chunk, size_t len);
  * CRLF TAB (a milter turns CRLF into LF). now is the Unix time for t=.
  * May be called once.
  * @return 0; -EIO (OpenSSL failed); -ENOMEM; -ERANGE (value too long). */
-int dkim_sign_finish(struct dkim_sign *s, int64_t now,
-    const char **ret_values);
+int dkim_sign_finish(struct dkim_sign *s, int64_t now, const char **ret_values);
 
 /* dkim_sign_body_streams -- how many canon body streams the session runs
  * (one per distinct body canonicalization); for tests and statistics. */
 size_t dkim_sign_body_streams(const struct dkim_sign *s);
-
-/* ---- signature-field helpers shared with dkim_verify ---- */
-
-/* One header name listed in h= (borrowed, not NUL-terminated). */
-struct dkim_hname {
-	const char *name;
-	size_t len;
-};
-
-/* dkim_sign_split_h -- split an h= value (names separated by ':' with
- * optional FWS) into names (max entries).
- * @return 0 and *ret_n; -EINVAL for an empty name or a character outside
- * RFC 5322 ftext; -E2BIG for more than max names. */
-int dkim_sign_split_h(const char *h, size_t len, struct dkim_hname *names,
-    size_t max, size_t *ret_n);
-
-/* dkim_sign_canon_parse -- a c= value: "h" or "h/b" (RFC 6376 section
- * 3.5: a missing body part means simple).
- * @return 0, *ret_header and *ret_body; -EINVAL. */
-int dkim_sign_canon_parse(const char *s, size_t n,
-    enum canon_alg *ret_header, enum canon_alg *ret_body);
-
-/* dkim_sign_parse_uint -- a decimal tag value (t=, x=, l=: 1*12DIGIT in
- * RFC 6376 section 3.5; up to 18 digits accepted).
- * @return 0 and *ret; -EINVAL (empty, not digits, too long). */
-int dkim_sign_parse_uint(const char *s, size_t n, uint64_t *ret);
-
-/* dkim_sign_header_digest -- the header hash of RFC 6376 section 3.7:
- * the fields named in h (the raw h= value: names separated by ':' with
- * optional FWS), each name taking the next instance from the bottom of m,
- * a name with no instance left contributing nothing (section 5.4.2), then
- * the signature field itself (sig_name/sig_value, as it is or will be in
- * the message) with the value of its b= tag deleted and without the final
- * CRLF; all canonicalized with hc and hashed with SHA-256 into digest
- * (DKIM_DIGEST_LEN bytes). b_value/b_len locate the b= value inside
- * sig_value (the tag value as tags.h returns it; empty allowed); the
- * whitespace around it up to the next ';' is deleted too.
- * @return 0; -E2BIG (more than BOUND_SIGNED_HEADERS names); -EINVAL (an
- * empty name in h); -ENOMEM; -EIO. */
-int dkim_sign_header_digest(const struct msg *m, enum canon_alg hc,
-    const char *h, size_t h_len, const char *sig_name, size_t sig_name_len,
-    const char *sig_value, size_t sig_value_len, const char *b_value,
-    size_t b_len, uint8_t *digest);
 
 /* dkim_sign_template -- sign m with a DKIM-Signature whose tags are
  * already written: tmpl is a complete value (as it would follow
@@ -141,10 +94,9 @@ int dkim_sign_header_digest(const struct msg *m, enum canon_alg hc,
  * @return 0 with *ret_b (base64 of the signature) and *ret_bh (base64 of
  * the body hash computed here), both arena-owned; -EINVAL (template
  * unparseable, b= not empty, a= does not match the key); the errors of
- * dkim_sign_header_digest(); -ENOMEM; -EIO. */
+ * dkim_sig_hash_header(); -ENOMEM; -EIO. */
 int dkim_sign_template(struct arena *a, const struct msg *m,
     const struct dkim_privkey *key, const char *tmpl, size_t tmpl_len,
-    const char *body, size_t body_len, const char **ret_b,
-    const char **ret_bh);
+    const char *body, size_t body_len, const char **ret_b, const char **ret_bh);
 
 #endif

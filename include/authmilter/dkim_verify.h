@@ -7,9 +7,13 @@
  * max_signatures of them; the rest are reported as result none, "not
  * evaluated (limit)"), parses each (section 3.5 / 6.1.1), computes its
  * header hash, and fetches each key record once per (selector, domain)
- * through dns.h (TXT at s._domainkey.d, section 3.6.2). The body goes in
- * chunks through dkim_verify_body(): one canon body stream per distinct
- * (body canonicalization, hash, l=) serves every signature sharing it.
+ * through dns.h (TXT at s._domainkey.d, section 3.6.2; the lookup is
+ * dkim_key_cache_lookup()). The body goes in chunks through
+ * dkim_verify_body(): one canon body stream per distinct (body
+ * canonicalization, hash, l=) serves every signature sharing it, and the
+ * set of streams (dkim_sig.h) may be shared with other users of the same
+ * message (ARC's ARC-Message-Signatures): then the body is fed to the set
+ * once, through dkim_verify_body() or dkim_sig_bodies_update(), not both.
  * dkim_verify_finish(now) gives one result per signature, in header order.
  *
  * Outcomes (RFC 8601 section 2.7.1 words), with the reason text:
@@ -24,8 +28,9 @@
  *              unavailable))
  *   permerror  malformed signature ("missing b= tag", "duplicate tag",
  *              "v= not 1", "rsa-sha1 not accepted (RFC 8301)", "unknown
- *              algorithm", "bad c=", "bad base64 in b=", "bad base64 in
- *              bh=", "bad l=", "l= exceeds body length", "x= not after
+ *              algorithm", "bad c=", "bad base64 in b=", "b= too long"
+ *              (more than a signature can be), "bad base64 in bh=", "bh=
+ *              too long", "bad l=", "l= exceeds body length", "x= not after
  *              t=", "h= does not include From", "i= not within d=",
  *              "bad d=: ...", "bad s=: ...", "bad i=: ...", "unknown
  *              q=", "signed header too large" (a field signed in h= is
@@ -51,18 +56,23 @@
 
 #include "authmilter/arena.h"
 #include "authmilter/authres.h"
-#include "authmilter/dkim_key.h"
 #include "authmilter/dns.h"
 #include "authmilter/msg.h"
 
+struct dkim_key_cache;
+struct dkim_sig_bodies;
+
 struct dkim_verify_options {
-	struct dns_resolver *resolver;	/* borrowed; required */
-	size_t max_signatures;		/* 0 = BOUND_DKIM_SIGNATURES */
-	unsigned min_rsa_bits;		/* 0 = BOUND_RSA_MIN_BITS */
-	bool allow_partial_body;	/* l= shorter than the body: pass
-					 * instead of policy */
-	struct dkim_key_cache *key_cache;	/* borrowed; NULL: every key
-						 * record is parsed again */
+	struct dns_resolver *resolver;    /* borrowed; required */
+	size_t max_signatures;            /* 0 = BOUND_DKIM_SIGNATURES */
+	unsigned min_rsa_bits;            /* 0 = BOUND_RSA_MIN_BITS */
+	bool allow_partial_body;          /* l= shorter than the body: pass
+	                                   * instead of policy */
+	struct dkim_key_cache *key_cache; /* borrowed; NULL: every key
+	                                   * record is parsed again */
+	struct dkim_sig_bodies *bodies;   /* borrowed: body streams shared
+	                                   * with other signatures of the
+	                                   * message (ARC); NULL: our own */
 };
 
 /* One signature's outcome. Strings are arena-owned and NUL-terminated;
@@ -74,19 +84,19 @@ struct dkim_verify_options {
  * a known name; b_prefix base64 characters only. */
 struct dkim_verify_result {
 	enum auth_result result;
-	const char *reason;	/* "" on pass */
-	const char *domain;	/* d= */
-	const char *selector;	/* s= */
-	const char *identity;	/* i=, or "@" d= when absent */
-	const char *algorithm;	/* a= as written (for header.a) */
-	const char *b_prefix;	/* first <= 8 base64 characters of b=
-				 * (header.b) */
-	unsigned h_from;	/* times "from" is listed in h= (0 when h=
-				 * did not parse): a signature covers every
-				 * From field only if this is >= their count */
-	unsigned key_bits;	/* 0 when no key was loaded */
-	bool testing;		/* the key has t=y */
-	size_t header_index;	/* index of the field in msg->headers */
+	const char *reason;    /* "" on pass */
+	const char *domain;    /* d= */
+	const char *selector;  /* s= */
+	const char *identity;  /* i=, or "@" d= when absent */
+	const char *algorithm; /* a= as written (for header.a) */
+	const char *b_prefix;  /* first <= 8 base64 characters of b=
+	                        * (header.b) */
+	unsigned h_from;       /* times "from" is listed in h= (0 when h=
+	                        * did not parse): a signature covers every
+	                        * From field only if this is >= their count */
+	unsigned key_bits;     /* 0 when no key was loaded */
+	bool testing;          /* the key has t=y */
+	size_t header_index;   /* index of the field in msg->headers */
 };
 
 struct dkim_verify;
@@ -100,7 +110,8 @@ struct dkim_verify;
 int dkim_verify_begin(struct arena *a, const struct msg *m,
     const struct dkim_verify_options *opt, struct dkim_verify **ret);
 
-/* dkim_verify_body -- feed len more raw body bytes (any chunking).
+/* dkim_verify_body -- feed len more raw body bytes (any chunking) to the
+ * session's set of body streams (opt->bodies when given).
  * @return 0 or -EIO. */
 int dkim_verify_body(struct dkim_verify *v, const char *chunk, size_t len);
 
@@ -111,8 +122,9 @@ int dkim_verify_body(struct dkim_verify *v, const char *chunk, size_t len);
 int dkim_verify_finish(struct dkim_verify *v, int64_t now,
     const struct dkim_verify_result **ret_results, size_t *ret_count);
 
-/* dkim_verify_body_streams -- how many canon body streams the session
- * runs (one per distinct (canon, hash, l=)); for tests and statistics. */
+/* dkim_verify_body_streams -- how many canon body streams the session's
+ * set runs (one per distinct (canon, hash, l=); a shared set counts its
+ * other users' streams too); for tests and statistics. */
 size_t dkim_verify_body_streams(const struct dkim_verify *v);
 
 #endif

@@ -22,7 +22,7 @@
  * 3. Delivery (report_mail.c): the rua mailto: destinations after the RFC
  *    9990 section 4 external-destination check and a local suppression
  *    list, and the report mail (RFC 5322 + MIME: a text part and the gzip
- *    attachment, base64 through OpenSSL's EVP encoder) with the RFC 9990
+ *    attachment in base64 lines, b64.h) with the RFC 9990
  *    Subject. Handing the mail to sendmail is the caller's job.
  *
  * Obsolete size limits: RFC 9989 appendix C.4 removed the "!size" suffix

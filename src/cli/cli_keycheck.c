@@ -19,6 +19,8 @@
 
 #include "authmilter/buf.h"
 #include "authmilter/dkim_key.h"
+#include "authmilter/dkim_privkey.h"
+#include "authmilter/dkim_pubkey.h"
 #include "authmilter/dns.h"
 #include "authmilter/tags.h"
 #include "cli.h"

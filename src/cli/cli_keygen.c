@@ -23,7 +23,7 @@
 #include <openssl/pem.h>
 
 #include "authmilter/buf.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_privkey.h"
 #include "authmilter/dns.h"
 #include "cli.h"
 
@@ -59,7 +59,9 @@ keygen_usage(FILE *f)
 	    "  -t, --type rsa|ed25519  key type (default rsa)\n"
 	    "  -b, --bits BITS         RSA key size, 1024 to 4096 (default "
 	    "2048)\n"
-	    "  -D, --directory DIR     where to write the files (default .)\n"
+	    "  -D, --directory DIR     where to write the files (default .;"
+	    " made\n"
+	    "                          with mode 0700 if missing)\n"
 	    "      --hash-sha256       publish h=sha256\n"
 	    "      --testing           publish t=y (the domain is testing "
 	    "DKIM)\n"
@@ -369,6 +371,16 @@ keygen_files(
 	        o->selector) >= (int)sizeof(txtpath)) {
 		fprintf(stderr, "authmilter keygen: path too long\n");
 		return CLI_EXIT_USAGE;
+	}
+	/* one directory per domain (keys/README.md): the last component is
+	 * made if missing, private to its owner */
+	if (stat(o->dir, &st) != 0 && errno == ENOENT) {
+		if (mkdir(o->dir, 0700) != 0) {
+			fprintf(stderr, "authmilter keygen: %s: %s\n", o->dir,
+			    strerror(errno));
+			return CLI_EXIT_USAGE;
+		}
+		printf("Made %s (mode 0700).\n", o->dir);
 	}
 	/* check both first, so a refusal leaves nothing half-written */
 	if (!o->force &&

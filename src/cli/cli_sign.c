@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "authmilter/arena.h"
+#include "authmilter/dkim_key.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/msg.h"
 #include "cli.h"

@@ -16,7 +16,7 @@
 #include "authmilter/action.h"
 #include "authmilter/arena.h"
 #include "authmilter/config.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/dns.h"
 #include "authmilter/msg.h"
 #include "authmilter/orgdomain.h"
@@ -65,7 +65,8 @@ verify_usage(FILE *f)
 	    "  --nameserver IP[@PORT]    query this server (default: "
 	    "/etc/resolv.conf)\n"
 	    "  --authserv-id ID          authserv-id of the header (default: "
-	    "host name)\n"
+	    "the fully\n"
+	    "                            qualified host name)\n"
 	    "  --now EPOCH               evaluation time (for t= and x=)\n"
 	    "  --min-key-bits N          smallest RSA key accepted (default "
 	    "1024)\n"
@@ -88,6 +89,9 @@ verify_usage(FILE *f)
 	    "  --spool DIR               append the aggregate-report records "
 	    "the milter would\n"
 	    "  --json                    JSON output\n"
+	    "\n"
+	    "Each FILE is one message (an mbox is refused: split it into one "
+	    "file per\nmessage first).\n"
 	    "\n"
 	    "Exit status: what the milter would do, the strictest over all "
 	    "messages:\n0 accept, 1 reject, 4 quarantine, 3 tempfail; 2 usage, "
@@ -315,6 +319,27 @@ verify_spool(struct verify_opts *o, const char *path, const struct verdict *v)
 	return 0;
 }
 
+/* RFC 4155: an mbox starts with a "From " separator line, and each
+ * further message follows an empty line with another. A message's header
+ * cannot start so ("From" then a space is no field name). @return the
+ * number of messages in an mbox, 0 when data is not one. */
+static size_t
+verify_mbox_count(const char *data, size_t len)
+{
+	size_t n = 0, i;
+
+	if (len < 5 || memcmp(data, "From ", 5) != 0)
+		return 0;
+	/* i: a line end; counted when the line before it is empty (LF or
+	 * CRLF) and the next starts "From " */
+	for (i = 1; i + 6 < len; i++)
+		if (data[i] == '\n' && memcmp(data + i + 1, "From ", 5) == 0 &&
+		    (data[i - 1] == '\n' || (data[i - 1] == '\r' && i > 1 &&
+		    data[i - 2] == '\n')))
+			n++;
+	return n + 1;
+}
+
 static int
 verify_file(struct verify_opts *o, const char *path, bool several,
     struct arena *a)
@@ -322,7 +347,7 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	struct verdict_session *s;
 	const struct verdict *v;
 	const char *why = NULL;
-	size_t len = 0, body;
+	size_t len = 0, body, n;
 	struct action act;
 	char *data = NULL;
 	struct msg m;
@@ -331,6 +356,14 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	r = cli_read_file(path, &data, &len);
 	if (r < 0)
 		return CLI_EXIT_USAGE;
+	if ((n = verify_mbox_count(data, len)) > 0) {
+		fprintf(stderr, "authmilter verify: %s: an mbox of %zu "
+		    "message%s (it starts with a \"From \" line), not one "
+		    "message: split it into one file per message\n", path, n,
+		    n == 1 ? "" : "s");
+		free(data);
+		return CLI_EXIT_USAGE;
+	}
 	msg_init(&m, a);
 	r = msg_parse(&m, data, len, &body, &why);
 	if (r < 0) {
@@ -617,8 +650,7 @@ verify_config(struct verify_args *args)
  * against TrustedForwarders, as the milter matches its client, and every
  * --trusted-forwarder), and the DKIM and DMARC options of verdict_env. */
 static void
-verify_apply_config(struct verify_opts *o, struct verify_args *args,
-    const char *host)
+verify_apply_config(struct verify_opts *o, struct verify_args *args)
 {
 	const struct config *c = args->cfg;
 	bool given = args->config_path != NULL;
@@ -641,9 +673,11 @@ verify_apply_config(struct verify_opts *o, struct verify_args *args,
 	o->dmarc.forwarders = args->fw;
 	o->dmarc.forwarder_count = args->nfw;
 	o->env.dmarc = &o->dmarc;
+	/* AuthservID, or the milter's default (the fully qualified host
+	 * name, authmilter.conf(5)) */
 	if (o->env.authserv_id == NULL)
-		o->env.authserv_id = given ? c->authserv_id : host;
-	o->env.receiver = given ? c->authserv_id : host;
+		o->env.authserv_id = c->authserv_id;
+	o->env.receiver = c->authserv_id;
 	o->env.max_signatures = c->max_signatures;
 	if (o->env.min_rsa_bits == 0)
 		o->env.min_rsa_bits = c->min_key_bits;
@@ -664,7 +698,6 @@ cli_verify(int argc, char **argv)
 	struct orgdomain *org = NULL;
 	struct verify_opts o;
 	const char *why = NULL;
-	char host[256];
 	int r, status = CLI_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
@@ -683,10 +716,7 @@ cli_verify(int argc, char **argv)
 	}
 	if (verify_config(&args) < 0)
 		goto out;
-	if (gethostname(host, sizeof(host)) != 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
-	verify_apply_config(&o, &args, host);
+	verify_apply_config(&o, &args);
 	if (orgdomain_new(&args.org, &org, &why) < 0) {
 		fprintf(stderr, "authmilter verify: public suffix list: %s\n",
 		    why != NULL ? why : "cannot be loaded");

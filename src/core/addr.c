@@ -19,9 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
 #include "authmilter/addr.h"
+#include "authmilter/b64.h"
 #include "authmilter/bounds.h"
 #include "authmilter/xalloc.h"
 
@@ -37,7 +36,6 @@ struct addr_cur {
 	size_t out_len;
 	size_t out_cap;
 	struct arena *arena;
-	EVP_ENCODE_CTX *b64;	/* made on first use, arena cleanup */
 	bool smtp;		/* RFC 5321 path: no CFWS, no folds */
 	const char *why;	/* last failure (static) */
 	size_t why_off;
@@ -754,52 +752,24 @@ addr_decode_q(const struct addr_ew *ew, uint8_t *out)
 	return (int)w;
 }
 
-static void
-addr_b64_free(void *p)
-{
-	EVP_ENCODE_CTX_free(p);
-}
-
-/* RFC 2047 §4.1: base64 (RFC 2045 §6.8), decoded by OpenSSL; missing
- * final padding is supplied. @return bytes written, -1 if not base64,
- * -ENOMEM. */
+/* RFC 2047 §4.1: base64 (RFC 2045 §6.8); missing final padding is
+ * supplied. @return bytes written, or -1 if not base64. */
 static int
-addr_decode_b(struct addr_cur *c, const struct addr_ew *ew, uint8_t *out)
+addr_decode_b(const struct addr_ew *ew, uint8_t *out)
 {
-	static const unsigned char pad[] = "==";
-	int n = 0, m = 0, total;
+	size_t n;
 
-	if (ew->text_len % 4 == 1 || ew->text_len > 65536)
+	/* the bytes are fewer than the characters they replace */
+	if (b64_decode((const char *)ew->text, ew->text_len, B64_PAD_OPTIONAL,
+	    out, ew->text_len, &n) != 0)
 		return -1;
-	if (c->b64 == NULL) {
-		if ((c->b64 = EVP_ENCODE_CTX_new()) == NULL)
-			return -ENOMEM;
-		if (arena_cleanup(c->arena, addr_b64_free, c->b64) < 0) {
-			c->b64 = NULL;
-			return -ENOMEM;
-		}
-	}
-	EVP_DecodeInit(c->b64);
-	if (EVP_DecodeUpdate(c->b64, out, &n, ew->text,
-	    (int)ew->text_len) < 0)
-		return -1;
-	total = n;
-	if (ew->text_len % 4 != 0) {
-		if (EVP_DecodeUpdate(c->b64, out + total, &n, pad,
-		    (int)(4 - ew->text_len % 4)) < 0)
-			return -1;
-		total += n;
-	}
-	if (EVP_DecodeFinal(c->b64, out + total, &m) < 0)
-		return -1;
-	return total + m;
+	return (int)n;
 }
 
 static int
-addr_decode_encoded_word(struct addr_cur *c, const struct addr_ew *ew,
-    uint8_t *out)
+addr_decode_encoded_word(const struct addr_ew *ew, uint8_t *out)
 {
-	return ew->base64 ? addr_decode_b(c, ew, out) : addr_decode_q(ew, out);
+	return ew->base64 ? addr_decode_b(ew, out) : addr_decode_q(ew, out);
 }
 
 /* RFC 2047 §6.2: the encoded words of a display name are decoded (into
@@ -834,7 +804,7 @@ addr_decode_display_name(struct addr_cur *c, const uint8_t *t, size_t n,
 		}
 		if (words < BOUND_ENCODED_WORDS &&
 		    addr_match_encoded_word(t + i, n - i, &ew, true)) {
-			if ((k = addr_decode_encoded_word(c, &ew, out + w)) ==
+			if ((k = addr_decode_encoded_word(&ew, out + w)) ==
 			    -ENOMEM)
 				return k;
 			if (k >= 0) {
@@ -1082,7 +1052,7 @@ struct addr_iconv {
 };
 
 struct addr_render {
-	struct addr_cur cur;	/* arena and base64 context */
+	struct arena *arena;
 	uint8_t *out;
 	size_t len, cap;
 	struct addr_iconv cache[ADDR_ICONV_CACHE];
@@ -1182,17 +1152,15 @@ addr_render(struct addr_render *r, const uint8_t *p, size_t n)
 	int k;
 
 	r->cap = 4 * n + 16;
-	if (r->cap < n || (r->out = arena_alloc(r->cur.arena, r->cap)) == NULL)
+	if (r->cap < n || (r->out = arena_alloc(r->arena, r->cap)) == NULL)
 		return -ENOMEM;
 	while (i < n) {
 		if (p[i] == '=' && addr_match_encoded_word(p + i, n - i, &ew,
 		    false)) {
-			if ((dec = arena_alloc(r->cur.arena, ew.text_len + 4)) ==
+			if ((dec = arena_alloc(r->arena, ew.text_len + 4)) ==
 			    NULL)
 				return -ENOMEM;
-			k = addr_decode_encoded_word(&r->cur, &ew, dec);
-			if (k == -ENOMEM)
-				return k;
+			k = addr_decode_encoded_word(&ew, dec);
 			if (k >= 0) {
 				if (prev_ew && ws)
 					r->len = ws_at;
@@ -1411,7 +1379,7 @@ addr_shown_domains(struct arena *a, const char *value, size_t len,
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	r.cur.arena = a;
+	r.arena = a;
 	rc = addr_scan((const uint8_t *)value, len, fn, ctx);
 	/* without an encoded word or a quoted-pair a reader's rendering is
 	 * the text as written */

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -293,15 +294,16 @@ config_set_unsigned(struct config_loader *l, const struct config_option *o,
 	return why;
 }
 
+/* An octal mode or mask (UMask, SocketMode) into an int field. */
 static const char *
-config_set_umask(struct config_loader *l, const struct config_option *o,
+config_set_octal(struct config_loader *l, const struct config_option *o,
     const char *v)
 {
 	const char *why;
 	long n;
 
 	if ((why = config_parse_number(l, o, v, 8, &n)) == NULL)
-		l->cfg->umask = (int)n;
+		*(int *)config_field(l, o) = (int)n;
 	return why;
 }
 
@@ -629,6 +631,17 @@ config_check_id(struct config_loader *l, const char *v, const char *name,
 	return NULL;
 }
 
+/* A user (SocketUser) or, with o->min set, a group (SocketGroup,
+ * MTAGroup) that exists, by name or number, into a string field. */
+static const char *
+config_set_account(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	const char *why = config_check_id(l, v, v, o->min != 0);
+
+	return why != NULL ? why : config_set_string(l, o, v);
+}
+
 static const char *
 config_set_userid(struct config_loader *l, const struct config_option *o,
     const char *v)
@@ -730,7 +743,13 @@ static const struct config_word config_words_alg[] = {
 static const struct config_option config_options[] = {
 	{ "Socket", NULL, config_set_socket, 0, 0, 0, NULL },
 	{ "UserID", NULL, config_set_userid, 0, 0, 0, NULL },
-	{ "UMask", NULL, config_set_umask, 0, 0, 0777, NULL },
+	{ "UMask", NULL, config_set_octal, F(umask), 0, 0777, NULL },
+	{ "SocketUser", NULL, config_set_account, F(socket_user), 0, 0, NULL },
+	{ "SocketGroup", NULL, config_set_account, F(socket_group), 1, 0,
+	    NULL },
+	{ "SocketMode", NULL, config_set_octal, F(socket_mode), 0, 0777,
+	    NULL },
+	{ "MTAGroup", NULL, config_set_account, F(mta_group), 1, 0, NULL },
 	{ "PidFile", NULL, config_set_path, F(pid_file), 0, 0, NULL },
 	{ "Syslog", NULL, config_set_bool, F(syslog), 0, 0, NULL },
 	{ "SyslogFacility", NULL, config_set_facility, 0, 0, 0, NULL },
@@ -816,10 +835,20 @@ config_find_option(const char *name)
 
 /* ---- reading the lines ---- */
 
+unsigned
+config_option_line(const struct config *cfg, const char *name)
+{
+	const struct config_option *o = config_find_option(name);
+
+	if (o == NULL || cfg->option_lines == NULL)
+		return 0;
+	return cfg->option_lines[o - config_options];
+}
+
 static void
 config_read_lines(struct config_loader *l, const char *text, size_t len)
 {
-	unsigned seen[CONFIG_N_OPTIONS] = { 0 };
+	unsigned *seen = l->cfg->option_lines;
 	const struct config_option *o;
 	struct table_cursor *c = xmalloc(sizeof(*c));
 	char *name, *value;
@@ -1162,6 +1191,8 @@ config_load_key_file(struct config_loader *l)
 	struct config_key *k;
 	const char *why;
 
+	if (line == 0)
+		line = l->selector_line ? l->selector_line : l->key_file_line;
 	if (cfg->domains.n == 0 && cfg->selector == NULL &&
 	    cfg->key_file == NULL)
 		return;
@@ -1201,6 +1232,7 @@ static void
 config_check(struct config_loader *l)
 {
 	struct config *cfg = l->cfg;
+	unsigned spool = config_option_line(cfg, "SpoolDir");
 	struct stat st;
 
 	if (cfg->key_table != NULL && cfg->signing_table == NULL)
@@ -1212,35 +1244,37 @@ config_check(struct config_loader *l)
 		    "SigningTable", "needs a KeyTable");
 	if (l->mode_given && (cfg->mode & CONFIG_MODE_SIGN) &&
 	    l->deferred[DEFER_SIGNING_TABLE] == NULL && cfg->domains.n == 0)
-		config_err(l, 0, "Mode", "signing (s) needs SigningTable and "
-		    "KeyTable, or Domain, Selector and KeyFile");
+		config_err(l, config_option_line(cfg, "Mode"), "Mode",
+		    "signing (s) needs SigningTable and KeyTable, or Domain, "
+		    "Selector and KeyFile");
 	if (cfg->spool_dir != NULL) {
 		if (stat(cfg->spool_dir, &st) != 0)
-			config_err(l, 0, "SpoolDir", "%s: %s", cfg->spool_dir,
-			    strerror(errno));
+			config_err(l, spool, "SpoolDir", "%s: %s",
+			    cfg->spool_dir, strerror(errno));
 		else if (!S_ISDIR(st.st_mode))
-			config_err(l, 0, "SpoolDir", "%s: not a directory",
+			config_err(l, spool, "SpoolDir", "%s: not a directory",
 			    cfg->spool_dir);
 		else if (access(cfg->spool_dir, W_OK | X_OK) != 0)
-			config_err(l, 0, "SpoolDir", "%s: not writable: %s",
+			config_err(l, spool, "SpoolDir", "%s: not writable: %s",
 			    cfg->spool_dir, strerror(errno));
 	}
 	if (cfg->public_suffix_list != NULL &&
 	    access(cfg->public_suffix_list, R_OK) != 0)
-		config_err(l, 0, "PublicSuffixList", "%s: %s",
-		    cfg->public_suffix_list, strerror(errno));
+		config_err(l, config_option_line(cfg, "PublicSuffixList"),
+		    "PublicSuffixList", "%s: %s", cfg->public_suffix_list,
+		    strerror(errno));
 }
 
 static void
 config_defaults(struct config *cfg)
 {
-	char host[256];
-
 	atomic_init(&cfg->refs, 1);
 	cfg->socket.type = CONFIG_SOCKET_LOCAL;
 	cfg->socket.spec = xstrdup("local:/run/authmilter/authmilter.sock");
 	cfg->socket.path = xstrdup("/run/authmilter/authmilter.sock");
 	cfg->umask = -1;
+	cfg->socket_mode = 0660;
+	cfg->option_lines = xcalloc(CONFIG_N_OPTIONS, sizeof(unsigned));
 	cfg->syslog = true;
 	cfg->syslog_facility = LOG_MAIL;
 	cfg->log_level = LOG_LVL_INFO;
@@ -1260,10 +1294,34 @@ config_defaults(struct config *cfg)
 	cfg->on_dns_error = CONFIG_ACTION_ACCEPT;
 	cfg->on_internal_error = CONFIG_ACTION_ACCEPT;
 	cfg->org_domain = CONFIG_ORGDOMAIN_TREEWALK;
+}
+
+char *
+config_default_authserv_id(void)
+{
+	struct addrinfo hints, *res = NULL;
+	char host[256];
+	char *id;
+
 	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
-	cfg->authserv_id = xstrdup(host);
+	/* what `hostname --fqdn` says: the canonical name of the host
+	 * name, from /etc/hosts or DNS */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_flags = AI_CANONNAME;
+	if (strchr(host, '.') == NULL &&
+	    getaddrinfo(host, NULL, &hints, &res) == 0 &&
+	    res->ai_canonname != NULL &&
+	    strchr(res->ai_canonname, '.') != NULL &&
+	    config_domain_ok(res->ai_canonname))
+		id = xstrdup(res->ai_canonname);
+	else
+		id = xstrdup(host);
+	if (res != NULL)
+		freeaddrinfo(res);
+	return id;
 }
 
 static void
@@ -1277,6 +1335,10 @@ config_free(struct config *cfg)
 	free(cfg->socket.host);
 	free(cfg->user);
 	free(cfg->group);
+	free(cfg->socket_user);
+	free(cfg->socket_group);
+	free(cfg->mta_group);
+	free(cfg->option_lines);
 	free(cfg->pid_file);
 	free(cfg->authserv_id);
 	table_free(cfg->key_table);
@@ -1331,6 +1393,8 @@ config_load_mem(const char *name, const char *text, size_t len,
 	l.dir = config_dirname(name);
 	l.errors = errors;
 	config_read_lines(&l, text, len);
+	if (cfg->authserv_id == NULL)
+		cfg->authserv_id = config_default_authserv_id();
 	if (cfg->oversign_headers.n == 0) {
 		cfg->oversign_headers.v = xcalloc(1, sizeof(char *));
 		cfg->oversign_headers.v[cfg->oversign_headers.n++] =

@@ -1,596 +1,74 @@
 /*
- * dkim_key.c -- DKIM key records, private keys, base64 and the signature
- * primitives, over OpenSSL 3 EVP.
+ * dkim_key.c -- reading DKIM private key files (see dkim_key.h).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
-#include <openssl/x509.h>
+#include <openssl/crypto.h>
 
-#include "authmilter/bounds.h"
 #include "authmilter/dkim_key.h"
-#include "authmilter/tags.h"
 
 /* A private key file is a few KB; anything bigger is not a key. */
 #define DKIM_KEY_FILE_MAX 65536
-/* Ed25519 keys and seeds (RFC 8032 section 5.1.5). */
-#define DKIM_ED25519_LEN 32
-
-struct dkim_privkey {
-	atomic_uint refs;
-	enum dkim_key_type type;
-	unsigned bits;
-	EVP_PKEY *pkey;
-};
-
-/* The refcount lives ahead of the public struct, as dns answers do. */
-struct dkim_pubkey_box {
-	atomic_uint refs;
-	struct dkim_pubkey pub;
-};
-
-#define PUBKEY_BOX(k)                                                     \
-	((struct dkim_pubkey_box *)((char *)(k) -                          \
-	    offsetof(struct dkim_pubkey_box, pub)))
-
-static void
-why_add(struct buf *why, const char *s)
-{
-	if (why != NULL)
-		buf_adds(why, s);
-}
-
-/* ---- algorithms ---- */
-
-const char *
-dkim_alg_name(enum dkim_alg alg)
-{
-	return alg == DKIM_ALG_ED25519_SHA256 ? "ed25519-sha256" :
-						"rsa-sha256";
-}
-
-static bool
-span_is(const char *s, size_t n, const char *word)
-{
-	return strlen(word) == n && strncasecmp(s, word, n) == 0;
-}
 
 int
-dkim_alg_parse(const char *s, size_t n, enum dkim_alg *ret_alg)
-{
-	/* RFC 6376 section 3.5 a=; RFC 8463 section 3 adds ed25519-sha256;
-	 * RFC 8301 section 3.1: rsa-sha1 MUST NOT be used */
-	if (span_is(s, n, "rsa-sha256")) {
-		*ret_alg = DKIM_ALG_RSA_SHA256;
-		return 0;
-	}
-	if (span_is(s, n, "ed25519-sha256")) {
-		*ret_alg = DKIM_ALG_ED25519_SHA256;
-		return 0;
-	}
-	return -EINVAL;
-}
-
-enum dkim_key_type
-dkim_alg_key_type(enum dkim_alg alg)
-{
-	return alg == DKIM_ALG_ED25519_SHA256 ? DKIM_KEY_ED25519 :
-						DKIM_KEY_RSA;
-}
-
-const char *
-dkim_key_type_name(enum dkim_key_type t)
-{
-	return t == DKIM_KEY_ED25519 ? "ed25519" : "rsa";
-}
-
-/* ---- base64 ---- */
-
-static bool
-is_b64_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* Characters decoded per EVP_DecodeBlock() call: whole 4-character
- * groups, so the work buffers stay small and on the stack. */
-#define DKIM_B64_CHUNK 256
-
-/* RFC 2045 section 6.8 alphabet, without the '=' pad. */
-static bool
-b64_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
-/* Decode m characters (whole groups, checked) of grp, the last pad of
- * them '=', appending to out. -ERANGE past outmax (nothing written). */
-static int
-b64_flush(const unsigned char *grp, size_t m, size_t pad, uint8_t *out,
-    size_t outmax, size_t *len)
-{
-	unsigned char dec[DKIM_B64_CHUNK / 4 * 3];
-	int d;
-
-	if (m == 0)
-		return 0;
-	/* OpenSSL decodes each pad character as a zero byte: drop them */
-	d = EVP_DecodeBlock(dec, grp, (int)m);
-	if (d < 0 || (size_t)d < pad)
-		return -EINVAL;
-	if ((size_t)d - pad > outmax - *len)
-		return -ERANGE;
-	memcpy(out + *len, dec, (size_t)d - pad);
-	*len += (size_t)d - pad;
-	return 0;
-}
-
-int
-dkim_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax,
-    size_t *ret_len)
-{
-	unsigned char grp[DKIM_B64_CHUNK];
-	size_t i, m = 0, pad = 0, len = 0, total = 0;
-	int r = 0, fr;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (is_b64_space((char)c))
-			continue;
-		/* '=' only as the final padding, at most two of it. The
-		 * alphabet is checked here: OpenSSL's decoder is lenient
-		 * (it skips whitespace and stops quietly at '-'). */
-		if (c == '=' ? ++pad > 2 : pad > 0 || !b64_char(c))
-			return -EINVAL;
-		grp[m++] = c;
-		total++;
-		if (m == sizeof(grp)) {
-			/* a full chunk: any pad in it ends the data, so a
-			 * later character fails the check above */
-			fr = b64_flush(grp, m, pad, out, outmax, &len);
-			if (fr == -EINVAL)
-				return fr;
-			if (r == 0)
-				r = fr;
-			m = 0;
-		}
-	}
-	/* RFC 2045 section 6.8: whole 4-character groups (padding
-	 * required) */
-	if (total % 4 != 0)
-		return -EINVAL;
-	fr = b64_flush(grp, m, m > 0 ? pad : 0, out, outmax, &len);
-	if (fr == -EINVAL || r == 0)
-		r = fr;
-	if (r == 0)
-		*ret_len = len;
-	return r;
-}
-
-void
-dkim_b64_encode(struct buf *out, const uint8_t *p, size_t n)
-{
-	size_t chunk, off = 0;
-	unsigned char enc[4 * 256 + 1];
-
-	/* 192 input bytes make 256 characters: encode in blocks so no
-	 * allocation is needed */
-	while (off < n) {
-		chunk = n - off > 192 ? 192 : n - off;
-		EVP_EncodeBlock(enc, p + off, (int)chunk);
-		buf_add(out, enc, (chunk + 2) / 3 * 4);
-		off += chunk;
-	}
-}
-
-/* ---- public keys ---- */
-
-struct dkim_pubkey *
-dkim_pubkey_ref(struct dkim_pubkey *k)
-{
-	if (k != NULL)
-		atomic_fetch_add(&PUBKEY_BOX(k)->refs, 1);
-	return k;
-}
-
-struct dkim_pubkey *
-dkim_pubkey_unref(struct dkim_pubkey *k)
-{
-	struct dkim_pubkey_box *box;
-
-	if (k == NULL)
-		return NULL;
-	box = PUBKEY_BOX(k);
-	if (atomic_fetch_sub(&box->refs, 1) == 1) {
-		EVP_PKEY_free(box->pub.pkey);
-		free(box);
-	}
-	return NULL;
-}
-
-/* Whether the ':'-separated list v (n bytes) holds word, FWS around the
- * elements ignored (RFC 6376 section 3.6.1 h=, s=, t=). */
-static bool
-list_has(const char *v, size_t n, const char *word)
-{
-	size_t i = 0, start, end;
-
-	while (i <= n) {
-		start = i;
-		while (i < n && v[i] != ':')
-			i++;
-		end = i;
-		while (start < end && is_b64_space(v[start]))
-			start++;
-		while (end > start && is_b64_space(v[end - 1]))
-			end--;
-		if (span_is(v + start, end - start, word))
-			return true;
-		i++;
-	}
-	return false;
-}
-
-/* RSA: SubjectPublicKeyInfo DER (RFC 6376 section 3.6.1 p=), or a bare
- * RSAPublicKey (RFC 8017 appendix A.1.1) as some domains publish. */
-static EVP_PKEY *
-load_rsa_public(const uint8_t *der, size_t len)
-{
-	const unsigned char *p = der;
-	EVP_PKEY *pk;
-
-	pk = d2i_PUBKEY(NULL, &p, (long)len);
-	if (pk != NULL && (p != der + len || !EVP_PKEY_is_a(pk, "RSA"))) {
-		EVP_PKEY_free(pk);
-		pk = NULL;
-	}
-	if (pk == NULL) {
-		p = der;
-		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
-		if (pk != NULL && p != der + len) {
-			EVP_PKEY_free(pk);
-			pk = NULL;
-		}
-	}
-	ERR_clear_error();
-	return pk;
-}
-
-static int
-pubkey_load(struct dkim_pubkey *k, const struct tag *p, unsigned min_bits,
-    struct buf *why)
-{
-	uint8_t der[BOUND_TXT_BYTES];
-	size_t len;
-
-	if (dkim_b64_decode(p->value, p->value_len, der, sizeof(der),
-		&len) != 0) {
-		why_add(why, "bad base64 in p=");
-		return -EINVAL;
-	}
-	if (k->type == DKIM_KEY_ED25519) {
-		/* RFC 8463 section 4.2: p= is the raw 32-byte public key */
-		if (len != DKIM_ED25519_LEN) {
-			if (why != NULL)
-				buf_addf(why, "bad Ed25519 key (length %zu)",
-				    len);
-			return -EINVAL;
-		}
-		k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL,
-		    der, len);
-		ERR_clear_error();
-	} else
-		k->pkey = load_rsa_public(der, len);
-	if (k->pkey == NULL) {
-		why_add(why, k->type == DKIM_KEY_ED25519 ? "bad Ed25519 key" :
-							  "bad RSA key");
-		return -EINVAL;
-	}
-	k->bits = (unsigned)EVP_PKEY_get_bits(k->pkey);
-	if (k->type == DKIM_KEY_RSA && k->bits < min_bits) {
-		/* RFC 8301 section 3.2: keys under 1024 bits MUST NOT be
-		 * considered valid */
-		if (why != NULL)
-			buf_addf(why, "key too small (%u bits, minimum %u)",
-			    k->bits, min_bits);
-		return -EINVAL;
-	}
-	if (k->type == DKIM_KEY_RSA && k->bits > BOUND_RSA_MAX_BITS) {
-		if (why != NULL)
-			buf_addf(why, "key too large (%u bits, maximum %u)",
-			    k->bits, BOUND_RSA_MAX_BITS);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* The tags of RFC 6376 section 3.6.1 other than p=. */
-static int
-pubkey_tags(struct dkim_pubkey *k, const struct tag_list *l, struct buf *why)
-{
-	const struct tag *t;
-
-	t = tags_find(l, "v");
-	if (t != NULL && t != &l->tags[0]) {
-		why_add(why, "v= not first");
-		return -EINVAL;
-	}
-	/* "v=DKIM1" is the only value; case-sensitive per the ABNF */
-	if (t != NULL && (t->value_len != 5 ||
-			     memcmp(t->value, "DKIM1", 5) != 0)) {
-		why_add(why, "v= not DKIM1");
-		return -EINVAL;
-	}
-	t = tags_find(l, "k");
-	if (t != NULL && tags_value_is(t, "ed25519"))
-		k->type = DKIM_KEY_ED25519;
-	else if (t != NULL && !tags_value_is(t, "rsa")) {
-		if (why != NULL) {
-			buf_adds(why, "unknown key type (k=");
-			buf_add(why, t->value, t->value_len > 32 ? 32 :
-								   t->value_len);
-			buf_adds(why, ")");
-		}
-		return -EINVAL;
-	}
-	t = tags_find(l, "h");
-	if (t != NULL && !list_has(t->value, t->value_len, "sha256")) {
-		why_add(why, "h= does not allow sha256");
-		return -EINVAL;
-	}
-	t = tags_find(l, "s");
-	if (t != NULL && !list_has(t->value, t->value_len, "*") &&
-	    !list_has(t->value, t->value_len, "email")) {
-		why_add(why, "not for email (s=)");
-		return -EINVAL;
-	}
-	t = tags_find(l, "t");
-	if (t != NULL) {
-		k->testing = list_has(t->value, t->value_len, "y");
-		k->strict = list_has(t->value, t->value_len, "s");
-	}
-	return 0;
-}
-
-int
-dkim_pubkey_parse(const char *rec, size_t len, unsigned min_rsa_bits,
-    struct dkim_pubkey **ret, struct buf *why)
-{
-	struct dkim_pubkey_box *box;
-	struct tag_list l;
-	const struct tag *p;
-	const char *twhy;
-	size_t where;
-	int r;
-
-	if (min_rsa_bits == 0)
-		min_rsa_bits = BOUND_RSA_MIN_BITS;
-	r = tags_parse(rec, len, &l, &twhy, &where);
-	if (r != 0) {
-		if (why != NULL)
-			buf_addf(why, "bad key record syntax: %s",
-			    r == -E2BIG ? "too many tags" : twhy);
-		return -EINVAL;
-	}
-	box = calloc(1, sizeof(*box));
-	if (box == NULL)
-		return -ENOMEM;
-	atomic_init(&box->refs, 1);
-	r = pubkey_tags(&box->pub, &l, why);
-	if (r == 0 && (p = tags_find(&l, "p")) == NULL) {
-		why_add(why, "no p= tag");
-		r = -EINVAL;
-	} else if (r == 0 && p->value_len == 0) {
-		/* RFC 6376 section 3.6.1: an empty p= means revoked */
-		why_add(why, "key revoked");
-		r = -EINVAL;
-	} else if (r == 0)
-		r = pubkey_load(&box->pub, p, min_rsa_bits, why);
-	if (r != 0) {
-		dkim_pubkey_unref(&box->pub);
-		return r;
-	}
-	*ret = &box->pub;
-	return 0;
-}
-
-int
-dkim_pubkey_verify(const struct dkim_pubkey *k, enum dkim_alg alg,
-    const uint8_t *digest, const uint8_t *sig, size_t siglen)
-{
-	EVP_PKEY_CTX *pctx = NULL;
-	EVP_MD_CTX *mctx = NULL;
-	int ok = -1;
-
-	if (dkim_alg_key_type(alg) != k->type)
-		return -EINVAL;
-	if (k->type == DKIM_KEY_ED25519) {
-		/* RFC 8463 section 3: pure Ed25519 over the SHA-256 hash */
-		mctx = EVP_MD_CTX_new();
-		if (mctx == NULL)
-			return -ENOMEM;
-		if (EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, k->pkey) == 1)
-			ok = EVP_DigestVerify(mctx, sig, siglen, digest,
-			    DKIM_DIGEST_LEN);
-		EVP_MD_CTX_free(mctx);
-	} else {
-		/* RFC 6376 section 3.3.1: RSASSA-PKCS1-v1_5 with SHA-256 */
-		pctx = EVP_PKEY_CTX_new(k->pkey, NULL);
-		if (pctx == NULL)
-			return -ENOMEM;
-		if (EVP_PKEY_verify_init(pctx) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) ==
-			1 &&
-		    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1)
-			ok = EVP_PKEY_verify(pctx, sig, siglen, digest,
-			    DKIM_DIGEST_LEN);
-		EVP_PKEY_CTX_free(pctx);
-	}
-	ERR_clear_error();
-	return ok == 1 ? 0 : -EBADMSG;
-}
-
-/* ---- private keys ---- */
-
-struct dkim_privkey *
-dkim_privkey_ref(struct dkim_privkey *k)
-{
-	if (k != NULL)
-		atomic_fetch_add(&k->refs, 1);
-	return k;
-}
-
-struct dkim_privkey *
-dkim_privkey_unref(struct dkim_privkey *k)
-{
-	if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1) {
-		EVP_PKEY_free(k->pkey);
-		free(k);
-	}
-	return NULL;
-}
-
-enum dkim_key_type
-dkim_privkey_type(const struct dkim_privkey *k)
-{
-	return k->type;
-}
-
-enum dkim_alg
-dkim_privkey_alg(const struct dkim_privkey *k)
-{
-	return k->type == DKIM_KEY_ED25519 ? DKIM_ALG_ED25519_SHA256 :
-					     DKIM_ALG_RSA_SHA256;
-}
-
-unsigned
-dkim_privkey_bits(const struct dkim_privkey *k)
-{
-	return k->bits;
-}
-
-/* Never prompt for a passphrase: encrypted keys are refused. */
-static int
-no_passphrase(char *b, int size, int rwflag, void *u)
-{
-	(void)b;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
-/* The base64 Ed25519 seed form (RFC 8463 Appendix A.1), or NULL. */
-static EVP_PKEY *
-load_ed25519_seed(const char *data, size_t len)
-{
-	uint8_t seed[64];
-	size_t n;
-	EVP_PKEY *pk;
-
-	if (dkim_b64_decode(data, len, seed, sizeof(seed), &n) != 0 ||
-	    n != DKIM_ED25519_LEN)
-		return NULL;
-	pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, n);
-	OPENSSL_cleanse(seed, sizeof(seed));
-	return pk;
-}
-
-static EVP_PKEY *
-load_pem_private(const char *data, size_t len)
-{
-	BIO *bio;
-	EVP_PKEY *pk;
-
-	if (len > INT_MAX)
-		return NULL;
-	bio = BIO_new_mem_buf(data, (int)len);
-	if (bio == NULL)
-		return NULL;
-	pk = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	return pk;
-}
-
-static int
-privkey_check(EVP_PKEY *pk, struct dkim_privkey *k, struct buf *why)
-{
-	if (EVP_PKEY_is_a(pk, "ED25519"))
-		k->type = DKIM_KEY_ED25519;
-	else if (EVP_PKEY_is_a(pk, "RSA"))
-		k->type = DKIM_KEY_RSA;
-	else {
-		why_add(why, "unsupported key type (not RSA or Ed25519)");
-		return -EINVAL;
-	}
-	k->bits = (unsigned)EVP_PKEY_get_bits(pk);
-	if (k->type == DKIM_KEY_RSA && (k->bits < BOUND_RSA_MIN_BITS ||
-					   k->bits > BOUND_RSA_MAX_BITS)) {
-		/* RFC 8301 section 3.2: signers MUST use at least 1024 */
-		if (why != NULL)
-			buf_addf(why, "RSA key of %u bits (allowed: %u to %u)",
-			    k->bits, BOUND_RSA_MIN_BITS, BOUND_RSA_MAX_BITS);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-int
-dkim_privkey_parse(const char *data, size_t len, struct dkim_privkey **ret,
-    struct buf *why)
-{
-	struct dkim_privkey *k;
-	EVP_PKEY *pk;
-	int r;
-
-	if (memmem(data, len, "-----BEGIN", 10) != NULL)
-		pk = load_pem_private(data, len);
-	else
-		pk = load_ed25519_seed(data, len);
-	ERR_clear_error();
-	if (pk == NULL) {
-		why_add(why, "not a PEM private key or Ed25519 seed "
-			     "(or encrypted)");
-		return -EINVAL;
-	}
-	k = calloc(1, sizeof(*k));
-	if (k == NULL) {
-		EVP_PKEY_free(pk);
-		return -ENOMEM;
-	}
-	atomic_init(&k->refs, 1);
-	k->pkey = pk;
-	r = privkey_check(pk, k, why);
-	if (r != 0) {
-		dkim_privkey_unref(k);
-		return r;
-	}
-	*ret = k;
-	return 0;
-}
-
-/* Read the whole file into a heap buffer; reasons name the file. */
-static int
-read_key_file(const char *path, bool allow_unsafe, char **ret_data,
+dkim_key_read(int fd, const char *name, size_t max, char **ret_data,
     size_t *ret_len, struct buf *why)
 {
-	struct stat st;
-	ssize_t n;
 	size_t got = 0;
-	char *data = NULL;
+	ssize_t n;
+	char *data;
+	int r = 0;
+
+	/* room for one byte more than max, to see that there is more; one
+	 * buffer, never moved, so no copy of the key is left behind */
+	if ((data = malloc(max + 1)) == NULL)
+		return -ENOMEM;
+	while (r == 0) {
+		if (got > max) {
+			r = -EFBIG;
+			if (why != NULL)
+				buf_addf(why,
+				    "%s: larger than %zu bytes, not a "
+				    "key",
+				    name, max);
+			break;
+		}
+		n = read(fd, data + got, max + 1 - got);
+		if (n > 0)
+			got += (size_t)n;
+		else if (n == 0)
+			break;
+		else if (errno != EINTR) {
+			/* EIO and the like: a failure, not a shorter key */
+			r = -errno;
+			if (why != NULL)
+				buf_addf(why, "%s: read failed: %s", name,
+				    strerror(-r));
+		}
+		/* EINTR: a signal came before any data; read again */
+	}
+	if (r != 0) {
+		OPENSSL_cleanse(data, got);
+		free(data);
+		return r;
+	}
+	data[got] = '\0';
+	*ret_data = data;
+	*ret_len = got;
+	return 0;
+}
+
+/* Open path and check what it is before reading it; reasons name it.
+ * @return the descriptor, or -errno. */
+static int
+open_key_file(const char *path, bool allow_unsafe, struct buf *why)
+{
+	struct stat st;
 	int fd, r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -606,30 +84,21 @@ read_key_file(const char *path, bool allow_unsafe, char **ret_data,
 		if (why != NULL)
 			buf_addf(why, "%s: %s", path,
 			    S_ISREG(st.st_mode) ? "larger than 64 KB, not a "
-						  "key" : "not a regular file");
+			                          "key"
+			                        : "not a regular file");
 		close(fd);
 		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
 	}
 	if (!allow_unsafe && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
 		if (why != NULL)
-			buf_addf(why, "%s: key file is accessible by group or "
+			buf_addf(why,
+			    "%s: key file is accessible by group or "
 			    "others (mode %04o); chmod 600 it",
 			    path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -EPERM;
 	}
-	data = malloc((size_t)st.st_size + 1);
-	if (data == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size &&
-	    (n = read(fd, data + got, (size_t)st.st_size - got)) > 0)
-		got += (size_t)n;
-	close(fd);
-	*ret_data = data;
-	*ret_len = got;
-	return 0;
+	return fd;
 }
 
 int
@@ -639,9 +108,12 @@ dkim_key_load_private(const char *path, bool allow_unsafe,
 	struct buf inner;
 	char *data = NULL;
 	size_t len = 0;
-	int r;
+	int fd, r;
 
-	r = read_key_file(path, allow_unsafe, &data, &len, why);
+	if ((fd = open_key_file(path, allow_unsafe, why)) < 0)
+		return fd;
+	r = dkim_key_read(fd, path, DKIM_KEY_FILE_MAX, &data, &len, why);
+	close(fd);
 	if (r != 0)
 		return r;
 	buf_init(&inner, 512);
@@ -652,73 +124,4 @@ dkim_key_load_private(const char *path, bool allow_unsafe,
 		buf_addf(why, "%s: %s", path, buf_cstr(&inner));
 	buf_free(&inner);
 	return r;
-}
-
-int
-dkim_privkey_record(const struct dkim_privkey *k, struct buf *out)
-{
-	uint8_t raw[DKIM_ED25519_LEN];
-	unsigned char *der = NULL;
-	size_t rawlen = sizeof(raw);
-	int n;
-
-	buf_addf(out, "v=DKIM1; k=%s; p=", dkim_key_type_name(k->type));
-	if (k->type == DKIM_KEY_ED25519) {
-		/* RFC 8463 section 4.2 */
-		if (EVP_PKEY_get_raw_public_key(k->pkey, raw, &rawlen) != 1) {
-			ERR_clear_error();
-			return -EIO;
-		}
-		dkim_b64_encode(out, raw, rawlen);
-	} else {
-		/* RFC 6376 section 3.6.1: SubjectPublicKeyInfo */
-		n = i2d_PUBKEY(k->pkey, &der);
-		if (n <= 0) {
-			ERR_clear_error();
-			return -EIO;
-		}
-		dkim_b64_encode(out, der, (size_t)n);
-		OPENSSL_free(der);
-	}
-	return buf_error(out);
-}
-
-int
-dkim_privkey_sign(const struct dkim_privkey *k, const uint8_t *digest,
-    uint8_t *sig, size_t *ret_len)
-{
-	EVP_PKEY_CTX *pctx;
-	EVP_MD_CTX *mctx;
-	size_t len = DKIM_SIG_MAX;
-	int ok = 0;
-
-	if (EVP_PKEY_get_size(k->pkey) > DKIM_SIG_MAX)
-		return -EIO;
-	if (k->type == DKIM_KEY_ED25519) {
-		/* RFC 8463 section 3: Ed25519 over the SHA-256 digest */
-		mctx = EVP_MD_CTX_new();
-		if (mctx == NULL)
-			return -ENOMEM;
-		ok = EVP_DigestSignInit(mctx, NULL, NULL, NULL, k->pkey) == 1 &&
-		    EVP_DigestSign(mctx, sig, &len, digest,
-			DKIM_DIGEST_LEN) == 1;
-		EVP_MD_CTX_free(mctx);
-	} else {
-		/* RFC 6376 section 3.3.1: RSASSA-PKCS1-v1_5 over SHA-256 */
-		pctx = EVP_PKEY_CTX_new(k->pkey, NULL);
-		if (pctx == NULL)
-			return -ENOMEM;
-		ok = EVP_PKEY_sign_init(pctx) == 1 &&
-		    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) ==
-			1 &&
-		    EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
-		    EVP_PKEY_sign(pctx, sig, &len, digest,
-			DKIM_DIGEST_LEN) == 1;
-		EVP_PKEY_CTX_free(pctx);
-	}
-	ERR_clear_error();
-	if (!ok)
-		return -EIO;
-	*ret_len = len;
-	return 0;
 }

@@ -17,6 +17,9 @@
  * never held while parsing (two threads missing on the same record both
  * parse it; the first to insert wins, the other keeps its own key), nor
  * while an evicted entry's key is released.
+ *
+ * The lookup (dkim_key_cache_lookup) asks DNS and parses each TXT record
+ * through the cache until one is a usable key.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -24,7 +27,7 @@
 #include <string.h>
 
 #include "authmilter/bounds.h"
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/xalloc.h"
 
 /* Buckets: a power of two at least max, up to this many. */
@@ -33,21 +36,21 @@
 #define KEYC_REASON_MAX 512
 
 struct keyc_entry {
-	struct keyc_entry *hnext;	/* hash chain */
+	struct keyc_entry *hnext; /* hash chain */
 	uint32_t hash;
 	unsigned min_bits;
-	bool used;			/* CLOCK bit: hit since the hand passed */
-	struct dkim_pubkey *key;	/* one reference; NULL: refused */
-	const char *reason;		/* refused: points into data */
-	size_t len;			/* record bytes at data */
-	char data[];			/* record, then the reason + NUL */
+	bool used;               /* CLOCK bit: hit since the hand passed */
+	struct dkim_pubkey *key; /* one reference; NULL: refused */
+	const char *reason;      /* refused: points into data */
+	size_t len;              /* record bytes at data */
+	char data[];             /* record, then the reason + NUL */
 };
 
 struct dkim_key_cache {
 	pthread_mutex_t lock;
 	struct keyc_entry **buckets;
-	size_t nbuckets;		/* power of two */
-	struct keyc_entry **ring;	/* max slots; NULL = free */
+	size_t nbuckets;          /* power of two */
+	struct keyc_entry **ring; /* max slots; NULL = free */
 	size_t max, count, hand;
 	unsigned long hits, misses, evictions;
 };
@@ -79,8 +82,8 @@ keyc_find(struct dkim_key_cache *c, const char *rec, size_t len,
 	struct keyc_entry *e;
 
 	for (e = *keyc_bucket(c, h); e != NULL; e = e->hnext)
-		if (e->hash == h && e->min_bits == min_bits &&
-		    e->len == len && memcmp(e->data, rec, len) == 0)
+		if (e->hash == h && e->min_bits == min_bits && e->len == len &&
+		    memcmp(e->data, rec, len) == 0)
 			return e;
 	return NULL;
 }
@@ -97,7 +100,7 @@ keyc_evict(struct dkim_key_cache *c)
 		if (e != NULL && !e->used)
 			break;
 		if (e != NULL)
-			e->used = false;	/* second chance */
+			e->used = false; /* second chance */
 		c->hand = (c->hand + 1) % c->max;
 	}
 	for (pp = keyc_bucket(c, e->hash); *pp != e; pp = &(*pp)->hnext)
@@ -124,7 +127,7 @@ keyc_insert(struct dkim_key_cache *c, struct keyc_entry *e)
 	while (c->ring[c->hand] != NULL)
 		c->hand = (c->hand + 1) % c->max;
 	c->ring[c->hand] = e;
-	c->hand = (c->hand + 1) % c->max;	/* a full sweep before e goes */
+	c->hand = (c->hand + 1) % c->max; /* a full sweep before e goes */
 	c->count++;
 	b = keyc_bucket(c, e->hash);
 	e->hnext = *b;
@@ -145,8 +148,7 @@ keyc_entry_free(struct keyc_entry *e)
  * reason appended to why (*ret left NULL); 0 when absent. */
 static int
 keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
-    unsigned min_bits, uint32_t h, struct dkim_pubkey **ret,
-    struct buf *why)
+    unsigned min_bits, uint32_t h, struct dkim_pubkey **ret, struct buf *why)
 {
 	struct keyc_entry *e;
 
@@ -169,8 +171,7 @@ keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
  * of memory: nothing is kept, which only costs a later parse. */
 static void
 keyc_store(struct dkim_key_cache *c, const char *rec, size_t len,
-    unsigned min_bits, uint32_t h, struct dkim_pubkey *key,
-    const char *reason)
+    unsigned min_bits, uint32_t h, struct dkim_pubkey *key, const char *reason)
 {
 	size_t rlen = key != NULL ? 0 : strlen(reason) + 1;
 	struct keyc_entry *e = malloc(sizeof(*e) + len + rlen);
@@ -195,9 +196,8 @@ keyc_store(struct dkim_key_cache *c, const char *rec, size_t len,
 }
 
 int
-dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec,
-    size_t len, unsigned min_rsa_bits, struct dkim_pubkey **ret,
-    struct buf *why)
+dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec, size_t len,
+    unsigned min_rsa_bits, struct dkim_pubkey **ret, struct buf *why)
 {
 	struct dkim_pubkey *key = NULL;
 	struct buf reason;
@@ -207,7 +207,7 @@ dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec,
 	if (c == NULL)
 		return dkim_pubkey_parse(rec, len, min_rsa_bits, ret, why);
 	if (min_rsa_bits == 0)
-		min_rsa_bits = BOUND_RSA_MIN_BITS;	/* one entry for both */
+		min_rsa_bits = BOUND_RSA_MIN_BITS; /* one entry for both */
 	h = keyc_hash(rec, len, min_rsa_bits);
 	if (keyc_lookup(c, rec, len, min_rsa_bits, h, &key, why)) {
 		if (key == NULL)
@@ -219,8 +219,8 @@ dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec,
 	buf_init(&reason, KEYC_REASON_MAX);
 	r = dkim_pubkey_parse(rec, len, min_rsa_bits, &key, &reason);
 	if (r == 0 || (r == -EINVAL && buf_error(&reason) == 0))
-		keyc_store(c, rec, len, min_rsa_bits, h, key,
-		    buf_cstr(&reason));
+		keyc_store(
+		    c, rec, len, min_rsa_bits, h, key, buf_cstr(&reason));
 	if (r == -EINVAL && why != NULL)
 		buf_adds(why, buf_cstr(&reason));
 	buf_free(&reason);
@@ -262,8 +262,7 @@ dkim_key_cache_free(struct dkim_key_cache *c)
 }
 
 void
-dkim_key_cache_stats(struct dkim_key_cache *c,
-    struct dkim_key_cache_stats *ret)
+dkim_key_cache_stats(struct dkim_key_cache *c, struct dkim_key_cache_stats *ret)
 {
 	pthread_mutex_lock(&c->lock);
 	ret->hits = c->hits;
@@ -271,4 +270,108 @@ dkim_key_cache_stats(struct dkim_key_cache *c,
 	ret->evictions = c->evictions;
 	ret->entries = c->count;
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- the lookup ---- */
+
+static void
+keyc_pubkey_release(void *p)
+{
+	dkim_pubkey_unref(p);
+}
+
+/* Use the first TXT record that is a usable key; otherwise the reason
+ * the first one gave. */
+static int
+keyc_from_answer(struct dkim_key_cache *c, unsigned min_rsa_bits,
+    const struct dns_answer *ans, struct arena *a, struct dkim_key_lookup *k)
+{
+	struct buf why;
+	size_t i, mark;
+	int r = 0;
+
+	buf_init(&why, KEYC_REASON_MAX);
+	for (i = 0; i < ans->count; i++) {
+		mark = why.len;
+		r = dkim_key_cache_parse(c, (const char *)ans->rrs[i].data,
+		    ans->rrs[i].len, min_rsa_bits, &k->key, &why);
+		if (r == -ENOMEM)
+			break;
+		if (r == 0) {
+			k->result = AUTH_PASS;
+			k->reason = "";
+			if ((r = arena_cleanup(
+			         a, keyc_pubkey_release, k->key)) != 0) {
+				dkim_pubkey_unref(k->key);
+				k->key = NULL;
+			}
+			break;
+		}
+		buf_truncate(&why, i == 0 ? why.len : mark);
+	}
+	if (r == -EINVAL)
+		r = 0;
+	if (r == 0 && k->result != AUTH_PASS &&
+	    (k->reason = arena_strdup(
+	         a, why.len > 0 ? buf_cstr(&why) : "no key (empty answer)")) ==
+	        NULL)
+		r = -ENOMEM;
+	buf_free(&why);
+	return r;
+}
+
+/* "DNS failure: " and the resolver's reason (cut at 200 bytes), in a. */
+static const char *
+keyc_dns_failure(struct arena *a, const char *why)
+{
+	static const char prefix[] = "DNS failure: ";
+	size_t pl = sizeof(prefix) - 1, wl = strnlen(why, 200);
+	char *p = arena_alloc(a, pl + wl + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, prefix, pl);
+	memcpy(p + pl, why, wl);
+	p[pl + wl] = '\0';
+	return p;
+}
+
+int
+dkim_key_cache_lookup(struct dkim_key_cache *c, struct dns_resolver *res,
+    unsigned min_rsa_bits, const char *selector, const char *domain,
+    struct arena *a, struct dkim_key_lookup *ret)
+{
+	struct dns_answer *ans = NULL;
+	struct buf name;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->result = AUTH_PERMERROR;
+	/* RFC 6376 section 3.6.2.1: the key is at s._domainkey.d */
+	buf_init(&name, BOUND_DOMAIN_LEN + 1);
+	buf_addf(&name, "%s._domainkey.%s", selector, domain);
+	r = buf_error(&name) == 0
+	        ? dns_query(res, buf_cstr(&name), DNS_T_TXT, &ans)
+	        : -EINVAL;
+	buf_free(&name);
+	if (r == -EINVAL) {
+		ret->reason = "bad key name (s= and d= too long)";
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	if (ans->status == DNS_OK)
+		r = keyc_from_answer(c, min_rsa_bits, ans, a, ret);
+	else if (ans->status == DNS_TEMPFAIL) {
+		/* RFC 6376 section 6.1.2: TEMPFAIL (key unavailable) */
+		ret->result = AUTH_TEMPERROR;
+		if ((ret->reason = keyc_dns_failure(
+		         a, ans->why != NULL ? ans->why : "")) == NULL)
+			r = -ENOMEM;
+	} else
+		/* RFC 6376 section 6.1.2: PERMFAIL (no key for signature) */
+		ret->reason = ans->status == DNS_NXDOMAIN ? "no key (NXDOMAIN)"
+		                                          : "no key (NODATA)";
+	dns_answer_unref(ans);
+	return r;
 }

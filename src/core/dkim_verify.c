@@ -9,41 +9,41 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authmilter/b64.h"
 #include "authmilter/bounds.h"
 #include "authmilter/canon.h"
-#include "authmilter/dkim_sign.h"
+#include "authmilter/dkim_key_cache.h"
+#include "authmilter/dkim_pubkey.h"
+#include "authmilter/dkim_sig.h"
 #include "authmilter/dkim_verify.h"
+#include "authmilter/span.h"
 #include "authmilter/tags.h"
 #include "authmilter/xalloc.h"
 
 /* One key record, fetched once for every signature naming it. */
 struct dkim_vkey {
-	const char *selector, *domain;	/* arena-owned */
-	struct dkim_pubkey *key;	/* released by an arena cleanup */
-	enum auth_result result;	/* AUTH_PASS when key is usable */
-	const char *reason;
+	const char *selector, *domain; /* arena-owned */
+	struct dkim_key_lookup look;   /* the key, or why not */
 };
 
 /* One signature being verified. */
 struct dkim_vsig {
 	struct dkim_verify_result *res;
-	bool decided;			/* res is final (parse error...) */
+	bool decided; /* res is final (parse error...) */
 	const struct msg_header *field;
 	struct tag_list tags;
 	enum dkim_alg alg;
 	enum canon_alg hc, bc;
-	int64_t limit;			/* l=, or -1 */
+	int64_t limit; /* l=, or -1 */
 	uint64_t t, x;
 	bool has_t, has_x;
-	const char *i_domain;		/* domain part of i= */
-	uint8_t bh[CANON_DIGEST_MAX];	/* bh= as signed */
+	const char *i_domain;         /* domain part of i= */
+	uint8_t bh[CANON_DIGEST_MAX]; /* bh= as signed */
 	size_t bh_len;
-	uint8_t body_hash[CANON_DIGEST_MAX];	/* as computed */
-	size_t body_hash_len;
 	uint8_t sig[DKIM_SIG_MAX];
 	size_t sig_len;
 	uint8_t digest[DKIM_DIGEST_LEN];
-	struct canon_body *body;
+	struct dkim_sig_body *body; /* shared by (canon, hash, l=) */
 	struct dkim_vkey *key;
 };
 
@@ -51,16 +51,15 @@ struct dkim_verify {
 	struct arena *arena;
 	const struct msg *msg;
 	struct dkim_verify_options opt;
-	struct dkim_verify_result *results;	/* every signature */
+	struct dkim_verify_result *results; /* every signature */
 	size_t n_results;
-	struct dkim_vsig *sigs;			/* the evaluated ones */
+	struct dkim_vsig *sigs; /* the evaluated ones */
 	size_t n_sigs;
-	struct canon_body **bodies;
-	size_t n_bodies;
+	struct dkim_sig_bodies *bodies; /* opt.bodies, or our own */
 	struct dkim_vkey *keys;
 	size_t n_keys;
 	bool finished;
-	bool nomem;		/* an allocation failed while parsing */
+	bool nomem; /* an allocation failed while parsing */
 };
 
 /* ---- small helpers ---- */
@@ -76,49 +75,10 @@ tag_dup(struct dkim_verify *v, const struct tag *t)
 	return p;
 }
 
-static bool
-span_eq(const char *a, size_t an, const char *b)
-{
-	return strlen(b) == an && strncasecmp(a, b, an) == 0;
-}
-
-/* Whether sub (n bytes) is d or a subdomain of d (ASCII case). */
-static bool
-within(const char *sub, size_t n, const char *d)
-{
-	size_t dl = strlen(d);
-
-	if (n == dl)
-		return strncasecmp(sub, d, dl) == 0;
-	return n > dl && sub[n - dl - 1] == '.' &&
-	    strncasecmp(sub + n - dl, d, dl) == 0;
-}
-
-/* Whether the ':'-separated list v (n bytes) holds word. */
-static bool
-colon_list_has(const char *v, size_t n, const char *word)
-{
-	size_t i = 0, start, end;
-
-	while (i <= n) {
-		start = i;
-		while (i < n && v[i] != ':')
-			i++;
-		end = i++;
-		while (start < end && (v[start] == ' ' || v[start] == '\t'))
-			start++;
-		while (end > start && (v[end - 1] == ' ' || v[end - 1] == '\t'))
-			end--;
-		if (span_eq(v + start, end - start, word))
-			return true;
-	}
-	return false;
-}
-
 /* ---- per-tag parsers: NULL, or the permerror reason ---- */
 
-typedef const char *dkim_tag_fn(struct dkim_verify *v, struct dkim_vsig *s,
-    const struct tag *t);
+typedef const char *dkim_tag_fn(
+    struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t);
 
 static const char *
 tag_v(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
@@ -143,33 +103,31 @@ tag_a(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 	return NULL;
 }
 
-/* RFC 2045 section 6.8 alphabet, without the '=' pad. */
-static bool
-b64_char(char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-	    (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
-
 static const char *
 tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
 	char prefix[9];
 	size_t i, n = 0;
+	int r;
 
 	/* RFC 6008 section 4: header.b carries the first 8 characters;
 	 * only base64 ones, up to the first other non-FWS byte */
 	for (i = 0; i < t->value_len && n < 8; i++) {
-		if (b64_char(t->value[i]))
+		if (b64_char((unsigned char)t->value[i]))
 			prefix[n++] = t->value[i];
 		else if (t->value[i] != ' ' && t->value[i] != '\t' &&
-		    t->value[i] != '\r' && t->value[i] != '\n')
+		         t->value[i] != '\r' && t->value[i] != '\n')
 			break;
 	}
 	if ((s->res->b_prefix = arena_memdup(v->arena, prefix, n)) == NULL)
 		v->nomem = true;
-	if (dkim_b64_decode(t->value, t->value_len, s->sig, sizeof(s->sig),
-		&s->sig_len) != 0 || s->sig_len == 0)
+	r = b64_decode(t->value, t->value_len, B64_FWS, s->sig, sizeof(s->sig),
+	    &s->sig_len);
+	/* base64 that does not fit: too long, not bad (a signature is at
+	 * most BOUND_RSA_MAX_BITS / 8 bytes) */
+	if (r == -ERANGE)
+		return "b= too long";
+	if (r != 0 || s->sig_len == 0)
 		return "bad base64 in b=";
 	return NULL;
 }
@@ -177,50 +135,20 @@ tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 static const char *
 tag_bh(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
-	if (dkim_b64_decode(t->value, t->value_len, s->bh, sizeof(s->bh),
-		&s->bh_len) != 0)
-		return "bad base64 in bh=";
-	return NULL;
+	int r = b64_decode(
+	    t->value, t->value_len, B64_FWS, s->bh, sizeof(s->bh), &s->bh_len);
+
+	if (r == -ERANGE)
+		return "bh= too long";
+	return r != 0 ? "bad base64 in bh=" : NULL;
 }
 
 static const char *
 tag_c(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
-	if (dkim_sign_canon_parse(t->value, t->value_len, &s->hc,
-		&s->bc) != 0)
+	if (dkim_sig_parse_canon(t->value, t->value_len, &s->hc, &s->bc) != 0)
 		return "bad c=";
 	return NULL;
-}
-
-/* What is wrong with a d= or s= value (n bytes), or NULL. RFC 6376
- * section 3.5 d= is a domain-name, section 3.1 s= sub-domains: labels of
- * letters, digits and '-' (plus '_', which real selectors and DNS allow),
- * 1..63 bytes each (RFC 1035 section 2.3.4), at most 253 bytes, no final
- * dot. Anything else (whitespace, control bytes, '\', 8-bit) is refused
- * before it reaches a result, a DNS query or a header. */
-static const char *
-name_problem(const char *s, size_t n)
-{
-	size_t i, label = 0;
-
-	if (n == 0)
-		return "empty";
-	if (n > BOUND_DOMAIN_LEN - 2)
-		return "longer than 253 bytes";
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return "empty label";
-			label = 0;
-		} else if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
-		    !(c >= '0' && c <= '9') && c != '-' && c != '_')
-			return "character not allowed";
-		else if (++label > BOUND_LABEL_LEN)
-			return "label longer than 63 bytes";
-	}
-	return label == 0 ? "empty label" : NULL;
 }
 
 /* "bad X=: problem" in the arena. */
@@ -241,7 +169,7 @@ bad_tag(struct dkim_verify *v, const char *tag, const char *problem)
 static const char *
 tag_d(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
-	const char *why = name_problem(t->value, t->value_len);
+	const char *why = dkim_sig_name_problem(t->value, t->value_len);
 
 	if (why != NULL)
 		return bad_tag(v, "d", why);
@@ -256,8 +184,8 @@ tag_h(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 	size_t n, i;
 	int r;
 
-	r = dkim_sign_split_h(t->value, t->value_len, names,
-	    BOUND_SIGNED_HEADERS, &n);
+	r = dkim_sig_split_h(
+	    t->value, t->value_len, names, BOUND_SIGNED_HEADERS, &n);
 	if (r == -E2BIG)
 		return "h= lists too many header fields";
 	if (r != 0)
@@ -275,7 +203,7 @@ tag_l(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
 	uint64_t l;
 
-	if (dkim_sign_parse_uint(t->value, t->value_len, &l) != 0)
+	if (dkim_sig_parse_uint(t->value, t->value_len, &l) != 0)
 		return "bad l=";
 	s->limit = (int64_t)l;
 	return NULL;
@@ -285,14 +213,14 @@ static const char *
 tag_q(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
 	/* RFC 6376 section 3.5: dns/txt is the only query method */
-	return colon_list_has(t->value, t->value_len, "dns/txt") ? NULL :
-								    "unknown q=";
+	return span_list_has(t->value, t->value_len, "dns/txt") ? NULL
+	                                                        : "unknown q=";
 }
 
 static const char *
 tag_s(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
-	const char *why = name_problem(t->value, t->value_len);
+	const char *why = dkim_sig_name_problem(t->value, t->value_len);
 
 	if (why != NULL)
 		return bad_tag(v, "s", why);
@@ -304,37 +232,39 @@ static const char *
 tag_t(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
 	s->has_t = true;
-	return dkim_sign_parse_uint(t->value, t->value_len, &s->t) == 0 ?
-	    NULL : "bad t=";
+	return dkim_sig_parse_uint(t->value, t->value_len, &s->t) == 0
+	           ? NULL
+	           : "bad t=";
 }
 
 static const char *
 tag_x(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
 {
 	s->has_x = true;
-	return dkim_sign_parse_uint(t->value, t->value_len, &s->x) == 0 ?
-	    NULL : "bad x=";
+	return dkim_sig_parse_uint(t->value, t->value_len, &s->x) == 0
+	           ? NULL
+	           : "bad x=";
 }
 
 /* The tags of RFC 6376 section 3.5, in the order they are checked (d=
  * before i=, which is checked against it). */
 static const struct {
 	const char *name;
-	const char *missing;	/* reason when absent; NULL: optional */
+	const char *missing; /* reason when absent; NULL: optional */
 	dkim_tag_fn *fn;
 } dkim_tags[] = {
-	{ "v", "missing v= tag", tag_v },
-	{ "a", "missing a= tag", tag_a },
-	{ "b", "missing b= tag", tag_b },
-	{ "bh", "missing bh= tag", tag_bh },
-	{ "c", NULL, tag_c },
-	{ "d", "missing d= tag", tag_d },
-	{ "h", "missing h= tag", tag_h },
-	{ "l", NULL, tag_l },
-	{ "q", NULL, tag_q },
-	{ "s", "missing s= tag", tag_s },
-	{ "t", NULL, tag_t },
-	{ "x", NULL, tag_x },
+    {"v", "missing v= tag", tag_v},
+    {"a", "missing a= tag", tag_a},
+    {"b", "missing b= tag", tag_b},
+    {"bh", "missing bh= tag", tag_bh},
+    {"c", NULL, tag_c},
+    {"d", "missing d= tag", tag_d},
+    {"h", "missing h= tag", tag_h},
+    {"l", NULL, tag_l},
+    {"q", NULL, tag_q},
+    {"s", "missing s= tag", tag_s},
+    {"t", NULL, tag_t},
+    {"x", NULL, tag_x},
 };
 
 /* What is wrong with the local part of i= (n bytes), or NULL: RFC 5322
@@ -351,7 +281,8 @@ local_problem(const char *s, size_t n)
 		if (!(s[i] >= 'a' && s[i] <= 'z') &&
 		    !(s[i] >= 'A' && s[i] <= 'Z') &&
 		    !(s[i] >= '0' && s[i] <= '9') &&
-		    (s[i] == '\0' || strchr("!#$%&'*+-/=?^_`{|}~.", s[i]) == NULL))
+		    (s[i] == '\0' ||
+		        strchr("!#$%&'*+-/=?^_`{|}~.", s[i]) == NULL))
 			return "character not allowed";
 	return NULL;
 }
@@ -382,9 +313,10 @@ tag_i(struct dkim_verify *v, struct dkim_vsig *s)
 		return bad_tag(v, "i", "no @");
 	local = (size_t)(at - t->value);
 	if ((why = local_problem(t->value, local)) != NULL ||
-	    (why = name_problem(at + 1, t->value_len - local - 1)) != NULL)
+	    (why = dkim_sig_name_problem(at + 1, t->value_len - local - 1)) !=
+	        NULL)
 		return bad_tag(v, "i", why);
-	if (!within(at + 1, t->value_len - local - 1, d))
+	if (!span_in_domain(at + 1, t->value_len - local - 1, d))
 		return "i= not within d=";
 	if ((s->res->identity = tag_dup(v, t)) == NULL)
 		return "out of memory";
@@ -401,10 +333,11 @@ parse_sig(struct dkim_verify *v, struct dkim_vsig *s)
 	size_t where, k;
 
 	if (tags_parse(s->field->value, s->field->value_len, &s->tags, &why,
-		&where) != 0)
+	        &where) != 0)
 		/* RFC 6376 section 6.1.1: PERMFAIL (signature syntax) */
-		return why != NULL && strcmp(why, "duplicate tag") == 0 ?
-		    "duplicate tag" : "bad signature syntax";
+		return why != NULL && strcmp(why, "duplicate tag") == 0
+		           ? "duplicate tag"
+		           : "bad signature syntax";
 	s->hc = s->bc = CANON_SIMPLE;
 	s->limit = -1;
 	for (k = 0; k < sizeof(dkim_tags) / sizeof(dkim_tags[0]); k++) {
@@ -424,99 +357,17 @@ parse_sig(struct dkim_verify *v, struct dkim_vsig *s)
 	return NULL;
 }
 
-/* prefix followed by text, in the arena (text cut at 200 bytes). */
+/* text in the arena; "out of memory" (and v->nomem) when it cannot be. */
 static const char *
-reason_join(struct dkim_verify *v, const char *prefix, const char *text)
+reason_dup(struct dkim_verify *v, const char *text)
 {
-	size_t pl = strlen(prefix), tl = strnlen(text, 200);
-	char *p = arena_alloc(v->arena, pl + tl + 1);
+	const char *p = arena_strdup(v->arena, text);
 
 	if (p == NULL) {
 		v->nomem = true;
 		return "out of memory";
 	}
-	memcpy(p, prefix, pl);
-	memcpy(p + pl, text, tl);
-	p[pl + tl] = '\0';
 	return p;
-}
-
-static void
-pubkey_release(void *p)
-{
-	dkim_pubkey_unref(p);
-}
-
-/* Use the first TXT record that is a usable key; otherwise the reason
- * the first one gave. */
-static int
-key_from_answer(struct dkim_verify *v, struct dkim_vkey *k,
-    const struct dns_answer *ans)
-{
-	struct buf why;
-	size_t i;
-	int r = 0;
-
-	buf_init(&why, 512);
-	k->result = AUTH_PERMERROR;
-	for (i = 0; i < ans->count; i++) {
-		size_t mark = why.len;
-
-		r = dkim_key_cache_parse(v->opt.key_cache,
-		    (const char *)ans->rrs[i].data, ans->rrs[i].len,
-		    v->opt.min_rsa_bits, &k->key, &why);
-		if (r == -ENOMEM)
-			break;
-		if (r == 0) {
-			k->result = AUTH_PASS;
-			r = arena_cleanup(v->arena, pubkey_release, k->key);
-			break;
-		}
-		buf_truncate(&why, i == 0 ? why.len : mark);
-	}
-	if (r == -EINVAL)
-		r = 0;
-	if (r == 0 && k->result != AUTH_PASS &&
-	    (k->reason = arena_strdup(v->arena, why.len > 0 ?
-		 buf_cstr(&why) : "no key (empty answer)")) == NULL)
-		r = -ENOMEM;
-	buf_free(&why);
-	return r;
-}
-
-/* Fetch the key record at s._domainkey.d (RFC 6376 section 3.6.2.1). */
-static int
-fetch_key(struct dkim_verify *v, struct dkim_vkey *k)
-{
-	struct dns_answer *ans = NULL;
-	struct buf name;
-	int r;
-
-	buf_init(&name, BOUND_DOMAIN_LEN + 1);
-	buf_addf(&name, "%s._domainkey.%s", k->selector, k->domain);
-	r = buf_error(&name) == 0 ?
-	    dns_query(v->opt.resolver, buf_cstr(&name), DNS_T_TXT, &ans) :
-	    -EINVAL;
-	buf_free(&name);
-	k->result = AUTH_PERMERROR;
-	if (r == -EINVAL) {
-		k->reason = "bad key name (s= and d= too long)";
-		return 0;
-	}
-	if (r != 0)
-		return r;
-	if (ans->status == DNS_OK)
-		r = key_from_answer(v, k, ans);
-	else if (ans->status == DNS_TEMPFAIL) {
-		/* RFC 6376 section 6.1.2: TEMPFAIL (key unavailable) */
-		k->result = AUTH_TEMPERROR;
-		k->reason = reason_join(v, "DNS failure: ", ans->why);
-	} else
-		/* RFC 6376 section 6.1.2: PERMFAIL (no key for signature) */
-		k->reason = ans->status == DNS_NXDOMAIN ? "no key (NXDOMAIN)" :
-							  "no key (NODATA)";
-	dns_answer_unref(ans);
-	return r;
 }
 
 /* The key entry for (s, d), fetched on first use. */
@@ -538,27 +389,8 @@ key_for(struct dkim_verify *v, struct dkim_vsig *s)
 	k->selector = s->res->selector;
 	k->domain = s->res->domain;
 	s->key = k;
-	return fetch_key(v, k);
-}
-
-/* The body stream for s's (canon, hash, l=), shared. */
-static int
-body_for(struct dkim_verify *v, struct dkim_vsig *s)
-{
-	size_t i;
-	int r;
-
-	for (i = 0; i < v->n_bodies; i++)
-		if (canon_body_matches(v->bodies[i], s->bc, CANON_SHA256,
-			s->limit)) {
-			s->body = v->bodies[i];
-			return 0;
-		}
-	r = canon_body_new(v->arena, s->bc, CANON_SHA256, s->limit,
-	    &s->body);
-	if (r == 0)
-		v->bodies[v->n_bodies++] = s->body;
-	return r;
+	return dkim_key_cache_lookup(v->opt.key_cache, v->opt.resolver,
+	    v->opt.min_rsa_bits, k->selector, k->domain, v->arena, &k->look);
 }
 
 static void
@@ -585,19 +417,19 @@ prepare_sig(struct dkim_verify *v, struct dkim_vsig *s)
 	th = tags_find(&s->tags, "h");
 	tb = tags_find(&s->tags, "b");
 	/* RFC 6376 section 3.7 and 6.1.3: the header hash */
-	r = dkim_sign_header_digest(v->msg, s->hc, th->value, th->value_len,
-	    s->field->name, s->field->name_len, s->field->value,
-	    s->field->value_len, tb->value, tb->value_len, s->digest);
+	r = dkim_sig_hash_header(v->msg, s->hc, th->value, th->value_len,
+	    s->field, tb->value, tb->value_len, s->digest);
 	if (r == -ENOMEM || r == -EIO)
 		return r;
 	if (r != 0) {
 		/* message content (a field too large to hash): this
 		 * signature cannot be verified, the others still can */
-		decide(s, AUTH_PERMERROR, r == -EINVAL ? "bad h=" :
-		    "signed header too large");
+		decide(s, AUTH_PERMERROR,
+		    r == -EINVAL ? "bad h=" : "signed header too large");
 		return 0;
 	}
-	r = body_for(v, s);
+	r = dkim_sig_body_for(
+	    v->bodies, s->bc, CANON_SHA256, s->limit, &s->body);
 	if (r == 0)
 		r = key_for(v, s);
 	return r;
@@ -609,8 +441,8 @@ static void
 skip_sig(struct dkim_verify *v, struct dkim_verify_result *res,
     const struct msg_header *f)
 {
-	static dkim_tag_fn *const named[] = { tag_a, tag_d, tag_s };
-	static const char *const names[] = { "a", "d", "s" };
+	static dkim_tag_fn *const named[] = {tag_a, tag_d, tag_s};
+	static const char *const names[] = {"a", "d", "s"};
 	struct dkim_vsig s;
 	const struct tag *t;
 	const char *why;
@@ -645,10 +477,11 @@ verify_alloc(struct arena *a, const struct msg *m,
 	max = total < v->opt.max_signatures ? total : v->opt.max_signatures;
 	v->results = arena_zalloc(a, (total + 1) * sizeof(*v->results));
 	v->sigs = arena_zalloc(a, (max + 1) * sizeof(*v->sigs));
-	v->bodies = arena_zalloc(a, (max + 1) * sizeof(*v->bodies));
 	v->keys = arena_zalloc(a, (max + 1) * sizeof(*v->keys));
-	if (v->results == NULL || v->sigs == NULL || v->bodies == NULL ||
-	    v->keys == NULL)
+	if (v->results == NULL || v->sigs == NULL || v->keys == NULL)
+		return -ENOMEM;
+	v->bodies = opt->bodies;
+	if (v->bodies == NULL && dkim_sig_bodies_new(a, &v->bodies) != 0)
 		return -ENOMEM;
 	*ret = v;
 	return 0;
@@ -693,19 +526,13 @@ dkim_verify_begin(struct arena *a, const struct msg *m,
 int
 dkim_verify_body(struct dkim_verify *v, const char *chunk, size_t len)
 {
-	size_t i;
-	int r;
-
-	for (i = 0; i < v->n_bodies; i++)
-		if ((r = canon_body_update(v->bodies[i], chunk, len)) != 0)
-			return r;
-	return 0;
+	return dkim_sig_bodies_update(v->bodies, chunk, len);
 }
 
 size_t
 dkim_verify_body_streams(const struct dkim_verify *v)
 {
-	return v->n_bodies;
+	return dkim_sig_bodies_count(v->bodies);
 }
 
 /* The key-dependent checks of RFC 6376 section 6.1.2. NULL or the
@@ -713,7 +540,7 @@ dkim_verify_body_streams(const struct dkim_verify *v)
 static const char *
 check_key(const struct dkim_vsig *s)
 {
-	const struct dkim_pubkey *k = s->key->key;
+	const struct dkim_pubkey *k = s->key->look.key;
 
 	/* RFC 6376 section 3.6.1 k= / RFC 8463 section 4.1: the key type
 	 * must be the one a= names */
@@ -739,22 +566,26 @@ check_length(struct dkim_verify *v, struct dkim_vsig *s, uint64_t blen)
 	}
 	snprintf(text, sizeof(text), "l= leaves %llu body bytes unsigned",
 	    (unsigned long long)(blen - (uint64_t)s->limit));
-	decide(s, AUTH_POLICY, reason_join(v, text, ""));
+	decide(s, AUTH_POLICY, reason_dup(v, text));
 }
 
 /* Decide one signature after the body. @return 0 or -ENOMEM/-EIO. */
 static int
 check_sig(struct dkim_verify *v, struct dkim_vsig *s, int64_t now)
 {
+	const struct dkim_key_lookup *look;
+	const uint8_t *body_hash;
 	const char *why;
 	uint64_t blen;
+	size_t len;
 	int r;
 
 	if (s->decided)
 		return 0;
-	if (s->key->key != NULL) {
-		s->res->key_bits = s->key->key->bits;
-		s->res->testing = s->key->key->testing;
+	look = &s->key->look;	/* decided ones may have no key entry */
+	if (look->key != NULL) {
+		s->res->key_bits = look->key->bits;
+		s->res->testing = look->key->testing;
 	}
 	/* RFC 6376 section 6.1.1: PERMFAIL (signature expired); a failed
 	 * verification (RFC 8601 section 2.7.1 fail), not a syntax error */
@@ -762,28 +593,28 @@ check_sig(struct dkim_verify *v, struct dkim_vsig *s, int64_t now)
 		decide(s, AUTH_FAIL, "signature expired");
 		return 0;
 	}
-	if (s->key->result != AUTH_PASS) {
-		decide(s, s->key->result, s->key->reason);
+	if (look->result != AUTH_PASS) {
+		decide(s, look->result, look->reason);
 		return 0;
 	}
 	if ((why = check_key(s)) != NULL) {
 		decide(s, AUTH_PERMERROR, why);
 		return 0;
 	}
-	blen = canon_body_length(s->body);
+	blen = dkim_sig_body_length(s->body);
 	if (s->limit >= 0 && (uint64_t)s->limit > blen) {
 		decide(s, AUTH_PERMERROR, "l= exceeds body length");
 		return 0;
 	}
 	/* RFC 6376 section 6.1.3 step 4: PERMFAIL (body hash did not
 	 * verify) */
-	if (s->bh_len != s->body_hash_len ||
-	    memcmp(s->bh, s->body_hash, s->bh_len) != 0) {
+	body_hash = dkim_sig_body_hash(s->body, &len);
+	if (s->bh_len != len || memcmp(s->bh, body_hash, len) != 0) {
 		decide(s, AUTH_FAIL, "body hash mismatch");
 		return 0;
 	}
-	r = dkim_pubkey_verify(s->key->key, s->alg, s->digest, s->sig,
-	    s->sig_len);
+	r = dkim_pubkey_verify(
+	    look->key, s->alg, s->digest, s->sig, s->sig_len);
 	if (r == -EBADMSG) {
 		decide(s, AUTH_FAIL, "signature mismatch");
 		return 0;
@@ -798,23 +629,14 @@ int
 dkim_verify_finish(struct dkim_verify *v, int64_t now,
     const struct dkim_verify_result **ret_results, size_t *ret_count)
 {
-	uint8_t digest[CANON_DIGEST_MAX];
-	size_t i, j, len;
+	size_t i;
 	int r;
 
 	if (v->finished)
 		panic("dkim_verify_finish called twice");
 	v->finished = true;
-	for (j = 0; j < v->n_bodies; j++) {
-		if ((r = canon_body_final(v->bodies[j], digest, &len)) != 0)
-			return r;
-		for (i = 0; i < v->n_sigs; i++) {
-			if (v->sigs[i].body != v->bodies[j])
-				continue;
-			memcpy(v->sigs[i].body_hash, digest, len);
-			v->sigs[i].body_hash_len = len;
-		}
-	}
+	if ((r = dkim_sig_bodies_final(v->bodies)) != 0)
+		return r;
 	for (i = 0; i < v->n_sigs; i++)
 		if ((r = check_sig(v, &v->sigs[i], now)) != 0)
 			return r;

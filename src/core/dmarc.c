@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "authmilter/dmarc.h"
+#include "authmilter/span.h"
 
 /* ---- names ---- */
 
@@ -80,14 +81,6 @@ rec_note(struct dmarc_record *r, const char *note)
 {
 	if (r->note_count < BOUND_DMARC_NOTES)
 		r->notes[r->note_count++] = note;
-}
-
-static bool
-span_eq(const char *s, size_t len, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return len == n && strncasecmp(s, lit, n) == 0;
 }
 
 /* dmarc-request = "none" / "quarantine" / "reject" */

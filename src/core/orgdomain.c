@@ -11,6 +11,7 @@
 #include <libpsl.h>
 
 #include "authmilter/orgdomain.h"
+#include "authmilter/span.h"
 
 /* RFC 9989 section 4.10: "no more than eight DNS queries". */
 #define WALK_MAX_QUERIES 8
@@ -190,14 +191,6 @@ orgdomain_tag_next(
 	return false;
 }
 
-static bool
-tag_is(const struct tag *t, const char *name)
-{
-	size_t n = strlen(name);
-
-	return t->name_len == n && strncasecmp(t->name, name, n) == 0;
-}
-
 bool
 orgdomain_sniff(const char *txt, size_t len, enum orgdomain_psd *ret_psd)
 {
@@ -210,11 +203,11 @@ orgdomain_sniff(const char *txt, size_t len, enum orgdomain_psd *ret_psd)
 	/* RFC 9989 section 4.7: v MUST be first, value "DMARC1" case
 	 * sensitive. */
 	if (len == 0 || !orgdomain_tag_next(&cur, end, &t, &why) ||
-	    !tag_is(&t, "v") || t.value_len != 6 ||
+	    !span_eq(t.name, t.name_len, "v") || t.value_len != 6 ||
 	    memcmp(t.value, "DMARC1", 6) != 0)
 		return false;
 	while (orgdomain_tag_next(&cur, end, &t, &why)) {
-		if (!tag_is(&t, "psd"))
+		if (!span_eq(t.name, t.name_len, "psd"))
 			continue;
 		seen++;
 		if (tags_value_is(&t, "y"))

@@ -1,7 +1,7 @@
 /*
  * report_mail.c -- where a report goes (rua mailto: URIs, the RFC 9990
  * external-destination check, the suppression list) and the report mail
- * itself (RFC 5322 + MIME, base64 through OpenSSL's EVP encoder). See
+ * itself (RFC 5322 + MIME, the attachment in base64 lines: b64.h). See
  * report.h.
  */
 #include <ctype.h>
@@ -10,8 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
+#include "authmilter/b64.h"
 #include "authmilter/bounds.h"
 #include "authmilter/report.h"
 #include "authmilter/tags.h"
@@ -315,36 +314,6 @@ hdr_ok(const char *s)
 	return s != NULL;
 }
 
-/* add_base64 -- data as base64 lines of 64 characters (OpenSSL's EVP
- * encoder; RFC 2045 §6.8 allows up to 76). */
-static int
-add_base64(struct buf *out, const void *data, size_t len)
-{
-	EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-	const unsigned char *p = data;
-	unsigned char chunk[EVP_ENCODE_LENGTH(48 * 256)];
-	size_t n;
-	int outl, err = 0;
-
-	if (ctx == NULL)
-		return -ENOMEM;
-	EVP_EncodeInit(ctx);
-	while (len > 0 && err == 0) {
-		n = len < 48 * 256 ? len : 48 * 256;
-		if (EVP_EncodeUpdate(ctx, chunk, &outl, p, (int)n) != 1)
-			err = -ENOMEM;
-		else
-			buf_add(out, chunk, (size_t)outl);
-		p += n;
-		len -= n;
-		err = err != 0 ? err : buf_error(out);
-	}
-	EVP_EncodeFinal(ctx, chunk, &outl);
-	buf_add(out, chunk, (size_t)outl);
-	EVP_ENCODE_CTX_free(ctx);
-	return err != 0 ? err : buf_error(out);
-}
-
 static void
 add_date(struct buf *out, const char *field, time_t t)
 {
@@ -429,10 +398,9 @@ report_mail_compose(const struct report_mail *m, struct buf *out)
 	    "Content-Transfer-Encoding: base64\n"
 	    "Content-Disposition: attachment;\n filename=\"%s\"\n\n",
 	    boundary, m->file_name, m->file_name);
-	err = add_base64(out, m->gz, m->gz_len);
+	b64_encode_lines(out, m->gz, m->gz_len);
 	buf_addf(out, "\n--%s--\n", boundary);
-	if (err == 0)
-		err = buf_error(out);
+	err = buf_error(out);
 	if (err == 0 && out->len - before > BOUND_REPORT_MAIL_BYTES)
 		err = -ERANGE;
 	if (err != 0)

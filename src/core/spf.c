@@ -14,6 +14,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/log.h"
+#include "authmilter/span.h"
 #include "authmilter/spf.h"
 
 /* The explanation when the domain publishes none (RFC 7208 section 6.2
@@ -367,18 +368,6 @@ spf_ptr_walk(struct spf_eval *ev)
 	return 0;
 }
 
-/* name is target or a subdomain of it (ASCII case ignored). */
-static bool
-spf_name_within(const char *name, const char *target)
-{
-	size_t n = strlen(name), t = strlen(target);
-
-	if (n == t)
-		return strcasecmp(name, target) == 0;
-	return n > t && name[n - t - 1] == '.' &&
-	    strcasecmp(name + n - t, target) == 0;
-}
-
 /* %{p} (RFC 7208 section 7.3): domain itself if validated, else a
  * validated subdomain of it, else any validated name, else "unknown". */
 static const char *
@@ -393,7 +382,7 @@ spf_validated_name(void *ctx, const char *domain)
 		if (strcasecmp(ev->valid[i], domain) == 0)
 			return ev->valid[i];
 	for (i = 0; i < ev->nvalid; i++)
-		if (spf_name_within(ev->valid[i], domain))
+		if (span_in_domain(ev->valid[i], strlen(ev->valid[i]), domain))
 			return ev->valid[i];
 	return ev->nvalid > 0 ? ev->valid[0] : "unknown";
 }
@@ -409,7 +398,7 @@ spf_ptr(struct spf_eval *ev, const char *target)
 	if (ev->ptr_void && spf_void(ev, "PTR of the client") != SPF_NOMATCH)
 		return SPF_ERROR;
 	for (i = 0; i < ev->nvalid; i++)
-		if (spf_name_within(ev->valid[i], target))
+		if (span_in_domain(ev->valid[i], strlen(ev->valid[i]), target))
 			return SPF_MATCH;
 	return SPF_NOMATCH;
 }

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "authmilter/log.h"
+#include "authmilter/span.h"
 #include "authmilter/spf.h"
 
 /* Bytes of a term quoted in a reason. */
@@ -262,8 +263,7 @@ record_directive(const char *s, size_t n, struct spf_term *t,
 	for (name = 0; name < n && record_alnum(s[name]); name++)
 		;
 	for (i = 0; i < sizeof(record_mechs) / sizeof(record_mechs[0]); i++)
-		if (strlen(record_mechs[i].name) == name &&
-		    strncasecmp(s, record_mechs[i].name, name) == 0)
+		if (span_eq(s, name, record_mechs[i].name))
 			break;
 	if (i == sizeof(record_mechs) / sizeof(record_mechs[0])) {
 		*why = "unknown mechanism";

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authmilter/span.h"
 #include "authmilter/tags.h"
 
 /* A cursor over the list being parsed. */
@@ -205,7 +206,5 @@ tags_find(const struct tag_list *l, const char *name)
 bool
 tags_value_is(const struct tag *t, const char *s)
 {
-	size_t n = strlen(s);
-
-	return t->value_len == n && strncasecmp(t->value, s, n) == 0;
+	return span_eq(t->value, t->value_len, s);
 }

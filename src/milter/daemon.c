@@ -1,19 +1,24 @@
 /*
- * daemon.c -- the milter process: configuration, resolver, socket,
- * privileges, pid file, signals, reload. See daemon.h.
+ * daemon.c -- the milter process: configuration, resolver, socket (its
+ * owner, group and mode, and whether the MTA can reach it), privileges,
+ * pid file, signals, reload. See daemon.h.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +39,7 @@ struct daemon {
 	atomic_int messages;       /* in flight */
 	pthread_t milter_thread;
 	int milter_result;
+	bool syslog; /* the log goes to syslog, not stderr */
 };
 
 /* The self-pipe the signal handlers write to: the only state they
@@ -66,6 +72,41 @@ daemon_syslog(enum log_level level, const char *line)
 	    LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
 
 	syslog(prio[level], "%s", line);
+}
+
+/* A warning an admin must not miss: logged, and also written to
+ * standard error when the log goes to syslog (whoever starts the daemon
+ * by hand sees it there), unless standard error is systemd's journal
+ * (JOURNAL_STREAM, systemd.exec(5)), which has the syslog line already. */
+static void daemon_warn(const struct daemon *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+daemon_warn(const struct daemon *d, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_warning("%s", line);
+	if (d->syslog && getenv("JOURNAL_STREAM") == NULL)
+		fprintf(stderr, "authmilter: warning: %s\n", line);
+}
+
+/* "file:line" of option in cfg's file, or just "file" when the option
+ * was not given, into buf. @return buf */
+static const char *
+daemon_at(const struct config *cfg, const char *option, char *buf, size_t n)
+{
+	unsigned line = config_option_line(cfg, option);
+
+	if (line > 0)
+		snprintf(buf, n, "%s:%u", cfg->path, line);
+	else
+		snprintf(buf, n, "%s", cfg->path);
+	return buf;
 }
 
 /* Log every line of an error buffer. */
@@ -165,27 +206,191 @@ daemon_pidfile(const char *path)
 	return close(fd) == 0 ? 0 : -errno;
 }
 
-/* UserID user[:group]: give the unix socket to the user, then switch. */
+/* ---- the unix socket: owner, group, mode, reachability ---- */
+
+/* A user or group as config_load took it: a name or a number.
+ * @return 0 and *ret, or -ENOENT. */
+static int
+daemon_uid(const char *name, uid_t *ret)
+{
+	const struct passwd *pw;
+
+	if (name[strspn(name, "0123456789")] == '\0') {
+		*ret = (uid_t)strtoul(name, NULL, 10);
+		return 0;
+	}
+	if ((pw = getpwnam(name)) == NULL)
+		return -ENOENT;
+	*ret = pw->pw_uid;
+	return 0;
+}
+
+static int
+daemon_gid(const char *name, gid_t *ret)
+{
+	const struct group *gr;
+
+	if (name[strspn(name, "0123456789")] == '\0') {
+		*ret = (gid_t)strtoul(name, NULL, 10);
+		return 0;
+	}
+	if ((gr = getgrnam(name)) == NULL)
+		return -ENOENT;
+	*ret = gr->gr_gid;
+	return 0;
+}
+
+/* MTAGroup, else "postfix" when the system has that group, else NULL
+ * (nothing to check against). */
+static const char *
+daemon_mta_group(const struct config *cfg)
+{
+	if (cfg->mta_group != NULL)
+		return cfg->mta_group;
+	return getgrnam("postfix") != NULL ? "postfix" : NULL;
+}
+
+/* SocketUser (default: the UserID user), SocketGroup (default: the MTA
+ * group) and SocketMode on the socket just bound, before privileges go.
+ * What cannot be done is warned about; the reachability check follows. */
+static void
+daemon_socket_own(const struct daemon *d, const struct config *cfg)
+{
+	const char *user = cfg->socket_user ? cfg->socket_user : cfg->user;
+	const char *group =
+	    cfg->socket_group ? cfg->socket_group : daemon_mta_group(cfg);
+	const char *path = cfg->socket.path;
+	char at[PATH_MAX + 16];
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct stat st;
+
+	daemon_at(cfg, "Socket", at, sizeof(at));
+	if (stat(path, &st) != 0) {
+		daemon_warn(d, "%s: Socket %s: %s", at, path, strerror(errno));
+		return;
+	}
+	if (user != NULL && daemon_uid(user, &uid) == 0 && uid == st.st_uid)
+		uid = (uid_t)-1;
+	if (group != NULL && daemon_gid(group, &gid) == 0 && gid == st.st_gid)
+		gid = (gid_t)-1;
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
+		daemon_warn(d, "%s: Socket %s: cannot give it to %s%s%s: %s",
+		    at, path, uid != (uid_t)-1 ? user : "",
+		    gid != (gid_t)-1 ? ":" : "", gid != (gid_t)-1 ? group : "",
+		    strerror(errno));
+	if ((st.st_mode & 07777) != (mode_t)cfg->socket_mode &&
+	    chmod(path, (mode_t)cfg->socket_mode) < 0)
+		daemon_warn(d, "%s: Socket %s: cannot set mode %04o: %s", at,
+		    path, (unsigned)cfg->socket_mode, strerror(errno));
+}
+
+/* Whether a process of user uid ((uid_t)-1: none in particular) with
+ * only the group gid has permission bit (S_IXOTH: search, S_IWOTH:
+ * write) on st, as the kernel decides it without ACLs. */
+static bool
+daemon_may(const struct stat *st, uid_t uid, gid_t gid, mode_t bit)
+{
+	if (uid == 0)
+		return true;
+	if (uid != (uid_t)-1 && st->st_uid == uid)
+		return (st->st_mode & (bit << 6)) != 0;
+	if (st->st_gid == gid)
+		return (st->st_mode & (bit << 3)) != 0;
+	return (st->st_mode & bit) != 0;
+}
+
+/* The first of path's directories (from "/" down) that uid/gid cannot
+ * search, or path itself when it cannot write it, into ret (size n).
+ * @return false when it can connect. */
+static bool
+daemon_blocked(const char *path, uid_t uid, gid_t gid, char *ret, size_t n,
+    struct stat *st)
+{
+	char part[PATH_MAX];
+	const char *p;
+	size_t len;
+
+	for (p = path; (p = strchr(p, '/')) != NULL; p++) {
+		len = p == path ? 1 : (size_t)(p - path);
+		if (len >= sizeof(part))
+			break;
+		memcpy(part, path, len);
+		part[len] = '\0';
+		if (stat(part, st) == 0 && !daemon_may(st, uid, gid, S_IXOTH)) {
+			snprintf(ret, n, "%s", part);
+			return true;
+		}
+	}
+	if (stat(path, st) == 0 && !daemon_may(st, uid, gid, S_IWOTH)) {
+		snprintf(ret, n, "%s", path);
+		return true;
+	}
+	return false;
+}
+
+/* Warn loudly when the MTA's group cannot connect to the unix socket:
+ * the MTA then passes mail on unsigned and unchecked (Postfix's
+ * milter_default_action), with a warning in its own log only. The MTA's
+ * user is the user of the group's name, if that is its primary group
+ * (Postfix: user and group postfix; Postfix drops every supplementary
+ * group). */
+static void
+daemon_socket_check(const struct daemon *d, const struct config *cfg)
+{
+	const char *group = daemon_mta_group(cfg);
+	const struct passwd *pw;
+	const struct group *gr;
+	char at[PATH_MAX + 16], where[PATH_MAX], owner[64], grp[64];
+	uid_t uid = (uid_t)-1;
+	struct stat st;
+	gid_t gid;
+
+	if (cfg->socket.type != CONFIG_SOCKET_LOCAL || group == NULL ||
+	    daemon_gid(group, &gid) < 0)
+		return;
+	if ((pw = getpwnam(group)) != NULL && pw->pw_gid == gid)
+		uid = pw->pw_uid;
+	if (!daemon_blocked(
+	        cfg->socket.path, uid, gid, where, sizeof(where), &st))
+		return;
+	pw = getpwuid(st.st_uid);
+	gr = getgrgid(st.st_gid);
+	snprintf(owner, sizeof(owner), "%s", pw ? pw->pw_name : "?");
+	snprintf(grp, sizeof(grp), "%s", gr ? gr->gr_name : "?");
+	daemon_warn(d,
+	    "%s: Socket %s: the MTA (group %s) CANNOT CONNECT: %s is %s:%s "
+	    "mode %04o; mail will pass unsigned and unchecked. %s",
+	    daemon_at(cfg, "Socket", at, sizeof(at)), cfg->socket.path, group,
+	    where, owner, grp, (unsigned)(st.st_mode & 07777),
+	    strcmp(where, cfg->socket.path) == 0
+	        ? "Set SocketGroup and SocketMode (authmilter.conf(5))"
+	        : "Let that group search the directory, or move the socket");
+}
+
+/* UserID user[:group]: switch (the socket's owner is set before, see
+ * daemon_socket_own). */
 static int
 daemon_drop(const struct config *cfg, struct buf *errors)
 {
 	const struct passwd *pw;
 	const struct group *gr;
+	char at[PATH_MAX + 16];
 	gid_t gid;
 
 	if (cfg->user == NULL)
 		return 0;
+	daemon_at(cfg, "UserID", at, sizeof(at));
 	pw = getpwnam(cfg->user);
 	if (pw == NULL) {
-		buf_addf(
-		    errors, "%s: UserID: no user %s\n", cfg->path, cfg->user);
+		buf_addf(errors, "%s: UserID: no user %s\n", at, cfg->user);
 		return -ENOENT;
 	}
 	gid = pw->pw_gid;
 	if (cfg->group != NULL) {
 		gr = getgrnam(cfg->group);
 		if (gr == NULL) {
-			buf_addf(errors, "%s: UserID: no group %s\n", cfg->path,
+			buf_addf(errors, "%s: UserID: no group %s\n", at,
 			    cfg->group);
 			return -ENOENT;
 		}
@@ -196,13 +401,9 @@ daemon_drop(const struct config *cfg, struct buf *errors)
 	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
 	    getgid() == gid && getegid() == gid)
 		return 0;
-	if (cfg->socket.type == CONFIG_SOCKET_LOCAL &&
-	    chown(cfg->socket.path, pw->pw_uid, gid) < 0)
-		log_warning(
-		    "Socket %s: chown: %s", cfg->socket.path, strerror(errno));
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
-		buf_addf(errors, "%s: UserID %s: %s\n", cfg->path, cfg->user,
+		buf_addf(errors, "%s: UserID %s: %s\n", at, cfg->user,
 		    strerror(errno));
 		return -EPERM;
 	}
@@ -323,16 +524,50 @@ daemon_drain(struct daemon *d)
 	pthread_join(d->milter_thread, NULL);
 }
 
-static void
-daemon_log_setup(const struct config *cfg, bool foreground)
+/* Whether a syslog daemon listens on /dev/log (syslog(3) would drop
+ * every line silently otherwise: no console fallback is asked for). */
+static bool
+daemon_syslog_listens(void)
 {
-	if (!foreground && cfg->syslog) {
+	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	size_t i;
+	int fd, r;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", _PATH_LOG);
+	for (i = 0; i < 2; i++) {
+		fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return false;
+		r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+		close(fd);
+		if (r == 0)
+			return true;
+		if (errno != EPROTOTYPE)
+			return false;
+	}
+	return false;
+}
+
+/* syslog unless -f or Syslog no; standard error when no syslog daemon
+ * listens, rather than nowhere. */
+static void
+daemon_log_setup(struct daemon *d, const struct config *cfg, bool foreground)
+{
+	bool want = !foreground && cfg->syslog;
+
+	d->syslog = want && daemon_syslog_listens();
+	if (d->syslog) {
 		openlog(
 		    "authmilter", LOG_PID | LOG_NDELAY, cfg->syslog_facility);
 		log_setup(daemon_syslog, cfg->log_level);
-	} else {
-		log_setup(NULL, cfg->log_level);
+		return;
 	}
+	log_setup(NULL, cfg->log_level);
+	if (want)
+		log_notice("no syslog daemon listens on %s: logging to "
+		           "standard error",
+		    _PATH_LOG);
 }
 
 /* Socket, pid file, privileges, signals, the libmilter thread. */
@@ -340,19 +575,32 @@ static int
 daemon_start(struct daemon *d, struct buf *errors)
 {
 	const struct config *cfg = d->conf->cfg;
+	char at[PATH_MAX + 16];
 	int r;
 
 	if (cfg->umask >= 0)
 		umask((mode_t)cfg->umask);
 	r = milter_setup(d, &cfg->socket, errors);
+	if (r == 0 && cfg->socket.type == CONFIG_SOCKET_LOCAL) {
+		daemon_socket_own(d, cfg);
+		daemon_socket_check(d, cfg);
+	}
 	if (r == 0 && cfg->pid_file != NULL) {
 		r = daemon_pidfile(cfg->pid_file);
 		if (r < 0)
-			buf_addf(errors, "%s: PidFile %s: %s\n", cfg->path,
+			buf_addf(errors, "%s: PidFile %s: %s\n",
+			    daemon_at(cfg, "PidFile", at, sizeof(at)),
 			    cfg->pid_file, strerror(-r));
 	}
 	if (r == 0)
 		r = daemon_drop(cfg, errors);
+	if (r == 0 && geteuid() == 0)
+		daemon_warn(d,
+		    "running as root%s: a flaw in any parser would "
+		    "give root to whoever sends the mail. Set UserID (for "
+		    "example UserID authmilter): the daemon binds its socket "
+		    "as root, then switches",
+		    cfg->user == NULL ? " (no UserID)" : "");
 	if (r == 0 && (r = daemon_signals()) < 0)
 		buf_addf(errors, "signals: %s\n", strerror(-r));
 	if (r == 0 && (r = daemon_start_milter(d)) < 0)
@@ -383,7 +631,7 @@ daemon_run(const char *path, bool foreground)
 		return 1;
 	}
 	cfg = d.conf->cfg;
-	daemon_log_setup(cfg, foreground);
+	daemon_log_setup(&d, cfg, foreground);
 	r = daemon_start(&d, &errors);
 	if (r == 0 && cfg->pid_file != NULL &&
 	    (pid_file = strdup(cfg->pid_file)) == NULL)

@@ -1,12 +1,16 @@
 /*
  * daemon.h -- `authmilter run`: the process around the milter. Loads the
- * configuration, builds the shared resolver, opens the socket, drops
- * privileges (UserID) after binding, applies UMask, writes PidFile, and
- * handles signals: SIGHUP reloads the configuration atomically (a bad new
- * one is logged line by line and the old one keeps serving; connections
- * in flight keep the snapshot they took), SIGTERM and SIGINT let the
- * messages in flight finish, then stop (libmilter's worker pool stops
- * serving sessions with the listener, so the wait comes first).
+ * configuration, builds the shared resolver, opens the socket and gives a
+ * unix socket its owner, group and mode (SocketUser, SocketGroup,
+ * SocketMode), warns loudly when the MTA's group (MTAGroup) cannot reach
+ * it or when the daemon stays root, drops privileges (UserID) after
+ * binding, applies UMask, writes PidFile, logs to syslog (or stderr with
+ * -f or when no syslog daemon listens), and handles signals: SIGHUP
+ * reloads the configuration atomically (a bad new one is logged line by
+ * line and the old one keeps serving; connections in flight keep the
+ * snapshot they took), SIGTERM and SIGINT let the messages in flight
+ * finish, then stop (libmilter's worker pool stops serving sessions with
+ * the listener, so the wait comes first).
  *
  * Signals: libmilter starts a thread of its own that sigwait()s for
  * SIGHUP, SIGTERM and SIGINT and stops the milter on any of them, which

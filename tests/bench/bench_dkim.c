@@ -32,6 +32,7 @@
 #include "authmilter/arena.h"
 #include "authmilter/buf.h"
 #include "authmilter/dkim_key.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/dkim_verify.h"
 #include "authmilter/dns.h"

@@ -139,10 +139,12 @@ if /usr/sbin/authmilter run --help >/dev/null 2>&1 &&
 		i=$((i + 1))
 	done
 	check "the daemon (as authmilter) made its socket" test -S "$sock"
-	check "the socket is authmilter:postfix 770" \
-		test "$(mode "$sock")" = "authmilter:postfix 770"
+	check "the socket is authmilter:postfix 660 (SocketMode)" \
+		test "$(mode "$sock")" = "authmilter:postfix 660"
 	check "user postfix can connect to it" connect postfix "$sock"
 	check "user nobody cannot" eval '! connect nobody "$sock"'
+	check "no start-up warning (socket reachable, not root)" \
+		eval '! grep -q "warning:" "$work/run.log"'
 	kill -TERM "$daemon"
 	wait "$daemon"
 	status=$?

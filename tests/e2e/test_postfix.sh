@@ -15,48 +15,18 @@
 # Needs root (Postfix). Exit 77 (skip) when a component is missing,
 # unless CI=true.
 set -u
-src=${AUTHMILTER_SOURCE_ROOT:?}
-build=${AUTHMILTER_BUILD_ROOT:?}
-am=$build/src/cli/authmilter
-e2e=$src/tests/e2e
-pass=0
-fail=0
-
-need() {
-	command -v "$1" >/dev/null 2>&1 && return 0
-	echo "test_postfix.sh: $1 is missing (packaging/install-deps.sh)" >&2
-	[ "${CI:-}" = true ] && exit 1
-	exit 77
-}
+. "${AUTHMILTER_SOURCE_ROOT:?}/tests/e2e/lib.sh"
 need postfix
 need bash
 need smtp-sink
 need nsd
 need drill
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need python3-dkim
-if [ "$(id -u)" != 0 ]; then
-	echo "test_postfix.sh: Postfix needs root" >&2
-	[ "${CI:-}" = true ] && exit 1
-	exit 77
-fi
-
-check() {
-	if [ "$1" = 0 ]; then
-		pass=$((pass + 1))
-		echo "ok $pass - $2"
-	else
-		fail=$((fail + 1))
-		echo "FAIL - $2"
-	fi
-}
+[ "$(id -u)" = 0 ] || unavailable "Postfix needs root"
 
 # a random high port that nothing listens on (TCP or UDP) right now
 port() {
-	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
-		ss -Hltnu "sport = :$p" 2>/dev/null | grep -q . || break
-	done
-	echo "$p"
+	sh "$e2e/free-port.sh"
 }
 
 dir=$(mktemp -d /var/tmp/authmilter-e2e.XXXXXX)
@@ -128,15 +98,7 @@ msg() {
 # delivered NAME: the sink's copy of message NAME (waits up to 20 s),
 # without smtp-sink's envelope lines, CRLF line ends
 delivered() {
-	i=0
-	while :; do
-		f=$(grep -l "^X-Test: $1" "$dir/pf/sink/"* 2>/dev/null | head -1)
-		[ -n "$f" ] && break
-		i=$((i + 1))
-		[ $i -lt 200 ] || return 1
-		[ $((i % 20)) = 0 ] && bash "$e2e/postfix-instance.sh" flush "$dir/pf"
-		sleep 0.1
-	done
+	f=$(sink_file "$dir/pf" "$1") || return 1
 	sed -e '1,/^X-Rcpt-Args:/d' "$f" | sed 's/\r*$/\r/' >"$dir/$1.out"
 	echo "$dir/$1.out"
 }

@@ -4,7 +4,7 @@
  */
 #include <stdint.h>
 
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_pubkey.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,7 @@
 /*
  * fuzz_main.c -- run a libFuzzer target without libFuzzer: feed it every
- * file of the directories (or files) named on the command line. This is
+ * file of the directories (or files) named on the command line (the first,
+ * the seed corpus, must exist; the others may be absent). This is
  * the fuzz-regress suite: the seed corpus and every past crash replay on
  * each build, under ASan+UBSan in the sanitizer build.
  */
@@ -50,8 +51,15 @@ main(int argc, char **argv)
 		struct dirent *e;
 		DIR *d;
 
-		if (stat(argv[i], &st) != 0)
-			continue;	/* an empty repro dir is not in git */
+		if (stat(argv[i], &st) != 0) {
+			/* an empty repro dir is not in git; the corpus (the
+			 * first) must be there */
+			if (i == 1) {
+				fprintf(stderr, "%s: missing\n", argv[i]);
+				errors++;
+			}
+			continue;
+		}
 		if (!S_ISDIR(st.st_mode)) {
 			errors += fuzz_file(argv[i]) != 0;
 			files++;

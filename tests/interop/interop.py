@@ -23,6 +23,9 @@ import tempfile
 import dkim
 
 authmilter, top = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(top, "tests", "interop"))
+from opendkim_peer import Opendkim, PeerError, private_dir  # noqa: E402
+
 demo = os.path.join(top, "keys", "demo")
 zone_path = os.path.join(demo, "demo.zone")
 failures = 0
@@ -144,8 +147,8 @@ def sign_with_dkimpy(corpus, tmp):
 
 def sign_with_opendkim(corpus, tmp):
     """opendkim (the Debian daemon) signs through the milter protocol,
-    driven by miltertest; opendkim refuses keys under world-writable
-    directories such as /tmp, so its files live in the build tree."""
+    driven by miltertest; its files live in opendkim_peer.private_dir()
+    (opendkim refuses them under /tmp), wherever the clone is."""
     global failures
     exes = [shutil.which(x) for x in ("opendkim", "miltertest")]
     if None in exes:
@@ -153,9 +156,7 @@ def sign_with_opendkim(corpus, tmp):
               "miltertest)")
         failures += 1
         return
-    base = os.environ.get("AUTHMILTER_BUILD_ROOT", tmp)
-    work = tempfile.mkdtemp(prefix="opendkim-", dir=base)
-    os.chmod(work, 0o700)
+    work = private_dir("opendkim-")
     key = os.path.join(work, "demo-rsa.private")
     shutil.copy(os.path.join(tmp, "demo-rsa.private"), key)
     os.chmod(key, 0o600)
@@ -166,11 +167,16 @@ def sign_with_opendkim(corpus, tmp):
         "Socket local:%s\nMode s\nCanonicalization relaxed/simple\n"
         "SignatureAlgorithm rsa-sha256\nSyslog no\nUMask 007\n"
         "PidFile %s/pid\n" % (key, sock, work))
-    proc = subprocess.Popen([exes[0], "-f", "-x", conf],
-                            stderr=subprocess.PIPE)
     outdir = tempfile.mkdtemp(dir=tmp)
     paths, bad = [], []
     lua = os.path.join(top, "tests", "interop", "opendkim_sign.lua")
+    try:
+        peer = Opendkim(conf, sock, os.path.join(work, "opendkim.log"))
+    except PeerError as e:
+        shutil.rmtree(work, ignore_errors=True)
+        report("opendkim milter rsa-sha256 relaxed/simple -> authmilter",
+               0, len(corpus), [str(e)])
+        return
     try:
         for name in corpus:
             src = os.path.join(tmp, "corpus", name)
@@ -190,8 +196,7 @@ def sign_with_opendkim(corpus, tmp):
             open(p, "wb").write(wire(r.stdout) + msg)
             paths.append(p)
     finally:
-        proc.terminate()
-        proc.wait()
+        peer.stop()
         shutil.rmtree(work, ignore_errors=True)
     # opendkim signs messages with an empty body with a wrong bh= (dkimpy
     # rejects those signatures too): there authmilter must agree with

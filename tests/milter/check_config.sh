@@ -74,6 +74,33 @@ Domain example.com
 Selector demo-rsa
 KeyFile $dir/nokey.private
 "
+# problems found after the lines are read name their line too
+case_ mode_s_no_keys 1 "mode_s_no_keys\.conf:2: Mode: signing" \
+    "Socket local:$dir/sock
+Mode s
+"
+case_ spool_missing 1 "spool_missing\.conf:2: SpoolDir: $dir/nospool: " \
+    "Socket local:$dir/sock
+SpoolDir $dir/nospool
+"
+case_ psl_missing 1 "psl_missing\.conf:3: PublicSuffixList: " \
+    "Socket local:$dir/sock
+OrgDomain psl
+PublicSuffixList $dir/nopsl.dat
+"
+case_ selector_alone 1 "selector_alone\.conf:2: Domain: Domain, Selector" \
+    "Socket local:$dir/sock
+Selector demo-rsa
+"
+case_ socket_group_unknown 1 \
+    "socket_group_unknown\.conf:2: SocketGroup: .*no such group" \
+    "Socket local:$dir/sock
+SocketGroup no-such-group-xyz
+"
+case_ socket_mode_bad 1 "socket_mode_bad\.conf:2: SocketMode: " \
+    "Socket local:$dir/sock
+SocketMode 0999
+"
 
 # started as the UserID user already (systemd User=): runs, nothing to drop
 ud=$(mktemp -d "${TMPDIR:-/tmp}/authmilter-uid.XXXXXX")

@@ -1,14 +1,19 @@
 /*
  * check.h -- the unit-test harness: checks that count failures and name
  * the file and line, never abort, and a summary for main() to return.
+ * A fixture the program cannot read ends it as a failed test that names
+ * the file (check_fixture), before anything is tested without it.
  *
  *	int main(void) { test_x(); test_y(); return check_summary("buf"); }
  */
 #ifndef AUTHMILTER_CHECK_H
 #define AUTHMILTER_CHECK_H
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int check_failures;
 static int check_count;
@@ -63,6 +68,19 @@ static int check_count;
 			    #a, check_al_, #b, check_bl_);                \
 		}                                                         \
 	} while (0)
+
+/* check_fixture -- path is an input the tests need: when it cannot be
+ * read, say which and why, and exit 1 (a failed test) instead of testing
+ * on without it. */
+static inline void
+check_fixture(const char *path)
+{
+	if (access(path, R_OK) != 0) {
+		fprintf(stderr, "FAIL: fixture %s: %s (the tests cannot run "
+		    "without it)\n", path, strerror(errno));
+		exit(1);
+	}
+}
 
 static inline int
 check_summary(const char *name)

@@ -13,23 +13,36 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authmilter/buf.h"
 #include "authmilter/dkim_key.h"
 #include "authmilter/dns.h"
+#include "check.h"
+
+/* The path of the fixture tests/data/dkim/<name> in path (size n); a
+ * fixture that cannot be read ends the program as a failed test
+ * (check_fixture). */
+static inline const char *
+tu_path(const char *name, char *path, size_t n)
+{
+	const char *root = getenv("AUTHMILTER_SOURCE_ROOT");
+
+	snprintf(path, n, "%s/tests/data/dkim/%s",
+	    root != NULL ? root : "../..", name);
+	check_fixture(path);
+	return path;
+}
 
 /* The fixture tests/data/dkim/<name>, NUL-terminated, caller frees; NULL
  * (and a message) if it cannot be read. */
 static inline char *
 tu_read(const char *name, size_t *ret_len)
 {
-	const char *root = getenv("AUTHMILTER_SOURCE_ROOT");
 	char path[1024];
 	char *data;
 	long n;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/tests/data/dkim/%s",
-	    root != NULL ? root : "../..", name);
-	f = fopen(path, "rb");
+	f = fopen(tu_path(name, path, sizeof(path)), "rb");
 	if (f == NULL) {
 		fprintf(stderr, "cannot open %s\n", path);
 		return NULL;
@@ -159,18 +172,23 @@ tu_add(struct dns_resolver *r, const char *name, enum dns_status status,
 }
 
 /* A test key from tests/data/dkim (test-only keys; modes not enforced).
- * @return the key (caller unrefs), or NULL after printing why. */
+ * A key that does not load ends the program as a failed test: every
+ * caller needs it. @return the key (caller unrefs). */
 static inline struct dkim_privkey *
 tu_key(const char *file)
 {
-	const char *root = getenv("AUTHMILTER_SOURCE_ROOT");
 	struct dkim_privkey *k = NULL;
 	char path[1024];
+	struct buf why;
 
-	snprintf(path, sizeof(path), "%s/tests/data/dkim/%s",
-	    root != NULL ? root : "../..", file);
-	if (dkim_key_load_private(path, true, &k, NULL) != 0)
-		fprintf(stderr, "cannot load %s\n", path);
+	buf_init(&why, 1024);
+	if (dkim_key_load_private(tu_path(file, path, sizeof(path)), true, &k,
+	    &why) != 0) {
+		fprintf(stderr, "FAIL: test key %s does not load: %s\n", path,
+		    buf_cstr(&why));
+		exit(1);
+	}
+	buf_free(&why);
 	return k;
 }
 

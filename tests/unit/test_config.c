@@ -36,6 +36,7 @@ protect_keys(void)
 
 	for (i = 0; i < sizeof(fixture_keys) / sizeof(fixture_keys[0]); i++) {
 		snprintf(path, sizeof(path), DATA "keys/%s", fixture_keys[i]);
+		check_fixture(path);
 		CHECK_INT_EQ(chmod(path, 0600), 0);
 	}
 }
@@ -103,6 +104,17 @@ test_full(void)
 	CHECK_STR_EQ(cfg->socket.host, "127.0.0.1");
 	CHECK_STR_EQ(cfg->socket.spec, "inet:8891@127.0.0.1");
 	CHECK_INT_EQ(cfg->umask, 07);
+	CHECK_STR_EQ(cfg->socket_user, "root");
+	CHECK_STR_EQ(cfg->socket_group, "0");
+	CHECK_INT_EQ(cfg->socket_mode, 0640);
+	CHECK_STR_EQ(cfg->mta_group, "root");
+	/* lines of options, also under opendkim's spelling */
+	CHECK_INT_EQ(config_option_line(cfg, "socket"), 3);
+	CHECK_INT_EQ(config_option_line(cfg, "MTAGroup"), 8);
+	CHECK_INT_EQ(config_option_line(cfg, "OnDNSError"), 38);
+	CHECK_INT_EQ(config_option_line(cfg, "On-DNSError"), 38);
+	CHECK_INT_EQ(config_option_line(cfg, "Selector"), 0);
+	CHECK_INT_EQ(config_option_line(cfg, "NoSuchOption"), 0);
 	CHECK_STR_EQ(cfg->pid_file, "/run/authmilter/authmilter.pid");
 	CHECK_INT_EQ(cfg->log_level, LOG_LVL_DEBUG);
 	CHECK_STR_EQ(cfg->authserv_id, "mx.example.com");
@@ -204,18 +216,29 @@ static void
 test_defaults(void)
 {
 	struct config *cfg = load_ok(DATA "minimal.conf");
-	char host[256] = "";
+	char host[256] = "", *fqdn = config_default_authserv_id();
+	size_t n;
 
 	if (cfg == NULL)
 		return;
 	gethostname(host, sizeof(host));
+	n = strlen(host);
 	CHECK_INT_EQ(cfg->socket.type, CONFIG_SOCKET_LOCAL);
 	CHECK_STR_EQ(cfg->socket.path, "/run/authmilter/authmilter.sock");
 	CHECK_INT_EQ(cfg->umask, -1);
+	CHECK(cfg->socket_user == NULL);
+	CHECK(cfg->socket_group == NULL);
+	CHECK_INT_EQ(cfg->socket_mode, 0660);
+	CHECK(cfg->mta_group == NULL);
 	CHECK(cfg->syslog);
 	CHECK_INT_EQ(cfg->syslog_facility, LOG_MAIL);
 	CHECK_INT_EQ(cfg->log_level, LOG_LVL_INFO);
-	CHECK_STR_EQ(cfg->authserv_id, host);
+	/* the host name, qualified when the system knows how
+	 * (tests/vectors/verify_cli.sh checks a qualified one) */
+	CHECK_STR_EQ(cfg->authserv_id, fqdn);
+	CHECK(strncmp(fqdn, host, n) == 0 && (fqdn[n] == '\0' ||
+	    fqdn[n] == '.'));
+	free(fqdn);
 	CHECK_INT_EQ(cfg->mode, CONFIG_MODE_SIGN | CONFIG_MODE_VERIFY);
 	CHECK_INT_EQ(cfg->canon_header, CANON_RELAXED);
 	CHECK_INT_EQ(cfg->canon_body, CANON_SIMPLE);
@@ -300,6 +323,15 @@ static const struct bad_case bad_cases[] = {
 	{ "UserID root:nosuchgroup-xyz", ETC ":1: UserID: \"root:nosuchgroup-"
 	    "xyz\": no such group \"nosuchgroup-xyz\"\n" },
 	{ "UserID :x", ETC ":1: UserID: \":x\": want user or user:group\n" },
+	{ "SocketUser nosuchuser-xyz", ETC ":1: SocketUser: \"nosuchuser-xyz"
+	    "\": no such user \"nosuchuser-xyz\"\n" },
+	{ "SocketGroup nosuchgroup-xyz", ETC ":1: SocketGroup: \"nosuchgroup-"
+	    "xyz\": no such group \"nosuchgroup-xyz\"\n" },
+	{ "MTAGroup nosuchgroup-xyz", ETC ":1: MTAGroup: \"nosuchgroup-xyz\": "
+	    "no such group \"nosuchgroup-xyz\"\n" },
+	{ "SocketMode 0680", ETC ":1: SocketMode: \"0680\": not a number\n" },
+	{ "SocketMode 4770", ETC ":1: SocketMode: \"4770\": out of range (0 "
+	    "to 511)\n" },
 	{ "SyslogFacility kern", ETC ":1: SyslogFacility: \"kern\": want "
 	    "mail, daemon, user, auth or local0..local7\n" },
 	{ "LogLevel loud", ETC ":1: LogLevel: \"loud\": want err, warning, "
@@ -307,7 +339,7 @@ static const struct bad_case bad_cases[] = {
 	{ "AuthservID mx;evil", ETC ":1: AuthservID: \"mx;evil\": not a token "
 	    "(RFC 8601 section 2.5)\n" },
 	{ "Mode x", ETC ":1: Mode: \"x\": want s, v or sv\n" },
-	{ "Mode s", ETC ": Mode: signing (s) needs SigningTable and KeyTable, "
+	{ "Mode s", ETC ":1: Mode: signing (s) needs SigningTable and KeyTable, "
 	    "or Domain, Selector and KeyFile\n" },
 	{ "Canonicalization relaxed/strict", ETC ":1: Canonicalization: "
 	    "\"relaxed/strict\": want simple or relaxed, as header/body\n" },
@@ -339,11 +371,11 @@ static const struct bad_case bad_cases[] = {
 	    "bare address like dmarc-reports@example.com\n" },
 	{ "NoReportsTo example.com, exa mple.com", ETC ":1: NoReportsTo: "
 	    "\"exa mple.com\": not a domain name\n" },
-	{ "SpoolDir /nonexistent-spool", ETC ": SpoolDir: /nonexistent-spool: "
+	{ "SpoolDir /nonexistent-spool", ETC ":1: SpoolDir: /nonexistent-spool: "
 	    "No such file or directory\n" },
-	{ "SpoolDir /etc/passwd", ETC ": SpoolDir: /etc/passwd: not a "
+	{ "SpoolDir /etc/passwd", ETC ":1: SpoolDir: /etc/passwd: not a "
 	    "directory\n" },
-	{ "PublicSuffixList /nonexistent.dat", ETC ": PublicSuffixList: "
+	{ "PublicSuffixList /nonexistent.dat", ETC ":1: PublicSuffixList: "
 	    "/nonexistent.dat: No such file or directory\n" },
 	{ "KeyTable KeyTable\nSigningTable file:/nonexistent/ST\n", ETC ":1: "
 	    "KeyTable: \"KeyTable\": want file:PATH, refile:PATH or an absolute "
@@ -354,6 +386,8 @@ static const struct bad_case bad_cases[] = {
 	{ "TrustedForwarders file:/nonexistent/TF", ETC ":1: TrustedForwarders:"
 	    " /nonexistent/TF: No such file or directory\n" },
 	{ "Domain example.com\n", ETC ":1: Domain: Domain, Selector and "
+	    "KeyFile go together\n" },
+	{ "Mode v\nSelector s1\n", ETC ":2: Domain: Domain, Selector and "
 	    "KeyFile go together\n" },
 	{ "Domain exa_mple..com\n", ETC ":1: Domain: \"exa_mple..com\": not a "
 	    "domain name\n" },
@@ -518,6 +552,17 @@ test_missing_file(void)
 int
 main(void)
 {
+	static const char *const files[] = { "authmilter.conf",
+		"minimal.conf", "shortcut.conf", "KeyTable", "SigningTable",
+		"SigningTable.re", "InternalHosts", "KeyTable.bad",
+		"SigningTable.bad", "README" };
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), DATA "%s", files[i]);
+		check_fixture(path);
+	}
 	protect_keys();
 	test_full();
 	test_file_signing_table();

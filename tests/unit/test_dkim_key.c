@@ -1,16 +1,25 @@
 /*
- * test_dkim_key.c -- key records (good and bad), private keys in every
- * form, file permission checks, base64, the sign/verify primitives.
+ * test_dkim_key.c -- the key modules: key records, good and bad
+ * (dkim_pubkey), private keys in every form (dkim_privkey), key files and
+ * their permissions and read errors (dkim_key: EINTR through a pipe and
+ * signals, EIO from a terminal whose other side closed), the sign/verify
+ * primitives, the algorithm table (dkim_alg). Base64 is test_b64.c.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authmilter/bounds.h"
+#include "authmilter/dkim_alg.h"
 #include "authmilter/dkim_key.h"
+#include "authmilter/dkim_privkey.h"
+#include "authmilter/dkim_pubkey.h"
 #include "check.h"
 #include "dkim_testutil.h"
 
@@ -176,50 +185,6 @@ test_record_files(void)
 	free(rec);
 	buf_free(&why);
 	CHECK(dkim_pubkey_unref(NULL) == NULL);
-}
-
-struct b64_case {
-	const char *in;
-	int want;
-	const char *out;
-};
-
-static const struct b64_case b64_cases[] = {
-	{ "", 0, "" },
-	{ "QUJD", 0, "ABC" },
-	{ "QUI=", 0, "AB" },
-	{ "QQ==", 0, "A" },
-	{ " Q Q\r\n\t= = ", 0, "A" },
-	{ "QQ", -EINVAL, NULL },
-	{ "QQ=A", -EINVAL, NULL },
-	{ "Q===", -EINVAL, NULL },
-	{ "QUJD-UJD", -EINVAL, NULL },
-	{ "QUJD;", -EINVAL, NULL },
-	{ "QUJDRA==QUJD", -EINVAL, NULL },
-	{ "QUJDREVGR0g=", -ERANGE, NULL },	/* 8 bytes into 4 */
-};
-
-static void
-test_b64(void)
-{
-	uint8_t out[4];
-	struct buf b;
-	size_t i, n;
-	int r;
-
-	for (i = 0; i < sizeof(b64_cases) / sizeof(b64_cases[0]); i++) {
-		const struct b64_case *c = &b64_cases[i];
-
-		r = dkim_b64_decode(c->in, strlen(c->in), out, sizeof(out),
-		    &n);
-		CHECK_INT_EQ(r, c->want);
-		if (r == 0 && c->out != NULL)
-			CHECK_MEM_EQ(out, n, c->out, strlen(c->out));
-	}
-	buf_init(&b, 100);
-	dkim_b64_encode(&b, (const uint8_t *)"ABCD", 4);
-	CHECK_STR_EQ(buf_cstr(&b), "QUJDRA==");
-	buf_free(&b);
 }
 
 struct priv_case {
@@ -393,6 +358,144 @@ test_permissions(void)
 	free(pem);
 }
 
+/* ---- reading key files: EINTR is read again, EIO is a failure ---- */
+
+static volatile sig_atomic_t signals_seen;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	signals_seen++;
+}
+
+struct feeder {
+	pthread_t reader;
+	int fd;
+	const char *data;
+	size_t len;
+};
+
+/* Interrupt the reader while it waits on the empty pipe, then write the
+ * key in two parts with another signal between them, then close. */
+static void *
+feed(void *p)
+{
+	struct feeder *f = p;
+	const struct timespec pause = { 0, 5 * 1000 * 1000 };
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		nanosleep(&pause, NULL);
+		pthread_kill(f->reader, SIGUSR1);
+	}
+	if (write(f->fd, f->data, f->len / 2) < 0)
+		perror("write");
+	nanosleep(&pause, NULL);
+	pthread_kill(f->reader, SIGUSR1);
+	nanosleep(&pause, NULL);
+	if (write(f->fd, f->data + f->len / 2, f->len - f->len / 2) < 0)
+		perror("write");
+	close(f->fd);
+	return NULL;
+}
+
+static void
+test_read_eintr(void)
+{
+	struct sigaction sa, old;
+	struct feeder f;
+	pthread_t t;
+	char *pem = tu_read("test-ed25519.pkcs8.pem", &f.len), *data = NULL;
+	size_t len = 0;
+	int pfd[2];
+
+	CHECK(pem != NULL);
+	CHECK_INT_EQ(pipe(pfd), 0);
+	if (pem == NULL)
+		return;
+	/* no SA_RESTART: a blocked read() returns EINTR */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	CHECK_INT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+	signals_seen = 0;
+	f.reader = pthread_self();
+	f.fd = pfd[1];
+	f.data = pem;
+	CHECK_INT_EQ(pthread_create(&t, NULL, feed, &f), 0);
+	CHECK_INT_EQ(dkim_key_read(pfd[0], "pipe", 65536, &data, &len, NULL),
+	    0);
+	pthread_join(t, NULL);
+	/* pending signals merge when the reader is slow to run: at least
+	 * one arrived */
+	CHECK(signals_seen > 0);
+	/* the whole key, not the part before an interruption */
+	CHECK(data != NULL);
+	if (data != NULL)
+		CHECK_MEM_EQ(data, len, pem, f.len);
+	sigaction(SIGUSR1, &old, NULL);
+	close(pfd[0]);
+	free(data);
+	free(pem);
+}
+
+/* A terminal whose other side has gone away answers read() with EIO. */
+static void
+test_read_eio(void)
+{
+	char *data = NULL;
+	size_t len = 0;
+	struct buf why;
+	int m, s;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	CHECK(m >= 0);
+	if (m < 0)
+		return;
+	CHECK(grantpt(m) == 0 && unlockpt(m) == 0);
+	s = open(ptsname(m), O_RDWR | O_NOCTTY);
+	CHECK(s >= 0);
+	if (s >= 0)
+		close(s);
+	buf_init(&why, 256);
+	CHECK_INT_EQ(dkim_key_read(m, "/etc/authmilter/k.private", 65536,
+			 &data, &len, &why), -EIO);
+	CHECK_STR_EQ(buf_cstr(&why),
+	    "/etc/authmilter/k.private: read failed: Input/output error");
+	CHECK(data == NULL);
+	close(m);
+	buf_free(&why);
+}
+
+/* More than max bytes from a descriptor that fstat cannot size. */
+static void
+test_read_too_large(void)
+{
+	char *data = NULL;
+	size_t len = 0;
+	struct buf why;
+	int pfd[2];
+
+	CHECK_INT_EQ(pipe(pfd), 0);
+	CHECK_INT_EQ(write(pfd[1], "0123456789abcdefg", 17), 17);
+	close(pfd[1]);
+	buf_init(&why, 256);
+	CHECK_INT_EQ(dkim_key_read(pfd[0], "k", 16, &data, &len, &why),
+	    -EFBIG);
+	CHECK_STR_EQ(buf_cstr(&why), "k: larger than 16 bytes, not a key");
+	close(pfd[0]);
+	/* exactly max is fine */
+	CHECK_INT_EQ(pipe(pfd), 0);
+	CHECK_INT_EQ(write(pfd[1], "0123456789abcdef", 16), 16);
+	close(pfd[1]);
+	CHECK_INT_EQ(dkim_key_read(pfd[0], "k", 16, &data, &len, NULL), 0);
+	CHECK(data != NULL && len == 16 && strcmp(data, "0123456789abcdef") == 0);
+	close(pfd[0]);
+	free(data);
+	buf_free(&why);
+}
+
 /* Sign a digest with each key kind, verify it with the published form. */
 static void
 test_sign_verify(void)
@@ -462,10 +565,12 @@ main(void)
 {
 	test_records();
 	test_record_files();
-	test_b64();
 	test_private();
 	test_private_memory();
 	test_permissions();
+	test_read_eintr();
+	test_read_eio();
+	test_read_too_large();
 	test_sign_verify();
 	test_alg_names();
 	return check_summary("dkim_key");

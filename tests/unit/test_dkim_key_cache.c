@@ -2,15 +2,15 @@
  * test_dkim_key_cache.c -- the parsed-key cache: hits and misses by exact
  * record text and minimum bits (each miss is one parse), refused records
  * kept with their reason, CLOCK eviction at the bound, keys that outlive
- * their entry and the cache, the cache under dkim_verify, and 8 threads
- * verifying through one cache.
+ * their entry and the cache, the verifier's key lookup, the cache under
+ * dkim_verify, and 8 threads verifying through one cache.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "authmilter/dkim_key.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/dkim_verify.h"
 #include "check.h"
@@ -316,6 +316,58 @@ verify_text(const char *text, struct dns_resolver *r,
 	return n;
 }
 
+/* The verifier's lookup, by itself: each outcome with its reason, the
+ * key held by the arena, a second lookup of the same record a hit. */
+static void
+test_lookup(void)
+{
+	struct dkim_privkey *rsa = key("test-rsa2048.pkcs8.pem");
+	struct dkim_key_cache *c = dkim_key_cache_new(8);
+	struct dns_resolver *r = tu_resolver();
+	struct arena *a = arena_new(4096);
+	struct dkim_key_lookup k;
+	char long_sel[200], *rec = record(rsa, "");
+
+	tu_add(r, "s._domainkey.example.com", DNS_OK, rec);
+	tu_add(r, "bad._domainkey.example.com", DNS_OK, "v=DKIM1; p=");
+	tu_add(r, "tmp._domainkey.example.com", DNS_TEMPFAIL, NULL);
+	tu_add(r, "nod._domainkey.example.com", DNS_NODATA, NULL);
+	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "s", "example.com", a,
+			 &k), 0);
+	CHECK_INT_EQ(k.result, AUTH_PASS);
+	CHECK_STR_EQ(k.reason, "");
+	CHECK(k.key != NULL && k.key->bits == 2048);
+	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "s", "example.com", a,
+			 &k), 0);
+	CHECK_INT_EQ(stats(c).hits, 1);
+	CHECK_INT_EQ(stats(c).misses, 1);
+	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "bad", "example.com", a,
+			 &k), 0);
+	CHECK(k.key == NULL && k.result == AUTH_PERMERROR);
+	CHECK_STR_EQ(k.reason, "key revoked");
+	CHECK_INT_EQ(dkim_key_cache_lookup(NULL, r, 0, "tmp", "example.com", a,
+			 &k), 0);
+	CHECK(k.key == NULL && k.result == AUTH_TEMPERROR);
+	CHECK_STR_EQ(k.reason, "DNS failure: fake");
+	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "nod", "example.com", a,
+			 &k), 0);
+	CHECK_STR_EQ(k.reason, "no key (NODATA)");
+	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "none", "example.com", a,
+			 &k), 0);
+	CHECK_STR_EQ(k.reason, "no key (NXDOMAIN)");
+	memset(long_sel, 'a', sizeof(long_sel) - 1);
+	long_sel[sizeof(long_sel) - 1] = '\0';
+	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, long_sel,
+			 "example.example.example.com", a, &k), 0);
+	CHECK_STR_EQ(k.reason, "bad key name (s= and d= too long)");
+	/* the arena's cleanups drop the key references it holds */
+	arena_free(a);
+	free(rec);
+	dns_resolver_free(r);
+	dkim_key_cache_free(c);
+	dkim_privkey_unref(rsa);
+}
+
 /* A second message with the same key record is a hit; a changed record
  * text is a miss and its content (t=y) is what the result shows; a
  * revoked record is refused from the cache with its reason. */
@@ -514,6 +566,7 @@ main(void)
 	test_steps();
 	test_same_key();
 	test_eviction();
+	test_lookup();
 	test_verify();
 	test_verify_reason();
 	test_threads();

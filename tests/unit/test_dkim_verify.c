@@ -2,13 +2,15 @@
  * test_dkim_verify.c -- the RFC vectors against their zone files, sign ->
  * verify round trips (both algorithms, all four canonicalizations),
  * oversigning, several signatures sharing body streams and key lookups,
- * DNS outcomes, key problems, and the bad-signature table.
+ * a set of body streams shared with another user, DNS outcomes, key
+ * problems, and the bad-signature table.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "authmilter/bounds.h"
+#include "authmilter/dkim_sig.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/dkim_verify.h"
 #include "check.h"
@@ -153,13 +155,11 @@ static const struct vector vectors[] = {
 static struct dns_resolver *
 zone(const char *file)
 {
-	const char *root = getenv("AUTHMILTER_SOURCE_ROOT");
 	struct dns_resolver *r = dns_zone_new();
 	char path[1024], *why = NULL;
 
-	snprintf(path, sizeof(path), "%s/tests/data/dkim/%s",
-	    root != NULL ? root : "../..", file);
-	CHECK_INT_EQ(dns_zone_load(r, path, &why), 0);
+	CHECK_INT_EQ(dns_zone_load(r, tu_path(file, path, sizeof(path)),
+	    &why), 0);
 	if (why != NULL)
 		fprintf(stderr, "%s\n", why);
 	free(why);
@@ -412,6 +412,51 @@ test_several(void)
 	dkim_privkey_unref(ed);
 }
 
+/* A set of body streams shared with another user of the message (ARC):
+ * the verifier's relaxed signature uses the stream that user made, the
+ * body is hashed once per (canon, hash, l=), and the other user reads
+ * its digest after the verifier finished the set. */
+static void
+test_shared_set(void)
+{
+	struct dkim_privkey *rsa = tu_key("test-rsa2048.pkcs1.pem");
+	struct dns_resolver *r = tu_resolver();
+	struct dkim_verify_options o = { 0 };
+	const struct dkim_verify_result *res;
+	struct dkim_sig_body *arc;
+	struct dkim_verify *v = NULL;
+	struct dkim_signer s[2];
+	const uint8_t *hash;
+	struct vmsg vm;
+	size_t n, i, len = 0;
+	char *sig;
+
+	CHECK(rsa != NULL);
+	publish(r, "rsa._domainkey.example.com", rsa, NULL);
+	signer(&s[0], "rsa", rsa);
+	signer(&s[1], "rsa", rsa);
+	s[1].body_canon = CANON_RELAXED;
+	sig = sign_text(rt_text, s, 2, 1700000000);
+	CHECK_INT_EQ(vmsg_load(&vm, sig, rt_text), 0);
+	CHECK_INT_EQ(dkim_sig_bodies_new(vm.a, &o.bodies), 0);
+	CHECK_INT_EQ(dkim_sig_body_for(o.bodies, CANON_RELAXED, CANON_SHA256,
+			 -1, &arc), 0);
+	res = verify(&vm, r, &o, 1700000000, 5, &n, &v);
+	CHECK_INT_EQ(n, 2);
+	for (i = 0; res != NULL && i < n; i++)
+		CHECK_INT_EQ(res[i].result, AUTH_PASS);
+	if (v != NULL)
+		CHECK_INT_EQ(dkim_verify_body_streams(v), 2);
+	CHECK_INT_EQ(dkim_sig_bodies_count(o.bodies), 2);
+	CHECK_INT_EQ(dkim_sig_bodies_final(o.bodies), 0);
+	hash = dkim_sig_body_hash(arc, &len);
+	CHECK(hash != NULL && len == 32);
+	vmsg_free(&vm);
+	free(sig);
+	dns_resolver_free(r);
+	dkim_privkey_unref(rsa);
+}
+
 /* ---- key problems and DNS outcomes ---- */
 
 struct key_case {
@@ -648,6 +693,26 @@ test_bad_signatures(void)
 	buf_adds(&v, "; " SIG_TAIL);
 	check_sig_case(r, "huge h=", buf_cstr(&v), AUTH_PERMERROR,
 	    "h= lists too many header fields");
+	/* b= and bh= that are base64 but longer than any signature or
+	 * digest: too long, not bad base64 (issue 10); bad text in a long
+	 * b= is still bad base64 */
+	buf_reset(&v);
+	buf_adds(&v, " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH
+		     "b=");
+	for (i = 0; i < DKIM_SIG_MAX / 3 + 1; i++)
+		buf_adds(&v, "AAAA");
+	check_sig_case(r, "long b=", buf_cstr(&v), AUTH_PERMERROR,
+	    "b= too long");
+	buf_adds(&v, "A!==");
+	check_sig_case(r, "long bad b=", buf_cstr(&v), AUTH_PERMERROR,
+	    "bad base64 in b=");
+	buf_reset(&v);
+	buf_adds(&v, " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=");
+	for (i = 0; i < 30; i++)
+		buf_adds(&v, "AAAA");
+	buf_adds(&v, "; b=QUJD");
+	check_sig_case(r, "long bh=", buf_cstr(&v), AUTH_PERMERROR,
+	    "bh= too long");
 	buf_free(&v);
 	/* no resolver is a caller error */
 	{
@@ -1029,6 +1094,7 @@ main(void)
 	test_round_trips();
 	test_oversign();
 	test_several();
+	test_shared_set();
 	test_keys();
 	test_bad_signatures();
 	test_length_limit();

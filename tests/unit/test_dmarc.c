@@ -54,6 +54,7 @@ zone_open(void)
 	char *why = NULL;
 	int rc;
 
+	check_fixture(ZONE);
 	zlog.inner = dns_zone_new();
 	rc = dns_zone_load(zlog.inner, ZONE, &why);
 	if (rc != 0)

@@ -470,6 +470,12 @@ test_hosts_large(void)
 int
 main(void)
 {
+	check_fixture(DATA "KeyTable");
+	check_fixture(DATA "SigningTable");
+	check_fixture(DATA "SigningTable.re");
+	check_fixture(DATA "InternalHosts");
+	check_fixture(DATA "InternalHosts.bad");
+	check_fixture(DATA "TrustedHosts.re");
 	test_file_table();
 	test_signing_file();
 	test_signing_refile();

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""rfc_dkim.py AUTHMILTER SHARED -- the RFC 6376 and RFC 8463 DKIM vectors
-of SHARED/testdata/dkim, as expected.yaml describes them, run through
+"""rfc_dkim.py AUTHMILTER DATADIR -- the RFC 6376 and RFC 8463 DKIM vectors
+of DATADIR (tests/data/dkim), as expected.yaml describes them, run through
 `authmilter verify`. Messages are converted LF -> CRLF first (the vectors
 say so). For each passing message, every variant with one body byte
 changed must fail with a body-hash reason."""
@@ -12,8 +12,7 @@ import tempfile
 
 import yaml
 
-authmilter, shared = sys.argv[1], sys.argv[2]
-vdir = os.path.join(shared, "testdata", "dkim")
+authmilter, vdir = sys.argv[1], sys.argv[2]
 spec = yaml.safe_load(open(os.path.join(vdir, "expected.yaml")))
 passed = failed = 0
 

@@ -1,16 +1,17 @@
 #!/bin/sh
-# verify_spool_report.sh AUTHMILTER SOURCE_ROOT SHARED -- the offline
+# verify_spool_report.sh AUTHMILTER SOURCE_ROOT -- the offline
 # report pipeline: `authmilter verify --spool` writes the records the milter
 # would, `authmilter report --config` turns them into an RFC 9990 report
 # that validates against the schema, with one count per message.
 set -u
-am=$1 top=$2 shared=$3
-xsd=$shared/testdata/dmarc/rfc9990-dmarc-2.0.xsd
+am=$1 top=$2
+xsd=$top/tests/data/dmarc/rfc9990-dmarc-2.0.xsd
 if ! command -v xmllint >/dev/null; then
 	echo "xmllint missing (libxml2-utils)"
 	[ "${CI:-}" = true ] && exit 1
 	exit 77
 fi
+[ -r "$xsd" ] || { echo "FAIL: no schema at $xsd"; exit 1; }
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 mkdir "$d/spool"

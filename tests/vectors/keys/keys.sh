@@ -171,6 +171,17 @@ expect "default selector is the month" 0 "$month._domainkey.example.com" \
 	"$am" keygen -d example.com -D k
 expect "bad domain refused" 2 "not a valid domain" \
 	"$am" keygen -d 'exa mple..com' -s x -D k
+# the layout of keys/README.md: one directory per domain, made if missing
+expect "a missing key directory is made" 0 "Made k/example.org \(mode 0700\)" \
+	"$am" keygen -d example.org -s sel -D k/example.org
+if [ "$(stat -c %a k/example.org)" = 700 ] && [ -f k/example.org/sel.private ]
+then
+	pass "key directory mode 0700, key inside"
+else
+	fail "key directory mode 0700, key inside" "$(ls -la k/example.org)"
+fi
+expect "only the last directory is made" 2 "No such file or directory" \
+	"$am" keygen -d example.org -s sel -D k/no/such
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -20,6 +20,8 @@ import sys
 import tempfile
 
 am, top = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+sys.path.insert(0, os.path.join(top, "tests", "interop"))
+from opendkim_peer import Opendkim, PeerError, private_dir  # noqa: E402
 data = os.path.join(top, "tests", "data", "migrate")
 lua = os.path.join(top, "tests", "interop", "opendkim_sign.lua")
 passed = failed = 0
@@ -138,18 +140,20 @@ def opendkim_sign(conf, work, msgfile):
     open(test_conf, "w").write("\n".join(lines) + "\nSocket local:%s\n"
                                "PidFile %s/od.pid\nSyslog no\nMode s\n"
                                % (sock, work))
-    proc = subprocess.Popen(["opendkim", "-f", "-x", test_conf], cwd=work,
-                            stderr=subprocess.PIPE)
+    try:
+        peer = Opendkim(test_conf, sock, os.path.join(work, "od.log"),
+                        cwd=work)
+    except PeerError as e:
+        return None, str(e)
     try:
         r = run(["miltertest", "-s", lua], cwd=work,
                 env=dict(os.environ, MILTER_SOCKET="unix:" + sock,
                          MESSAGE=msgfile))
     finally:
-        proc.terminate()
-        _, err = proc.communicate()
+        err = peer.stop()
     if r.returncode != 0 or not r.stdout.startswith(b"DKIM-Signature:"):
-        return None, "miltertest exit %d: %s" % (r.returncode, (
-            r.stdout + r.stderr + err).decode(errors="replace")[-300:])
+        return None, "miltertest exit %d: %s %s" % (r.returncode, (
+            r.stdout + r.stderr).decode(errors="replace")[-300:], err)
     sig = r.stdout.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     return sig + open(msgfile, "rb").read(), ""
 
@@ -288,9 +292,13 @@ def main():
             print("%s not found: install opendkim and miltertest "
                   "(packaging/install-deps.sh)" % tool)
             return 1
-    base = tempfile.mkdtemp(prefix="migrate-",
-                            dir=os.environ.get("AUTHMILTER_BUILD_ROOT"))
-    os.chmod(base, 0o700)
+    # opendkim reads the fixtures: a directory it accepts (see
+    # opendkim_peer.py)
+    try:
+        base = private_dir("migrate-")
+    except PeerError as e:
+        print("FAIL - %s" % e)
+        return 1
     try:
         for case in CASES:
             run_case(case, base)

@@ -9,7 +9,8 @@
 set -u
 am=$1
 gen=$2
-xsd=${AUTHMILTER_SHARED:-../../../../shared}/testdata/dmarc/rfc9990-dmarc-2.0.xsd
+top=${AUTHMILTER_SOURCE_ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
+xsd=$top/tests/data/dmarc/rfc9990-dmarc-2.0.xsd
 failed=0
 checks=0
 

@@ -309,5 +309,9 @@ main(int argc, char **argv)
 	printf("\n");
 	json_decref(root);
 	arena_free(a);
+	if (s.passed + s.failed + s.expected == 0) {
+		printf("FAIL %s: no test cases in it\n", argv[2]);
+		return 1;
+	}
 	return s.failed == 0 ? 0 : 1;
 }

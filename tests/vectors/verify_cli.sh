@@ -1,0 +1,87 @@
+#!/bin/sh
+# verify_cli.sh AUTHMILTER SOURCE_ROOT -- what `authmilter verify` says
+# about its input and its defaults:
+#   - an mbox (RFC 4155: "From " separator lines) is refused with exit 2
+#     and a message that says so and counts the messages; each message
+#     in a file of its own verifies;
+#   - without --authserv-id the header names the fully qualified host
+#     name (what `hostname --fqdn` prints), the milter's default too
+#     (check-config's summary).
+set -u
+am=$1 top=$2
+demo=$top/keys/demo
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+check() {	# check STATUS NAME [DETAIL]
+	if [ "$1" -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "ok - $2"
+	else
+		failed=$((failed + 1))
+		echo "FAIL - $2${3:+: $3}"
+	fi
+}
+
+# the demo message, signed, twice in an mbox (LF, then CRLF line ends)
+install -m 0600 "$demo/demo-rsa.private" "$work/k"
+"$am" sign -d example.com -s demo-rsa -k "$work/k" "$demo/message.eml" \
+	>"$work/signed.eml" || { echo "FAIL - sign"; exit 1; }
+{
+	printf 'From alice@example.com Mon Nov 23 12:00:00 2026\n'
+	tr -d '\r' <"$work/signed.eml"
+	printf '\nFrom alice@example.com Mon Nov 23 12:01:00 2026\n'
+	tr -d '\r' <"$work/signed.eml"
+} >"$work/two.mbox"
+sed 's/$/\r/' "$work/two.mbox" >"$work/two-crlf.mbox"
+for f in two.mbox two-crlf.mbox; do
+	"$am" verify --zone "$demo/demo.zone" "$work/$f" >"$work/out" \
+		2>"$work/err"
+	st=$?
+	[ $st -eq 2 ] && grep -q "$f: an mbox of 2 messages" "$work/err" &&
+		! grep -q '^Authentication-Results' "$work/out"
+	check $? "$f refused as an mbox (exit $st)" "$(cat "$work/err")"
+done
+"$am" verify --zone "$demo/demo.zone" "$work/signed.eml" "$work/signed.eml" \
+	>"$work/out" 2>"$work/err"
+st=$?
+[ $st -eq 0 ] && [ "$(grep -c 'dkim=pass' "$work/out")" -eq 2 ]
+check $? "its messages, one per file, verify (exit $st)" "$(cat "$work/out")"
+
+# the default authserv-id
+fqdn=$(hostname --fqdn 2>/dev/null)
+if [ -n "$fqdn" ]; then
+	"$am" verify --zone "$demo/demo.zone" "$work/signed.eml" \
+		>"$work/out" 2>/dev/null
+	grep -q "^Authentication-Results: $fqdn;" "$work/out"
+	check $? "verify's default authserv-id is $fqdn" "$(head -1 "$work/out")"
+	printf 'Socket local:%s/sock\nMode v\n' "$work" >"$work/c.conf"
+	"$am" check-config -c "$work/c.conf" >"$work/out" 2>&1
+	grep -q "authserv-id $fqdn," "$work/out"
+	check $? "the milter's default authserv-id is $fqdn" "$(cat "$work/out")"
+else
+	check 1 "hostname --fqdn gives nothing to compare with"
+fi
+# a host whose name is short but listed with its domain in /etc/hosts:
+# the default is the qualified name (a private UTS and mount namespace,
+# so the machine's own name and hosts file are untouched)
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	printf '127.0.1.1 mx1.authmilter-test.example mx1\n' >"$work/hosts"
+	unshare --uts --mount sh -c '
+		hostname mx1 && mount --bind "$1/hosts" /etc/hosts || exit 1
+		echo "fqdn=$(hostname --fqdn)"
+		"$2" verify --zone "$3/demo.zone" "$1/signed.eml" 2>/dev/null
+		"$2" check-config -c "$1/c.conf"' sh "$work" "$am" "$demo" \
+		>"$work/out" 2>&1
+	grep -q '^fqdn=mx1.authmilter-test.example$' "$work/out" &&
+	grep -q '^Authentication-Results: mx1.authmilter-test.example;' \
+		"$work/out" &&
+	grep -q 'authserv-id mx1.authmilter-test.example,' "$work/out"
+	check $? "host mx1 listed as mx1.authmilter-test.example: verify and the milter default to the qualified name" "$(cat "$work/out")"
+elif [ "${CI:-}" = true ]; then
+	check 1 "the qualified-name case needs root and unshare"
+fi
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

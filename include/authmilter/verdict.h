@@ -12,19 +12,25 @@
  *           reader could be shown as the sender (addr_shown_domains:
  *           display names, comments, encoded words, fields that do not
  *           parse), so no From can hide the domain whose policy applies;
- *           start DKIM verification (key lookups), evaluate SPF for the
- *           MAIL FROM identity (postmaster@HELO for the null sender) when
- *           the client IP is known
+ *           discover their DMARC policies (dmarc_discover_authors: first,
+ *           so the lookups a sender controls cannot delay the policy past
+ *           the DNS time budget), start DKIM verification (key lookups),
+ *           evaluate SPF for the MAIL FROM identity (postmaster@HELO for
+ *           the null sender) when the client IP is known
  *   body    stream the body into the DKIM hashes
  *   finish  DKIM results; a passing signature that does not cover every
  *           instance of a field RFC 5322 section 3.6 allows once
- *           (msg_unique_fields) becomes dkim=policy, naming the field; DMARC
- *           discovery (dmarc_discover) and evaluation (dmarc_evaluate, a
+ *           (msg_unique_fields) becomes dkim=policy, naming the field; the
+ *           rest of DMARC discovery (identifiers,
+ *           dmarc_discover_identifiers) and evaluation (dmarc_evaluate, a
  *           pure function of all results), and the
  *           Authentication-Results header value
  * A message past the header bounds (msg.h) is evaluated on what was kept;
  * when a From field could not be kept nothing is evaluated and
  * verdict.unevaluable says why.
+ * With env->dns_budget_ms, all DNS work of the message goes through one
+ * dns_budget: past it, the checks still waiting end in temperror and
+ * DMARC is evaluated with what was learned.
  * The output is one struct verdict, which the milter acts on, the CLI
  * prints, and the spool records.
  *
@@ -69,6 +75,8 @@ struct verdict_env {
 	bool allow_partial_body;	/* l= leaving bytes unsigned: pass */
 	struct dkim_key_cache *key_cache;	/* borrowed, shared; NULL:
 						 * parse keys per message */
+	unsigned dns_budget_ms; /* DNS time for the whole message
+	                         * (dns_budget); 0 = no limit */
 	/* DMARC: NULL org skips DMARC */
 	const struct orgdomain *org;
 	const struct dmarc_options *dmarc;	/* NULL: defaults */
@@ -111,6 +119,8 @@ struct verdict {
 	/* the Authentication-Results value (after the colon, starting with
 	 * a space; resinfos folded with CRLF TAB) */
 	const char *authres;
+	/* the DNS time budget ran out: some lookups were not made */
+	bool dns_budget_spent;
 };
 
 struct verdict_session;

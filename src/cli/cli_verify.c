@@ -64,6 +64,9 @@ verify_usage(FILE *f)
 	    "file (repeatable)\n"
 	    "  --nameserver IP[@PORT]    query this server (default: "
 	    "/etc/resolv.conf)\n"
+	    "  --dns-time-budget SECONDS DNS time for one message in all, "
+	    "as DNSTimeBudget\n"
+	    "                            (default %d)\n"
 	    "  --authserv-id ID          authserv-id of the header (default: "
 	    "the fully\n"
 	    "                            qualified host name)\n"
@@ -95,7 +98,7 @@ verify_usage(FILE *f)
 	    "\n"
 	    "Exit status: what the milter would do, the strictest over all "
 	    "messages:\n0 accept, 1 reject, 4 quarantine, 3 tempfail; 2 usage, "
-	    "I/O, message format\nor internal error.\n");
+	    "I/O, message format\nor internal error.\n", CONFIG_DNS_TIME_BUDGET);
 }
 
 static json_t *
@@ -457,6 +460,7 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 	static const struct option longopts[] = {
 		{ "zone", required_argument, NULL, 'z' },
 		{ "nameserver", required_argument, NULL, 'n' },
+		{ "dns-time-budget", required_argument, NULL, 'B' },
 		{ "authserv-id", required_argument, NULL, 'A' },
 		{ "now", required_argument, NULL, 'N' },
 		{ "min-key-bits", required_argument, NULL, 'b' },
@@ -477,6 +481,7 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct spf_ip ip;
+	unsigned long n;
 	char *end;
 	int c, idx = 0;
 
@@ -487,6 +492,12 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 			break;
 		case 'n':
 			args->nameserver = optarg;
+			break;
+		case 'B':
+			n = strtoul(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > 3600)
+				goto bad;
+			o->env.dns_budget_ms = (unsigned)n * 1000;
 			break;
 		case 'A':
 			o->env.authserv_id = optarg;
@@ -689,6 +700,9 @@ verify_apply_config(struct verify_opts *o, struct verify_args *args)
 	}
 	if (args->nzones == 0 && args->nameserver == NULL)
 		args->nameserver = args->nameservers;
+	/* DNSTimeBudget, unless --dns-time-budget said otherwise */
+	if (o->env.dns_budget_ms == 0)
+		o->env.dns_budget_ms = c->dns_time_budget * 1000;
 }
 
 int

@@ -1383,6 +1383,7 @@ config_defaults(struct config *cfg)
 	cfg->body_length = CONFIG_BODY_LENGTH_POLICY;
 	cfg->dns_timeout = 5;
 	cfg->dns_cache_size = 10000;
+	cfg->required_from = true;
 	cfg->dns_time_budget = CONFIG_DNS_TIME_BUDGET;
 	cfg->reject_failures = true;
 	cfg->quarantine = CONFIG_QUARANTINE_HOLD;

@@ -706,9 +706,8 @@ rot_not_seen(enum rot_seen seen, const char *waiting, struct buf *line,
 {
 	if (seen == ROT_WRONG) {
 		buf_addf(line,
-		    "error: %s: the record is not the new key: fix "
-		    "or remove it; nothing changed, the current keys "
-		    "keep signing",
+		    "error: %s; nothing changed, the current keys keep "
+		    "signing",
 		    buf_cstr(why));
 		return -EINVAL;
 	}

@@ -58,8 +58,9 @@ struct rot_record {
 enum rot_seen {
 	ROT_SEEN = 0, /* every server and the resolver, as expected */
 	ROT_NOT_YET,  /* somewhere not yet: wait */
-	ROT_WRONG,    /* an authoritative server serves something else:
-	               * stop with an error */
+	ROT_WRONG,    /* an authoritative server serves something else
+	               * (or our keys cannot be read): stop with an
+	               * error */
 };
 
 /* rot_visible -- check every record at every authoritative server of

@@ -12,7 +12,7 @@ packages="
 	libxml2-utils
 	python3 python3-dkim python3-yaml python3-dnspython
 	opendkim opendkim-tools opendmarc miltertest
-	nsd unbound postfix prometheus
+	nsd unbound postfix knot prometheus
 	valgrind mandoc procps iproute2 strace
 	dpkg-dev debhelper groff-base man-db systemd
 "

@@ -29,6 +29,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/config.h"
+#include "authmilter/config_rotate.h"
 #include "authmilter/metrics.h"
 #include "authmilter/xalloc.h"
 
@@ -80,6 +81,8 @@ _Static_assert(sizeof(enum config_quarantine) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_orgdomain) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_body_length) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_alg) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum config_rotate_publish) == sizeof(int),
+    "enum size");
 
 static void
 config_err(struct config_loader *l, unsigned line, const char *option,
@@ -677,6 +680,38 @@ config_set_userid(struct config_loader *l, const struct config_option *o,
 	return NULL;
 }
 
+/* One server: addr, addr@port, v4:port or [v6]:port (item is changed)
+ * into *ns. @return NULL or the reason. */
+static const char *
+config_server(struct config_loader *l, char *item,
+    struct config_nameserver *ns)
+{
+	char *sep = strrchr(item, '@'), *addr;
+	struct table_ip ip;
+	long port = 53;
+
+	if (sep == NULL && item[0] == '[' && strstr(item, "]:"))
+		sep = strstr(item, "]:") + 1;
+	else if (sep == NULL && strchr(item, ':') == strrchr(item, ':'))
+		sep = strchr(item, ':');
+	if (sep != NULL) {
+		port = config_port(sep + 1, strlen(sep + 1));
+		*sep = '\0';
+	}
+	addr = item;
+	if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
+		addr[strlen(addr) - 1] = '\0';
+		addr++;
+	}
+	if (port <= 0 || port > 65535)
+		return config_whyf(l, "\"%s\": bad port", item);
+	if (table_ip_parse(addr, &ip) != 0)
+		return config_whyf(l, "\"%s\": not an IP address", addr);
+	ns->addr = xstrdup(addr);
+	ns->port = (unsigned)port;
+	return NULL;
+}
+
 /* Name servers: a comma list of addr, addr@port, v4:port or [v6]:port. */
 static const char *
 config_set_nameservers(struct config_loader *l,
@@ -684,43 +719,67 @@ config_set_nameservers(struct config_loader *l,
 {
 	struct config_strlist items = { 0 };
 	struct config_nameserver *ns;
-	struct table_ip ip;
 	const char *why = NULL;
 	size_t i;
 
 	config_split(v, &items);
 	for (i = 0; i < items.n && why == NULL; i++) {
-		char *item = items.v[i], *sep = strrchr(item, '@'), *addr;
-		long port = 53;
-
-		if (sep == NULL && item[0] == '[' && strstr(item, "]:"))
-			sep = strstr(item, "]:") + 1;
-		else if (sep == NULL && strchr(item, ':') == strrchr(item, ':'))
-			sep = strchr(item, ':');
-		if (sep != NULL) {
-			port = config_port(sep + 1, strlen(sep + 1));
-			*sep = '\0';
-		}
-		addr = item;
-		if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
-			addr[strlen(addr) - 1] = '\0';
-			addr++;
-		}
-		if (port <= 0 || port > 65535)
-			why = config_whyf(l, "\"%s\": bad port", items.v[i]);
-		else if (table_ip_parse(addr, &ip) != 0)
-			why = config_whyf(l, "\"%s\": not an IP address", addr);
-		if (why != NULL)
-			break;
 		l->cfg->nameservers = xrealloc(l->cfg->nameservers,
 		    (l->cfg->n_nameservers + 1) * sizeof(*ns));
-		ns = &l->cfg->nameservers[l->cfg->n_nameservers++];
-		ns->addr = xstrdup(addr);
-		ns->port = (unsigned)port;
+		ns = &l->cfg->nameservers[l->cfg->n_nameservers];
+		if ((why = config_server(l, items.v[i], ns)) == NULL)
+			l->cfg->n_nameservers++;
 	}
 	if (items.n == 0)
 		why = "empty list";
 	config_strlist_free(&items);
+	return why;
+}
+
+/* ---- key rotation (config_rotate.c holds the rules) ---- */
+
+static const char *
+config_set_duration(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	const char *why;
+	unsigned n;
+
+	if ((why = config_rotate_duration(v, &n)) != NULL)
+		return config_whyf(l, "\"%s\": %s", v, why);
+	if (n < (unsigned long)o->min || n > (unsigned long)o->max)
+		return config_whyf(l, "\"%s\": out of range (%lds to %lds)", v,
+		    o->min, o->max);
+	*(unsigned *)config_field(l, o) = n;
+	return NULL;
+}
+
+static const char *
+config_set_rotate_keys(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	struct config_rotate *r = &l->cfg->rotate;
+	struct config_strlist items = { 0 };
+	const char *why;
+
+	config_split(v, &items);
+	why = config_rotate_types(&items, r->types, &r->n_types, l->why,
+	    sizeof(l->why));
+	config_strlist_free(&items);
+	return why;
+}
+
+static const char *
+config_set_update_server(struct config_loader *l,
+    const struct config_option *o, const char *v)
+{
+	char *item = xstrdup(v);
+	const char *why;
+
+	free(l->cfg->rotate.update_server.addr);
+	l->cfg->rotate.update_server.addr = NULL;
+	why = config_server(l, item, &l->cfg->rotate.update_server);
+	free(item);
 	return why;
 }
 
@@ -748,6 +807,10 @@ static const struct config_word config_words_orgdomain[] = {
 static const struct config_word config_words_body_length[] = {
 	{ "policy", CONFIG_BODY_LENGTH_POLICY },
 	{ "accept", CONFIG_BODY_LENGTH_ACCEPT }, { NULL, 0 },
+};
+static const struct config_word config_words_publish[] = {
+	{ "manual", CONFIG_ROTATE_MANUAL }, { "update", CONFIG_ROTATE_UPDATE },
+	{ NULL, 0 },
 };
 static const struct config_word config_words_alg[] = {
 	{ "rsa-sha256", CONFIG_ALG_RSA_SHA256 },
@@ -833,6 +896,31 @@ static const struct config_option config_options[] = {
 	    NULL },
 	{ "ReportEmail", NULL, config_set_email, F(report_email), 0, 0, NULL },
 	{ "NoReportsTo", NULL, config_set_domains, F(no_reports_to), 0, 0,
+	    NULL },
+	{ "RotateDomains", NULL, config_set_domains, F(rotate.domains), 0, 0,
+	    NULL },
+	{ "RotateInterval", NULL, config_set_duration, F(rotate.interval),
+	    86400, 3650L * 86400, NULL },
+	{ "RotateOverlap", NULL, config_set_duration, F(rotate.overlap), 3600,
+	    365L * 86400, NULL },
+	{ "RotateTTL", NULL, config_set_duration, F(rotate.ttl), 60, 86400,
+	    NULL },
+	{ "RotateKeys", NULL, config_set_rotate_keys, 0, 0, 0, NULL },
+	{ "RotateSelector", NULL, config_set_string, F(rotate.selector), 0, 0,
+	    NULL },
+	{ "RotatePublish", NULL, config_set_enum, F(rotate.publish), 0, 0,
+	    config_words_publish },
+	{ "RotateTSIGKey", NULL, config_set_path, F(rotate.tsig_key), 0, 0,
+	    NULL },
+	{ "RotateUpdateServer", NULL, config_set_update_server, 0, 0, 0,
+	    NULL },
+	{ "RotateAuthPort", NULL, config_set_unsigned, F(rotate.auth_port), 1,
+	    65535, NULL },
+	{ "RotateReveal", NULL, config_set_bool, F(rotate.reveal), 0, 0,
+	    NULL },
+	{ "RotateStateDir", NULL, config_set_path, F(rotate.state_dir), 0, 0,
+	    NULL },
+	{ "RotateKeyDir", NULL, config_set_path, F(rotate.key_dir), 0, 0,
 	    NULL },
 	{ "MetricsListen", NULL, config_set_metrics_listen, F(metrics_listen),
 	    0, 0, NULL },
@@ -1315,6 +1403,7 @@ config_defaults(struct config *cfg)
 	cfg->body_length = CONFIG_BODY_LENGTH_POLICY;
 	cfg->dns_timeout = 5;
 	cfg->dns_cache_size = 10000;
+	cfg->required_from = true;
 	cfg->dns_time_budget = CONFIG_DNS_TIME_BUDGET;
 	cfg->reject_failures = true;
 	cfg->quarantine = CONFIG_QUARANTINE_HOLD;
@@ -1393,6 +1482,7 @@ config_free(struct config *cfg)
 	config_strlist_free(&cfg->no_reports_to);
 	free(cfg->metrics_listen);
 	config_strlist_free(&cfg->metrics_domains);
+	config_rotate_free(cfg);
 	for (i = 0; i < cfg->n_keys; i++) {
 		struct config_key *k = &cfg->keys[i];
 
@@ -1444,6 +1534,8 @@ config_load_mem(const char *name, const char *text, size_t len,
 	if (cfg->signing_table != NULL)
 		config_link_signing_table(&l);
 	config_load_key_file(&l);
+	if (config_rotate_load(cfg, l.file, l.errors) != 0)
+		l.status = -EINVAL;
 	config_check(&l);
 	for (i = 0; i < DEFER_N; i++)
 		free(l.deferred[i]);
@@ -1581,7 +1673,7 @@ config_signers_table(const struct config *cfg, const char *local,
 }
 
 int
-config_signing_keys(const struct config *cfg, const char *local,
+config_table_signers(const struct config *cfg, const char *local,
     const char *domain, struct arena *a, struct config_signer *ret,
     size_t max, size_t *ret_n, const char **ret_why)
 {
@@ -1618,6 +1710,21 @@ config_signing_keys(const struct config *cfg, const char *local,
 	*ret_why = cfg->domains.n > 0 ?
 	    config_why_none(a, "Domain does not list", "", domain) :
 	    "no SigningTable and no Domain configured";
+	return 0;
+}
+
+int
+config_signing_keys(const struct config *cfg, const char *local,
+    const char *domain, struct arena *a, struct config_signer *ret,
+    size_t max, size_t *ret_n, const char **ret_why)
+{
+	int r = config_table_signers(cfg, local, domain, a, ret, max, ret_n,
+	    ret_why);
+
+	if (r != 0 || cfg->rotate.domains.n == 0 ||
+	    !(cfg->mode & CONFIG_MODE_SIGN) || max == 0)
+		return r;
+	config_rotate_signers(cfg, domain, ret, *ret_n, max, ret_n);
 	return 0;
 }
 

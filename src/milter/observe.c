@@ -247,6 +247,10 @@ observe_config(struct observe *o, const struct config *cfg)
 	for (i = 0; i < cfg->domains.n; i++)
 		observe_value(
 		    o->signatures, cfg->domains.v[i], "signing", &warned);
+	/* key rotation signs its domains with keys of its own */
+	for (i = 0; i < cfg->rotate.domains.n; i++)
+		observe_value(o->signatures, cfg->rotate.domains.v[i],
+		    "signing", &warned);
 	warned = false;
 	for (i = 0; i < cfg->metrics_domains.n; i++)
 		observe_value(o->dmarc_domain, cfg->metrics_domains.v[i],

@@ -8,10 +8,11 @@
  *
  * Labels are bounded: paths, actions, result words and error classes
  * are fixed lists; the signing domain is one of the domains of the
- * KeyTable or of Domain (a "%" KeyTable entry signs as the From domain
- * and is counted as "%"); DMARC results are broken out by domain only
- * for the domains MetricsDomains lists. Adding the results of a new
- * method (ARC) is one observe_auth() call with OBSERVE_ARC.
+ * KeyTable, of Domain or of RotateDomains (a "%" KeyTable entry signs as
+ * the From domain and is counted as "%"); DMARC results are broken out
+ * by domain only for the domains MetricsDomains lists. Adding the
+ * results of a new method (ARC) is one observe_auth() call with
+ * OBSERVE_ARC.
  *
  * Every function accepts o == NULL (metrics off) and returns at once.
  * Thread rules: observe_new/observe_free at start and end; observe_config

@@ -14,10 +14,12 @@
  * decides whether either is done at all). The body is streamed into the
  * signer or the verdict: memory per message is O(headers).
  *
- * Never lose mail: an internal failure (ENOMEM, an OpenSSL error) makes
- * the message end in the OnInternalError action (default: accept, with
- * temperror in the Authentication-Results header and the log), never in
- * a crash.
+ * What is done with a verified message is action.h's decision (the CLI
+ * prints the same one). Message content is never an internal error: a
+ * header past the bounds is evaluated on what msg.h kept. Never lose
+ * mail: an internal failure (ENOMEM, an OpenSSL error) makes the message
+ * end in the OnInternalError action (default: accept, with temperror in
+ * the Authentication-Results header and the log), never in a crash.
  *
  * Memory: a session is heap-allocated per connection and owns one arena
  * that is reset for every message; the outcome returned by session_eom()
@@ -37,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authmilter/action.h"
 #include "authmilter/buf.h"
 #include "authmilter/config.h"
 #include "authmilter/dmarc.h"
@@ -55,12 +58,13 @@ struct session_dns {
 };
 
 /* A loaded configuration and what the milter derives from it once:
- * the header name lists, the organizational-domain context, the DMARC
- * options and the resolver. */
+ * the header name lists, the organizational-domain context, the action
+ * policy and the DMARC options it gives, and the resolver. */
 struct session_conf {
 	atomic_uint refs;
 	struct config *cfg;    /* one reference, owned */
 	struct orgdomain *org; /* owned */
+	struct action_policy policy;
 	struct dmarc_options dmarc;
 	const char **sign_headers; /* NULL = dkim_sign's default */
 	size_t n_sign_headers;

@@ -81,3 +81,24 @@ send() {
 	/usr/bin/python3 "$e2e/smtp_send.py" "$smtp" "$1" "$2" \
 	    rcpt@example.net "$3"
 }
+
+# finish: stop the daemon (mpid) and check that it stopped cleanly (exit
+# status 0, nothing from the sanitizers in dir/milter.log); after a
+# failure show its log and the private Postfix's; print the closing line;
+# the status is the tests'
+finish() {
+	kill "$mpid"
+	wait "$mpid"
+	st=$?
+	mpid=
+	! grep -q 'Sanitizer\|runtime error' "$dir/milter.log" && [ $st = 0 ]
+	check $? "authmilter stopped cleanly (status $st)"
+	if [ $fail -ne 0 ]; then
+		echo "--- milter log" >&2
+		grep -v ': debug: ' "$dir/milter.log" >&2
+		echo "--- postfix log" >&2
+		tail -40 "$dir/pf/maillog" >&2
+	fi
+	echo "$pass passed, $fail failed"
+	[ $fail -eq 0 ]
+}

@@ -236,18 +236,4 @@ echo "scrape cost: $n scrapes, $((t1 - t0)) ticks of daemon CPU: $(awk \
     "BEGIN { printf \"%.3f\", ($t1 - $t0) * 1000 / $hz / $n }") ms each," \
     "$(wc -c <"$dir/scrape.txt") bytes"
 
-kill "$mpid"
-wait "$mpid"
-st=$?
-mpid=
-! grep -q 'Sanitizer\|runtime error' "$dir/milter.log" && [ $st = 0 ]
-check $? "authmilter stopped cleanly (status $st)"
-
-if [ $fail -ne 0 ]; then
-	echo "--- milter log" >&2
-	grep -v ': debug: ' "$dir/milter.log" >&2
-	echo "--- postfix log" >&2
-	tail -40 "$dir/pf/maillog" >&2
-fi
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

@@ -165,18 +165,4 @@ sed -n '/^Authentication-Results: mx.test.example/,/^[^ \t]/p' "$out" |
     tr -d '\r\n\t' | grep -q 'temperror'
 check $? "DNS down: temperror recorded"
 
-kill "$mpid"
-wait "$mpid"
-st=$?
-mpid=
-! grep -q 'Sanitizer\|runtime error' "$dir/milter.log" && [ $st = 0 ]
-check $? "authmilter stopped cleanly (status $st)"
-
-if [ $fail -ne 0 ]; then
-	echo "--- milter log" >&2
-	grep -v ': debug: ' "$dir/milter.log" >&2
-	echo "--- postfix log" >&2
-	tail -40 "$dir/pf/maillog" >&2
-fi
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

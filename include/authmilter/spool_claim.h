@@ -1,0 +1,98 @@
+/*
+ * spool_claim.h -- taking spool files out of the spool for one run of a
+ * consumer (`authmilter report`), so that of several runs at once each
+ * file goes to exactly one, and a run that dies leaves nothing the next
+ * run does not pick up. The writer's side is spool.h.
+ *
+ * The protocol, on one directory DIR (every rename stays inside DIR or
+ * goes to DIR/processed/, on the same file system, so each is atomic):
+ *  - claim: DIR/NAME is renamed to DIR/NAME.claimed.TOKEN (TOKEN: the
+ *    claimer's process id). Of two claimers exactly one rename succeeds;
+ *    the other sees ENOENT and goes on without the file.
+ *  - only files whose period is over are claimed: the file's UTC day must
+ *    lie in [first, last], be before today, and have ended at least
+ *    grace seconds before now. spool_append opens the file per record,
+ *    so an append that opened it just before the rename lands in the
+ *    claimed file; the grace leaves time for it.
+ *  - done: DIR/NAME.claimed.TOKEN moves to DIR/processed/NAME (to
+ *    DIR/processed/NAME.claimed.TOKEN when that name is taken);
+ *  - release: it goes back to DIR/NAME (to DIR/NAME.retry when that name
+ *    is taken), for the next run to claim again;
+ *  - recovery (spool_recover, and the start of every spool_claim_dir): a
+ *    claim whose process no longer exists is renamed back to DIR/NAME.
+ * A consumer that reports what it read must make a retry harmless by
+ * itself: `report` names a report after the files it was built from and
+ * keeps a ".sent" marker per report, so a day released (or left claimed
+ * by a run that died) after its reports went out is not sent again.
+ *
+ * Memory: a struct spool_claim owns its strings; what spool_claim_file
+ * returns is valid until the next spool_claim_dir or spool_claim_free.
+ * Threads: a struct spool_claim is used by one thread at a time.
+ */
+#ifndef AUTHMILTER_SPOOL_CLAIM_H
+#define AUTHMILTER_SPOOL_CLAIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "authmilter/spool.h"
+
+struct spool_claim;
+
+struct spool_claim_options {
+	time_t first, last;  /* claim files of the UTC days starting in
+	                      * [first, last] */
+	time_t now;          /* the clock */
+	long grace;          /* seconds the day must have been over */
+	bool dry_run;        /* only list: rename nothing, recover nothing */
+	spool_warn_fn *warn; /* (may be NULL) hears, with line 0, of a
+	                      * rename that failed and of each recovered
+	                      * claim */
+	void *ctx;           /* for warn */
+};
+
+/* One claimed file. */
+struct spool_claimed {
+	const char *dir;  /* the directory, as given to spool_claim_dir */
+	const char *name; /* the file name the writer gave it */
+	const char *path; /* where it is while claimed: read it there */
+	time_t day;       /* the start of its UTC day */
+};
+
+/* spool_claim_new -- an empty claim with options o (copied).
+ * @return 0 and *ret, or -ENOMEM. */
+int spool_claim_new(
+    const struct spool_claim_options *o, struct spool_claim **ret);
+
+/* spool_claim_dir -- recover dir (spool_recover, unless dry_run), then
+ * claim every file of dir that the options select (see above). The
+ * claimed files are kept sorted by day, dir and name.
+ * @return 0 (files that another run took first are skipped), or the
+ * -errno of opendir/readdir (nothing of dir claimed), -ENOMEM. */
+int spool_claim_dir(struct spool_claim *c, const char *dir);
+
+/* spool_claim_count, spool_claim_file -- the claimed files, in order;
+ * i < spool_claim_count(c). */
+size_t spool_claim_count(const struct spool_claim *c);
+const struct spool_claimed *spool_claim_file(
+    const struct spool_claim *c, size_t i);
+
+/* spool_claim_done -- file i is processed: move it to DIR/processed/.
+ * spool_claim_release -- file i goes back into the spool.
+ * Each file is finished once; later calls and dry runs do nothing.
+ * @return 0, or the -errno of mkdir/rename (warn has heard of it; the
+ * file stays claimed until the next run recovers it). */
+int spool_claim_done(struct spool_claim *c, size_t i);
+int spool_claim_release(struct spool_claim *c, size_t i);
+
+/* spool_claim_free -- release every file neither done nor released, and
+ * free c. NULL is a no-op. */
+void spool_claim_free(struct spool_claim *c);
+
+/* spool_recover -- rename back into dir every claim whose claimer is
+ * gone; warn (may be NULL) hears of each, with line 0.
+ * @return 0, or the -errno of opendir/readdir. */
+int spool_recover(const char *dir, spool_warn_fn *warn, void *ctx);
+
+#endif

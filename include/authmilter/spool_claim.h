@@ -1,29 +1,36 @@
 /*
  * spool_claim.h -- taking spool files out of the spool for one run of a
- * consumer (`authmilter report`), so that of several runs at once each
- * file goes to exactly one, and a run that dies leaves nothing the next
- * run does not pick up. The writer's side is spool.h.
+ * consumer (`authmilter report` for aggregate records; the sender of
+ * failure reports for failure records), so that of several runs at once
+ * each file goes to exactly one, and a run that dies leaves nothing the
+ * next run does not pick up. The writer's side is spool.h. A claim takes
+ * the files of one kind (enum spool_kind) only; consumers of different
+ * kinds share a spool directory without seeing each other's files.
  *
  * The protocol, on one directory DIR (every rename stays inside DIR or
  * goes to DIR/processed/, on the same file system, so each is atomic):
  *  - claim: DIR/NAME is renamed to DIR/NAME.claimed.TOKEN (TOKEN: the
  *    claimer's process id). Of two claimers exactly one rename succeeds;
  *    the other sees ENOENT and goes on without the file.
- *  - only files whose period is over are claimed: the file's UTC day must
- *    lie in [first, last], be before today, and have ended at least
- *    grace seconds before now. spool_append opens the file per record,
- *    so an append that opened it just before the rename lands in the
- *    claimed file; the grace leaves time for it.
+ *  - only files whose period is over are claimed: the start of the
+ *    file's period (its UTC day for SPOOL_AGGREGATE, its minute for
+ *    SPOOL_FAILURE) must lie in [first, last], the period must not be the
+ *    current one, and it must have ended at least grace seconds before
+ *    now. spool_append opens the file per record, so an append that
+ *    opened it just before the rename lands in the claimed file; the
+ *    grace leaves time for it.
  *  - done: DIR/NAME.claimed.TOKEN moves to DIR/processed/NAME (to
  *    DIR/processed/NAME.claimed.TOKEN when that name is taken);
  *  - release: it goes back to DIR/NAME (to DIR/NAME.retry when that name
  *    is taken), for the next run to claim again;
  *  - recovery (spool_recover, and the start of every spool_claim_dir): a
  *    claim whose process no longer exists is renamed back to DIR/NAME.
- * A consumer that reports what it read must make a retry harmless by
- * itself: `report` names a report after the files it was built from and
- * keeps a ".sent" marker per report, so a day released (or left claimed
- * by a run that died) after its reports went out is not sent again.
+ * A released or recovered file comes back whole. A consumer that acts on
+ * what it read must make a retry harmless by itself: `report` names a
+ * report after the files it was built from and keeps a ".sent" marker per
+ * report, so a day released (or left claimed by a run that died) after
+ * its reports went out is not sent again; a consumer that acts per record
+ * keeps such a marker per record.
  *
  * Memory: a struct spool_claim owns its strings; what spool_claim_file
  * returns is valid until the next spool_claim_dir or spool_claim_free.
@@ -41,10 +48,10 @@
 struct spool_claim;
 
 struct spool_claim_options {
-	time_t first, last;  /* claim files of the UTC days starting in
-	                      * [first, last] */
+	enum spool_kind kind; /* claim files of this kind */
+	time_t first, last;   /* whose period starts in [first, last] */
 	time_t now;          /* the clock */
-	long grace;          /* seconds the day must have been over */
+	long grace;          /* seconds the period must have been over */
 	bool dry_run;        /* only list: rename nothing, recover nothing */
 	spool_warn_fn *warn; /* (may be NULL) hears, with line 0, of a
 	                      * rename that failed and of each recovered
@@ -57,7 +64,7 @@ struct spool_claimed {
 	const char *dir;  /* the directory, as given to spool_claim_dir */
 	const char *name; /* the file name the writer gave it */
 	const char *path; /* where it is while claimed: read it there */
-	time_t day;       /* the start of its UTC day */
+	time_t start;     /* the start of its period (UTC) */
 };
 
 /* spool_claim_new -- an empty claim with options o (copied).
@@ -67,7 +74,7 @@ int spool_claim_new(
 
 /* spool_claim_dir -- recover dir (spool_recover, unless dry_run), then
  * claim every file of dir that the options select (see above). The
- * claimed files are kept sorted by day, dir and name.
+ * claimed files are kept sorted by start, dir and name.
  * @return 0 (files that another run took first are skipped), or the
  * -errno of opendir/readdir (nothing of dir claimed), -ENOMEM. */
 int spool_claim_dir(struct spool_claim *c, const char *dir);

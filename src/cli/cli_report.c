@@ -382,7 +382,7 @@ static int
 process_day(struct run *r, size_t from, size_t to)
 {
 	const struct spool_claimed *f = spool_claim_file(r->claim, from);
-	struct day d = {.run = r, .begin = f->day};
+	struct day d = {.run = r, .begin = f->start};
 	const struct report_domain *dom;
 	size_t i, n;
 	int err = 0, failed = 0;
@@ -420,7 +420,8 @@ warn_claim(void *ctx, const char *path, unsigned long line, const char *why)
 static int
 run_report(struct run *r)
 {
-	struct spool_claim_options o = {.first = r->first_day,
+	struct spool_claim_options o = {.kind = SPOOL_AGGREGATE,
+	    .first = r->first_day,
 	    .last = r->last_day,
 	    .now = r->now,
 	    .grace = r->grace,
@@ -439,8 +440,8 @@ run_report(struct run *r)
 		}
 	n = spool_claim_count(r->claim);
 	for (i = 0; i < n; i = j) {
-		for (j = i; j < n && spool_claim_file(r->claim, j)->day ==
-		                         spool_claim_file(r->claim, i)->day;
+		for (j = i; j < n && spool_claim_file(r->claim, j)->start ==
+		                         spool_claim_file(r->claim, i)->start;
 		     j++)
 			;
 		failed |= process_day(r, i, j);

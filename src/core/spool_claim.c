@@ -14,7 +14,6 @@
 
 #include "authmilter/spool_claim.h"
 
-#define DAY 86400
 #define CLAIMED ".claimed."
 #define PROCESSED "processed"
 
@@ -120,15 +119,20 @@ spool_recover(const char *dir, spool_warn_fn *warn_fn, void *ctx)
 
 /* ---- claiming ---- */
 
+/* claimable -- whether name is a file of the options' kind whose period
+ * starts in [first, last], is not the current one, and ended at least
+ * grace seconds ago */
 static bool
 claimable(
-    const struct spool_claim_options *o, const char *name, time_t *ret_day)
+    const struct spool_claim_options *o, const char *name, time_t *ret_start)
 {
-	time_t today = o->now - o->now % DAY;
+	long period = spool_kind_period(o->kind);
+	time_t current = o->now - o->now % period;
+	enum spool_kind kind;
 
-	return spool_file_day(name, ret_day) && *ret_day >= o->first &&
-	       *ret_day <= o->last && *ret_day < today &&
-	       *ret_day + DAY + o->grace <= o->now;
+	return spool_name_parse(name, &kind, ret_start) && kind == o->kind &&
+	       *ret_start >= o->first && *ret_start <= o->last &&
+	       *ret_start < current && *ret_start + period + o->grace <= o->now;
 }
 
 static int
@@ -138,16 +142,16 @@ cmp_claimed(const void *a, const void *b)
 	const struct spool_claimed *y = &((const struct claimed *)b)->pub;
 	int c;
 
-	if (x->day != y->day)
-		return x->day < y->day ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
 	if ((c = strcmp(x->dir, y->dir)) != 0)
 		return c;
 	return strcmp(x->name, y->name);
 }
 
-/* add -- note name (in dir, of day) as claimed */
+/* add -- note name (in dir, of the period at start) as claimed */
 static int
-add(struct spool_claim *c, const char *dir, const char *name, time_t day)
+add(struct spool_claim *c, const char *dir, const char *name, time_t start)
 {
 	struct claimed *v, *k;
 
@@ -165,14 +169,15 @@ add(struct spool_claim *c, const char *dir, const char *name, time_t day)
 		free(k->path);
 		return -ENOMEM;
 	}
-	k->pub = (struct spool_claimed){k->dir, k->name, k->path, day};
+	k->pub = (struct spool_claimed){k->dir, k->name, k->path, start};
 	c->n++;
 	return 0;
 }
 
 /* claim_one -- rename DIR/NAME to its claimed name and note it */
 static int
-claim_one(struct spool_claim *c, const char *dir, const char *name, time_t day)
+claim_one(
+    struct spool_claim *c, const char *dir, const char *name, time_t start)
 {
 	char *from = path_of(dir, name, ""),
 	     *to = path_of(dir, name, c->suffix);
@@ -181,7 +186,7 @@ claim_one(struct spool_claim *c, const char *dir, const char *name, time_t day)
 	if (from == NULL || to == NULL)
 		err = -ENOMEM;
 	else if (c->o.dry_run || rename(from, to) == 0) {
-		if ((err = add(c, dir, name, day)) != 0 && !c->o.dry_run)
+		if ((err = add(c, dir, name, start)) != 0 && !c->o.dry_run)
 			(void)rename(to, from);
 	} else if (errno != ENOENT) /* ENOENT: another run has it */
 		warn_errno(&c->o, from, "cannot claim");
@@ -194,7 +199,7 @@ int
 spool_claim_dir(struct spool_claim *c, const char *dir)
 {
 	struct dirent *e;
-	time_t day;
+	time_t start;
 	DIR *d;
 	int err = 0;
 
@@ -204,8 +209,8 @@ spool_claim_dir(struct spool_claim *c, const char *dir)
 	if ((d = opendir(dir)) == NULL)
 		return -errno;
 	while (err == 0 && (e = readdir(d)) != NULL)
-		if (claimable(&c->o, e->d_name, &day))
-			err = claim_one(c, dir, e->d_name, day);
+		if (claimable(&c->o, e->d_name, &start))
+			err = claim_one(c, dir, e->d_name, start);
 	closedir(d);
 	if (c->n > 1)
 		qsort(c->v, c->n, sizeof(*c->v), cmp_claimed);

@@ -124,7 +124,7 @@ test_selection(void)
 	f = spool_claim_file(c, 0);
 	CHECK_STR_EQ(f->name, "2023-11-14.a.jsonl");
 	CHECK_STR_EQ(f->dir, dir);
-	CHECK_INT_EQ(f->day, DAY14);
+	CHECK_INT_EQ(f->start, DAY14);
 	CHECK(!exists(dir, f->name));
 	CHECK_STR_EQ(read_file("/", f->path), "14a\n");
 	snprintf(claimed, sizeof(claimed), "%s/%s", dir, f->name);
@@ -181,6 +181,56 @@ test_selection(void)
 	CHECK_INT_EQ(spool_claim_dir(c, "/nonexistent/spool"), -ENOENT);
 	CHECK_INT_EQ(spool_claim_count(c), 0);
 	spool_claim_free(c);
+}
+
+/* Kinds: a claim takes the files of its kind only, by their own period
+ * (a minute for failure records). */
+static void
+test_kinds(void)
+{
+	struct spool_claim_options o = options(0, DAY14, DAY14 + DAY, 0);
+	struct spool_claim *c, *agg;
+	char dir[300];
+
+	make_dir(dir, sizeof(dir), "kinds");
+	write_file(dir, "2023-11-13.a.jsonl", "agg\n");
+	write_file(dir, "failure.2023-11-14T22-13.a.jsonl", "f13\n");
+	write_file(dir, "failure.2023-11-14T22-14.a.jsonl", "f14\n");
+	write_file(dir, "failure.2023-11-14T22-15.a.jsonl", "f15\n");
+
+	/* 22:15:05: the minute 22:14 ended 5 s ago, 22:15 is current */
+	o.kind = SPOOL_FAILURE;
+	o.last = DAY14 + DAY;
+	o.now = 1700000000 - 20 + 125;
+	o.grace = 6;
+	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
+	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
+	CHECK_INT_EQ(spool_claim_count(c), 1);
+	CHECK_STR_EQ(
+	    spool_claim_file(c, 0)->name, "failure.2023-11-14T22-13.a.jsonl");
+	CHECK_INT_EQ(spool_claim_file(c, 0)->start, 1700000000 - 20);
+	spool_claim_free(c);
+	o.grace = 5;
+	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
+	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
+	CHECK_INT_EQ(spool_claim_count(c), 2);
+	CHECK_STR_EQ(
+	    spool_claim_file(c, 1)->name, "failure.2023-11-14T22-14.a.jsonl");
+	CHECK(exists(dir, "2023-11-13.a.jsonl"));
+
+	/* meanwhile an aggregate claim takes only the aggregate file */
+	o = options(0, DAY14 + DAY, DAY14 + 2 * DAY, 0);
+	CHECK_INT_EQ(spool_claim_new(&o, &agg), 0);
+	CHECK_INT_EQ(spool_claim_dir(agg, dir), 0);
+	CHECK_INT_EQ(spool_claim_count(agg), 1);
+	CHECK_STR_EQ(spool_claim_file(agg, 0)->name, "2023-11-13.a.jsonl");
+	CHECK_INT_EQ(spool_claim_done(agg, 0), 0);
+	spool_claim_free(agg);
+	CHECK_INT_EQ(spool_claim_done(c, 0), 0);
+	spool_claim_free(c);
+	CHECK(exists(dir, "failure.2023-11-14T22-14.a.jsonl"));
+	CHECK(exists(dir, "failure.2023-11-14T22-15.a.jsonl"));
+	CHECK_INT_EQ(count_names(dir, ".claimed."), 0);
 }
 
 /* ---- several claimers at once ---- */
@@ -441,6 +491,7 @@ main(void)
 		return 2;
 	}
 	test_selection();
+	test_kinds();
 	test_threads();
 	test_processes();
 	test_crash();

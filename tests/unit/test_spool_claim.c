@@ -461,6 +461,7 @@ test_crash(void)
 	CHECK_INT_EQ(bad, 0);
 	spool_claim_free(c); /* released */
 	CHECK_INT_EQ(count_names(dir, ".claimed."), 0);
+	CHECK_INT_EQ(count_names(dir, ".claim."), 0); /* no lock left */
 	CHECK_INT_EQ(count_names(dir, ".jsonl"), FILES);
 
 	/* dying after a third was done: the next run gets the rest, and
@@ -480,6 +481,130 @@ test_crash(void)
 	CHECK_INT_EQ(count_names(dir, ".jsonl"), 0);
 }
 
+/* Recovery and finishing never replace a file: a claim that comes back
+ * to a name taken meanwhile (a late append made the file anew) takes
+ * another name of the same day, and both are claimed again. */
+static void
+test_never_replace(void)
+{
+	struct spool_claim_options o = options(0, DAY14, DAY14 + DAY, 0);
+	struct spool_claim *c;
+	char dir[300], pdir[700];
+	const char *name = "2023-11-14.h.jsonl";
+	pid_t pid;
+	int status;
+
+	make_dir(dir, sizeof(dir), "replace");
+	snprintf(pdir, sizeof(pdir), "%s/processed", dir);
+	write_file(dir, name, "old\n");
+	if ((pid = fork()) == 0) {
+		if (spool_claim_new(&o, &c) != 0 ||
+		    spool_claim_dir(c, dir) != 0 || spool_claim_count(c) != 1)
+			_exit(1);
+		kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFSIGNALED(status));
+	write_file(dir, name, "late\n");
+	CHECK_INT_EQ(spool_recover(dir, NULL, NULL), 0);
+	CHECK_STR_EQ(read_file(dir, name), "late\n");
+	CHECK_STR_EQ(read_file(dir, "2023-11-14.h.retry1.jsonl"), "old\n");
+	CHECK_INT_EQ(count_names(dir, ".claim"), 0);
+
+	/* both are claimed; done with a name already in processed/ */
+	mkdir(pdir, 0700);
+	write_file(pdir, name, "processed before\n");
+	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
+	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
+	CHECK_INT_EQ(spool_claim_count(c), 2);
+	CHECK_INT_EQ(spool_claim_done(c, 0), 0);
+	CHECK_INT_EQ(spool_claim_done(c, 1), 0);
+	spool_claim_free(c);
+	CHECK_STR_EQ(read_file(pdir, name), "processed before\n");
+	CHECK_STR_EQ(read_file(pdir, "2023-11-14.h.retry1.jsonl"), "late\n");
+	CHECK_STR_EQ(
+	    read_file(pdir, "2023-11-14.h.retry1.retry1.jsonl"), "old\n");
+	CHECK_INT_EQ(count_names(dir, ".jsonl"), 0);
+
+	/* a release of an older version (NAME.retry, never claimed again
+	 * by it) is put back under a spool name */
+	write_file(dir, "2023-11-13.h.jsonl.retry", "older\n");
+	CHECK_INT_EQ(spool_recover(dir, NULL, NULL), 0);
+	CHECK_STR_EQ(read_file(dir, "2023-11-13.h.jsonl"), "older\n");
+}
+
+/* Whether a claimer lives is its lock, not its process id: a lock file
+ * nobody holds is a dead claimer's (whatever process has its pid now),
+ * a held one a live claimer's; an older version's pid-named claim is
+ * recovered when that process is gone. */
+static void
+test_liveness(void)
+{
+	struct spool_claim_options o = options(0, DAY14, DAY14 + DAY, 0);
+	struct spool_claim *c;
+	int go[2], ready[2], status;
+	char dir[300], name[64], b;
+	pid_t pid;
+
+	make_dir(dir, sizeof(dir), "live");
+	/* a dead claimer's files and unheld lock */
+	write_file(dir, "2023-11-10.h.jsonl.claimed.kdead01", "d\n");
+	write_file(dir, ".claim.kdead01", "");
+	/* a lock file left with nothing claimed */
+	write_file(dir, ".claim.kdead02", "");
+	/* an older version's claim by a process that is gone */
+	if ((pid = fork()) == 0)
+		_exit(0);
+	waitpid(pid, &status, 0);
+	snprintf(
+	    name, sizeof(name), "2023-11-11.h.jsonl.claimed.%ld", (long)pid);
+	write_file(dir, name, "p\n");
+	write_file(dir, "2023-11-12.h.jsonl", "live\n");
+
+	/* a live claimer in another process holds 2023-11-12 */
+	CHECK_INT_EQ(pipe(go), 0);
+	CHECK_INT_EQ(pipe(ready), 0);
+	if ((pid = fork()) == 0) {
+		struct spool_claim_options co =
+		    options(DAY14 - 2 * DAY, DAY14 - 2 * DAY, DAY14, 0);
+
+		close(go[1]);
+		if (spool_claim_new(&co, &c) != 0 ||
+		    spool_claim_dir(c, dir) != 0 || spool_claim_count(c) != 1 ||
+		    write(ready[1], "x", 1) != 1)
+			_exit(1);
+		while (read(go[0], &b, 1) < 0 && errno == EINTR)
+			;
+		kill(getpid(), SIGKILL);
+		_exit(1);
+	}
+	close(go[0]);
+	close(ready[1]);
+	CHECK_INT_EQ(read(ready[0], &b, 1), 1);
+	CHECK_INT_EQ(spool_recover(dir, NULL, NULL), 0);
+	CHECK_STR_EQ(read_file(dir, "2023-11-10.h.jsonl"), "d\n");
+	CHECK_STR_EQ(read_file(dir, "2023-11-11.h.jsonl"), "p\n");
+	CHECK(!exists(dir, ".claim.kdead01"));
+	CHECK(!exists(dir, ".claim.kdead02"));
+	CHECK(!exists(dir, "2023-11-12.h.jsonl"));
+	CHECK_INT_EQ(count_names(dir, ".claimed."), 1);
+	CHECK_INT_EQ(count_names(dir, ".claim."), 1);
+
+	/* the claimer dies: its claim comes back */
+	close(go[1]);
+	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+	close(ready[0]);
+	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
+	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
+	CHECK_INT_EQ(spool_claim_count(c), 3);
+	CHECK_STR_EQ(read_file("/", spool_claim_file(c, 2)->path), "live\n");
+	CHECK_INT_EQ(count_names(dir, ".claim."), 1); /* this claim's */
+	spool_claim_free(c);
+	CHECK_INT_EQ(count_names(dir, ".claim."), 0);
+	CHECK_INT_EQ(count_names(dir, ".jsonl"), 3);
+}
+
 int
 main(void)
 {
@@ -495,6 +620,8 @@ main(void)
 	test_threads();
 	test_processes();
 	test_crash();
+	test_never_replace();
+	test_liveness();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

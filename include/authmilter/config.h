@@ -25,7 +25,9 @@
  * it starts and drops it (config_unref) when it ends, so SIGHUP swaps the
  * pointer and in-flight connections finish with the snapshot they began
  * with. config_ref/config_unref are atomic and may be called from any
- * thread; the last unref frees tables and keys.
+ * thread; the last unref frees tables and keys. The per-message look-ups
+ * (config_lookup.c, at the end of this header) read a snapshot without
+ * locks.
  */
 #ifndef AUTHMILTER_CONFIG_H
 #define AUTHMILTER_CONFIG_H
@@ -249,6 +251,16 @@ struct config *config_ref(struct config *cfg);
 /* config_unref -- drop a reference; the last one frees everything.
  * NULL is a no-op. @return NULL */
 struct config *config_unref(struct config *cfg);
+
+/*
+ * ---- Per-message look-ups (src/core/config_lookup.c) ----
+ * The milter calls these for every message, `verify` for every file.
+ * They only read a loaded snapshot and take no lock: thread-safe, any
+ * number of threads at once on one snapshot; they allocate only in the
+ * caller's arena. Everything above runs at start-up or reload (loading,
+ * config_option_line, config_default_authserv_id) or once per connection
+ * (config_ref/config_unref).
+ */
 
 /* config_signing_keys -- the signatures to make on mail from
  * local@domain: from the SigningTable (every match with

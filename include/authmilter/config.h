@@ -246,6 +246,12 @@ unsigned config_option_line(const struct config *cfg, const char *name);
  * frees. */
 char *config_default_authserv_id(void);
 
+/* config_nameservers -- append cfg's Nameservers to out as
+ * dns_ldns_options.nameservers takes them, "ADDR@PORT ADDR@PORT..."
+ * (nothing when none are configured: the resolvers of resolv.conf).
+ * @return 0, or the buf's error (out then holds no part of the list). */
+int config_nameservers(const struct config *cfg, struct buf *out);
+
 /* config_ref -- take a reference. @return cfg */
 struct config *config_ref(struct config *cfg);
 /* config_unref -- drop a reference; the last one frees everything.

@@ -624,7 +624,6 @@ verify_config(struct verify_args *args)
 {
 	struct buf errors, ns;
 	const struct config *c;
-	size_t i;
 	int r;
 
 	buf_init(&errors, 65536);
@@ -645,11 +644,7 @@ verify_config(struct verify_args *args)
 	if (args->config_path == NULL || c->n_nameservers == 0)
 		return 0;
 	buf_init(&ns, 4096);
-	for (i = 0; i < c->n_nameservers; i++)
-		buf_addf(&ns, "%s%s@%u", i > 0 ? " " : "",
-		    c->nameservers[i].addr, c->nameservers[i].port);
-	r = buf_error(&ns);
-	if (r == 0)
+	if ((r = config_nameservers(c, &ns)) == 0)
 		args->nameservers = buf_steal(&ns, NULL);
 	buf_free(&ns);
 	return r;

@@ -1483,3 +1483,17 @@ config_alg_name(enum config_alg alg)
 	}
 	return "default";
 }
+
+int
+config_nameservers(const struct config *cfg, struct buf *out)
+{
+	size_t i, before = out->len;
+	int err;
+
+	for (i = 0; i < cfg->n_nameservers; i++)
+		buf_addf(out, "%s%s@%u", i > 0 ? " " : "",
+		    cfg->nameservers[i].addr, cfg->nameservers[i].port);
+	if ((err = buf_error(out)) != 0)
+		buf_truncate(out, before);
+	return err;
+}

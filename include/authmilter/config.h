@@ -25,7 +25,9 @@
  * it starts and drops it (config_unref) when it ends, so SIGHUP swaps the
  * pointer and in-flight connections finish with the snapshot they began
  * with. config_ref/config_unref are atomic and may be called from any
- * thread; the last unref frees tables and keys.
+ * thread; the last unref frees tables and keys. The per-message look-ups
+ * (config_lookup.c, at the end of this header) read a snapshot without
+ * locks.
  */
 #ifndef AUTHMILTER_CONFIG_H
 #define AUTHMILTER_CONFIG_H
@@ -281,11 +283,27 @@ unsigned config_option_line(const struct config *cfg, const char *name);
  * frees. */
 char *config_default_authserv_id(void);
 
+/* config_nameservers -- append cfg's Nameservers to out as
+ * dns_ldns_options.nameservers takes them, "ADDR@PORT ADDR@PORT..."
+ * (nothing when none are configured: the resolvers of resolv.conf).
+ * @return 0, or the buf's error (out then holds no part of the list). */
+int config_nameservers(const struct config *cfg, struct buf *out);
+
 /* config_ref -- take a reference. @return cfg */
 struct config *config_ref(struct config *cfg);
 /* config_unref -- drop a reference; the last one frees everything.
  * NULL is a no-op. @return NULL */
 struct config *config_unref(struct config *cfg);
+
+/*
+ * ---- Per-message look-ups (src/core/config_lookup.c) ----
+ * The milter calls these for every message, `verify` for every file.
+ * They only read a loaded snapshot and take no lock: thread-safe, any
+ * number of threads at once on one snapshot; they allocate only in the
+ * caller's arena. Everything above runs at start-up or reload (loading,
+ * config_option_line, config_default_authserv_id) or once per connection
+ * (config_ref/config_unref).
+ */
 
 /* config_signing_keys -- the signatures to make on mail from
  * local@domain: from the SigningTable (every match with

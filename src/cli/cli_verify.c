@@ -451,6 +451,134 @@ struct verify_args {
 	char *nameservers;		/* the config's, as one string */
 };
 
+/*
+ * The options, one function per group. Each takes the option c with its
+ * argument arg. @return 0 when it took the option, 1 when c is not one
+ * of its group, -EINVAL for a bad value (the caller names the option).
+ */
+
+/* DNS: where answers come from, and the time they may take */
+static int
+verify_opt_dns(
+    int c, char *arg, struct verify_opts *o, struct verify_args *args)
+{
+	unsigned long n;
+	char *end;
+
+	switch (c) {
+	case 'z':
+		args->zones[args->nzones++] = arg;
+		return 0;
+	case 'n':
+		args->nameserver = arg;
+		return 0;
+	case 'B':
+		n = strtoul(arg, &end, 10);
+		if (*end != '\0' || n < 1 || n > 3600)
+			return -EINVAL;
+		o->env.dns_budget_ms = (unsigned)n * 1000;
+		return 0;
+	}
+	return 1;
+}
+
+/* the SMTP facts of the message, as the milter would see them */
+static int
+verify_opt_smtp(
+    int c, char *arg, struct verify_opts *o, struct verify_args *args)
+{
+	struct spf_ip ip;
+
+	switch (c) {
+	case 'i':
+		if (spf_ip_parse(arg, &ip) < 0)
+			return -EINVAL;
+		o->env.client_ip = arg;
+		return 0;
+	case 'H':
+		o->env.helo = arg;
+		return 0;
+	case 'f':
+		o->env.mail_from = arg;
+		return 0;
+	case 'r':
+		o->env.envelope_to = arg;
+		return 0;
+	case 'L':
+		o->local = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* the configuration, and what overrides it */
+static int
+verify_opt_policy(
+    int c, char *arg, struct verify_opts *o, struct verify_args *args)
+{
+	switch (c) {
+	case 'c':
+		args->config_path = arg;
+		return 0;
+	case 'R':
+	case 'X':
+		args->required_from = c == 'R';
+		return 0;
+	case 'T':
+		if (dmarc_forwarder_parse(arg, &args->fw[args->nfw]) < 0)
+			return -EINVAL;
+		args->nfw++;
+		return 0;
+	case 'O':
+		if (strcmp(arg, "psl") == 0)
+			args->org.method = ORGDOMAIN_PSL;
+		else if (strcmp(arg, "treewalk") != 0)
+			return -EINVAL;
+		args->org_given = true;
+		return 0;
+	case 'P':
+		args->org.psl_path = arg;
+		args->org_given = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* the evaluation itself: clock, key size, authserv-id; and the output */
+static int
+verify_opt_eval(
+    int c, char *arg, struct verify_opts *o, struct verify_args *args)
+{
+	char *end;
+
+	switch (c) {
+	case 'N':
+		o->env.now = strtoll(arg, &end, 10);
+		return *end != '\0' || o->env.now < 0 ? -EINVAL : 0;
+	case 'b':
+		o->env.min_rsa_bits = (unsigned)strtoul(arg, &end, 10);
+		return *end != '\0' || o->env.min_rsa_bits < 512 ? -EINVAL : 0;
+	case 'A':
+		o->env.authserv_id = arg;
+		return 0;
+	case 'j':
+		o->json = true;
+		return 0;
+	case 'S':
+		o->spool_dir = arg;
+		return 0;
+	}
+	return 1;
+}
+
+static int (*const verify_opt_groups[])(
+    int, char *, struct verify_opts *, struct verify_args *) = {
+    verify_opt_dns,
+    verify_opt_smtp,
+    verify_opt_policy,
+    verify_opt_eval,
+};
+
 /* Parse the options into o and args.
  * @return 0 to go on, 1 after --help, -1 on a usage error (printed). */
 static int
@@ -480,90 +608,27 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct spf_ip ip;
-	unsigned long n;
-	char *end;
-	int c, idx = 0;
+	size_t i;
+	int c, r, idx = 0;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'z':
-			args->zones[args->nzones++] = optarg;
-			break;
-		case 'n':
-			args->nameserver = optarg;
-			break;
-		case 'B':
-			n = strtoul(optarg, &end, 10);
-			if (*end != '\0' || n < 1 || n > 3600)
-				goto bad;
-			o->env.dns_budget_ms = (unsigned)n * 1000;
-			break;
-		case 'A':
-			o->env.authserv_id = optarg;
-			break;
-		case 'N':
-			o->env.now = strtoll(optarg, &end, 10);
-			if (*end != '\0' || o->env.now < 0)
-				goto bad;
-			break;
-		case 'b':
-			o->env.min_rsa_bits = (unsigned)strtoul(optarg, &end,
-			    10);
-			if (*end != '\0' || o->env.min_rsa_bits < 512)
-				goto bad;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'i':
-			if (spf_ip_parse(optarg, &ip) < 0)
-				goto bad;
-			o->env.client_ip = optarg;
-			break;
-		case 'H':
-			o->env.helo = optarg;
-			break;
-		case 'f':
-			o->env.mail_from = optarg;
-			break;
-		case 'r':
-			o->env.envelope_to = optarg;
-			break;
-		case 'O':
-			if (strcmp(optarg, "psl") == 0)
-				args->org.method = ORGDOMAIN_PSL;
-			else if (strcmp(optarg, "treewalk") != 0)
-				goto bad;
-			args->org_given = true;
-			break;
-		case 'P':
-			args->org.psl_path = optarg;
-			args->org_given = true;
-			break;
-		case 'R':
-		case 'X':
-			args->required_from = c == 'R';
-			break;
-		case 'c':
-			args->config_path = optarg;
-			break;
-		case 'L':
-			o->local = true;
-			break;
-		case 'T':
-			if (dmarc_forwarder_parse(optarg,
-			    &args->fw[args->nfw]) < 0)
-				goto bad;
-			args->nfw++;
-			break;
-		case 'S':
-			o->spool_dir = optarg;
-			break;
-		case 'h':
+		if (c == 'h') {
 			verify_usage(stdout);
 			return 1;
-		default:
+		}
+		r = 1;
+		for (i = 0; r == 1 && i < sizeof(verify_opt_groups) /
+		                              sizeof(verify_opt_groups[0]);
+		     i++)
+			r = verify_opt_groups[i](c, optarg, o, args);
+		if (r < 0) {
+			fprintf(stderr,
+			    "authmilter verify: --%s \"%s\": "
+			    "invalid value (authmilter verify --help)\n",
+			    longopts[idx].name, optarg);
+			return -1;
+		}
+		if (r != 0) { /* getopt has said what was wrong */
 			verify_usage(stderr);
 			return -1;
 		}
@@ -573,10 +638,6 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		return -1;
 	}
 	return 0;
-bad:
-	fprintf(stderr, "authmilter verify: --%s \"%s\": invalid value "
-	    "(authmilter verify --help)\n", longopts[idx].name, optarg);
-	return -1;
 }
 
 /* How strict an exit status is: usage > reject > quarantine > tempfail
@@ -624,7 +685,6 @@ verify_config(struct verify_args *args)
 {
 	struct buf errors, ns;
 	const struct config *c;
-	size_t i;
 	int r;
 
 	buf_init(&errors, 65536);
@@ -645,11 +705,7 @@ verify_config(struct verify_args *args)
 	if (args->config_path == NULL || c->n_nameservers == 0)
 		return 0;
 	buf_init(&ns, 4096);
-	for (i = 0; i < c->n_nameservers; i++)
-		buf_addf(&ns, "%s%s@%u", i > 0 ? " " : "",
-		    c->nameservers[i].addr, c->nameservers[i].port);
-	r = buf_error(&ns);
-	if (r == 0)
+	if ((r = config_nameservers(c, &ns)) == 0)
 		args->nameservers = buf_steal(&ns, NULL);
 	buf_free(&ns);
 	return r;

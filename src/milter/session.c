@@ -80,14 +80,12 @@ struct session {
 
 /* ---- shared resolver ---- */
 
+/* session_dns_key -- what the shared resolver is made of: Nameservers,
+ * DNSTimeout, DNSCacheSize; a reload that changes none keeps it */
 static void
 session_dns_key(const struct config *cfg, struct buf *b)
 {
-	size_t i;
-
-	for (i = 0; i < cfg->n_nameservers; i++)
-		buf_addf(b, "%s%s@%u", i > 0 ? " " : "",
-		    cfg->nameservers[i].addr, cfg->nameservers[i].port);
+	(void)config_nameservers(cfg, b); /* the buf's error is sticky */
 	buf_addf(b, "|%u|%u", cfg->dns_timeout, cfg->dns_cache_size);
 }
 
@@ -100,21 +98,18 @@ session_dns_new(
 	struct session_dns *d;
 	const char *why = NULL;
 	struct buf key, ns;
-	size_t i;
 	int err;
 
 	buf_init(&key, 4096);
 	buf_init(&ns, 4096);
 	session_dns_key(cfg, &key);
-	for (i = 0; i < cfg->n_nameservers; i++)
-		buf_addf(&ns, "%s%s@%u", i > 0 ? " " : "",
-		    cfg->nameservers[i].addr, cfg->nameservers[i].port);
-	memset(&opt, 0, sizeof(opt));
-	opt.nameservers = cfg->n_nameservers > 0 ? buf_cstr(&ns) : NULL;
-	opt.timeout_ms = cfg->dns_timeout * 1000;
-	err = buf_error(&key) != 0 ? buf_error(&key) : buf_error(&ns);
-	if (err == 0)
+	if ((err = buf_error(&key)) == 0 &&
+	    (err = config_nameservers(cfg, &ns)) == 0) {
+		memset(&opt, 0, sizeof(opt));
+		opt.nameservers = ns.len > 0 ? buf_cstr(&ns) : NULL;
+		opt.timeout_ms = cfg->dns_timeout * 1000;
 		err = dns_ldns_new(&opt, &r, &why);
+	}
 	buf_free(&ns);
 	if (err < 0) {
 		buf_addf(errors, "%s: Nameservers: %s\n", cfg->path,

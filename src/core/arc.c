@@ -689,7 +689,7 @@ arc_seal_begin(struct arena *a, const struct msg *m,
 {
 	struct arc_seal *s;
 	const char **names;
-	char *h;
+	char *h = NULL;
 	size_t n;
 	int r;
 

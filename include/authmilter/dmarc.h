@@ -286,15 +286,31 @@ struct dmarc_discovery {
 	unsigned queries;		/* TXT + existence queries in all */
 };
 
-/* dmarc_discover -- the DNS part: for each distinct author domain in in,
- * orgdomain_policy(); then, for each passing DKIM d= and a passing SPF
- * domain that differ from every author domain and that some author's
- * record checks with relaxed alignment, orgdomain_find(). DNS failures
- * are recorded in the discovery (they become temperror in evaluate).
+/* dmarc_discover -- the DNS part: dmarc_discover_authors, then
+ * dmarc_discover_identifiers. DNS failures are recorded in the discovery
+ * (they become temperror in evaluate).
  * @return 0 and *ret (arena-owned); -ENOMEM. */
 int dmarc_discover(const struct orgdomain *o, struct dns_resolver *r,
     struct arena *a, const struct dmarc_input *in,
     struct dmarc_discovery **ret);
+
+/* dmarc_discover_authors -- the first half, which reads only the author
+ * domains of in: for each distinct one, orgdomain_policy(). Can run as
+ * soon as From is parsed, so the policy is learned before the lookups a
+ * sender controls (DKIM keys of any d=, SPF of the MAIL FROM domain).
+ * @return 0 and *ret (arena-owned); -ENOMEM. */
+int dmarc_discover_authors(const struct orgdomain *o, struct dns_resolver *r,
+    struct arena *a, const struct dmarc_input *in,
+    struct dmarc_discovery **ret);
+
+/* dmarc_discover_identifiers -- the second half, added to d: for each
+ * passing DKIM d= and a passing SPF domain that differ from every author
+ * domain, that some author's record checks with relaxed alignment, and
+ * that lie at or below that author's organizational domain (no other
+ * name can align), orgdomain_find(). @return 0; -ENOMEM. */
+int dmarc_discover_identifiers(const struct orgdomain *o,
+    struct dns_resolver *r, struct arena *a, const struct dmarc_input *in,
+    struct dmarc_discovery *d);
 
 /* ---- evaluation ---- */
 

@@ -17,9 +17,19 @@
  *   dns_cache.c  a thread-safe TTL cache in front of another resolver,
  *                negative answers included, bounded in entries
  *
+ *   dns_budget.c one message's total time for DNS work, in front of the
+ *                shared resolver (RFC 7208 section 4.6.4 asks for such a
+ *                limit for SPF; it covers DKIM and DMARC too)
+ *
+ * Deadlines: dns_query_by() gives a query a point in time (dns_clock_ms)
+ * after which nobody waits for it; the backends that wait on the network
+ * shorten their tries to it, and an answer cut short is marked so no cache
+ * keeps it (it says nothing about the name).
+ *
  * Memory: answers are refcounted (dns_answer_ref/unref) because the cache
  * hands the same answer to many threads; nobody writes to an answer after
- * it is returned. dns_query() is thread-safe for every backend.
+ * it is returned. dns_query() is thread-safe for every backend but
+ * dns_budget, which belongs to one message.
  */
 #ifndef AUTHMILTER_DNS_H
 #define AUTHMILTER_DNS_H
@@ -68,6 +78,12 @@ struct dns_answer {
 	size_t count;		/* records, at most BOUND_DNS_RECORDS */
 	const struct dns_rr *rrs;
 	const char *why;	/* reason when status != DNS_OK, else "" */
+	/* DNS_TEMPFAIL without a reply from any server (timeout, network
+	 * error): nothing was learned about the name, so caches do not keep
+	 * it and the next query asks again */
+	bool unanswered;
+	/* unanswered because the caller's deadline came first */
+	bool cut_short;
 };
 
 struct dns_resolver;
@@ -80,6 +96,13 @@ struct dns_ops {
 	    enum dns_type type, struct dns_answer **ret_answer);
 	/* Release the backend's state. */
 	void (*free)(struct dns_resolver *r);
+	/* Optional: query with a deadline (dns_clock_ms() time, never 0):
+	 * the backend stops waiting by then and answers DNS_TEMPFAIL with
+	 * unanswered and cut_short set. NULL for backends that never wait
+	 * (their query is used). */
+	int (*query_by)(struct dns_resolver *r, const char *name,
+	    enum dns_type type, uint64_t deadline_ms,
+	    struct dns_answer **ret_answer);
 };
 
 struct dns_resolver {
@@ -100,6 +123,17 @@ unsigned long dns_resolver_queries(struct dns_resolver *r);
  * not a valid domain (empty label, label > 63, name > 253), -ENOMEM. */
 int dns_query(struct dns_resolver *r, const char *name, enum dns_type type,
     struct dns_answer **ret_answer);
+
+/* dns_query_by -- dns_query that waits no longer than deadline_ms
+ * (dns_clock_ms() time; 0 = no deadline). A query the deadline cuts short
+ * is answered DNS_TEMPFAIL with unanswered and cut_short set.
+ * @return as dns_query. */
+int dns_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
+    uint64_t deadline_ms, struct dns_answer **ret_answer);
+
+/* dns_clock_ms -- the clock of deadlines: CLOCK_MONOTONIC in ms (never 0
+ * on a running system). */
+uint64_t dns_clock_ms(void);
 
 /* dns_resolver_free -- release a resolver; NULL is a no-op. @return NULL */
 struct dns_resolver *dns_resolver_free(struct dns_resolver *r);
@@ -136,10 +170,13 @@ struct dns_ldns_options {
 	const char *nameservers;	/* "IP[@PORT] IP[@PORT]..." or NULL:
 					 * /etc/resolv.conf */
 	unsigned timeout_ms;		/* per try; 0 = 5000 */
-	unsigned retries;		/* 0 = 2 */
+	unsigned retries;               /* tries of each query; 0 = 2 */
 };
-/* dns_ldns_new -- a stub resolver. @return 0 and *ret, or -errno with
- * *ret_why (static or thread-local text) saying what was wrong. */
+/* dns_ldns_new -- a stub resolver. Every query starts afresh: a server
+ * that did not answer one query is asked again by the next (no state
+ * carries over between queries). Honours deadlines (dns_query_by).
+ * @return 0 and *ret, or -errno with *ret_why (static or thread-local
+ * text) saying what was wrong. */
 int dns_ldns_new(const struct dns_ldns_options *opt,
     struct dns_resolver **ret, const char **ret_why);
 
@@ -169,14 +206,18 @@ int dns_zone_add(struct dns_resolver *r, const char *name, enum dns_type type,
 int dns_zone_add_rr(struct dns_resolver *r, const char *name,
     enum dns_type type, const struct dns_rr *rr);
 /* dns_zone_add_fault -- make queries for (name, type) fail with status
- * DNS_TEMPFAIL (timeout or servfail is only the why). type 0 = any. */
+ * DNS_TEMPFAIL and why (NULL: "timeout"). A why of "timeout" stands for a
+ * query no server answered (the answer is marked unanswered, so a cache
+ * does not keep it); any other is a server's failure reply. type 0 =
+ * any. */
 int dns_zone_add_fault(struct dns_resolver *r, const char *name,
     enum dns_type type, const char *why);
 
 /* dns_cache_new -- a cache in front of backend (owned: freed with the
  * cache) holding at most max_entries answers for their TTL (negative
- * answers for the SOA minimum, capped; tempfail for a few seconds so a
- * dead server is not hammered). Thread-safe. */
+ * answers for the SOA minimum, capped; a server's failure reply such as
+ * SERVFAIL for a few seconds; an unanswered query not at all).
+ * Deadlines pass through to the backend. Thread-safe. */
 struct dns_resolver *dns_cache_new(struct dns_resolver *backend,
     size_t max_entries);
 /* counters of a cache resolver: hits and misses so far */
@@ -186,5 +227,34 @@ void dns_cache_stats(struct dns_resolver *cache, unsigned long *ret_hits,
  * now, so tests can make TTLs expire without sleeping; NULL restores the
  * real clock. Call before the cache is shared between threads. */
 void dns_cache_set_clock(struct dns_resolver *cache, uint64_t (*now)(void));
+
+/*
+ * dns_budget -- one message's time for DNS work, in front of a shared
+ * resolver. Every query through it gets the deadline "now + what is left
+ * of the budget"; the time a query takes is what it costs (answers the
+ * cache already has cost nothing, so they still come once the budget is
+ * spent). What is counted is the time spent waiting for DNS, not the
+ * time the message takes to arrive: a slow SMTP client does not eat the
+ * budget. A query the budget cuts short answers DNS_TEMPFAIL with a why
+ * naming the budget, so the check that asked ends in temperror and the
+ * rest of the evaluation goes on with what was learned.
+ *
+ * The struct is the caller's (a message arena, the stack); hand
+ * &b->resolver to the checks. One message, one thread: not thread-safe.
+ * Nothing to free (dns_resolver_free on it does nothing).
+ */
+struct dns_budget {
+	struct dns_resolver resolver; /* what the checks query */
+	struct dns_resolver *inner;   /* borrowed: the shared resolver */
+	uint64_t budget_ms;
+	uint64_t spent_ms;          /* time spent in queries so far */
+	bool ran_out;               /* a query was cut short by it */
+	uint64_t (*clock_ms)(void); /* dns_clock_ms; tests replace it */
+};
+
+/* dns_budget_init -- b forwards to inner with budget_ms (> 0) of DNS time
+ * in all. */
+void dns_budget_init(
+    struct dns_budget *b, struct dns_resolver *inner, unsigned budget_ms);
 
 #endif

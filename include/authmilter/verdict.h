@@ -10,13 +10,19 @@
  *   begin   parse every From header (addr.h) into the author domains
  *           (A-labels; a field that does not parse gives the domain of
  *           each "@domain" in it, so a malformed From cannot hide one),
- *           start DKIM verification (key lookups), evaluate SPF for the
- *           MAIL FROM identity (postmaster@HELO for the null sender) when
- *           the client IP is known
+ *           discover their DMARC policies (dmarc_discover_authors: first,
+ *           so the lookups a sender controls cannot delay the policy past
+ *           the DNS time budget), start DKIM verification (key lookups),
+ *           evaluate SPF for the MAIL FROM identity (postmaster@HELO for
+ *           the null sender) when the client IP is known
  *   body    stream the body into the DKIM hashes
- *   finish  DKIM results, DMARC discovery (dmarc_discover) and evaluation
- *           (dmarc_evaluate, a pure function of all results), and the
+ *   finish  DKIM results, the rest of DMARC discovery (identifiers,
+ *           dmarc_discover_identifiers) and evaluation (dmarc_evaluate, a
+ *           pure function of all results), and the
  *           Authentication-Results header value
+ * With env->dns_budget_ms, all DNS work of the message goes through one
+ * dns_budget: past it, the checks still waiting end in temperror and
+ * DMARC is evaluated with what was learned.
  * The output is one struct verdict, which the milter acts on, the CLI
  * prints, and the spool records.
  *
@@ -61,6 +67,8 @@ struct verdict_env {
 	bool allow_partial_body;	/* l= leaving bytes unsigned: pass */
 	struct dkim_key_cache *key_cache;	/* borrowed, shared; NULL:
 						 * parse keys per message */
+	unsigned dns_budget_ms; /* DNS time for the whole message
+	                         * (dns_budget); 0 = no limit */
 	/* DMARC: NULL org skips DMARC */
 	const struct orgdomain *org;
 	const struct dmarc_options *dmarc;	/* NULL: defaults */
@@ -91,6 +99,8 @@ struct verdict {
 	/* the Authentication-Results value (after the colon, starting with
 	 * a space; resinfos folded with CRLF TAB) */
 	const char *authres;
+	/* the DNS time budget ran out: some lookups were not made */
+	bool dns_budget_spent;
 };
 
 struct verdict_session;

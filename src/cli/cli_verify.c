@@ -47,6 +47,9 @@ verify_usage(FILE *f)
 	    "file (repeatable)\n"
 	    "  --nameserver IP[@PORT]    query this server (default: "
 	    "/etc/resolv.conf)\n"
+	    "  --dns-time-budget SECONDS DNS time for one message in all, "
+	    "as DNSTimeBudget\n"
+	    "                            (default %d)\n"
 	    "  --authserv-id ID          authserv-id of the header (default: "
 	    "the fully\n"
 	    "                            qualified host name)\n"
@@ -79,7 +82,7 @@ verify_usage(FILE *f)
 	    "DKIM signature\nor DMARC failed (fail, permerror, policy), or "
 	    "the DMARC disposition is reject\nor quarantine; 3 a temporary "
 	    "error (DNS) and no failure; 2 usage, I/O or\nmessage format "
-	    "error.\n");
+	    "error.\n", CONFIG_DNS_TIME_BUDGET);
 }
 
 static json_t *
@@ -379,6 +382,7 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 	static const struct option longopts[] = {
 		{ "zone", required_argument, NULL, 'z' },
 		{ "nameserver", required_argument, NULL, 'n' },
+		{ "dns-time-budget", required_argument, NULL, 'B' },
 		{ "authserv-id", required_argument, NULL, 'A' },
 		{ "now", required_argument, NULL, 'N' },
 		{ "min-key-bits", required_argument, NULL, 'b' },
@@ -396,6 +400,7 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct spf_ip ip;
+	unsigned long n;
 	char *end;
 	int c, idx = 0;
 
@@ -406,6 +411,12 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 			break;
 		case 'n':
 			args->nameserver = optarg;
+			break;
+		case 'B':
+			n = strtoul(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > 3600)
+				goto bad;
+			o->env.dns_budget_ms = (unsigned)n * 1000;
 			break;
 		case 'A':
 			o->env.authserv_id = optarg;
@@ -515,6 +526,7 @@ cli_verify(int argc, char **argv)
 	memset(&args, 0, sizeof(args));
 	dmarc_options_init(&o.dmarc);
 	o.env.now = (int64_t)time(NULL);
+	o.env.dns_budget_ms = CONFIG_DNS_TIME_BUDGET * 1000;
 	args.org.method = ORGDOMAIN_TREEWALK;
 	args.zones = calloc((size_t)argc, sizeof(*args.zones));
 	args.fw = calloc((size_t)argc, sizeof(*args.fw));

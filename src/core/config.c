@@ -794,6 +794,8 @@ static const struct config_option config_options[] = {
 	    NULL },
 	{ "DNSCacheSize", NULL, config_set_unsigned, F(dns_cache_size), 0,
 	    10000000, NULL },
+	{ "DNSTimeBudget", NULL, config_set_unsigned, F(dns_time_budget), 1,
+	    3600, NULL },
 	{ "RejectFailures", NULL, config_set_bool, F(reject_failures), 0, 0,
 	    NULL },
 	{ "Quarantine", NULL, config_set_enum, F(quarantine), 0, 0,
@@ -1288,6 +1290,7 @@ config_defaults(struct config *cfg)
 	cfg->body_length = CONFIG_BODY_LENGTH_POLICY;
 	cfg->dns_timeout = 5;
 	cfg->dns_cache_size = 10000;
+	cfg->dns_time_budget = CONFIG_DNS_TIME_BUDGET;
 	cfg->reject_failures = true;
 	cfg->quarantine = CONFIG_QUARANTINE_HOLD;
 	cfg->on_dns_error = CONFIG_ACTION_ACCEPT;

@@ -576,6 +576,18 @@ name_eq(const char *a, const char *b)
 	return la == lb && strncasecmp(a, b, la) == 0;
 }
 
+/* Whether id is org or a name below it. */
+static bool
+name_within(const char *id, const char *org)
+{
+	size_t il = strlen(id), ol = strlen(org);
+
+	if (name_eq(id, org))
+		return true;
+	return il > ol + 1 && id[il - ol - 1] == '.' &&
+	       name_eq(id + il - ol, org);
+}
+
 static bool
 forwarder_domain_match(const char *pattern, const char *d)
 {
@@ -691,9 +703,31 @@ known_domain(const struct dmarc_discovery *d, const char *name)
 	return false;
 }
 
+/* Whether identifier domain could share the organizational domain of
+ * some author whose walk completed: only a name at or below that
+ * organizational domain can (an organizational domain is the name itself
+ * or one of its parents). The others need no tree walk of their own, so
+ * a sender's slow or failing name servers for them cannot make the
+ * message's DMARC result temperror. */
+static bool
+ident_may_align(const struct dmarc_discovery *d, const char *domain)
+{
+	const struct orgdomain_policy *w;
+	size_t i;
+
+	for (i = 0; i < d->author_count; i++) {
+		w = &d->authors[i].walk;
+		if (w->status != ORGDOMAIN_OK || w->org_domain == NULL ||
+		    name_within(domain, w->org_domain))
+			return true;
+	}
+	return false;
+}
+
 /* RFC 9989 section 4.10.2: a tree walk of its own for an authenticated
  * identifier; not needed when it is an author domain (whose walk gave
- * its organizational domain already) or was walked before. */
+ * its organizational domain already), was walked before, or cannot
+ * align with any author. */
 static int
 discover_ident(const struct orgdomain *o, struct dns_resolver *r,
     struct arena *a, struct dmarc_discovery *d, const char *domain)
@@ -701,6 +735,7 @@ discover_ident(const struct orgdomain *o, struct dns_resolver *r,
 	int rc;
 
 	if (domain == NULL || known_domain(d, domain) ||
+	    !ident_may_align(d, domain) ||
 	    d->ident_count == BOUND_DMARC_IDENTIFIERS)
 		return 0;
 	rc = orgdomain_find(o, r, a, domain, &d->idents[d->ident_count].org);
@@ -730,7 +765,39 @@ discover_author(const struct orgdomain *o, struct dns_resolver *r,
 }
 
 int
+dmarc_discover_identifiers(const struct orgdomain *o, struct dns_resolver *r,
+    struct arena *a, const struct dmarc_input *in, struct dmarc_discovery *d)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; needs_relaxed(d, true) && i < in->dkim_count; i++) {
+		if (in->dkim[i].result != AUTH_PASS)
+			continue;
+		rc = discover_ident(o, r, a, d, in->dkim[i].domain);
+		if (rc < 0)
+			return rc;
+	}
+	if (in->spf != NULL && in->spf->result == AUTH_PASS &&
+	    needs_relaxed(d, false))
+		return discover_ident(o, r, a, d, in->spf->domain);
+	return 0;
+}
+
+int
 dmarc_discover(const struct orgdomain *o, struct dns_resolver *r,
+    struct arena *a, const struct dmarc_input *in, struct dmarc_discovery **ret)
+{
+	int rc;
+
+	rc = dmarc_discover_authors(o, r, a, in, ret);
+	if (rc == 0)
+		rc = dmarc_discover_identifiers(o, r, a, in, *ret);
+	return rc;
+}
+
+int
+dmarc_discover_authors(const struct orgdomain *o, struct dns_resolver *r,
     struct arena *a, const struct dmarc_input *in, struct dmarc_discovery **ret)
 {
 	const char *names[BOUND_DMARC_AUTHOR_DOMAINS];
@@ -757,19 +824,6 @@ dmarc_discover(const struct orgdomain *o, struct dns_resolver *r,
 		    d->authors[i].walk.queries +
 		    (d->authors[i].walk.record != NULL &&
 		        d->authors[i].walk.relation != ORGDOMAIN_SELF);
-	}
-	for (i = 0; needs_relaxed(d, true) && i < in->dkim_count; i++) {
-		if (in->dkim[i].result != AUTH_PASS)
-			continue;
-		rc = discover_ident(o, r, a, d, in->dkim[i].domain);
-		if (rc < 0)
-			return rc;
-	}
-	if (in->spf != NULL && in->spf->result == AUTH_PASS &&
-	    needs_relaxed(d, false)) {
-		rc = discover_ident(o, r, a, d, in->spf->domain);
-		if (rc < 0)
-			return rc;
 	}
 	*ret = d;
 	return 0;
@@ -830,6 +884,10 @@ align(const struct dmarc_discovery *d, const struct dmarc_author *au,
 		return ALIGN_YES;
 	if (mode == DMARC_ALIGN_STRICT)
 		return ALIGN_NO;
+	/* only a name at or below the author's organizational domain can
+	 * have it as its own; the others were not walked (ident_may_align) */
+	if (au->org_domain != NULL && !name_within(id, au->org_domain))
+		return ALIGN_NO;
 	org = org_of(d, id, &tempfail);
 	if (org == NULL)
 		return tempfail ? ALIGN_UNKNOWN : ALIGN_NO;
@@ -879,18 +937,13 @@ static bool
 could_align(const struct dmarc_author *au, const char *id,
     enum dmarc_align mode)
 {
-	size_t il, ol;
-
 	if (id == NULL)
 		return false;
 	if (name_eq(id, au->domain))
 		return true;
 	if (mode == DMARC_ALIGN_STRICT || au->org_domain == NULL)
 		return false;
-	il = strlen(id);
-	ol = strlen(au->org_domain);
-	return name_eq(id, au->org_domain) || (il > ol &&
-	    id[il - ol - 1] == '.' && name_eq(id + il - ol, au->org_domain));
+	return name_within(id, au->org_domain);
 }
 
 /* RFC 9989 section 5.3.6: when a check an identifier needed did not

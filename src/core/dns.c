@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "authmilter/bounds.h"
 #include "authmilter/dns.h"
@@ -84,6 +85,26 @@ dns_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	return r->ops->query(r, name, type, ret_answer);
 }
 
+int
+dns_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
+    uint64_t deadline_ms, struct dns_answer **ret_answer)
+{
+	if (!dns_name_valid(name))
+		return -EINVAL;
+	if (deadline_ms == 0 || r->ops->query_by == NULL)
+		return r->ops->query(r, name, type, ret_answer);
+	return r->ops->query_by(r, name, type, deadline_ms, ret_answer);
+}
+
+uint64_t
+dns_clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 unsigned long
 dns_resolver_queries(struct dns_resolver *r)
 {
@@ -141,6 +162,8 @@ dns_answer_new(enum dns_status status, uint32_t ttl, bool ad, const char *why,
 	box->pub.count = n;
 	box->pub.rrs = out;
 	box->pub.why = p;
+	box->pub.unanswered = false;
+	box->pub.cut_short = false;
 	return &box->pub;
 }
 

@@ -1,12 +1,19 @@
 /*
  * dns_cache.c -- a thread-safe TTL cache in front of another resolver.
  *
- * Keyed by (lower-case name without the final dot, type). Answers are
- * kept (RFC 2181 section 8, RFC 2308 section 5):
+ * Keyed by (lower-case name without the final dot, type), hashed with
+ * hash.h (a per-process key: a sender cannot choose names that share a
+ * bucket). Answers are kept (RFC 2181 section 8, RFC 2308 section 5):
  *   DNS_OK               for their TTL, clamped to [1 s, BOUND_DNS_TTL_MAX]
  *   NXDOMAIN / NODATA    for their TTL (the SOA minimum the backend
  *                        reported), clamped to [1 s, BOUND_DNS_NEG_TTL_MAX]
- *   TEMPFAIL             BOUND_DNS_TEMPFAIL_TTL seconds
+ *   TEMPFAIL             BOUND_DNS_TEMPFAIL_TTL seconds when a server
+ *                        replied so (SERVFAIL, REFUSED); never when no
+ *                        server replied (timeout, network error, the
+ *                        caller's deadline): that says nothing about the
+ *                        name, and keeping it would fail the name for
+ *                        every message after the server is back, or let
+ *                        one message's slow lookup fail another's
  * The cached answer is handed out as is (its ttl field is the one the
  * backend gave, not the time left).
  *
@@ -26,6 +33,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/dns.h"
+#include "authmilter/hash.h"
 #include "authmilter/xalloc.h"
 
 /* The hash table has a bucket per entry up to this many (a million
@@ -39,7 +47,7 @@ struct cache_link {
 struct cache_entry {
 	struct cache_link link;		/* LRU list; first member */
 	struct cache_entry *hnext;	/* hash chain */
-	uint32_t hash;
+	uint64_t hash;
 	enum dns_type type;
 	uint64_t expires;		/* valid while now < expires */
 	struct dns_answer *answer;	/* one reference */
@@ -59,11 +67,14 @@ struct cache {
 
 static int cache_query(struct dns_resolver *, const char *, enum dns_type,
     struct dns_answer **);
+static int cache_query_by(struct dns_resolver *, const char *, enum dns_type,
+    uint64_t, struct dns_answer **);
 static void cache_free(struct dns_resolver *);
 
 static const struct dns_ops cache_ops = {
-	.query = cache_query,
-	.free = cache_free,
+    .query = cache_query,
+    .free = cache_free,
+    .query_by = cache_query_by,
 };
 
 static uint64_t
@@ -73,16 +84,6 @@ cache_real_clock(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec;
-}
-
-static uint32_t
-cache_hash(const char *key, enum dns_type type)
-{
-	uint32_t h = 2166136261u ^ (uint32_t)type;	/* FNV-1a */
-
-	for (; *key != '\0'; key++)
-		h = (h ^ (uint8_t)*key) * 16777619u;
-	return h;
 }
 
 static uint32_t
@@ -111,8 +112,8 @@ cache_ttl(const struct dns_answer *a)
 /* Lock held for everything below up to cache_query. */
 
 static struct cache_entry *
-cache_find(const struct cache *c, const char *key, enum dns_type type,
-    uint32_t h)
+cache_find(
+    const struct cache *c, const char *key, enum dns_type type, uint64_t h)
 {
 	struct cache_entry *e;
 
@@ -179,8 +180,8 @@ cache_insert(struct cache *c, struct cache_entry *e)
 /* A fresh cached answer for (key, type), referenced, or NULL (counted as
  * a miss; an expired entry is dropped). */
 static struct dns_answer *
-cache_lookup(struct cache *c, const char *key, enum dns_type type,
-    uint32_t h, uint64_t now)
+cache_lookup(struct cache *c, const char *key, enum dns_type type, uint64_t h,
+    uint64_t now)
 {
 	struct cache_entry *e;
 	struct dns_answer *a = NULL;
@@ -203,29 +204,31 @@ cache_lookup(struct cache *c, const char *key, enum dns_type type,
 }
 
 static int
-cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
-    struct dns_answer **ret_answer)
+cache_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
+    uint64_t deadline_ms, struct dns_answer **ret_answer)
 {
 	struct cache *c = r->ctx;
 	char key[BOUND_DOMAIN_LEN + 1];
 	struct cache_entry *e;
 	struct dns_answer *a;
-	uint64_t now = c->now();
-	uint32_t h;
+	uint64_t now = c->now(), h;
 	int len, rc;
 
 	if ((len = dns_name_key(name, key, sizeof(key))) < 0)
 		return -EINVAL;
-	h = cache_hash(key, type);
+	/* keyed per process (hash.h): names a sender chooses cannot be
+	 * made to share a bucket */
+	h = hash_bytes((uint64_t)type, key, (size_t)len);
 	if ((a = cache_lookup(c, key, type, h, now)) != NULL) {
 		atomic_fetch_add(&r->queries, 1);
 		*ret_answer = a;
 		return 0;
 	}
 	/* the lock is not held here: other threads go on */
-	if ((rc = c->backend->ops->query(c->backend, name, type, &a)) != 0)
+	rc = dns_query_by(c->backend, name, type, deadline_ms, &a);
+	if (rc != 0)
 		return rc;
-	e = malloc(sizeof(*e) + (size_t)len + 1);
+	e = a->unanswered ? NULL : malloc(sizeof(*e) + (size_t)len + 1);
 	if (e != NULL) {	/* out of memory: answer, do not cache */
 		memcpy(e->name, key, (size_t)len + 1);
 		e->hash = h;
@@ -238,6 +241,13 @@ cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	}
 	*ret_answer = a;
 	return 0;
+}
+
+static int
+cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
+    struct dns_answer **ret_answer)
+{
+	return cache_query_by(r, name, type, 0, ret_answer);
 }
 
 struct dns_resolver *

@@ -21,6 +21,20 @@
  * with a why saying so (the data is unusable, and retrying would give
  * the same).
  *
+ * Tries: each query is tried `retries` times, each try asking every
+ * nameserver once (ldns's own retry count is 1), with the timeout of the
+ * options cut to the caller's deadline when there is one. A query no
+ * server answered is DNS_TEMPFAIL marked unanswered (not cached).
+ *
+ * State between queries: an ldns_resolver remembers, per nameserver, an
+ * RTT, and ldns_send marks a server that timed out as unreachable
+ * (LDNS_RESOLV_RTT_INF) and never asks it again: one lost answer would
+ * end every later query of that object with "No (valid) nameservers
+ * defined in the resolver", for the life of the process. So every try
+ * starts from the same state (ldns_fresh): all servers reachable, UDP,
+ * the timeout of that try. The objects are pooled, so this is per object
+ * and per try, and needs no lock.
+ *
  * Threads: ldns_resolver objects are not thread-safe, so the backend
  * keeps a pool of them under a mutex: a query takes an idle one (or makes
  * a new one) and gives it back; the lock is not held during the query.
@@ -58,11 +72,14 @@ struct ldns_ctx {
 
 static int backend_query(struct dns_resolver *, const char *,
     enum dns_type, struct dns_answer **);
+static int backend_query_by(struct dns_resolver *, const char *, enum dns_type,
+    uint64_t, struct dns_answer **);
 static void backend_free(struct dns_resolver *);
 
 static const struct dns_ops ldns_ops = {
-	.query = backend_query,
-	.free = backend_free,
+    .query = backend_query,
+    .free = backend_free,
+    .query_by = backend_query_by,
 };
 
 /* ---- record data (shared with dns_zone.c) ---- */
@@ -245,7 +262,7 @@ ldns_make(const struct ldns_ctx *c, ldns_resolver **ret)
 	ldns_resolver_set_dnsrch(res, false);
 	ldns_resolver_set_random(res, false);
 	ldns_resolver_set_timeout(res, tv);
-	ldns_resolver_set_retry(res, (uint8_t)c->retries);
+	ldns_resolver_set_retry(res, 1);        /* backend_query_by tries */
 	ldns_resolver_set_retrans(res, 0);	/* no sleep between tries */
 	*ret = res;
 	return NULL;
@@ -456,13 +473,22 @@ ldns_answer_ok(const ldns_pkt *pkt, const ldns_rdf *qname,
 	return a;
 }
 
+/* A DNS_TEMPFAIL answer naming the servers; unanswered when no server
+ * replied, cut_short when the caller's deadline ended the waiting. */
 static struct dns_answer *
-ldns_tempfail(const struct ldns_ctx *c, const char *what)
+ldns_tempfail(
+    const struct ldns_ctx *c, const char *what, bool unanswered, bool cut_short)
 {
+	struct dns_answer *a;
 	char why[512];
 
 	snprintf(why, sizeof(why), "%s: %s", c->servers, what);
-	return dns_answer_new(DNS_TEMPFAIL, 0, false, why, NULL, 0);
+	a = dns_answer_new(DNS_TEMPFAIL, 0, false, why, NULL, 0);
+	if (a != NULL) {
+		a->unanswered = unanswered || cut_short;
+		a->cut_short = cut_short;
+	}
+	return a;
 }
 
 static struct dns_answer *
@@ -476,11 +502,11 @@ ldns_answer(const struct ldns_ctx *c, const ldns_pkt *pkt,
 		return dns_answer_new(DNS_NXDOMAIN, ldns_neg_ttl(pkt),
 		    ldns_pkt_ad(pkt), "NXDOMAIN", NULL, 0);
 	case LDNS_RCODE_SERVFAIL:
-		return ldns_tempfail(c, "SERVFAIL");
+		return ldns_tempfail(c, "SERVFAIL", false, false);
 	case LDNS_RCODE_REFUSED:
-		return ldns_tempfail(c, "REFUSED");
+		return ldns_tempfail(c, "REFUSED", false, false);
 	default:
-		return ldns_tempfail(c, "unexpected RCODE");
+		return ldns_tempfail(c, "unexpected RCODE", false, false);
 	}
 }
 
@@ -511,34 +537,93 @@ ldns_qname(const char *name)
 	return ldns_dname_new_frm_data((uint16_t)o, wire);
 }
 
+/* Put res in the state every try starts from (see the top of the file):
+ * every nameserver reachable, UDP first, this try's timeout. */
+static void
+ldns_fresh(ldns_resolver *res, unsigned timeout_ms)
+{
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	size_t i;
+
+	for (i = 0; i < ldns_resolver_nameserver_count(res); i++)
+		ldns_resolver_set_nameserver_rtt(res, i, LDNS_RESOLV_RTT_MIN);
+	ldns_resolver_set_usevc(res, false);
+	ldns_resolver_set_timeout(res, tv);
+}
+
+/* The timeout of the next try: the options' one, or less so that asking
+ * every server once ends by the deadline (0: none). @return false when
+ * there is no time left for a try. */
+static bool
+ldns_try_timeout(const struct ldns_ctx *c, const ldns_resolver *res,
+    uint64_t deadline, unsigned *ret_ms, bool *ret_cut)
+{
+	uint64_t now, share;
+	size_t n = ldns_resolver_nameserver_count(res);
+
+	*ret_ms = c->timeout_ms;
+	*ret_cut = false;
+	if (deadline == 0)
+		return true;
+	now = dns_clock_ms();
+	if (now >= deadline)
+		return false;
+	share = (deadline - now) / (n > 0 ? n : 1);
+	if (share == 0)
+		return false;
+	if (share < c->timeout_ms) {
+		*ret_ms = (unsigned)share;
+		*ret_cut = true;
+	}
+	return true;
+}
+
 static int
-backend_query(struct dns_resolver *r, const char *name, enum dns_type type,
-    struct dns_answer **ret_answer)
+backend_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
+    uint64_t deadline, struct dns_answer **ret_answer)
 {
 	struct ldns_ctx *c = r->ctx;
+	ldns_status st = LDNS_STATUS_NETWORK_ERR;
 	const char *err = NULL;
 	ldns_resolver *res;
 	ldns_pkt *pkt = NULL;
 	struct dns_answer *a;
-	ldns_status st;
+	bool cut = false;
+	unsigned try, ms;
 	ldns_rdf *qname = ldns_qname(name);
 
 	if (qname == NULL)
 		return -EINVAL;
 	if ((res = ldns_pool_take(c, &err)) == NULL) {
 		ldns_rdf_deep_free(qname);
-		a = ldns_tempfail(c, err);
+		a = ldns_tempfail(c, err, true, false);
 		goto out;
 	}
 	atomic_fetch_add(&r->queries, 1);
-	st = ldns_resolver_send(&pkt, res, qname, (ldns_rr_type)type,
-	    LDNS_RR_CLASS_IN, LDNS_RD);
+	for (try = 0; try < c->retries; try++) {
+		if (!ldns_try_timeout(c, res, deadline, &ms, &cut)) {
+			cut = true;
+			break;
+		}
+		ldns_fresh(res, ms);
+		st = ldns_resolver_send(&pkt, res, qname, (ldns_rr_type)type,
+		    LDNS_RR_CLASS_IN, LDNS_RD);
+		if (st == LDNS_STATUS_OK && pkt != NULL)
+			break;
+		ldns_pkt_free(pkt);
+		pkt = NULL;
+	}
 	ldns_pool_put(c, res);
-	if (st != LDNS_STATUS_OK || pkt == NULL)
-		a = ldns_tempfail(c, st == LDNS_STATUS_NETWORK_ERR ?
-		    "timeout or network error" : ldns_get_errorstr_by_id(st));
-	else
+	if (pkt != NULL)
 		a = ldns_answer(c, pkt, qname, type);
+	else if (cut)
+		a = ldns_tempfail(
+		    c, "no answer before the deadline", true, true);
+	else
+		a = ldns_tempfail(c,
+		    st == LDNS_STATUS_NETWORK_ERR ? "timeout or network error"
+		                                  : ldns_get_errorstr_by_id(st),
+		    true, false);
 	ldns_pkt_free(pkt);
 	ldns_rdf_deep_free(qname);
 out:
@@ -546,4 +631,11 @@ out:
 		return -ENOMEM;
 	*ret_answer = a;
 	return 0;
+}
+
+static int
+backend_query(struct dns_resolver *r, const char *name, enum dns_type type,
+    struct dns_answer **ret_answer)
+{
+	return backend_query_by(r, name, type, 0, ret_answer);
 }

@@ -51,6 +51,7 @@ struct zone_rec {
 
 struct zone_fault {
 	uint16_t type;		/* 0 = any */
+	bool unanswered;        /* a timeout: no server replied */
 	char *why;
 };
 
@@ -176,8 +177,9 @@ zone_add(struct zone *z, const char *key, uint16_t type, uint32_t ttl,
 
 	for (i = 0; i < n->nrecs; i++) {
 		rec = &n->recs[i];
-		if (rec->type == type && rec->pref == pref &&
-		    rec->len == len && memcmp(rec->data, data, len) == 0) {
+		/* data is NULL for a record kept without data (len 0) */
+		if (rec->type == type && rec->pref == pref && rec->len == len &&
+		    (len == 0 || memcmp(rec->data, data, len) == 0)) {
 			if (ttl < rec->ttl)
 				rec->ttl = ttl;
 			return;
@@ -274,8 +276,11 @@ dns_zone_add_fault(struct dns_resolver *r, const char *name,
 	n = zone_node_get(r->ctx, key);
 	/* a fault alone does not make its name exist (no records) */
 	n->faults = xrealloc(n->faults, (n->nfaults + 1) * sizeof(*n->faults));
+	if (why == NULL)
+		why = "timeout";
 	n->faults[n->nfaults].type = (uint16_t)type;
-	n->faults[n->nfaults].why = xstrdup(why != NULL ? why : "timeout");
+	n->faults[n->nfaults].unanswered = strcmp(why, "timeout") == 0;
+	n->faults[n->nfaults].why = xstrdup(why);
 	n->nfaults++;
 	return 0;
 }
@@ -555,14 +560,14 @@ zone_neg_ttl(const struct zone *z, const char *key)
 	return ZONE_NEG_TTL;
 }
 
-static const char *
+static const struct zone_fault *
 zone_fault_find(const struct zone_node *n, enum dns_type type)
 {
 	size_t i;
 
 	for (i = 0; i < n->nfaults; i++)
 		if (n->faults[i].type == 0 || n->faults[i].type == type)
-			return n->faults[i].why;
+			return &n->faults[i];
 	return NULL;
 }
 
@@ -575,12 +580,14 @@ zone_answer_node(const struct zone *z, const struct zone_node *n,
 {
 	struct dns_rr rrs[BOUND_DNS_RECORDS];
 	const struct zone_rec *cname = NULL;
+	const struct zone_fault *f;
 	uint32_t ttl = UINT32_MAX;
 	size_t i, count = 0;
-	const char *why;
 
-	if ((why = zone_fault_find(n, type)) != NULL) {
-		*ret = dns_answer_new(DNS_TEMPFAIL, 0, false, why, NULL, 0);
+	if ((f = zone_fault_find(n, type)) != NULL) {
+		*ret = dns_answer_new(DNS_TEMPFAIL, 0, false, f->why, NULL, 0);
+		if (*ret != NULL)
+			(*ret)->unanswered = f->unanswered;
 		return *ret ? 1 : -ENOMEM;
 	}
 	for (i = 0; i < n->nrecs; i++) {

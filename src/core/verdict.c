@@ -20,6 +20,10 @@
 struct verdict_session {
 	struct arena *arena;
 	const struct verdict_env *env;
+	struct dns_resolver *dns;     /* every lookup: env->resolver, or
+	                               * budget in front of it */
+	struct dns_budget *budget;    /* NULL: no time budget */
+	struct dmarc_discovery *disc; /* author policies, from begin */
 	const struct msg *msg;
 	struct dkim_verify *dkim;
 	struct verdict result;
@@ -186,7 +190,7 @@ verdict_spf(struct verdict_session *s)
 	memset(&req, 0, sizeof(req));
 	if (spf_ip_parse(env->client_ip, &req.ip) < 0)
 		return -EINVAL;
-	req.dns = env->resolver;
+	req.dns = s->dns;
 	req.helo = env->helo;
 	req.mail_from = mf;
 	req.receiver = env->receiver;
@@ -196,6 +200,24 @@ verdict_spf(struct verdict_session *s)
 		return r;
 	s->result.spf = res;
 	return 0;
+}
+
+/* The DMARC policy of every author domain, before any lookup a sender
+ * controls: what the budget leaves for later must not be the policy. */
+static int
+verdict_discover(struct verdict_session *s)
+{
+	const struct verdict *v = &s->result;
+	struct dmarc_input in;
+
+	if (s->env->org == NULL || v->from_state != DMARC_FROM_OK)
+		return 0;
+	memset(&in, 0, sizeof(in));
+	in.from_state = v->from_state;
+	in.author_domains = v->from_domains;
+	in.author_count = v->n_from;
+	return dmarc_discover_authors(
+	    s->env->org, s->dns, s->arena, &in, &s->disc);
 }
 
 int
@@ -214,11 +236,21 @@ verdict_begin(struct arena *a, const struct msg *m,
 	s->arena = a;
 	s->env = env;
 	s->msg = m;
+	s->dns = env->resolver;
+	if (env->dns_budget_ms > 0) {
+		s->budget = arena_alloc(a, sizeof(*s->budget));
+		if (s->budget == NULL)
+			return -ENOMEM;
+		dns_budget_init(s->budget, env->resolver, env->dns_budget_ms);
+		s->dns = &s->budget->resolver;
+	}
 	r = verdict_from(s);
+	if (r == 0)
+		r = verdict_discover(s);
 	if (r < 0)
 		return r;
 	memset(&dopt, 0, sizeof(dopt));
-	dopt.resolver = env->resolver;
+	dopt.resolver = s->dns;
 	dopt.max_signatures = env->max_signatures;
 	dopt.min_rsa_bits = env->min_rsa_bits;
 	dopt.allow_partial_body = env->allow_partial_body;
@@ -295,9 +327,10 @@ verdict_dmarc(struct verdict_session *s)
 		in.spf = &spf;
 	}
 	in.client_ip = env->client_ip;
-	if (in.from_state == DMARC_FROM_OK) {
-		r = dmarc_discover(env->org, env->resolver, s->arena, &in,
-		    &disc);
+	if (s->disc != NULL) {
+		disc = s->disc;
+		r = dmarc_discover_identifiers(
+		    env->org, s->dns, s->arena, &in, disc);
 		if (r < 0)
 			return r;
 	}
@@ -636,6 +669,7 @@ verdict_finish(struct verdict_session *s, const struct verdict **ret)
 		r = verdict_authres(s);
 	if (r < 0)
 		return r;
+	s->result.dns_budget_spent = s->budget != NULL && s->budget->ran_out;
 	*ret = &s->result;
 	return 0;
 }

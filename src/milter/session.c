@@ -663,6 +663,7 @@ session_verify_begin(struct session *s)
 	env->max_signatures = cfg->max_signatures;
 	env->min_rsa_bits = cfg->min_key_bits;
 	env->allow_partial_body = cfg->body_length == CONFIG_BODY_LENGTH_ACCEPT;
+	env->dns_budget_ms = cfg->dns_time_budget * 1000;
 	r = verdict_begin(s->arena, &s->msg, env, &s->verdict);
 	if (r < 0) {
 		session_fail(s, r, "verifying");
@@ -896,6 +897,8 @@ session_log_spf_dmarc(struct buf *b, const struct verdict *v)
 		buf_adds(b, " policy=");
 		log_quote(b, a->policy_domain, strlen(a->policy_domain));
 	}
+	if (v->dns_budget_spent)
+		buf_adds(b, " dns=budget-spent");
 }
 
 /* One aggregate-report record per evaluated author domain; a spool that

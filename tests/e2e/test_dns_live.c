@@ -5,7 +5,14 @@
  *   test_dns_live up PORT DEADPORT   server running: answers, and the
  *                                    same data as the zone backend gives
  *   test_dns_live down PORT          server stopped: TEMPFAIL in time
+ *   test_dns_live slow PORT          PORT is dns_fault_proxy.py in front
+ *                                    of the server with slow.example.net
+ *                                    delayed: threads sharing one
+ *                                    resolver, one of them asking the
+ *                                    slow name over and over, the others
+ *                                    the zone's other names
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +169,90 @@ test_down(const char *port)
 	dns_resolver_free(r);
 }
 
+#define SLOW_THREADS 4
+#define SLOW_ROUNDS 40
+
+struct slow_worker {
+	struct dns_resolver *r;
+	bool slow; /* asks the slow name */
+	unsigned asked, ok, cut, bad;
+};
+
+static void *
+slow_run(void *arg)
+{
+	static const char *const names[] = {"example.com", "multi.example.com",
+	    "other.example.net", "alias.example.com"};
+	struct slow_worker *w = arg;
+	struct dns_answer *a;
+	unsigned i;
+
+	for (i = 0; i < (w->slow ? 4 : SLOW_ROUNDS); i++) {
+		const char *n = w->slow ? "slow.example.net" : names[i % 4];
+
+		/* the slow name: a deadline 300 ms away, shorter than the
+		 * per-try timeout */
+		if (dns_query_by(w->r, n, DNS_T_TXT,
+		        w->slow ? dns_clock_ms() + 300 : 0, &a) != 0) {
+			w->bad++;
+			continue;
+		}
+		w->asked++;
+		if (a->status == DNS_OK)
+			w->ok++;
+		else if (a->cut_short && a->unanswered)
+			w->cut++;
+		else
+			fprintf(stderr, "slow: %s: %s (%s)\n", n,
+			    dns_status_name(a->status), a->why);
+		dns_answer_unref(a);
+	}
+	return NULL;
+}
+
+/* One name is slow: the queries for it end at their deadline, cut short;
+ * the other threads' queries, on the same resolver (and so on the pooled
+ * ldns objects the slow queries used), all succeed. Then the slow name's
+ * resolver objects serve fast names too. */
+static void
+test_slow(const char *port)
+{
+	struct slow_worker w[SLOW_THREADS];
+	pthread_t t[SLOW_THREADS];
+	struct dns_resolver *r;
+	struct dns_answer *a = NULL;
+	char servers[64];
+	int i;
+
+	snprintf(servers, sizeof(servers), "127.0.0.1@%s", port);
+	r = live(servers, 1000);
+	for (i = 0; i < SLOW_THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].r = r;
+		w[i].slow = i == 0;
+		CHECK_INT_EQ(pthread_create(&t[i], NULL, slow_run, &w[i]), 0);
+	}
+	for (i = 0; i < SLOW_THREADS; i++)
+		pthread_join(t[i], NULL);
+	CHECK_INT_EQ(w[0].cut, 4);
+	for (i = 1; i < SLOW_THREADS; i++) {
+		CHECK_INT_EQ(w[i].bad, 0);
+		CHECK_INT_EQ(w[i].ok, SLOW_ROUNDS);
+	}
+	/* the slow name without a deadline: both tries time out, and the
+	 * very next query (same pooled object, this thread) is answered */
+	if (dns_query(r, "slow.example.net", DNS_T_TXT, &a) == 0) {
+		CHECK_INT_EQ(a->status, DNS_TEMPFAIL);
+		CHECK(a->unanswered && !a->cut_short);
+		a = dns_answer_unref(a);
+	}
+	if (dns_query(r, "example.com", DNS_T_TXT, &a) == 0) {
+		CHECK_INT_EQ(a->status, DNS_OK);
+		a = dns_answer_unref(a);
+	}
+	dns_resolver_free(r);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -169,9 +260,11 @@ main(int argc, char **argv)
 		test_up(argv[2], argv[3]);
 	else if (argc == 3 && strcmp(argv[1], "down") == 0)
 		test_down(argv[2]);
+	else if (argc == 3 && strcmp(argv[1], "slow") == 0)
+		test_slow(argv[2]);
 	else {
 		fprintf(stderr, "usage: test_dns_live up PORT DEADPORT | "
-		    "down PORT\n");
+		                "down PORT | slow PROXYPORT\n");
 		return 2;
 	}
 	return check_summary("dns_live");

@@ -68,7 +68,7 @@ fz_free(struct dns_resolver *r)
 	(void)r;
 }
 
-static const struct dns_ops fz_ops = { fz_query, fz_free };
+static const struct dns_ops fz_ops = {.query = fz_query, .free = fz_free};
 
 static const char headers[] =
     "From: Joe SixPack <joe@football.example.com>\r\n"

@@ -144,16 +144,7 @@ end
 -- log_has: whether the daemon log contains a line matching pattern
 -- (a Lua pattern), waiting up to 2 s for it
 function T.log_has(pattern)
-	for _ = 1, 40 do
-		local f = T.must(io.open(T.log, "rb"))
-		local s = f:read("*a")
-		f:close()
-		if s:find(pattern) then
-			return true
-		end
-		mt.sleep(0.05)
-	end
-	return false
+	return T.file_has(T.log, pattern, 2)
 end
 
 -- set_conf: rewrite the configuration file
@@ -168,4 +159,36 @@ function T.read(path)
 	local s = f:read("*a")
 	f:close()
 	return s
+end
+
+-- file_has: whether the file at path has a line matching pattern (a Lua
+-- pattern), waiting up to seconds (default 2) for it
+function T.file_has(path, pattern, seconds)
+	for _ = 1, (seconds or 2) * 20 do
+		local f = io.open(path, "rb")
+		local s = f and f:read("*a") or ""
+		if f then
+			f:close()
+		end
+		if s:find(pattern) then
+			return true
+		end
+		mt.sleep(0.05)
+	end
+	return false
+end
+
+-- authres: the Authentication-Results value the milter inserted, or ""
+function T.authres(c)
+	return mt.getheader(c, "Authentication-Results", 0) or ""
+end
+
+-- verify: run `authmilter verify ARGS` (a string, already quoted) with
+-- the DNS server the daemon asks; returns its output and exit status
+function T.verify(args)
+	local p = io.popen(os.getenv("MT_AM") .. " verify --nameserver " ..
+	    "127.0.0.1@" .. T.port .. " " .. args .. "; echo \"exit=$?\"")
+	local out = p:read("*a")
+	p:close()
+	return out, tonumber(out:match("exit=(%d+)%s*$"))
 end

@@ -4,11 +4,16 @@
 # miltertest (Debian package miltertest) playing the MTA with NAME.lua.
 #
 #   run.sh NAME      (tests/milter/NAME.lua; NAME.conf adds or overrides
-#                     configuration lines; @DIR@ and @PORT@ are replaced)
+#                     configuration lines; @DIR@ and @PORT@ are replaced;
+#                     NAME.proxy, when there, holds the flags of a DNS
+#                     fault proxy (tests/e2e/dns_fault_proxy.py) put
+#                     between the daemon and nsd: @PORT@ is then its port)
 #
 # The script sees MT_DIR (the test directory), MT_SOCK (the socket path),
 # MT_CONF (the configuration file), MT_LOG (the daemon's log), MT_PID and
-# MT_PORT (the DNS port), and loads lib.lua. A Lua error fails the test.
+# MT_PORT (the DNS port the daemon asks), MT_NSD_PORT (nsd itself),
+# MT_PROXY_LOG (the proxy's log, one line a query), MT_AM (the authmilter
+# binary), and loads lib.lua. A Lua error fails the test.
 # Exit 77 (skip) when miltertest or nsd is missing, unless CI=true.
 set -u
 name=$1
@@ -29,8 +34,10 @@ need drill
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/authmilter-mt.XXXXXX")
 pid=
+proxy=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[ -n "$proxy" ] && kill "$proxy" 2>/dev/null && wait "$proxy" 2>/dev/null
 	sh "$src/tests/e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
 	if [ "${KEEP:-}" = 1 ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
 }
@@ -51,6 +58,29 @@ for try in 1 2 3 4 5; do
 	fi
 done
 [ -n "$port" ] || { cat "$dir/dns.log" >&2; echo "nsd did not start" >&2; exit 1; }
+nsd_port=$port
+
+# the fault proxy in front of nsd, when the test wants one
+: >"$dir/proxy.log"
+if [ -f "$here/$name.proxy" ]; then
+	[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import dns.message' \
+	    2>/dev/null || need python3-dnspython
+	# shellcheck disable=SC2046
+	/usr/bin/python3 "$src/tests/e2e/dns_fault_proxy.py" \
+	    --upstream "$nsd_port" --port-file "$dir/proxy.port" \
+	    --log "$dir/proxy.log" $(cat "$here/$name.proxy") &
+	proxy=$!
+	i=0
+	while [ ! -s "$dir/proxy.port" ]; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$proxy" 2>/dev/null; then
+			echo "the DNS fault proxy did not start" >&2
+			exit 1
+		fi
+		sleep 0.05
+	done
+	port=$(cat "$dir/proxy.port")
+fi
 
 # test-only keys: git does not keep modes, and keys must be private
 for k in demo-rsa demo-ed; do
@@ -102,7 +132,8 @@ done
 
 cd "$here"
 MT_DIR=$dir MT_SOCK=$dir/sock MT_CONF=$conf MT_LOG=$dir/daemon.log \
-MT_PID=$pid MT_PORT=$port MT_HERE=$here \
+MT_PID=$pid MT_PORT=$port MT_HERE=$here MT_NSD_PORT=$nsd_port \
+MT_PROXY_LOG=$dir/proxy.log MT_AM=$am \
 	miltertest -s "$here/$name.lua"
 rc=$?
 if ! kill -0 "$pid" 2>/dev/null &&

@@ -139,7 +139,7 @@ tu_free(struct dns_resolver *r)
 	free(r);
 }
 
-static const struct dns_ops tu_ops = { tu_query, tu_free };
+static const struct dns_ops tu_ops = {.query = tu_query, .free = tu_free};
 
 static inline struct dns_resolver *
 tu_resolver(void)

@@ -139,6 +139,7 @@ test_full(void)
 	}
 	CHECK_INT_EQ(cfg->dns_timeout, 3);
 	CHECK_INT_EQ(cfg->dns_cache_size, 5000);
+	CHECK_INT_EQ(cfg->dns_time_budget, 12);
 	CHECK(!cfg->reject_failures);
 	CHECK_INT_EQ(cfg->quarantine, CONFIG_QUARANTINE_HEADER);
 	CHECK_INT_EQ(cfg->on_dns_error, CONFIG_ACTION_TEMPFAIL);
@@ -250,6 +251,7 @@ test_defaults(void)
 	CHECK_INT_EQ(cfg->body_length, CONFIG_BODY_LENGTH_POLICY);
 	CHECK_INT_EQ(cfg->dns_timeout, 5);
 	CHECK_INT_EQ(cfg->dns_cache_size, 10000);
+	CHECK_INT_EQ(cfg->dns_time_budget, 30);
 	CHECK(cfg->reject_failures);
 	CHECK_INT_EQ(cfg->quarantine, CONFIG_QUARANTINE_HOLD);
 	CHECK_INT_EQ(cfg->on_dns_error, CONFIG_ACTION_ACCEPT);
@@ -353,6 +355,8 @@ static const struct bad_case bad_cases[] = {
 	    "64)\n" },
 	{ "DNSTimeout abc", ETC ":1: DNSTimeout: \"abc\": not a number\n" },
 	{ "DNSCacheSize -1", ETC ":1: DNSCacheSize: \"-1\": not a number\n" },
+	{ "DNSTimeBudget 0", ETC ":1: DNSTimeBudget: \"0\": out of range "
+	    "(1 to 3600)\n" },
 	{ "Nameservers 1.2.3.4@99999", ETC ":1: Nameservers: \"1.2.3.4\": bad "
 	    "port\n" },
 	{ "Nameservers dns.example", ETC ":1: Nameservers: \"dns.example\": "

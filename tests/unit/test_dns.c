@@ -1,7 +1,8 @@
 /*
  * test_dns.c -- the zone store (loading, answers, faults, CNAMEs), the
  * name checks of dns_query, and the cache (hits, TTLs on a fake clock,
- * negative and tempfail caching, eviction, threads).
+ * negative and tempfail caching, eviction, threads). The deadlines and
+ * dns_budget are in test_dns_budget.c.
  * Runs from the source root's tests/unit (meson workdir).
  */
 #include <errno.h>
@@ -349,6 +350,56 @@ test_zone_add(void)
 	dns_resolver_free(r);
 }
 
+/* Two records kept without data (types the queries do not ask for) at
+ * one name: the duplicate check compared NULL data with memcmp, undefined
+ * behaviour that fuzz_zone found (tests/fuzz/repro/zone/ns-twice). */
+static void
+test_zone_dataless_twice(void)
+{
+	static const char text[] = "x.example. 300 IN NS ns1.example.\n"
+	                           "x.example. 300 IN NS ns2.example.\n"
+	                           "x.example. 300 IN NS ns2.example.\n"
+	                           "x.example. 300 IN TXT \"t\"\n";
+	struct dns_resolver *r = dns_zone_new();
+	struct dns_answer *a;
+	char *why = NULL;
+
+	CHECK_INT_EQ(dns_zone_load_mem(r, "ns", text, strlen(text), &why), 0);
+	free(why);
+	if ((a = Q(r, "x.example", DNS_T_A, DNS_NODATA)))
+		dns_answer_unref(a);
+	if ((a = Q(r, "x.example", DNS_T_TXT, DNS_OK))) {
+		CHECK_INT_EQ(a->count, 1);
+		dns_answer_unref(a);
+	}
+	dns_resolver_free(r);
+}
+
+/* A ";@fault timeout" stands for a query no server answered; a servfail
+ * for a server's reply. */
+static void
+test_zone_fault_kinds(void)
+{
+	static const char text[] = ";@fault timeout t.example TXT\n"
+	                           ";@fault servfail s.example TXT\n";
+	struct dns_resolver *r = dns_zone_new();
+	struct dns_answer *a;
+	char *why = NULL;
+
+	CHECK_INT_EQ(dns_zone_load_mem(r, "f", text, strlen(text), &why), 0);
+	free(why);
+	if ((a = Q(r, "t.example", DNS_T_TXT, DNS_TEMPFAIL))) {
+		CHECK(a->unanswered);
+		CHECK(!a->cut_short);
+		dns_answer_unref(a);
+	}
+	if ((a = Q(r, "s.example", DNS_T_TXT, DNS_TEMPFAIL))) {
+		CHECK(!a->unanswered);
+		dns_answer_unref(a);
+	}
+	dns_resolver_free(r);
+}
+
 static void
 test_query_names(void)
 {
@@ -459,6 +510,8 @@ main(void)
 	test_zone_bad_files();
 	test_zone_rfc_dkim();
 	test_zone_add();
+	test_zone_dataless_twice();
+	test_zone_fault_kinds();
 	test_query_names();
 	test_name_chars();
 	test_ldns_options();
@@ -525,13 +578,16 @@ test_cache_ttl(void)
 	CQ(2000, "mx1.example.com", DNS_T_TXT, DNS_NODATA, 7);
 	CQ(2299, "mx1.example.com", DNS_T_TXT, DNS_NODATA, 7);
 	CQ(2300, "mx1.example.com", DNS_T_TXT, DNS_NODATA, 8);
-	/* tempfail: 5 s only */
-	CQ(3000, "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, 9);
-	CQ(3004, "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, 9);
-	CQ(3005, "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, 10);
+	/* a server's SERVFAIL: 5 s only */
+	CQ(3000, "broken.example.net", DNS_T_TXT, DNS_TEMPFAIL, 9);
+	CQ(3004, "broken.example.net", DNS_T_TXT, DNS_TEMPFAIL, 9);
+	CQ(3005, "broken.example.net", DNS_T_TXT, DNS_TEMPFAIL, 10);
+	/* a timeout (no server replied): never kept, asked again at once */
+	CQ(4000, "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, 11);
+	CQ(4000, "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, 12);
 	dns_cache_stats(c, &hits, &misses);
 	CHECK_INT_EQ(hits, 5);
-	CHECK_INT_EQ(misses, 10);
+	CHECK_INT_EQ(misses, 12);
 	CHECK_INT_EQ(dns_resolver_queries(c), 5);
 	dns_resolver_free(c);
 }

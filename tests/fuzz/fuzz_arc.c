@@ -74,7 +74,7 @@ fz_free(struct dns_resolver *r)
 	(void)r;
 }
 
-static const struct dns_ops fz_ops = {fz_query, fz_free};
+static const struct dns_ops fz_ops = {.query = fz_query, .free = fz_free};
 
 /* What a result says must hold together. */
 static void

@@ -9,11 +9,15 @@
 #ifndef AUTHMILTER_CLI_H
 #define AUTHMILTER_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
 int cli_sign(int argc, char **argv);
+int cli_seal(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
 int cli_keycheck(int argc, char **argv);
@@ -27,5 +31,22 @@ int cli_migrate(int argc, char **argv);
  * @return 0 and *ret_data and *ret_len (caller frees), or -errno (the error
  * has been printed as "authmilter: PATH: reason"). */
 int cli_read_file(const char *path, char **ret_data, size_t *ret_len);
+
+/* cli_lf_only -- whether data (len bytes) ends its first line with a bare
+ * LF: output then keeps that form. */
+bool cli_lf_only(const char *data, size_t len);
+
+/* cli_print_field -- print "name:value" and a line end to stdout, the
+ * CRLF folds of value turned into LF when lf. */
+void cli_print_field(const char *name, const char *value, bool lf);
+
+struct dns_resolver;
+
+/* cli_resolver -- the resolver of verify and seal: the zone files (when
+ * nzones > 0), or a stub resolver (nameserver "IP[@PORT]", NULL for
+ * /etc/resolv.conf) behind a cache. @return it (dns_resolver_free), or
+ * NULL with the reason printed. */
+struct dns_resolver *cli_resolver(char **zones, size_t nzones,
+    const char *nameserver);
 
 #endif

@@ -79,17 +79,6 @@ sign_parse_canon(const char *s, struct dkim_signer *sg)
 	return 0;
 }
 
-/* Write value with its CRLF folds turned into the message's line end. */
-static void
-sign_print_value(const char *v, bool lf)
-{
-	for (; *v != '\0'; v++) {
-		if (lf && v[0] == '\r' && v[1] == '\n')
-			continue;
-		putchar(*v);
-	}
-}
-
 static int
 sign_message(struct dkim_signer *sg, const char *path, int64_t now)
 {
@@ -125,12 +114,8 @@ sign_message(struct dkim_signer *sg, const char *path, int64_t now)
 		goto out;
 	}
 	/* keep the input's line ends: a LF-only file gets LF folds */
-	lf = len > 0 && memchr(data, '\n', len) != NULL &&
-	    ((char *)memchr(data, '\n', len) == data ||
-	    ((char *)memchr(data, '\n', len))[-1] != '\r');
-	fputs("DKIM-Signature:", stdout);
-	sign_print_value(value, lf);
-	fputs(lf ? "\n" : "\r\n", stdout);
+	lf = cli_lf_only(data, len);
+	cli_print_field("DKIM-Signature", value, lf);
 	fwrite(data, 1, len, stdout);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "authmilter sign: write error\n");

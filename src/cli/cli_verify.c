@@ -71,6 +71,10 @@ verify_usage(FILE *f)
 	    "usable From\n"
 	    "  --trusted-forwarder NET   IP range or domain whose mail is not "
 	    "acted on (repeatable)\n"
+	    "  --trusted-arc-sealer DOMAIN  ARC sealer (.DOMAIN: and its "
+	    "subdomains) whose\n"
+	    "                            recorded pass overrides a DMARC "
+	    "failure (repeatable)\n"
 	    "  --spool DIR               append the aggregate-report records "
 	    "the milter would\n"
 	    "  --json                    JSON output\n"
@@ -175,6 +179,37 @@ verify_json_dmarc(const struct verdict *v)
 	    "authors", authors);
 }
 
+/* The ARC chain: status, reason, instances, oldest pass, each set's
+ * sealer and what its signatures gave. */
+static json_t *
+verify_json_arc(const struct verdict *v)
+{
+	const struct arc_result *a = v->arc;
+	json_t *sets = json_array();
+	unsigned i;
+
+	for (i = 0; i < a->count; i++)
+		json_array_append_new(sets, json_pack("{s:i, s:s?, s:s?, s:s?, "
+		    "s:s, s:s?, s:s, s:s?}",
+		    "instance", (int)a->sets[i].instance,
+		    "sealer", a->sets[i].sealer,
+		    "selector", a->sets[i].selector,
+		    "ams_domain", a->sets[i].ams_domain,
+		    "ams", auth_result_name(a->sets[i].ams),
+		    "ams_reason", a->sets[i].ams == AUTH_NONE ? NULL :
+		    a->sets[i].ams_why,
+		    "seal", auth_result_name(a->sets[i].as),
+		    "seal_reason", a->sets[i].as == AUTH_NONE ? NULL :
+		    a->sets[i].as_why));
+	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}",
+	    "status", auth_result_name(a->status),
+	    "reason", a->reason,
+	    "instances", (int)a->count,
+	    "oldest_pass", (int)a->oldest_pass,
+	    "failed_instance", (int)a->failed_instance,
+	    "sets", sets);
+}
+
 static void
 verify_print(const char *path, const struct verdict *v, bool json,
     bool several)
@@ -197,9 +232,10 @@ verify_print(const char *path, const struct verdict *v, bool json,
 	arr = json_array();
 	for (i = 0; i < v->n_dkim; i++)
 		json_array_append_new(arr, verify_json_dkim(&v->dkim[i]));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o}", "file", path,
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "file", path,
 	    "authentication_results", v->authres, "dkim", arr,
-	    "spf", verify_json_spf(v), "dmarc", verify_json_dmarc(v));
+	    "spf", verify_json_spf(v), "dmarc", verify_json_dmarc(v),
+	    "arc", verify_json_arc(v));
 	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s != NULL)
 		puts(s);
@@ -332,9 +368,10 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	return verify_status(v);
 }
 
-/* Build the resolver: zone files, or a stub resolver, behind a cache. */
-static struct dns_resolver *
-verify_resolver(char **zones, size_t nzones, const char *nameserver)
+/* Build the resolver: zone files, or a stub resolver, behind a cache
+ * (cli.h). */
+struct dns_resolver *
+cli_resolver(char **zones, size_t nzones, const char *nameserver)
 {
 	struct dns_ldns_options lo;
 	struct dns_resolver *r = NULL;
@@ -371,6 +408,7 @@ struct verify_args {
 	const char *nameserver;
 	struct orgdomain_options org;
 	struct dmarc_forwarder *fw;
+	struct dmarc_forwarder *sealers;
 };
 
 /* Parse the options into o and args.
@@ -395,6 +433,7 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		{ "psl", required_argument, NULL, 'P' },
 		{ "required-from", no_argument, NULL, 'R' },
 		{ "trusted-forwarder", required_argument, NULL, 'T' },
+		{ "trusted-arc-sealer", required_argument, NULL, 'a' },
 		{ "spool", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -467,6 +506,13 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 				goto bad;
 			o->dmarc.forwarder_count++;
 			break;
+		case 'a':
+			if (dmarc_forwarder_parse(optarg,
+			    &args->sealers[o->dmarc.arc_sealer_count]) < 0 ||
+			    args->sealers[o->dmarc.arc_sealer_count].family != 0)
+				goto bad;
+			o->dmarc.arc_sealer_count++;
+			break;
 		case 'S':
 			o->spool_dir = optarg;
 			break;
@@ -530,9 +576,11 @@ cli_verify(int argc, char **argv)
 	args.org.method = ORGDOMAIN_TREEWALK;
 	args.zones = calloc((size_t)argc, sizeof(*args.zones));
 	args.fw = calloc((size_t)argc, sizeof(*args.fw));
-	if (args.zones == NULL || args.fw == NULL)
+	args.sealers = calloc((size_t)argc, sizeof(*args.sealers));
+	if (args.zones == NULL || args.fw == NULL || args.sealers == NULL)
 		goto out;
 	o.dmarc.forwarders = args.fw;
+	o.dmarc.arc_sealers = args.sealers;
 	r = verify_parse(argc, argv, &o, &args);
 	if (r != 0) {
 		status = r > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
@@ -550,7 +598,7 @@ cli_verify(int argc, char **argv)
 		goto out;
 	}
 	o.env.org = org;
-	o.env.resolver = verify_resolver(args.zones, args.nzones,
+	o.env.resolver = cli_resolver(args.zones, args.nzones,
 	    args.nameserver);
 	if (o.env.resolver == NULL)
 		goto out;
@@ -565,6 +613,7 @@ out:
 	orgdomain_free(org);
 	free(args.zones);
 	free(args.fw);
+	free(args.sealers);
 	free(host);
 	return status;
 }

@@ -16,6 +16,7 @@ struct cli_command {
 
 static const struct cli_command cli_commands[] = {
 	{ "sign", cli_sign, "print a message with DKIM signatures added" },
+	{ "seal", cli_seal, "print a message with an ARC set sealed on top" },
 	{ "verify", cli_verify, "evaluate messages offline, print results" },
 	{ "run", cli_run, "run the milter daemon" },
 	{ "check-config", cli_check_config,
@@ -109,4 +110,25 @@ main(int argc, char **argv)
 	fprintf(stderr, "authmilter: unknown subcommand \"%s\" "
 	    "(authmilter --help lists them)\n", argv[1]);
 	return CLI_EXIT_USAGE;
+}
+
+bool
+cli_lf_only(const char *data, size_t len)
+{
+	const char *nl = memchr(data, '\n', len);
+
+	return nl != NULL && (nl == data || nl[-1] != '\r');
+}
+
+void
+cli_print_field(const char *name, const char *value, bool lf)
+{
+	const char *v;
+
+	fputs(name, stdout);
+	putchar(':');
+	for (v = value; *v != '\0'; v++)
+		if (!(lf && v[0] == '\r' && v[1] == '\n'))
+			putchar(*v);
+	fputs(lf ? "\n" : "\r\n", stdout);
 }

@@ -14,6 +14,14 @@
  * decides whether either is done at all). The body is streamed into the
  * signer or the verdict: memory per message is O(headers).
  *
+ * ARC (RFC 8617; config_arc_seals() says which mail): verified mail is
+ * sealed by the verdict, its AAR the Authentication-Results we add. A
+ * message from a submission client (the list software re-injecting what
+ * it changed) that carries our Authentication-Results from when it
+ * arrived is not verified again: it is signed when it can be and sealed
+ * with those results (their arc= the chain status) as the AAR. The new
+ * set goes on top of the header.
+ *
  * Never lose mail: an internal failure (ENOMEM, an OpenSSL error) makes
  * the message end in the OnInternalError action (default: accept, with
  * temperror in the Authentication-Results header and the log), never in
@@ -37,6 +45,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authmilter/arc.h"
 #include "authmilter/buf.h"
 #include "authmilter/config.h"
 #include "authmilter/dmarc.h"
@@ -66,6 +75,9 @@ struct session_conf {
 	const char **oversign; /* may be NULL */
 	size_t n_oversign;
 	struct session_dns *dns; /* one reference, owned */
+	struct dmarc_forwarder *arc_sealers; /* TrustedARCSealers */
+	struct arc_seal_options arc_seal; /* ARC sealing (key borrowed from
+	                                   * cfg); unused without a key */
 };
 
 /* session_dns_new -- a resolver for cfg's DNS options (Nameservers,

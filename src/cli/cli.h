@@ -46,7 +46,7 @@ struct dns_resolver;
  * nzones > 0), or a stub resolver (nameserver "IP[@PORT]", NULL for
  * /etc/resolv.conf) behind a cache. @return it (dns_resolver_free), or
  * NULL with the reason printed. */
-struct dns_resolver *cli_resolver(char **zones, size_t nzones,
-    const char *nameserver);
+struct dns_resolver *cli_resolver(
+    char **zones, size_t nzones, const char *nameserver);
 
 #endif

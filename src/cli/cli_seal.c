@@ -116,18 +116,35 @@ seal_parse(int argc, char **argv, struct seal_args *a)
 	char *end;
 	int c, idx = 0;
 
-	while ((c = getopt_long(argc, argv, "d:s:k:h", longopts, &idx)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, "d:s:k:h", longopts, &idx)) != -1) {
 		switch (c) {
-		case 'd': a->so.domain = optarg; break;
-		case 's': a->so.selector = optarg; break;
-		case 'k': a->keyfile = optarg; break;
-		case 'A': a->env.authserv_id = optarg; break;
-		case 'z': a->zones[a->nzones++] = optarg; break;
-		case 'n': a->nameserver = optarg; break;
-		case 'H': a->env.helo = optarg; break;
-		case 'f': a->env.mail_from = optarg; break;
-		case 'E': a->headers = optarg; break;
+		case 'd':
+			a->so.domain = optarg;
+			break;
+		case 's':
+			a->so.selector = optarg;
+			break;
+		case 'k':
+			a->keyfile = optarg;
+			break;
+		case 'A':
+			a->env.authserv_id = optarg;
+			break;
+		case 'z':
+			a->zones[a->nzones++] = optarg;
+			break;
+		case 'n':
+			a->nameserver = optarg;
+			break;
+		case 'H':
+			a->env.helo = optarg;
+			break;
+		case 'f':
+			a->env.mail_from = optarg;
+			break;
+		case 'E':
+			a->headers = optarg;
+			break;
 		case 'N':
 			a->env.now = strtoll(optarg, &end, 10);
 			if (*end != '\0' || a->env.now < 0)
@@ -153,8 +170,9 @@ seal_parse(int argc, char **argv, struct seal_args *a)
 	seal_usage(stderr);
 	return -1;
 bad:
-	fprintf(stderr, "authmilter seal: --%s \"%s\": invalid value "
-	                "(authmilter seal --help)\n",
+	fprintf(stderr,
+	    "authmilter seal: --%s \"%s\": invalid value "
+	    "(authmilter seal --help)\n",
 	    longopts[idx].name, optarg);
 	return -1;
 }
@@ -187,15 +205,16 @@ seal_message(struct seal_args *a, const char *path)
 	if (r == 0)
 		r = verdict_finish(s, &v);
 	if (r < 0) {
-		fprintf(stderr, "authmilter seal: %s: %s\n", path,
-		    strerror(-r));
+		fprintf(
+		    stderr, "authmilter seal: %s: %s\n", path, strerror(-r));
 		goto out;
 	}
 	/* the milter's order: the new set on top, then our A-R */
 	lf = cli_lf_only(data, len);
 	if (v->arc_sealed != NULL) {
 		cli_print_field("ARC-Seal", v->arc_sealed->as, lf);
-		cli_print_field("ARC-Message-Signature", v->arc_sealed->ams, lf);
+		cli_print_field(
+		    "ARC-Message-Signature", v->arc_sealed->ams, lf);
 		cli_print_field(
 		    "ARC-Authentication-Results", v->arc_sealed->aar, lf);
 		status = CLI_EXIT_OK;
@@ -247,8 +266,9 @@ cli_seal(int argc, char **argv)
 		goto out;
 	}
 	if (dkim_privkey_type(key) != DKIM_KEY_RSA) {
-		fprintf(stderr, "authmilter seal: %s: not an RSA key (RFC 8617 "
-		                "seals with rsa-sha256 only)\n",
+		fprintf(stderr,
+		    "authmilter seal: %s: not an RSA key (RFC 8617 "
+		    "seals with rsa-sha256 only)\n",
 		    a.keyfile);
 		goto out;
 	}

@@ -1009,37 +1009,47 @@ policy_disp(enum dmarc_policy p)
 	                                      : DMARC_DISP_NONE;
 }
 
+/* Whether claim c of a trusted sealer is an aligned pass for au. */
+static bool
+sealer_claim_aligns(const struct dmarc_options *o,
+    const struct dmarc_author *au, const struct arc_claim *c)
+{
+	const struct dmarc_record *r = &au->found->record;
+	bool aligned;
+	size_t j;
+
+	aligned = c->method == ARC_CLAIM_DMARC
+	              ? name_eq(c->domain, au->domain)
+	              : could_align(au, c->domain,
+	                    c->method == ARC_CLAIM_DKIM ? r->adkim : r->aspf);
+	for (j = 0; aligned && j < o->arc_sealer_count; j++)
+		if (o->arc_sealers[j].family == 0 &&
+		    forwarder_domain_match(o->arc_sealers[j].domain, c->sealer))
+			return true;
+	return false;
+}
+
 /* Whether a trusted sealer of a passing chain recorded an aligned pass
  * for au (RFC 9989 section 5.4 leaves ARC to local policy; RFC 8617
- * section 7.2); the newest such record goes in au->arc. */
+ * section 7.2); au->arc is the newest such record, a DMARC pass before a
+ * DKIM or SPF one. */
 static bool
 trusted_sealer(const struct dmarc_input *in, const struct dmarc_options *o,
     struct dmarc_author *au)
 {
-	const struct dmarc_record *r = &au->found->record;
-	const struct arc_claim *c;
-	bool aligned;
-	size_t i, j;
+	static const enum arc_claim_method order[] = {
+	    ARC_CLAIM_DMARC, ARC_CLAIM_DKIM, ARC_CLAIM_SPF};
+	size_t i, k;
 
 	if (!in->arc_pass)
 		return false;
-	for (i = 0; i < in->arc_claim_count; i++) {
-		c = &in->arc_claims[i];
-		aligned =
-		    c->method == ARC_CLAIM_DMARC
-		        ? name_eq(c->domain, au->domain)
-		        : could_align(au, c->domain,
-		              c->method == ARC_CLAIM_DKIM ? r->adkim : r->aspf);
-		if (!aligned)
-			continue;
-		for (j = 0; j < o->arc_sealer_count; j++)
-			if (o->arc_sealers[j].family == 0 &&
-			    forwarder_domain_match(
-			        o->arc_sealers[j].domain, c->sealer)) {
-				au->arc = c;
+	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+		for (i = 0; i < in->arc_claim_count; i++)
+			if (in->arc_claims[i].method == order[k] &&
+			    sealer_claim_aligns(o, au, &in->arc_claims[i])) {
+				au->arc = &in->arc_claims[i];
 				return true;
 			}
-	}
 	return false;
 }
 

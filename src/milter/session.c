@@ -1014,6 +1014,26 @@ session_log_spf_dmarc(struct buf *b, const struct verdict *v)
 		buf_adds(b, " dns=budget-spent");
 }
 
+/* The ARC part of the log line: the chain's status (and why not pass),
+ * and what was sealed or why not. */
+static void
+session_log_arc(struct buf *b, const struct session *s,
+    const struct verdict *v)
+{
+	if (v != NULL && v->arc != NULL) {
+		buf_addf(b, " arc=%s", auth_result_name(v->arc->status));
+		if (v->arc->status != AUTH_NONE && v->arc->status != AUTH_PASS) {
+			buf_adds(b, " arc-reason=");
+			log_quote(b, v->arc->reason, strlen(v->arc->reason));
+		}
+	}
+	if (s->sealed != NULL)
+		buf_addf(b, " sealed i=%u cv=%s", s->sealed->instance,
+		    arc_cv_name(s->sealed->cv));
+	else if (s->seal_why != NULL)
+		buf_addf(b, " not sealed (%s)", s->seal_why);
+}
+
 /* One aggregate-report record per evaluated author domain; a spool that
  * cannot be written costs a report row, never the message. */
 static void
@@ -1083,20 +1103,9 @@ session_log(struct session *s, const struct verdict *v, const char *action)
 	}
 	if (v != NULL && v->n_dkim == 0)
 		buf_adds(&b, " dkim=none");
+	session_log_arc(&b, s, v);
 	if (v != NULL)
 		session_log_spf_dmarc(&b, v);
-	if (v != NULL && v->arc != NULL) {
-		buf_addf(&b, " arc=%s", auth_result_name(v->arc->status));
-		if (v->arc->status != AUTH_NONE && v->arc->status != AUTH_PASS) {
-			buf_adds(&b, " arc-reason=");
-			log_quote(&b, v->arc->reason, strlen(v->arc->reason));
-		}
-	}
-	if (s->sealed != NULL)
-		buf_addf(&b, " sealed i=%u cv=%s", s->sealed->instance,
-		    arc_cv_name(s->sealed->cv));
-	else if (s->seal_why != NULL)
-		buf_addf(&b, " not sealed (%s)", s->seal_why);
 	if (s->n_forged > 0)
 		buf_addf(&b, " removed-authres=%zu", s->n_forged);
 	if (s->error != 0)

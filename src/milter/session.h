@@ -76,8 +76,8 @@ struct session_conf {
 	size_t n_oversign;
 	struct session_dns *dns; /* one reference, owned */
 	struct dmarc_forwarder *arc_sealers; /* TrustedARCSealers */
-	struct arc_seal_options arc_seal; /* ARC sealing (key borrowed from
-	                                   * cfg); unused without a key */
+	struct arc_seal_options arc_seal;    /* ARC sealing (key borrowed from
+	                                      * cfg); unused without a key */
 };
 
 /* session_dns_new -- a resolver for cfg's DNS options (Nameservers,

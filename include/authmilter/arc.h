@@ -64,6 +64,7 @@
 #include "authmilter/authres.h"
 #include "authmilter/dns.h"
 #include "authmilter/msg.h"
+#include "authmilter/tags.h"
 
 struct dkim_key_cache;
 struct dkim_privkey;
@@ -83,6 +84,7 @@ struct arc_set {
 	const struct msg_header *aar, *ams, *as;
 	enum arc_cv cv;
 	const char *sealer; /* the AS d= when it is a valid name, else NULL */
+	const struct tag_list *ams_tags, *as_tags; /* their tags (arena) */
 };
 
 /* The sets of a message. */

@@ -182,6 +182,11 @@ struct dkim_sig_parsed {
 int dkim_sig_parse(struct arena *a, const struct msg_header *f,
     enum dkim_sig_kind kind, struct dkim_sig_parsed *ret, const char **ret_why);
 
+/* dkim_sig_parse_list -- dkim_sig_parse() of a field whose tag list tl
+ * the caller parsed already (tags_parse() of its value: kept borrowed). */
+int dkim_sig_parse_list(struct arena *a, const struct tag_list *tl,
+    enum dkim_sig_kind kind, struct dkim_sig_parsed *ret, const char **ret_why);
+
 /* dkim_sig_parse_names -- only a=, d= and s= of f, each kept when it
  * validates, whatever else is wrong (a signature that is named but not
  * evaluated). @return 0; -ENOMEM. */
@@ -242,6 +247,36 @@ int dkim_sig_hash_fields(enum canon_alg hc,
     const struct msg_header *const *fields, size_t n,
     const struct msg_header *sig, const char *b_value, size_t b_len,
     uint8_t *digest);
+
+/* A running header hash: fields added one at a time, and a digest taken
+ * at any point with a signature field last while the running state goes
+ * on -- so signatures over growing lists of fields (ARC-Seals: each
+ * covers the sets below it and its own) share the work. */
+struct dkim_sig_hasher {
+	enum canon_alg hc;
+	void *md;     /* EVP_MD_CTX, owned */
+	struct buf b; /* scratch */
+	struct buf v;
+};
+
+/* dkim_sig_hasher_init -- an empty running hash canonicalizing with hc.
+ * @return 0; -ENOMEM; -EIO. dkim_sig_hasher_free() it either way. */
+int dkim_sig_hasher_init(struct dkim_sig_hasher *h, enum canon_alg hc);
+
+/* dkim_sig_hasher_add -- add field f (canonicalized, with its CRLF).
+ * @return 0; -ERANGE (too large to canonicalize); -ENOMEM; -EIO. */
+int dkim_sig_hasher_add(struct dkim_sig_hasher *h, const struct msg_header *f);
+
+/* dkim_sig_hasher_digest -- the digest of what was added followed by the
+ * signature field sig as dkim_sig_hash_fields() hashes it (b= value
+ * deleted, no final CRLF); h is unchanged.
+ * @return 0; -ERANGE; -ENOMEM; -EIO. */
+int dkim_sig_hasher_digest(struct dkim_sig_hasher *h,
+    const struct msg_header *sig, const char *b_value, size_t b_len,
+    uint8_t *digest);
+
+/* dkim_sig_hasher_free -- release h's state. */
+void dkim_sig_hasher_free(struct dkim_sig_hasher *h);
 
 /* dkim_sig_hash_header -- dkim_sig_select(m, h) (up to
  * BOUND_SIGNED_HEADERS names), then dkim_sig_hash_fields(): the header

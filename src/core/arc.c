@@ -169,23 +169,29 @@ seal_cv(const struct tag_list *tl)
 static const char *
 tagged_instance(struct arc_parser *p, const struct msg_header *f,
     enum arc_kind kind, unsigned *ret, enum arc_cv *ret_cv,
-    const char **ret_sealer)
+    const char **ret_sealer, const struct tag_list **ret_tags)
 {
-	struct tag_list tl;
+	struct tag_list *tl = arena_alloc(p->a, sizeof(*tl));
 	const struct tag *t;
 	const char *why;
 	size_t where;
 
-	if (tags_parse(f->value, f->value_len, &tl, &why, &where) != 0)
+	if (tl == NULL) {
+		p->nomem = true;
+		return "out of memory";
+	}
+	if (tags_parse(f->value, f->value_len, tl, &why, &where) != 0)
 		return "bad tag list";
-	if ((t = tags_find(&tl, "i")) == NULL)
+	if ((t = tags_find(tl, "i")) == NULL)
 		return "no i=";
 	if ((why = instance_value(t->value, t->value_len, ret)) != NULL)
 		return why;
+	/* kept: the signature checks read them again */
+	*ret_tags = tl;
 	if (kind != KIND_AS)
 		return NULL;
-	*ret_cv = seal_cv(&tl);
-	t = tags_find(&tl, "d");
+	*ret_cv = seal_cv(tl);
+	t = tags_find(tl, "d");
 	if (t != NULL &&
 	    dkim_sig_name_problem(t->value, t->value_len) == NULL &&
 	    (*ret_sealer = arena_memdup(p->a, t->value, t->value_len)) == NULL)
@@ -214,6 +220,7 @@ collect_one(
 	struct arc_chain *c = p->c;
 	const struct msg_header **slot;
 	const char *why, *sealer = NULL;
+	const struct tag_list *tl = NULL;
 	enum arc_cv cv = ARC_CV_INVALID;
 	char what[128];
 	unsigned inst = 0;
@@ -222,7 +229,7 @@ collect_one(
 	if (kind == KIND_AAR)
 		why = aar_instance(f, &inst, &rest);
 	else
-		why = tagged_instance(p, f, kind, &inst, &cv, &sealer);
+		why = tagged_instance(p, f, kind, &inst, &cv, &sealer, &tl);
 	if (why != NULL) {
 		problem(p, RANK_INSTANCE, 0, kind_names[kind], why);
 		return;
@@ -239,9 +246,12 @@ collect_one(
 		return;
 	}
 	*slot = f;
+	if (kind == KIND_AMS)
+		c->sets[inst - 1].ams_tags = tl;
 	if (kind == KIND_AS) {
 		c->sets[inst - 1].cv = cv;
 		c->sets[inst - 1].sealer = sealer;
+		c->sets[inst - 1].as_tags = tl;
 	}
 }
 
@@ -329,6 +339,8 @@ struct arc_verify {
 	const char **ams_why;        /* their parse problems, or NULL */
 	struct dkim_sig_body **body; /* their body streams */
 	struct arc_set_result *sets; /* count entries */
+	struct dkim_sig_parsed *as;  /* count entries: the seals parsed */
+	uint8_t (*as_digest)[DKIM_DIGEST_LEN]; /* what each seal signs */
 	struct arc_vkey keys[2 * BOUND_ARC_SETS];
 	size_t n_keys;
 	struct arc_result result;
@@ -371,14 +383,14 @@ arc_verify_begin(struct arena *a, const struct msg *m,
 	for (i = 0; i < n; i++) {
 		v->sets[i].instance = i + 1;
 		v->sets[i].sealer = c->sets[i].sealer;
-		v->sets[i].ams_why = v->sets[i].as_why = "";
+		v->sets[i].ams_why = "";
 	}
 	/* a broken structure fails before any signature is looked at */
 	if (c->problem != NULL)
 		n = 0;
 	for (i = 0; i < n; i++) {
-		r = dkim_sig_parse(a, c->sets[i].ams, DKIM_SIG_KIND_MESSAGE,
-		    &v->ams[i], &v->ams_why[i]);
+		r = dkim_sig_parse_list(a, c->sets[i].ams_tags,
+		    DKIM_SIG_KIND_MESSAGE, &v->ams[i], &v->ams_why[i]);
 		if (r != 0)
 			return r;
 		v->sets[i].ams_domain = v->ams[i].domain;
@@ -493,43 +505,65 @@ check_ams(struct arc_verify *v, unsigned i, int64_t now)
 	    v, p, v->body[i - 1], digest, &sr->ams, &sr->ams_why);
 }
 
-/* The AS of instance i (RFC 8617 section 5.2 step 6; what it signs:
- * section 5.1.1, the sets 1..i, AAR AMS AS each, relaxed). */
+/* Every AS parsed, and the digest each signs (section 5.1.1: the sets
+ * 1..i, AAR AMS AS each, relaxed; the seal of i last without its b=
+ * value): one running hash over the sets in order gives them all.
+ * Parse problems go in the set results. */
+static int
+seal_digests(struct arc_verify *v)
+{
+	const struct arc_set *sets = v->chain.sets;
+	struct dkim_sig_hasher h;
+	struct arc_set_result *sr;
+	unsigned n = v->chain.count, k;
+	int r;
+
+	v->as = arena_alloc(v->arena, n * sizeof(*v->as));
+	v->as_digest = arena_alloc(v->arena, n * sizeof(*v->as_digest));
+	if (v->as == NULL || v->as_digest == NULL)
+		return -ENOMEM;
+	r = dkim_sig_hasher_init(&h, CANON_RELAXED);
+	for (k = 1; k <= n && r == 0; k++) {
+		sr = &v->sets[k - 1];
+		r = dkim_sig_parse_list(v->arena, sets[k - 1].as_tags,
+		    DKIM_SIG_KIND_SEAL, &v->as[k - 1], &sr->as_why);
+		sr->selector = v->as[k - 1].selector;
+		if (r == 0)
+			r = dkim_sig_hasher_add(&h, sets[k - 1].aar);
+		if (r == 0)
+			r = dkim_sig_hasher_add(&h, sets[k - 1].ams);
+		if (r == 0 && sr->as_why == NULL)
+			r = dkim_sig_hasher_digest(&h, sets[k - 1].as,
+			    v->as[k - 1].b->value, v->as[k - 1].b->value_len,
+			    v->as_digest[k - 1]);
+		if (r == 0)
+			r = dkim_sig_hasher_add(&h, sets[k - 1].as);
+	}
+	dkim_sig_hasher_free(&h);
+	if (r == -ERANGE) {
+		/* message content: a field too large to canonicalize; the
+		 * seals from it up cannot be checked */
+		for (k = k - 1; k <= n; k++)
+			if (v->sets[k - 1].as_why == NULL)
+				v->sets[k - 1].as_why =
+				    "sealed field too large";
+		r = 0;
+	}
+	return r;
+}
+
+/* The AS of instance i (RFC 8617 section 5.2 step 6), after
+ * seal_digests(). */
 static int
 check_as(struct arc_verify *v, unsigned i)
 {
-	const struct msg_header *fields[3 * BOUND_ARC_SETS];
 	struct arc_set_result *sr = &v->sets[i - 1];
-	const struct arc_set *sets = v->chain.sets;
-	uint8_t digest[DKIM_DIGEST_LEN];
-	struct dkim_sig_parsed *p;
-	size_t n = 0;
-	unsigned k;
-	int r;
 
 	sr->as = AUTH_PERMERROR;
-	if ((p = arena_alloc(v->arena, sizeof(*p))) == NULL)
-		return -ENOMEM;
-	r = dkim_sig_parse(
-	    v->arena, sets[i - 1].as, DKIM_SIG_KIND_SEAL, p, &sr->as_why);
-	sr->selector = p->selector;
-	if (r != 0 || sr->as_why != NULL)
-		return r;
-	for (k = 1; k <= i; k++) {
-		fields[n++] = sets[k - 1].aar;
-		fields[n++] = sets[k - 1].ams;
-		if (k < i)
-			fields[n++] = sets[k - 1].as;
-	}
-	r = dkim_sig_hash_fields(CANON_RELAXED, fields, n, sets[i - 1].as,
-	    p->b->value, p->b->value_len, digest);
-	if (r == -ENOMEM || r == -EIO)
-		return r;
-	if (r != 0) {
-		sr->as_why = "sealed field too large";
+	if (sr->as_why != NULL)
 		return 0;
-	}
-	return check_signed(v, p, NULL, digest, &sr->as, &sr->as_why);
+	return check_signed(
+	    v, &v->as[i - 1], NULL, v->as_digest[i - 1], &sr->as, &sr->as_why);
 }
 
 /* The chain's outcome from a signature that did not pass. */
@@ -563,6 +597,8 @@ verify_chain(struct arc_verify *v, int64_t now)
 	if (v->sets[n - 1].ams != AUTH_PASS)
 		return chain_fails(
 		    v, n, ARC_AMS, v->sets[n - 1].ams, v->sets[n - 1].ams_why);
+	if ((r = seal_digests(v)) != 0)
+		return r;
 	for (i = n; i >= 1; i--) {
 		if ((r = check_as(v, i)) != 0)
 			return r;

@@ -386,33 +386,33 @@ static const struct {
     {"x", NULL, tag_x, {TAG_OPT, TAG_OPT, TAG_NO}},
 };
 
+/* Every field but the buffers the tags fill (sig, bh, the tag list). */
 static void
 parsed_init(struct dkim_sig_parsed *p)
 {
-	memset(p, 0, sizeof(*p));
+	p->tags.count = 0;
+	p->b = p->h = NULL;
+	p->alg = DKIM_ALG_RSA_SHA256;
 	p->hc = p->bc = CANON_SIMPLE;
 	p->limit = -1;
+	p->t = p->x = 0;
+	p->has_t = p->has_x = false;
+	p->h_from = 0;
+	p->algorithm = p->domain = p->selector = p->b_prefix = NULL;
+	p->bh_len = p->sig_len = 0;
 }
 
-int
-dkim_sig_parse(struct arena *a, const struct msg_header *f,
-    enum dkim_sig_kind kind, struct dkim_sig_parsed *ret, const char **ret_why)
+/* The checks of the tags in ret->tags, in sig_tags order. */
+static int
+parse_checks(struct arena *a, enum dkim_sig_kind kind,
+    struct dkim_sig_parsed *ret, const char **ret_why)
 {
 	struct sig_parse c = {a, ret, kind, false};
 	const struct tag *t;
 	const char *why;
-	size_t where, k;
 	enum tag_use use;
+	size_t k;
 
-	parsed_init(ret);
-	*ret_why = NULL;
-	if (tags_parse(f->value, f->value_len, &ret->tags, &why, &where) != 0) {
-		/* RFC 6376 section 6.1.1: PERMFAIL (signature syntax) */
-		*ret_why = why != NULL && strcmp(why, "duplicate tag") == 0
-		               ? "duplicate tag"
-		               : "bad signature syntax";
-		return 0;
-	}
 	for (k = 0; k < sizeof(sig_tags) / sizeof(sig_tags[0]); k++) {
 		use = sig_tags[k].use[kind];
 		t = tags_find(&ret->tags, sig_tags[k].name);
@@ -436,6 +436,35 @@ dkim_sig_parse(struct arena *a, const struct msg_header *f,
 			*ret_why = "x= not after t=";
 	}
 	return c.nomem ? -ENOMEM : 0;
+}
+
+int
+dkim_sig_parse(struct arena *a, const struct msg_header *f,
+    enum dkim_sig_kind kind, struct dkim_sig_parsed *ret, const char **ret_why)
+{
+	const char *why;
+	size_t where;
+
+	parsed_init(ret);
+	*ret_why = NULL;
+	if (tags_parse(f->value, f->value_len, &ret->tags, &why, &where) != 0) {
+		/* RFC 6376 section 6.1.1: PERMFAIL (signature syntax) */
+		*ret_why = why != NULL && strcmp(why, "duplicate tag") == 0
+		               ? "duplicate tag"
+		               : "bad signature syntax";
+		return 0;
+	}
+	return parse_checks(a, kind, ret, ret_why);
+}
+
+int
+dkim_sig_parse_list(struct arena *a, const struct tag_list *tl,
+    enum dkim_sig_kind kind, struct dkim_sig_parsed *ret, const char **ret_why)
+{
+	parsed_init(ret);
+	*ret_why = NULL;
+	ret->tags = *tl;
+	return parse_checks(a, kind, ret, ret_why);
 }
 
 int
@@ -646,38 +675,74 @@ hash_one(EVP_MD_CTX *md, enum canon_alg hc, const char *name, size_t name_len,
 }
 
 int
-dkim_sig_hash_fields(enum canon_alg hc, const struct msg_header *const *fields,
-    size_t n, const struct msg_header *sig, const char *b_value, size_t b_len,
-    uint8_t *digest)
+dkim_sig_hasher_init(struct dkim_sig_hasher *h, enum canon_alg hc)
 {
-	struct buf b, v;
-	EVP_MD_CTX *md;
+	h->hc = hc;
+	buf_init(&h->b, DKIM_SIG_FIELD_MAX);
+	buf_init(&h->v, DKIM_SIG_FIELD_MAX);
+	if ((h->md = EVP_MD_CTX_new()) == NULL)
+		return -ENOMEM;
+	return EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+}
+
+int
+dkim_sig_hasher_add(struct dkim_sig_hasher *h, const struct msg_header *f)
+{
+	return hash_one(h->md, h->hc, f->name, f->name_len, f->value,
+	    f->value_len, &h->b, false);
+}
+
+int
+dkim_sig_hasher_digest(struct dkim_sig_hasher *h, const struct msg_header *sig,
+    const char *b_value, size_t b_len, uint8_t *digest)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned dlen;
-	size_t k;
 	int r;
 
-	if ((md = EVP_MD_CTX_new()) == NULL)
+	if (md == NULL)
 		return -ENOMEM;
-	buf_init(&b, DKIM_SIG_FIELD_MAX);
-	buf_init(&v, DKIM_SIG_FIELD_MAX);
-	r = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
-	for (k = 0; k < n && r == 0; k++)
-		r = hash_one(md, hc, fields[k]->name, fields[k]->name_len,
-		    fields[k]->value, fields[k]->value_len, &b, false);
+	r = EVP_MD_CTX_copy_ex(md, h->md) == 1 ? 0 : -EIO;
 	if (r == 0) {
 		/* the signature field last, without its final CRLF */
-		without_b(&v, sig->value, sig->value_len, b_value, b_len);
-		r = buf_error(&v);
+		buf_reset(&h->v);
+		without_b(&h->v, sig->value, sig->value_len, b_value, b_len);
+		r = buf_error(&h->v);
 	}
 	if (r == 0)
-		r = hash_one(
-		    md, hc, sig->name, sig->name_len, v.data, v.len, &b, true);
+		r = hash_one(md, h->hc, sig->name, sig->name_len, h->v.data,
+		    h->v.len, &h->b, true);
 	if (r == 0 && (EVP_DigestFinal_ex(md, digest, &dlen) != 1 ||
 	                  dlen != DKIM_DIGEST_LEN))
 		r = -EIO;
 	EVP_MD_CTX_free(md);
-	buf_free(&b);
-	buf_free(&v);
+	return r;
+}
+
+void
+dkim_sig_hasher_free(struct dkim_sig_hasher *h)
+{
+	EVP_MD_CTX_free(h->md);
+	h->md = NULL;
+	buf_free(&h->b);
+	buf_free(&h->v);
+}
+
+int
+dkim_sig_hash_fields(enum canon_alg hc, const struct msg_header *const *fields,
+    size_t n, const struct msg_header *sig, const char *b_value, size_t b_len,
+    uint8_t *digest)
+{
+	struct dkim_sig_hasher h;
+	size_t k;
+	int r;
+
+	r = dkim_sig_hasher_init(&h, hc);
+	for (k = 0; k < n && r == 0; k++)
+		r = dkim_sig_hasher_add(&h, fields[k]);
+	if (r == 0)
+		r = dkim_sig_hasher_digest(&h, sig, b_value, b_len, digest);
+	dkim_sig_hasher_free(&h);
 	return r;
 }
 

@@ -134,4 +134,28 @@
  * bulk into results and headers. */
 #define BOUND_LOCAL_PART_LEN 64
 
+/* The milter's connections (src/milter/conns.h). MaxConnections when the
+ * descriptor limit allows more: 40 times Postfix's default_process_limit
+ * (100 smtpd processes, one milter connection each). A connection may
+ * hold one of libmilter's worker threads while a command arrives, so this
+ * bounds the threads too. */
+#define BOUND_MILTER_CONNECTIONS 4096
+/* Descriptors kept for all but the connections: listening socket, log,
+ * the files of a reload, the helper threads' pipes. */
+#define BOUND_MILTER_FD_RESERVE 64
+/* With MaxConnections open, a connection that has begun no SMTP session
+ * is closed to make room for a new one once it has been quiet this long
+ * (ms): an MTA sends the connect step right after negotiating. */
+#define BOUND_MILTER_EVICT_MS 1000
+/* How long an accept() that failed for want of descriptors or memory
+ * waits before libmilter tries again (ms): 10 tries a second. */
+#define BOUND_MILTER_ACCEPT_BACKOFF_MS 100
+/* libmilter's own timeout (smfi_settimeout, seconds): for a reply the MTA
+ * does not read, and for a quiet SMTP session, which libmilter closes.
+ * Longer than any session Postfix keeps open (smtpd_recipient_limit 1000
+ * RCPT commands, which the milter may not see, of smtpd_timeout 300 s
+ * each: 83 hours), so it never ends a live one; within the 24.8 days
+ * libmilter's poll timeout in milliseconds (an int) can hold. */
+#define BOUND_MILTER_SESSION_IDLE (7 * 86400)
+
 #endif

@@ -140,6 +140,9 @@ struct config {
 	char *mta_group;	/* the MTA's group, checked at start-up;
 				 * NULL = postfix, if the system has it */
 	char *pid_file;		/* NULL = none */
+	unsigned max_connections;	/* MaxConnections; 0 = from the
+					 * descriptor limit (conns.h) */
+	unsigned milter_timeout;	/* MilterTimeout, seconds; 300 */
 	bool syslog;		/* default yes */
 	int syslog_facility;	/* LOG_MAIL unless SyslogFacility */
 	enum log_level log_level;	/* default info */

@@ -32,23 +32,30 @@
  * run can tell complete days from the day still being written.
  *
  * Appending (spool_append) opens the day's file with O_APPEND|O_CREAT|
- * O_CLOEXEC, writes the whole line and its "\n" with ONE write() and
- * closes it again. What this relies on: on Linux a write() to a regular
- * file opened with O_APPEND takes the inode lock for the whole write, so
- * the seek-to-end and the copy are one step and the bytes of two writers
- * (threads or processes) never interleave, whatever the size (PIPE_BUF
- * only concerns pipes). This holds on local filesystems (ext4, xfs,
- * btrfs, tmpfs); NFS does not guarantee it, so the spool must be local.
- * Opening per record means a rename of the file (a report run claiming
- * it) never races with a long-lived descriptor: at worst one write that
- * opened the file just before the rename lands in the claimed file, which
- * is why report runs leave a grace period after the day ends.
+ * O_CLOEXEC|O_NOFOLLOW (a symbolic link in the spool is refused, not
+ * written through), takes an exclusive flock(2) on it, and writes the
+ * line and its "\n" with one write() before closing it again. On Linux a
+ * write() to a regular file opened with O_APPEND takes the inode lock for
+ * the whole write, so the bytes of two writers never interleave; the
+ * flock adds what that cannot: under it the writer looks at the file's
+ * last byte, and when it is not "\n" (a record cut short by a full disk,
+ * a quota, or a crash mid-write, in this process or another) the new
+ * record starts with a "\n" of its own, so it never continues the
+ * fragment. No other writer can leave a fragment between that look and
+ * the write. A short write is continued under the lock (nothing can land
+ * in between); if the rest fails too, the fragment is ended if possible,
+ * and otherwise by the next append. The spool must be on a local file
+ * system (NFS gives neither guarantee). Opening per record means a
+ * rename of the file (a report run claiming it) never races with a
+ * long-lived descriptor: at worst one write that opened the file just
+ * before the rename lands in the claimed file, which is why report runs
+ * leave a grace period after the day ends.
  *
- * A short write (disk full mid-record) leaves a fragment without "\n";
- * spool_append then writes a lone "\n" (if it can) so the next record
- * starts on its own line, and reports the error. The reader skips such a
- * fragment, and a torn last line after a crash, with a warning naming the
- * file and line; every other line is read.
+ * Reading skips a torn record (an invalid line, a last line without
+ * "\n") with a warning naming the file and line; a line holding a torn
+ * record with a whole one glued after it (written by a writer without
+ * the check above) gives the whole one. Every record whose spool_append
+ * returned 0 is read back.
  *
  * Memory: a struct spool_record only borrows its strings and arrays.
  * spool_record_from_json() puts them in the caller's arena. No globals;
@@ -73,39 +80,39 @@
 
 /* Each enum has a 0 "unset" value where the XML element is optional, and
  * the RFC 9990 XML words as names (spool_*_name / the JSON values). */
-enum spool_policy {		/* DispositionType: p, sp, np */
+enum spool_policy { /* DispositionType: p, sp, np */
 	SPOOL_POLICY_UNSET = 0,
 	SPOOL_POLICY_NONE,
 	SPOOL_POLICY_QUARANTINE,
 	SPOOL_POLICY_REJECT,
 };
 
-enum spool_align {		/* AlignmentType: adkim, aspf */
+enum spool_align { /* AlignmentType: adkim, aspf */
 	SPOOL_ALIGN_UNSET = 0,
-	SPOOL_ALIGN_RELAXED,	/* "r" */
-	SPOOL_ALIGN_STRICT,	/* "s" */
+	SPOOL_ALIGN_RELAXED, /* "r" */
+	SPOOL_ALIGN_STRICT,  /* "s" */
 };
 
-enum spool_testing {		/* TestingType: the t tag */
+enum spool_testing { /* TestingType: the t tag */
 	SPOOL_TESTING_UNSET = 0,
 	SPOOL_TESTING_N,
 	SPOOL_TESTING_Y,
 };
 
-enum spool_discovery {		/* DiscoveryType */
+enum spool_discovery { /* DiscoveryType */
 	SPOOL_DISCOVERY_UNSET = 0,
 	SPOOL_DISCOVERY_TREEWALK,
 	SPOOL_DISCOVERY_PSL,
 };
 
-enum spool_disposition {	/* ActionDispositionType */
+enum spool_disposition { /* ActionDispositionType */
 	SPOOL_DISP_NONE = 0,
-	SPOOL_DISP_PASS,	/* passed DMARC under an enforcing policy */
+	SPOOL_DISP_PASS, /* passed DMARC under an enforcing policy */
 	SPOOL_DISP_QUARANTINE,
 	SPOOL_DISP_REJECT,
 };
 
-enum spool_reason_type {	/* PolicyOverrideType */
+enum spool_reason_type { /* PolicyOverrideType */
 	SPOOL_REASON_LOCAL_POLICY = 0,
 	SPOOL_REASON_MAILING_LIST,
 	SPOOL_REASON_OTHER,
@@ -115,76 +122,77 @@ enum spool_reason_type {	/* PolicyOverrideType */
 
 enum spool_spf_scope {
 	SPOOL_SCOPE_MFROM = 0,
-	SPOOL_SCOPE_HELO,	/* kept in the spool; RFC 9990 reports only
-				 * know "mfrom", so a report omits scope */
+	SPOOL_SCOPE_HELO, /* kept in the spool; RFC 9990 reports only
+	                   * know "mfrom", so a report omits scope */
 };
 
 struct spool_policy_published {
-	const char *domain;	/* the policy domain (where the record was) */
+	const char *domain; /* the policy domain (where the record was) */
 	enum spool_discovery discovery_method;
-	enum spool_policy p;	/* required: never UNSET */
+	enum spool_policy p; /* required: never UNSET */
 	enum spool_policy sp, np;
 	enum spool_align adkim, aspf;
-	const char *fo;		/* NULL: not recorded */
+	const char *fo; /* NULL: not recorded */
 	enum spool_testing testing;
-	const char *const *rua;	/* rua URIs as published, in order */
-	size_t rua_count;	/* <= BOUND_SPOOL_RUA */
+	const char *const *rua; /* rua URIs as published, in order */
+	size_t rua_count;       /* <= BOUND_SPOOL_RUA */
 };
 
 struct spool_dkim {
-	const char *domain;	/* d= */
-	const char *selector;	/* s= */
-	enum auth_result result;	/* none pass fail policy neutral
-					 * temperror permerror */
-	const char *human_result;	/* NULL: none */
+	const char *domain;       /* d= */
+	const char *selector;     /* s= */
+	enum auth_result result;  /* none pass fail policy neutral
+	                           * temperror permerror */
+	const char *human_result; /* NULL: none */
 };
 
 struct spool_spf {
-	const char *domain;	/* NULL: no SPF result in the record */
+	const char *domain; /* NULL: no SPF result in the record */
 	enum spool_spf_scope scope;
 	enum auth_result result;
-	const char *human_result;	/* NULL: none */
+	const char *human_result; /* NULL: none */
 };
 
 struct spool_reason {
 	enum spool_reason_type type;
-	const char *comment;	/* NULL: none */
+	const char *comment; /* NULL: none */
 };
 
 struct spool_record {
-	int64_t time;			/* seconds since the epoch */
-	const char *reporting_host;	/* the MTA that evaluated it */
+	int64_t time;               /* seconds since the epoch */
+	const char *reporting_host; /* the MTA that evaluated it */
 	struct spool_policy_published policy;
-	const char *source_ip;		/* IPv4 or IPv6 text */
-	enum auth_result dmarc;		/* none pass fail temperror
-					 * permerror */
+	const char *source_ip;  /* IPv4 or IPv6 text */
+	enum auth_result dmarc; /* none pass fail temperror
+	                         * permerror */
 	enum spool_disposition disposition;
-	bool dkim_aligned;	/* policy_evaluated dkim: pass (true) */
-	bool spf_aligned;	/* policy_evaluated spf: pass (true) */
+	bool dkim_aligned; /* policy_evaluated dkim: pass (true) */
+	bool spf_aligned;  /* policy_evaluated spf: pass (true) */
 	const struct spool_reason *reasons;
-	size_t reason_count;		/* <= BOUND_SPOOL_REASONS */
+	size_t reason_count; /* <= BOUND_SPOOL_REASONS */
 	const char *header_from;
-	const char *envelope_from;	/* NULL: unknown; "": null
-					 * reverse-path (RFC 5321 §4.5.5) */
-	const char *envelope_to;	/* NULL: not recorded */
+	const char *envelope_from; /* NULL: unknown; "": null
+	                            * reverse-path (RFC 5321 §4.5.5) */
+	const char *envelope_to;   /* NULL: not recorded */
 	const struct spool_dkim *dkim;
-	size_t dkim_count;		/* <= BOUND_SPOOL_DKIM */
+	size_t dkim_count; /* <= BOUND_SPOOL_DKIM */
 	struct spool_spf spf;
 };
 
 /* Counters an appender keeps for its caller to log (atomic). */
 struct spool_stats {
-	unsigned long appended;		/* records written */
-	unsigned long failed;		/* records not written */
-	int last_error;			/* -errno of the last failure, or 0 */
+	unsigned long appended; /* records written */
+	unsigned long failed;   /* records not written */
+	int last_error;         /* -errno of the last failure, or 0 */
 };
 
 /* Counters of one or more spool_read_file() calls. */
 struct spool_read_stats {
-	unsigned long lines;		/* lines seen, torn ones included */
-	unsigned long records;		/* handed to the callback */
-	unsigned long invalid;		/* skipped: not a valid record */
-	unsigned long torn;		/* skipped: last line without "\n" */
+	unsigned long lines;   /* lines seen, torn ones included */
+	unsigned long records; /* handed to the callback */
+	unsigned long invalid; /* skipped: not a valid record */
+	unsigned long torn;    /* skipped: last line without "\n", or a
+				* torn record before a whole one on a line */
 };
 
 /* Names of the enum values, as the XML and the JSON spell them. */
@@ -209,8 +217,8 @@ int spool_record_check(const struct spool_record *r, const char **ret_why);
  * @return 0; -EINVAL with *ret_why when spool_record_check() refuses r or
  * a string is not UTF-8; -E2BIG when the line would pass
  * BOUND_SPOOL_RECORD_BYTES - 1; -ENOMEM. out is unchanged on error. */
-int spool_record_to_json(const struct spool_record *r, struct buf *out,
-    const char **ret_why);
+int spool_record_to_json(
+    const struct spool_record *r, struct buf *out, const char **ret_why);
 
 /* spool_record_from_json -- parse one line (len bytes, without its "\n";
  * no NUL needed) strictly: valid JSON object, known version, required
@@ -234,11 +242,13 @@ int spool_file_name(const char *host, time_t now, struct buf *out);
 bool spool_file_day(const char *name, time_t *ret_day);
 
 /* spool_append -- write r as one line to DIR/spool_file_name(host, now)
- * (host = r->reporting_host) with one O_APPEND write(); never blocks on
- * anything but the local write. stats (may be NULL) counts the outcome.
- * @return 0; -EINVAL (record refused: see spool_record_check), -E2BIG,
- * -ENOMEM, or the -errno of open/write (-ENOENT, -EACCES, -ENOTDIR,
- * -ENOSPC, -EDQUOT, -EIO...). A failure never leaves a partial line that
+ * (host = r->reporting_host) with one O_APPEND write() under flock (see
+ * above); blocks on nothing but the local write and other appenders.
+ * stats (may be NULL) counts the outcome.
+ * @return 0; -EINVAL (record refused: see spool_record_check; or the file
+ * is not a regular file), -E2BIG, -ENOMEM, or the -errno of open/write
+ * (-ENOENT, -EACCES, -ENOTDIR, -ELOOP for a symbolic link, -ENOSPC,
+ * -EDQUOT, -EFBIG, -EIO...). A failure never leaves a partial line that
  * a later record would continue. */
 int spool_append(const char *dir, const struct spool_record *r, time_t now,
     struct spool_stats *stats);
@@ -249,15 +259,17 @@ int spool_append(const char *dir, const struct spool_record *r, time_t now,
  * be NULL) hears of every skipped line. */
 typedef int spool_record_fn(void *ctx, const struct spool_record *r,
     const char *path, unsigned long line);
-typedef void spool_warn_fn(void *ctx, const char *path, unsigned long line,
-    const char *why);
+typedef void spool_warn_fn(
+    void *ctx, const char *path, unsigned long line, const char *why);
 
-/* spool_read_file -- stream path line by line: memory stays bounded by
- * BOUND_SPOOL_RECORD_BYTES whatever the file size. Invalid lines and a
- * last line without "\n" (a torn write) are skipped, counted in stats
- * (may be NULL) and reported to warn; nothing else is lost.
- * @return 0, the callback's non-zero value, or -errno of open/read. */
-int spool_read_file(const char *path, spool_record_fn *fn,
-    spool_warn_fn *warn, void *ctx, struct spool_read_stats *stats);
+/* spool_read_file -- stream path (not a symbolic link) line by line:
+ * memory stays bounded by BOUND_SPOOL_RECORD_BYTES whatever the file
+ * size. Invalid lines and a last line without "\n" (a torn write) are
+ * skipped, counted in stats (may be NULL) and reported to warn; a whole
+ * record glued after a torn one is read; nothing else is lost.
+ * @return 0, the callback's non-zero value, or -errno of open/read
+ * (-ELOOP for a symbolic link). */
+int spool_read_file(const char *path, spool_record_fn *fn, spool_warn_fn *warn,
+    void *ctx, struct spool_read_stats *stats);
 
 #endif

@@ -11,12 +11,24 @@
 
 #include <stddef.h>
 
-/* Each returns memory the caller frees with free(); never NULL. */
+/* Each returns memory the caller frees with free(); never NULL: on
+ * failure the process exits (status 71), or, inside xalloc_try(), the
+ * thread returns from it. */
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+
+/* xalloc_try -- run fn(arg) so that an x* allocator failing inside it (in
+ * this thread) makes xalloc_try return -ENOMEM instead of ending the
+ * process: startup code run again later, as a SIGHUP reload runs the
+ * configuration loader while mail flows, and must fail like any other
+ * reload. fn is left where the allocation failed: what it had allocated
+ * by then is not freed (the memory of one failed load), so fn must not
+ * hold a lock or a descriptor across an x* call. Calls nest.
+ * @return what fn returned, or -ENOMEM. */
+int xalloc_try(int (*fn)(void *), void *arg);
 
 /* panic -- report a bug (an impossible state) and abort. Never compiled
  * out. */

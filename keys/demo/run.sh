@@ -108,25 +108,28 @@ send() {
 		failed "Postfix refused the message: $(cat "$work/send.out")"
 }
 
-# delivered N: the N-th message the sink got, without smtp-sink's
-# envelope lines and its Received field (the sink only stands in for
-# bob's server), into $work/delivered-N.eml (waits up to 20 s)
+# delivered N: the message the sink got (one at a time: each is taken
+# out of the sink once read, since smtp-sink names files by the second),
+# without smtp-sink's envelope lines and its Received field (the sink
+# only stands in for bob's server), into $work/delivered-N.eml (waits up
+# to 20 s)
 delivered() {
 	i=0
-	while [ "$(ls "$work/pf/sink" | wc -l)" -lt "$1" ]; do
+	while [ "$(ls "$work/pf/sink" | wc -l)" -lt 1 ]; do
 		i=$((i + 1))
 		[ $i -lt 200 ] || failed "message $1 was not delivered"
 		[ $((i % 20)) = 0 ] &&
 			bash "$e2e/postfix-instance.sh" flush "$work/pf"
 		sleep 0.1
 	done
-	f=$(ls "$work/pf/sink/"* | sort | sed -n "$1p")
+	f=$(ls "$work/pf/sink/"* | sort | sed -n 1p)
 	sed -e '1,/^X-Rcpt-Args:/d' "$f" | awk '
 	body { print; next }
 	/^\r?$/ { printf "%s", field; print; body = 1; next }
 	/^[ \t]/ { field = field $0 "\n"; next }
 	{ if (field !~ /by smtp-sink/) printf "%s", field; field = $0 "\n" }
 	' >"$work/delivered-$1.eml"
+	rm -f "$f"
 }
 
 headers() {	# the header section of a file, without CRs

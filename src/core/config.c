@@ -773,6 +773,10 @@ static const struct config_option config_options[] = {
 	    NULL },
 	{ "MTAGroup", NULL, config_set_account, F(mta_group), 1, 0, NULL },
 	{ "PidFile", NULL, config_set_path, F(pid_file), 0, 0, NULL },
+	{ "MaxConnections", NULL, config_set_unsigned, F(max_connections), 0,
+	    1000000, NULL },
+	{ "MilterTimeout", NULL, config_set_unsigned, F(milter_timeout), 1,
+	    86400, NULL },
 	{ "Syslog", NULL, config_set_bool, F(syslog), 0, 0, NULL },
 	{ "SyslogFacility", NULL, config_set_facility, 0, 0, 0, NULL },
 	{ "LogLevel", NULL, config_set_log_level, 0, 0, 0, NULL },
@@ -1359,6 +1363,7 @@ config_defaults(struct config *cfg)
 	cfg->socket.spec = xstrdup("local:/run/authmilter/authmilter.sock");
 	cfg->socket.path = xstrdup("/run/authmilter/authmilter.sock");
 	cfg->umask = -1;
+	cfg->milter_timeout = 300;
 	cfg->socket_mode = 0660;
 	cfg->option_lines = xcalloc(CONFIG_N_OPTIONS, sizeof(unsigned));
 	cfg->syslog = true;

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -22,30 +24,27 @@
 
 /* RFC 9990 XSD simple types; index = enum value, NULL = unset. */
 static const char *const policy_names[] = {
-	NULL, "none", "quarantine", "reject"
-};
-static const char *const align_names[] = { NULL, "r", "s" };
-static const char *const testing_names[] = { NULL, "n", "y" };
-static const char *const discovery_names[] = { NULL, "treewalk", "psl" };
+    NULL, "none", "quarantine", "reject"};
+static const char *const align_names[] = {NULL, "r", "s"};
+static const char *const testing_names[] = {NULL, "n", "y"};
+static const char *const discovery_names[] = {NULL, "treewalk", "psl"};
 static const char *const disposition_names[] = {
-	"none", "pass", "quarantine", "reject"
-};
-static const char *const reason_names[] = {
-	"local_policy", "mailing_list", "other", "policy_test_mode",
-	"trusted_forwarder"
-};
-static const char *const scope_names[] = { "mfrom", "helo" };
+    "none", "pass", "quarantine", "reject"};
+static const char *const reason_names[] = {"local_policy", "mailing_list",
+    "other", "policy_test_mode", "trusted_forwarder"};
+static const char *const scope_names[] = {"mfrom", "helo"};
 
 /* Results each field may carry: RFC 9990 DKIMResultType (RFC 8601
  * §2.7.1, no softfail), SPFResultType (§2.7.2, all), and the DMARC words
  * of RFC 8601 §2.7.4 that an evaluation with a policy record can end in. */
 #define RES(r) (1u << (r))
-static const unsigned dkim_results = RES(AUTH_NONE) | RES(AUTH_PASS) |
-    RES(AUTH_FAIL) | RES(AUTH_POLICY) | RES(AUTH_NEUTRAL) |
-    RES(AUTH_TEMPERROR) | RES(AUTH_PERMERROR);
+static const unsigned dkim_results =
+    RES(AUTH_NONE) | RES(AUTH_PASS) | RES(AUTH_FAIL) | RES(AUTH_POLICY) |
+    RES(AUTH_NEUTRAL) | RES(AUTH_TEMPERROR) | RES(AUTH_PERMERROR);
 static const unsigned spf_results = 0xffu;
 static const unsigned dmarc_results = RES(AUTH_NONE) | RES(AUTH_PASS) |
-    RES(AUTH_FAIL) | RES(AUTH_TEMPERROR) | RES(AUTH_PERMERROR);
+                                      RES(AUTH_FAIL) | RES(AUTH_TEMPERROR) |
+                                      RES(AUTH_PERMERROR);
 
 static const char *
 name_of(const char *const *names, size_t n, unsigned v)
@@ -120,7 +119,8 @@ policy_domain_ok(const char *s)
 
 	for (n = 0; s[n] != '\0'; n++)
 		if (strchr("abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", s[n]) == NULL)
+		           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.",
+		        s[n]) == NULL)
 			return false;
 	return n > 0 && dns_name_valid(s);
 }
@@ -133,12 +133,12 @@ ip_ok(const char *s)
 	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
-#define NEED(cond, why)                                                   \
-	do {                                                              \
-		if (!(cond)) {                                            \
-			*ret_why = (why);                                 \
-			return -EINVAL;                                   \
-		}                                                         \
+#define NEED(cond, why)                                                        \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			*ret_why = (why);                                      \
+			return -EINVAL;                                        \
+		}                                                              \
 	} while (0)
 #define DOMAIN_OK(s) ((s) != NULL && text_ok((s), BOUND_DOMAIN_LEN))
 #define OPT_TEXT_OK(s) ((s) == NULL || text_ok((s), BOUND_SPOOL_TEXT))
@@ -152,20 +152,20 @@ check_policy(const struct spool_policy_published *p, const char **ret_why)
 	    "policy_published.domain: not a valid domain name");
 	NEED((unsigned)p->discovery_method < NELEM(discovery_names),
 	    "policy_published.discovery_method: out of range");
-	NEED(p->p != SPOOL_POLICY_UNSET &&
-	    (unsigned)p->p < NELEM(policy_names), "policy_published.p: unset");
+	NEED(p->p != SPOOL_POLICY_UNSET && (unsigned)p->p < NELEM(policy_names),
+	    "policy_published.p: unset");
 	NEED((unsigned)p->sp < NELEM(policy_names) &&
-	    (unsigned)p->np < NELEM(policy_names),
+	         (unsigned)p->np < NELEM(policy_names),
 	    "policy_published.sp/np: out of range");
 	NEED((unsigned)p->adkim < NELEM(align_names) &&
-	    (unsigned)p->aspf < NELEM(align_names),
+	         (unsigned)p->aspf < NELEM(align_names),
 	    "policy_published.adkim/aspf: out of range");
 	NEED((unsigned)p->testing < NELEM(testing_names),
 	    "policy_published.testing: out of range");
 	NEED(p->fo == NULL || text_ok(p->fo, BOUND_SPOOL_TEXT),
 	    "policy_published.fo: not printable ASCII or too long");
 	NEED(p->rua_count <= BOUND_SPOOL_RUA &&
-	    (p->rua_count == 0 || p->rua != NULL),
+	         (p->rua_count == 0 || p->rua != NULL),
 	    "policy_published.rua: too many URIs");
 	for (i = 0; i < p->rua_count; i++)
 		NEED(p->rua[i] != NULL && text_ok(p->rua[i], BOUND_SPOOL_TEXT),
@@ -180,7 +180,7 @@ check_auth(const struct spool_record *r, const char **ret_why)
 	size_t i;
 
 	NEED(r->dkim_count <= BOUND_SPOOL_DKIM &&
-	    (r->dkim_count == 0 || r->dkim != NULL),
+	         (r->dkim_count == 0 || r->dkim != NULL),
 	    "auth_results.dkim: too many results");
 	for (i = 0; i < r->dkim_count; i++) {
 		d = &r->dkim[i];
@@ -211,7 +211,7 @@ spool_record_check(const struct spool_record *r, const char **ret_why)
 	int err;
 
 	NEED(r->reporting_host != NULL && r->reporting_host[0] != '\0' &&
-	    text_ok(r->reporting_host, BOUND_DOMAIN_LEN),
+	         text_ok(r->reporting_host, BOUND_DOMAIN_LEN),
 	    "reporting_host: missing or not a host name");
 	NEED(r->time >= 0, "time: negative");
 	if ((err = check_policy(&r->policy, ret_why)) != 0)
@@ -223,7 +223,7 @@ spool_record_check(const struct spool_record *r, const char **ret_why)
 	NEED((unsigned)r->disposition < NELEM(disposition_names),
 	    "policy_evaluated.disposition: out of range");
 	NEED(r->reason_count <= BOUND_SPOOL_REASONS &&
-	    (r->reason_count == 0 || r->reasons != NULL),
+	         (r->reason_count == 0 || r->reasons != NULL),
 	    "policy_evaluated.reason: too many reasons");
 	for (i = 0; i < r->reason_count; i++) {
 		NEED((unsigned)r->reasons[i].type < NELEM(reason_names),
@@ -263,21 +263,21 @@ policy_to_json(const struct spool_policy_published *p)
 	size_t i;
 
 	ok = ok && put_str(o, "domain", p->domain) &&
-	    put_name(o, "discovery_method",
-		spool_discovery_name(p->discovery_method)) &&
-	    put_name(o, "p", spool_policy_name(p->p)) &&
-	    put_name(o, "sp", spool_policy_name(p->sp)) &&
-	    put_name(o, "np", spool_policy_name(p->np)) &&
-	    put_name(o, "adkim", spool_align_name(p->adkim)) &&
-	    put_name(o, "aspf", spool_align_name(p->aspf)) &&
-	    put_str(o, "fo", p->fo) &&
-	    put_name(o, "testing", spool_testing_name(p->testing));
+	     put_name(o, "discovery_method",
+	         spool_discovery_name(p->discovery_method)) &&
+	     put_name(o, "p", spool_policy_name(p->p)) &&
+	     put_name(o, "sp", spool_policy_name(p->sp)) &&
+	     put_name(o, "np", spool_policy_name(p->np)) &&
+	     put_name(o, "adkim", spool_align_name(p->adkim)) &&
+	     put_name(o, "aspf", spool_align_name(p->aspf)) &&
+	     put_str(o, "fo", p->fo) &&
+	     put_name(o, "testing", spool_testing_name(p->testing));
 	if (ok && p->rua_count > 0) {
 		ok = (rua = json_array()) != NULL &&
-		    json_object_set_new(o, "rua", rua) == 0;
+		     json_object_set_new(o, "rua", rua) == 0;
 		for (i = 0; ok && i < p->rua_count; i++)
-			ok = json_array_append_new(rua,
-			    json_string(p->rua[i])) == 0;
+			ok = json_array_append_new(
+			         rua, json_string(p->rua[i])) == 0;
 	}
 	if (!ok)
 		json_decref(o);
@@ -291,19 +291,20 @@ evaluated_to_json(const struct spool_record *r)
 	bool ok = o != NULL;
 	size_t i;
 
-	ok = ok && put_str(o, "disposition",
-		spool_disposition_name(r->disposition)) &&
+	ok =
+	    ok &&
+	    put_str(o, "disposition", spool_disposition_name(r->disposition)) &&
 	    put_str(o, "dkim", r->dkim_aligned ? "pass" : "fail") &&
 	    put_str(o, "spf", r->spf_aligned ? "pass" : "fail");
 	if (ok && r->reason_count > 0)
 		ok = (arr = json_array()) != NULL &&
-		    json_object_set_new(o, "reason", arr) == 0;
+		     json_object_set_new(o, "reason", arr) == 0;
 	for (i = 0; ok && i < r->reason_count; i++) {
 		ok = (e = json_object()) != NULL &&
-		    json_array_append_new(arr, e) == 0 &&
-		    put_str(e, "type",
-			spool_reason_type_name(r->reasons[i].type)) &&
-		    put_str(e, "comment", r->reasons[i].comment);
+		     json_array_append_new(arr, e) == 0 &&
+		     put_str(e, "type",
+		         spool_reason_type_name(r->reasons[i].type)) &&
+		     put_str(e, "comment", r->reasons[i].comment);
 	}
 	if (!ok)
 		json_decref(o);
@@ -320,23 +321,23 @@ auth_to_json(const struct spool_record *r)
 
 	if (ok && r->dkim_count > 0)
 		ok = (arr = json_array()) != NULL &&
-		    json_object_set_new(o, "dkim", arr) == 0;
+		     json_object_set_new(o, "dkim", arr) == 0;
 	for (i = 0; ok && i < r->dkim_count; i++) {
 		d = &r->dkim[i];
 		ok = (e = json_object()) != NULL &&
-		    json_array_append_new(arr, e) == 0 &&
-		    put_str(e, "domain", d->domain) &&
-		    put_str(e, "selector", d->selector) &&
-		    put_str(e, "result", auth_result_name(d->result)) &&
-		    put_str(e, "human_result", d->human_result);
+		     json_array_append_new(arr, e) == 0 &&
+		     put_str(e, "domain", d->domain) &&
+		     put_str(e, "selector", d->selector) &&
+		     put_str(e, "result", auth_result_name(d->result)) &&
+		     put_str(e, "human_result", d->human_result);
 	}
 	if (ok && r->spf.domain != NULL)
 		ok = (e = json_object()) != NULL &&
-		    json_object_set_new(o, "spf", e) == 0 &&
-		    put_str(e, "domain", r->spf.domain) &&
-		    put_str(e, "scope", spool_spf_scope_name(r->spf.scope)) &&
-		    put_str(e, "result", auth_result_name(r->spf.result)) &&
-		    put_str(e, "human_result", r->spf.human_result);
+		     json_object_set_new(o, "spf", e) == 0 &&
+		     put_str(e, "domain", r->spf.domain) &&
+		     put_str(e, "scope", spool_spf_scope_name(r->spf.scope)) &&
+		     put_str(e, "result", auth_result_name(r->spf.result)) &&
+		     put_str(e, "human_result", r->spf.human_result);
 	if (!ok)
 		json_decref(o);
 	return ok ? o : NULL;
@@ -349,30 +350,30 @@ record_to_json(const struct spool_record *r)
 	bool ok = o != NULL;
 
 	ok = ok &&
-	    json_object_set_new(o, "version", json_integer(SPOOL_VERSION)) ==
-		0 &&
-	    json_object_set_new(o, "time", json_integer(r->time)) == 0 &&
-	    put_str(o, "reporting_host", r->reporting_host) &&
-	    json_object_set_new(o, "policy_published",
-		policy_to_json(&r->policy)) == 0 &&
-	    put_str(o, "source_ip", r->source_ip) &&
-	    put_str(o, "dmarc", auth_result_name(r->dmarc)) &&
-	    json_object_set_new(o, "policy_evaluated",
-		evaluated_to_json(r)) == 0 &&
-	    (ids = json_object()) != NULL &&
-	    json_object_set_new(o, "identifiers", ids) == 0 &&
-	    put_str(ids, "header_from", r->header_from) &&
-	    put_str(ids, "envelope_from", r->envelope_from) &&
-	    put_str(ids, "envelope_to", r->envelope_to) &&
-	    json_object_set_new(o, "auth_results", auth_to_json(r)) == 0;
+	     json_object_set_new(o, "version", json_integer(SPOOL_VERSION)) ==
+	         0 &&
+	     json_object_set_new(o, "time", json_integer(r->time)) == 0 &&
+	     put_str(o, "reporting_host", r->reporting_host) &&
+	     json_object_set_new(
+	         o, "policy_published", policy_to_json(&r->policy)) == 0 &&
+	     put_str(o, "source_ip", r->source_ip) &&
+	     put_str(o, "dmarc", auth_result_name(r->dmarc)) &&
+	     json_object_set_new(o, "policy_evaluated", evaluated_to_json(r)) ==
+	         0 &&
+	     (ids = json_object()) != NULL &&
+	     json_object_set_new(o, "identifiers", ids) == 0 &&
+	     put_str(ids, "header_from", r->header_from) &&
+	     put_str(ids, "envelope_from", r->envelope_from) &&
+	     put_str(ids, "envelope_to", r->envelope_to) &&
+	     json_object_set_new(o, "auth_results", auth_to_json(r)) == 0;
 	if (!ok)
 		json_decref(o);
 	return ok ? o : NULL;
 }
 
 int
-spool_record_to_json(const struct spool_record *r, struct buf *out,
-    const char **ret_why)
+spool_record_to_json(
+    const struct spool_record *r, struct buf *out, const char **ret_why)
 {
 	size_t len, before = out->len;
 	int err, prev = out->error;
@@ -409,7 +410,7 @@ spool_record_to_json(const struct spool_record *r, struct buf *out,
 
 struct jp {
 	struct arena *a;
-	const char *why;	/* arena-owned or static */
+	const char *why; /* arena-owned or static */
 };
 
 /* jp_fail -- record "PATH: [VALUE ]WHAT" as the reason; -EINVAL. */
@@ -460,10 +461,10 @@ jp_get(struct jp *p, const json_t *o, const char *path, json_type type,
     bool required, json_t **ret)
 {
 	static const char *const type_why[] = {
-		[JSON_OBJECT] = "is not an object",
-		[JSON_ARRAY] = "is not an array",
-		[JSON_STRING] = "is not a string",
-		[JSON_INTEGER] = "is not an integer",
+	    [JSON_OBJECT] = "is not an object",
+	    [JSON_ARRAY] = "is not an array",
+	    [JSON_STRING] = "is not a string",
+	    [JSON_INTEGER] = "is not an integer",
 	};
 	json_t *v = json_object_get(o, key_of(path));
 
@@ -543,7 +544,7 @@ jp_result(struct jp *p, const json_t *o, const char *path, unsigned allowed,
 static int
 jp_pass_fail(struct jp *p, const json_t *o, const char *path, bool *ret)
 {
-	static const char *const words[] = { "fail", "pass" };
+	static const char *const words[] = {"fail", "pass"};
 	unsigned v;
 	int err;
 
@@ -562,15 +563,17 @@ parse_rua(struct jp *p, const json_t *pol, struct spool_policy_published *r)
 	int err;
 
 	if ((err = jp_get(p, pol, "policy_published.rua", JSON_ARRAY, false,
-	    &arr)) != 0 || arr == NULL)
+	         &arr)) != 0 ||
+	    arr == NULL)
 		return err;
 	if (json_array_size(arr) > BOUND_SPOOL_RUA)
-		return jp_fail(p, "policy_published.rua", "has too many URIs",
-		    NULL);
+		return jp_fail(
+		    p, "policy_published.rua", "has too many URIs", NULL);
 	rua = arena_zalloc(p->a, (json_array_size(arr) + 1) * sizeof(*rua));
 	if (rua == NULL)
 		return -ENOMEM;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach(arr, i, v)
+	{
 		if (!json_is_string(v))
 			return jp_fail(p, "policy_published.rua[]",
 			    "is not a string", NULL);
@@ -592,24 +595,24 @@ parse_policy(struct jp *p, const json_t *root, struct spool_policy_published *r)
 	json_t *o;
 	int err;
 
-	if ((err = jp_get(p, root, "policy_published", JSON_OBJECT, true,
-	    &o)) != 0 ||
-	    (err = jp_str(p, o, "policy_published.domain", true,
-	    &r->domain)) != 0 ||
+	if ((err = jp_get(
+	         p, root, "policy_published", JSON_OBJECT, true, &o)) != 0 ||
+	    (err = jp_str(p, o, "policy_published.domain", true, &r->domain)) !=
+	        0 ||
 	    (err = jp_enum(p, o, "policy_published.discovery_method",
-	    discovery_names, NELEM(discovery_names), false, &v[0])) != 0 ||
+	         discovery_names, NELEM(discovery_names), false, &v[0])) != 0 ||
 	    (err = jp_enum(p, o, "policy_published.p", policy_names,
-	    NELEM(policy_names), true, &v[1])) != 0 ||
+	         NELEM(policy_names), true, &v[1])) != 0 ||
 	    (err = jp_enum(p, o, "policy_published.sp", policy_names,
-	    NELEM(policy_names), false, &v[2])) != 0 ||
+	         NELEM(policy_names), false, &v[2])) != 0 ||
 	    (err = jp_enum(p, o, "policy_published.np", policy_names,
-	    NELEM(policy_names), false, &v[3])) != 0 ||
+	         NELEM(policy_names), false, &v[3])) != 0 ||
 	    (err = jp_enum(p, o, "policy_published.adkim", align_names,
-	    NELEM(align_names), false, &v[4])) != 0 ||
+	         NELEM(align_names), false, &v[4])) != 0 ||
 	    (err = jp_enum(p, o, "policy_published.aspf", align_names,
-	    NELEM(align_names), false, &v[5])) != 0 ||
+	         NELEM(align_names), false, &v[5])) != 0 ||
 	    (err = jp_enum(p, o, "policy_published.testing", testing_names,
-	    NELEM(testing_names), false, &v[6])) != 0 ||
+	         NELEM(testing_names), false, &v[6])) != 0 ||
 	    (err = jp_str(p, o, "policy_published.fo", false, &r->fo)) != 0)
 		return err;
 	r->discovery_method = (enum spool_discovery)v[0];
@@ -632,23 +635,26 @@ parse_reasons(struct jp *p, const json_t *ev, struct spool_record *r)
 	int err;
 
 	if ((err = jp_get(p, ev, "policy_evaluated.reason", JSON_ARRAY, false,
-	    &arr)) != 0 || arr == NULL)
+	         &arr)) != 0 ||
+	    arr == NULL)
 		return err;
 	if (json_array_size(arr) > BOUND_SPOOL_REASONS)
-		return jp_fail(p, "policy_evaluated.reason",
-		    "has too many reasons", NULL);
-	reasons = arena_zalloc(p->a, (json_array_size(arr) + 1) *
-	    sizeof(*reasons));
+		return jp_fail(
+		    p, "policy_evaluated.reason", "has too many reasons", NULL);
+	reasons =
+	    arena_zalloc(p->a, (json_array_size(arr) + 1) * sizeof(*reasons));
 	if (reasons == NULL)
 		return -ENOMEM;
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		if (!json_is_object(e))
 			return jp_fail(p, "policy_evaluated.reason[]",
 			    "is not an object", NULL);
 		if ((err = jp_enum(p, e, "policy_evaluated.reason[].type",
-		    reason_names, NELEM(reason_names), true, &type)) != 0 ||
+		         reason_names, NELEM(reason_names), true, &type)) !=
+		        0 ||
 		    (err = jp_str(p, e, "policy_evaluated.reason[].comment",
-		    false, &reasons[i].comment)) != 0)
+		         false, &reasons[i].comment)) != 0)
 			return err;
 		reasons[i].type = (enum spool_reason_type)type;
 	}
@@ -664,14 +670,15 @@ parse_evaluated(struct jp *p, const json_t *root, struct spool_record *r)
 	json_t *o;
 	int err;
 
-	if ((err = jp_get(p, root, "policy_evaluated", JSON_OBJECT, true,
-	    &o)) != 0 ||
+	if ((err = jp_get(
+	         p, root, "policy_evaluated", JSON_OBJECT, true, &o)) != 0 ||
 	    (err = jp_enum(p, o, "policy_evaluated.disposition",
-	    disposition_names, NELEM(disposition_names), true, &disp)) != 0 ||
-	    (err = jp_pass_fail(p, o, "policy_evaluated.dkim",
-	    &r->dkim_aligned)) != 0 ||
-	    (err = jp_pass_fail(p, o, "policy_evaluated.spf",
-	    &r->spf_aligned)) != 0)
+	         disposition_names, NELEM(disposition_names), true, &disp)) !=
+	        0 ||
+	    (err = jp_pass_fail(
+	         p, o, "policy_evaluated.dkim", &r->dkim_aligned)) != 0 ||
+	    (err = jp_pass_fail(
+	         p, o, "policy_evaluated.spf", &r->spf_aligned)) != 0)
 		return err;
 	r->disposition = (enum spool_disposition)disp;
 	return parse_reasons(p, o, r);
@@ -683,15 +690,14 @@ parse_identifiers(struct jp *p, const json_t *root, struct spool_record *r)
 	json_t *o;
 	int err;
 
-	if ((err = jp_get(p, root, "identifiers", JSON_OBJECT, true,
-	    &o)) != 0 ||
+	if ((err = jp_get(p, root, "identifiers", JSON_OBJECT, true, &o)) !=
+	        0 ||
 	    (err = jp_str(p, o, "identifiers.header_from", true,
-	    &r->header_from)) != 0 ||
+	         &r->header_from)) != 0 ||
 	    (err = jp_str(p, o, "identifiers.envelope_from", false,
-	    &r->envelope_from)) != 0)
+	         &r->envelope_from)) != 0)
 		return err;
-	return jp_str(p, o, "identifiers.envelope_to", false,
-	    &r->envelope_to);
+	return jp_str(p, o, "identifiers.envelope_to", false, &r->envelope_to);
 }
 
 static int
@@ -702,27 +708,29 @@ parse_dkim(struct jp *p, const json_t *auth, struct spool_record *r)
 	size_t i;
 	int err;
 
-	if ((err = jp_get(p, auth, "auth_results.dkim", JSON_ARRAY, false,
-	    &arr)) != 0 || arr == NULL)
+	if ((err = jp_get(
+	         p, auth, "auth_results.dkim", JSON_ARRAY, false, &arr)) != 0 ||
+	    arr == NULL)
 		return err;
 	if (json_array_size(arr) > BOUND_SPOOL_DKIM)
-		return jp_fail(p, "auth_results.dkim", "has too many results",
-		    NULL);
+		return jp_fail(
+		    p, "auth_results.dkim", "has too many results", NULL);
 	dkim = arena_zalloc(p->a, (json_array_size(arr) + 1) * sizeof(*dkim));
 	if (dkim == NULL)
 		return -ENOMEM;
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		if (!json_is_object(e))
-			return jp_fail(p, "auth_results.dkim[]",
-			    "is not an object", NULL);
+			return jp_fail(
+			    p, "auth_results.dkim[]", "is not an object", NULL);
 		if ((err = jp_str(p, e, "auth_results.dkim[].domain", true,
-		    &dkim[i].domain)) != 0 ||
+		         &dkim[i].domain)) != 0 ||
 		    (err = jp_str(p, e, "auth_results.dkim[].selector", true,
-		    &dkim[i].selector)) != 0 ||
+		         &dkim[i].selector)) != 0 ||
 		    (err = jp_result(p, e, "auth_results.dkim[].result",
-		    dkim_results, &dkim[i].result)) != 0 ||
+		         dkim_results, &dkim[i].result)) != 0 ||
 		    (err = jp_str(p, e, "auth_results.dkim[].human_result",
-		    false, &dkim[i].human_result)) != 0)
+		         false, &dkim[i].human_result)) != 0)
 			return err;
 	}
 	r->dkim = dkim;
@@ -737,18 +745,19 @@ parse_auth(struct jp *p, const json_t *root, struct spool_record *r)
 	unsigned scope;
 	int err;
 
-	if ((err = jp_get(p, root, "auth_results", JSON_OBJECT, true,
-	    &o)) != 0 ||
+	if ((err = jp_get(p, root, "auth_results", JSON_OBJECT, true, &o)) !=
+	        0 ||
 	    (err = parse_dkim(p, o, r)) != 0 ||
-	    (err = jp_get(p, o, "auth_results.spf", JSON_OBJECT, false,
-	    &spf)) != 0 || spf == NULL)
+	    (err = jp_get(
+	         p, o, "auth_results.spf", JSON_OBJECT, false, &spf)) != 0 ||
+	    spf == NULL)
 		return err;
 	if ((err = jp_str(p, spf, "auth_results.spf.domain", true,
-	    &r->spf.domain)) != 0 ||
+	         &r->spf.domain)) != 0 ||
 	    (err = jp_enum(p, spf, "auth_results.spf.scope", scope_names,
-	    NELEM(scope_names), false, &scope)) != 0 ||
+	         NELEM(scope_names), false, &scope)) != 0 ||
 	    (err = jp_result(p, spf, "auth_results.spf.result", spf_results,
-	    &r->spf.result)) != 0)
+	         &r->spf.result)) != 0)
 		return err;
 	r->spf.scope = (enum spool_spf_scope)scope;
 	return jp_str(p, spf, "auth_results.spf.human_result", false,
@@ -768,11 +777,11 @@ parse_top(struct jp *p, const json_t *root, struct spool_record *r)
 	if ((err = jp_get(p, root, "time", JSON_INTEGER, true, &v)) != 0)
 		return err;
 	r->time = json_integer_value(v);
-	if ((err = jp_str(p, root, "reporting_host", true,
-	    &r->reporting_host)) != 0 ||
+	if ((err = jp_str(
+	         p, root, "reporting_host", true, &r->reporting_host)) != 0 ||
 	    (err = jp_str(p, root, "source_ip", true, &r->source_ip)) != 0 ||
-	    (err = jp_result(p, root, "dmarc", dmarc_results,
-	    &r->dmarc)) != 0 ||
+	    (err = jp_result(p, root, "dmarc", dmarc_results, &r->dmarc)) !=
+	        0 ||
 	    (err = parse_policy(p, root, &r->policy)) != 0 ||
 	    (err = parse_evaluated(p, root, r)) != 0 ||
 	    (err = parse_identifiers(p, root, r)) != 0)
@@ -784,7 +793,7 @@ int
 spool_record_from_json(const char *line, size_t len, struct arena *a,
     struct spool_record *ret, const char **ret_why)
 {
-	struct jp p = { .a = a, .why = NULL };
+	struct jp p = {.a = a, .why = NULL};
 	struct spool_record r;
 	json_error_t jerr;
 	json_t *root;
@@ -833,8 +842,10 @@ spool_file_name(const char *host, time_t now, struct buf *out)
 	/* the host goes into a file name: only harmless bytes, never '/' */
 	for (i = 0; host[i] != '\0'; i++)
 		buf_addc(out, strchr("abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.", host[i]) ?
-		    host[i] : '_');
+		                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.",
+		                  host[i])
+		                  ? host[i]
+		                  : '_');
 	buf_adds(out, SPOOL_SUFFIX);
 	if (buf_error(out) != 0) {
 		buf_truncate(out, before);
@@ -856,9 +867,9 @@ spool_file_day(const char *name, time_t *ret_day)
 	    name[10] != '.' || name[11] == '.')
 		return false;
 	memset(&tm, 0, sizeof(tm));
-	if (sscanf(name, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tail) != 4 || tail != '.' || name[4] != '-' ||
-	    name[7] != '-')
+	if (sscanf(name, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+	        &tail) != 4 ||
+	    tail != '.' || name[4] != '-' || name[7] != '-')
 		return false;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -886,24 +897,65 @@ append_fail(struct spool_stats *stats, int err)
 	return err;
 }
 
-/* write_line -- one write() of the whole line. A short write is not
- * retried (the rest could land after another writer's line); the
- * fragment gets a "\n" so the next record starts cleanly. */
+/* write_all -- write len bytes at the end of fd (O_APPEND), going on
+ * after a short write. *ret_done: the bytes written.
+ * @return 0, or the -errno of the write that failed. */
 static int
-write_line(int fd, const char *line, size_t len)
+write_all(int fd, const char *p, size_t len, size_t *ret_done)
 {
 	ssize_t n;
 
-	do
-		n = write(fd, line, len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
+	*ret_done = 0;
+	while (*ret_done < len) {
+		n = write(fd, p + *ret_done, len - *ret_done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		*ret_done += (size_t)n;
+	}
+	return 0;
+}
+
+/* Whether the regular file fd ends in a byte other than "\n": a record
+ * cut short (a short write that could not be ended, or a crash in the
+ * middle of a write) that the next record must not continue. */
+static bool
+ends_torn(int fd, const struct stat *st)
+{
+	char last;
+
+	return st->st_size > 0 && pread(fd, &last, 1, st->st_size - 1) == 1 &&
+	       last != '\n';
+}
+
+/* append_locked -- write line[0..len), which starts with a "\n" that is
+ * only written when the file ends torn, under an exclusive flock(2) that
+ * every appender takes: between the look at the last byte and the write
+ * no other writer, thread or process, can leave a fragment. A short
+ * write is continued (nobody can write in between); if the rest cannot
+ * be written either, the fragment gets its "\n" if that can be written,
+ * and otherwise the next append starts with one. */
+static int
+append_locked(int fd, const char *line, size_t len)
+{
+	struct stat st;
+	size_t skip, done;
+	int err;
+
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if ((size_t)n == len)
-		return 0;
-	if (n > 0 && write(fd, "\n", 1) != 1)
-		log_debug("spool: could not end a torn line");
-	return -ENOSPC;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL; /* a FIFO or device in the spool */
+	skip = ends_torn(fd, &st) ? 0 : 1;
+	err = write_all(fd, line + skip, len - skip, &done);
+	if (err != 0 && done > 0 && write(fd, "\n", 1) != 1)
+		log_debug("spool: a torn record is left for the next append "
+		          "to end");
+	return err;
 }
 
 int
@@ -915,9 +967,10 @@ spool_append(const char *dir, const struct spool_record *r, time_t now,
 	int fd, err;
 
 	buf_init(&path, 4096);
-	buf_init(&line, BOUND_SPOOL_RECORD_BYTES);
+	buf_init(&line, BOUND_SPOOL_RECORD_BYTES + 1);
 	buf_adds(&path, dir);
 	buf_addc(&path, '/');
+	buf_addc(&line, '\n'); /* written only after a torn record */
 	if ((err = spool_record_to_json(r, &line, &why)) != 0 ||
 	    (err = spool_file_name(r->reporting_host, now, &path)) != 0 ||
 	    (err = buf_error(&path)) != 0)
@@ -925,15 +978,19 @@ spool_append(const char *dir, const struct spool_record *r, time_t now,
 	buf_addc(&line, '\n');
 	if ((err = buf_error(&line)) != 0)
 		goto out;
-	fd = open(buf_cstr(&path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	/* O_RDWR: append_locked reads the last byte; O_NOFOLLOW: a symbolic
+	 * link planted in the spool is not written through; O_NONBLOCK: nor
+	 * does a FIFO hold the writer */
+	fd = open(buf_cstr(&path),
+	    O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
 	    0640);
 	if (fd < 0) {
 		err = -errno;
 		goto out;
 	}
-	err = write_line(fd, line.data, line.len);
+	err = append_locked(fd, line.data, line.len);
 	if (close(fd) != 0 && err == 0)
-		err = -errno;	/* NFS-like delayed errors */
+		err = -errno; /* NFS-like delayed errors */
 out:
 	buf_free(&path);
 	buf_free(&line);
@@ -964,11 +1021,41 @@ skip(struct reader *rd, unsigned long *counter, const char *why)
 		rd->warn(rd->ctx, rd->path, rd->line, why);
 }
 
+/* The text every record line starts with (record_to_json puts "version"
+ * first). Inside a JSON string a '"' is escaped, so this is never part of
+ * a value; a record that held it as a nested object would not parse from
+ * there to the end of the line. */
+static const char record_start[] = "{\"version\":";
+
+/* glued -- s[0..len) is not a record; if it is a torn record with a
+ * whole one written after it on the same line (by a writer that did not
+ * end the fragment: an older authmilter, or a file system without
+ * flock), parse that one into *ret. @return 1 when found, 0 when not,
+ * -ENOMEM. */
+static int
+glued(struct reader *rd, const char *s, size_t len, struct spool_record *ret)
+{
+	size_t n = sizeof(record_start) - 1;
+	const char *p = s, *why;
+	int err;
+
+	while ((p = memmem(p + 1, len - (size_t)(p + 1 - s), record_start,
+	            n)) != NULL) {
+		arena_reset(rd->arena);
+		err = spool_record_from_json(
+		    p, len - (size_t)(p - s), rd->arena, ret, &why);
+		if (err != -EINVAL && err != -E2BIG)
+			return err == 0 ? 1 : err;
+	}
+	return 0;
+}
+
 static int
 read_line(struct reader *rd, const char *s, size_t len)
 {
 	struct spool_record r;
 	const char *why;
+	char reason[256];
 	int err;
 
 	arena_reset(rd->arena);
@@ -976,8 +1063,17 @@ read_line(struct reader *rd, const char *s, size_t len)
 	if (err == -ENOMEM)
 		return err;
 	if (err != 0) {
-		skip(rd, &rd->stats->invalid, why);
-		return 0;
+		/* the reason may live in the arena that glued() reuses */
+		snprintf(reason, sizeof(reason), "%s", why);
+		if (len == 0 || (err = glued(rd, s, len, &r)) == 0) {
+			skip(rd, &rd->stats->invalid, reason);
+			return 0;
+		}
+		if (err < 0)
+			return err;
+		skip(rd, &rd->stats->torn,
+		    "a torn record with a whole one after it on the line: "
+		    "the torn part is skipped");
 	}
 	rd->stats->records++;
 	return rd->fn(rd->ctx, &r, rd->path, rd->line);
@@ -1000,8 +1096,8 @@ read_lines(struct reader *rd, char *data, size_t *len, bool *skipping)
 			skip(rd, &rd->stats->invalid,
 			    "line longer than BOUND_SPOOL_RECORD_BYTES");
 		} else
-			err = read_line(rd, data + start,
-			    (size_t)(nl - (data + start)));
+			err = read_line(
+			    rd, data + start, (size_t)(nl - (data + start)));
 		start = (size_t)(nl - data) + 1;
 	}
 	memmove(data, data + start, *len - start);
@@ -1032,14 +1128,15 @@ read_fd(struct reader *rd, int fd)
 			if (len > 0 || skipping) {
 				rd->line++;
 				rd->stats->lines++;
-				skip(rd, &rd->stats->torn, "torn last line "
+				skip(rd, &rd->stats->torn,
+				    "torn last line "
 				    "(no final newline): skipped");
 			}
 			break;
 		}
 		len += (size_t)n;
 		err = read_lines(rd, data, &len, &skipping);
-		if (len == cap) {	/* a line longer than any record */
+		if (len == cap) { /* a line longer than any record */
 			skipping = true;
 			len = 0;
 		}
@@ -1052,14 +1149,17 @@ int
 spool_read_file(const char *path, spool_record_fn *fn, spool_warn_fn *warn,
     void *ctx, struct spool_read_stats *stats)
 {
-	struct spool_read_stats local = { 0 };
+	struct spool_read_stats local = {0};
 	struct reader rd = {
-		.path = path, .fn = fn, .warn = warn, .ctx = ctx,
-		.stats = stats != NULL ? stats : &local,
+	    .path = path,
+	    .fn = fn,
+	    .warn = warn,
+	    .ctx = ctx,
+	    .stats = stats != NULL ? stats : &local,
 	};
 	int fd, err;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		return -errno;
 	if ((rd.arena = arena_new(16384)) == NULL) {
 		close(fd);

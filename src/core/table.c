@@ -27,7 +27,7 @@ table_slurp(const char *path, char **ret_text, size_t *ret_len)
 {
 	struct stat st;
 	size_t len = 0, size = 0, n;
-	char *text = NULL;
+	char *text = NULL, *p;
 	FILE *f;
 
 	f = fopen(path, "r");
@@ -39,8 +39,14 @@ table_slurp(const char *path, char **ret_text, size_t *ret_len)
 	}
 	do {
 		if (size - len < 4096) {
+			/* not xrealloc: the file is open (see xalloc_try) */
 			size = size ? size * 2 : 8192;
-			text = xrealloc(text, size + 1);
+			if ((p = realloc(text, size + 1)) == NULL) {
+				free(text);
+				fclose(f);
+				return -ENOMEM;
+			}
+			text = p;
 		}
 		n = fread(text + len, 1, size - len, f);
 		len += n;

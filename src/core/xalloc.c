@@ -1,6 +1,9 @@
 /*
- * xalloc.c -- allocation for startup code: exit with a message on failure.
+ * xalloc.c -- allocation for startup code: exit with a message on failure,
+ * or, inside xalloc_try(), return to it.
  */
+#include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +11,20 @@
 
 #include "authmilter/xalloc.h"
 
+/* The innermost xalloc_try() of this thread, or NULL. */
+struct xalloc_frame {
+	jmp_buf env;
+	struct xalloc_frame *up;
+};
+static _Thread_local struct xalloc_frame *xalloc_top;
+
 static _Noreturn void
 xalloc_die(size_t size)
 {
-	fprintf(stderr, "authmilter: out of memory allocating %zu bytes\n",
-	    size);
+	if (xalloc_top != NULL)
+		longjmp(xalloc_top->env, 1);
+	fprintf(
+	    stderr, "authmilter: out of memory allocating %zu bytes\n", size);
 	exit(71); /* EX_OSERR */
 }
 
@@ -60,6 +72,23 @@ xstrndup(const char *s, size_t n)
 	memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
+}
+
+int
+xalloc_try(int (*fn)(void *), void *arg)
+{
+	struct xalloc_frame f;
+	int r;
+
+	f.up = xalloc_top;
+	if (setjmp(f.env) != 0) {
+		xalloc_top = f.up;
+		return -ENOMEM;
+	}
+	xalloc_top = &f;
+	r = fn(arg);
+	xalloc_top = f.up;
+	return r;
 }
 
 void

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #include "authmilter/log.h"
+#include "authmilter/xalloc.h"
+#include "conns.h"
 #include "daemon.h"
 #include "milter.h"
 
@@ -39,6 +42,7 @@ struct daemon {
 	atomic_int messages;       /* in flight */
 	pthread_t milter_thread;
 	int milter_result;
+	int pid_fd;  /* PidFile, locked; -1 */
 	bool syslog; /* the log goes to syslog, not stderr */
 };
 
@@ -127,30 +131,72 @@ daemon_log_lines(enum log_level level, const struct buf *b)
 
 /* ---- configuration ---- */
 
-/* Load path into a snapshot; dns: a resolver to keep if the options
- * match (else a new one is built). Problems go to errors. */
+/* One configuration load, in steps that xalloc_try() can end. */
+struct daemon_loading {
+	const char *path;
+	struct config *cfg;
+	struct session_dns *dns;
+	struct session_conf *conf;
+	struct buf *errors;
+};
+
+static int
+daemon_load_config(void *arg)
+{
+	struct daemon_loading *l = arg;
+
+	return config_load(l->path, &l->cfg, l->errors);
+}
+
+static int
+daemon_load_dns(void *arg)
+{
+	struct daemon_loading *l = arg;
+
+	return session_dns_new(l->cfg, &l->dns, l->errors);
+}
+
+static int
+daemon_load_conf(void *arg)
+{
+	struct daemon_loading *l = arg;
+
+	return session_conf_new(l->cfg, l->dns, &l->conf, l->errors);
+}
+
+/*
+ * Load path into a snapshot; dns: a resolver to keep if the options
+ * match (else a new one is built). Problems go to errors. The loaders are
+ * startup code (x* allocators, which end the process when memory runs
+ * out); at a reload mail is flowing, so each step runs under xalloc_try()
+ * and out of memory fails the load like any other error: the old
+ * snapshot stays. A step cut short that way leaks what it had allocated
+ * (it is left mid-way); the steps hold no lock or descriptor across an
+ * x* call (table_slurp reads files with checked allocations).
+ */
 static int
 daemon_load(const char *path, struct session_dns *dns,
     struct session_conf **ret, struct buf *errors)
 {
-	struct config *cfg = NULL;
+	struct daemon_loading l = {.path = path, .errors = errors};
 	int r;
 
-	r = config_load(path, &cfg, errors);
+	r = xalloc_try(daemon_load_config, &l);
 	if (r < 0)
 		return r;
-	if (dns != NULL && session_dns_matches(dns, cfg)) {
-		dns = session_dns_ref(dns);
-	} else {
-		r = session_dns_new(cfg, &dns, errors);
-		if (r < 0) {
-			config_unref(cfg);
-			return r;
-		}
+	if (dns != NULL && session_dns_matches(dns, l.cfg)) {
+		l.dns = session_dns_ref(dns);
+	} else if ((r = xalloc_try(daemon_load_dns, &l)) < 0) {
+		config_unref(l.cfg);
+		return r;
 	}
-	r = session_conf_new(cfg, dns, ret, errors);
-	session_dns_unref(dns);
-	return r;
+	/* takes the config's reference whatever the outcome */
+	r = xalloc_try(daemon_load_conf, &l);
+	session_dns_unref(l.dns);
+	if (r < 0)
+		return r;
+	*ret = l.conf;
+	return 0;
 }
 
 static void
@@ -173,6 +219,8 @@ daemon_reload(struct daemon *d)
 		    conf->cfg->syslog != old->cfg->syslog)
 			log_notice("LogLevel and Syslog changes take effect "
 			           "at the next start");
+		conns_set(
+		    conf->cfg->max_connections, conf->cfg->milter_timeout);
 		pthread_mutex_lock(&d->lock);
 		session_conf_unref(d->conf);
 		d->conf = conf;
@@ -189,21 +237,88 @@ daemon_reload(struct daemon *d)
 
 /* ---- process setup ---- */
 
-static int
-daemon_pidfile(const char *path)
+/* The PID a pid file names, or 0. */
+static long
+daemon_pidfile_read(int fd)
 {
 	char line[32];
-	int fd, n;
+	ssize_t n;
+	char *end;
+	long pid;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
-	if (write(fd, line, (size_t)n) != n) {
-		close(fd);
-		return -EIO;
+	n = pread(fd, line, sizeof(line) - 1, 0);
+	if (n <= 0)
+		return 0;
+	line[n] = '\0';
+	pid = strtol(line, &end, 10);
+	return end != line && (*end == '\n' || *end == '\0') && pid > 0 ? pid
+	                                                                : 0;
+}
+
+/*
+ * PidFile: opened without following a symbolic link (O_NOFOLLOW: in a
+ * directory the daemon's user can write, a link could make root write
+ * through it), refused unless a regular file (O_NONBLOCK: a FIFO does not
+ * hold the start), and locked (flock) for the life of the process: a
+ * second daemon with the same file finds it locked, says which PID has
+ * it, and stops before it touches the socket. A file nobody holds is
+ * stale (a crash, a kill -9): it is taken over and the log says so.
+ * @return 0 and *ret_fd (kept open: it holds the lock); -errno with a
+ * line in errors.
+ */
+static int
+daemon_pidfile(const struct config *cfg, int *ret_fd, struct buf *errors)
+{
+	const char *path = cfg->pid_file;
+	char line[32], at[PATH_MAX + 16];
+	struct stat st;
+	int fd, n, r;
+	long old;
+
+	daemon_at(cfg, "PidFile", at, sizeof(at));
+	fd = open(
+	    path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+	if (fd < 0) {
+		r = -errno;
+		buf_addf(errors, "%s: PidFile %s: %s\n", at, path,
+		    r == -ELOOP ? "a symbolic link: not followed"
+		                : strerror(-r));
+		return r;
 	}
-	return close(fd) == 0 ? 0 : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		buf_addf(
+		    errors, "%s: PidFile %s: not a regular file\n", at, path);
+		close(fd);
+		return -EINVAL;
+	}
+	old = daemon_pidfile_read(fd);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		if (r == -EWOULDBLOCK)
+			buf_addf(errors,
+			    "%s: PidFile %s: authmilter is already running "
+			    "(PID %ld)\n",
+			    at, path, daemon_pidfile_read(fd));
+		else
+			buf_addf(errors, "%s: PidFile %s: lock: %s\n", at, path,
+			    strerror(-r));
+		close(fd);
+		return r;
+	}
+	if (old > 0 && old != (long)getpid())
+		log_notice("PidFile %s: PID %ld is gone without removing it: "
+		           "taken over",
+		    path, old);
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, line, (size_t)n, 0) != n) {
+		r = errno != 0 ? -errno : -EIO;
+		buf_addf(
+		    errors, "%s: PidFile %s: %s\n", at, path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
 }
 
 /* ---- the unix socket: owner, group, mode, reachability ---- */
@@ -441,7 +556,14 @@ daemon_signals(void)
 		return -errno;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = daemon_on_signal;
+	/* one handler at a time, so the pipe has the signals in the order
+	 * they came: a TERM on the heels of a HUP would otherwise interrupt
+	 * the HUP handler and write first, and the loop would stop before
+	 * it saw the HUP */
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGHUP);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGINT);
 	sa.sa_flags = SA_RESTART;
 	if (sigaction(SIGHUP, &sa, NULL) < 0 ||
 	    sigaction(SIGTERM, &sa, NULL) < 0 ||
@@ -451,22 +573,59 @@ daemon_signals(void)
 	return 0;
 }
 
-/* libmilter in its own thread, born with HUP/TERM/INT blocked (see
- * daemon.h); the main thread keeps them. */
-static int
-daemon_start_milter(struct daemon *d)
+/* HUP, TERM and INT blocked in the calling thread (how) or as before
+ * (SIG_SETMASK with old). */
+static void
+daemon_mask(int how, sigset_t *old)
 {
-	sigset_t set, old;
-	int r;
+	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	r = pthread_create(&d->milter_thread, NULL, daemon_milter_thread, d);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return -r;
+	pthread_sigmask(how, how == SIG_SETMASK ? old : &set,
+	    how == SIG_SETMASK ? NULL : old);
+}
+
+/* libmilter's thread and the connection reaper, born with HUP, TERM and
+ * INT blocked (see daemon.h); the main thread keeps them. */
+static int
+daemon_start_threads(struct daemon *d)
+{
+	sigset_t old;
+	int r;
+
+	daemon_mask(SIG_BLOCK, &old);
+	r = conns_start();
+	if (r == 0) {
+		r = -pthread_create(
+		    &d->milter_thread, NULL, daemon_milter_thread, d);
+		if (r < 0)
+			conns_stop();
+	}
+	daemon_mask(SIG_SETMASK, &old);
+	return r;
+}
+
+/*
+ * libmilter's signal thread calls sigwait() for HUP, TERM and INT; a
+ * thread in sigwait() takes a process-directed signal whenever the main
+ * thread does not (Linux gives it to the main thread only while that has
+ * no signal pending: a TERM right after a HUP went to libmilter, which
+ * stopped at once, messages in flight unanswered, or took a HUP for a
+ * stop). The linker sends libmilter's sigwait() here (-Wl,--wrap, see
+ * conns.h), where its thread waits for ever with the three signals
+ * blocked, as every thread but the main one has them: the main thread
+ * alone receives them. Nothing else in the program calls sigwait().
+ */
+int __wrap_sigwait(const sigset_t *set, int *sig);
+
+int
+__wrap_sigwait(const sigset_t *set, int *sig)
+{
+	for (;;)
+		pause();
 }
 
 /* Wait for signals, and for libmilter ending on its own. */
@@ -522,6 +681,7 @@ daemon_drain(struct daemon *d)
 		    n, DAEMON_DRAIN_SECONDS);
 	milter_stop();
 	pthread_join(d->milter_thread, NULL);
+	conns_stop();
 }
 
 /* Whether a syslog daemon listens on /dev/log (syslog(3) would drop
@@ -570,27 +730,27 @@ daemon_log_setup(struct daemon *d, const struct config *cfg, bool foreground)
 		    _PATH_LOG);
 }
 
-/* Socket, pid file, privileges, signals, the libmilter thread. */
+/* Pid file, socket, privileges, signals, the libmilter thread. The pid
+ * file comes first: a second daemon stops there, before it replaces the
+ * running one's unix socket. */
 static int
 daemon_start(struct daemon *d, struct buf *errors)
 {
 	const struct config *cfg = d->conf->cfg;
-	char at[PATH_MAX + 16];
-	int r;
+	int r = 0;
 
 	if (cfg->umask >= 0)
 		umask((mode_t)cfg->umask);
-	r = milter_setup(d, &cfg->socket, errors);
+	if (cfg->pid_file != NULL)
+		r = daemon_pidfile(cfg, &d->pid_fd, errors);
+	if (r == 0)
+		r = conns_init(
+		    cfg->max_connections, cfg->milter_timeout, errors);
+	if (r == 0)
+		r = milter_setup(d, &cfg->socket, errors);
 	if (r == 0 && cfg->socket.type == CONFIG_SOCKET_LOCAL) {
 		daemon_socket_own(d, cfg);
 		daemon_socket_check(d, cfg);
-	}
-	if (r == 0 && cfg->pid_file != NULL) {
-		r = daemon_pidfile(cfg->pid_file);
-		if (r < 0)
-			buf_addf(errors, "%s: PidFile %s: %s\n",
-			    daemon_at(cfg, "PidFile", at, sizeof(at)),
-			    cfg->pid_file, strerror(-r));
 	}
 	if (r == 0)
 		r = daemon_drop(cfg, errors);
@@ -603,7 +763,7 @@ daemon_start(struct daemon *d, struct buf *errors)
 		    cfg->user == NULL ? " (no UserID)" : "");
 	if (r == 0 && (r = daemon_signals()) < 0)
 		buf_addf(errors, "signals: %s\n", strerror(-r));
-	if (r == 0 && (r = daemon_start_milter(d)) < 0)
+	if (r == 0 && (r = daemon_start_threads(d)) < 0)
 		buf_addf(errors, "thread: %s\n", strerror(-r));
 	return r;
 }
@@ -619,6 +779,7 @@ daemon_run(const char *path, bool foreground)
 
 	memset(&d, 0, sizeof(d));
 	d.path = path;
+	d.pid_fd = -1;
 	atomic_init(&d.messages, 0);
 	pthread_mutex_init(&d.lock, NULL);
 	buf_init(&errors, DAEMON_ERRORS_MAX);
@@ -639,22 +800,33 @@ daemon_run(const char *path, bool foreground)
 	if (r < 0) {
 		daemon_log_lines(LOG_LVL_ERR, &errors);
 		log_err("not started");
+		if (d.pid_fd >= 0) {
+			unlink(cfg->pid_file);
+			close(d.pid_fd);
+		}
 		session_conf_unref(d.conf);
 		buf_free(&errors);
 		return 1;
 	}
 	log_notice("authmilter %s started: socket %s, %zu keys, mode %s%s, "
-	           "authserv-id %s",
+	           "authserv-id %s, MaxConnections %u, MilterTimeout %u s",
 	    AUTHMILTER_VERSION, cfg->socket.spec, cfg->n_keys,
 	    (cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
-	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->authserv_id);
+	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->authserv_id,
+	    conns_max(), cfg->milter_timeout);
 	daemon_loop(&d);
+	/* from here no signal is waited for: blocked here too, they wait
+	 * (a second TERM does not cut the drain short) */
+	daemon_mask(SIG_BLOCK, NULL);
 	daemon_drain(&d);
 	/* the file of the start, not of a reload (and it may be gone out
-	 * of reach since UserID) */
+	 * of reach since UserID); removed before the lock goes, so that a
+	 * new daemon never has its file removed under it */
 	if (pid_file != NULL)
 		unlink(pid_file);
 	free(pid_file);
+	if (d.pid_fd >= 0)
+		close(d.pid_fd);
 	log_notice("stopped");
 	r = d.milter_result;
 	session_conf_unref(d.conf);

@@ -1,25 +1,33 @@
 /*
  * daemon.h -- `authmilter run`: the process around the milter. Loads the
- * configuration, builds the shared resolver, opens the socket and gives a
- * unix socket its owner, group and mode (SocketUser, SocketGroup,
- * SocketMode), warns loudly when the MTA's group (MTAGroup) cannot reach
- * it or when the daemon stays root, drops privileges (UserID) after
- * binding, applies UMask, writes PidFile, logs to syslog (or stderr with
- * -f or when no syslog daemon listens), and handles signals: SIGHUP
- * reloads the configuration atomically (a bad new one is logged line by
- * line and the old one keeps serving; connections in flight keep the
- * snapshot they took), SIGTERM and SIGINT let the messages in flight
- * finish, then stop (libmilter's worker pool stops serving sessions with
- * the listener, so the wait comes first).
+ * configuration, builds the shared resolver, takes the pid file (PidFile:
+ * never through a symbolic link, locked for the life of the process, so
+ * a second daemon stops before it touches the socket; a stale one is
+ * taken over), opens the socket and gives a unix socket its owner, group
+ * and mode (SocketUser, SocketGroup, SocketMode), warns loudly when the
+ * MTA's group (MTAGroup) cannot reach it or when the daemon stays root,
+ * drops privileges (UserID) after binding, applies UMask, counts and
+ * times out connections (conns.h), logs to syslog (or stderr with -f or
+ * when no syslog daemon listens), and handles signals: SIGHUP reloads the
+ * configuration atomically (a bad new one, or one that runs out of
+ * memory, is logged line by line and the old one keeps serving;
+ * connections in flight keep the snapshot they took), SIGTERM and SIGINT
+ * let the messages in flight finish, then stop (libmilter's worker pool
+ * stops serving sessions with the listener, so the wait comes first).
  *
  * Signals: libmilter starts a thread of its own that sigwait()s for
  * SIGHUP, SIGTERM and SIGINT and stops the milter on any of them, which
- * would make SIGHUP a shutdown. The daemon therefore runs libmilter in a
- * second thread (which blocks the three signals, as do all threads it
- * starts) and keeps them unblocked, with handlers, in the main thread
- * only. Linux delivers a process-directed signal to the main thread
- * first whenever it does not block it (kernel/signal.c,
- * complete_signal()), so libmilter's thread never sees them.
+ * would make SIGHUP a shutdown. Blocking them in that thread is not
+ * enough: sigwait() opens them while it waits, and Linux gives a
+ * process-directed signal to any thread that has it open when the main
+ * thread already has one pending (kernel/signal.c, complete_signal(),
+ * wants_signal()): a TERM right after a HUP went to libmilter. So the
+ * daemon runs libmilter in a second thread, starts every thread of its
+ * own with the three signals blocked (libmilter's threads inherit that),
+ * and has libmilter's sigwait() never return (daemon.c,
+ * __wrap_sigwait). Only the main thread has them open, with handlers
+ * that block each other and write to a pipe the main thread reads, in
+ * the order the signals came.
  *
  * Thread rules: the current snapshot is one pointer behind a mutex;
  * daemon_conf() hands out references.

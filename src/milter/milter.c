@@ -19,7 +19,9 @@
 
 #include <libmilter/mfapi.h>
 
+#include "authmilter/bounds.h"
 #include "authmilter/log.h"
+#include "conns.h"
 #include "daemon.h"
 #include "milter.h"
 #include "session.h"
@@ -33,6 +35,29 @@ struct milter_conn {
 	unsigned long proto; /* negotiated SMFIP_* flags */
 	bool in_message;
 };
+
+/*
+ * Every callback runs between milter_enter() and milter_leave(): the
+ * connection is not timed out while we work on it, and from the end of
+ * the callback it is quiet again (conns.h). fd: the callback's
+ * connection, as conns_fd() tells it when the callback starts.
+ */
+static int
+milter_enter(void)
+{
+	int fd = conns_fd();
+
+	conns_busy(fd);
+	return fd;
+}
+
+/* session: the connection carries an SMTP session from now on */
+static sfsistat
+milter_leave(int fd, bool session, sfsistat r)
+{
+	conns_idle(fd, session);
+	return r;
+}
 
 /* Steps that never reject, so the MTA need not wait for a reply. */
 #define MILTER_NR                                                              \
@@ -71,6 +96,7 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
     unsigned long *pf2, unsigned long *pf3)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = milter_conn_new();
 	unsigned long want;
 
@@ -80,7 +106,9 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		        "unfiltered");
 		*pf0 = 0;
 		*pf1 = f1 & MILTER_NOTHING;
-		return SMFIS_CONTINUE;
+		/* no connect step will come: the MTA's session, not a quiet
+		 * connection to close (conns.h) */
+		return milter_leave(fd, true, SMFIS_CONTINUE);
 	}
 	want = SMFIP_HDR_LEADSPC | MILTER_NR | MILTER_SKIP;
 	if (!session_wants_rcpt(c->s))
@@ -89,7 +117,7 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = f1 & want;
 	c->proto = *pf1;
 	smfi_setpriv(ctx, c);
-	return SMFIS_CONTINUE;
+	return milter_leave(fd, false, SMFIS_CONTINUE);
 }
 
 /* The reply for a step: none when it was negotiated away. */
@@ -116,82 +144,89 @@ milter_conn(SMFICTX *ctx)
 static sfsistat
 milter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = milter_conn(ctx);
 
 	if (c == NULL)
-		return SMFIS_ACCEPT;
+		return milter_leave(fd, true, SMFIS_ACCEPT);
 	session_connect(c->s, hostname, hostaddr);
-	return milter_go(c, SMFIP_NR_CONN);
+	return milter_leave(fd, true, milter_go(c, SMFIP_NR_CONN));
 }
 
 static sfsistat
 milter_helo(SMFICTX *ctx, char *name)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = milter_conn(ctx);
 
 	if (c == NULL)
-		return SMFIS_ACCEPT;
+		return milter_leave(fd, true, SMFIS_ACCEPT);
 	session_helo(c->s, name);
-	return milter_go(c, SMFIP_NR_HELO);
+	return milter_leave(fd, true, milter_go(c, SMFIP_NR_HELO));
 }
 
 static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = milter_conn(ctx);
 
 	if (c == NULL)
-		return SMFIS_ACCEPT;
+		return milter_leave(fd, true, SMFIS_ACCEPT);
 	if (!c->in_message)
 		daemon_messages(milter_daemon, +1);
 	c->in_message = true;
 	session_envfrom(c->s, argv[0], smfi_getsymval(ctx, "{auth_authen}"),
 	    smfi_getsymval(ctx, "{daemon_name}"), smfi_getsymval(ctx, "i"));
-	return milter_go(c, SMFIP_NR_MAIL);
+	return milter_leave(fd, true, milter_go(c, SMFIP_NR_MAIL));
 }
 
 static sfsistat
 milter_envrcpt(SMFICTX *ctx, char **argv)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = milter_conn(ctx);
 
 	if (c == NULL)
-		return SMFIS_ACCEPT;
+		return milter_leave(fd, true, SMFIS_ACCEPT);
 	session_rcpt(c->s, argv[0]);
-	return milter_go(c, SMFIP_NR_RCPT);
+	return milter_leave(fd, true, milter_go(c, SMFIP_NR_RCPT));
 }
 
 static sfsistat
 milter_header(SMFICTX *ctx, char *name, char *value)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = milter_conn(ctx);
 
 	if (c == NULL)
-		return SMFIS_ACCEPT;
+		return milter_leave(fd, true, SMFIS_ACCEPT);
 	session_header(c->s, name, value, (c->proto & SMFIP_HDR_LEADSPC) != 0);
-	return milter_go(c, SMFIP_NR_HDR);
+	return milter_leave(fd, true, milter_go(c, SMFIP_NR_HDR));
 }
 
 static sfsistat
 milter_eoh(SMFICTX *ctx)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = milter_conn(ctx);
 
 	if (c == NULL)
-		return SMFIS_ACCEPT;
+		return milter_leave(fd, true, SMFIS_ACCEPT);
 	session_eoh(c->s);
-	return milter_go(c, SMFIP_NR_EOH);
+	return milter_leave(fd, true, milter_go(c, SMFIP_NR_EOH));
 }
 
 static sfsistat
 milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = milter_conn(ctx);
 
 	if (c == NULL)
-		return SMFIS_ACCEPT;
+		return milter_leave(fd, true, SMFIS_ACCEPT);
 	session_body(c->s, chunk, len);
-	return milter_go(c, SMFIP_NR_BODY);
+	return milter_leave(fd, true, milter_go(c, SMFIP_NR_BODY));
 }
 
 /* Apply the edits session_eom() asked for. */
@@ -233,50 +268,57 @@ milter_apply(
 static sfsistat
 milter_eom(SMFICTX *ctx)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = milter_conn(ctx);
 	struct session_outcome o;
 
 	if (c == NULL)
-		return SMFIS_ACCEPT;
+		return milter_leave(fd, true, SMFIS_ACCEPT);
 	session_eom(c->s, smfi_getsymval(ctx, "i"), &o);
 	if (c->in_message)
 		daemon_messages(milter_daemon, -1);
 	c->in_message = false;
 	milter_apply(ctx, c, &o);
 	if (o.reply == SESSION_CONTINUE)
-		return SMFIS_CONTINUE;
+		return milter_leave(fd, true, SMFIS_CONTINUE);
 	smfi_setreply(ctx, (char *)(uintptr_t)o.code,
 	    (char *)(uintptr_t)o.xcode, (char *)(uintptr_t)o.text);
-	return o.reply == SESSION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+	return milter_leave(fd, true,
+	    o.reply == SESSION_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL);
 }
 
 static sfsistat
 milter_abort(SMFICTX *ctx)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = smfi_getpriv(ctx);
 
 	if (c == NULL)
-		return SMFIS_CONTINUE;
+		return milter_leave(fd, true, SMFIS_CONTINUE);
 	session_abort(c->s);
 	if (c->in_message)
 		daemon_messages(milter_daemon, -1);
 	c->in_message = false;
-	return SMFIS_CONTINUE;
+	return milter_leave(fd, true, SMFIS_CONTINUE);
 }
 
+/* Also called by libmilter's pool controller when it closes a quiet
+ * session: then conns_fd() names no connection of ours (the controller
+ * reads only its pipe) and milter_enter/leave do nothing. */
 static sfsistat
 milter_close(SMFICTX *ctx)
 {
+	int fd = milter_enter();
 	struct milter_conn *c = smfi_getpriv(ctx);
 
 	if (c == NULL)
-		return SMFIS_CONTINUE;
+		return milter_leave(fd, false, SMFIS_CONTINUE);
 	if (c->in_message)
 		daemon_messages(milter_daemon, -1);
 	session_free(c->s);
 	free(c);
 	smfi_setpriv(ctx, NULL);
-	return SMFIS_CONTINUE;
+	return milter_leave(fd, false, SMFIS_CONTINUE);
 }
 
 /* libmilter's listening socket, found after smfi_opensocket(); -1 when
@@ -397,6 +439,8 @@ milter_setup(
 		buf_addf(errors, "libmilter: registration failed\n");
 		return -EIO;
 	}
+	/* not MilterTimeout: see conns.h */
+	smfi_settimeout(BOUND_MILTER_SESSION_IDLE);
 	if (smfi_setconn(sock->spec) != MI_SUCCESS ||
 	    smfi_opensocket(true) != MI_SUCCESS) {
 		buf_addf(errors,

@@ -12,9 +12,15 @@
  * wants the first recipient domain; SMFIP_NOUNKNOWN and SMFIP_NODATA. Actions:
  * add/insert headers, change/delete headers, quarantine.
  *
- * Thread rules: libmilter calls back from one thread per connection;
- * the per-connection state is reached through smfi_getpriv() only.
- * milter_setup() and milter_main() run once, from the daemon.
+ * Connections: every callback tells conns.h when it starts and ends, and
+ * the connect step marks the connection as carrying an SMTP session;
+ * libmilter's own timeout is BOUND_MILTER_SESSION_IDLE (conns.h says
+ * why).
+ *
+ * Thread rules: libmilter calls back for one connection at a time, from
+ * its worker threads; the per-connection state is reached through
+ * smfi_getpriv() only. milter_setup() and milter_main() run once, from
+ * the daemon.
  */
 #ifndef AUTHMILTER_MILTER_H
 #define AUTHMILTER_MILTER_H

@@ -82,6 +82,27 @@ function T.send(c, m)
 	T.must(mt.eom(c) == nil, "eom")
 end
 
+-- in_flight: a new connection with a message from an internal client
+-- sent up to its body, not ended: the message is in flight (mt.eom
+-- ends it); the daemon must log at LogLevel debug
+function T.in_flight()
+	local c = T.open()
+	T.must(mt.conninfo(c, "client.example", "203.0.113.7") == nil,
+	    "conninfo")
+	T.must(mt.helo(c, "client.example") == nil, "helo")
+	T.must(mt.mailfrom(c, "<user@example.com>") == nil, "mail")
+	for _, x in ipairs(T.headers()) do
+		T.must(mt.header(c, x[1], x[2]:sub(2)) == nil, "header")
+	end
+	T.must(mt.eoh(c) == nil, "eoh")
+	T.must(mt.bodystring(c, "Hello.\r\n") == nil, "body")
+	-- every step so far is sent without waiting for a reply: wait until
+	-- the daemon has seen the message begin (needs LogLevel debug)
+	T.must(T.log_has("debug: [^\n]*mail from [^\n]*user@example%.com"),
+	    "the daemon sees the message begin")
+	return c
+end
+
 -- A plain message from user@example.com.
 function T.headers(extra)
 	local h = {}

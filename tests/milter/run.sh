@@ -3,11 +3,14 @@
 # in a fresh directory, nsd on loopback serving the test zones, and
 # miltertest (Debian package miltertest) playing the MTA with NAME.lua.
 #
-#   run.sh NAME      (tests/milter/NAME.lua; NAME.conf adds or overrides
-#                     configuration lines; @DIR@ and @PORT@ are replaced;
-#                     NAME.proxy, when there, holds the flags of a DNS
-#                     fault proxy (tests/e2e/dns_fault_proxy.py) put
-#                     between the daemon and nsd: @PORT@ is then its port)
+#   run.sh NAME [BIN]  (tests/milter/NAME.lua; NAME.conf adds or overrides
+#                       configuration lines; @DIR@ and @PORT@ are replaced;
+#                       NAME.proxy, when there, holds the flags of a DNS
+#                       fault proxy (tests/e2e/dns_fault_proxy.py) put
+#                       between the daemon and nsd: @PORT@ is then its
+#                       port; BIN: the daemon to run, default the
+#                       authmilter build; NAME.supp: LeakSanitizer
+#                       suppressions instead of lsan.supp)
 #
 # The script sees MT_DIR (the test directory), MT_SOCK (the socket path),
 # MT_CONF (the configuration file), MT_LOG (the daemon's log), MT_PID and
@@ -20,7 +23,9 @@ name=$1
 src=${AUTHMILTER_SOURCE_ROOT:?}
 build=${AUTHMILTER_BUILD_ROOT:?}
 here=$src/tests/milter
-am=$build/src/cli/authmilter
+am=${2:-$build/src/cli/authmilter}
+supp=$src/tests/milter/lsan.supp
+[ -f "$src/tests/milter/$name.supp" ] && supp=$src/tests/milter/$name.supp
 
 need() {
 	command -v "$1" >/dev/null 2>&1 && return 0
@@ -116,7 +121,8 @@ LogLevel debug
 BASE
 cat "$dir/extra.conf" >>"$conf"
 
-LSAN_OPTIONS=suppressions=$src/tests/milter/lsan.supp \
+# (AUTHMILTER_OOM_CONF: read by the authmilter-oom test build only)
+LSAN_OPTIONS=suppressions=$supp AUTHMILTER_OOM_CONF=$conf \
 	"$am" run -c "$conf" -f >"$dir/daemon.log" 2>&1 &
 pid=$!
 i=0

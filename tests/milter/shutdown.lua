@@ -3,16 +3,7 @@
 -- the exit status and the log).
 dofile(os.getenv("MT_HERE") .. "/lib.lua")
 
-local c = T.open()
-local h = T.headers()
-T.must(mt.conninfo(c, "client.example", "203.0.113.7") == nil, "conninfo")
-T.must(mt.helo(c, "client.example") == nil, "helo")
-T.must(mt.mailfrom(c, "<user@example.com>") == nil, "mail")
-for _, x in ipairs(h) do
-	T.must(mt.header(c, x[1], x[2]:sub(2)) == nil, "header")
-end
-T.must(mt.eoh(c) == nil, "eoh")
-T.must(mt.bodystring(c, "Hello.\r\n") == nil, "body")
+local c = T.in_flight()
 
 os.execute("kill -TERM " .. T.pid)
 T.check(T.log_has("SIGTERM: stopping"), "SIGTERM seen")

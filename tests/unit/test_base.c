@@ -1,7 +1,8 @@
 /*
- * test_base.c -- buf, arena, log quoting, msg.
+ * test_base.c -- buf, arena, log quoting, msg, xalloc_try.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,17 @@
 #include "authmilter/buf.h"
 #include "authmilter/log.h"
 #include "authmilter/msg.h"
+#include "authmilter/xalloc.h"
 #include "check.h"
+
+/* Under ASan a request too large to serve would abort the test instead of
+ * failing: let malloc return NULL, as it does without ASan. */
+const char *__asan_default_options(void);
+const char *
+__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
 
 static void
 test_buf_cap(void)
@@ -290,9 +301,69 @@ test_authres_read(void)
 	    "s", &p));
 }
 
+/* what the functions run by xalloc_try allocated before failing (kept
+ * reachable, freed by the test) */
+static char *xt_kept[2];
+
+static int
+xt_fails(void *arg)
+{
+	int *steps = arg;
+
+	xt_kept[0] = xstrdup("before the failure");
+	(*steps)++;
+	xt_kept[1] = xmalloc(SIZE_MAX / 2); /* cannot be served */
+	(*steps)++;
+	return 7;
+}
+
+static int
+xt_works(void *arg)
+{
+	int *steps = arg;
+	char *p = xmalloc(64);
+
+	(*steps)++;
+	free(p);
+	return 7;
+}
+
+static int
+xt_nested(void *arg)
+{
+	int *steps = arg, inner;
+
+	inner = xalloc_try(xt_fails, steps);
+	(*steps) += 10;
+	return inner == -ENOMEM ? 5 : 0;
+}
+
+static void
+test_xalloc_try(void)
+{
+	int steps = 0;
+
+	CHECK_INT_EQ(xalloc_try(xt_works, &steps), 7);
+	CHECK_INT_EQ(steps, 1);
+	steps = 0;
+	CHECK_INT_EQ(xalloc_try(xt_fails, &steps), -ENOMEM);
+	CHECK_INT_EQ(steps, 1);
+	CHECK(xt_kept[0] != NULL && xt_kept[1] == NULL);
+	free(xt_kept[0]);
+	/* the inner try catches; the outer one goes on */
+	steps = 0;
+	CHECK_INT_EQ(xalloc_try(xt_nested, &steps), 5);
+	CHECK_INT_EQ(steps, 11);
+	free(xt_kept[0]);
+	/* and after a caught failure, a try works again */
+	steps = 0;
+	CHECK_INT_EQ(xalloc_try(xt_works, &steps), 7);
+}
+
 int
 main(void)
 {
+	test_xalloc_try();
 	test_buf_cap();
 	test_arena();
 	test_log_quote();

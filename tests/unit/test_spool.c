@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,50 +19,52 @@
 #include "check.h"
 
 static const char *const full_rua[] = {
-	"mailto:dmarc@example.com", "mailto:agg@reports.example.net",
+    "mailto:dmarc@example.com",
+    "mailto:agg@reports.example.net",
 };
 static const struct spool_dkim full_dkim[] = {
-	{ "example.com", "s1", AUTH_PASS, NULL },
-	{ "esp.example.net", "k2", AUTH_FAIL, "body hash did not verify" },
+    {"example.com", "s1", AUTH_PASS, NULL},
+    {"esp.example.net", "k2", AUTH_FAIL, "body hash did not verify"},
 };
 static const struct spool_reason full_reasons[] = {
-	{ SPOOL_REASON_TRUSTED_FORWARDER, "forwarder 192.0.2.0/24" },
-	{ SPOOL_REASON_POLICY_TEST_MODE, NULL },
+    {SPOOL_REASON_TRUSTED_FORWARDER, "forwarder 192.0.2.0/24"},
+    {SPOOL_REASON_POLICY_TEST_MODE, NULL},
 };
 
 static struct spool_record
 full_record(void)
 {
 	struct spool_record r = {
-		.time = 1700000000,
-		.reporting_host = "mx1.example.org",
-		.policy = {
-			.domain = "example.com",
-			.discovery_method = SPOOL_DISCOVERY_PSL,
-			.p = SPOOL_POLICY_REJECT,
-			.sp = SPOOL_POLICY_QUARANTINE,
-			.np = SPOOL_POLICY_NONE,
-			.adkim = SPOOL_ALIGN_STRICT,
-			.aspf = SPOOL_ALIGN_RELAXED,
-			.fo = "1:d",
-			.testing = SPOOL_TESTING_Y,
-			.rua = full_rua,
-			.rua_count = 2,
-		},
-		.source_ip = "2001:db8::25",
-		.dmarc = AUTH_PASS,
-		.disposition = SPOOL_DISP_PASS,
-		.dkim_aligned = true,
-		.spf_aligned = false,
-		.reasons = full_reasons,
-		.reason_count = 2,
-		.header_from = "news.example.com",
-		.envelope_from = "",
-		.envelope_to = "example.org",
-		.dkim = full_dkim,
-		.dkim_count = 2,
-		.spf = { "mx.example.com", SPOOL_SCOPE_HELO, AUTH_SOFTFAIL,
-		    "helo softfail" },
+	    .time = 1700000000,
+	    .reporting_host = "mx1.example.org",
+	    .policy =
+	        {
+	            .domain = "example.com",
+	            .discovery_method = SPOOL_DISCOVERY_PSL,
+	            .p = SPOOL_POLICY_REJECT,
+	            .sp = SPOOL_POLICY_QUARANTINE,
+	            .np = SPOOL_POLICY_NONE,
+	            .adkim = SPOOL_ALIGN_STRICT,
+	            .aspf = SPOOL_ALIGN_RELAXED,
+	            .fo = "1:d",
+	            .testing = SPOOL_TESTING_Y,
+	            .rua = full_rua,
+	            .rua_count = 2,
+	        },
+	    .source_ip = "2001:db8::25",
+	    .dmarc = AUTH_PASS,
+	    .disposition = SPOOL_DISP_PASS,
+	    .dkim_aligned = true,
+	    .spf_aligned = false,
+	    .reasons = full_reasons,
+	    .reason_count = 2,
+	    .header_from = "news.example.com",
+	    .envelope_from = "",
+	    .envelope_to = "example.org",
+	    .dkim = full_dkim,
+	    .dkim_count = 2,
+	    .spf = {"mx.example.com", SPOOL_SCOPE_HELO, AUTH_SOFTFAIL,
+	        "helo softfail"},
 	};
 	return r;
 }
@@ -70,12 +74,12 @@ static struct spool_record
 minimal_record(void)
 {
 	struct spool_record r = {
-		.time = 0,
-		.reporting_host = "h",
-		.policy = { .domain = "example.com", .p = SPOOL_POLICY_NONE },
-		.source_ip = "192.0.2.1",
-		.dmarc = AUTH_FAIL,
-		.header_from = "example.com",
+	    .time = 0,
+	    .reporting_host = "h",
+	    .policy = {.domain = "example.com", .p = SPOOL_POLICY_NONE},
+	    .source_ip = "192.0.2.1",
+	    .dmarc = AUTH_FAIL,
+	    .header_from = "example.com",
 	};
 	return r;
 }
@@ -110,7 +114,7 @@ check_same(const struct spool_record *a, const struct spool_record *b)
 	for (i = 0; i < a->reason_count && i < b->reason_count; i++) {
 		CHECK_INT_EQ(a->reasons[i].type, b->reasons[i].type);
 		CHECK((a->reasons[i].comment == NULL) ==
-		    (b->reasons[i].comment == NULL));
+		      (b->reasons[i].comment == NULL));
 	}
 	CHECK_STR_EQ(a->header_from, b->header_from);
 	CHECK((a->envelope_from == NULL) == (b->envelope_from == NULL));
@@ -121,7 +125,7 @@ check_same(const struct spool_record *a, const struct spool_record *b)
 		CHECK_STR_EQ(a->dkim[i].selector, b->dkim[i].selector);
 		CHECK_INT_EQ(a->dkim[i].result, b->dkim[i].result);
 		CHECK((a->dkim[i].human_result == NULL) ==
-		    (b->dkim[i].human_result == NULL));
+		      (b->dkim[i].human_result == NULL));
 	}
 	CHECK((a->spf.domain == NULL) == (b->spf.domain == NULL));
 	if (a->spf.domain != NULL && b->spf.domain != NULL) {
@@ -173,12 +177,15 @@ test_round_trip(void)
 }
 
 /* A valid line to start the bad cases from (keys as spool.h shows). */
-#define GOOD_HEAD_BODY "\"version\":1,\"time\":1700000000," \
+#define GOOD_HEAD_BODY                                                         \
+	"\"version\":1,\"time\":1700000000,"                                   \
 	"\"reporting_host\":\"mx1\","
 #define GOOD_HEAD "{" GOOD_HEAD_BODY
-#define GOOD_POLICY "\"policy_published\":{\"domain\":\"example.com\"," \
+#define GOOD_POLICY                                                            \
+	"\"policy_published\":{\"domain\":\"example.com\","                    \
 	"\"p\":\"reject\"},"
-#define GOOD_EVAL "\"policy_evaluated\":{\"disposition\":\"reject\"," \
+#define GOOD_EVAL                                                              \
+	"\"policy_evaluated\":{\"disposition\":\"reject\","                    \
 	"\"dkim\":\"fail\",\"spf\":\"fail\"},"
 #define GOOD_IDS "\"identifiers\":{\"header_from\":\"example.com\"},"
 #define GOOD_IP "\"source_ip\":\"192.0.2.1\",\"dmarc\":\"fail\","
@@ -190,89 +197,117 @@ test_bad_lines(void)
 	static const struct {
 		const char *name;
 		const char *line;
-		const char *why;	/* substring of the reason; NULL: ok */
+		const char *why; /* substring of the reason; NULL: ok */
 	} cases[] = {
-		{ "good", GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS GOOD_IP
-		    GOOD_AUTH, NULL },
-		{ "good with odd whitespace and unknown key",
-		    " { \"x-future\" : [1, {\"a\":2}] ,\t" GOOD_HEAD_BODY
-		    GOOD_POLICY GOOD_EVAL GOOD_IDS GOOD_IP GOOD_AUTH " ", NULL },
-		{ "empty", "", "JSON" },
-		{ "not json", "hello", "JSON" },
-		{ "array", "[1,2]", "not a JSON object" },
-		{ "truncated", GOOD_HEAD GOOD_POLICY, "JSON" },
-		{ "trailing garbage", GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS
-		    GOOD_IP GOOD_AUTH "x", "JSON" },
-		{ "duplicate key", "{\"version\":1,\"version\":1}", "JSON" },
-		{ "no version", "{\"time\":1}", "version: is missing" },
-		{ "version 2", "{\"version\":2}", "version: is not 1" },
-		{ "version string", "{\"version\":\"1\"}",
-		    "version: is not an integer" },
-		{ "time missing", "{\"version\":1}", "time: is missing" },
-		{ "time float", "{\"version\":1,\"time\":1.5}",
-		    "time: is not an integer" },
-		{ "host missing", "{\"version\":1,\"time\":1}",
-		    "reporting_host: is missing" },
-		{ "p missing", GOOD_HEAD GOOD_IP "\"policy_published\":"
-		    "{\"domain\":\"example.com\"}}", "policy_published.p: is "
-		    "missing" },
-		{ "p unknown", GOOD_HEAD GOOD_IP "\"policy_published\":"
-		    "{\"domain\":\"example.com\",\"p\":\"maybe\"}}",
-		    "\"maybe\" is not a known value" },
-		{ "p upper case", GOOD_HEAD GOOD_IP "\"policy_published\":"
-		    "{\"domain\":\"example.com\",\"p\":\"REJECT\"}}",
-		    "is not a known value" },
-		{ "rua not array", GOOD_HEAD GOOD_IP "\"policy_published\":"
-		    "{\"domain\":\"example.com\",\"p\":\"none\",\"rua\":\"x\"}}",
-		    "policy_published.rua: is not an array" },
-		{ "dmarc softfail", GOOD_HEAD "\"source_ip\":\"192.0.2.1\","
-		    "\"dmarc\":\"softfail\"}", "dmarc: \"softfail\" is not a "
-		    "result allowed here" },
-		{ "disposition missing", GOOD_HEAD GOOD_POLICY GOOD_IP
-		    "\"policy_evaluated\":{\"dkim\":\"pass\",\"spf\":\"pass\"}}",
-		    "policy_evaluated.disposition: is missing" },
-		{ "aligned not pass/fail", GOOD_HEAD GOOD_POLICY GOOD_IP
-		    "\"policy_evaluated\":{\"disposition\":\"none\","
-		    "\"dkim\":\"yes\",\"spf\":\"pass\"}}",
-		    "policy_evaluated.dkim: \"yes\"" },
-		{ "reason type", GOOD_HEAD GOOD_POLICY GOOD_IP
-		    "\"policy_evaluated\":{\"disposition\":\"none\",\"dkim\":"
-		    "\"pass\",\"spf\":\"pass\",\"reason\":[{\"type\":\"x\"}]}}",
-		    "policy_evaluated.reason[].type" },
-		{ "header_from missing", GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IP
-		    "\"identifiers\":{}}", "identifiers.header_from: is "
-		    "missing" },
-		{ "auth_results missing", GOOD_HEAD GOOD_POLICY GOOD_EVAL
-		    GOOD_IDS "\"source_ip\":\"192.0.2.1\",\"dmarc\":\"fail\"}",
-		    "auth_results: is missing" },
-		{ "dkim softfail", GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS
-		    GOOD_IP "\"auth_results\":{\"dkim\":[{\"domain\":\"a\","
-		    "\"selector\":\"s\",\"result\":\"softfail\"}]}}",
-		    "auth_results.dkim[].result" },
-		{ "dkim no selector", GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS
-		    GOOD_IP "\"auth_results\":{\"dkim\":[{\"domain\":\"a\","
-		    "\"result\":\"pass\"}]}}",
-		    "auth_results.dkim[].selector: is missing" },
-		{ "spf scope", GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS GOOD_IP
-		    "\"auth_results\":{\"spf\":{\"domain\":\"a\",\"scope\":"
-		    "\"pra\",\"result\":\"pass\"}}}", "auth_results.spf.scope" },
-		{ "bad ip", GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS
-		    "\"source_ip\":\"300.1.1.1\",\"dmarc\":\"fail\"," GOOD_AUTH,
-		    "source_ip: not an IPv4" },
-		{ "policy domain not a host", GOOD_HEAD GOOD_EVAL GOOD_IDS
-		    GOOD_IP "\"auth_results\":{},\"policy_published\":"
-		    "{\"domain\":\"a/b!c\",\"p\":\"none\"}}",
-		    "policy_published.domain: not a valid" },
-		{ "control byte in field", GOOD_HEAD GOOD_POLICY GOOD_EVAL
-		    GOOD_IP "\"auth_results\":{},\"identifiers\":"
-		    "{\"header_from\":\"a\\u0001b\"}}",
-		    "identifiers.header_from" },
-		{ "NUL in string", GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IP
-		    "\"auth_results\":{},\"identifiers\":"
-		    "{\"header_from\":\"a\\u0000b\"}}", "JSON" },
-		{ "negative time", "{\"version\":1,\"time\":-5,"
-		    "\"reporting_host\":\"h\"," GOOD_POLICY GOOD_EVAL GOOD_IDS
-		    GOOD_IP GOOD_AUTH, "time: negative" },
+	    {"good", GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS GOOD_IP GOOD_AUTH,
+	        NULL},
+	    {"good with odd whitespace and unknown key",
+	        " { \"x-future\" : [1, {\"a\":2}] ,\t" GOOD_HEAD_BODY
+	            GOOD_POLICY GOOD_EVAL GOOD_IDS GOOD_IP GOOD_AUTH " ",
+	        NULL},
+	    {"empty", "", "JSON"},
+	    {"not json", "hello", "JSON"},
+	    {"array", "[1,2]", "not a JSON object"},
+	    {"truncated", GOOD_HEAD GOOD_POLICY, "JSON"},
+	    {"trailing garbage",
+	        GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS GOOD_IP GOOD_AUTH "x",
+	        "JSON"},
+	    {"duplicate key", "{\"version\":1,\"version\":1}", "JSON"},
+	    {"no version", "{\"time\":1}", "version: is missing"},
+	    {"version 2", "{\"version\":2}", "version: is not 1"},
+	    {"version string", "{\"version\":\"1\"}",
+	        "version: is not an integer"},
+	    {"time missing", "{\"version\":1}", "time: is missing"},
+	    {"time float", "{\"version\":1,\"time\":1.5}",
+	        "time: is not an integer"},
+	    {"host missing", "{\"version\":1,\"time\":1}",
+	        "reporting_host: is missing"},
+	    {"p missing",
+	        GOOD_HEAD GOOD_IP "\"policy_published\":"
+	                          "{\"domain\":\"example.com\"}}",
+	        "policy_published.p: is "
+	        "missing"},
+	    {"p unknown",
+	        GOOD_HEAD GOOD_IP
+	        "\"policy_published\":"
+	        "{\"domain\":\"example.com\",\"p\":\"maybe\"}}",
+	        "\"maybe\" is not a known value"},
+	    {"p upper case",
+	        GOOD_HEAD GOOD_IP
+	        "\"policy_published\":"
+	        "{\"domain\":\"example.com\",\"p\":\"REJECT\"}}",
+	        "is not a known value"},
+	    {"rua not array",
+	        GOOD_HEAD GOOD_IP
+	        "\"policy_published\":"
+	        "{\"domain\":\"example.com\",\"p\":\"none\",\"rua\":\"x\"}}",
+	        "policy_published.rua: is not an array"},
+	    {"dmarc softfail",
+	        GOOD_HEAD "\"source_ip\":\"192.0.2.1\","
+	                  "\"dmarc\":\"softfail\"}",
+	        "dmarc: \"softfail\" is not a "
+	        "result allowed here"},
+	    {"disposition missing",
+	        GOOD_HEAD GOOD_POLICY GOOD_IP
+	        "\"policy_evaluated\":{\"dkim\":\"pass\",\"spf\":\"pass\"}}",
+	        "policy_evaluated.disposition: is missing"},
+	    {"aligned not pass/fail",
+	        GOOD_HEAD GOOD_POLICY GOOD_IP
+	        "\"policy_evaluated\":{\"disposition\":\"none\","
+	        "\"dkim\":\"yes\",\"spf\":\"pass\"}}",
+	        "policy_evaluated.dkim: \"yes\""},
+	    {"reason type",
+	        GOOD_HEAD GOOD_POLICY GOOD_IP
+	        "\"policy_evaluated\":{\"disposition\":\"none\",\"dkim\":"
+	        "\"pass\",\"spf\":\"pass\",\"reason\":[{\"type\":\"x\"}]}}",
+	        "policy_evaluated.reason[].type"},
+	    {"header_from missing",
+	        GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IP "\"identifiers\":{}}",
+	        "identifiers.header_from: is "
+	        "missing"},
+	    {"auth_results missing",
+	        GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS
+	        "\"source_ip\":\"192.0.2.1\",\"dmarc\":\"fail\"}",
+	        "auth_results: is missing"},
+	    {"dkim softfail",
+	        GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS GOOD_IP
+	        "\"auth_results\":{\"dkim\":[{\"domain\":\"a\","
+	        "\"selector\":\"s\",\"result\":\"softfail\"}]}}",
+	        "auth_results.dkim[].result"},
+	    {"dkim no selector",
+	        GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS GOOD_IP
+	        "\"auth_results\":{\"dkim\":[{\"domain\":\"a\","
+	        "\"result\":\"pass\"}]}}",
+	        "auth_results.dkim[].selector: is missing"},
+	    {"spf scope",
+	        GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS GOOD_IP
+	        "\"auth_results\":{\"spf\":{\"domain\":\"a\",\"scope\":"
+	        "\"pra\",\"result\":\"pass\"}}}",
+	        "auth_results.spf.scope"},
+	    {"bad ip",
+	        GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IDS
+	        "\"source_ip\":\"300.1.1.1\",\"dmarc\":\"fail\"," GOOD_AUTH,
+	        "source_ip: not an IPv4"},
+	    {"policy domain not a host",
+	        GOOD_HEAD GOOD_EVAL GOOD_IDS GOOD_IP
+	        "\"auth_results\":{},\"policy_published\":"
+	        "{\"domain\":\"a/b!c\",\"p\":\"none\"}}",
+	        "policy_published.domain: not a valid"},
+	    {"control byte in field",
+	        GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IP
+	        "\"auth_results\":{},\"identifiers\":"
+	        "{\"header_from\":\"a\\u0001b\"}}",
+	        "identifiers.header_from"},
+	    {"NUL in string",
+	        GOOD_HEAD GOOD_POLICY GOOD_EVAL GOOD_IP
+	        "\"auth_results\":{},\"identifiers\":"
+	        "{\"header_from\":\"a\\u0000b\"}}",
+	        "JSON"},
+	    {"negative time",
+	        "{\"version\":1,\"time\":-5,"
+	        "\"reporting_host\":\"h\"," GOOD_POLICY GOOD_EVAL GOOD_IDS
+	            GOOD_IP GOOD_AUTH,
+	        "time: negative"},
 	};
 	struct arena *a = arena_new(4096);
 	struct spool_record r;
@@ -282,8 +317,8 @@ test_bad_lines(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		why = NULL;
-		err = spool_record_from_json(cases[i].line,
-		    strlen(cases[i].line), a, &r, &why);
+		err = spool_record_from_json(
+		    cases[i].line, strlen(cases[i].line), a, &r, &why);
 		if (cases[i].why == NULL) {
 			if (err != 0)
 				fprintf(stderr, "case %s: %s\n", cases[i].name,
@@ -324,7 +359,7 @@ test_check_refuses(void)
 	r.reporting_host = "";
 	CHECK_INT_EQ(spool_record_to_json(&r, &b, &why), -EINVAL);
 	r = minimal_record();
-	r.header_from = "\xc3\xa9xample.com";	/* U-label, not A-label */
+	r.header_from = "\xc3\xa9xample.com"; /* U-label, not A-label */
 	CHECK_INT_EQ(spool_record_to_json(&r, &b, &why), -EINVAL);
 	CHECK_INT_EQ(b.len, 0);
 	buf_free(&b);
@@ -338,16 +373,16 @@ test_file_names(void)
 		bool ok;
 		time_t day;
 	} cases[] = {
-		{ "2023-11-14.mx1.example.org.jsonl", true, 1699920000 },
-		{ "1970-01-01.h.jsonl", true, 0 },
-		{ "2024-02-29.h.jsonl", true, 1709164800 },
-		{ "2023-02-29.h.jsonl", false, 0 },
-		{ "2023-11-14..jsonl", false, 0 },
-		{ "2023-11-14.jsonl", false, 0 },
-		{ "2023-11-14.h.jsonl.claimed.12", false, 0 },
-		{ "2023-1-14.h.jsonl", false, 0 },
-		{ "x023-11-14.h.jsonl", false, 0 },
-		{ "2023-13-01.h.jsonl", false, 0 },
+	    {"2023-11-14.mx1.example.org.jsonl", true, 1699920000},
+	    {"1970-01-01.h.jsonl", true, 0},
+	    {"2024-02-29.h.jsonl", true, 1709164800},
+	    {"2023-02-29.h.jsonl", false, 0},
+	    {"2023-11-14..jsonl", false, 0},
+	    {"2023-11-14.jsonl", false, 0},
+	    {"2023-11-14.h.jsonl.claimed.12", false, 0},
+	    {"2023-1-14.h.jsonl", false, 0},
+	    {"x023-11-14.h.jsonl", false, 0},
+	    {"2023-13-01.h.jsonl", false, 0},
 	};
 	struct buf b;
 	time_t day;
@@ -434,8 +469,8 @@ static void
 test_torn_and_invalid(void)
 {
 	struct spool_record r = full_record();
-	struct spool_read_stats st = { 0 };
-	struct collect c = { 0 };
+	struct spool_read_stats st = {0};
+	struct collect c = {0};
 	struct buf line, data;
 	char path[512], *big;
 	const char *why;
@@ -486,8 +521,8 @@ test_torn_and_invalid(void)
 	CHECK_INT_EQ(st.lines, 0);
 	CHECK_INT_EQ(st.torn, 0);
 	snprintf(path, sizeof(path), "%s/missing.jsonl", tmpdir);
-	CHECK_INT_EQ(spool_read_file(path, collect_record, NULL, &c, NULL),
-	    -ENOENT);
+	CHECK_INT_EQ(
+	    spool_read_file(path, collect_record, NULL, &c, NULL), -ENOENT);
 	buf_free(&line);
 	buf_free(&data);
 }
@@ -502,22 +537,30 @@ struct writer {
 	int err;
 };
 
-static void
-writer_run(struct writer *w, struct spool_stats *stats)
+/* writer_once -- append one record naming writer w (its selector) */
+static int
+writer_once(const struct writer *w, struct spool_stats *stats)
 {
 	struct spool_record r = full_record();
-	struct spool_dkim d = { "example.com", NULL, AUTH_PASS,
-		"a fairly long human result so that lines are a few hundred "
-		"bytes and a torn or interleaved write would show" };
+	struct spool_dkim d = {"example.com", NULL, AUTH_PASS,
+	    "a fairly long human result so that lines are a few hundred "
+	    "bytes and a torn or interleaved write would show"};
 	char sel[8];
-	int i, err;
 
 	snprintf(sel, sizeof(sel), "%c", 'a' + w->id);
 	d.selector = sel;
 	r.dkim = &d;
 	r.dkim_count = 1;
+	return spool_append(w->dir, &r, 1700000000, stats);
+}
+
+static void
+writer_run(struct writer *w, struct spool_stats *stats)
+{
+	int i, err;
+
 	for (i = 0; i < PER_WRITER; i++)
-		if ((err = spool_append(w->dir, &r, 1700000000, stats)) != 0)
+		if ((err = writer_once(w, stats)) != 0)
 			w->err = err;
 }
 
@@ -536,13 +579,13 @@ test_concurrent_appends(void)
 	struct writer w[THREADS + PROCS];
 	pthread_t th[THREADS];
 	pid_t pids[PROCS];
-	struct spool_read_stats st = { 0 };
-	struct collect c = { 0 };
+	struct spool_read_stats st = {0};
+	struct collect c = {0};
 	char path[512];
 	int i, status;
 
 	for (i = 0; i < THREADS + PROCS; i++)
-		w[i] = (struct writer){ .id = i, .dir = tmpdir };
+		w[i] = (struct writer){.id = i, .dir = tmpdir};
 	for (i = 0; i < PROCS; i++) {
 		pids[i] = fork();
 		if (pids[i] == 0) {
@@ -552,8 +595,8 @@ test_concurrent_appends(void)
 		CHECK(pids[i] > 0);
 	}
 	for (i = 0; i < THREADS; i++)
-		CHECK_INT_EQ(pthread_create(&th[i], NULL, writer_thread,
-		    &w[i]), 0);
+		CHECK_INT_EQ(
+		    pthread_create(&th[i], NULL, writer_thread, &w[i]), 0);
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(th[i], NULL);
 		CHECK_INT_EQ(w[i].err, 0);
@@ -565,10 +608,10 @@ test_concurrent_appends(void)
 	CHECK_INT_EQ(thread_stats.appended, THREADS * PER_WRITER);
 	CHECK_INT_EQ(thread_stats.failed, 0);
 
-	snprintf(path, sizeof(path), "%s/2023-11-14.mx1.example.org.jsonl",
-	    tmpdir);
-	CHECK_INT_EQ(spool_read_file(path, collect_record, collect_warn, &c,
-	    &st), 0);
+	snprintf(
+	    path, sizeof(path), "%s/2023-11-14.mx1.example.org.jsonl", tmpdir);
+	CHECK_INT_EQ(
+	    spool_read_file(path, collect_record, collect_warn, &c, &st), 0);
 	CHECK_INT_EQ(c.records, (THREADS + PROCS) * PER_WRITER);
 	CHECK_INT_EQ(st.invalid, 0);
 	CHECK_INT_EQ(st.torn, 0);
@@ -581,7 +624,7 @@ static void
 test_append_errors(void)
 {
 	struct spool_record r = full_record();
-	struct spool_stats st = { 0 };
+	struct spool_stats st = {0};
 	char path[512], target[512];
 
 	/* a "directory" that is a regular file: fails even for root */
@@ -593,25 +636,215 @@ test_append_errors(void)
 	snprintf(path, sizeof(path), "%s/no/such/dir", tmpdir);
 	CHECK_INT_EQ(spool_append(path, &r, 1700000000, &st), -ENOENT);
 
-	/* disk full: the day's file is a symlink to /dev/full */
+	/* the day's file is a symbolic link (here to /dev/full): refused,
+	 * not written through */
 	snprintf(path, sizeof(path), "%s/full", tmpdir);
 	CHECK_INT_EQ(mkdir(path, 0700), 0);
 	snprintf(target, sizeof(target),
 	    "%s/full/2023-11-14.mx1.example.org.jsonl", tmpdir);
 	CHECK_INT_EQ(symlink("/dev/full", target), 0);
-	CHECK_INT_EQ(spool_append(path, &r, 1700000000, &st), -ENOSPC);
+	CHECK_INT_EQ(spool_append(path, &r, 1700000000, &st), -ELOOP);
 	CHECK_INT_EQ(st.failed, 3);
-	CHECK_INT_EQ(st.last_error, -ENOSPC);
+	CHECK_INT_EQ(st.last_error, -ELOOP);
 	CHECK_INT_EQ(st.appended, 0);
+	CHECK_INT_EQ(
+	    spool_read_file(target, collect_record, NULL, NULL, NULL), -ELOOP);
 	/* the next day's file is a normal one: the same spool works again */
 	CHECK_INT_EQ(spool_append(path, &r, 1700000000 + 86400, &st), 0);
 	CHECK_INT_EQ(st.appended, 1);
 
+	/* a FIFO in the spool does not hold the writer */
+	snprintf(target, sizeof(target),
+	    "%s/full/2023-11-16.mx1.example.org.jsonl", tmpdir);
+	CHECK_INT_EQ(mkfifo(target, 0600), 0);
+	CHECK(spool_append(path, &r, 1700000000 + 2 * 86400, &st) < 0);
+
 	/* a refused record is counted too */
 	r.source_ip = "not an ip";
-	CHECK_INT_EQ(spool_append(path, &r, 1700000000 + 86400, &st),
-	    -EINVAL);
-	CHECK_INT_EQ(st.failed, 4);
+	CHECK_INT_EQ(spool_append(path, &r, 1700000000 + 86400, &st), -EINVAL);
+	CHECK_INT_EQ(st.failed, 5);
+}
+
+/* The file size limit (RLIMIT_FSIZE) makes a real short write: a write()
+ * that crosses it writes up to it and returns the count; the next one
+ * fails with EFBIG (SIGXFSZ ignored). */
+static void
+set_fsize(rlim_t limit)
+{
+	struct rlimit rl;
+
+	CHECK_INT_EQ(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = limit;
+	CHECK_INT_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* A record cut short by a full disk: the append that made it fails, and
+ * neither the rest of it nor its "\n" can be written; the next append
+ * (the disk has room again) must not continue the fragment. 3 records
+ * appended, the 2nd torn: the 1st and 3rd are read back. */
+static void
+test_short_write(void)
+{
+	struct spool_record r = full_record();
+	struct spool_read_stats st = {0};
+	struct spool_stats ws = {0};
+	struct collect c = {0};
+	char dir[400], path[512];
+	off_t one;
+
+	snprintf(dir, sizeof(dir), "%s/short", tmpdir);
+	CHECK_INT_EQ(mkdir(dir, 0700), 0);
+	snprintf(
+	    path, sizeof(path), "%s/2023-11-14.mx1.example.org.jsonl", dir);
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK_INT_EQ(spool_append(dir, &r, 1700000000, &ws), 0);
+	one = file_size(path);
+	CHECK(one > 100);
+	set_fsize((rlim_t)(one + one / 2));
+	CHECK_INT_EQ(spool_append(dir, &r, 1700000000, &ws), -EFBIG);
+	set_fsize(RLIM_INFINITY);
+	CHECK_INT_EQ(file_size(path), one + one / 2); /* a fragment, no "\n" */
+	CHECK_INT_EQ(spool_append(dir, &r, 1700000000, &ws), 0);
+	CHECK_INT_EQ(ws.appended, 2);
+	CHECK_INT_EQ(ws.failed, 1);
+	CHECK_INT_EQ(ws.last_error, -EFBIG);
+
+	CHECK_INT_EQ(
+	    spool_read_file(path, collect_record, collect_warn, &c, &st), 0);
+	CHECK_INT_EQ(c.records, 2);
+	CHECK_INT_EQ(c.line_sum, 1 + 3);
+	CHECK_INT_EQ(st.lines, 3);
+	CHECK_INT_EQ(st.invalid, 1); /* the fragment, alone on line 2 */
+	CHECK_INT_EQ(st.torn, 0);
+	CHECK_INT_EQ(c.warnings, 1);
+	CHECK_INT_EQ(c.last_warn_line, 2);
+}
+
+/* What a writer without the tail check left (an older authmilter): a
+ * fragment with the next record glued to it. The reader finds the whole
+ * record after the fragment. */
+static void
+test_glued(void)
+{
+	struct spool_record r = full_record();
+	struct spool_read_stats st = {0};
+	struct collect c = {0};
+	struct buf line, data;
+	char path[512];
+	const char *why;
+
+	buf_init(&line, 1 << 20);
+	buf_init(&data, 1 << 20);
+	CHECK_INT_EQ(spool_record_to_json(&r, &line, &why), 0);
+	buf_add(&data, line.data, line.len);
+	buf_addc(&data, '\n');
+	buf_add(&data, line.data, line.len / 3); /* torn ... */
+	buf_add(&data, line.data, line.len);     /* ... then glued */
+	buf_addc(&data, '\n');
+	buf_add(&data, line.data, 1); /* only "{" */
+	buf_add(&data, line.data, line.len);
+	buf_addc(&data, '\n');
+	/* a record start inside a torn record, then garbage: invalid */
+	buf_add(&data, line.data, 20);
+	buf_add(&data, line.data, 30);
+	buf_addc(&data, '\n');
+	buf_add(&data, line.data, line.len);
+	buf_addc(&data, '\n');
+	CHECK_INT_EQ(buf_error(&data), 0);
+	snprintf(path, sizeof(path), "%s/glued.jsonl", tmpdir);
+	write_file(path, buf_cstr(&data));
+
+	CHECK_INT_EQ(
+	    spool_read_file(path, collect_record, collect_warn, &c, &st), 0);
+	CHECK_INT_EQ(st.lines, 5);
+	CHECK_INT_EQ(c.records, 4);
+	CHECK_INT_EQ(c.line_sum, 1 + 2 + 3 + 5);
+	CHECK_INT_EQ(st.torn, 2);
+	CHECK_INT_EQ(st.invalid, 1);
+	CHECK_INT_EQ(c.warnings, 3);
+	buf_free(&line);
+	buf_free(&data);
+}
+
+/* Threads and a process appending at once, the process having torn a
+ * record first: every append that returned 0 is read back, whoever wrote
+ * after the fragment. */
+static void
+test_short_write_concurrent(void)
+{
+	struct writer w[THREADS + 1];
+	struct spool_read_stats st = {0};
+	struct collect c = {0};
+	pthread_t th[THREADS];
+	char dir[400], path[512];
+	unsigned long child_ok = 0;
+	int pipefd[2], i, status;
+	pid_t pid;
+
+	snprintf(dir, sizeof(dir), "%s/shortc", tmpdir);
+	CHECK_INT_EQ(mkdir(dir, 0700), 0);
+	snprintf(
+	    path, sizeof(path), "%s/2023-11-14.mx1.example.org.jsonl", dir);
+	memset(&thread_stats, 0, sizeof(thread_stats));
+	for (i = 0; i < THREADS + 1; i++)
+		w[i] = (struct writer){.id = i, .dir = dir};
+	CHECK_INT_EQ(pipe(pipefd), 0);
+	pid = fork();
+	if (pid == 0) {
+		struct spool_stats cs = {0};
+		off_t one;
+
+		signal(SIGXFSZ, SIG_IGN);
+		writer_once(&w[THREADS], &cs);
+		one = file_size(path);
+		/* a limit inside the 4th record: 3 appended, then torn */
+		set_fsize((rlim_t)(3 * one + one / 2));
+		while (cs.failed == 0)
+			writer_once(&w[THREADS], &cs);
+		set_fsize(RLIM_INFINITY);
+		/* tell the parent, then append along with its threads */
+		if (write(pipefd[1], &cs.appended, sizeof(cs.appended)) < 0)
+			_exit(2);
+		writer_run(&w[THREADS], &cs);
+		if (write(pipefd[1], &cs.appended, sizeof(cs.appended)) < 0)
+			_exit(2);
+		_exit(w[THREADS].err == 0 && cs.appended == 3 + PER_WRITER ? 0
+		                                                           : 1);
+	}
+	CHECK(pid > 0);
+	close(pipefd[1]);
+	CHECK_INT_EQ(
+	    read(pipefd[0], &child_ok, sizeof(child_ok)), sizeof(child_ok));
+	CHECK_INT_EQ(child_ok, 3);
+	for (i = 0; i < THREADS; i++)
+		CHECK_INT_EQ(
+		    pthread_create(&th[i], NULL, writer_thread, &w[i]), 0);
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_INT_EQ(w[i].err, 0);
+	}
+	CHECK_INT_EQ(
+	    read(pipefd[0], &child_ok, sizeof(child_ok)), sizeof(child_ok));
+	close(pipefd[0]);
+	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_INT_EQ(thread_stats.appended, THREADS * PER_WRITER);
+
+	CHECK_INT_EQ(
+	    spool_read_file(path, collect_record, collect_warn, &c, &st), 0);
+	for (i = 0; i < THREADS; i++)
+		CHECK_INT_EQ(c.per_writer[i], PER_WRITER);
+	CHECK_INT_EQ(c.per_writer[THREADS], child_ok);
+	CHECK_INT_EQ(st.invalid + st.torn, 1); /* the one fragment */
+	CHECK_INT_EQ(c.records, THREADS * PER_WRITER + child_ok);
 }
 
 int
@@ -627,6 +860,9 @@ main(void)
 	test_torn_and_invalid();
 	test_concurrent_appends();
 	test_append_errors();
+	test_short_write();
+	test_glued();
+	test_short_write_concurrent();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

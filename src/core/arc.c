@@ -341,6 +341,14 @@ struct arc_verify {
 	struct arc_set_result *sets; /* count entries */
 	struct dkim_sig_parsed *as;  /* count entries: the seals parsed */
 	uint8_t (*as_digest)[DKIM_DIGEST_LEN]; /* what each seal signs */
+	/* the fields the last AMS's h= selected, hashed: the next AMS with
+	 * the same h= (a chain's sealers mostly sign the same list) reuses
+	 * them */
+	struct dkim_sig_hasher ams_h;
+	bool ams_h_live;
+	const char *ams_h_value;
+	size_t ams_h_len;
+	enum canon_alg ams_h_hc;
 	struct arc_vkey keys[2 * BOUND_ARC_SETS];
 	size_t n_keys;
 	struct arc_result result;
@@ -466,6 +474,43 @@ check_signed(struct arc_verify *v, const struct dkim_sig_parsed *p,
 	return dkim_sig_check(p, look->key, body, digest, res, why);
 }
 
+/* The header hash of an AMS (field f, parsed p): the fields its h=
+ * selects, then the AMS itself (RFC 6376 section 3.7), the fields' part
+ * kept for the next AMS with the same h=. */
+static int
+ams_digest(struct arc_verify *v, const struct dkim_sig_parsed *p,
+    const struct msg_header *f, uint8_t *digest)
+{
+	const struct msg_header *fields[BOUND_SIGNED_HEADERS];
+	size_t n, k;
+	int r;
+
+	if (!v->ams_h_live || v->ams_h_hc != p->hc ||
+	    v->ams_h_len != p->h->value_len ||
+	    memcmp(v->ams_h_value, p->h->value, v->ams_h_len) != 0) {
+		if (v->ams_h_live)
+			dkim_sig_hasher_free(&v->ams_h);
+		v->ams_h_live = false;
+		r = dkim_sig_select(v->msg, p->h->value, p->h->value_len,
+		    fields, BOUND_SIGNED_HEADERS, &n);
+		if (r != 0)
+			return r;
+		r = dkim_sig_hasher_init(&v->ams_h, p->hc);
+		for (k = 0; k < n && r == 0; k++)
+			r = dkim_sig_hasher_add(&v->ams_h, fields[k]);
+		if (r != 0) {
+			dkim_sig_hasher_free(&v->ams_h);
+			return r;
+		}
+		v->ams_h_live = true;
+		v->ams_h_value = p->h->value;
+		v->ams_h_len = p->h->value_len;
+		v->ams_h_hc = p->hc;
+	}
+	return dkim_sig_hasher_digest(
+	    &v->ams_h, f, p->b->value, p->b->value_len, digest);
+}
+
 /* The AMS of instance i (RFC 8617 section 5.2 step 4, section 4.1.2: a
  * DKIM signature, RFC 6376 section 6.1). */
 static int
@@ -492,8 +537,7 @@ check_ams(struct arc_verify *v, unsigned i, int64_t now)
 		sr->ams_why = "signature expired";
 		return 0;
 	}
-	r = dkim_sig_hash_header(v->msg, p->hc, p->h->value, p->h->value_len,
-	    v->chain.sets[i - 1].ams, p->b->value, p->b->value_len, digest);
+	r = ams_digest(v, p, v->chain.sets[i - 1].ams, digest);
 	if (r == -ENOMEM || r == -EIO)
 		return r;
 	if (r != 0) {
@@ -644,6 +688,8 @@ arc_verify_finish(
 		res->failed_instance = c->problem_instance;
 	} else {
 		r = verify_chain(v, now);
+		if (v->ams_h_live)
+			dkim_sig_hasher_free(&v->ams_h);
 	}
 	if (r == 0)
 		*ret = res;

@@ -120,6 +120,29 @@ T.check(spool:find('"type":"trusted_forwarder","comment":"arc=pass; ' ..
     'author.example"', 1, true) ~= nil,
     "the report record carries the override with the sealer")
 
+-- the aggregate report built from the spool carries it too: RFC 9990's
+-- trusted_forwarder with the sealer in the comment, schema-valid
+local rconf = T.dir .. "/report.conf"
+f = T.must(io.open(rconf, "wb"))
+f:write("Mode v\nSocket local:" .. T.dir .. "/report.sock\nSyslog no\n" ..
+    "SpoolDir " .. T.dir .. "/spool\nReportOrgName Test Receiver\n" ..
+    "ReportEmail dmarc-reports@mx.test.example\n" ..
+    "Nameservers 127.0.0.1@" .. T.port .. "\n")
+f:close()
+run(os.getenv("MT_AM") .. " report --config " .. rconf .. " --now " ..
+    (os.time() + 86400) .. " >" .. T.dir .. "/report.log 2>&1")
+local xml = run("zcat " .. T.dir .. "/spool/reports/*author.example*.xml.gz")
+T.check(xml:find("<reason>%s*<type>trusted_forwarder</type>%s*" ..
+    "<comment>arc=pass; trusted ARC sealer forwarder%.example %(i=1%) " ..
+    "recorded dmarc=pass for author%.example</comment>%s*</reason>") ~= nil,
+    "the aggregate report carries the override with the sealer")
+f = T.must(io.open(T.dir .. "/report.xml", "wb"))
+f:write(xml)
+f:close()
+T.check(os.execute("xmllint --noout --schema " .. T.here ..
+    "/../data/dmarc/rfc9990-dmarc-2.0.xsd " .. T.dir ..
+    "/report.xml 2>/dev/null"), "the report is valid against the schema")
+
 -- 4. the same message without TrustedARCSealers: rejected
 T.set_conf(T.read(T.conf):gsub("TrustedARCSealers[^\n]*\n", ""))
 os.execute("kill -HUP " .. T.pid)

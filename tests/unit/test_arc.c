@@ -17,6 +17,7 @@
 #include "authmilter/dkim_privkey.h"
 #include "authmilter/dkim_pubkey.h"
 #include "authmilter/dkim_sig.h"
+#include "authmilter/dkim_verify.h"
 #include "check.h"
 #include "dkim_testutil.h"
 
@@ -677,6 +678,45 @@ test_seal_options(void)
 	dkim_privkey_unref(ed);
 }
 
+/* The AMS body streams are DKIM's: one stream per (canonicalization, l=)
+ * however many DKIM signatures and ARC-Message-Signatures ask for it. */
+static void
+test_shared_bodies(void)
+{
+	struct dkim_verify_options dv = {0};
+	struct arc_verify_options av = {0};
+	struct dkim_sig_bodies *bodies;
+	struct dkim_verify *d;
+	struct arc_verify *v;
+	static const char *const canons[] = {
+	    "relaxed/relaxed", "relaxed/simple"};
+	char *m, *text;
+	struct tmsg t;
+	size_t i, n;
+
+	m = seal(base_msg, key2048, "arc", AUTH_NONE, NULL);
+	m = m != NULL ? m : strdup(base_msg);
+	for (i = 0; i < 2; i++) {
+		n = strlen(m) + 256;
+		text = malloc(n);
+		snprintf(text, n,
+		    "DKIM-Signature: v=1; a=rsa-sha256; c=%s; d=" DOM
+		    "; s=arc; h=from; bh=QUJD; b=QUJD\r\n%s",
+		    canons[i], m);
+		CHECK_INT_EQ(tmsg_load(&t, text), 0);
+		CHECK_INT_EQ(dkim_sig_bodies_new(t.a, &bodies), 0);
+		dv.resolver = av.resolver = dns;
+		dv.bodies = av.bodies = bodies;
+		CHECK_INT_EQ(dkim_verify_begin(t.a, &t.m, &dv, &d), 0);
+		CHECK_INT_EQ(arc_verify_begin(t.a, &t.m, &av, &v), 0);
+		/* the AMS is relaxed/relaxed: shared with the first */
+		CHECK_INT_EQ(dkim_sig_bodies_count(bodies), i + 1);
+		arena_free(t.a);
+		free(text);
+	}
+	free(m);
+}
+
 int
 main(void)
 {
@@ -696,6 +736,7 @@ main(void)
 	test_payload();
 	test_claims();
 	test_seal_options();
+	test_shared_bodies();
 	dns_resolver_free(dns);
 	dkim_privkey_unref(key2048);
 	dkim_privkey_unref(key4096);

@@ -738,7 +738,7 @@ session_verify_begin(struct session *s)
 	s->path = SESSION_PATH_VERIFY;
 }
 
-/* A message from a submission client that carries our
+/* A message from a submission client of ARCSealHosts that carries our
  * Authentication-Results was verified when it arrived (the list software
  * re-injecting it, changed): it is sealed with those results, not
  * verified again; signed when its From domain has a key. */
@@ -749,7 +749,13 @@ session_reseal_begin(struct session *s)
 	struct arc_seal_options so;
 	int r;
 
-	if (s->n_forged == 0 || !session_seals(s, false))
+	/* only a client of ARCSealHosts may hand us Authentication-Results
+	 * of ours to seal: from anybody else they would be forged, and our
+	 * seal would vouch for them */
+	if (s->n_forged == 0 || cfg->arc_key == NULL ||
+	    cfg->arc_seal_hosts == NULL ||
+	    !table_hosts_match(
+	        cfg->arc_seal_hosts, s->have_ip ? &s->ip : NULL, s->hostname))
 		return false;
 	s->reseal = true;
 	s->why = "re-injected, verified on arrival";

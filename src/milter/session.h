@@ -16,9 +16,9 @@
  *
  * ARC (RFC 8617; config_arc_seals() says which mail): verified mail is
  * sealed by the verdict, its AAR the Authentication-Results we add. A
- * message from a submission client (the list software re-injecting what
- * it changed) that carries our Authentication-Results from when it
- * arrived is not verified again: it is signed when it can be and sealed
+ * message from a submission client in ARCSealHosts (the list software
+ * re-injecting what it changed) that carries our Authentication-Results
+ * from when it arrived is not verified again: it is signed when it can be and sealed
  * with those results (their arc= the chain status) as the AAR. The new
  * set goes on top of the header.
  *

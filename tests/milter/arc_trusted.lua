@@ -102,6 +102,24 @@ T.check(os.execute("/usr/bin/python3 " .. T.here ..
     "dkimpy validates the list's seal")
 T.check(not T.dkimpy(path), "the author's signature is broken")
 
+-- an authenticated client that is not in ARCSealHosts, writing to a
+-- domain of ARCSealRecipientDomains, with an Authentication-Results
+-- that names us: forged, so nothing is sealed with it (our seal would
+-- vouch for it); its mail is signed as usual
+local forged = {{"Authentication-Results", " mx.test.example; arc=none;" ..
+    "\r\n\tdmarc=pass header.from=author.example"}}
+for _, h in ipairs(T.headers()) do
+	forged[#forged + 1] = h
+end
+c = T.open()
+T.send(c, {ip = "198.51.100.77", auth = "someone", headers = forged,
+    rcpt = "<member@rcpt.example>"})
+T.check(T.accepted(c) and mt.getheader(c, "DKIM-Signature", 0) ~= nil,
+    "the authenticated client's mail is signed")
+T.check(mt.getheader(c, "ARC-Seal", 0) == nil,
+    "not sealed with A-R it brought: the client is not in ARCSealHosts")
+mt.disconnect(c)
+
 -- 3. the next receiver: DMARC fails, the trusted sealer rescues it
 c = T.open()
 T.send(c, {ip = "198.51.100.60", headers = out, body = lbody,

@@ -40,6 +40,12 @@ bool cli_lf_only(const char *data, size_t len);
  * CRLF folds of value turned into LF when lf. */
 void cli_print_field(const char *name, const char *value, bool lf);
 
+struct arena;
+
+/* cli_split_names -- a comma list (split in place) into a NULL-terminated
+ * array of names in arena a. @return it and *ret_n, or NULL (ENOMEM). */
+const char **cli_split_names(struct arena *a, char *list, size_t *ret_n);
+
 struct dns_resolver;
 
 /* cli_resolver -- the resolver of verify and seal: the zone files (when

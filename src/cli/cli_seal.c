@@ -74,25 +74,6 @@ struct seal_args {
 	char *headers; /* comma list, split in place */
 };
 
-/* A comma list of names into a NULL-terminated array (in place). */
-static const char **
-seal_names(char *list, size_t *ret_n)
-{
-	const char **v;
-	size_t n = 1, i = 0;
-	char *p, *save = NULL;
-
-	for (p = list; *p != '\0'; p++)
-		n += *p == ',';
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
-		return NULL;
-	for (p = strtok_r(list, ", \t", &save); p != NULL;
-	     p = strtok_r(NULL, ", \t", &save))
-		v[i++] = p;
-	*ret_n = i;
-	return v;
-}
-
 /* @return 0 to go on, 1 after --help, -1 on a usage error (printed). */
 static int
 seal_parse(int argc, char **argv, struct seal_args *a)
@@ -243,7 +224,7 @@ cli_seal(int argc, char **argv)
 	struct orgdomain *org = NULL;
 	struct dmarc_options dmarc;
 	struct seal_args a;
-	const char **names = NULL;
+	struct arena *ar = arena_new(4096);
 	const char *why = NULL;
 	struct buf kwhy;
 	int r, status = CLI_EXIT_USAGE;
@@ -253,7 +234,8 @@ cli_seal(int argc, char **argv)
 	dmarc_options_init(&dmarc);
 	a.env.now = (int64_t)time(NULL);
 	a.env.dns_budget_ms = CONFIG_DNS_TIME_BUDGET * 1000;
-	if ((a.zones = calloc((size_t)argc, sizeof(*a.zones))) == NULL)
+	if (ar == NULL ||
+	    (a.zones = calloc((size_t)argc, sizeof(*a.zones))) == NULL)
 		goto out;
 	if ((r = seal_parse(argc, argv, &a)) != 0) {
 		status = r > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
@@ -274,9 +256,9 @@ cli_seal(int argc, char **argv)
 	}
 	a.so.key = key;
 	if (a.headers != NULL &&
-	    (names = seal_names(a.headers, &a.so.n_headers)) == NULL)
+	    (a.so.headers = cli_split_names(ar, a.headers,
+	         &a.so.n_headers)) == NULL)
 		goto out;
-	a.so.headers = names;
 	if (orgdomain_new(&oo, &org, &why) < 0) {
 		fprintf(stderr, "authmilter seal: public suffix list: %s\n",
 		    why != NULL ? why : "cannot be loaded");
@@ -296,7 +278,7 @@ out:
 	dkim_key_cache_free(a.env.key_cache);
 	orgdomain_free(org);
 	dkim_privkey_unref(key);
-	free(names);
+	arena_free(ar);
 	free(a.zones);
 	buf_free(&kwhy);
 	return status;

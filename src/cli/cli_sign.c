@@ -42,26 +42,6 @@ sign_usage(FILE *f)
 	    "Exit status: 0 signed, 2 usage, I/O or key error.\n");
 }
 
-/* Split a comma list into a NULL-terminated array of names (in place). */
-static const char **
-sign_split(struct arena *a, char *list, size_t *ret_n)
-{
-	size_t n = 1, i = 0;
-	const char **v;
-	char *p, *save = NULL;
-
-	for (p = list; *p != '\0'; p++)
-		n += *p == ',';
-	v = arena_zalloc(a, (n + 1) * sizeof(*v));
-	if (v == NULL)
-		return NULL;
-	for (p = strtok_r(list, ", \t", &save); p != NULL;
-	     p = strtok_r(NULL, ", \t", &save))
-		v[i++] = p;
-	*ret_n = i;
-	return v;
-}
-
 static int
 sign_parse_canon(const char *s, struct dkim_signer *sg)
 {
@@ -173,10 +153,10 @@ sign_parse(int argc, char **argv, struct arena *a, struct sign_args *args)
 				goto bad;
 			break;
 		case 'O':
-			sg->oversign = sign_split(a, optarg, &sg->n_oversign);
+			sg->oversign = cli_split_names(a, optarg, &sg->n_oversign);
 			break;
 		case 'H':
-			sg->headers = sign_split(a, optarg, &sg->n_headers);
+			sg->headers = cli_split_names(a, optarg, &sg->n_headers);
 			break;
 		case 'N':
 			args->now = strtoll(optarg, &end, 10);

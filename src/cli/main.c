@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authmilter/arena.h"
 #include "cli.h"
 
 struct cli_command {
@@ -131,4 +132,23 @@ cli_print_field(const char *name, const char *value, bool lf)
 		if (!(lf && v[0] == '\r' && v[1] == '\n'))
 			putchar(*v);
 	fputs(lf ? "\n" : "\r\n", stdout);
+}
+
+const char **
+cli_split_names(struct arena *a, char *list, size_t *ret_n)
+{
+	size_t n = 1, i = 0;
+	const char **v;
+	char *p, *save = NULL;
+
+	for (p = list; *p != '\0'; p++)
+		n += *p == ',';
+	v = arena_zalloc(a, (n + 1) * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (p = strtok_r(list, ", \t", &save); p != NULL;
+	     p = strtok_r(NULL, ", \t", &save))
+		v[i++] = p;
+	*ret_n = i;
+	return v;
 }

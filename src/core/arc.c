@@ -320,6 +320,27 @@ arc_parse(struct arena *a, const struct msg *m, struct arc_chain *ret)
 	return p.nomem ? -ENOMEM : 0;
 }
 
+/* ---- body streams: the caller's set, or our own ---- */
+
+/* The given set, or a new one of ours (*ret_own). @return 0; -ENOMEM. */
+static int
+bodies_use(struct arena *a, struct dkim_sig_bodies *given,
+    struct dkim_sig_bodies **ret, bool *ret_own)
+{
+	*ret = given;
+	*ret_own = given == NULL;
+	return given == NULL ? dkim_sig_bodies_new(a, ret) : 0;
+}
+
+/* Body bytes into our own set (a shared one is its owner's to feed). */
+static int
+bodies_feed(struct dkim_sig_bodies *b, bool own, const char *chunk, size_t len)
+{
+	if (!own)
+		panic("arc: body fed to a shared body set");
+	return dkim_sig_bodies_update(b, chunk, len);
+}
+
 /* ---- validation ---- */
 
 /* One key, looked up once per (s, d) for every signature naming it. */
@@ -374,12 +395,8 @@ arc_verify_begin(struct arena *a, const struct msg *m,
 	c = &v->chain;
 	if ((r = arc_parse(a, m, c)) != 0)
 		return r;
-	v->bodies = opt->bodies;
-	if (v->bodies == NULL) {
-		if ((r = dkim_sig_bodies_new(a, &v->bodies)) != 0)
-			return r;
-		v->own_bodies = true;
-	}
+	if ((r = bodies_use(a, opt->bodies, &v->bodies, &v->own_bodies)) != 0)
+		return r;
 	n = c->count;
 	v->sets = arena_zalloc(a, (n + 1) * sizeof(*v->sets));
 	v->ams = arena_zalloc(a, (n + 1) * sizeof(*v->ams));
@@ -416,9 +433,7 @@ arc_verify_begin(struct arena *a, const struct msg *m,
 int
 arc_verify_body(struct arc_verify *v, const char *chunk, size_t len)
 {
-	if (!v->own_bodies)
-		panic("arc_verify_body on a shared body set");
-	return dkim_sig_bodies_update(v->bodies, chunk, len);
+	return bodies_feed(v->bodies, v->own_bodies, chunk, len);
 }
 
 const struct arc_chain *
@@ -797,12 +812,8 @@ arc_seal_begin(struct arena *a, const struct msg *m,
 	}
 	if (r != 0)
 		return r;
-	s->bodies = opt->bodies;
-	if (s->bodies == NULL) {
-		if ((r = dkim_sig_bodies_new(a, &s->bodies)) != 0)
-			return r;
-		s->own_bodies = true;
-	}
+	if ((r = bodies_use(a, opt->bodies, &s->bodies, &s->own_bodies)) != 0)
+		return r;
 	/* RFC 8617 section 4.1.2 / 5.1: relaxed/relaxed, SHA-256 */
 	r = dkim_sig_body_for(
 	    s->bodies, CANON_RELAXED, CANON_SHA256, -1, &s->body);
@@ -815,9 +826,7 @@ arc_seal_begin(struct arena *a, const struct msg *m,
 int
 arc_seal_body(struct arc_seal *s, const char *chunk, size_t len)
 {
-	if (!s->own_bodies)
-		panic("arc_seal_body on a shared body set");
-	return dkim_sig_bodies_update(s->bodies, chunk, len);
+	return bodies_feed(s->bodies, s->own_bodies, chunk, len);
 }
 
 /* One tag to write. */

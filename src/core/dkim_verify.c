@@ -55,17 +55,6 @@ struct dkim_verify {
 
 /* ---- small helpers ---- */
 
-/* A tag value as a string in the arena; NULL (and v->nomem) on ENOMEM. */
-static const char *
-tag_dup(struct dkim_verify *v, const struct tag *t)
-{
-	const char *p = arena_memdup(v->arena, t->value, t->value_len);
-
-	if (p == NULL)
-		v->nomem = true;
-	return p;
-}
-
 /* "bad i=: problem" in the arena. */
 static const char *
 bad_i(struct dkim_verify *v, const char *problem)
@@ -132,8 +121,11 @@ tag_i(struct dkim_verify *v, struct dkim_vsig *s)
 		return bad_i(v, why);
 	if (!span_in_domain(at + 1, t->value_len - local - 1, d))
 		return "i= not within d=";
-	if ((s->res->identity = tag_dup(v, t)) == NULL)
+	if ((s->res->identity = arena_memdup(
+	         v->arena, t->value, t->value_len)) == NULL) {
+		v->nomem = true;
 		return "out of memory";
+	}
 	s->i_domain = s->res->identity + local + 1;
 	return NULL;
 }

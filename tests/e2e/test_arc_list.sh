@@ -28,28 +28,9 @@ need drill
 	need python3-authres
 [ "$(id -u)" = 0 ] || unavailable "Postfix needs root"
 
-dir=$(mktemp -d /var/tmp/authmilter-arc.XXXXXX)
-mpid=
-cleanup() {
-	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
-	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
-	sh "$e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
-	if [ "${KEEP:-}" = 1 ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-chmod 755 "$dir"
-mkdir "$dir/dns" "$dir/pf"
+pf_setup authmilter-arc
 
-dnsport=
-for try in 1 2 3 4 5; do
-	p=$(sh "$e2e/free-port.sh")
-	if sh "$e2e/dns-server.sh" start "$dir/dns" "$p" \
-	    "$src/keys/demo/demo.zone" "$src/tests/milter/milter.zone"; then
-		dnsport=$p
-		break
-	fi
-done
-[ -n "$dnsport" ] || { echo "nsd did not start" >&2; exit 1; }
+pf_dns_start
 
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/demo-rsa.private"
 mport=$(sh "$e2e/free-port.sh")
@@ -68,15 +49,7 @@ ARCKeyFile $dir/demo-rsa.private
 ARCSealHosts 127.0.0.1, localhost
 LogLevel debug
 EOF
-LSAN_OPTIONS=suppressions=$src/tests/milter/lsan.supp \
-	"$am" run -c "$dir/authmilter.conf" -f >"$dir/milter.log" 2>&1 &
-mpid=$!
-i=0
-until grep -q ' started: ' "$dir/milter.log"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { cat "$dir/milter.log" >&2; exit 1; }
-	sleep 0.05
-done
+pf_milter_start
 
 smtp=$(sh "$e2e/free-port.sh")
 sink=$(sh "$e2e/free-port.sh")
@@ -178,18 +151,4 @@ done
 grep -q 'sealed i=1 cv=none' "$dir/milter.log"
 check $? "the log lines say sealed"
 
-kill "$mpid"
-wait "$mpid"
-st=$?
-mpid=
-! grep -q 'Sanitizer\|runtime error' "$dir/milter.log" && [ $st = 0 ]
-check $? "authmilter stopped cleanly (status $st)"
-
-if [ $fail -ne 0 ]; then
-	echo "--- milter log" >&2
-	grep -v ': debug: ' "$dir/milter.log" >&2
-	echo "--- postfix log" >&2
-	tail -40 "$dir/pf/maillog" >&2
-fi
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+pf_finish

@@ -26,47 +26,16 @@ import dkim
 
 authmilter, top = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(top, "tests", "interop"))
+from demo_dns import dnsfunc_for, wire  # noqa: E402
+
 demo = os.path.join(top, "keys", "demo")
 zone = os.path.join(demo, "demo.zone")
 NOW = "1795435260"
 failures = 0
 
 
-def zone_txt(path):
-    """TXT records of a zone file as {name: text} (strings joined)."""
-    out, origin = {}, ""
-    text = re.sub(r"\(\s*(.*?)\s*\)",
-                  lambda m: m.group(1).replace("\n", " "),
-                  open(path).read(), flags=re.S)
-    for ln in text.splitlines():
-        if ln.lstrip().startswith(";"):
-            continue
-        if ln.startswith("$ORIGIN"):
-            origin = ln.split()[1]
-            continue
-        m = re.match(r'^(\S+)\s+(?:\d+\s+)?IN\s+TXT\s+(.*)$', ln)
-        if m:
-            name = m.group(1)
-            name = origin if name == "@" else (
-                name if name.endswith(".") else name + "." + origin)
-            out[name.lower()] = "".join(re.findall(r'"([^"]*)"', m.group(2)))
-    return out
-
-
-TXT = zone_txt(zone)
-
-
-def dnsfunc(name, timeout=5):
-    name = name.decode() if isinstance(name, bytes) else name
-    v = TXT.get(name.lower().rstrip(".") + ".")
-    return v.encode() if v is not None else None
-
-
+dnsfunc = dnsfunc_for(zone)
 KEY = open(os.path.join(demo, "demo-rsa.private"), "rb").read()
-
-
-def wire(data):
-    return re.sub(rb"\r?\n", b"\r\n", data)
 
 
 def dkimpy_seal(msg, srv_id, cv):

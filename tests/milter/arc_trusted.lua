@@ -132,6 +132,18 @@ T.check(ar:find("disposition=none override=trusted_forwarder by ARC " ..
     "sealer forwarder.example i=1 dmarc=pass", 1, true) ~= nil,
     "A-R: the override and the sealer")
 mt.disconnect(c)
+-- verify, offline, gives the same verdict for the same message and
+-- envelope, with and without the trusted sealer
+local args = "--authserv-id mx.test.example --ip 198.51.100.60 " ..
+    "--mail-from a@author.example " .. path
+local v = T.verify("--trusted-arc-sealer forwarder.example " .. args)
+T.check(v:find("disposition=none override=trusted_forwarder by ARC " ..
+    "sealer forwarder.example i=1 dmarc=pass", 1, true) ~= nil,
+    "verify: the same override")
+v = T.verify(args)
+T.check(v:find("disposition=reject", 1, true) ~= nil and
+    v:find("arc=pass", 1, true) ~= nil,
+    "verify without the trusted sealer: reject")
 local spool = run("cat " .. T.dir .. "/spool/*.jsonl")
 T.check(spool:find('"type":"trusted_forwarder","comment":"arc=pass; ' ..
     'trusted ARC sealer forwarder.example (i=1) recorded dmarc=pass for ' ..

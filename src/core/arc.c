@@ -164,30 +164,23 @@ seal_cv(const struct tag_list *tl)
 	return ARC_CV_INVALID;
 }
 
-/* The instance of an AMS or AS from its tag list; an AS also gives its
- * cv= and d=. */
+/* The instance of an AMS or AS from its tags (parsed into tl); an AS
+ * also gives its cv= and d=. */
 static const char *
 tagged_instance(struct arc_parser *p, const struct msg_header *f,
     enum arc_kind kind, unsigned *ret, enum arc_cv *ret_cv,
-    const char **ret_sealer, const struct tag_list **ret_tags)
+    const char **ret_sealer, struct tag_list *tl)
 {
-	struct tag_list *tl = arena_alloc(p->a, sizeof(*tl));
 	const struct tag *t;
 	const char *why;
 	size_t where;
 
-	if (tl == NULL) {
-		p->nomem = true;
-		return "out of memory";
-	}
 	if (tags_parse(f->value, f->value_len, tl, &why, &where) != 0)
 		return "bad tag list";
 	if ((t = tags_find(tl, "i")) == NULL)
 		return "no i=";
 	if ((why = instance_value(t->value, t->value_len, ret)) != NULL)
 		return why;
-	/* kept: the signature checks read them again */
-	*ret_tags = tl;
 	if (kind != KIND_AS)
 		return NULL;
 	*ret_cv = seal_cv(tl);
@@ -220,7 +213,7 @@ collect_one(
 	struct arc_chain *c = p->c;
 	const struct msg_header **slot;
 	const char *why, *sealer = NULL;
-	const struct tag_list *tl = NULL;
+	struct tag_list tl, *kept = NULL;
 	enum arc_cv cv = ARC_CV_INVALID;
 	char what[128];
 	unsigned inst = 0;
@@ -246,12 +239,21 @@ collect_one(
 		return;
 	}
 	*slot = f;
+	/* the tags of a field that has its place are kept: the signature
+	 * checks read them again */
+	if (kind != KIND_AAR) {
+		if ((kept = arena_alloc(p->a, sizeof(*kept))) == NULL) {
+			p->nomem = true;
+			return;
+		}
+		*kept = tl;
+	}
 	if (kind == KIND_AMS)
-		c->sets[inst - 1].ams_tags = tl;
+		c->sets[inst - 1].ams_tags = kept;
 	if (kind == KIND_AS) {
 		c->sets[inst - 1].cv = cv;
 		c->sets[inst - 1].sealer = sealer;
-		c->sets[inst - 1].as_tags = tl;
+		c->sets[inst - 1].as_tags = kept;
 	}
 }
 

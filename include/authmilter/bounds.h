@@ -14,6 +14,15 @@
 #define BOUND_HEADER_BYTES (1024 * 1024)
 /* One header field (Postfix header_size_limit default). */
 #define BOUND_HEADER_FIELD_BYTES 102400
+/* Past the three bounds above a message is still evaluated (a limit the
+ * message breaks is a fact about it, not our failure): the fields DMARC
+ * needs, From and DKIM-Signature, are kept past them in a reserve of
+ * their own, and the rest are dropped and counted. Real From fields are
+ * well under 1 KB and signatures a few KB; 256 KB holds every From a
+ * reader could be shown and MaxSignatures' largest value of signatures.
+ * A From that does not fit leaves nothing to evaluate (reject). */
+#define BOUND_HEADER_RESERVE_BYTES (256 * 1024)
+#define BOUND_HEADER_RESERVE_FIELDS 128
 /* DKIM signatures evaluated per message; the rest are reported as not
  * evaluated (default of MaxSignatures). */
 #define BOUND_DKIM_SIGNATURES 8
@@ -22,7 +31,9 @@
 #define BOUND_TAGS 64
 /* Header names listed in h= of one signature. */
 #define BOUND_SIGNED_HEADERS 128
-/* Addresses in one From header and From headers per message. */
+/* Addresses addr_parse_from() returns as a list (the signing decision
+ * wants one). Evaluation does not stop there: addr_parse_from_each()
+ * visits every address of a field, whatever their number. */
 #define BOUND_FROM_ADDRESSES 32
 /* RFC 1035 section 2.3.4: names are at most 255 octets, labels 63. */
 #define BOUND_DOMAIN_LEN 255
@@ -59,7 +70,8 @@
 #define BOUND_DMARC_URI_LEN 320
 /* Distinct author domains evaluated per message. RFC 9989 section 11.5:
  * limit the domains processed, since each costs a tree walk (up to 9
- * queries); beyond this the evaluation is a permerror. */
+ * queries). Any one of the rest could publish p=reject, so they count
+ * as failing under p=reject (one stands for them all in the result). */
 #define BOUND_DMARC_AUTHOR_DOMAINS 8
 /* Distinct authenticated identifiers (DKIM d=, SPF domain) whose
  * organizational domain is walked: BOUND_DKIM_SIGNATURES plus SPF. */

@@ -173,7 +173,8 @@ struct config {
 	unsigned min_key_bits;	/* default 1024 (RFC 8301 section 3.2) */
 	bool require_safe_keys;	/* default yes */
 	enum config_body_length body_length;	/* default policy */
-	bool required_from;	/* reject mail without one From; no */
+	bool required_from;	/* reject network mail without a usable
+				 * From; yes */
 
 	/* DNS */
 	struct config_nameserver *nameservers;	/* none: resolv.conf */

@@ -56,11 +56,17 @@
  * one; RFC 9989 section 11.5): each distinct domain is evaluated and the
  * strictest outcome applies (disposition reject > quarantine > none >
  * pass; then result fail > temperror > permerror > none > pass). At most
- * BOUND_DMARC_AUTHOR_DOMAINS distinct domains; more is a permerror. No
- * From (or no domain in it) is dmarc=none with a reason, or disposition
- * reject when require_from is set; a From that does not parse is
- * dmarc=permerror and never a pass (disposition reject with
- * require_from).
+ * BOUND_DMARC_AUTHOR_DOMAINS distinct domains are evaluated; any one of
+ * the rest could publish p=reject, so they count as one more author that
+ * fails under p=reject (the local cap and trusted forwarders still
+ * apply): any number of author domains ends in the strictest policy
+ * among them. No From (or no domain in it) is dmarc=none with a reason;
+ * a From without a domain that does not parse is dmarc=permerror (what
+ * is done with such mail is the caller's local policy, RequiredFrom).
+ * A From that is not a valid RFC 5322 mailbox-list but names domains
+ * (from_invalid) is evaluated for each of them and never passes: an
+ * aligned pass becomes a fail under the author's policy, and with no
+ * policy anywhere the result is permerror.
  *
  * Authentication-Results (RFC 8601, properties registered for method
  * dmarc by RFC 9989 section 9.1): header.from = the author domain, and
@@ -204,8 +210,13 @@ struct dmarc_spf {
 struct dmarc_input {
 	enum dmarc_from_state from_state;
 	const char *from_why;		/* why From did not parse, or NULL */
+	bool from_invalid;		/* FROM_OK, but a From field is not a
+					 * valid mailbox-list (or there are
+					 * several): no author passes */
 	const char *const *author_domains;
 	size_t author_count;
+	bool authors_more;		/* the message has more author domains
+					 * than author_domains lists */
 	const struct dmarc_dkim *dkim;	/* every DKIM result */
 	size_t dkim_count;
 	const struct dmarc_spf *spf;	/* NULL: SPF not evaluated */
@@ -234,8 +245,6 @@ int dmarc_forwarder_parse(const char *s, struct dmarc_forwarder *ret);
 
 /* Local policy (config). */
 struct dmarc_options {
-	bool require_from;		/* RequiredFrom: reject mail without a
-					 * usable From */
 	/* Local cap on what a failing message gets: DMARC_POLICY_UNSET (the
 	 * zero value) applies the evaluated policy as it is; QUARANTINE
 	 * never rejects; NONE never acts. A cap that lowers the disposition
@@ -254,8 +263,7 @@ struct dmarc_options {
 	size_t arc_sealer_count;
 };
 
-/* dmarc_options_init -- defaults (all zero): require_from off, no cap,
- * no forwarders. */
+/* dmarc_options_init -- defaults (all zero): no cap, no forwarders. */
 void dmarc_options_init(struct dmarc_options *opt);
 
 /* ---- discovery ---- */
@@ -279,7 +287,8 @@ struct dmarc_discovery {
 	enum orgdomain_method method;
 	size_t author_count;		/* distinct, at most
 					 * BOUND_DMARC_AUTHOR_DOMAINS */
-	bool authors_truncated;		/* more distinct domains were given */
+	bool authors_truncated;		/* more distinct domains were given
+					 * (or in.authors_more) */
 	struct dmarc_found *authors;	/* arena-owned */
 	size_t ident_count;
 	struct dmarc_ident_org idents[BOUND_DMARC_IDENTIFIERS];
@@ -343,7 +352,11 @@ struct dmarc_result {
 	enum dmarc_disposition disposition;
 	unsigned overrides;		/* of the decisive author */
 	size_t author_count;
-	struct dmarc_author *authors;	/* arena-owned; may be empty */
+	struct dmarc_author *authors;	/* arena-owned; may be empty; past
+					 * BOUND_DMARC_AUTHOR_DOMAINS the
+					 * last stands for the authors not
+					 * evaluated (found NULL, domain the
+					 * first of them) */
 	const struct dmarc_author *decisive;	/* the author whose outcome
 						 * is the overall one, or NULL
 						 * (no author evaluated) */

@@ -12,9 +12,19 @@
  * splits a whole message held in memory (CLI, tests) and says where the
  * body starts.
  *
+ * Bounds (bounds.h). Fields are kept while the message stays within
+ * BOUND_HEADER_COUNT fields, BOUND_HEADER_BYTES bytes and
+ * BOUND_HEADER_FIELD_BYTES per field. Past them nothing fails: a limit
+ * the message breaks is a fact about the message. From and
+ * DKIM-Signature fields (what DMARC needs) are still kept, in a reserve
+ * of BOUND_HEADER_RESERVE_BYTES; every other field is dropped and
+ * counted, and the fields RFC 5322 section 3.6 allows at most once are
+ * counted by name, so "how many Subject fields" stays true. A From that
+ * cannot be kept makes the message one that cannot be evaluated
+ * (msg.lost says why).
+ *
  * Memory: all strings live in the arena given to msg_init() (borrowed;
- * it must outlive the msg). Counts are bounded by BOUND_HEADER_COUNT and
- * BOUND_HEADER_BYTES. Not thread-safe.
+ * it must outlive the msg). Not thread-safe.
  */
 #ifndef AUTHMILTER_MSG_H
 #define AUTHMILTER_MSG_H
@@ -31,12 +41,31 @@ struct msg_header {
 	size_t value_len;
 };
 
+/* RFC 5322 section 3.6, the table of section 3.6: the fields a message
+ * carries at most once (From exactly once): from, sender, reply-to, to,
+ * cc, bcc, message-id, in-reply-to, references, subject, orig-date
+ * ("Date"), in this order. */
+#define MSG_UNIQUE_FIELDS 11
+extern const char *const msg_unique_fields[MSG_UNIQUE_FIELDS];
+
 struct msg {
 	struct arena *arena;		/* borrowed */
 	struct msg_header *headers;	/* arena-owned, in received order */
 	size_t count;
 	size_t cap;
-	size_t bytes;			/* names + values, for the bound */
+	size_t bytes;			/* names + values kept within the
+					 * bounds */
+	size_t reserve_bytes;		/* kept past them (From, DKIM-
+					 * Signature) */
+	size_t reserve_count;
+	/* what the bounds cost; never an error */
+	const char *limit;		/* the first bound broken (static
+					 * text), or NULL */
+	size_t dropped;			/* fields not kept */
+	const char *lost;		/* a From field not kept (static
+					 * text): nothing can be evaluated */
+	unsigned unique_dropped[MSG_UNIQUE_FIELDS];	/* per field of
+							 * msg_unique_fields */
 };
 
 /* msg_init -- an empty message whose data lives in arena a. */
@@ -45,9 +74,10 @@ void msg_init(struct msg *m, struct arena *a);
 /* msg_add_header -- append one field. name must be non-empty printable
  * ASCII without ':' (RFC 5322 section 2.2: ftext); value may contain any
  * bytes (NUL included: it is length-carried). Bare LF in value becomes
- * CRLF.
- * @return 0; -EINVAL for a bad name; -E2BIG past BOUND_HEADER_COUNT or
- * BOUND_HEADER_BYTES or BOUND_HEADER_FIELD_BYTES; -ENOMEM. */
+ * CRLF; the bounds hold for the stored length.
+ * @return 0 (the field was kept, or dropped past the bounds: see the
+ * header comment; m->limit, m->dropped and m->lost tell); -EINVAL for a
+ * bad name (nothing is recorded); -ENOMEM. */
 int msg_add_header(struct msg *m, const char *name, size_t name_len,
     const char *value, size_t value_len);
 
@@ -56,7 +86,8 @@ int msg_add_header(struct msg *m, const char *name, size_t name_len,
  * first empty line, or at the end of data (then the body is empty).
  * @return 0 and *ret_body_offset (first byte of the body); -EBADMSG with
  * *ret_why set (static string) when a line of the header section is
- * neither a field nor a continuation; the errors of msg_add_header(). */
+ * neither a field nor a continuation, or a field name is not valid;
+ * -ENOMEM. */
 int msg_parse(struct msg *m, const char *data, size_t len,
     size_t *ret_body_offset, const char **ret_why);
 
@@ -72,5 +103,14 @@ const struct msg_header *msg_find(const struct msg *m, const char *name,
 
 /* msg_count -- how many fields are named name. */
 size_t msg_count(const struct msg *m, const char *name);
+
+/* msg_unique_index -- the index of name (len bytes, ASCII
+ * case-insensitive) in msg_unique_fields, or -1. */
+int msg_unique_index(const char *name, size_t len);
+
+/* msg_count_received -- how many fields named name the message carried:
+ * those kept and, for the fields of msg_unique_fields, those dropped
+ * past the bounds. */
+size_t msg_count_received(const struct msg *m, const char *name);
 
 #endif

@@ -130,6 +130,17 @@ int report_file_name(const char *submitter, const char *domain,
 typedef int report_orgdomain_fn(void *ctx, const char *domain,
     struct buf *ret_org);
 
+/* report_mailto_parse -- the address of one rua URI: "mailto:" (RFC
+ * 6068, any case) with surrounding WSP ignored, percent-escapes decoded,
+ * "?hfields" dropped and the obsolete "!size" suffix ignored; the address
+ * must be a dot-atom local part of at most 64 bytes, "@", and a host name
+ * of letters, digits, '-', '_' and '.' (lower-cased).
+ * @return the address (arena-owned, NUL-terminated) with *ret_host
+ * pointing at its host part; NULL with *ret_why (static) when the URI is
+ * not a usable destination or memory ran out. */
+char *report_mailto_parse(struct arena *a, const char *uri, size_t len,
+    char **ret_host, const char **ret_why);
+
 struct report_dest {
 	const char *uri;	/* as published */
 	const char *address;	/* where to send; NULL: dropped */

@@ -7,9 +7,11 @@
  * environment: the resolver, the SMTP facts (client IP, HELO, MAIL FROM),
  * the options, and `now` (time is an input, so vectors with t= and x= are
  * reproducible). The work:
- *   begin   parse every From header (addr.h) into the author domains
- *           (A-labels; a field that does not parse gives the domain of
- *           each "@domain" in it, so a malformed From cannot hide one),
+ *   begin   the author domains (A-labels) of every From field: each
+ *           address's domain (addr_parse_from_each) and every domain a
+ *           reader could be shown as the sender (addr_shown_domains:
+ *           display names, comments, encoded words, fields that do not
+ *           parse), so no From can hide the domain whose policy applies;
  *           discover their DMARC policies (dmarc_discover_authors: first,
  *           so the lookups a sender controls cannot delay the policy past
  *           the DNS time budget), start DKIM verification (key lookups),
@@ -18,7 +20,10 @@
  *           and parse the ARC chain (RFC 8617; arc.h)
  *   body    stream the body into the DKIM and ARC hashes (one set of
  *           body streams: a canonicalization is hashed once)
- *   finish  DKIM results, the rest of DMARC discovery (identifiers,
+ *   finish  DKIM results; a passing signature that does not cover every
+ *           instance of a field RFC 5322 section 3.6 allows once
+ *           (msg_unique_fields) becomes dkim=policy, naming the field; the
+ *           rest of DMARC discovery (identifiers,
  *           dmarc_discover_identifiers) and evaluation (dmarc_evaluate, a
  *           pure function of all results, trusted ARC sealers
  *           included), the ARC chain's validation, the
@@ -26,6 +31,9 @@
  *           section 10's smtp.remote-ip and header.oldest-pass), and,
  *           when env->arc_seal asks, a new ARC set whose AAR is that
  *           header (RFC 8617 section 5.1)
+ * A message past the header bounds (msg.h) is evaluated on what was kept;
+ * when a From field could not be kept nothing is evaluated and
+ * verdict.unevaluable says why.
  * With env->dns_budget_ms, all DNS work of the message goes through one
  * dns_budget: past it, the checks still waiting end in temperror and
  * DMARC is evaluated with what was learned.
@@ -86,20 +94,32 @@ struct verdict_env {
 };
 
 struct verdict {
+	/* the header section past the bounds of msg.h (msg.limit): the
+	 * first bound broken, or NULL; the fields not evaluated */
+	const char *header_limit;
+	size_t header_dropped;
+	/* why nothing could be evaluated (a From field past every bound),
+	 * or NULL; DMARC is then a permerror with this reason */
+	const char *unevaluable;
 	/* DKIM: every signature, header order */
 	const struct dkim_verify_result *dkim;
 	size_t n_dkim;
 	/* SPF: NULL when not evaluated (no client IP), with the reason */
 	const struct spf_result *spf;
 	const char *spf_skipped;
-	/* From: the author domains (lower-case A-labels), the state */
+	/* From: the author domains, the state */
 	enum dmarc_from_state from_state;
-	const char *from_why;		/* why a From did not parse, or NULL */
-	bool from_recovered;		/* a From did not parse: its domains
-					 * were taken from each "@domain" */
+	const char *from_why;		/* why a From is not valid, or NULL */
+	bool from_invalid;		/* a From field is not a valid
+					 * mailbox-list, or there are several
+					 * From fields: DMARC never passes */
 	size_t n_from_fields;		/* From header fields */
-	const char *const *from_domains;
-	size_t n_from;
+	const char *const *from_domains;	/* distinct, lower-case
+						 * A-labels: the addresses'
+						 * first, then the shown ones */
+	size_t n_from;			/* at most
+					 * BOUND_DMARC_AUTHOR_DOMAINS + 1 */
+	bool from_more;			/* more distinct domains than that */
 	/* DMARC: NULL when not evaluated (no orgdomain context) */
 	const struct dmarc_result *dmarc;
 	const struct dmarc_discovery *discovery;

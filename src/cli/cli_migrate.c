@@ -507,6 +507,12 @@ migrate_dmarc(struct migrate *m, bool have)
 			migrate_note(m,
 			    "RequiredFrom checks the From field "
 			    "only, not every RFC 5322 header count");
+	} else {
+		/* authmilter rejects network mail without a usable From by
+		 * default; opendkim and opendmarc did not */
+		migrate_set(m, "RequiredFrom", "no", NULL,
+		    have ? "opendmarc's default" :
+		    "mail without a From was accepted before");
 	}
 	if ((o = migrate_get(&m->dmarc, "HistoryFile")) != NULL)
 		migrate_drop(m, o,

@@ -255,9 +255,8 @@ cli_seal(int argc, char **argv)
 		goto out;
 	}
 	a.so.key = key;
-	if (a.headers != NULL &&
-	    (a.so.headers = cli_split_names(ar, a.headers,
-	         &a.so.n_headers)) == NULL)
+	if (a.headers != NULL && (a.so.headers = cli_split_names(
+	                              ar, a.headers, &a.so.n_headers)) == NULL)
 		goto out;
 	if (orgdomain_new(&oo, &org, &why) < 0) {
 		fprintf(stderr, "authmilter seal: public suffix list: %s\n",

@@ -1,7 +1,8 @@
 /*
  * cli_verify.c -- `authmilter verify`: evaluate messages offline through
- * the same core path as the milter (verdict.h) and print the
- * Authentication-Results header it would add, or JSON.
+ * the same core path as the milter (verdict.h), decide what the milter
+ * would do with them (action.h) and print the Authentication-Results
+ * header it would add and that action, or JSON.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authmilter/action.h"
 #include "authmilter/arena.h"
 #include "authmilter/config.h"
 #include "authmilter/dkim_key_cache.h"
@@ -22,13 +24,21 @@
 #include "authmilter/verdict.h"
 #include "cli.h"
 
-/* Exit statuses of verify, documented in --help and README. */
+/* Exit statuses of verify: the action (documented in --help, README and
+ * authmilter(8)); CLI_EXIT_USAGE for errors. */
+#define VERIFY_EXIT_ACCEPT CLI_EXIT_OK
+#define VERIFY_EXIT_REJECT CLI_EXIT_FAIL
 #define VERIFY_EXIT_TEMP 3
+#define VERIFY_EXIT_QUARANTINE 4
 
 struct verify_opts {
 	bool json;
+	bool local;			/* --local: a local submission */
+	const char *unverified;		/* why the milter would not verify
+					 * this client's mail, or NULL */
 	const char *spool_dir;		/* NULL: no spool records */
 	struct spool_stats spool_stats;
+	struct action_policy policy;
 	struct dmarc_options dmarc;
 	struct verdict_env env;
 };
@@ -40,9 +50,16 @@ verify_usage(FILE *f)
 	    "usage: authmilter verify [options] FILE...\n"
 	    "\n"
 	    "Evaluate each message as the milter would and print the "
-	    "Authentication-Results\nheader it would add (or, with --json, one "
-	    "JSON object per line).\n"
+	    "Authentication-Results\nheader it would add and what it would do "
+	    "with the message (or, with --json,\none JSON object per line).\n"
 	    "\n"
+	    "  --config FILE             take the policy, DNS, DKIM and DMARC "
+	    "options from the\n"
+	    "                            milter's configuration file "
+	    "(default: built-in defaults)\n"
+	    "  --local                   the message was submitted locally "
+	    "(sendmail, pickup):\n"
+	    "                            RequiredFrom does not apply\n"
 	    "  --zone FILE               answer DNS queries from this zone "
 	    "file (repeatable)\n"
 	    "  --nameserver IP[@PORT]    query this server (default: "
@@ -67,8 +84,9 @@ verify_usage(FILE *f)
 	    "domains (default treewalk)\n"
 	    "  --psl FILE                public suffix list for --org-domain "
 	    "psl\n"
-	    "  --required-from           reject (disposition) mail without a "
-	    "usable From\n"
+	    "  --required-from           reject mail without a usable From "
+	    "(the default)\n"
+	    "  --no-required-from        do not (RequiredFrom no)\n"
 	    "  --trusted-forwarder NET   IP range or domain whose mail is not "
 	    "acted on (repeatable)\n"
 	    "  --trusted-arc-sealer DOMAIN  ARC sealer (.DOMAIN: and its "
@@ -82,11 +100,9 @@ verify_usage(FILE *f)
 	    "Each FILE is one message (an mbox is refused: split it into one "
 	    "file per\nmessage first).\n"
 	    "\n"
-	    "Exit status: 0 every message evaluated and nothing failed; 1 a "
-	    "DKIM signature\nor DMARC failed (fail, permerror, policy), or "
-	    "the DMARC disposition is reject\nor quarantine; 3 a temporary "
-	    "error (DNS) and no failure; 2 usage, I/O or\nmessage format "
-	    "error.\n", CONFIG_DNS_TIME_BUDGET);
+	    "Exit status: what the milter would do, the strictest over all "
+	    "messages:\n0 accept, 1 reject, 4 quarantine, 3 tempfail; 2 usage, "
+	    "I/O, message format\nor internal error.\n", CONFIG_DNS_TIME_BUDGET);
 }
 
 static json_t *
@@ -210,32 +226,89 @@ verify_json_arc(const struct verdict *v)
 	    "sets", sets);
 }
 
+/* The From facts: the author domains and what limited them. */
+static json_t *
+verify_json_from(const struct verdict *v)
+{
+	json_t *doms = json_array();
+	size_t i;
+
+	for (i = 0; i < v->n_from; i++)
+		json_array_append_new(doms, json_string(v->from_domains[i]));
+	return json_pack("{s:i, s:o, s:b, s:b, s:s?}",
+	    "fields", (json_int_t)v->n_from_fields,
+	    "domains", doms,
+	    "more_domains", v->from_more,
+	    "invalid", v->from_invalid,
+	    "why", v->from_why);
+}
+
+/* What the milter would do: the action and, for reject and tempfail, the
+ * SMTP reply it gives. */
+static json_t *
+verify_json_action(const struct action *act)
+{
+	json_t *reply = json_null();
+
+	if (act->code != NULL)
+		reply = json_pack("{s:s, s:s, s:s}", "code", act->code,
+		    "enhanced_code", act->xcode, "text", act->text);
+	return json_pack("{s:s, s:s?, s:s?, s:o}",
+	    "action", action_name(act->kind),
+	    "why", act->why,
+	    "quarantine", act->kind == ACTION_QUARANTINE ? act->text : NULL,
+	    "reply", reply);
+}
+
 static void
-verify_print(const char *path, const struct verdict *v, bool json,
-    bool several)
+verify_print_text(const char *path, const struct verdict *v,
+    const struct action *act, bool several)
+{
+	const char *p;
+
+	if (several)
+		printf("%s:\n", path);
+	printf("Authentication-Results:");
+	for (p = v->authres; *p != '\0'; p++)
+		if (*p != '\r')
+			putchar(*p);
+	putchar('\n');
+	printf("Action: %s", action_name(act->kind));
+	if (act->code != NULL)
+		printf(" %s %s %s", act->code, act->xcode, act->text);
+	else if (act->text != NULL)
+		printf(" (%s)", act->text);
+	if (act->why != NULL)
+		printf(" [%s]", act->why);
+	putchar('\n');
+}
+
+static void
+verify_print(const char *path, const struct verdict *v,
+    const struct action *act, bool json, bool several)
 {
 	json_t *o, *arr;
-	const char *p;
 	size_t i;
 	char *s;
 
 	if (!json) {
-		if (several)
-			printf("%s:\n", path);
-		printf("Authentication-Results:");
-		for (p = v->authres; *p != '\0'; p++)
-			if (*p != '\r')
-				putchar(*p);
-		putchar('\n');
+		verify_print_text(path, v, act, several);
 		return;
 	}
 	arr = json_array();
 	for (i = 0; i < v->n_dkim; i++)
 		json_array_append_new(arr, verify_json_dkim(&v->dkim[i]));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "file", path,
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:i, "
+	    "s:s?}",
+	    "file", path,
 	    "authentication_results", v->authres, "dkim", arr,
 	    "spf", verify_json_spf(v), "dmarc", verify_json_dmarc(v),
-	    "arc", verify_json_arc(v));
+	    "arc", verify_json_arc(v),
+	    "from", verify_json_from(v),
+	    "action", verify_json_action(act),
+	    "header_limit", v->header_limit,
+	    "header_dropped", (json_int_t)v->header_dropped,
+	    "unevaluable", v->unevaluable);
 	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s != NULL)
 		puts(s);
@@ -243,34 +316,21 @@ verify_print(const char *path, const struct verdict *v, bool json,
 	json_decref(o);
 }
 
-/* The exit status one verdict asks for. */
+/* The exit status of an action. */
 static int
-verify_status(const struct verdict *v)
+verify_status(const struct action *act)
 {
-	bool temp = false;
-	size_t i;
-
-	for (i = 0; i <= v->n_dkim; i++) {
-		enum auth_result r = i < v->n_dkim ? v->dkim[i].result :
-		    v->dmarc != NULL ? v->dmarc->result : AUTH_NONE;
-
-		switch (r) {
-		case AUTH_FAIL:
-		case AUTH_PERMERROR:
-		case AUTH_POLICY:
-			return CLI_EXIT_FAIL;
-		case AUTH_TEMPERROR:
-			temp = true;
-			break;
-		default:
-			break;
-		}
+	switch (act->kind) {
+	case ACTION_REJECT:
+		return VERIFY_EXIT_REJECT;
+	case ACTION_QUARANTINE:
+		return VERIFY_EXIT_QUARANTINE;
+	case ACTION_TEMPFAIL:
+		return VERIFY_EXIT_TEMP;
+	case ACTION_ACCEPT:
+		break;
 	}
-	/* RequiredFrom rejects without a DMARC failure */
-	if (v->dmarc != NULL && (v->dmarc->disposition == DMARC_DISP_REJECT ||
-	    v->dmarc->disposition == DMARC_DISP_QUARANTINE))
-		return CLI_EXIT_FAIL;
-	return temp ? VERIFY_EXIT_TEMP : CLI_EXIT_OK;
+	return VERIFY_EXIT_ACCEPT;
 }
 
 /* Append the verdict's report records to the spool, as the milter does. */
@@ -328,6 +388,7 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	const struct verdict *v;
 	const char *why = NULL;
 	size_t len = 0, body, n;
+	struct action act;
 	char *data = NULL;
 	struct msg m;
 	int r;
@@ -356,16 +417,28 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 		r = verdict_body(s, data + body, len - body);
 	if (r == 0)
 		r = verdict_finish(s, &v);
+	if (r == 0)
+		r = action_decide(v, &o->policy, o->local, a, &act);
+	if (r == 0 && o->unverified != NULL) {
+		/* the milter accepts it unchanged; the verdict is shown all
+		 * the same */
+		memset(&act, 0, sizeof(act));
+		act.why = o->unverified;
+	}
 	free(data);
 	if (r < 0) {
+		/* ours, not the message's: the milter would take
+		 * OnInternalError's action */
+		action_internal_error(&o->policy, &act);
 		fprintf(stderr, "authmilter verify: %s: evaluation failed: "
-		    "%s\n", path, strerror(-r));
+		    "%s (the milter would %s)\n", path, strerror(-r),
+		    action_name(act.kind));
 		return CLI_EXIT_USAGE;
 	}
-	verify_print(path, v, o->json, several);
+	verify_print(path, v, &act, o->json, several);
 	if (verify_spool(o, path, v) < 0)
 		return CLI_EXIT_USAGE;
-	return verify_status(v);
+	return verify_status(&act);
 }
 
 /* Build the resolver: zone files, or a stub resolver, behind a cache
@@ -407,8 +480,15 @@ struct verify_args {
 	size_t nzones;
 	const char *nameserver;
 	struct orgdomain_options org;
-	struct dmarc_forwarder *fw;
-	struct dmarc_forwarder *sealers;
+	bool org_given;			/* --org-domain or --psl */
+	struct dmarc_forwarder *fw;	/* argc + 1 entries */
+	size_t nfw;
+	const char *config_path;	/* --config */
+	int required_from;		/* -1 as configured, 0 no, 1 yes */
+	struct config *cfg;
+	char *nameservers;		/* the config's, as one string */
+	struct dmarc_forwarder *sealers; /* argc + the config's */
+	size_t nsealers;
 };
 
 /* Parse the options into o and args.
@@ -432,6 +512,9 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		{ "org-domain", required_argument, NULL, 'O' },
 		{ "psl", required_argument, NULL, 'P' },
 		{ "required-from", no_argument, NULL, 'R' },
+		{ "no-required-from", no_argument, NULL, 'X' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "local", no_argument, NULL, 'L' },
 		{ "trusted-forwarder", required_argument, NULL, 'T' },
 		{ "trusted-arc-sealer", required_argument, NULL, 'a' },
 		{ "spool", required_argument, NULL, 'S' },
@@ -493,25 +576,34 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 				args->org.method = ORGDOMAIN_PSL;
 			else if (strcmp(optarg, "treewalk") != 0)
 				goto bad;
+			args->org_given = true;
 			break;
 		case 'P':
 			args->org.psl_path = optarg;
+			args->org_given = true;
 			break;
 		case 'R':
-			o->dmarc.require_from = true;
+		case 'X':
+			args->required_from = c == 'R';
+			break;
+		case 'c':
+			args->config_path = optarg;
+			break;
+		case 'L':
+			o->local = true;
 			break;
 		case 'T':
 			if (dmarc_forwarder_parse(optarg,
-			    &args->fw[o->dmarc.forwarder_count]) < 0)
+			    &args->fw[args->nfw]) < 0)
 				goto bad;
-			o->dmarc.forwarder_count++;
+			args->nfw++;
 			break;
 		case 'a':
 			if (dmarc_forwarder_parse(optarg,
-			    &args->sealers[o->dmarc.arc_sealer_count]) < 0 ||
-			    args->sealers[o->dmarc.arc_sealer_count].family != 0)
+			    &args->sealers[args->nsealers]) < 0 ||
+			    args->sealers[args->nsealers].family != 0)
 				goto bad;
-			o->dmarc.arc_sealer_count++;
+			args->nsealers++;
 			break;
 		case 'S':
 			o->spool_dir = optarg;
@@ -535,27 +627,156 @@ bad:
 	return -1;
 }
 
-/* Evaluate every file; the worst status wins: usage > fail > temp > ok. */
+/* How strict an exit status is: usage > reject > quarantine > tempfail
+ * > accept. */
+static int
+verify_rank(int status)
+{
+	switch (status) {
+	case CLI_EXIT_USAGE:
+		return 4;
+	case VERIFY_EXIT_REJECT:
+		return 3;
+	case VERIFY_EXIT_QUARANTINE:
+		return 2;
+	case VERIFY_EXIT_TEMP:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Evaluate every file; the strictest status wins. */
 static int
 verify_files(struct verify_opts *o, int argc, char **argv)
 {
 	struct arena *a = arena_new(65536);
-	int i, st, status = CLI_EXIT_OK;
+	int i, st, status = VERIFY_EXIT_ACCEPT;
 
 	if (a == NULL)
 		return CLI_EXIT_USAGE;
 	for (i = optind; i < argc; i++) {
 		st = verify_file(o, argv[i], argc - optind > 1, a);
 		arena_reset(a);
-		if (st == CLI_EXIT_USAGE || status == CLI_EXIT_USAGE)
-			status = CLI_EXIT_USAGE;
-		else if (st == CLI_EXIT_FAIL || status == CLI_EXIT_FAIL)
-			status = CLI_EXIT_FAIL;
-		else if (st == VERIFY_EXIT_TEMP)
-			status = VERIFY_EXIT_TEMP;
+		if (verify_rank(st) > verify_rank(status))
+			status = st;
 	}
 	arena_free(a);
 	return status;
+}
+
+/* The configuration: --config's file, or the built-in defaults (what
+ * the milter runs with when its file says nothing). */
+static int
+verify_config(struct verify_args *args)
+{
+	struct buf errors, ns;
+	const struct config *c;
+	size_t i;
+	int r;
+
+	buf_init(&errors, 65536);
+	if (args->config_path != NULL)
+		r = config_load(args->config_path, &args->cfg, &errors);
+	else
+		r = config_load_mem("(defaults)", "", 0, &args->cfg, &errors);
+	if (r < 0) {
+		fprintf(stderr, "%sauthmilter verify: %s: cannot use the "
+		    "configuration\n", buf_cstr(&errors),
+		    args->config_path != NULL ? args->config_path :
+		    "(defaults)");
+		buf_free(&errors);
+		return r;
+	}
+	buf_free(&errors);
+	c = args->cfg;
+	if (args->config_path == NULL || c->n_nameservers == 0)
+		return 0;
+	buf_init(&ns, 4096);
+	for (i = 0; i < c->n_nameservers; i++)
+		buf_addf(&ns, "%s%s@%u", i > 0 ? " " : "",
+		    c->nameservers[i].addr, c->nameservers[i].port);
+	r = buf_error(&ns);
+	if (r == 0)
+		args->nameservers = buf_steal(&ns, NULL);
+	buf_free(&ns);
+	return r;
+}
+
+/* What the milter takes from the configuration, unless the command line
+ * said otherwise: the action policy (RequiredFrom from --[no-]required-
+ * from), the DMARC options with the trusted forwarders (--ip matched
+ * against TrustedForwarders, as the milter matches its client, and every
+ * --trusted-forwarder), and the DKIM and DMARC options of verdict_env. */
+static void
+verify_apply_config(struct verify_opts *o, struct verify_args *args)
+{
+	const struct config *c = args->cfg;
+	bool given = args->config_path != NULL;
+	const struct table_ip *cip = NULL;
+	struct table_ip ip;
+
+	action_policy_from_config(c, &o->policy);
+	if (o->env.client_ip != NULL &&
+	    table_ip_parse(o->env.client_ip, &ip) == 0)
+		cip = &ip;
+	/* as the milter: a submitting client (InternalHosts, a local
+	 * submission) is never ignored */
+	o->unverified = action_unverified(c, cip, NULL,
+	    o->local || config_is_internal(c, cip, NULL));
+	if (args->required_from >= 0)
+		o->policy.required_from = args->required_from == 1;
+	action_dmarc_options(&o->policy, &o->dmarc);
+	if (action_forwarder(c, o->env.client_ip, NULL, &args->fw[args->nfw]))
+		args->nfw++;
+	o->dmarc.forwarders = args->fw;
+	o->dmarc.forwarder_count = args->nfw;
+	o->env.dmarc = &o->dmarc;
+	/* AuthservID, or the milter's default (the fully qualified host
+	 * name, authmilter.conf(5)) */
+	if (o->env.authserv_id == NULL)
+		o->env.authserv_id = c->authserv_id;
+	o->env.receiver = c->authserv_id;
+	o->env.max_signatures = c->max_signatures;
+	if (o->env.min_rsa_bits == 0)
+		o->env.min_rsa_bits = c->min_key_bits;
+	o->env.allow_partial_body = c->body_length == CONFIG_BODY_LENGTH_ACCEPT;
+	if (given && !args->org_given) {
+		args->org.method = c->org_domain == CONFIG_ORGDOMAIN_PSL ?
+		    ORGDOMAIN_PSL : ORGDOMAIN_TREEWALK;
+		args->org.psl_path = c->public_suffix_list;
+	}
+	if (args->nzones == 0 && args->nameserver == NULL)
+		args->nameserver = args->nameservers;
+	/* DNSTimeBudget, unless --dns-time-budget said otherwise */
+	if (o->env.dns_budget_ms == 0)
+		o->env.dns_budget_ms = c->dns_time_budget * 1000;
+}
+
+/* The trusted ARC sealers: every --trusted-arc-sealer and the
+ * configuration's TrustedARCSealers, as the milter has them. */
+static int
+verify_arc_sealers(struct verify_opts *o, struct verify_args *args)
+{
+	size_t n = args->cfg->trusted_arc_sealers.n;
+	struct dmarc_forwarder *all;
+	const char *bad = NULL;
+	int r;
+
+	all = reallocarray(args->sealers, args->nsealers + n + 1, sizeof(*all));
+	if (all == NULL)
+		return -ENOMEM;
+	args->sealers = all;
+	if ((r = action_arc_sealers(args->cfg, all + args->nsealers, &bad)) <
+	    0) {
+		fprintf(stderr, "authmilter verify: %s: TrustedARCSealers: "
+		    "\"%s\": not a domain\n", args->config_path, bad);
+		return r;
+	}
+	args->nsealers += (size_t)r;
+	o->dmarc.arc_sealers = all;
+	o->dmarc.arc_sealer_count = args->nsealers;
+	return 0;
 }
 
 int
@@ -565,33 +786,28 @@ cli_verify(int argc, char **argv)
 	struct orgdomain *org = NULL;
 	struct verify_opts o;
 	const char *why = NULL;
-	char *host = NULL;
 	int r, status = CLI_EXIT_USAGE;
 
 	memset(&o, 0, sizeof(o));
 	memset(&args, 0, sizeof(args));
-	dmarc_options_init(&o.dmarc);
+	args.required_from = -1;
 	o.env.now = (int64_t)time(NULL);
-	o.env.dns_budget_ms = CONFIG_DNS_TIME_BUDGET * 1000;
 	args.org.method = ORGDOMAIN_TREEWALK;
 	args.zones = calloc((size_t)argc, sizeof(*args.zones));
-	args.fw = calloc((size_t)argc, sizeof(*args.fw));
+	args.fw = calloc((size_t)argc + 1, sizeof(*args.fw));
 	args.sealers = calloc((size_t)argc, sizeof(*args.sealers));
 	if (args.zones == NULL || args.fw == NULL || args.sealers == NULL)
 		goto out;
-	o.dmarc.forwarders = args.fw;
-	o.dmarc.arc_sealers = args.sealers;
 	r = verify_parse(argc, argv, &o, &args);
 	if (r != 0) {
 		status = r > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 		goto out;
 	}
-	/* the milter's default (authmilter.conf(5), AuthservID) */
-	host = config_default_authserv_id();
-	if (o.env.authserv_id == NULL)
-		o.env.authserv_id = host;
-	o.env.receiver = host;
-	o.env.dmarc = &o.dmarc;
+	if (verify_config(&args) < 0)
+		goto out;
+	verify_apply_config(&o, &args);
+	if (verify_arc_sealers(&o, &args) < 0)
+		goto out;
 	if (orgdomain_new(&args.org, &org, &why) < 0) {
 		fprintf(stderr, "authmilter verify: public suffix list: %s\n",
 		    why != NULL ? why : "cannot be loaded");
@@ -611,9 +827,10 @@ out:
 	dns_resolver_free(o.env.resolver);
 	dkim_key_cache_free(o.env.key_cache);
 	orgdomain_free(org);
+	config_unref(args.cfg);
+	free(args.nameservers);
 	free(args.zones);
 	free(args.fw);
 	free(args.sealers);
-	free(host);
 	return status;
 }

@@ -15,7 +15,9 @@
  * not by recursion, so no input can exhaust the stack.
  */
 #include <errno.h>
+#include <iconv.h>
 #include <string.h>
+#include <strings.h>
 
 #include "authmilter/addr.h"
 #include "authmilter/b64.h"
@@ -38,6 +40,8 @@ struct addr_cur {
 	const char *why;	/* last failure (static) */
 	size_t why_off;
 	size_t list_cap;
+	addr_visit_fn *visit;	/* addr_parse_from_each: instead of a list */
+	void *visit_ctx;
 };
 
 static int
@@ -493,6 +497,8 @@ addr_parse_local_part(struct addr_cur *c, struct addr *a, size_t *ret_start)
 	return 0;
 }
 
+static bool addr_has_encoded_word(const uint8_t *p, size_t n);
+
 /* RFC 5322 §3.4.1: addr-spec = local-part "@" domain */
 static int
 addr_parse_addr_spec(struct addr_cur *c, struct addr *a)
@@ -509,6 +515,11 @@ addr_parse_addr_spec(struct addr_cur *c, struct addr *a)
 	}
 	if (a->local_len == 0 && !a->local_quoted)
 		return addr_fail(c, c->pos, "empty local part");
+	/* RFC 2047 section 5: an encoded-word MUST NOT appear in any
+	 * portion of an addr-spec; readers that decode one anyway show
+	 * another address than the one parsed here */
+	if (addr_has_encoded_word(c->s + start, c->pos - start))
+		return addr_fail(c, start, "encoded word in an address");
 	c->pos++;
 	if ((r = addr_parse_domain(c, a, &end)) < 0)
 		return r;
@@ -631,6 +642,8 @@ addr_parse_phrase(struct addr_cur *c)
  * space (§2, §4; RFC 2231 §5's "*language" rides along in the charset).
  * Only a whole whitespace-separated token counts (§5). */
 struct addr_ew {
+	const uint8_t *charset;	/* up to '?' or '*' (RFC 2231 language) */
+	size_t charset_len;
 	const uint8_t *text;
 	size_t text_len;
 	size_t len;	/* of the whole encoded word */
@@ -645,8 +658,12 @@ addr_ew_span(const uint8_t *p, size_t i, size_t n)
 	return i;
 }
 
+/* token: the encoded word must end at WSP or the end (RFC 2047 section
+ * 5, for display names); otherwise it may stand anywhere, as lenient
+ * readers decode it. */
 static bool
-addr_match_encoded_word(const uint8_t *p, size_t n, struct addr_ew *ew)
+addr_match_encoded_word(const uint8_t *p, size_t n, struct addr_ew *ew,
+    bool token)
 {
 	size_t i, j;
 
@@ -655,6 +672,10 @@ addr_match_encoded_word(const uint8_t *p, size_t n, struct addr_ew *ew)
 	i = addr_ew_span(p, 2, n);
 	if (i == 2 || i + 3 > n || p[i] != '?' || p[i + 2] != '?')
 		return false;
+	ew->charset = p + 2;
+	for (j = 2; j < i && p[j] != '*'; j++)
+		;
+	ew->charset_len = j - 2;
 	if (p[i + 1] == 'B' || p[i + 1] == 'b')
 		ew->base64 = true;
 	else if (p[i + 1] == 'Q' || p[i + 1] == 'q')
@@ -664,12 +685,30 @@ addr_match_encoded_word(const uint8_t *p, size_t n, struct addr_ew *ew)
 	j = addr_ew_span(p, i + 3, n);
 	if (j + 2 > n || p[j] != '?' || p[j + 1] != '=')
 		return false;
-	if (j + 2 < n && !addr_is_wsp(p[j + 2]))
+	if (token && j + 2 < n && !addr_is_wsp(p[j + 2]))
 		return false;
 	ew->text = p + i + 3;
 	ew->text_len = j - (i + 3);
 	ew->len = j + 2;
 	return true;
+}
+
+/* Whether an encoded word stands anywhere in p[0..n). */
+static bool
+addr_has_encoded_word(const uint8_t *p, size_t n)
+{
+	struct addr_ew ew;
+	const uint8_t *q;
+
+	while (n >= 8 && (q = memmem(p, n, "=?", 2)) != NULL) {
+		n -= (size_t)(q - p);
+		p = q;
+		if (addr_match_encoded_word(p, n, &ew, false))
+			return true;
+		p++;
+		n--;
+	}
+	return false;
 }
 
 static int
@@ -764,7 +803,7 @@ addr_decode_display_name(struct addr_cur *c, const uint8_t *t, size_t n,
 			continue;
 		}
 		if (words < BOUND_ENCODED_WORDS &&
-		    addr_match_encoded_word(t + i, n - i, &ew)) {
+		    addr_match_encoded_word(t + i, n - i, &ew, true)) {
 			if ((k = addr_decode_encoded_word(&ew, out + w)) ==
 			    -ENOMEM)
 				return k;
@@ -851,6 +890,10 @@ addr_list_add(struct addr_cur *c, struct addr_list *l, const struct addr *a,
 	struct addr *v;
 	size_t cap;
 
+	if (c->visit != NULL) {
+		l->count++;
+		return c->visit(c->visit_ctx, a);
+	}
 	if (l->count == BOUND_FROM_ADDRESSES)
 		return addr_fail(c, at, "too many addresses");
 	if (l->count == c->list_cap) {
@@ -999,6 +1042,259 @@ addr_parse_reverse_path(struct addr_cur *c, struct addr_path *p)
 	return 0;
 }
 
+/* ---- what a reader may be shown ---- */
+
+/* Open iconv descriptors by charset, for one rendering. */
+#define ADDR_ICONV_CACHE 4
+struct addr_iconv {
+	char name[64];
+	iconv_t cd;
+};
+
+struct addr_render {
+	struct arena *arena;
+	uint8_t *out;
+	size_t len, cap;
+	struct addr_iconv cache[ADDR_ICONV_CACHE];
+	size_t next;		/* cache slot to reuse */
+};
+
+static void
+addr_render_out(struct addr_render *r, const uint8_t *p, size_t n)
+{
+	if (n > r->cap - r->len)
+		panic("addr: rendering overflow");
+	memcpy(r->out + r->len, p, n);
+	r->len += n;
+}
+
+/* The descriptor converting charset (ew) to UTF-8, or NULL when there is
+ * nothing to convert (UTF-8, US-ASCII) or iconv does not know it. */
+static iconv_t
+addr_render_cd(struct addr_render *r, const struct addr_ew *ew)
+{
+	struct addr_iconv *e;
+	char name[sizeof(r->cache[0].name)];
+	size_t i;
+
+	if (ew->charset_len == 0 || ew->charset_len >= sizeof(name))
+		return NULL;
+	memcpy(name, ew->charset, ew->charset_len);
+	name[ew->charset_len] = '\0';
+	if (strcasecmp(name, "utf-8") == 0 || strcasecmp(name, "us-ascii") == 0)
+		return NULL;
+	for (i = 0; i < ADDR_ICONV_CACHE; i++)
+		if (r->cache[i].cd != NULL &&
+		    strcasecmp(r->cache[i].name, name) == 0)
+			return r->cache[i].cd;
+	e = &r->cache[r->next];
+	r->next = (r->next + 1) % ADDR_ICONV_CACHE;
+	if (e->cd != NULL)
+		iconv_close(e->cd);
+	e->cd = iconv_open("UTF-8", name);
+	if (e->cd == (iconv_t)-1) {
+		e->cd = NULL;
+		return NULL;
+	}
+	memcpy(e->name, name, sizeof(name));
+	return e->cd;
+}
+
+/* Append n decoded bytes converted from the word's charset to UTF-8; a
+ * byte the charset does not have is skipped, as readers show a
+ * replacement character there and go on. */
+static void
+addr_render_convert(struct addr_render *r, const struct addr_ew *ew,
+    uint8_t *in, size_t n)
+{
+	iconv_t cd = addr_render_cd(r, ew);
+	char *ip = (char *)in, *op;
+	size_t il = n, ol;
+
+	if (cd == NULL) {
+		addr_render_out(r, in, n);
+		return;
+	}
+	iconv(cd, NULL, NULL, NULL, NULL);
+	while (il > 0) {
+		op = (char *)r->out + r->len;
+		ol = r->cap - r->len;
+		if (iconv(cd, &ip, &il, &op, &ol) != (size_t)-1) {
+			r->len = r->cap - ol;
+			break;
+		}
+		r->len = r->cap - ol;
+		if (errno == E2BIG)
+			return;	/* cannot happen: see addr_render */
+		ip++;	/* EILSEQ, EINVAL: skip the byte */
+		il--;
+	}
+	op = (char *)r->out + r->len;
+	ol = r->cap - r->len;
+	iconv(cd, NULL, NULL, &op, &ol);
+	r->len = r->cap - ol;
+}
+
+/* A reader's view of a header value: every encoded word decoded
+ * wherever it stands (readers are lenient about RFC 2047 section 5), its
+ * charset converted to UTF-8 where iconv knows it, the whitespace
+ * between two adjacent encoded words dropped (section 6.2), and the
+ * backslash of each quoted-pair dropped. The output fits in 4 bytes per
+ * input byte: a decoded word is shorter than the word, and UTF-8 takes
+ * at most 4 bytes for the character each input byte starts. */
+static int
+addr_render(struct addr_render *r, const uint8_t *p, size_t n)
+{
+	size_t i = 0, ws_at = 0;
+	bool prev_ew = false, ws = false;
+	struct addr_ew ew;
+	uint8_t *dec;
+	int k;
+
+	r->cap = 4 * n + 16;
+	if (r->cap < n || (r->out = arena_alloc(r->arena, r->cap)) == NULL)
+		return -ENOMEM;
+	while (i < n) {
+		if (p[i] == '=' && addr_match_encoded_word(p + i, n - i, &ew,
+		    false)) {
+			if ((dec = arena_alloc(r->arena, ew.text_len + 4)) ==
+			    NULL)
+				return -ENOMEM;
+			k = addr_decode_encoded_word(&ew, dec);
+			if (k >= 0) {
+				if (prev_ew && ws)
+					r->len = ws_at;
+				addr_render_convert(r, &ew, dec, (size_t)k);
+				i += ew.len;
+				prev_ew = true;
+				ws = false;
+				continue;
+			}
+		}
+		if (addr_is_wsp(p[i]) || p[i] == '\r' || p[i] == '\n') {
+			if (!ws)
+				ws_at = r->len;
+			ws = true;
+			addr_render_out(r, p + i++, 1);
+			continue;
+		}
+		if (p[i] == '\\' && i + 1 < n)
+			i++;
+		addr_render_out(r, p + i++, 1);
+		prev_ew = ws = false;
+	}
+	return 0;
+}
+
+/* The length of an at-sign a reader takes for one at p: "@", or the
+ * look-alikes U+FF20 FULLWIDTH and U+FE6B SMALL COMMERCIAL AT; 0. */
+static size_t
+addr_at_sign(const uint8_t *p, size_t n)
+{
+	if (n >= 1 && p[0] == '@')
+		return 1;
+	if (n >= 3 && p[0] == 0xef && ((p[1] == 0xbc && p[2] == 0xa0) ||
+	    (p[1] == 0xb9 && p[2] == 0xab)))
+		return 3;
+	return 0;
+}
+
+static bool
+addr_is_domain_byte(const uint8_t *p, size_t n)
+{
+	uint8_t b = p[0];
+
+	if (b >= 0x80)
+		return addr_at_sign(p, n) == 0;
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+	    (b >= '0' && b <= '9') || b == '-' || b == '_' || b == '.';
+}
+
+/* Hand cand[0..n) to fn without the dots and hyphens at its ends, when
+ * it can be a domain of more than one label (a dot, or non-ASCII text
+ * that IDNA may map to one). */
+static int
+addr_emit_one(uint8_t *cand, size_t n, addr_domain_fn *fn, void *ctx)
+{
+	size_t b = 0, i;
+	bool ascii = true;
+
+	while (b < n && (cand[b] == '.' || cand[b] == '-'))
+		b++;
+	while (n > b && (cand[n - 1] == '.' || cand[n - 1] == '-'))
+		n--;
+	for (i = b; i < n; i++)
+		ascii = ascii && cand[i] < 0x80;
+	if (n == b || (ascii && memchr(cand + b, '.', n - b) == NULL))
+		return 0;
+	cand[n] = '\0';
+	return fn(ctx, (const char *)cand + b, n - b);
+}
+
+/* An empty label ends a name: a reader of "ceo@bank.example..x.y" sees
+ * bank.example, then something else. Each part of src[0..n) between
+ * ".." is given on its own. */
+static int
+addr_emit(const uint8_t *src, size_t n, addr_domain_fn *fn, void *ctx)
+{
+	uint8_t buf[4 * BOUND_DOMAIN_LEN + 1], *cand = buf, *dd;
+	size_t part;
+	int r;
+
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, src, n);
+	while ((dd = memmem(cand, n, "..", 2)) != NULL) {
+		part = (size_t)(dd - cand);
+		if ((r = addr_emit_one(cand, part, fn, ctx)) < 0)
+			return r;
+		cand += part + 1;
+		n -= part + 1;
+	}
+	return addr_emit_one(cand, n, fn, ctx);
+}
+
+/* Every at-sign in p[0..n) and the run of domain bytes after it (after
+ * any whitespace). A run with non-ASCII bytes is also tried cut before
+ * the first of them ("bank.example" in "ceo@bank.example’s"). */
+static int
+addr_scan(const uint8_t *p, size_t n, addr_domain_fn *fn, void *ctx)
+{
+	uint8_t cand[4 * BOUND_DOMAIN_LEN + 1];
+	size_t i, j, k, len, ascii_len;
+	bool ascii;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if ((k = addr_at_sign(p + i, n - i)) == 0)
+			continue;
+		for (j = i + k; j < n && (addr_is_wsp(p[j]) || p[j] == '\r' ||
+		    p[j] == '\n'); j++)
+			;
+		len = 0;
+		ascii = true;
+		ascii_len = 0;
+		for (; j < n && addr_is_domain_byte(p + j, n - j); j++) {
+			if (p[j] >= 0x80 && ascii) {
+				ascii = false;
+				ascii_len = len;
+			}
+			if (len < sizeof(cand) - 1)
+				cand[len] = p[j];
+			len++;
+		}
+		i = j - 1;
+		if (len == 0 || len >= sizeof(cand))
+			continue;	/* longer than any domain */
+		if (!ascii && (r = addr_emit(cand, len, fn, ctx)) < 0)
+			return r;
+		if ((r = addr_emit(cand, ascii ? len : ascii_len, fn,
+		    ctx)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int
 addr_cur_init(struct addr_cur *c, struct arena *a, const char *value,
     size_t len, bool smtp)
@@ -1008,10 +1304,11 @@ addr_cur_init(struct addr_cur *c, struct arena *a, const char *value,
 	c->len = len;
 	c->arena = a;
 	c->smtp = smtp;
-	/* every kept output byte stands for an input byte; add the NULs of
-	 * local, domain and display name of each address (one past the
-	 * bound: the address that overflows it is parsed first) */
-	c->out_cap = len + 3 * (BOUND_FROM_ADDRESSES + 2) + 16;
+	/* every kept output byte stands for an input byte; each address
+	 * adds at most three NULs (local, domain, display name) and takes
+	 * at least three input bytes ("a@b"), so twice the input holds any
+	 * number of addresses */
+	c->out_cap = 2 * len + 64;
 	if (c->out_cap < len || (c->out = arena_alloc(a, c->out_cap)) == NULL)
 		return -ENOMEM;
 	return addr_check_bytes(c);
@@ -1043,6 +1340,22 @@ addr_parse_from(struct arena *a, const char *value, size_t len,
 }
 
 int
+addr_parse_from_each(struct arena *a, const char *value, size_t len,
+    addr_visit_fn *fn, void *ctx, struct addr_error *err)
+{
+	struct addr_list l = { NULL, 0 };
+	struct addr_cur c;
+	int r;
+
+	if ((r = addr_cur_init(&c, a, value, len, false)) == 0) {
+		c.visit = fn;
+		c.visit_ctx = ctx;
+		r = addr_parse_address_list(&c, &l);
+	}
+	return addr_finish(&c, r, err);
+}
+
+int
 addr_parse_path(struct arena *a, const char *value, size_t len,
     struct addr_path *ret_path, struct addr_error *err)
 {
@@ -1055,4 +1368,29 @@ addr_parse_path(struct arena *a, const char *value, size_t len,
 	if (r == 0)
 		*ret_path = p;
 	return addr_finish(&c, r, err);
+}
+
+int
+addr_shown_domains(struct arena *a, const char *value, size_t len,
+    addr_domain_fn *fn, void *ctx)
+{
+	struct addr_render r;
+	size_t i;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.arena = a;
+	rc = addr_scan((const uint8_t *)value, len, fn, ctx);
+	/* without an encoded word or a quoted-pair a reader's rendering is
+	 * the text as written */
+	if (rc != 0 || (memmem(value, len, "=?", 2) == NULL &&
+	    memchr(value, '\\', len) == NULL))
+		return rc;
+	rc = addr_render(&r, (const uint8_t *)value, len);
+	for (i = 0; i < ADDR_ICONV_CACHE; i++)
+		if (r.cache[i].cd != NULL)
+			iconv_close(r.cache[i].cd);
+	if (rc == 0)
+		rc = addr_scan(r.out, r.len, fn, ctx);
+	return rc;
 }

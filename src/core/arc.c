@@ -1045,6 +1045,12 @@ arc_seal_finish(struct arc_seal *s, const struct arc_chain *chain,
 	if (authres == NULL)
 		return -EINVAL;
 	memset(ret, 0, sizeof(*ret));
+	/* fields msg.h did not keep would be missing from what we sign and
+	 * change which instances h= selects: the seal would not verify */
+	if (s->msg->dropped > 0) {
+		*ret_why = "header past the bounds";
+		return 0;
+	}
 	if ((*ret_why = seal_cv_for(chain, status, &ret->cv)) != NULL)
 		return 0;
 	if ((r = dkim_sig_bodies_final(s->bodies)) != 0)

@@ -130,24 +130,55 @@ authres_skip_cfws(const char *v, size_t len, size_t i)
 	return i;
 }
 
+/* RFC 2045 section 5.1: token = 1*<any (US-ASCII) CHAR except SPACE,
+ * CTLs, or tspecials> */
+static bool
+authres_is_token_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* Whether text (n bytes) names id: equal ignoring ASCII case, or id with
+ * a trailing dot (a name some readers normalise). */
+static bool
+authres_names(const char *text, size_t n, const char *id, size_t idlen)
+{
+	if (n == idlen + 1 && text[idlen] == '.')
+		n--;
+	return n == idlen && strncasecmp(text, id, idlen) == 0;
+}
+
 bool
 authres_is_ours(const char *value, size_t len, const char *authserv_id)
 {
-	size_t idlen = strlen(authserv_id), i, start;
+	size_t idlen = strlen(authserv_id), i, n = 0;
+	char buf[256];
 
+	if (idlen >= sizeof(buf))
+		return false;
 	i = authres_skip_cfws(value, len, 0);
-	start = i;
-	/* authserv-id = value: a token or a quoted-string; ours is a host
-	 * name, a token */
-	while (i < len && value[i] != ';' && value[i] != ' ' &&
-	       value[i] != '\t' && value[i] != '(' && value[i] != '\r' &&
-	       value[i] != '\n')
-		i++;
-	if (i - start == idlen + 2 && value[start] == '"' &&
-	    value[i - 1] == '"')
-		start++, i--;
-	return i - start == idlen &&
-	       strncasecmp(value + start, authserv_id, idlen) == 0;
+	/* RFC 8601 section 2.2: authserv-id = value, and RFC 2045: value =
+	 * token / quoted-string. A reader unquotes a quoted-string (quoted
+	 * pairs resolved, RFC 5322 section 3.2.4) and ends a token at the
+	 * first character a token cannot hold, so both forms are read the
+	 * way such a reader would before comparing: a forged header must
+	 * not survive by spelling our name another way. */
+	if (i < len && value[i] == '"') {
+		for (i++; i < len && value[i] != '"'; i++) {
+			if (value[i] == '\\' && i + 1 < len)
+				i++;
+			else if (value[i] == '\r' || value[i] == '\n')
+				continue;	/* FWS: the CRLF goes */
+			if (n == sizeof(buf))
+				return false;
+			buf[n++] = value[i];
+		}
+		return authres_names(buf, n, authserv_id, idlen);
+	}
+	for (n = 0; i + n < len &&
+	    authres_is_token_char((unsigned char)value[i + n]); n++)
+		;
+	return authres_names(value + i, n, authserv_id, idlen);
 }
 
 /* ---- reading ---- */

@@ -488,7 +488,10 @@ config_set_domain_patterns(struct config_loader *l,
 	config_strlist_free(s);
 	config_split(v, s);
 	for (i = 0; i < s->n; i++) {
-		if (!config_domain_ok(s->v[i] + (s->v[i][0] == '.'))) {
+		/* digits and dots (an IPv4 address) would pass as a name;
+		 * a d= is never one */
+		if (!config_domain_ok(s->v[i] + (s->v[i][0] == '.')) ||
+		    strspn(s->v[i], "0123456789.") == strlen(s->v[i])) {
 			config_whyf(l, "\"%s\": not a domain name (or "
 			    ".domain for its subdomains)", s->v[i]);
 			config_strlist_free(s);
@@ -1379,6 +1382,7 @@ config_defaults(struct config *cfg)
 	cfg->body_length = CONFIG_BODY_LENGTH_POLICY;
 	cfg->dns_timeout = 5;
 	cfg->dns_cache_size = 10000;
+	cfg->required_from = true;
 	cfg->dns_time_budget = CONFIG_DNS_TIME_BUDGET;
 	cfg->reject_failures = true;
 	cfg->quarantine = CONFIG_QUARANTINE_HOLD;

@@ -641,7 +641,9 @@ trusted_forwarder(const struct dmarc_input *in, const struct dmarc_options *o)
 
 /* The distinct author domains of in, normalised (lower-case, no final
  * dot; a name that is not valid is kept as given, to be reported). At
- * most BOUND_DMARC_AUTHOR_DOMAINS; *ret_more says there were more. */
+ * most BOUND_DMARC_AUTHOR_DOMAINS; *ret_more says there were more, and
+ * names[BOUND_DMARC_AUTHOR_DOMAINS] is then the first of them (or NULL
+ * when only in->authors_more says so). */
 static int
 authors_distinct(struct arena *a, const struct dmarc_input *in,
     const char **names, size_t *ret_n, bool *ret_more)
@@ -650,7 +652,8 @@ authors_distinct(struct arena *a, const struct dmarc_input *in,
 	size_t i, j, n = 0;
 	int err = 0;
 
-	*ret_more = false;
+	*ret_more = in->from_state == DMARC_FROM_OK && in->authors_more;
+	names[BOUND_DMARC_AUTHOR_DOMAINS] = NULL;
 	for (i = 0; in->from_state == DMARC_FROM_OK && i < in->author_count;
 	     i++) {
 		s = orgdomain_name_norm(a, in->author_domains[i], &err);
@@ -663,6 +666,7 @@ authors_distinct(struct arena *a, const struct dmarc_input *in,
 		if (j < n)
 			continue;
 		if (n == BOUND_DMARC_AUTHOR_DOMAINS) {
+			names[n] = s;
 			*ret_more = true;
 			break;
 		}
@@ -800,7 +804,7 @@ int
 dmarc_discover_authors(const struct orgdomain *o, struct dns_resolver *r,
     struct arena *a, const struct dmarc_input *in, struct dmarc_discovery **ret)
 {
-	const char *names[BOUND_DMARC_AUTHOR_DOMAINS];
+	const char *names[BOUND_DMARC_AUTHOR_DOMAINS + 1];
 	struct dmarc_discovery *d;
 	size_t i, n;
 	int rc;
@@ -1216,10 +1220,9 @@ stricter(const struct dmarc_author *x, const struct dmarc_author *y)
 }
 
 /* No author domain to evaluate: RFC 9989 section 5.3.1 (zero domains:
- * DMARC validation is not possible); RequiredFrom rejects. */
+ * DMARC validation is not possible). */
 static void
-eval_no_author(const struct dmarc_input *in, const struct dmarc_options *opt,
-    struct dmarc_result *res)
+eval_no_author(const struct dmarc_input *in, struct dmarc_result *res)
 {
 	if (in->from_state == DMARC_FROM_UNPARSEABLE) {
 		res->result = AUTH_PERMERROR;
@@ -1232,17 +1235,45 @@ eval_no_author(const struct dmarc_input *in, const struct dmarc_options *opt,
 		                  ? "no From header field"
 		                  : "no domain in From";
 	}
-	if (opt->require_from) {
-		res->disposition = DMARC_DISP_REJECT;
-		res->overrides = DMARC_OVERRIDE_LOCAL_POLICY;
-	}
+}
+
+/* A From that is not a valid mailbox-list never passes (it may not show
+ * a reader the domain that was authenticated): the pass becomes a fail
+ * under the author's own policy. */
+static void
+eval_invalid_from(const struct dmarc_input *in, const struct dmarc_options *opt,
+    struct arena *a, struct dmarc_author *au)
+{
+	if (au->result != AUTH_PASS)
+		return;
+	au->result = AUTH_FAIL;
+	au->reason = arena_fmt(a, "From is not a valid mailbox-list: %s%s",
+	    in->from_why != NULL ? in->from_why : "several From fields", "");
+	au->disposition = DMARC_DISP_NONE;
+	fail_disposition(in, opt, au);
+}
+
+/* The authors past BOUND_DMARC_AUTHOR_DOMAINS, not evaluated: any one of
+ * them could publish p=reject, so together they are one author failing
+ * under p=reject (RFC 9989 section 11.5 lets a receiver limit the work;
+ * the limit must not lower the policy). */
+static void
+eval_omitted(const struct dmarc_input *in, const struct dmarc_options *opt,
+    const char *first, struct dmarc_author *au)
+{
+	au->domain = first != NULL ? first : "";
+	au->result = AUTH_FAIL;
+	au->reason = "more than 8 author domains: the rest count as failing "
+		     "under p=reject";
+	au->requested = au->evaluated = DMARC_POLICY_REJECT;
+	fail_disposition(in, opt, au);
 }
 
 int
 dmarc_evaluate(const struct dmarc_input *in, const struct dmarc_discovery *d,
     const struct dmarc_options *opt, struct arena *a, struct dmarc_result **ret)
 {
-	const char *names[BOUND_DMARC_AUTHOR_DOMAINS];
+	const char *names[BOUND_DMARC_AUTHOR_DOMAINS + 1];
 	struct dmarc_result *res;
 	size_t i, n = 0;
 	bool more = false;
@@ -1256,11 +1287,11 @@ dmarc_evaluate(const struct dmarc_input *in, const struct dmarc_discovery *d,
 		if (rc < 0)
 			return rc;
 	}
-	res->authors = arena_zalloc(a, (n > 0 ? n : 1) * sizeof(*res->authors));
+	res->authors = arena_zalloc(a, (n + 1) * sizeof(*res->authors));
 	if (res->authors == NULL)
 		return -ENOMEM;
-	if (n == 0) {
-		eval_no_author(in, opt, res);
+	if (n == 0 && !more) {
+		eval_no_author(in, res);
 		*ret = res;
 		return 0;
 	}
@@ -1268,19 +1299,28 @@ dmarc_evaluate(const struct dmarc_input *in, const struct dmarc_discovery *d,
 		rc = eval_author(in, d, opt, a, names[i], &res->authors[i]);
 		if (rc < 0)
 			return rc;
+		if (in->from_invalid)
+			eval_invalid_from(in, opt, a, &res->authors[i]);
+		if (res->authors[i].reason == NULL)
+			return -ENOMEM;
+	}
+	if (more)
+		eval_omitted(in, opt, names[BOUND_DMARC_AUTHOR_DOMAINS],
+		    &res->authors[n++]);
+	for (i = 0; i < n; i++)
 		if (res->decisive == NULL ||
 		    stricter(&res->authors[i], res->decisive))
 			res->decisive = &res->authors[i];
-	}
 	res->author_count = n;
 	res->result = res->decisive->result;
 	res->reason = res->decisive->reason;
 	res->disposition = res->decisive->disposition;
 	res->overrides = res->decisive->overrides;
-	if (more && result_rank(res->result) < result_rank(AUTH_PERMERROR)) {
-		/* section 11.5: not all author domains processed */
+	if (in->from_invalid &&
+	    result_rank(res->result) < result_rank(AUTH_PERMERROR)) {
 		res->result = AUTH_PERMERROR;
-		res->reason = "too many author domains in From";
+		res->reason = in->from_why != NULL ? in->from_why :
+		    "several From fields";
 	}
 	*ret = res;
 	return 0;

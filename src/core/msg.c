@@ -32,17 +32,44 @@ msg_name_ok(const char *name, size_t len)
 	return true;
 }
 
-/* Copy value into the arena, turning each bare LF into CRLF. */
-static char *
-msg_copy_value(struct arena *a, const char *v, size_t len, size_t *ret_len)
+const char *const msg_unique_fields[MSG_UNIQUE_FIELDS] = {
+	"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID",
+	"In-Reply-To", "References", "Subject", "Date",
+};
+
+int
+msg_unique_index(const char *name, size_t len)
 {
-	size_t i, extra = 0, o = 0;
-	char *p;
+	int i;
+
+	for (i = 0; i < MSG_UNIQUE_FIELDS; i++)
+		if (strlen(msg_unique_fields[i]) == len &&
+		    strncasecmp(msg_unique_fields[i], name, len) == 0)
+			return i;
+	return -1;
+}
+
+/* The stored length of v: each bare LF becomes CRLF. */
+static size_t
+msg_stored_len(const char *v, size_t len)
+{
+	size_t i, n = len;
 
 	for (i = 0; i < len; i++)
 		if (v[i] == '\n' && (i == 0 || v[i - 1] != '\r'))
-			extra++;
-	p = arena_alloc(a, len + extra + 1);
+			n++;
+	return n;
+}
+
+/* Copy value into the arena (stored bytes plus NUL), turning each bare LF
+ * into CRLF. */
+static char *
+msg_copy_value(struct arena *a, const char *v, size_t len, size_t stored)
+{
+	size_t i, o = 0;
+	char *p;
+
+	p = arena_alloc(a, stored + 1);
 	if (p == NULL)
 		return NULL;
 	for (i = 0; i < len; i++) {
@@ -51,26 +78,16 @@ msg_copy_value(struct arena *a, const char *v, size_t len, size_t *ret_len)
 		p[o++] = v[i];
 	}
 	p[o] = '\0';
-	*ret_len = o;
 	return p;
 }
 
-int
-msg_add_header(struct msg *m, const char *name, size_t name_len,
-    const char *value, size_t value_len)
+static int
+msg_store(struct msg *m, const char *name, size_t name_len,
+    const char *value, size_t value_len, size_t stored)
 {
 	struct msg_header *h;
-	size_t vlen;
 	char *v;
 
-	if (!msg_name_ok(name, name_len))
-		return -EINVAL;
-	if (m->count >= BOUND_HEADER_COUNT ||
-	    name_len + value_len > BOUND_HEADER_FIELD_BYTES ||
-	    m->bytes + name_len + value_len > BOUND_HEADER_BYTES)
-		return -E2BIG;
-	/* the bounds hold for the stored value: checked again after the
-	 * LF -> CRLF growth below */
 	if (m->count == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 32;
 		struct msg_header *n = arena_alloc(m->arena, cap * sizeof(*n));
@@ -84,17 +101,65 @@ msg_add_header(struct msg *m, const char *name, size_t name_len,
 	}
 	h = &m->headers[m->count];
 	h->name = arena_memdup(m->arena, name, name_len);
-	v = msg_copy_value(m->arena, value, value_len, &vlen);
+	v = msg_copy_value(m->arena, value, value_len, stored);
 	if (h->name == NULL || v == NULL)
 		return -ENOMEM;
-	if (name_len + vlen > BOUND_HEADER_FIELD_BYTES ||
-	    m->bytes + name_len + vlen > BOUND_HEADER_BYTES)
-		return -E2BIG;
 	h->name_len = name_len;
 	h->value = v;
-	h->value_len = vlen;
+	h->value_len = stored;
 	m->count++;
-	m->bytes += name_len + vlen;
+	return 0;
+}
+
+/* Which bound a field of size bytes breaks, or NULL. */
+static const char *
+msg_bound_broken(const struct msg *m, size_t size)
+{
+	if (size > BOUND_HEADER_FIELD_BYTES)
+		return "a header field larger than 100 KiB";
+	if (m->count - m->reserve_count >= BOUND_HEADER_COUNT)
+		return "more than 1000 header fields";
+	if (m->bytes + size > BOUND_HEADER_BYTES)
+		return "header section larger than 1 MiB";
+	return NULL;
+}
+
+int
+msg_add_header(struct msg *m, const char *name, size_t name_len,
+    const char *value, size_t value_len)
+{
+	size_t stored = msg_stored_len(value, value_len), size;
+	const char *why;
+	bool from, sig;
+	int u;
+
+	if (!msg_name_ok(name, name_len))
+		return -EINVAL;
+	size = name_len + stored;
+	why = msg_bound_broken(m, size);
+	if (why == NULL) {
+		m->bytes += size;
+		return msg_store(m, name, name_len, value, value_len, stored);
+	}
+	if (m->limit == NULL)
+		m->limit = why;
+	/* what DMARC needs is kept past the bounds, in the reserve */
+	from = name_len == 4 && strncasecmp(name, "From", 4) == 0;
+	sig = name_len == 14 && strncasecmp(name, "DKIM-Signature", 14) == 0;
+	if ((from || sig) && size <= BOUND_HEADER_FIELD_BYTES &&
+	    m->reserve_count < BOUND_HEADER_RESERVE_FIELDS &&
+	    m->reserve_bytes + size <= BOUND_HEADER_RESERVE_BYTES) {
+		m->reserve_bytes += size;
+		m->reserve_count++;
+		return msg_store(m, name, name_len, value, value_len, stored);
+	}
+	if (from && m->lost == NULL)
+		m->lost = size > BOUND_HEADER_FIELD_BYTES ?
+		    "a From field larger than 100 KiB" :
+		    "more From and DKIM-Signature fields than the limits hold";
+	m->dropped++;
+	if ((u = msg_unique_index(name, name_len)) >= 0)
+		m->unique_dropped[u]++;
 	return 0;
 }
 
@@ -167,10 +232,6 @@ msg_parse(struct msg *m, const char *data, size_t len,
 			*ret_why = "invalid header field name";
 			return -EBADMSG;
 		}
-		if (r == -E2BIG) {
-			*ret_why = "too many or too large header fields";
-			return r;
-		}
 		if (r < 0)
 			return r;
 	}
@@ -208,4 +269,12 @@ msg_count(const struct msg *m, const char *name)
 	while (msg_find(m, name, &pos) != NULL)
 		n++;
 	return n;
+}
+
+size_t
+msg_count_received(const struct msg *m, const char *name)
+{
+	int u = msg_unique_index(name, strlen(name));
+
+	return msg_count(m, name) + (u >= 0 ? m->unique_dropped[u] : 0);
 }

@@ -56,15 +56,11 @@ addr_ok(char *addr, char **ret_host)
 	return dns_name_valid(at + 1) && at[1] != '.';
 }
 
-/* parse_mailto -- the address of a "mailto:" URI (RFC 6068), with
- * percent-escapes decoded, "?hfields" dropped and the obsolete "!size"
- * suffix ignored (RFC 9989 appendix C.4: a literal '!' in a DMARC URI can
- * only start it, since '!' in the URI itself MUST be encoded).
- * @return the address (arena) and *ret_host inside it, or NULL with
- * *ret_why. */
-static char *
-parse_mailto(struct arena *a, const char *uri, size_t len, char **ret_host,
-    const char **ret_why)
+/* RFC 9989 appendix C.4: a literal '!' in a DMARC URI can only start the
+ * obsolete size suffix, since '!' in the URI itself MUST be encoded. */
+char *
+report_mailto_parse(struct arena *a, const char *uri, size_t len,
+    char **ret_host, const char **ret_why)
 {
 	char addr[ADDR_MAX + 1], *copy;
 	size_t i, n = 0;
@@ -197,7 +193,7 @@ adopt_override(struct dests *d, const struct report_dest_options *o,
 	for (; p < end && n < BOUND_SPOOL_RUA; p = c + 1) {
 		if ((c = memchr(p, ',', (size_t)(end - p))) == NULL)
 			c = end;
-		if ((addr = parse_mailto(d->a, p, (size_t)(c - p), &h,
+		if ((addr = report_mailto_parse(d->a, p, (size_t)(c - p), &h,
 		    &why)) == NULL)
 			continue;	/* malformed: ignored */
 		if (strcmp(h, host) != 0)
@@ -284,7 +280,7 @@ report_destinations(const struct spool_policy_published *p,
 	if (n > 0 && (d.v = arena_zalloc(a, d.cap * sizeof(*d.v))) == NULL)
 		return -ENOMEM;
 	for (i = 0; err == 0 && i < n; i++) {
-		addr = parse_mailto(a, p->rua[i], strlen(p->rua[i]), &host,
+		addr = report_mailto_parse(a, p->rua[i], strlen(p->rua[i]), &host,
 		    &why);
 		if (addr == NULL)	/* RFC 9990: malformed URIs ignored */
 			err = dests_add(&d, p->rua[i], NULL, why);

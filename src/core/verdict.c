@@ -11,12 +11,17 @@
 #include "authmilter/addr.h"
 #include "authmilter/authres.h"
 #include "authmilter/dkim_sig.h"
+#include "authmilter/tags.h"
 #include "authmilter/verdict.h"
 
 /* An Authentication-Results value: one resinfo per DKIM signature
  * (bounded by the signature limit), one SPF, one DMARC per author domain
  * (bounded) -- 16 KB is ample. */
 #define VERDICT_AUTHRES_MAX 16384
+
+/* Author domains kept: BOUND_DMARC_AUTHOR_DOMAINS to evaluate and the
+ * first of the rest, which names them all (dmarc.h). */
+#define VERDICT_AUTHORS (BOUND_DMARC_AUTHOR_DOMAINS + 1)
 
 struct verdict_session {
 	struct arena *arena;
@@ -32,7 +37,6 @@ struct verdict_session {
 	struct arc_seal *seal;          /* NULL: not sealing */
 	struct verdict result;
 	const char **authors;		/* backs result.from_domains */
-	bool too_many;			/* more than BOUND_FROM_ADDRESSES */
 	const char *envelope_from;	/* MAIL FROM domain, "" for null,
 					 * NULL when unknown */
 	bool null_sender;
@@ -40,22 +44,23 @@ struct verdict_session {
 };
 
 /* Add one author domain in its A-label form (RFC 9989 section 5.3.1:
- * U-labels are converted before discovery and alignment).
- * @return 0; 1 when the domain cannot be converted; -ENOMEM. */
+ * U-labels are converted before discovery and alignment; IDNA's UTS #46
+ * mapping also folds the full-width forms a reader sees as ASCII), once.
+ * A domain literal names no domain; a text that does not convert, or is
+ * not a name of more than one label when shown only in text, is no
+ * domain either.
+ * @return 0; -ENOMEM. */
 static int
-verdict_author_add(struct verdict_session *s, const char *dom, size_t len)
+verdict_author_add(struct verdict_session *s, const char *dom, size_t len,
+    bool shown)
 {
 	struct verdict *v = &s->result;
 	char *copy, *ascii = NULL;
 	size_t i;
 	int rc;
 
-	if (len == 0)
-		return 1;
-	if (v->n_from >= BOUND_FROM_ADDRESSES) {
-		s->too_many = true;
-		return 1;
-	}
+	if (len == 0 || dom[0] == '[')
+		return 0;
 	copy = arena_memdup(s->arena, dom, len);
 	if (copy == NULL)
 		return -ENOMEM;
@@ -63,95 +68,97 @@ verdict_author_add(struct verdict_session *s, const char *dom, size_t len)
 		copy[i] = (char)tolower((unsigned char)copy[i]);
 	if (i < len) {
 		rc = idn2_to_ascii_8z(copy, &ascii, IDN2_NONTRANSITIONAL);
+		if (rc == IDN2_MALLOC)
+			return -ENOMEM;
 		if (rc != IDN2_OK)
-			return rc == IDN2_MALLOC ? -ENOMEM : 1;
+			return 0;
 		copy = arena_strdup(s->arena, ascii);
 		idn2_free(ascii);
 		if (copy == NULL)
 			return -ENOMEM;
+		for (i = 0; copy[i] != '\0'; i++)
+			copy[i] = (char)tolower((unsigned char)copy[i]);
+	}
+	len = strlen(copy);
+	if (len > 0 && copy[len - 1] == '.')
+		copy[--len] = '\0';
+	if (!dns_name_valid(copy) || (shown && strchr(copy, '.') == NULL))
+		return 0;
+	for (i = 0; i < v->n_from; i++)
+		if (strcmp(s->authors[i], copy) == 0)
+			return 0;
+	if (v->n_from == VERDICT_AUTHORS) {
+		v->from_more = true;
+		return 0;
 	}
 	s->authors[v->n_from++] = copy;
 	return 0;
 }
 
-/* A From field that does not parse is still what a reader shows: take
- * every "@domain" in it as an author domain, so a malformed field cannot
- * hide the domain whose policy applies (the CVE-2019-16378 class).
- * @return the number of domains found, or -ENOMEM. */
 static int
-verdict_from_recover(struct verdict_session *s, const struct msg_header *h)
+verdict_from_address(void *ctx, const struct addr *a)
 {
-	const char *p = h->value, *end = h->value + h->value_len, *d;
-	int n = 0, r;
-
-	while ((p = memchr(p, '@', (size_t)(end - p))) != NULL) {
-		d = ++p;
-		while (p < end && (isalnum((unsigned char)*p) || *p == '-' ||
-		    *p == '.' || *p == '_' || (unsigned char)*p >= 0x80))
-			p++;
-		while (p > d && p[-1] == '.')
-			p--;
-		if (p == d || memchr(d, '.', (size_t)(p - d)) == NULL)
-			continue;
-		r = verdict_author_add(s, d, (size_t)(p - d));
-		if (r < 0)
-			return r;
-		n += r == 0;
-	}
-	return n;
+	return verdict_author_add(ctx, a->domain, a->domain_len, false);
 }
 
-/* Every address of every From field: the author domains (RFC 9989
- * section 4.4: each is evaluated; dmarc.h picks the strictest). */
+static int
+verdict_from_shown(void *ctx, const char *domain, size_t len)
+{
+	return verdict_author_add(ctx, domain, len, true);
+}
+
+/* Every From field: the domains of its addresses, whether it is a valid
+ * mailbox-list, and then every domain a reader could be shown in it
+ * (RFC 9989 section 4.4: each author domain is evaluated; dmarc.h takes
+ * the strictest). */
 static int
 verdict_from(struct verdict_session *s)
 {
 	struct verdict *v = &s->result;
 	const struct msg_header *h;
-	struct addr_list list;
 	struct addr_error err;
-	size_t pos = 0, i;
+	size_t pos = 0;
 	int r;
 
-	s->authors = arena_alloc(s->arena, BOUND_FROM_ADDRESSES *
+	s->authors = arena_alloc(s->arena, VERDICT_AUTHORS *
 	    sizeof(*s->authors));
 	if (s->authors == NULL)
 		return -ENOMEM;
 	v->from_domains = s->authors;
 	while ((h = msg_find(s->msg, "From", &pos)) != NULL) {
 		v->n_from_fields++;
-		r = addr_parse_from(s->arena, h->value, h->value_len, &list,
-		    &err);
-		if (r == -ENOMEM)
+		r = addr_parse_from_each(s->arena, h->value, h->value_len,
+		    verdict_from_address, s, &err);
+		if (r == -EBADMSG) {
+			if (v->from_why == NULL)
+				v->from_why = err.why;
+			v->from_invalid = true;
+		} else if (r < 0) {
 			return r;
-		if (r < 0) {
-			v->from_why = err.why;
-			v->from_recovered = true;
-			r = verdict_from_recover(s, h);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		for (i = 0; i < list.count; i++) {
-			r = verdict_author_add(s, list.addrs[i].domain,
-			    list.addrs[i].domain_len);
-			if (r < 0)
-				return r;
-			if (r > 0 && !s->too_many) {
-				v->from_why = "From domain cannot be "
-				    "converted to an A-label";
-				v->from_recovered = true;
-			}
 		}
 	}
-	if (s->too_many)
-		v->from_why = "too many From addresses";
-	if (v->n_from_fields == 0)
+	pos = 0;
+	while ((h = msg_find(s->msg, "From", &pos)) != NULL) {
+		r = addr_shown_domains(s->arena, h->value, h->value_len,
+		    verdict_from_shown, s);
+		if (r < 0)
+			return r;
+	}
+	/* RFC 5322 section 3.6: exactly one From field */
+	if (v->n_from_fields > 1) {
+		v->from_invalid = true;
+		if (v->from_why == NULL)
+			v->from_why = "several From fields";
+	}
+	if (v->n_from_fields == 0) {
 		v->from_state = DMARC_FROM_ABSENT;
-	else if (v->n_from == 0 || s->too_many)
+	} else if (v->n_from == 0) {
 		v->from_state = DMARC_FROM_UNPARSEABLE;
-	else
+		if (v->from_why == NULL)
+			v->from_why = "no domain in From";
+	} else {
 		v->from_state = DMARC_FROM_OK;
+	}
 	return 0;
 }
 
@@ -214,12 +221,16 @@ verdict_discover(struct verdict_session *s)
 	const struct verdict *v = &s->result;
 	struct dmarc_input in;
 
-	if (s->env->org == NULL || v->from_state != DMARC_FROM_OK)
+	/* nothing to discover: no domain, or (unevaluable) not all From
+	 * fields kept */
+	if (s->env->org == NULL || v->from_state != DMARC_FROM_OK ||
+	    v->n_from == 0 || v->unevaluable != NULL)
 		return 0;
 	memset(&in, 0, sizeof(in));
 	in.from_state = v->from_state;
 	in.author_domains = v->from_domains;
 	in.author_count = v->n_from;
+	in.authors_more = v->from_more;
 	return dmarc_discover_authors(
 	    s->env->org, s->dns, s->arena, &in, &s->disc);
 }
@@ -263,6 +274,9 @@ verdict_begin(struct arena *a, const struct msg *m,
 	s->arena = a;
 	s->env = env;
 	s->msg = m;
+	s->result.header_limit = m->limit;
+	s->result.header_dropped = m->dropped;
+	s->result.unevaluable = m->lost;
 	s->dns = env->resolver;
 	if (env->dns_budget_ms > 0) {
 		s->budget = arena_alloc(a, sizeof(*s->budget));
@@ -303,6 +317,90 @@ verdict_body(struct verdict_session *s, const char *chunk, size_t len)
 	return dkim_verify_body(s->dkim, chunk, len);
 }
 
+/* How many times h= of the DKIM-Signature field h lists each field of
+ * msg_unique_fields. @return 0; -EINVAL when h= cannot be read. */
+static int
+verdict_h_counts(const struct msg_header *h, unsigned *counts)
+{
+	struct tag_list tl;
+	const struct tag *t;
+	const char *p, *end, *why, *n, *e;
+	size_t where;
+	int u;
+
+	if (tags_parse(h->value, h->value_len, &tl, &why, &where) < 0 ||
+	    (t = tags_find(&tl, "h")) == NULL)
+		return -EINVAL;
+	p = t->value;
+	end = t->value + t->value_len;
+	for (;;) {
+		/* RFC 6376 section 3.5: h= names separated by ":", with FWS */
+		for (e = p; e < end && *e != ':'; e++)
+			;
+		for (n = p; n < e && isspace((unsigned char)*n); n++)
+			;
+		p = e;
+		while (e > n && isspace((unsigned char)e[-1]))
+			e--;
+		if ((u = msg_unique_index(n, (size_t)(e - n))) >= 0)
+			counts[u]++;
+		if (p == end)
+			return 0;
+		p++;
+	}
+}
+
+/* RFC 5322 section 3.6 allows the fields of msg_unique_fields at most
+ * once. A passing signature covers a field only if h= lists it at least
+ * as often as the message carries it; when the message carries one
+ * more (a Subject or From prepended above a signed message), what the
+ * reader sees may be the unsigned one, so the signature does not count
+ * (dkim=policy, naming the field). A field present once and not signed
+ * at all is the signer's choice and is left alone.
+ * @return 0; -ENOMEM. */
+static int
+verdict_dkim_cover(struct verdict_session *s)
+{
+	struct verdict *v = &s->result;
+	struct dkim_verify_result *copy = NULL;
+	unsigned counts[MSG_UNIQUE_FIELDS];
+	char text[96];	/* the text below with two numbers and a name */
+	const char *reason;
+	size_t i, n;
+	int u;
+
+	for (i = 0; i < v->n_dkim; i++) {
+		if (v->dkim[i].result != AUTH_PASS)
+			continue;
+		memset(counts, 0, sizeof(counts));
+		reason = NULL;
+		if (verdict_h_counts(&s->msg->headers[v->dkim[i].header_index],
+		    counts) < 0)
+			reason = "h= cannot be read";
+		for (u = 0; reason == NULL && u < MSG_UNIQUE_FIELDS; u++) {
+			n = msg_count_received(s->msg, msg_unique_fields[u]);
+			if (n <= counts[u] || (counts[u] == 0 && n == 1))
+				continue;
+			snprintf(text, sizeof(text), "h= covers %u of %zu %s "
+			    "fields", counts[u], n, msg_unique_fields[u]);
+			if ((reason = arena_strdup(s->arena, text)) == NULL)
+				return -ENOMEM;
+		}
+		if (reason == NULL)
+			continue;
+		if (copy == NULL) {
+			copy = arena_alloc(s->arena, v->n_dkim * sizeof(*copy));
+			if (copy == NULL)
+				return -ENOMEM;
+			memcpy(copy, v->dkim, v->n_dkim * sizeof(*copy));
+			v->dkim = copy;
+		}
+		copy[i].result = AUTH_POLICY;
+		copy[i].reason = reason;
+	}
+	return 0;
+}
+
 /* The DMARC inputs from what DKIM, SPF and From gave. */
 static int
 verdict_dmarc(struct verdict_session *s)
@@ -323,8 +421,17 @@ verdict_dmarc(struct verdict_session *s)
 	memset(&in, 0, sizeof(in));
 	in.from_state = v->from_state;
 	in.from_why = v->from_why;
+	in.from_invalid = v->from_invalid;
 	in.author_domains = v->from_domains;
 	in.author_count = v->n_from;
+	in.authors_more = v->from_more;
+	if (v->unevaluable != NULL) {
+		/* a From field was not kept: evaluating the others could
+		 * pass a message whose missing From names another domain */
+		in.from_state = DMARC_FROM_UNPARSEABLE;
+		in.from_why = v->unevaluable;
+		in.author_count = 0;
+	}
 	dk = arena_zalloc(s->arena, (v->n_dkim + 1) * sizeof(*dk));
 	if (dk == NULL)
 		return -ENOMEM;
@@ -335,13 +442,6 @@ verdict_dmarc(struct verdict_session *s)
 		/* a signature without a usable d= cannot align */
 		if (v->dkim[i].domain == NULL)
 			dk[i].result = AUTH_PERMERROR;
-		/* a signature that does not cover every From field (h= lists
-		 * "from" fewer times than the message has them) says nothing
-		 * about the From a reader may see: a second From added above
-		 * a signed one must not ride on its pass */
-		else if (dk[i].result == AUTH_PASS &&
-		    v->dkim[i].h_from < v->n_from_fields)
-			dk[i].result = AUTH_POLICY;
 	}
 	in.dkim = dk;
 	in.dkim_count = v->n_dkim;
@@ -531,6 +631,9 @@ verdict_authres(struct verdict_session *s)
 	if (omitted > 0)
 		buf_addf(&b, " (%zu DKIM results omitted: header too long)",
 		    omitted);
+	if (v->header_limit != NULL)
+		buf_addf(&b, " (%s: %zu header fields not evaluated)",
+		    v->header_limit, v->header_dropped);
 	r = buf_error(&b) != 0 ? buf_error(&b) : buf_error(&tail);
 	if (r == 0) {
 		v->authres = arena_memdup(s->arena, b.data, b.len);
@@ -777,6 +880,8 @@ verdict_finish(struct verdict_session *s, const struct verdict **ret)
 	s->finished = true;
 	r = dkim_verify_finish(s->dkim, s->env->now, &s->result.dkim,
 	    &s->result.n_dkim);
+	if (r == 0)
+		r = verdict_dkim_cover(s);
 	if (r == 0)
 		r = arc_verify_finish(s->arc, s->env->now, &s->result.arc);
 	if (r == 0)

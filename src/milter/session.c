@@ -41,14 +41,6 @@ enum session_path {
 	SESSION_PATH_VERIFY,
 };
 
-/* What enforcement the verdict asks for. */
-enum session_disp {
-	SESSION_DISP_NONE = 0,
-	SESSION_DISP_QUARANTINE,
-	SESSION_DISP_REJECT,
-	SESSION_DISP_TEMPERROR,
-};
-
 struct session {
 	struct session_conf *conf; /* one reference */
 	struct arena *arena;       /* per message, reset */
@@ -61,7 +53,6 @@ struct session {
 	char *helo;     /* heap */
 	bool internal;  /* InternalHosts */
 	bool local;     /* local submission (non-SMTP) */
-	bool ignored;   /* ExternalIgnoreList */
 
 	/* message: everything below lives in the arena */
 	bool in_message;
@@ -212,22 +203,21 @@ static int
 session_conf_arc(struct session_conf *c, struct buf *errors)
 {
 	const struct config *cfg = c->cfg;
-	const struct config_strlist *l = &cfg->trusted_arc_sealers;
-	size_t i;
+	size_t n = cfg->trusted_arc_sealers.n;
+	const char *bad = NULL;
+	int r;
 
-	if (l->n > 0) {
-		c->arc_sealers = calloc(l->n, sizeof(*c->arc_sealers));
+	if (n > 0) {
+		c->arc_sealers = calloc(n, sizeof(*c->arc_sealers));
 		if (c->arc_sealers == NULL)
 			return -ENOMEM;
-		for (i = 0; i < l->n; i++)
-			if (dmarc_forwarder_parse(
-			        l->v[i], &c->arc_sealers[i]) < 0) {
-				buf_addf(errors, "%s: TrustedARCSealers: "
-				    "\"%s\": not a domain\n", cfg->path, l->v[i]);
-				return -EINVAL;
-			}
+		if ((r = action_arc_sealers(cfg, c->arc_sealers, &bad)) < 0) {
+			buf_addf(errors, "%s: TrustedARCSealers: \"%s\": not "
+			    "a domain\n", cfg->path, bad);
+			return r;
+		}
 		c->dmarc.arc_sealers = c->arc_sealers;
-		c->dmarc.arc_sealer_count = l->n;
+		c->dmarc.arc_sealer_count = n;
 	}
 	memset(&c->arc_seal, 0, sizeof(c->arc_seal));
 	c->arc_seal.domain = cfg->arc_domain;
@@ -240,9 +230,8 @@ session_conf_arc(struct session_conf *c, struct buf *errors)
 	return 0;
 }
 
-/* OrgDomain and PublicSuffixList; RequiredFrom; RejectFailures no caps
- * the DMARC disposition at quarantine (recorded as local_policy in the
- * reports), so the message is held or marked rather than rejected. */
+/* OrgDomain and PublicSuffixList; the action policy and the DMARC
+ * options it gives (action.h). */
 static int
 session_conf_dmarc(struct session_conf *c, struct buf *errors)
 {
@@ -262,10 +251,8 @@ session_conf_dmarc(struct session_conf *c, struct buf *errors)
 		    why != NULL ? why : strerror(-r));
 		return r;
 	}
-	dmarc_options_init(&c->dmarc);
-	c->dmarc.require_from = cfg->required_from;
-	if (!cfg->reject_failures)
-		c->dmarc.max_policy = DMARC_POLICY_QUARANTINE;
+	action_policy_from_config(cfg, &c->policy);
+	action_dmarc_options(&c->policy, &c->dmarc);
 	return session_conf_arc(c, errors);
 }
 
@@ -371,6 +358,31 @@ session_copy_name(const char *name)
 	return name != NULL ? strndup(name, SESSION_NAME_MAX) : NULL;
 }
 
+/* Append s (NULL: "-") quoted: every value that came from the client
+ * or the message is quoted and escaped in the log (log.h). */
+static void
+session_quote(struct buf *b, const char *v)
+{
+	if (v == NULL)
+		buf_adds(b, "-");
+	else
+		log_quote(b, v, strlen(v));
+}
+
+static void
+session_log_connect(struct session *s, const char *hostname)
+{
+	struct buf b;
+
+	buf_init(&b, SESSION_LOG_MAX);
+	buf_adds(&b, "connect from ");
+	session_quote(&b, hostname);
+	buf_addf(&b, " [%s]%s%s", s->ip_text, s->internal ? " internal" : "",
+	    s->local ? " local-submission" : "");
+	log_debug("%s", buf_cstr(&b));
+	buf_free(&b);
+}
+
 void
 session_connect(
     struct session *s, const char *hostname, const struct sockaddr *sa)
@@ -401,11 +413,8 @@ session_connect(
 	           (!s->have_ip || port == 0);
 	s->internal =
 	    config_is_internal(cfg, s->have_ip ? &s->ip : NULL, s->hostname);
-	s->ignored = config_is_external_ignored(
-	    cfg, s->have_ip ? &s->ip : NULL, s->hostname);
-	log_debug("connect from %s [%s]%s%s", hostname != NULL ? hostname : "?",
-	    s->ip_text, s->internal ? " internal" : "",
-	    s->local ? " local-submission" : "");
+	if (log_enabled(LOG_LVL_DEBUG))
+		session_log_connect(s, hostname);
 }
 
 void
@@ -477,10 +486,19 @@ session_envfrom(struct session *s, const char *path, const char *auth_authen,
 	                     ? session_keep(s, auth_authen)
 	                     : NULL;
 	s->queue_id = session_keep(s, queue_id);
-	log_debug("%s: mail from %s auth=%s daemon=%s",
-	    queue_id != NULL ? queue_id : "-", path != NULL ? path : "-",
-	    s->auth_authen != NULL ? "yes" : "no",
-	    daemon_name != NULL ? daemon_name : "-");
+	if (log_enabled(LOG_LVL_DEBUG)) {
+		struct buf b;
+
+		buf_init(&b, SESSION_LOG_MAX);
+		buf_addf(&b, "%s: mail from ",
+		    queue_id != NULL ? queue_id : "-");
+		session_quote(&b, path);
+		buf_addf(&b, " auth=%s daemon=",
+		    s->auth_authen != NULL ? "yes" : "no");
+		session_quote(&b, daemon_name);
+		log_debug("%s", buf_cstr(&b));
+		buf_free(&b);
+	}
 }
 
 void
@@ -555,7 +573,11 @@ session_header(
 		memcpy(v + 1, value, vlen + 1);
 		r = msg_add_header(&s->msg, name, strlen(name), v, vlen + 1);
 	}
-	if (r < 0)
+	/* a name that is not RFC 5322 ftext is the message's: the field is
+	 * left out like one past the bounds, and only ENOMEM is ours */
+	if (r == -EINVAL)
+		s->msg.dropped++;
+	else if (r < 0)
 		session_fail(s, r, "header");
 }
 
@@ -633,6 +655,12 @@ session_sign_begin(struct session *s)
 	size_t n = 0;
 	int r;
 
+	if (s->msg.limit != NULL) {
+		/* the fields past the bounds are not kept: a signature over
+		 * what is left would not verify downstream */
+		s->why = "header past the limits";
+		return;
+	}
 	r = session_author(s, &from, &why);
 	if (r == -EBADMSG) {
 		s->why = why;
@@ -652,6 +680,11 @@ session_sign_begin(struct session *s)
 		r = session_signers(s, cs, n, &sg);
 	if (r == 0)
 		r = dkim_sign_begin(s->arena, &s->msg, sg, n, &s->sign);
+	if (r == -E2BIG) {
+		/* more fields to sign than h= may list: the message's */
+		s->why = "too many header fields to sign";
+		return;
+	}
 	if (r < 0) {
 		session_fail(s, r, "signing");
 		return;
@@ -671,14 +704,13 @@ session_forwarder(struct session *s, struct verdict_env *env)
 	struct dmarc_options *o;
 	struct dmarc_forwarder *fw;
 
-	if (s->conf->cfg->trusted_forwarders == NULL || !s->have_ip ||
-	    !config_is_trusted_forwarder(s->conf->cfg, &s->ip, s->hostname))
+	if (s->conf->cfg->trusted_forwarders == NULL || !s->have_ip)
 		return 0;
 	o = arena_alloc(s->arena, sizeof(*o));
 	fw = arena_zalloc(s->arena, sizeof(*fw));
 	if (o == NULL || fw == NULL)
 		return -ENOMEM;
-	if (dmarc_forwarder_parse(s->ip_text, fw) < 0)
+	if (!action_forwarder(s->conf->cfg, s->ip_text, s->hostname, fw))
 		return 0;
 	*o = s->conf->dmarc;
 	o->forwarders = fw;
@@ -774,6 +806,7 @@ session_eoh(struct session *s)
 {
 	const struct config *cfg = s->conf->cfg;
 	bool submit = s->internal || s->auth_authen != NULL || s->local;
+	const char *why;
 
 	if (s->error != 0)
 		return;
@@ -788,10 +821,11 @@ session_eoh(struct session *s)
 	} else {
 		s->why = "Mode does not include s";
 	}
-	if (!(cfg->mode & CONFIG_MODE_VERIFY))
-		return;
-	if (!submit && s->ignored) {
-		s->why = "client in ExternalIgnoreList";
+	why = action_unverified(
+	    cfg, s->have_ip ? &s->ip : NULL, s->hostname, submit);
+	if (why != NULL) {
+		if (!submit)
+			s->why = why;
 		return;
 	}
 	session_verify_begin(s);
@@ -848,99 +882,27 @@ session_authres_error(struct session *s)
 	return ar;
 }
 
-/* What the verdict asks the milter to enforce: the DMARC disposition,
- * or temperror when DMARC could not be evaluated because of DNS. */
-static enum session_disp
-session_disposition(const struct verdict *v)
-{
-	if (v->dmarc == NULL)
-		return SESSION_DISP_NONE;
-	if (v->dmarc->result == AUTH_TEMPERROR)
-		return SESSION_DISP_TEMPERROR;
-	switch (v->dmarc->disposition) {
-	case DMARC_DISP_REJECT:
-		return SESSION_DISP_REJECT;
-	case DMARC_DISP_QUARANTINE:
-		return SESSION_DISP_QUARANTINE;
-	case DMARC_DISP_NONE:
-	case DMARC_DISP_PASS:
-		break;
-	}
-	return SESSION_DISP_NONE;
-}
-
-/* "550 5.7.1" text naming the policy domain (no '%': smfi_setreply
- * would read it as a format). */
-static const char *
-session_reject_text(struct session *s, const struct verdict *v)
-{
-	const struct dmarc_author *a = v->dmarc->decisive;
-	const char *d = a != NULL && a->policy_domain != NULL
-	                    ? a->policy_domain
-	                    : "the From domain";
-	struct buf b;
-	const char *t = NULL;
-	size_t i;
-
-	buf_init(&b, 512);
-	buf_adds(&b, "Message rejected by the DMARC policy of ");
-	for (i = 0; d[i] != '\0' && i < 253; i++)
-		buf_addc(
-		    &b, d[i] > 0x20 && d[i] < 0x7f && d[i] != '%' ? d[i] : '?');
-	if (buf_error(&b) == 0)
-		t = arena_memdup(s->arena, b.data, b.len);
-	buf_free(&b);
-	return t != NULL ? t : "Message rejected by DMARC policy";
-}
-
+/* Apply act to the outcome the MTA gets. */
 static void
-session_reply(struct session_outcome *o, enum config_action a,
-    const char *code4, const char *code5, const char *text)
+session_apply(struct session *s, const struct action *act)
 {
-	if (a == CONFIG_ACTION_ACCEPT)
-		return;
-	o->reply =
-	    a == CONFIG_ACTION_TEMPFAIL ? SESSION_TEMPFAIL : SESSION_REJECT;
-	o->code = a == CONFIG_ACTION_TEMPFAIL ? "451" : "550";
-	o->xcode = a == CONFIG_ACTION_TEMPFAIL ? code4 : code5;
-	o->text = text;
-}
-
-/* Enforce the verdict: reject, quarantine, temperror. */
-static const char *
-session_enforce(struct session *s, const struct verdict *v)
-{
-	const struct config *cfg = s->conf->cfg;
 	struct session_outcome *o = &s->outcome;
 
-	if (cfg->spf_reject_fail && v->spf != NULL &&
-	    v->spf->result == AUTH_FAIL) {
-		/* RFC 7208 section 8.4; decided with the rest of the
-		 * verdict, so the reply comes at the end of data */
-		session_reply(o, CONFIG_ACTION_REJECT, NULL, "5.7.23",
-		    "SPF check failed for the MAIL FROM domain");
-		return "reject (SPF fail)";
-	}
-	switch (session_disposition(v)) {
-	case SESSION_DISP_REJECT:
-		/* RejectFailures no caps DMARC at quarantine already */
-		session_reply(o, CONFIG_ACTION_REJECT, NULL, "5.7.1",
-		    session_reject_text(s, v));
-		return "reject";
-	case SESSION_DISP_QUARANTINE:
-		if (cfg->quarantine == CONFIG_QUARANTINE_HEADER)
-			return "none (Quarantine header)";
-		o->quarantine = "DMARC policy quarantine";
-		return "quarantine";
-	case SESSION_DISP_TEMPERROR:
-		session_reply(o, cfg->on_dns_error, "4.7.5", "5.7.5",
-		    "DNS lookup failed, try again later");
-		return o->reply == SESSION_CONTINUE ? "accept (temperror)"
-		                                    : "tempfail";
-	case SESSION_DISP_NONE:
+	switch (act->kind) {
+	case ACTION_REJECT:
+	case ACTION_TEMPFAIL:
+		o->reply = act->kind == ACTION_REJECT ? SESSION_REJECT :
+		    SESSION_TEMPFAIL;
+		o->code = act->code;
+		o->xcode = act->xcode;
+		o->text = act->text;
+		break;
+	case ACTION_QUARANTINE:
+		o->quarantine = act->text;
+		break;
+	case ACTION_ACCEPT:
 		break;
 	}
-	return "accept";
 }
 
 /* One insert at the top, the value in the MTA's form. */
@@ -1058,10 +1020,29 @@ session_spool(struct session *s, const struct verdict *v)
 	}
 }
 
-/* One info line per message: queue id, client, From domain, what was
- * done and how long it took. */
+/* The header-limit and From facts of the verdict, when there are any. */
 static void
-session_log(struct session *s, const struct verdict *v, const char *action)
+session_log_limits(struct buf *b, const struct verdict *v)
+{
+	if (v->unevaluable != NULL) {
+		buf_adds(b, " unevaluable=");
+		session_quote(b, v->unevaluable);
+	} else if (v->header_limit != NULL) {
+		buf_addf(b, " header-dropped=%zu limit=", v->header_dropped);
+		session_quote(b, v->header_limit);
+	}
+	if (v->from_invalid) {
+		buf_adds(b, " from-invalid=");
+		session_quote(b, v->from_why);
+	}
+}
+
+/* One info line per message: queue id, client, From domain, what was
+ * done and how long it took. Every value that came from the client or
+ * the message is quoted (log_quote). */
+static void
+session_log(struct session *s, const struct verdict *v,
+    const struct action *act)
 {
 	const char *from;
 	struct timespec now;
@@ -1073,51 +1054,59 @@ session_log(struct session *s, const struct verdict *v, const char *action)
 	ms = (double)(now.tv_sec - s->start.tv_sec) * 1e3 +
 	     (double)(now.tv_nsec - s->start.tv_nsec) / 1e6;
 	buf_init(&b, SESSION_LOG_MAX);
+	/* the queue id is the MTA's, not the message's */
 	buf_addf(&b, "%s: client=%s from=",
 	    s->queue_id != NULL ? s->queue_id : "NOQUEUE",
 	    s->ip_text[0] != '\0' ? s->ip_text
 	    : s->local            ? "local"
 	                          : "unknown");
 	from = v != NULL && v->n_from > 0 ? v->from_domains[0] : s->from_domain;
-	if (from != NULL)
-		log_quote(&b, from, strlen(from));
-	else
-		buf_adds(&b, "-");
+	session_quote(&b, from);
 	if (s->path == SESSION_PATH_SIGN && s->error == 0) {
 		buf_adds(&b, " signed");
-		for (i = 0; i < s->n_signers; i++)
-			buf_addf(&b, " d=%s s=%s a=%s", s->signers[i].domain,
-			    s->signers[i].selector,
-			    dkim_alg_name(s->signers[i].alg));
+		for (i = 0; i < s->n_signers; i++) {
+			buf_adds(&b, " d=");
+			session_quote(&b, s->signers[i].domain);
+			buf_adds(&b, " s=");
+			session_quote(&b, s->signers[i].selector);
+			buf_addf(&b, " a=%s", dkim_alg_name(s->signers[i].alg));
+		}
 	} else if (s->why != NULL) {
+		/* the why can carry the From ("no SigningTable entry for
+		 * ...") */
 		buf_adds(&b, " not signed (");
-		buf_adds(&b, s->why);
+		session_quote(&b, s->why);
 		buf_adds(&b, ")");
 	}
 	for (i = 0; v != NULL && i < v->n_dkim; i++) {
 		buf_addf(&b, " dkim=%s", auth_result_name(v->dkim[i].result));
 		if (v->dkim[i].domain != NULL) {
 			buf_adds(&b, " d=");
-			log_quote(
-			    &b, v->dkim[i].domain, strlen(v->dkim[i].domain));
+			session_quote(&b, v->dkim[i].domain);
 		}
 		if (v->dkim[i].reason != NULL && v->dkim[i].reason[0] != '\0') {
 			buf_adds(&b, " reason=");
-			log_quote(
-			    &b, v->dkim[i].reason, strlen(v->dkim[i].reason));
+			session_quote(&b, v->dkim[i].reason);
 		}
 	}
 	if (v != NULL && v->n_dkim == 0)
 		buf_adds(&b, " dkim=none");
 	session_log_arc(&b, s, v);
-	if (v != NULL)
+	if (v != NULL) {
 		session_log_spf_dmarc(&b, v);
+		session_log_limits(&b, v);
+	}
 	if (s->n_forged > 0)
 		buf_addf(&b, " removed-authres=%zu", s->n_forged);
 	if (s->error != 0)
 		buf_addf(&b, " error=\"%s: %s\"", s->error_where,
 		    strerror(-s->error));
-	buf_addf(&b, " action=%s ms=%.1f", action, ms);
+	buf_addf(&b, " action=%s", action_name(act->kind));
+	if (act->why != NULL)
+		buf_addf(&b, " (%s)", act->why);
+	if (act->code != NULL)
+		buf_addf(&b, " reply=\"%s %s\"", act->code, act->xcode);
+	buf_addf(&b, " ms=%.1f", ms);
 	log_msg(
 	    s->error != 0 ? LOG_LVL_WARNING : LOG_LVL_INFO, "%s", buf_cstr(&b));
 	buf_free(&b);
@@ -1198,34 +1187,39 @@ session_eom(
 {
 	const struct config *cfg = s->conf->cfg;
 	const struct verdict *v = NULL;
-	const char **sigs = NULL, *authres = NULL, *action = "accept";
+	const char **sigs = NULL, *authres = NULL;
+	struct action act;
 
+	memset(&act, 0, sizeof(act));
 	if (s->queue_id == NULL && queue_id != NULL)
 		s->queue_id = session_keep(s, queue_id);
 	session_finish(s, &sigs, &v);
 	if (s->error == 0 && v != NULL) {
 		authres = v->authres;
-		action = session_enforce(s, v);
-		session_spool(s, v);
-	} else if (s->error != 0) {
+		if (action_decide(v, &s->conf->policy, s->local, s->arena,
+		    &act) < 0)
+			session_fail(s, -ENOMEM, "action");
+		else
+			session_spool(s, v);
+	}
+	if (s->error != 0) {
 		/* OnInternalError: the message goes on unsigned and, when
 		 * it was to be verified, with temperror recorded */
+		authres = NULL;
 		if (s->path != SESSION_PATH_SIGN &&
 		    (cfg->mode & CONFIG_MODE_VERIFY))
 			authres = session_authres_error(s);
-		session_reply(&s->outcome, cfg->on_internal_error, "4.3.0",
-		    "5.3.0", "internal error, try again later");
-		action = s->outcome.reply == SESSION_CONTINUE   ? "accept"
-		         : s->outcome.reply == SESSION_TEMPFAIL ? "tempfail"
-		                                                : "reject";
+		action_internal_error(&s->conf->policy, &act);
 		sigs = NULL;
+		v = NULL;
 	}
+	session_apply(s, &act);
 	if (session_edits(s, authres, sigs) < 0) {
 		session_fail(s, -ENOMEM, "edits");
 		s->outcome.edits = NULL;
 		s->outcome.n_edits = 0;
 	}
-	session_log(s, v, action);
+	session_log(s, v, &act);
 	*ret = s->outcome;
 	s->in_message = false;
 }

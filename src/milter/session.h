@@ -18,14 +18,16 @@
  * sealed by the verdict, its AAR the Authentication-Results we add. A
  * message from a submission client in ARCSealHosts (the list software
  * re-injecting what it changed) that carries our Authentication-Results
- * from when it arrived is not verified again: it is signed when it can be and sealed
- * with those results (their arc= the chain status) as the AAR. The new
- * set goes on top of the header.
+ * from when it arrived is not verified again: it is signed when it can
+ * be and sealed with those results (their arc= the chain status) as the
+ * AAR. The new set goes on top of the header.
  *
- * Never lose mail: an internal failure (ENOMEM, an OpenSSL error) makes
- * the message end in the OnInternalError action (default: accept, with
- * temperror in the Authentication-Results header and the log), never in
- * a crash.
+ * What is done with a verified message is action.h's decision (the CLI
+ * prints the same one). Message content is never an internal error: a
+ * header past the bounds is evaluated on what msg.h kept. Never lose
+ * mail: an internal failure (ENOMEM, an OpenSSL error) makes the message
+ * end in the OnInternalError action (default: accept, with temperror in
+ * the Authentication-Results header and the log), never in a crash.
  *
  * Memory: a session is heap-allocated per connection and owns one arena
  * that is reset for every message; the outcome returned by session_eom()
@@ -45,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authmilter/action.h"
 #include "authmilter/arc.h"
 #include "authmilter/buf.h"
 #include "authmilter/config.h"
@@ -63,12 +66,13 @@ struct session_dns {
 };
 
 /* A loaded configuration and what the milter derives from it once:
- * the header name lists, the organizational-domain context, the DMARC
- * options and the resolver. */
+ * the header name lists, the organizational-domain context, the action
+ * policy and the DMARC options it gives, and the resolver. */
 struct session_conf {
 	atomic_uint refs;
 	struct config *cfg;    /* one reference, owned */
 	struct orgdomain *org; /* owned */
+	struct action_policy policy;
 	struct dmarc_options dmarc;
 	const char **sign_headers; /* NULL = dkim_sign's default */
 	size_t n_sign_headers;

@@ -139,13 +139,15 @@ for how in smtp sendmail; do
 	    --trusted-arc-sealer forwarder.example "$out" 2>/dev/null |
 	    tr -d '\n\t')
 	echo "$v" | grep -q 'arc=pass' &&
-	    echo "$v" | grep -q 'disposition=none override=trusted_forwarder'
+	    echo "$v" | grep -q 'disposition=none override=trusted_forwarder' &&
+	    echo "$v" | grep -q 'Action: accept'
 	check $? "$how: a receiver trusting the list does not reject" "$v"
 	v=$("$am" verify --nameserver "127.0.0.1@$dnsport" \
 	    --authserv-id mx.rcpt.example --ip 192.0.2.200 \
 	    --mail-from list-bounces@forwarder.example "$out" 2>/dev/null |
 	    tr -d '\n\t')
-	echo "$v" | grep -q 'disposition=reject'
+	echo "$v" | grep -q 'disposition=reject' &&
+	    echo "$v" | grep -q 'Action: reject 550 5.7.1'
 	check $? "$how: one that does not trust it rejects" "$v"
 done
 grep -q 'sealed i=1 cv=none' "$dir/milter.log"

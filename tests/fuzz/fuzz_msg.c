@@ -1,5 +1,6 @@
 /*
- * fuzz_msg.c -- the header splitter (msg_parse) on arbitrary bytes.
+ * fuzz_msg.c -- the header splitter (msg_parse) on arbitrary bytes: the
+ * bounds of msg.h hold, past them included.
  */
 #include <stdint.h>
 
@@ -23,8 +24,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (msg_parse(&m, (const char *)data, size, &off, &why) == 0 &&
 	    off > size)
 		__builtin_trap();
-	/* the bounds hold for what is stored (bare LF grown to CRLF) */
-	if (m.bytes > BOUND_HEADER_BYTES)
+	/* the bounds hold for what is stored (bare LF grown to CRLF), and
+	 * for what was kept past them (From, DKIM-Signature) */
+	if (m.bytes > BOUND_HEADER_BYTES ||
+	    m.reserve_bytes > BOUND_HEADER_RESERVE_BYTES ||
+	    m.reserve_count > BOUND_HEADER_RESERVE_FIELDS ||
+	    m.count > BOUND_HEADER_COUNT + m.reserve_count ||
+	    (m.limit == NULL && (m.dropped > 0 || m.reserve_count > 0)))
 		__builtin_trap();
 	for (i = 0; i < m.count; i++)
 		if (m.headers[i].name_len + m.headers[i].value_len >

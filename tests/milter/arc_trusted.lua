@@ -136,13 +136,18 @@ mt.disconnect(c)
 -- envelope, with and without the trusted sealer
 local args = "--authserv-id mx.test.example --ip 198.51.100.60 " ..
     "--mail-from a@author.example " .. path
-local v = T.verify("--trusted-arc-sealer forwarder.example " .. args)
+local v, st = T.verify("--trusted-arc-sealer forwarder.example " .. args)
 T.check(v:find("disposition=none override=trusted_forwarder by ARC " ..
-    "sealer forwarder.example i=1 dmarc=pass", 1, true) ~= nil,
-    "verify: the same override")
-v = T.verify(args)
+    "sealer forwarder.example i=1 dmarc=pass", 1, true) ~= nil and st == 0,
+    "verify: the same override, accepted")
+-- the milter's own configuration (its TrustedARCSealers) gives the same
+v, st = T.verify("--config " .. T.conf .. " " .. args)
+T.check(v:find("disposition=none override=trusted_forwarder by ARC " ..
+    "sealer forwarder.example i=1 dmarc=pass", 1, true) ~= nil and st == 0,
+    "verify --config: the same override, accepted")
+v, st = T.verify(args)
 T.check(v:find("disposition=reject", 1, true) ~= nil and
-    v:find("arc=pass", 1, true) ~= nil,
+    v:find("arc=pass", 1, true) ~= nil and st == 1,
     "verify without the trusted sealer: reject")
 local spool = run("cat " .. T.dir .. "/spool/*.jsonl")
 T.check(spool:find('"type":"trusted_forwarder","comment":"arc=pass; ' ..

@@ -678,6 +678,28 @@ test_seal_options(void)
 	dkim_privkey_unref(ed);
 }
 
+/* A header past the bounds (msg.h drops fields) is not sealed: what we
+ * would sign is not the message. */
+static void
+test_seal_past_bounds(void)
+{
+	struct buf text;
+	const char *why = NULL;
+	char *sealed;
+	size_t i;
+
+	buf_init(&text, 1 << 20);
+	for (i = 0; i <= BOUND_HEADER_COUNT; i++)
+		buf_addf(&text, "X-Filler-%zu: %zu\r\n", i, i);
+	buf_adds(&text, base_msg);
+	CHECK_INT_EQ(buf_error(&text), 0);
+	sealed = seal(buf_cstr(&text), key2048, "arc", AUTH_NONE, &why);
+	CHECK(sealed == NULL);
+	CHECK_STR_EQ(why != NULL ? why : "", "header past the bounds");
+	free(sealed);
+	buf_free(&text);
+}
+
 /* The AMS body streams are DKIM's: one stream per (canonicalization, l=)
  * however many DKIM signatures and ARC-Message-Signatures ask for it. */
 static void
@@ -736,6 +758,7 @@ main(void)
 	test_payload();
 	test_claims();
 	test_seal_options();
+	test_seal_past_bounds();
 	test_shared_bodies();
 	dns_resolver_free(dns);
 	dkim_privkey_unref(key2048);

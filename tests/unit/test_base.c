@@ -139,6 +139,9 @@ test_msg_parse(void)
 	arena_free(a);
 }
 
+/* Past the bounds nothing fails: other fields are dropped and counted,
+ * From and DKIM-Signature are kept in the reserve, and the fields RFC
+ * 5322 allows once are counted by name even when dropped. */
 static void
 test_msg_bounds(void)
 {
@@ -149,25 +152,48 @@ test_msg_bounds(void)
 	msg_init(&m, a);
 	for (i = 0; i < 2000 && r == 0; i++)
 		r = msg_add_header(&m, "X", 1, " y", 2);
-	CHECK_INT_EQ(r, -E2BIG);
+	CHECK_INT_EQ(r, 0);
 	CHECK_INT_EQ(m.count, 1000);
+	CHECK_INT_EQ(m.dropped, 1000);
+	CHECK_STR_EQ(m.limit, "more than 1000 header fields");
+	CHECK(m.lost == NULL);
+	/* past the count: From and DKIM-Signature still kept, Subject
+	 * dropped but counted */
+	CHECK_INT_EQ(msg_add_header(&m, "Subject", 7, " a", 2), 0);
+	CHECK_INT_EQ(msg_add_header(&m, "from", 4, " x@y.example", 12), 0);
+	CHECK_INT_EQ(msg_add_header(&m, "DKIM-Signature", 14, " v=1", 4), 0);
+	CHECK_INT_EQ(m.count, 1002);
+	CHECK_INT_EQ(msg_count(&m, "From"), 1);
+	CHECK_INT_EQ(msg_count(&m, "Subject"), 0);
+	CHECK_INT_EQ(msg_count_received(&m, "SUBJECT"), 1);
+	CHECK_INT_EQ(msg_count_received(&m, "X"), 1000);
+	CHECK_INT_EQ(m.dropped, 1001);
+	/* the reserve has its own bounds: a From that does not fit is lost */
+	for (i = 0; i < BOUND_HEADER_RESERVE_FIELDS && m.lost == NULL; i++)
+		r = msg_add_header(&m, "From", 4, " x@y.example", 12);
+	CHECK_INT_EQ(r, 0);
+	CHECK(m.lost != NULL);
+	CHECK_INT_EQ(m.reserve_count, BOUND_HEADER_RESERVE_FIELDS);
+	CHECK_INT_EQ(msg_unique_index("date", 4), 10);
+	CHECK_INT_EQ(msg_unique_index("Received", 8), -1);
 	arena_free(a);
 }
 
 /* The field bounds hold for the stored value, after bare LF became CRLF
- * (a value of n bytes with k bare LFs is stored as n + k bytes). */
+ * (a value of n bytes with k bare LFs is stored as n + k bytes); a field
+ * past them is dropped (kept: 1, dropped: 0). */
 static const struct {
 	const char *name;
 	size_t len;	/* value bytes as given */
 	size_t step;	/* every step-th byte a bare LF (0: none) */
-	int want;
+	int kept;
 } msg_field_cases[] = {
-	{ "at the bound, no LF", BOUND_HEADER_FIELD_BYTES - 1, 0, 0 },
-	{ "past the bound, no LF", BOUND_HEADER_FIELD_BYTES, 0, -E2BIG },
+	{ "at the bound, no LF", BOUND_HEADER_FIELD_BYTES - 1, 0, 1 },
+	{ "past the bound, no LF", BOUND_HEADER_FIELD_BYTES, 0, 0 },
 	{ "under the bound, grows past it", BOUND_HEADER_FIELD_BYTES - 1, 3,
-	    -E2BIG },
-	{ "under the bound, grows to near it", 76500, 3, 0 },
-	{ "many bare LFs", BOUND_HEADER_FIELD_BYTES / 4 * 3, 2, -E2BIG },
+	    0 },
+	{ "under the bound, grows to near it", 76500, 3, 1 },
+	{ "many bare LFs", BOUND_HEADER_FIELD_BYTES / 4 * 3, 2, 0 },
 };
 
 static void
@@ -190,28 +216,87 @@ test_msg_field_bounds(void)
 				msg_field_cases[i].step - 1 ? '\n' : 'b';
 		msg_init(&m, a);
 		r = msg_add_header(&m, "X", 1, v, msg_field_cases[i].len);
-		CHECK_INT_EQ(r, msg_field_cases[i].want);
-		if (r != msg_field_cases[i].want)
+		CHECK_INT_EQ(r, 0);
+		CHECK_INT_EQ(m.count, msg_field_cases[i].kept);
+		if ((int)m.count != msg_field_cases[i].kept)
 			fprintf(stderr, "  case \"%s\"\n",
 			    msg_field_cases[i].name);
-		if (r == 0)
+		if (m.count == 1)
 			CHECK(1 + m.headers[0].value_len <=
 			    BOUND_HEADER_FIELD_BYTES);
+		else
+			CHECK_STR_EQ(m.limit,
+			    "a header field larger than 100 KiB");
+		/* a From that large cannot be kept anywhere */
+		msg_init(&m, a);
+		r = msg_add_header(&m, "From", 4, v, msg_field_cases[i].len);
+		CHECK_INT_EQ(r, 0);
+		if (msg_field_cases[i].kept == 0)
+			CHECK(m.lost != NULL && m.count == 0);
 		free(v);
 	}
 	/* the message bound counts stored bytes too */
 	msg_init(&m, a);
-	r = 0;
 	v = malloc(40000);
 	if (v == NULL)
 		abort();
 	memset(v, '\n', 40000);	/* 80000 bytes stored */
-	for (i = 0; i < 100 && r == 0; i++)
-		r = msg_add_header(&m, "X", 1, v, 40000);
-	CHECK_INT_EQ(r, -E2BIG);
+	for (i = 0; i < 100; i++)
+		CHECK_INT_EQ(msg_add_header(&m, "X", 1, v, 40000), 0);
 	CHECK(m.bytes <= BOUND_HEADER_BYTES);
+	CHECK_INT_EQ(m.count, BOUND_HEADER_BYTES / 80001);
+	CHECK_STR_EQ(m.limit, "header section larger than 1 MiB");
 	free(v);
 	arena_free(a);
+}
+
+/* authres_is_ours reads the authserv-id as a reader would: a forged
+ * header must not survive by spelling our name another way. */
+static const struct {
+	const char *value;
+	bool ours;
+} authres_ours_cases[] = {
+	{ " mx.example.org; none", true },
+	{ "mx.example.org;none", true },
+	{ " \"mx.example.org\"; none", true },
+	{ " \"mx.example\\.org\"; none", true },	/* quoted-pair */
+	{ " \"\\m\\x.example.org\"; none", true },
+	{ " \"mx.example.org", true },	/* unterminated: read anyway */
+	{ " \"mx.exam\r\n ple.org\"; none", false },	/* the WSP stays */
+	{ " mx.example.org/1; none", true },	/* a token ends at '/' */
+	{ " mx.example.org.; none", true },	/* trailing dot */
+	{ " MX.EXAMPLE.ORG ; none", true },
+	{ " (a (nested) comment)\r\n\tmx.example.org; none", true },
+	{ " mx.example.org.evil; none", false },
+	{ " evil.mx.example.org; none", false },
+	{ " \"mx.example.org.evil\"; none", false },
+	{ " mx.example.or; none", false },
+	{ " mx_example.org; none", false },
+	{ " ; mx.example.org", false },
+	{ " (mx.example.org) other.example; none", false },
+	{ " (unclosed mx.example.org; none", false },
+};
+
+static void
+test_authres_ours(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(authres_ours_cases) /
+	    sizeof(authres_ours_cases[0]); i++) {
+		const char *v = authres_ours_cases[i].value;
+		bool got = authres_is_ours(v, strlen(v), "mx.example.org");
+
+		if (got != authres_ours_cases[i].ours)
+			fprintf(stderr, "  authres_is_ours(\"%s\")\n", v);
+		CHECK(got == authres_ours_cases[i].ours);
+	}
+	/* an authserv-id longer than any host name is never ours */
+	CHECK(!authres_is_ours(" x; none", 8, "x"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
 }
 
 static void
@@ -235,6 +320,7 @@ test_authres(void)
 	CHECK(!authres_is_ours(" mx.example.org.evil; none", 26,
 	    "mx.example.org"));
 	CHECK(!authres_is_ours("", 0, "mx.example.org"));
+	test_authres_ours();
 }
 
 
@@ -249,8 +335,8 @@ test_authres_read(void)
 	    "spf = pass smtp.mailfrom=u@example.net;;  dmarc/1=fail "
 	    "(p=reject; disposition=none) header.from=Example.COM ;";
 	static const char *const want[] = {
-	    "dkim=pass (good; really) header.d=example.com "
-	    "header.i=\"@a;b.example\"",
+	    ("dkim=pass (good; really) header.d=example.com "
+	     "header.i=\"@a;b.example\""),
 	    "spf = pass smtp.mailfrom=u@example.net",
 	    "dmarc/1=fail (p=reject; disposition=none) header.from=Example.COM",
 	};

@@ -257,7 +257,7 @@ test_defaults(void)
 	CHECK_INT_EQ(cfg->on_dns_error, CONFIG_ACTION_ACCEPT);
 	CHECK_INT_EQ(cfg->on_internal_error, CONFIG_ACTION_ACCEPT);
 	CHECK(!cfg->spf_reject_fail);
-	CHECK(!cfg->required_from);
+	CHECK(cfg->required_from);	/* network mail needs a From */
 	CHECK(!cfg->multiple_signatures);
 	CHECK_INT_EQ(cfg->org_domain, CONFIG_ORGDOMAIN_TREEWALK);
 	CHECK_INT_EQ(cfg->max_signatures, 8);

@@ -562,12 +562,13 @@ test_psl_policy(void)
 
 /* ---- evaluation ---- */
 
-#define O_REQUIRE 0x1
+#define O_INVALID 0x1	/* in.from_invalid */
 #define O_FWD_IP 0x2
 #define O_FWD_DOM 0x4
 #define O_CAP_Q 0x8
 #define O_PSL 0x10
-#define O_ARC 0x20	/* trusted ARC sealers: .lists.example.net */
+#define O_MORE 0x20	/* in.authors_more */
+#define O_ARC 0x40	/* trusted ARC sealers: .lists.example.net */
 
 #define PASS AUTH_PASS
 #define FAIL AUTH_FAIL
@@ -866,10 +867,6 @@ static const struct ev_case ev_cases[] = {
 	{ .name = "no From", .from = DMARC_FROM_ABSENT,
 	    .dkim = { { "example.com", "s", PASS } }, .result = AUTH_NONE,
 	    .disp = DMARC_DISP_NONE, .dkim_al = -1, .spf_al = -1 },
-	{ .name = "no From, RequiredFrom", .from = DMARC_FROM_ABSENT,
-	    .opts = O_REQUIRE, .result = AUTH_NONE, .disp = DMARC_DISP_REJECT,
-	    .overrides = DMARC_OVERRIDE_LOCAL_POLICY, .dkim_al = -1,
-	    .spf_al = -1 },
 	{ .name = "From without a domain", .result = AUTH_NONE,
 	    .disp = DMARC_DISP_NONE, .dkim_al = -1, .spf_al = -1 },
 	{ .name = "unparseable From never passes",
@@ -877,20 +874,60 @@ static const struct ev_case ev_cases[] = {
 	    .dkim = { { "example.com", "s", PASS } },
 	    .result = AUTH_PERMERROR, .disp = DMARC_DISP_NONE, .dkim_al = -1,
 	    .spf_al = -1 },
-	{ .name = "unparseable From, RequiredFrom",
-	    .from = DMARC_FROM_UNPARSEABLE, .opts = O_REQUIRE,
-	    .result = AUTH_PERMERROR, .disp = DMARC_DISP_REJECT,
-	    .overrides = DMARC_OVERRIDE_LOCAL_POLICY, .dkim_al = -1,
-	    .spf_al = -1 },
+	/* a From that is not a valid mailbox-list never passes */
+	{ .name = "invalid From: the aligned pass fails under p=reject",
+	    .authors = { "example.com" }, .opts = O_INVALID,
+	    .dkim = { { "example.com", "s", PASS } }, .result = FAIL,
+	    .disp = DMARC_DISP_REJECT, .tag = "p", .requested = RE,
+	    .evaluated = RE, .dkim_al = 1, .spf_al = 0,
+	    .decisive = "example.com" },
+	{ .name = "invalid From, RejectFailures no: quarantine",
+	    .authors = { "example.com" }, .opts = O_INVALID | O_CAP_Q,
+	    .dkim = { { "example.com", "s", PASS } }, .result = FAIL,
+	    .disp = DMARC_DISP_QUARANTINE,
+	    .overrides = DMARC_OVERRIDE_LOCAL_POLICY, .tag = "p",
+	    .requested = RE, .evaluated = RE, .dkim_al = 1, .spf_al = 0,
+	    .decisive = "example.com" },
+	{ .name = "invalid From without a policy: permerror",
+	    .authors = { "nodmarc.example" }, .opts = O_INVALID,
+	    .result = AUTH_PERMERROR, .disp = DMARC_DISP_NONE, .dkim_al = -1,
+	    .spf_al = -1, .decisive = "nodmarc.example" },
+	{ .name = "invalid From, p=reject domain among others",
+	    .authors = { "nodmarc.example", "example.com" }, .opts = O_INVALID,
+	    .dkim = { { "example.com", "s", PASS } }, .result = FAIL,
+	    .disp = DMARC_DISP_REJECT, .tag = "p", .requested = RE,
+	    .evaluated = RE, .dkim_al = 1, .spf_al = 0,
+	    .decisive = "example.com" },
 	{ .name = "author not a domain", .authors = { "bad..example" },
 	    .result = AUTH_PERMERROR, .disp = DMARC_DISP_NONE, .dkim_al = -1,
 	    .spf_al = -1, .decisive = "bad..example" },
-	{ .name = "too many authors",
+	/* past BOUND_DMARC_AUTHOR_DOMAINS the rest fail under p=reject,
+	 * whatever the first ones publish */
+	{ .name = "too many authors: the rest fail under p=reject",
 	    .authors = { "a1.example", "a2.example", "a3.example",
 		"a4.example", "a5.example", "a6.example", "a7.example",
 		"a8.example", "a9.example" },
-	    .result = AUTH_PERMERROR, .disp = DMARC_DISP_NONE, .dkim_al = -1,
-	    .spf_al = -1, .decisive = "a1.example" },
+	    .result = FAIL, .disp = DMARC_DISP_REJECT, .dkim_al = 0,
+	    .spf_al = 0, .decisive = "a9.example" },
+	{ .name = "too many authors, RejectFailures no",
+	    .authors = { "a1.example", "a2.example", "a3.example",
+		"a4.example", "a5.example", "a6.example", "a7.example",
+		"a8.example", "example.com", "a10.example" },
+	    .opts = O_CAP_Q, .result = FAIL, .disp = DMARC_DISP_QUARANTINE,
+	    .overrides = DMARC_OVERRIDE_LOCAL_POLICY, .dkim_al = 0,
+	    .spf_al = 0, .decisive = "example.com" },
+	{ .name = "too many authors from a trusted forwarder",
+	    .authors = { "a1.example", "a2.example", "a3.example",
+		"a4.example", "a5.example", "a6.example", "a7.example",
+		"a8.example", "a9.example" }, .ip = "192.0.2.55",
+	    .opts = O_FWD_IP, .result = FAIL, .disp = DMARC_DISP_NONE,
+	    .overrides = DMARC_OVERRIDE_TRUSTED_FORWARDER, .dkim_al = 0,
+	    .spf_al = 0, .decisive = "a9.example" },
+	{ .name = "more authors than the caller lists",
+	    .authors = { "example.com" }, .opts = O_MORE,
+	    .dkim = { { "example.com", "s", PASS } }, .result = FAIL,
+	    .disp = DMARC_DISP_REJECT, .dkim_al = 0, .spf_al = 0,
+	    .decisive = "" },
 	/* DNS failures */
 	{ .name = "policy tempfail", .authors = { "deep.sub.example.edu" },
 	    .result = AUTH_TEMPERROR, .disp = DMARC_DISP_NONE, .dkim_al = -1,
@@ -971,6 +1008,9 @@ ev_input(const struct ev_case *c, struct dmarc_input *in,
 
 	memset(in, 0, sizeof(*in));
 	in->from_state = c->from;
+	in->from_invalid = (c->opts & O_INVALID) != 0;
+	in->from_why = in->from_invalid ? "missing '@' in address" : NULL;
+	in->authors_more = (c->opts & O_MORE) != 0;
 	for (n = 0; n < 10 && c->authors[n] != NULL; n++)
 		;
 	in->author_domains = c->authors;
@@ -998,7 +1038,6 @@ static void
 ev_options(const struct ev_case *c, struct dmarc_options *opt)
 {
 	dmarc_options_init(opt);
-	opt->require_from = (c->opts & O_REQUIRE) != 0;
 	if (c->opts & O_CAP_Q)
 		opt->max_policy = DMARC_POLICY_QUARANTINE;
 	if (c->opts & O_FWD_IP) {

@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
+#include "authmilter/arena.h"
 #include "authmilter/report.h"
 #include "check.h"
 
@@ -365,6 +366,60 @@ test_destinations(void)
 	dns_resolver_free(dns);
 }
 
+/* report_mailto_parse: the address of one rua URI, or why not. */
+static const struct {
+	const char *uri;
+	const char *want;	/* the address, or NULL: refused */
+} mailto_cases[] = {
+	{ "mailto:dmarc@example.com", "dmarc@example.com" },
+	{ " MAILTO:Dmarc@Example.COM \t", "Dmarc@example.com" },
+	{ "mailto:dmarc@example.com!10m", "dmarc@example.com" },
+	{ "mailto:dmarc@example.com?subject=x", "dmarc@example.com" },
+	{ "mailto:d%61rc@example.com", "darc@example.com" },
+	{ "mailto:a.b@r_ua.example.com", "a.b@r_ua.example.com" },
+	{ "mailto:", NULL },
+	{ "mailto:@example.com", NULL },
+	{ "mailto:dmarc@", NULL },
+	{ "mailto:a@b@example.com", NULL },
+	{ "mailto:a%40b@example.com", NULL },	/* two '@' once decoded */
+	{ "mailto:a%00@example.com", NULL },
+	{ "mailto:.a@example.com", NULL },
+	{ "mailto:a..b@example.com", NULL },
+	{ "mailto:a b@example.com", NULL },
+	{ "mailto:a@exa mple.com", NULL },
+	{ "mailto:a@.example.com", NULL },
+	{ "mailto:a@example..com", NULL },
+	{ "https://example.com/report", NULL },
+	{ "mailto:a@xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxx.example", NULL },	/* a label of 65 */
+};
+
+static void
+test_mailto(void)
+{
+	struct arena *a = arena_new(4096);
+	const char *why;
+	char *addr, *host;
+	size_t i;
+
+	for (i = 0; i < sizeof(mailto_cases) / sizeof(mailto_cases[0]); i++) {
+		why = NULL;
+		host = NULL;
+		addr = report_mailto_parse(a, mailto_cases[i].uri,
+		    strlen(mailto_cases[i].uri), &host, &why);
+		if (mailto_cases[i].want == NULL) {
+			if (addr != NULL)
+				fprintf(stderr, "  \"%s\" accepted\n",
+				    mailto_cases[i].uri);
+			CHECK(addr == NULL && why != NULL);
+			continue;
+		}
+		CHECK_STR_EQ(addr, mailto_cases[i].want);
+		CHECK(addr != NULL && host == strchr(addr, '@') + 1);
+	}
+	arena_free(a);
+}
+
 static void
 test_mail(void)
 {
@@ -438,6 +493,7 @@ main(void)
 	test_xml();
 	test_file_name();
 	test_destinations();
+	test_mailto();
 	test_mail();
 	xmlCleanupParser();
 	return check_summary("report");

@@ -12,7 +12,10 @@ Each case is AREA_DIR/<case>.eml with <case>.zone (DNS answers) and
     dmarc: RESULT [WORDS]      the overall DMARC result (and reason words)
     disposition: D             the DMARC disposition
     authres: TEXT              the A-R value contains TEXT
-    exit: N                    the exit status
+    action: A [CODE XCODE]     the action (accept, reject, quarantine,
+                               tempfail) and the SMTP reply codes
+    exit: N                    the exit status (the action: 0 accept,
+                               1 reject, 3 tempfail, 4 quarantine)
 Every case runs through the CLI with --json. Prints one line per failure
 and "N passed, M failed"; exits 1 on any failure.
 """
@@ -90,6 +93,12 @@ for name in sorted(os.listdir(area)):
         elif key == "disposition":
             got = (out.get("dmarc") or {}).get("disposition")
             check(case, got == val, "disposition %s, want %s" % (got, val))
+        elif key == "action":
+            act = out.get("action") or {}
+            reply = act.get("reply") or {}
+            got = " ".join([act.get("action", "?")] + (
+                [reply["code"], reply["enhanced_code"]] if reply else []))
+            check(case, got == val, "action %r, want %r" % (got, val))
         elif key == "authres":
             check(case, val in out["authentication_results"],
                   "A-R %r lacks %r" % (out["authentication_results"], val))

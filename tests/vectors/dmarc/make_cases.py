@@ -92,14 +92,17 @@ case("unaligned-dkim", ["boss@other.example"],
      "dkim[0]: pass\ndmarc: fail\ndisposition: reject\nexit: 1", OUT,
      signed="example.com")
 case("quarantine", ["a@quar.example"],
-     "dmarc: fail\ndisposition: quarantine\nexit: 1", OUT)
+     "dmarc: fail\ndisposition: quarantine\naction: quarantine\nexit: 4",
+     OUT)
 case("testing-t-y", ["a@testing.example"],
      "dmarc: fail\ndisposition: quarantine\n"
-     "authres: override=policy_test_mode\nexit: 1", OUT)
+     "authres: override=policy_test_mode\naction: quarantine\nexit: 4",
+     OUT)
 case("pct-zero-ignored", ["a@pct.example"],
      "dmarc: fail\ndisposition: reject\nexit: 1", OUT)
 case("subdomain-sp", ["a@news.example.com"],
-     "dmarc: fail\ndisposition: quarantine\nexit: 1", OUT)
+     "dmarc: fail\ndisposition: quarantine\naction: quarantine\nexit: 4",
+     OUT)
 case("nxsubdomain-np", ["a@nosuch.example.com"],
      "dmarc: fail\ndisposition: reject\nexit: 1", OUT)
 case("relaxed-subdomain-pass", ["a@news.example.com"],
@@ -111,29 +114,32 @@ case("strict-subdomain-fail", ["a@news.strict.example"],
 case("strict-exact-pass", ["a@strict.example"],
      "dkim[0]: pass\ndmarc: pass\nexit: 0", OUT, signed="strict.example")
 case("multiple-from-headers", ["alice@example.com", "a@quar.example"],
-     "dkim[0]: pass\ndmarc: fail\ndisposition: quarantine\nexit: 1", OUT,
-     signed="example.com")
+     "dkim[0]: pass\ndmarc: fail\ndisposition: reject\n"
+     "action: reject 550 5.7.1\nexit: 1", OUT, signed="example.com")
 case("several-addresses", ["alice@example.com, boss@other.example"],
      "dkim[0]: pass\ndmarc: fail\ndisposition: reject\nexit: 1", OUT,
      signed="example.com")
 case("no-from", [],
-     "dmarc: none from\ndisposition: none\nexit: 0", OUT)
+     "dmarc: none from\ndisposition: none\naction: accept\nexit: 0",
+     OUT + " --no-required-from")
 case("no-from-required", [],
-     "dmarc: none from\ndisposition: reject\nexit: 1",
-     OUT + " --required-from")
+     "dmarc: none from\ndisposition: none\n"
+     "action: reject 550 5.7.1\nexit: 1", OUT + " --required-from")
 case("unparseable-from", ["alice@"],
-     "dmarc: permerror\nexit: 1", OUT, signed="example.com")
+     "dmarc: permerror\naction: reject 550 5.7.1\nexit: 1", OUT,
+     signed="example.com")
 case("encoded-word-spoof",
      ['"=?utf-8?B?YWxpY2VAZXhhbXBsZS5jb20gPGFsaWNlQGV4YW1wbGUuY29tPg==?=" '
       '<x@attacker.example>'],
      "dkim[0]: pass\ndmarc: fail\nauthres: header.from=attacker.example\n"
-     "exit: 1", OUT, signed="example.com")
+     "authres: header.from=example.com\naction: accept\nexit: 0", OUT,
+     signed="example.com")
 case("dns-tempfail", ["alice@example.com"],
-     "dmarc: temperror\nexit: 3", OUT,
+     "dmarc: temperror\naction: accept\nexit: 0", OUT,
      zone=BASE + ";@fault timeout _dmarc.example.com TXT\n")
 case("trusted-forwarder", ["alice@example.com"],
      "dmarc: fail\ndisposition: none\n"
-     "authres: override=trusted_forwarder\nexit: 1",
+     "authres: override=trusted_forwarder\naction: accept\nexit: 0",
      OUT + " --trusted-forwarder 203.0.113.0/24")
 # review findings: malformed From fields, U-labels, header floods
 case("from-unclosed-angle", ["CEO <ceo@example.com"],
@@ -191,5 +197,7 @@ def dkimpy_signed(name, sign_from, prepend, expect):
 
 dkimpy_signed("prepended-from-same-domain", "alice@example.com",
               '"Billing" <billing@example.com>',
-              "dkim[0]: pass\ndmarc: fail\ndisposition: reject\nexit: 1")
+              "dkim[0]: policy h= covers 1 of 2 From fields\n"
+              "dmarc: fail\ndisposition: reject\n"
+              "action: reject 550 5.7.1\nexit: 1")
 print("cases written")

@@ -11,7 +11,7 @@ packages="
 	libxml2-utils
 	python3 python3-dkim python3-authres python3-yaml python3-dnspython
 	opendkim opendkim-tools opendmarc miltertest
-	nsd unbound postfix
+	nsd unbound postfix knot
 	valgrind mandoc procps iproute2
 	dpkg-dev debhelper groff-base man-db systemd
 "

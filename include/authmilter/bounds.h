@@ -170,4 +170,30 @@
  * libmilter's poll timeout in milliseconds (an int) can hold. */
 #define BOUND_MILTER_SESSION_IDLE (7 * 86400)
 
+/* ---- key rotation ---- */
+
+/* A TSIG secret, decoded: RFC 2104 hashes an HMAC key longer than the
+ * hash's block (64 bytes for SHA-256, 128 for SHA-384/512) down to the
+ * hash size, so longer secrets add nothing; tsig-keygen and keymgr make
+ * 32 to 64 bytes. */
+#define BOUND_TSIG_SECRET_BYTES 128
+/* Authoritative servers asked per zone (NS names, and addresses per
+ * name): real zones have 2 to 8 NS records with one or two addresses
+ * each; a zone listing more is checked on its first ones only and the
+ * check says so. */
+#define BOUND_ROTATE_NS 16
+#define BOUND_ROTATE_NS_ADDRS 4
+/* How long a switch waits for negative caches after a new record is
+ * seen everywhere: the zone's SOA MINIMUM (RFC 2308 section 5 caches a
+ * negative answer for min(SOA TTL, MINIMUM)), but at most 3 hours,
+ * the longest negative TTL common resolvers keep (BIND max-ncache-ttl, Unbound cache-max-negative-ttl
+ * defaults are 3 h and 1 h). */
+#define BOUND_ROTATE_NEG_WAIT 10800
+/* Domains one rotation state file holds, and keys per domain: current
+ * and next keys of up to two types, and the old keys, which at the first
+ * rotation are whatever the operator's tables signed with (at most
+ * BOUND_SIGNING_KEYS). */
+#define BOUND_ROTATE_DOMAINS 10000
+#define BOUND_ROTATE_KEYS (4 + BOUND_SIGNING_KEYS)
+
 #endif

@@ -108,6 +108,40 @@ struct config_nameserver {
 	unsigned port;	/* 53 unless given */
 };
 
+/* Key rotation (`authmilter rotate`, authmilter.conf(5) ROTATION). */
+enum config_rotate_publish {
+	CONFIG_ROTATE_MANUAL = 0,	/* print the records, wait for them */
+	CONFIG_ROTATE_UPDATE,		/* RFC 2136 UPDATE signed with TSIG */
+};
+
+/* A key type rotation makes. */
+struct config_rotate_type {
+	enum dkim_key_type type;
+	unsigned bits;			/* RSA modulus; 0 for Ed25519 */
+};
+
+struct config_rotate {
+	struct config_strlist domains;	/* RotateDomains; none: off */
+	unsigned interval;	/* seconds between switches; 90 days */
+	unsigned overlap;	/* old records stay; 7 days */
+	unsigned ttl;		/* TTL of the records published; 1 hour */
+	struct config_rotate_type types[2];	/* RotateKeys; rsa-2048 */
+	size_t n_types;
+	char *selector;		/* RotateSelector pattern; %Y%m%d-%t */
+	int publish;		/* enum config_rotate_publish; manual */
+	char *tsig_key;		/* RotateTSIGKey file, or NULL */
+	struct config_nameserver update_server;	/* addr NULL: the zone's
+						 * SOA MNAME, port 53 */
+	unsigned auth_port;	/* authoritative servers' port; 53 */
+	bool reveal;		/* RotateReveal; no */
+	char *state_dir;	/* RotateStateDir; /var/lib/authmilter/rotate */
+	char *key_dir;		/* RotateKeyDir; "keys" beside the config */
+	/* from the state file: the keys that sign each rotated domain, as
+	 * indexes into config.keys (private: see config_rotate.h) */
+	unsigned long long generation;
+	size_t *key_first, *key_count;	/* per domains.v[i] */
+};
+
 /* One signing key: a KeyTable line, or the Domain/Selector/KeyFile
  * shortcut (name "KeyFile"). */
 struct config_key {
@@ -215,6 +249,9 @@ struct config {
 	char *report_email;
 	struct config_strlist no_reports_to;	/* domains */
 
+	/* key rotation */
+	struct config_rotate rotate;
+
 	/* keys: the KeyTable in file order, or the one KeyFile key */
 	struct config_key *keys;
 	size_t n_keys;
@@ -269,12 +306,23 @@ struct config *config_unref(struct config *cfg);
 /* config_signing_keys -- the signatures to make on mail from
  * local@domain: from the SigningTable (every match with
  * MultipleSignatures, else the first) or the Domain/Selector/KeyFile
- * shortcut. "%" in the KeyTable domain is the From domain; "%" in the
+ * shortcut; then, for a domain key rotation manages (RotateDomains) and
+ * has switched, the rotation's current keys take the place of every key
+ * that signs as that domain, and sign mail from the domain itself when
+ * the tables have no key for it (config_rotate.h).
+ * "%" in the KeyTable domain is the From domain; "%" in the
  * SigningTable identity is replaced too (in a, the message arena). At
  * most max (<= BOUND_SIGNING_KEYS useful) signers are stored in ret.
  * @return 0 with *ret_n set (0 when nothing applies, and then *ret_why
  * says why, e.g. "no SigningTable entry for user@example.org"); -ENOMEM. */
 int config_signing_keys(const struct config *cfg, const char *local,
+    const char *domain, struct arena *a, struct config_signer *ret,
+    size_t max, size_t *ret_n, const char **ret_why);
+
+/* config_table_signers -- as config_signing_keys, from the operator's
+ * tables (or the Domain shortcut) alone, before rotation replaces keys:
+ * what signed a domain before its first rotation. */
+int config_table_signers(const struct config *cfg, const char *local,
     const char *domain, struct arena *a, struct config_signer *ret,
     size_t max, size_t *ret_n, const char **ret_why);
 

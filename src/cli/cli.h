@@ -11,6 +11,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+#include "authmilter/buf.h"
 
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_FAIL 1
@@ -26,6 +29,7 @@ int cli_report(int argc, char **argv);
 int cli_stats(int argc, char **argv);
 int cli_check_config(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
+int cli_rotate(int argc, char **argv);
 
 /* cli_read_file -- read a whole file ("-" = stdin) into malloc'd memory.
  * @return 0 and *ret_data and *ret_len (caller frees), or -errno (the error
@@ -54,5 +58,13 @@ struct dns_resolver;
  * NULL with the reason printed. */
 struct dns_resolver *cli_resolver(
     char **zones, size_t nzones, const char *nameserver);
+
+/* cli_write_new -- create path with mode (never following a symbolic
+ * link; with replace an existing file is removed first, so the new one
+ * still gets mode from creation on), write len bytes, give it to
+ * uid/gid unless both are -1, fsync, close. On failure nothing is left.
+ * @return 0, or -errno with "PATH: reason" appended to why. */
+int cli_write_new(const char *path, const void *data, size_t len, mode_t mode,
+    bool replace, uid_t uid, gid_t gid, struct buf *why);
 
 #endif

@@ -17,18 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
+#include <openssl/crypto.h>
 
 #include "authmilter/buf.h"
+#include "authmilter/dkim_keygen.h"
 #include "authmilter/dkim_privkey.h"
 #include "authmilter/dns.h"
 #include "cli.h"
-
-/* RFC 1035 section 3.3.14: a character-string holds at most 255 bytes. */
-#define KEYGEN_TXT_STRING_MAX 255
 
 struct keygen_opts {
 	const char *domain;
@@ -206,140 +201,51 @@ keygen_check_names(const struct keygen_opts *o)
 	return 0;
 }
 
-/* A new private key as PEM PKCS#8 text in out. */
-static int
-keygen_make_pem(const struct keygen_opts *o, struct buf *out)
-{
-	EVP_PKEY *pkey;
-	BIO *bio;
-	char *p;
-	long n;
-	int r = -EIO;
-
-	if (o->type == DKIM_KEY_ED25519)
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	else
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)o->bits);
-	if (pkey == NULL) {
-		ERR_clear_error();
-		return -EIO;
-	}
-	bio = BIO_new(BIO_s_mem());
-	if (bio != NULL && PEM_write_bio_PrivateKey(
-	                       bio, pkey, NULL, NULL, 0, NULL, NULL) == 1) {
-		n = BIO_get_mem_data(bio, &p);
-		buf_add(out, p, (size_t)n);
-		r = buf_error(out);
-	}
-	ERR_clear_error();
-	BIO_free(bio);
-	EVP_PKEY_free(pkey);
-	return r;
-}
-
-/* The record's text: our tags, then p= from the key itself. */
+/* The record's text for the new key in pem: our flags, then p=. */
 static int
 keygen_record(
     const struct keygen_opts *o, const struct buf *pem, struct buf *rec)
 {
 	struct dkim_privkey *k = NULL;
-	struct buf full, why;
-	const char *p;
+	unsigned flags = 0;
+	struct buf why;
 	int r;
 
-	buf_init(&full, 8192);
 	buf_init(&why, 512);
+	if (o->hash_sha256)
+		flags |= DKIM_KEYGEN_H_SHA256;
+	if (o->testing)
+		flags |= DKIM_KEYGEN_TESTING;
+	if (o->strict)
+		flags |= DKIM_KEYGEN_STRICT;
 	r = dkim_privkey_parse(pem->data, pem->len, &k, &why);
 	if (r == 0)
-		r = dkim_privkey_record(k, &full);
-	if (r == 0 && (p = strstr(buf_cstr(&full), "p=")) != NULL) {
-		/* RFC 6376 section 3.6.1: v= first; h= and t= are optional */
-		buf_adds(rec, "v=DKIM1; ");
-		if (o->hash_sha256)
-			buf_adds(rec, "h=sha256; ");
-		buf_addf(rec, "k=%s; ", dkim_key_type_name(o->type));
-		if (o->testing || o->strict)
-			buf_addf(rec, "t=%s%s%s; ", o->testing ? "y" : "",
-			    o->testing && o->strict ? ":" : "",
-			    o->strict ? "s" : "");
-		buf_adds(rec, p);
-		r = buf_error(rec);
-	} else if (r == 0) {
-		r = -EIO;
-	}
+		r = dkim_keygen_record(k, flags, rec);
 	if (r != 0)
 		fprintf(stderr,
 		    "authmilter keygen: cannot make the record: "
 		    "%s\n",
 		    why.len ? buf_cstr(&why) : strerror(-r));
 	dkim_privkey_unref(k);
-	buf_free(&full);
 	buf_free(&why);
 	return r;
 }
 
-/* The zone-file line: the tags in one string, p= in strings of at most
- * KEYGEN_TXT_STRING_MAX bytes (a record value needs no escapes: base64
- * and tags hold no '"' or '\'). */
-static void
-keygen_zone_text(
-    const struct keygen_opts *o, const struct buf *rec, struct buf *out)
-{
-	const char *s = rec->data, *p = strstr(rec->data, "p=");
-	size_t left, n;
-
-	buf_addf(out, "%s._domainkey.%s. IN TXT ( \"%.*s\"", o->selector,
-	    o->domain, (int)(p - s), s);
-	for (left = rec->len - (size_t)(p - s); left > 0; left -= n, p += n) {
-		n = left < KEYGEN_TXT_STRING_MAX ? left : KEYGEN_TXT_STRING_MAX;
-		buf_addf(out, "\n\t\"%.*s\"", (int)n, p);
-	}
-	buf_addf(out, " ) ; DKIM %s key %s for %s\n",
-	    dkim_key_type_name(o->type), o->selector, o->domain);
-}
-
-/* Create path with mode and write data; never replaces a file unless
- * force (then the old one is removed first, so the new file is still
- * created with its mode, never chmod'ed later). */
+/* Create path with mode and write data (cli_write_new); never replaces
+ * a file unless force. */
 static int
 keygen_write(const char *path, const struct buf *data, mode_t mode, bool force)
 {
-	size_t off = 0;
-	ssize_t n;
-	int fd, err;
+	struct buf why;
+	int r;
 
-	if (force && unlink(path) != 0 && errno != ENOENT) {
-		err = errno;
-		fprintf(
-		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
-		return -err;
-	}
-	fd = open(
-	    path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		err = errno;
-		fprintf(
-		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
-		return -err;
-	}
-	while (off < data->len) {
-		n = write(fd, data->data + off, data->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	err = off == data->len ? 0 : errno ? errno : EIO;
-	if (close(fd) != 0 && err == 0)
-		err = errno;
-	if (err != 0) {
-		fprintf(
-		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
-		unlink(path);
-		return -err;
-	}
-	return 0;
+	buf_init(&why, 4096 + 256);
+	r = cli_write_new(path, data->data, data->len, mode, force, (uid_t)-1,
+	    (gid_t)-1, &why);
+	if (r != 0)
+		fprintf(stderr, "authmilter keygen: %s\n", buf_cstr(&why));
+	buf_free(&why);
+	return r;
 }
 
 static void
@@ -407,6 +313,7 @@ cli_keygen(int argc, char **argv)
 {
 	struct keygen_opts o = {.dir = ".", .bits = 2048};
 	struct buf pem, rec, zone;
+	char comment[600];
 	int r;
 
 	if ((r = keygen_parse_args(argc, argv, &o)) != 0)
@@ -423,7 +330,7 @@ cli_keygen(int argc, char **argv)
 	buf_init(&pem, 64 * 1024);
 	buf_init(&rec, 8192);
 	buf_init(&zone, 16384);
-	r = keygen_make_pem(&o, &pem);
+	r = dkim_keygen_pem(o.type, o.bits, &pem);
 	if (r != 0)
 		fprintf(stderr,
 		    "authmilter keygen: key generation failed: "
@@ -432,7 +339,10 @@ cli_keygen(int argc, char **argv)
 	if (r == 0)
 		r = keygen_record(&o, &pem, &rec);
 	if (r == 0) {
-		keygen_zone_text(&o, &rec, &zone);
+		snprintf(comment, sizeof(comment), "DKIM %s key %s for %s",
+		    dkim_key_type_name(o.type), o.selector, o.domain);
+		dkim_keygen_zone_text(
+		    o.selector, o.domain, 0, rec.data, rec.len, comment, &zone);
 		r = buf_error(&zone);
 	}
 	r = r != 0 ? CLI_EXIT_USAGE : keygen_files(&o, &pem, &zone);

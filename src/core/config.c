@@ -29,6 +29,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/config.h"
+#include "authmilter/config_rotate.h"
 #include "authmilter/xalloc.h"
 
 struct config_loader;
@@ -79,6 +80,8 @@ _Static_assert(sizeof(enum config_quarantine) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_orgdomain) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_body_length) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_alg) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum config_rotate_publish) == sizeof(int),
+    "enum size");
 
 static void
 config_err(struct config_loader *l, unsigned line, const char *option,
@@ -688,6 +691,38 @@ config_set_userid(struct config_loader *l, const struct config_option *o,
 	return NULL;
 }
 
+/* One server: addr, addr@port, v4:port or [v6]:port (item is changed)
+ * into *ns. @return NULL or the reason. */
+static const char *
+config_server(struct config_loader *l, char *item,
+    struct config_nameserver *ns)
+{
+	char *sep = strrchr(item, '@'), *addr;
+	struct table_ip ip;
+	long port = 53;
+
+	if (sep == NULL && item[0] == '[' && strstr(item, "]:"))
+		sep = strstr(item, "]:") + 1;
+	else if (sep == NULL && strchr(item, ':') == strrchr(item, ':'))
+		sep = strchr(item, ':');
+	if (sep != NULL) {
+		port = config_port(sep + 1, strlen(sep + 1));
+		*sep = '\0';
+	}
+	addr = item;
+	if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
+		addr[strlen(addr) - 1] = '\0';
+		addr++;
+	}
+	if (port <= 0 || port > 65535)
+		return config_whyf(l, "\"%s\": bad port", item);
+	if (table_ip_parse(addr, &ip) != 0)
+		return config_whyf(l, "\"%s\": not an IP address", addr);
+	ns->addr = xstrdup(addr);
+	ns->port = (unsigned)port;
+	return NULL;
+}
+
 /* Name servers: a comma list of addr, addr@port, v4:port or [v6]:port. */
 static const char *
 config_set_nameservers(struct config_loader *l,
@@ -695,43 +730,67 @@ config_set_nameservers(struct config_loader *l,
 {
 	struct config_strlist items = { 0 };
 	struct config_nameserver *ns;
-	struct table_ip ip;
 	const char *why = NULL;
 	size_t i;
 
 	config_split(v, &items);
 	for (i = 0; i < items.n && why == NULL; i++) {
-		char *item = items.v[i], *sep = strrchr(item, '@'), *addr;
-		long port = 53;
-
-		if (sep == NULL && item[0] == '[' && strstr(item, "]:"))
-			sep = strstr(item, "]:") + 1;
-		else if (sep == NULL && strchr(item, ':') == strrchr(item, ':'))
-			sep = strchr(item, ':');
-		if (sep != NULL) {
-			port = config_port(sep + 1, strlen(sep + 1));
-			*sep = '\0';
-		}
-		addr = item;
-		if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
-			addr[strlen(addr) - 1] = '\0';
-			addr++;
-		}
-		if (port <= 0 || port > 65535)
-			why = config_whyf(l, "\"%s\": bad port", items.v[i]);
-		else if (table_ip_parse(addr, &ip) != 0)
-			why = config_whyf(l, "\"%s\": not an IP address", addr);
-		if (why != NULL)
-			break;
 		l->cfg->nameservers = xrealloc(l->cfg->nameservers,
 		    (l->cfg->n_nameservers + 1) * sizeof(*ns));
-		ns = &l->cfg->nameservers[l->cfg->n_nameservers++];
-		ns->addr = xstrdup(addr);
-		ns->port = (unsigned)port;
+		ns = &l->cfg->nameservers[l->cfg->n_nameservers];
+		if ((why = config_server(l, items.v[i], ns)) == NULL)
+			l->cfg->n_nameservers++;
 	}
 	if (items.n == 0)
 		why = "empty list";
 	config_strlist_free(&items);
+	return why;
+}
+
+/* ---- key rotation (config_rotate.c holds the rules) ---- */
+
+static const char *
+config_set_duration(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	const char *why;
+	unsigned n;
+
+	if ((why = config_rotate_duration(v, &n)) != NULL)
+		return config_whyf(l, "\"%s\": %s", v, why);
+	if (n < (unsigned long)o->min || n > (unsigned long)o->max)
+		return config_whyf(l, "\"%s\": out of range (%lds to %lds)", v,
+		    o->min, o->max);
+	*(unsigned *)config_field(l, o) = n;
+	return NULL;
+}
+
+static const char *
+config_set_rotate_keys(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	struct config_rotate *r = &l->cfg->rotate;
+	struct config_strlist items = { 0 };
+	const char *why;
+
+	config_split(v, &items);
+	why = config_rotate_types(&items, r->types, &r->n_types, l->why,
+	    sizeof(l->why));
+	config_strlist_free(&items);
+	return why;
+}
+
+static const char *
+config_set_update_server(struct config_loader *l,
+    const struct config_option *o, const char *v)
+{
+	char *item = xstrdup(v);
+	const char *why;
+
+	free(l->cfg->rotate.update_server.addr);
+	l->cfg->rotate.update_server.addr = NULL;
+	why = config_server(l, item, &l->cfg->rotate.update_server);
+	free(item);
 	return why;
 }
 
@@ -759,6 +818,10 @@ static const struct config_word config_words_orgdomain[] = {
 static const struct config_word config_words_body_length[] = {
 	{ "policy", CONFIG_BODY_LENGTH_POLICY },
 	{ "accept", CONFIG_BODY_LENGTH_ACCEPT }, { NULL, 0 },
+};
+static const struct config_word config_words_publish[] = {
+	{ "manual", CONFIG_ROTATE_MANUAL }, { "update", CONFIG_ROTATE_UPDATE },
+	{ NULL, 0 },
 };
 static const struct config_word config_words_alg[] = {
 	{ "rsa-sha256", CONFIG_ALG_RSA_SHA256 },
@@ -856,6 +919,31 @@ static const struct config_option config_options[] = {
 	{ "TrustedARCSealers", NULL, config_set_domain_patterns,
 	    F(trusted_arc_sealers), 0, 0, NULL },
 	{ "NoReportsTo", NULL, config_set_domains, F(no_reports_to), 0, 0,
+	    NULL },
+	{ "RotateDomains", NULL, config_set_domains, F(rotate.domains), 0, 0,
+	    NULL },
+	{ "RotateInterval", NULL, config_set_duration, F(rotate.interval),
+	    86400, 3650L * 86400, NULL },
+	{ "RotateOverlap", NULL, config_set_duration, F(rotate.overlap), 3600,
+	    365L * 86400, NULL },
+	{ "RotateTTL", NULL, config_set_duration, F(rotate.ttl), 60, 86400,
+	    NULL },
+	{ "RotateKeys", NULL, config_set_rotate_keys, 0, 0, 0, NULL },
+	{ "RotateSelector", NULL, config_set_string, F(rotate.selector), 0, 0,
+	    NULL },
+	{ "RotatePublish", NULL, config_set_enum, F(rotate.publish), 0, 0,
+	    config_words_publish },
+	{ "RotateTSIGKey", NULL, config_set_path, F(rotate.tsig_key), 0, 0,
+	    NULL },
+	{ "RotateUpdateServer", NULL, config_set_update_server, 0, 0, 0,
+	    NULL },
+	{ "RotateAuthPort", NULL, config_set_unsigned, F(rotate.auth_port), 1,
+	    65535, NULL },
+	{ "RotateReveal", NULL, config_set_bool, F(rotate.reveal), 0, 0,
+	    NULL },
+	{ "RotateStateDir", NULL, config_set_path, F(rotate.state_dir), 0, 0,
+	    NULL },
+	{ "RotateKeyDir", NULL, config_set_path, F(rotate.key_dir), 0, 0,
 	    NULL },
 };
 
@@ -1466,6 +1554,7 @@ config_free(struct config *cfg)
 	table_hosts_free(cfg->arc_seal_hosts);
 	config_strlist_free(&cfg->arc_seal_rcpt);
 	config_strlist_free(&cfg->trusted_arc_sealers);
+	config_rotate_free(cfg);
 	for (i = 0; i < cfg->n_keys; i++) {
 		struct config_key *k = &cfg->keys[i];
 
@@ -1520,6 +1609,8 @@ config_load_mem(const char *name, const char *text, size_t len,
 		config_link_signing_table(&l);
 	config_load_key_file(&l);
 	config_load_arc(&l);
+	if (config_rotate_load(cfg, l.file, l.errors) != 0)
+		l.status = -EINVAL;
 	config_check(&l);
 	for (i = 0; i < DEFER_N; i++)
 		free(l.deferred[i]);
@@ -1657,7 +1748,7 @@ config_signers_table(const struct config *cfg, const char *local,
 }
 
 int
-config_signing_keys(const struct config *cfg, const char *local,
+config_table_signers(const struct config *cfg, const char *local,
     const char *domain, struct arena *a, struct config_signer *ret,
     size_t max, size_t *ret_n, const char **ret_why)
 {
@@ -1694,6 +1785,21 @@ config_signing_keys(const struct config *cfg, const char *local,
 	*ret_why = cfg->domains.n > 0 ?
 	    config_why_none(a, "Domain does not list", "", domain) :
 	    "no SigningTable and no Domain configured";
+	return 0;
+}
+
+int
+config_signing_keys(const struct config *cfg, const char *local,
+    const char *domain, struct arena *a, struct config_signer *ret,
+    size_t max, size_t *ret_n, const char **ret_why)
+{
+	int r = config_table_signers(cfg, local, domain, a, ret, max, ret_n,
+	    ret_why);
+
+	if (r != 0 || cfg->rotate.domains.n == 0 ||
+	    !(cfg->mode & CONFIG_MODE_SIGN) || max == 0)
+		return r;
+	config_rotate_signers(cfg, domain, ret, *ret_n, max, ret_n);
 	return 0;
 }
 

@@ -229,6 +229,22 @@ struct config {
 	enum config_orgdomain org_domain;	/* default treewalk */
 	char *public_suffix_list;	/* NULL = libpsl's built-in */
 
+	/* ARC (RFC 8617): the sealing key (OpenARC's Domain, Selector and
+	 * KeyFile), which mail is sealed, and whose seals DMARC trusts */
+	char *arc_domain;	/* ARCDomain: d= of our sets */
+	char *arc_selector;	/* ARCSelector */
+	char *arc_key_file;	/* ARCKeyFile */
+	struct dkim_privkey *arc_key;	/* loaded (RSA); NULL: no sealing */
+	bool arc_seal_inbound;	/* ARCSealInbound: every verified
+				 * message */
+	struct table_hosts *arc_seal_hosts;	/* ARCSealHosts: mail from
+						 * these clients */
+	struct config_strlist arc_seal_rcpt;	/* ARCSealRecipientDomains:
+						 * mail to these domains */
+	struct config_strlist trusted_arc_sealers;	/* TrustedARCSealers:
+							 * domains, ".suffix"
+							 * for subdomains */
+
 	/* reports */
 	char *spool_dir;	/* NULL = no spool */
 	char *report_org_name;
@@ -335,6 +351,13 @@ bool config_is_external_ignored(const struct config *cfg,
     const struct table_ip *ip, const char *hostname);
 bool config_is_trusted_forwarder(const struct config *cfg,
     const struct table_ip *ip, const char *hostname);
+/* config_arc_seals -- whether mail from the client (ip, hostname; either
+ * may be NULL) to a recipient in rcpt_domain (NULL: unknown), evaluated
+ * on the verify path (verified) or not, is to be sealed: ARCSealInbound
+ * (verified mail), ARCSealHosts, ARCSealRecipientDomains. False without
+ * an ARC key. */
+bool config_arc_seals(const struct config *cfg, const struct table_ip *ip,
+    const char *hostname, const char *rcpt_domain, bool verified);
 
 /* config_alg_name -- "rsa-sha256", "ed25519-sha256" or "default". */
 const char *config_alg_name(enum config_alg alg);

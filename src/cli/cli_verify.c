@@ -89,6 +89,10 @@ verify_usage(FILE *f)
 	    "  --no-required-from        do not (RequiredFrom no)\n"
 	    "  --trusted-forwarder NET   IP range or domain whose mail is not "
 	    "acted on (repeatable)\n"
+	    "  --trusted-arc-sealer DOMAIN  ARC sealer (.DOMAIN: and its "
+	    "subdomains) whose\n"
+	    "                            recorded pass overrides a DMARC "
+	    "failure (repeatable)\n"
 	    "  --spool DIR               append the aggregate-report records "
 	    "the milter would\n"
 	    "  --json                    JSON output\n"
@@ -191,6 +195,37 @@ verify_json_dmarc(const struct verdict *v)
 	    "authors", authors);
 }
 
+/* The ARC chain: status, reason, instances, oldest pass, each set's
+ * sealer and what its signatures gave. */
+static json_t *
+verify_json_arc(const struct verdict *v)
+{
+	const struct arc_result *a = v->arc;
+	json_t *sets = json_array();
+	unsigned i;
+
+	for (i = 0; i < a->count; i++)
+		json_array_append_new(sets, json_pack("{s:i, s:s?, s:s?, s:s?, "
+		    "s:s, s:s?, s:s, s:s?}",
+		    "instance", (int)a->sets[i].instance,
+		    "sealer", a->sets[i].sealer,
+		    "selector", a->sets[i].selector,
+		    "ams_domain", a->sets[i].ams_domain,
+		    "ams", auth_result_name(a->sets[i].ams),
+		    "ams_reason", a->sets[i].ams == AUTH_NONE ? NULL :
+		    a->sets[i].ams_why,
+		    "seal", auth_result_name(a->sets[i].as),
+		    "seal_reason", a->sets[i].as == AUTH_NONE ? NULL :
+		    a->sets[i].as_why));
+	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}",
+	    "status", auth_result_name(a->status),
+	    "reason", a->reason,
+	    "instances", (int)a->count,
+	    "oldest_pass", (int)a->oldest_pass,
+	    "failed_instance", (int)a->failed_instance,
+	    "sets", sets);
+}
+
 /* The From facts: the author domains and what limited them. */
 static json_t *
 verify_json_from(const struct verdict *v)
@@ -263,10 +298,12 @@ verify_print(const char *path, const struct verdict *v,
 	arr = json_array();
 	for (i = 0; i < v->n_dkim; i++)
 		json_array_append_new(arr, verify_json_dkim(&v->dkim[i]));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s?, s:i, s:s?}",
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:i, "
+	    "s:s?}",
 	    "file", path,
 	    "authentication_results", v->authres, "dkim", arr,
 	    "spf", verify_json_spf(v), "dmarc", verify_json_dmarc(v),
+	    "arc", verify_json_arc(v),
 	    "from", verify_json_from(v),
 	    "action", verify_json_action(act),
 	    "header_limit", v->header_limit,
@@ -404,9 +441,10 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	return verify_status(&act);
 }
 
-/* Build the resolver: zone files, or a stub resolver, behind a cache. */
-static struct dns_resolver *
-verify_resolver(char **zones, size_t nzones, const char *nameserver)
+/* Build the resolver: zone files, or a stub resolver, behind a cache
+ * (cli.h). */
+struct dns_resolver *
+cli_resolver(char **zones, size_t nzones, const char *nameserver)
 {
 	struct dns_ldns_options lo;
 	struct dns_resolver *r = NULL;
@@ -449,6 +487,8 @@ struct verify_args {
 	int required_from;		/* -1 as configured, 0 no, 1 yes */
 	struct config *cfg;
 	char *nameservers;		/* the config's, as one string */
+	struct dmarc_forwarder *sealers; /* argc + the config's */
+	size_t nsealers;
 };
 
 /*
@@ -529,6 +569,13 @@ verify_opt_policy(
 			return -EINVAL;
 		args->nfw++;
 		return 0;
+	case 'a':
+		if (dmarc_forwarder_parse(arg,
+		        &args->sealers[args->nsealers]) < 0 ||
+		    args->sealers[args->nsealers].family != 0)
+			return -EINVAL;
+		args->nsealers++;
+		return 0;
 	case 'O':
 		if (strcmp(arg, "psl") == 0)
 			args->org.method = ORGDOMAIN_PSL;
@@ -604,6 +651,7 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		{ "config", required_argument, NULL, 'c' },
 		{ "local", no_argument, NULL, 'L' },
 		{ "trusted-forwarder", required_argument, NULL, 'T' },
+		{ "trusted-arc-sealer", required_argument, NULL, 'a' },
 		{ "spool", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -761,6 +809,32 @@ verify_apply_config(struct verify_opts *o, struct verify_args *args)
 		o->env.dns_budget_ms = c->dns_time_budget * 1000;
 }
 
+/* The trusted ARC sealers: every --trusted-arc-sealer and the
+ * configuration's TrustedARCSealers, as the milter has them. */
+static int
+verify_arc_sealers(struct verify_opts *o, struct verify_args *args)
+{
+	size_t n = args->cfg->trusted_arc_sealers.n;
+	struct dmarc_forwarder *all;
+	const char *bad = NULL;
+	int r;
+
+	all = reallocarray(args->sealers, args->nsealers + n + 1, sizeof(*all));
+	if (all == NULL)
+		return -ENOMEM;
+	args->sealers = all;
+	if ((r = action_arc_sealers(args->cfg, all + args->nsealers, &bad)) <
+	    0) {
+		fprintf(stderr, "authmilter verify: %s: TrustedARCSealers: "
+		    "\"%s\": not a domain\n", args->config_path, bad);
+		return r;
+	}
+	args->nsealers += (size_t)r;
+	o->dmarc.arc_sealers = all;
+	o->dmarc.arc_sealer_count = args->nsealers;
+	return 0;
+}
+
 int
 cli_verify(int argc, char **argv)
 {
@@ -777,7 +851,8 @@ cli_verify(int argc, char **argv)
 	args.org.method = ORGDOMAIN_TREEWALK;
 	args.zones = calloc((size_t)argc, sizeof(*args.zones));
 	args.fw = calloc((size_t)argc + 1, sizeof(*args.fw));
-	if (args.zones == NULL || args.fw == NULL)
+	args.sealers = calloc((size_t)argc, sizeof(*args.sealers));
+	if (args.zones == NULL || args.fw == NULL || args.sealers == NULL)
 		goto out;
 	r = verify_parse(argc, argv, &o, &args);
 	if (r != 0) {
@@ -787,13 +862,15 @@ cli_verify(int argc, char **argv)
 	if (verify_config(&args) < 0)
 		goto out;
 	verify_apply_config(&o, &args);
+	if (verify_arc_sealers(&o, &args) < 0)
+		goto out;
 	if (orgdomain_new(&args.org, &org, &why) < 0) {
 		fprintf(stderr, "authmilter verify: public suffix list: %s\n",
 		    why != NULL ? why : "cannot be loaded");
 		goto out;
 	}
 	o.env.org = org;
-	o.env.resolver = verify_resolver(args.zones, args.nzones,
+	o.env.resolver = cli_resolver(args.zones, args.nzones,
 	    args.nameserver);
 	if (o.env.resolver == NULL)
 		goto out;
@@ -810,5 +887,6 @@ out:
 	free(args.nameservers);
 	free(args.zones);
 	free(args.fw);
+	free(args.sealers);
 	return status;
 }

@@ -58,7 +58,7 @@ struct config_option {
 enum config_deferred {
 	DEFER_KEY_TABLE, DEFER_SIGNING_TABLE, DEFER_INTERNAL,
 	DEFER_EXTERNAL_IGNORE, DEFER_TRUSTED_FORWARDERS, DEFER_DOMAIN,
-	DEFER_N
+	DEFER_ARC_SEAL_HOSTS, DEFER_N
 };
 
 struct config_loader {
@@ -480,6 +480,31 @@ config_set_domains(struct config_loader *l, const struct config_option *o,
 	return s->n == 0 ? "empty list" : NULL;
 }
 
+/* Domains, each one exactly or, written ".example.net", with every
+ * subdomain (TrustedARCSealers). */
+static const char *
+config_set_domain_patterns(struct config_loader *l,
+    const struct config_option *o, const char *v)
+{
+	struct config_strlist *s = config_field(l, o);
+	size_t i;
+
+	config_strlist_free(s);
+	config_split(v, s);
+	for (i = 0; i < s->n; i++) {
+		/* digits and dots (an IPv4 address) would pass as a name;
+		 * a d= is never one */
+		if (!config_domain_ok(s->v[i] + (s->v[i][0] == '.')) ||
+		    strspn(s->v[i], "0123456789.") == strlen(s->v[i])) {
+			config_whyf(l, "\"%s\": not a domain name (or "
+			    ".domain for its subdomains)", s->v[i]);
+			config_strlist_free(s);
+			return l->why;
+		}
+	}
+	return s->n == 0 ? "empty list" : NULL;
+}
+
 static const char *
 config_set_email(struct config_loader *l, const struct config_option *o,
     const char *v)
@@ -882,6 +907,18 @@ static const struct config_option config_options[] = {
 	{ "ReportOrgName", NULL, config_set_string, F(report_org_name), 0, 0,
 	    NULL },
 	{ "ReportEmail", NULL, config_set_email, F(report_email), 0, 0, NULL },
+	{ "ARCDomain", NULL, config_set_string, F(arc_domain), 0, 0, NULL },
+	{ "ARCSelector", NULL, config_set_string, F(arc_selector), 0, 0,
+	    NULL },
+	{ "ARCKeyFile", NULL, config_set_path, F(arc_key_file), 0, 0, NULL },
+	{ "ARCSealInbound", NULL, config_set_bool, F(arc_seal_inbound), 0, 0,
+	    NULL },
+	{ "ARCSealHosts", NULL, config_set_deferred, DEFER_ARC_SEAL_HOSTS, 0,
+	    0, NULL },
+	{ "ARCSealRecipientDomains", NULL, config_set_domains,
+	    F(arc_seal_rcpt), 0, 0, NULL },
+	{ "TrustedARCSealers", NULL, config_set_domain_patterns,
+	    F(trusted_arc_sealers), 0, 0, NULL },
 	{ "NoReportsTo", NULL, config_set_domains, F(no_reports_to), 0, 0,
 	    NULL },
 	{ "RotateDomains", NULL, config_set_domains, F(rotate.domains), 0, 0,
@@ -1321,6 +1358,56 @@ config_load_key_file(struct config_loader *l)
 		config_err(l, l->key_file_line, "KeyFile", "%s", why);
 }
 
+/* ARCDomain, ARCSelector and ARCKeyFile: the sealing key, RSA (RFC 8617
+ * section 4.1.3: rsa-sha256 is the one algorithm); the sealing options
+ * need it, and it needs one of them. */
+static void
+config_load_arc(struct config_loader *l)
+{
+	struct config *cfg = l->cfg;
+	unsigned kline = config_option_line(cfg, "ARCKeyFile");
+	bool some = cfg->arc_domain != NULL || cfg->arc_selector != NULL ||
+	            cfg->arc_key_file != NULL;
+	bool seals = cfg->arc_seal_inbound || cfg->arc_seal_rcpt.n > 0 ||
+	             l->deferred[DEFER_ARC_SEAL_HOSTS] != NULL;
+	struct buf why;
+	int r;
+
+	if (!some && seals)
+		config_err(l, config_option_line(cfg, cfg->arc_seal_inbound ?
+		    "ARCSealInbound" : cfg->arc_seal_rcpt.n > 0 ?
+		    "ARCSealRecipientDomains" : "ARCSealHosts"), "ARCKeyFile",
+		    "sealing needs ARCDomain, ARCSelector and ARCKeyFile");
+	if (!some)
+		return;
+	if (cfg->arc_domain == NULL || cfg->arc_selector == NULL ||
+	    cfg->arc_key_file == NULL) {
+		config_err(l, kline, "ARCKeyFile", "ARCDomain, ARCSelector "
+		    "and ARCKeyFile go together");
+		return;
+	}
+	if (!config_domain_ok(cfg->arc_domain))
+		config_err(l, config_option_line(cfg, "ARCDomain"),
+		    "ARCDomain", "\"%s\": not a domain name", cfg->arc_domain);
+	if (!config_domain_ok(cfg->arc_selector))
+		config_err(l, config_option_line(cfg, "ARCSelector"),
+		    "ARCSelector", "\"%s\": not a selector",
+		    cfg->arc_selector);
+	if (!seals)
+		config_err(l, kline, "ARCKeyFile", "seals nothing: set "
+		    "ARCSealInbound, ARCSealHosts or ARCSealRecipientDomains");
+	buf_init(&why, sizeof(l->why) - 40);
+	r = dkim_key_load_private(cfg->arc_key_file, !cfg->require_safe_keys,
+	    &cfg->arc_key, &why);
+	if (r != 0)
+		config_err(l, kline, "ARCKeyFile", "%s%s", buf_cstr(&why),
+		    r == -EPERM ? ", or set RequireSafeKeys no" : "");
+	else if (dkim_privkey_type(cfg->arc_key) != DKIM_KEY_RSA)
+		config_err(l, kline, "ARCKeyFile", "%s: not an RSA key (RFC "
+		    "8617 seals with rsa-sha256 only)", cfg->arc_key_file);
+	buf_free(&why);
+}
+
 /* ---- whole-file checks ---- */
 
 static void
@@ -1461,6 +1548,13 @@ config_free(struct config *cfg)
 	free(cfg->report_org_name);
 	free(cfg->report_email);
 	config_strlist_free(&cfg->no_reports_to);
+	free(cfg->arc_domain);
+	free(cfg->arc_selector);
+	free(cfg->arc_key_file);
+	dkim_privkey_unref(cfg->arc_key);
+	table_hosts_free(cfg->arc_seal_hosts);
+	config_strlist_free(&cfg->arc_seal_rcpt);
+	config_strlist_free(&cfg->trusted_arc_sealers);
 	config_rotate_free(cfg);
 	for (i = 0; i < cfg->n_keys; i++) {
 		struct config_key *k = &cfg->keys[i];
@@ -1504,6 +1598,8 @@ config_load_mem(const char *name, const char *text, size_t len,
 	    NULL, &cfg->external_ignore);
 	config_load_hosts(&l, DEFER_TRUSTED_FORWARDERS, "TrustedForwarders",
 	    NULL, &cfg->trusted_forwarders);
+	config_load_hosts(&l, DEFER_ARC_SEAL_HOSTS, "ARCSealHosts", NULL,
+	    &cfg->arc_seal_hosts);
 	cfg->key_table = config_load_table(&l, DEFER_KEY_TABLE, "KeyTable");
 	cfg->signing_table = config_load_table(&l, DEFER_SIGNING_TABLE,
 	    "SigningTable");
@@ -1513,6 +1609,7 @@ config_load_mem(const char *name, const char *text, size_t len,
 	if (cfg->signing_table != NULL)
 		config_link_signing_table(&l);
 	config_load_key_file(&l);
+	config_load_arc(&l);
 	if (config_rotate_load(cfg, l.file, l.errors) != 0)
 		l.status = -EINVAL;
 	config_check(&l);

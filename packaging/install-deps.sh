@@ -10,7 +10,7 @@ packages="
 	libmilter-dev libpsl-dev libidn2-dev publicsuffix zlib1g-dev libxml2-dev
 	libmicrohttpd-dev
 	libxml2-utils
-	python3 python3-dkim python3-yaml python3-dnspython
+	python3 python3-dkim python3-authres python3-yaml python3-dnspython
 	opendkim opendkim-tools opendmarc miltertest
 	nsd unbound postfix knot prometheus
 	valgrind mandoc procps iproute2 strace

@@ -128,6 +128,19 @@
  * message_size_limit is 10240000 bytes. */
 #define BOUND_REPORT_MAIL_BYTES 10240000
 
+/* ARC sets on one message: RFC 8617 section 4.2.1 (instances 1..50) and
+ * section 5.2 step 1 (more is a failed chain); nothing is sealed past
+ * it. */
+#define BOUND_ARC_SETS 50
+/* Passes recorded by the ARC-Authentication-Results of one chain that
+ * DMARC's trusted-sealer policy looks at: a set records a few (dkim,
+ * spf, dmarc); more than this is not a real chain. */
+#define BOUND_ARC_CLAIMS 64
+/* An ARC-Authentication-Results payload we build from our own
+ * Authentication-Results fields (the A-R value bound of verdict, with
+ * room for a second one on a re-injected message). */
+#define BOUND_ARC_AAR_BYTES 32768
+
 /* The local part of a DKIM i= identity: RFC 5321 section 4.5.3.1.1
  * allows 64 octets; a longer one is not an address and would only carry
  * bulk into results and headers. */

@@ -25,7 +25,9 @@
  * it starts and drops it (config_unref) when it ends, so SIGHUP swaps the
  * pointer and in-flight connections finish with the snapshot they began
  * with. config_ref/config_unref are atomic and may be called from any
- * thread; the last unref frees tables and keys.
+ * thread; the last unref frees tables and keys. The per-message look-ups
+ * (config_lookup.c, at the end of this header) read a snapshot without
+ * locks.
  */
 #ifndef AUTHMILTER_CONFIG_H
 #define AUTHMILTER_CONFIG_H
@@ -227,6 +229,22 @@ struct config {
 	enum config_orgdomain org_domain;	/* default treewalk */
 	char *public_suffix_list;	/* NULL = libpsl's built-in */
 
+	/* ARC (RFC 8617): the sealing key (OpenARC's Domain, Selector and
+	 * KeyFile), which mail is sealed, and whose seals DMARC trusts */
+	char *arc_domain;	/* ARCDomain: d= of our sets */
+	char *arc_selector;	/* ARCSelector */
+	char *arc_key_file;	/* ARCKeyFile */
+	struct dkim_privkey *arc_key;	/* loaded (RSA); NULL: no sealing */
+	bool arc_seal_inbound;	/* ARCSealInbound: every verified
+				 * message */
+	struct table_hosts *arc_seal_hosts;	/* ARCSealHosts: mail from
+						 * these clients */
+	struct config_strlist arc_seal_rcpt;	/* ARCSealRecipientDomains:
+						 * mail to these domains */
+	struct config_strlist trusted_arc_sealers;	/* TrustedARCSealers:
+							 * domains, ".suffix"
+							 * for subdomains */
+
 	/* reports */
 	char *spool_dir;	/* NULL = no spool */
 	char *report_org_name;
@@ -286,11 +304,27 @@ unsigned config_option_line(const struct config *cfg, const char *name);
  * frees. */
 char *config_default_authserv_id(void);
 
+/* config_nameservers -- append cfg's Nameservers to out as
+ * dns_ldns_options.nameservers takes them, "ADDR@PORT ADDR@PORT..."
+ * (nothing when none are configured: the resolvers of resolv.conf).
+ * @return 0, or the buf's error (out then holds no part of the list). */
+int config_nameservers(const struct config *cfg, struct buf *out);
+
 /* config_ref -- take a reference. @return cfg */
 struct config *config_ref(struct config *cfg);
 /* config_unref -- drop a reference; the last one frees everything.
  * NULL is a no-op. @return NULL */
 struct config *config_unref(struct config *cfg);
+
+/*
+ * ---- Per-message look-ups (src/core/config_lookup.c) ----
+ * The milter calls these for every message, `verify` for every file.
+ * They only read a loaded snapshot and take no lock: thread-safe, any
+ * number of threads at once on one snapshot; they allocate only in the
+ * caller's arena. Everything above runs at start-up or reload (loading,
+ * config_option_line, config_default_authserv_id) or once per connection
+ * (config_ref/config_unref).
+ */
 
 /* config_signing_keys -- the signatures to make on mail from
  * local@domain: from the SigningTable (every match with
@@ -322,6 +356,13 @@ bool config_is_external_ignored(const struct config *cfg,
     const struct table_ip *ip, const char *hostname);
 bool config_is_trusted_forwarder(const struct config *cfg,
     const struct table_ip *ip, const char *hostname);
+/* config_arc_seals -- whether mail from the client (ip, hostname; either
+ * may be NULL) to a recipient in rcpt_domain (NULL: unknown), evaluated
+ * on the verify path (verified) or not, is to be sealed: ARCSealInbound
+ * (verified mail), ARCSealHosts, ARCSealRecipientDomains. False without
+ * an ARC key. */
+bool config_arc_seals(const struct config *cfg, const struct table_ip *ip,
+    const char *hostname, const char *rcpt_domain, bool verified);
 
 /* config_alg_name -- "rsa-sha256", "ed25519-sha256" or "default". */
 const char *config_alg_name(enum config_alg alg);

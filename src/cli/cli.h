@@ -20,6 +20,7 @@
 #define CLI_EXIT_USAGE 2
 
 int cli_sign(int argc, char **argv);
+int cli_seal(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
 int cli_keycheck(int argc, char **argv);
@@ -34,6 +35,29 @@ int cli_rotate(int argc, char **argv);
  * @return 0 and *ret_data and *ret_len (caller frees), or -errno (the error
  * has been printed as "authmilter: PATH: reason"). */
 int cli_read_file(const char *path, char **ret_data, size_t *ret_len);
+
+/* cli_lf_only -- whether data (len bytes) ends its first line with a bare
+ * LF: output then keeps that form. */
+bool cli_lf_only(const char *data, size_t len);
+
+/* cli_print_field -- print "name:value" and a line end to stdout, the
+ * CRLF folds of value turned into LF when lf. */
+void cli_print_field(const char *name, const char *value, bool lf);
+
+struct arena;
+
+/* cli_split_names -- a comma list (split in place) into a NULL-terminated
+ * array of names in arena a. @return it and *ret_n, or NULL (ENOMEM). */
+const char **cli_split_names(struct arena *a, char *list, size_t *ret_n);
+
+struct dns_resolver;
+
+/* cli_resolver -- the resolver of verify and seal: the zone files (when
+ * nzones > 0), or a stub resolver (nameserver "IP[@PORT]", NULL for
+ * /etc/resolv.conf) behind a cache. @return it (dns_resolver_free), or
+ * NULL with the reason printed. */
+struct dns_resolver *cli_resolver(
+    char **zones, size_t nzones, const char *nameserver);
 
 /* cli_write_new -- create path with mode (never following a symbolic
  * link; with replace an existing file is removed first, so the new one

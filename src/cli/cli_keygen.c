@@ -31,6 +31,7 @@ struct keygen_opts {
 	const char *dir;
 	enum dkim_key_type type;
 	unsigned bits;
+	bool bits_given; /* -b: refused with ed25519 */
 	bool hash_sha256;
 	bool testing;
 	bool strict;
@@ -67,6 +68,97 @@ keygen_usage(FILE *f)
 	    "I/O error.\n");
 }
 
+/*
+ * The options, one function per group. Each takes the option c with its
+ * argument arg. @return 0 when it took the option, 1 when c is not one
+ * of its group, -1 for a bad value (said on stderr).
+ */
+
+/* the files: the names in them, where they go, whether to overwrite */
+static int
+keygen_opt_files(int c, const char *arg, struct keygen_opts *o)
+{
+	switch (c) {
+	case 'd':
+		o->domain = arg;
+		return 0;
+	case 's':
+		o->selector = arg;
+		return 0;
+	case 'D':
+		o->dir = arg;
+		return 0;
+	case 'f':
+		o->force = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* the key: its type and size */
+static int
+keygen_opt_key(int c, const char *arg, struct keygen_opts *o)
+{
+	char *end;
+	long n;
+
+	switch (c) {
+	case 't':
+		if (strcmp(arg, "rsa") == 0)
+			o->type = DKIM_KEY_RSA;
+		else if (strcmp(arg, "ed25519") == 0)
+			o->type = DKIM_KEY_ED25519;
+		else {
+			fprintf(stderr,
+			    "authmilter keygen: -t \"%s\": want "
+			    "rsa or ed25519\n",
+			    arg);
+			return -1;
+		}
+		return 0;
+	case 'b':
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || errno != 0 || n < 1024 ||
+		    n > 4096) {
+			fprintf(stderr,
+			    "authmilter keygen: -b \"%s\": want "
+			    "1024 to 4096\n",
+			    arg);
+			return -1;
+		}
+		o->bits = (unsigned)n;
+		o->bits_given = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* the flags the record publishes */
+static int
+keygen_opt_record(int c, const char *arg, struct keygen_opts *o)
+{
+	switch (c) {
+	case 'H':
+		o->hash_sha256 = true;
+		return 0;
+	case 'T':
+		o->testing = true;
+		return 0;
+	case 'S':
+		o->strict = true;
+		return 0;
+	}
+	return 1;
+}
+
+static int (*const keygen_opt_groups[])(
+    int, const char *, struct keygen_opts *) = {
+    keygen_opt_files,
+    keygen_opt_key,
+    keygen_opt_record,
+};
+
 static int
 keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
 {
@@ -83,66 +175,23 @@ keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	bool bits_given = false;
-	char *end;
-	long n;
-	int c;
+	size_t i;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "d:s:t:b:D:h", longopts, NULL)) !=
 	       -1) {
-		switch (c) {
-		case 'd':
-			o->domain = optarg;
-			break;
-		case 's':
-			o->selector = optarg;
-			break;
-		case 'D':
-			o->dir = optarg;
-			break;
-		case 'H':
-			o->hash_sha256 = true;
-			break;
-		case 'T':
-			o->testing = true;
-			break;
-		case 'S':
-			o->strict = true;
-			break;
-		case 'f':
-			o->force = true;
-			break;
-		case 'h':
+		if (c == 'h') {
 			keygen_usage(stdout);
 			return 1;
-		case 't':
-			if (strcmp(optarg, "rsa") == 0)
-				o->type = DKIM_KEY_RSA;
-			else if (strcmp(optarg, "ed25519") == 0)
-				o->type = DKIM_KEY_ED25519;
-			else {
-				fprintf(stderr,
-				    "authmilter keygen: -t \"%s\": "
-				    "want rsa or ed25519\n",
-				    optarg);
-				return -1;
-			}
-			break;
-		case 'b':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-			    n < 1024 || n > 4096) {
-				fprintf(stderr,
-				    "authmilter keygen: -b \"%s\": "
-				    "want 1024 to 4096\n",
-				    optarg);
-				return -1;
-			}
-			o->bits = (unsigned)n;
-			bits_given = true;
-			break;
-		default:
+		}
+		r = 1;
+		for (i = 0; r == 1 && i < sizeof(keygen_opt_groups) /
+		                              sizeof(keygen_opt_groups[0]);
+		     i++)
+			r = keygen_opt_groups[i](c, optarg, o);
+		if (r < 0)
+			return -1;
+		if (r != 0) { /* getopt has said what was wrong */
 			keygen_usage(stderr);
 			return -1;
 		}
@@ -151,7 +200,7 @@ keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
 		keygen_usage(stderr);
 		return -1;
 	}
-	if (bits_given && o->type == DKIM_KEY_ED25519) {
+	if (o->bits_given && o->type == DKIM_KEY_ED25519) {
 		fprintf(stderr, "authmilter keygen: -b applies to RSA keys "
 		                "only (Ed25519 keys have one size)\n");
 		return -1;

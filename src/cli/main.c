@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "authmilter/arena.h"
 #include "cli.h"
 
 struct cli_command {
@@ -18,6 +19,7 @@ struct cli_command {
 
 static const struct cli_command cli_commands[] = {
     {"sign", cli_sign, "print a message with DKIM signatures added"},
+    {"seal", cli_seal, "print a message with an ARC set sealed on top"},
     {"verify", cli_verify, "evaluate messages offline, print results"},
     {"run", cli_run, "run the milter daemon"},
     {"check-config", cli_check_config,
@@ -161,4 +163,44 @@ main(int argc, char **argv)
 	    "(authmilter --help lists them)\n",
 	    argv[1]);
 	return CLI_EXIT_USAGE;
+}
+
+bool
+cli_lf_only(const char *data, size_t len)
+{
+	const char *nl = memchr(data, '\n', len);
+
+	return nl != NULL && (nl == data || nl[-1] != '\r');
+}
+
+void
+cli_print_field(const char *name, const char *value, bool lf)
+{
+	const char *v;
+
+	fputs(name, stdout);
+	putchar(':');
+	for (v = value; *v != '\0'; v++)
+		if (!(lf && v[0] == '\r' && v[1] == '\n'))
+			putchar(*v);
+	fputs(lf ? "\n" : "\r\n", stdout);
+}
+
+const char **
+cli_split_names(struct arena *a, char *list, size_t *ret_n)
+{
+	size_t n = 1, i = 0;
+	const char **v;
+	char *p, *save = NULL;
+
+	for (p = list; *p != '\0'; p++)
+		n += *p == ',';
+	v = arena_zalloc(a, (n + 1) * sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	for (p = strtok_r(list, ", \t", &save); p != NULL;
+	     p = strtok_r(NULL, ", \t", &save))
+		v[i++] = p;
+	*ret_n = i;
+	return v;
 }

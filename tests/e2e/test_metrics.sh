@@ -36,30 +36,17 @@ client() {
 	/usr/bin/python3 "$e2e/metrics_client.py" "$@"
 }
 
-dir=$(mktemp -d /var/tmp/authmilter-e2e-metrics.XXXXXX)
-mpid=
+pf_setup authmilter-e2e-metrics
 ppid_=
+# Prometheus goes first, then what pf_setup's cleanup stops
 cleanup() {
 	[ -n "$ppid_" ] && kill "$ppid_" 2>/dev/null && wait "$ppid_" 2>/dev/null
-	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
-	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
-	sh "$e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
-	if [ "${KEEP:-}" = 1 ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
+	pf_cleanup
 }
 trap cleanup EXIT
-chmod 755 "$dir"
-mkdir "$dir/dns" "$dir/pf" "$dir/spool" "$dir/prom"
+mkdir "$dir/spool" "$dir/prom"
 
-dnsport=
-for try in 1 2 3 4 5; do
-	p=$(port)
-	if sh "$e2e/dns-server.sh" start "$dir/dns" "$p" \
-	    "$src/keys/demo/demo.zone" "$src/tests/milter/milter.zone"; then
-		dnsport=$p
-		break
-	fi
-done
-[ -n "$dnsport" ] || { echo "nsd did not start" >&2; exit 1; }
+pf_dns_start
 
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/demo-rsa.private"
 # conf MILTERPORT METRICSPORT: the configuration
@@ -84,7 +71,8 @@ for try in 1 2 3 4 5; do
 	mport=$(port)
 	hport=$(port)
 	conf "$mport" "$hport" >"$dir/authmilter.conf"
-	"$am" run -c "$dir/authmilter.conf" -f >"$dir/milter.log" 2>&1 &
+	LSAN_OPTIONS=suppressions=$src/tests/milter/lsan.supp \
+		"$am" run -c "$dir/authmilter.conf" -f >"$dir/milter.log" 2>&1 &
 	mpid=$!
 	i=0
 	until grep -q ' started: ' "$dir/milter.log" ||
@@ -236,4 +224,4 @@ echo "scrape cost: $n scrapes, $((t1 - t0)) ticks of daemon CPU: $(awk \
     "BEGIN { printf \"%.3f\", ($t1 - $t0) * 1000 / $hz / $n }") ms each," \
     "$(wc -c <"$dir/scrape.txt") bytes"
 
-finish
+pf_finish

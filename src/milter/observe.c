@@ -117,7 +117,7 @@ observe_families(struct observe *o)
 	o->auth = metrics_family(o->m, METRICS_COUNTER,
 	    "authmilter_auth_results_total",
 	    "Authentication results of verified mail, by method and result "
-	    "(DKIM: one per signature).",
+	    "(DKIM: one per signature; ARC: the chain's).",
 	    auth, 2);
 	o->overrides = metrics_family(o->m, METRICS_COUNTER,
 	    "authmilter_dmarc_overrides_total",
@@ -360,8 +360,9 @@ observe_verdict(struct observe *o, const struct verdict *v)
 		observe_auth(o, OBSERVE_DKIM, AUTH_NONE);
 	if (v->spf != NULL)
 		observe_auth(o, OBSERVE_SPF, v->spf->result);
-	/* ARC (when the arc module lands): observe_auth(o, OBSERVE_ARC,
-	 * the chain's result) */
+	/* the chain's validation: none when the message has no ARC set */
+	if (v->arc != NULL)
+		observe_auth(o, OBSERVE_ARC, v->arc->status);
 	if (v->dmarc != NULL) {
 		observe_auth(o, OBSERVE_DMARC, v->dmarc->result);
 		for (i = 0; i < 3; i++)

@@ -10,9 +10,7 @@
  * are fixed lists; the signing domain is one of the domains of the
  * KeyTable, of Domain or of RotateDomains (a "%" KeyTable entry signs as
  * the From domain and is counted as "%"); DMARC results are broken out
- * by domain only for the domains MetricsDomains lists. Adding the
- * results of a new method (ARC) is one observe_auth() call with
- * OBSERVE_ARC.
+ * by domain only for the domains MetricsDomains lists.
  *
  * Every function accepts o == NULL (metrics off) and returns at once.
  * Thread rules: observe_new/observe_free at start and end; observe_config
@@ -95,8 +93,9 @@ void observe_auth(
     struct observe *o, enum observe_method method, enum auth_result r);
 
 /* observe_verdict -- the results of a verified message: DKIM (one per
- * signature; none when there was none), SPF (when evaluated), DMARC and
- * its overrides, the MetricsDomains breakout, a spent DNS budget. */
+ * signature; none when there was none), SPF (when evaluated), the ARC
+ * chain's validation (none without one), DMARC and its overrides, the
+ * MetricsDomains breakout, a spent DNS budget. */
 void observe_verdict(struct observe *o, const struct verdict *v);
 
 /* observe_spool -- one spool append ended with r (0 or -errno). */

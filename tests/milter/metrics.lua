@@ -1,6 +1,6 @@
 -- metrics: the MetricsListen endpoint (here on a unix socket) counts what
 -- the milter did, exactly: messages by path and action, signatures by
--- domain, DKIM/DMARC results, the MetricsDomains breakout, spool appends,
+-- domain, DKIM/DMARC/ARC results, the MetricsDomains breakout, spool appends,
 -- histograms, reloads; promtool accepts the scrape; unknown paths are
 -- 404, other methods 405; clients that send half a request or nothing
 -- neither stall a scrape nor the milter, and are closed after the
@@ -63,6 +63,12 @@ mt.disconnect(c)
 c = T.open()
 T.send(c, {ip = "198.51.100.9", headers = signed})
 T.check(T.accepted(c), "the signed message is accepted inbound")
+-- its ARC set (ARCSealInbound), for the next hop below
+local set = {}
+for _, n in ipairs({"ARC-Seal", "ARC-Message-Signature",
+    "ARC-Authentication-Results"}) do
+	set[#set + 1] = {n, T.must(mt.getheader(c, n, 0), n .. " inserted")}
+end
 T.send(c, {again = true, headers = {{"From", " x@reject.example"},
     {"Subject", " s"}}})
 T.check(mt.getreply(c) == SMFIR_REPLYCODE, "reject.example is rejected")
@@ -84,6 +90,7 @@ is(s, 'authmilter_dmarc_domain_results_total{domain="reject.example",' ..
     'result="fail"}', 1)
 T.check(not s:find('authmilter_dmarc_domain_results_total{domain=' ..
     '"example.com"', 1, true), "no breakout for a domain not listed")
+is(s, 'authmilter_auth_results_total{method="arc",result="none"}', 2)
 is(s, 'authmilter_spool_appends_total', 2)
 is(s, 'authmilter_eom_duration_seconds_count', 4)
 is(s, 'authmilter_message_size_bytes_count', 4)
@@ -92,6 +99,30 @@ T.check((value(s, 'authmilter_dns_queries_total{type="TXT",' ..
     'outcome="answer"}') or 0) > 0, "DNS answers counted")
 T.check((value(s, 'authmilter_dns_cache_lookups_total{result="miss"}')
     or 0) > 0, "DNS cache misses counted")
+
+-- the sealed message one hop on: its chain passes; with its AAR
+-- changed (the seal covers it) the chain fails, DKIM still passes
+local function hop2(aar)
+	local h = {set[1], set[2], {set[3][1], aar}}
+	for _, x in ipairs(signed) do
+		h[#h + 1] = x
+	end
+	c = T.open()
+	T.send(c, {ip = "198.51.100.20", headers = h})
+	local ar = T.authres(c)
+	mt.disconnect(c)
+	return ar
+end
+T.check(hop2(set[3][2]):find("arc=pass", 1, true) ~= nil,
+    "the next hop: arc=pass")
+local forged = set[3][2]:gsub("dkim=pass", "dkim=fail")
+T.check(forged ~= set[3][2] and
+    hop2(forged):find("arc=fail", 1, true) ~= nil,
+    "the AAR changed: arc=fail")
+s = scrape()
+is(s, 'authmilter_auth_results_total{method="arc",result="none"}', 2)
+is(s, 'authmilter_auth_results_total{method="arc",result="pass"}', 1)
+is(s, 'authmilter_auth_results_total{method="arc",result="fail"}', 1)
 
 -- promtool (Debian's prometheus package) accepts the scrape
 local f = T.must(io.open(T.dir .. "/scrape.txt", "wb"))

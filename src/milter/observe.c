@@ -52,9 +52,12 @@ static const char *const observe_methods[] = {"dkim", "spf", "dmarc", "arc"};
 static const char *const observe_results[] = {"none", "pass", "fail",
     "softfail", "neutral", "policy", "temperror", "permerror"};
 #define OBSERVE_RESULTS (sizeof(observe_results) / sizeof(observe_results[0]))
-/* DMARC_OVERRIDE_* bits, lowest first (RFC 9990 PolicyOverrideType) */
+/* RFC 9990 PolicyOverrideType, as dmarc_override_name() names the
+ * DMARC_OVERRIDE_* bits */
 static const char *const observe_overrides[] = {
     "policy_test_mode", "trusted_forwarder", "local_policy"};
+#define OBSERVE_OVERRIDES                                                      \
+	(sizeof(observe_overrides) / sizeof(observe_overrides[0]))
 static const char *const observe_algs[] = {"rsa-sha256", "ed25519-sha256"};
 /* spool failures worth telling apart; the rest are "other" */
 static const char *const observe_errnos[] = {
@@ -82,7 +85,8 @@ observe_families(struct observe *o)
 	const struct metrics_label auth[] = {
 	    {"method", observe_methods, OBSERVE_METHODS},
 	    {"result", observe_results, OBSERVE_RESULTS}};
-	const struct metrics_label ovr = {"reason", observe_overrides, 3};
+	const struct metrics_label ovr = {
+	    "reason", observe_overrides, OBSERVE_OVERRIDES};
 	const struct metrics_label dom[] = {
 	    {"domain", NULL, BOUND_METRICS_DOMAINS},
 	    {"result", observe_results, OBSERVE_RESULTS}};
@@ -347,6 +351,28 @@ observe_dmarc_domain(struct observe *o, const struct dmarc_result *d)
 		metrics_add(o->dmarc_domain, (size_t)i, (size_t)d->result, 1);
 }
 
+/* One count per RFC 9990 reason among the DMARC_OVERRIDE_* bits (a
+ * trusted ARC sealer is a trusted_forwarder, as in the reports). */
+static void
+observe_overrides_add(struct observe *o, unsigned bits)
+{
+	unsigned bit, seen = 0;
+	const char *name;
+	size_t i;
+
+	for (bit = 1; bit != 0 && bit <= bits; bit <<= 1) {
+		if ((bits & bit) == 0 ||
+		    (name = dmarc_override_name(bit)) == NULL)
+			continue;
+		for (i = 0; i < OBSERVE_OVERRIDES; i++)
+			if (strcmp(observe_overrides[i], name) == 0 &&
+			    (seen & (1u << i)) == 0) {
+				seen |= 1u << i;
+				metrics_add(o->overrides, i, 0, 1);
+			}
+	}
+}
+
 void
 observe_verdict(struct observe *o, const struct verdict *v)
 {
@@ -365,9 +391,7 @@ observe_verdict(struct observe *o, const struct verdict *v)
 		observe_auth(o, OBSERVE_ARC, v->arc->status);
 	if (v->dmarc != NULL) {
 		observe_auth(o, OBSERVE_DMARC, v->dmarc->result);
-		for (i = 0; i < 3; i++)
-			if (v->dmarc->overrides & (1u << i))
-				metrics_add(o->overrides, i, 0, 1);
+		observe_overrides_add(o, v->dmarc->overrides);
 		observe_dmarc_domain(o, v->dmarc);
 	}
 	if (v->dns_budget_spent)

@@ -1,42 +1,16 @@
 -- metrics: the MetricsListen endpoint (here on a unix socket) counts what
 -- the milter did, exactly: messages by path and action, signatures by
--- domain, DKIM/DMARC/ARC results, the MetricsDomains breakout, spool appends,
--- histograms, reloads; promtool accepts the scrape; unknown paths are
+-- domain, DKIM/DMARC/ARC results, DMARC overrides, DNS outcomes
+-- (SERVFAIL through the fault proxy), the MetricsDomains breakout, spool
+-- appends and an ENOSPC (a full tmpfs), histograms, reloads; promtool accepts the scrape; unknown paths are
 -- 404, other methods 405; clients that send half a request or nothing
 -- neither stall a scrape nor the milter, and are closed after the
 -- timeout; a second daemon on the same listener does not start and
 -- names MetricsListen with its file and line.
 dofile(os.getenv("MT_HERE") .. "/lib.lua")
 
-local client = "/usr/bin/python3 " .. T.here .. "/../e2e/metrics_client.py"
-local addr = "unix:" .. T.dir .. "/metrics.sock"
-
--- http: status and body of one request
-local function http(path, method)
-	local p = io.popen(client .. " get " .. addr .. " " .. path .. " " ..
-	    (method or "GET"))
-	local out = p:read("*a")
-	p:close()
-	return out:match("^(%d+)\n(.*)$")
-end
-
-local function scrape()
-	local status, body = http("/metrics")
-	T.must(status == "200", "scrape answered 200 (" ..
-	    tostring(status) .. ")")
-	return body
-end
-
--- value: the value of one series, written exactly as in the scrape
-local function value(text, series)
-	for line in text:gmatch("[^\n]+") do
-		local k, v = line:match("^(.*) (%S+)$")
-		if k == series then
-			return tonumber(v)
-		end
-	end
-	return nil
-end
+local client, addr = T.metrics_client, T.metrics_addr
+local http, scrape, value = T.http, T.scrape, T.metric
 
 local function is(text, series, want)
 	local got = value(text, series)
@@ -123,6 +97,55 @@ s = scrape()
 is(s, 'authmilter_auth_results_total{method="arc",result="none"}', 2)
 is(s, 'authmilter_auth_results_total{method="arc",result="pass"}', 1)
 is(s, 'authmilter_auth_results_total{method="arc",result="fail"}', 1)
+
+-- DMARC overrides: a trusted forwarder (TrustedForwarders) and a policy
+-- in test mode (t=y: p=reject quarantines); SERVFAIL (metrics.proxy)
+-- for a DMARC record is a temperror
+local function from(domain, ip)
+	c = T.open()
+	T.send(c, {ip = ip or "198.51.100.9", headers = {{"From", " x@" ..
+	    domain}, {"Subject", " s"}}})
+	return c
+end
+T.check(T.accepted(from("reject.example", "198.51.100.30")),
+    "a trusted forwarder's reject.example mail is accepted")
+mt.disconnect(c)
+T.check(mt.eom_check(from("testmode.example"), MT_QUARANTINE),
+    "t=y: quarantined")
+mt.disconnect(c)
+T.check(T.authres(from("servfail.example")):find("dmarc=temperror", 1,
+    true) ~= nil, "SERVFAIL: dmarc=temperror")
+mt.disconnect(c)
+s = scrape()
+is(s, 'authmilter_dmarc_overrides_total{reason="trusted_forwarder"}', 1)
+is(s, 'authmilter_dmarc_overrides_total{reason="policy_test_mode"}', 1)
+is(s, 'authmilter_dmarc_overrides_total{reason="local_policy"}', 0)
+is(s, 'authmilter_messages_total{path="verify",action="quarantine"}', 1)
+is(s, 'authmilter_auth_results_total{method="dmarc",result="temperror"}', 1)
+T.check((value(s, 'authmilter_dns_queries_total{type="TXT",' ..
+    'outcome="servfail"}') or 0) > 0, "SERVFAIL counted")
+
+-- a full spool (a tmpfs of one page, filled): the append fails with
+-- ENOSPC and is counted; the message is accepted all the same
+local spool = T.dir .. "/spool"
+local appends = value(s, 'authmilter_spool_appends_total')
+if os.execute("mount -t tmpfs -o size=4k tmpfs " .. spool ..
+    " 2>/dev/null") then
+	os.execute("dd if=/dev/zero of=" .. spool .. "/fill bs=1k " ..
+	    ">/dev/null 2>&1")
+	c = T.open()
+	T.send(c, {ip = "198.51.100.9", headers = signed})
+	T.check(T.accepted(c), "accepted with the spool full")
+	mt.disconnect(c)
+	s = scrape()
+	T.must(os.execute("umount " .. spool), "umount " .. spool)
+	is(s, 'authmilter_spool_failures_total{error="ENOSPC"}', 1)
+	is(s, 'authmilter_spool_appends_total', appends)
+elseif os.getenv("CI") == "true" then
+	T.check(false, "a tmpfs for the full spool (needs root)")
+else
+	print("# no tmpfs could be mounted: the full spool is not checked")
+end
 
 -- promtool (Debian's prometheus package) accepts the scrape
 local f = T.must(io.open(T.dir .. "/scrape.txt", "wb"))

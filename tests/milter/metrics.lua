@@ -2,11 +2,12 @@
 -- the milter did, exactly: messages by path and action, signatures by
 -- domain, DKIM/DMARC/ARC results, DMARC overrides, DNS outcomes
 -- (SERVFAIL through the fault proxy), the MetricsDomains breakout, spool
--- appends and an ENOSPC (a full tmpfs), histograms, reloads; promtool accepts the scrape; unknown paths are
--- 404, other methods 405; clients that send half a request or nothing
--- neither stall a scrape nor the milter, and are closed after the
--- timeout; a second daemon on the same listener does not start and
--- names MetricsListen with its file and line.
+-- appends and an ENOSPC (a full tmpfs), histograms, reloads; promtool
+-- accepts the scrape; unknown paths are 404, other methods 405; clients
+-- that send half a request or nothing neither stall a scrape nor the
+-- milter, and are closed after the timeout; a second daemon on the same
+-- listener does not start and names MetricsListen with its file and
+-- line.
 dofile(os.getenv("MT_HERE") .. "/lib.lua")
 
 local client, addr = T.metrics_client, T.metrics_addr

@@ -52,8 +52,20 @@ sink_file() {
 	echo "$f"
 }
 
-# The private Postfix tests (test_postfix.sh, test_arc_list.sh) share the
-# rest: they set dir, and mpid once the milter runs.
+# The private Postfix tests (test_postfix.sh, test_arc_list.sh,
+# test_metrics.sh) share the rest: they set dir, and mpid once the milter
+# runs.
+
+# pf_need: what each of them needs: Postfix and its smtp-sink (as root),
+# bash for postfix-instance.sh, nsd and drill for the test zones
+pf_need() {
+	need postfix
+	need bash
+	need smtp-sink
+	need nsd
+	need drill
+	[ "$(id -u)" = 0 ] || unavailable "Postfix needs root"
+}
 
 # pf_setup PREFIX: a fresh test directory /var/tmp/PREFIX.XXXXXX in dir,
 # with dns/ and pf/, removed at exit with what runs in it (KEEP=1 keeps
@@ -89,6 +101,22 @@ pf_dns_start() {
 	done
 	echo "nsd did not start" >&2
 	exit 1
+}
+
+# pf_conf MILTERPORT: the configuration lines they share (after
+# pf_dns_start): the milter on 127.0.0.1:MILTERPORT signing example.com
+# with $dir/demo-rsa.private for 127.0.0.1, nsd for DNS
+pf_conf() {
+	cat <<EOF
+Socket inet:$1@127.0.0.1
+AuthservID mx.test.example
+Domain example.com
+Selector demo-rsa
+KeyFile $dir/demo-rsa.private
+InternalHosts 127.0.0.1
+Nameservers 127.0.0.1@$dnsport
+DNSTimeout 1
+EOF
 }
 
 # pf_milter_start: authmilter run -f with $dir/authmilter.conf, its log

@@ -19,15 +19,10 @@
 # (Postfix). Exit 77 (skip) when a component is missing, unless CI=true.
 set -u
 . "${AUTHMILTER_SOURCE_ROOT:?}/tests/e2e/lib.sh"
-need postfix
-need bash
-need smtp-sink
-need nsd
-need drill
+pf_need
 need prometheus
 need promtool
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need python3-dkim
-[ "$(id -u)" = 0 ] || unavailable "Postfix needs root"
 
 port() {
 	sh "$e2e/free-port.sh"
@@ -51,15 +46,8 @@ pf_dns_start
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/demo-rsa.private"
 # conf MILTERPORT METRICSPORT: the configuration
 conf() {
+	pf_conf "$1"
 	cat <<EOF
-Socket inet:$1@127.0.0.1
-AuthservID mx.test.example
-Domain example.com
-Selector demo-rsa
-KeyFile $dir/demo-rsa.private
-InternalHosts 127.0.0.1
-Nameservers 127.0.0.1@$dnsport
-DNSTimeout 1
 SpoolDir $dir/spool
 MetricsListen 127.0.0.1:$2
 MetricsDomains reject.example

@@ -16,13 +16,8 @@
 # unless CI=true.
 set -u
 . "${AUTHMILTER_SOURCE_ROOT:?}/tests/e2e/lib.sh"
-need postfix
-need bash
-need smtp-sink
-need nsd
-need drill
+pf_need
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need python3-dkim
-[ "$(id -u)" = 0 ] || unavailable "Postfix needs root"
 
 # a random high port that nothing listens on (TCP or UDP) right now
 port() {
@@ -36,18 +31,13 @@ pf_dns_start
 
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/demo-rsa.private"
 mport=$(port)
-cat >"$dir/authmilter.conf" <<EOF
-Socket inet:$mport@127.0.0.1
-AuthservID mx.test.example
-Domain example.com
-Selector demo-rsa
-KeyFile $dir/demo-rsa.private
-InternalHosts 127.0.0.1
-Nameservers 127.0.0.1@$dnsport
-DNSTimeout 1
+{
+	pf_conf "$mport"
+	cat <<EOF
 SpoolDir $dir/spool
 LogLevel debug
 EOF
+} >"$dir/authmilter.conf"
 pf_milter_start
 
 smtp=$(port)

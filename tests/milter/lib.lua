@@ -215,9 +215,13 @@ function T.verify(args)
 end
 
 -- The metrics endpoint of a test whose NAME.conf has MetricsListen
--- @DIR@/metrics.sock, through tests/e2e/metrics_client.py.
-T.metrics_client = "/usr/bin/python3 " .. T.here .. "/../e2e/metrics_client.py"
-T.metrics_addr = "unix:" .. T.dir .. "/metrics.sock"
+-- @DIR@/metrics.sock, through tests/e2e/metrics_client.py (scripts that
+-- run.sh does not start have no MT_DIR, nor metrics)
+if T.dir ~= nil then
+	T.metrics_client = "/usr/bin/python3 " .. T.here ..
+	    "/../e2e/metrics_client.py"
+	T.metrics_addr = "unix:" .. T.dir .. "/metrics.sock"
+end
 
 -- http: the status and body of one request (method default GET)
 function T.http(path, method)

@@ -109,19 +109,19 @@ failure_is_report(const struct msg *m, const char **ret_why)
 		*ret_why = "the message is a report (multipart/report)";
 		return true;
 	}
-	/* RFC 9990 "Email": dmarc-subject = %s"Report" 1*FWS %s"Domain:" */
+	/* RFC 9990 "Email": dmarc-subject = %s"Report" 1*FWS %s"Domain:";
+	 * every Subject field is looked at */
 	pos = 0;
-	if ((h = msg_find(m, "Subject", &pos)) != NULL) {
+	while ((h = msg_find(m, "Subject", &pos)) != NULL) {
 		i = skip_cfws(h->value, h->value_len, 0);
-		if (h->value_len - i >= 6 &&
-		    memcmp(h->value + i, "Report", 6) == 0) {
-			i = skip_cfws(h->value, h->value_len, i + 6);
-			if (h->value_len - i >= 7 &&
-			    memcmp(h->value + i, "Domain:", 7) == 0) {
-				*ret_why = "the message is a DMARC aggregate "
-				           "report (RFC 9990 Subject)";
-				return true;
-			}
+		if (h->value_len - i < 6 || memcmp(h->value + i, "Report", 6))
+			continue;
+		i = skip_cfws(h->value, h->value_len, i + 6);
+		if (h->value_len - i >= 7 &&
+		    memcmp(h->value + i, "Domain:", 7) == 0) {
+			*ret_why = "the message is a DMARC aggregate report "
+			           "(RFC 9990 Subject)";
+			return true;
 		}
 	}
 	return false;

@@ -167,13 +167,15 @@ add_header_section(struct buf *out, const struct failure_record *r,
 	buf_init(&line, BOUND_FAILURE_HEADER_BYTES + 1);
 	while (pos < r->headers_len) {
 		next_line(r->headers, r->headers_len, &pos, &line, eight_bit);
-		if (line.len > 0 && line.data[0] != ' ' &&
-		    line.data[0] != '\t' &&
-		    (name = field_name(line.data, line.len)) > 0)
+		if (line.len > 0 &&
+		    (line.data[0] == ' ' || line.data[0] == '\t'))
+			; /* a fold of the field before */
+		else if ((name = field_name(line.data, line.len)) > 0)
 			exempt = id_field(line.data, name);
 		else
-			buf_addc(out, ' '); /* a fold, never a new field,
-			                     * never the end of the section */
+			buf_addc(out, ' '); /* made a fold: never a new
+			                     * field, never the end of the
+			                     * section */
 		add_redacted(
 		    out, buf_cstr(&line), line.len, exempt ? NULL : key);
 		buf_addc(out, '\n');
@@ -247,13 +249,16 @@ add_authres(struct buf *out, const char *v)
 {
 	size_t i;
 
-	for (i = 0; v[i] != '\0'; i++)
-		if (v[i] == '\r'
-		        ? v[i + 1] != '\n' ||
-		              (v[i + 2] != '\t' && v[i + 2] != ' ')
-		        : v[i] != '\n' && ((unsigned char)v[i] < 0x20 ||
-		                              (unsigned char)v[i] > 0x7e))
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] == '\r' && v[i + 1] == '\n' &&
+		    (v[i + 2] == '\t' || v[i + 2] == ' ')) {
+			i++; /* a fold */
+			continue;
+		}
+		if (v[i] != '\t' &&
+		    ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e))
 			return;
+	}
 	buf_adds(out, "Authentication-Results:");
 	for (i = 0; v[i] != '\0'; i++)
 		if (v[i] != '\r')

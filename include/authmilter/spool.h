@@ -31,6 +31,15 @@
  * into '_'), so several MTAs may share one spool directory and a report
  * run can tell complete days from the day still being written.
  *
+ * Kinds: the spool holds more than one kind of record (enum spool_kind),
+ * each in files of its own, told apart by a name prefix and covering a
+ * period of their own: aggregate-report records by UTC day as above,
+ * failure-report records by UTC minute, DIR/failure.YYYY-MM-DDTHH-MM.
+ * HOST.jsonl. spool_name/spool_name_parse make and read the names of
+ * every kind, spool_append_line appends a line of any kind with the
+ * locking below, and spool_claim.h hands a consumer the files of its
+ * kind. The record format above is the aggregate kind's.
+ *
  * Appending (spool_append) opens the day's file with O_APPEND|O_CREAT|
  * O_CLOEXEC|O_NOFOLLOW (a symbolic link in the spool is refused, not
  * written through), takes an exclusive flock(2) on it, and writes the
@@ -231,15 +240,48 @@ int spool_record_to_json(
 int spool_record_from_json(const char *line, size_t len, struct arena *a,
     struct spool_record *ret, const char **ret_why);
 
-/* spool_file_name -- the file name (no directory) for records of host on
- * the UTC day of now: "YYYY-MM-DD.HOST.jsonl".
- * @return 0, or -EINVAL (host empty or too long, time out of range). */
-int spool_file_name(const char *host, time_t now, struct buf *out);
+/* What a spool file holds. */
+enum spool_kind {
+	SPOOL_AGGREGATE = 0, /* aggregate-report records (above), one file
+	                      * per UTC day: "YYYY-MM-DD.HOST.jsonl" */
+	SPOOL_FAILURE,       /* failure-report records, one file per UTC
+	                      * minute: "failure.YYYY-MM-DDTHH-MM.HOST.jsonl" */
+};
 
-/* spool_file_day -- whether name (no directory) is a spool file name
- * "YYYY-MM-DD.HOST.jsonl"; if so, *ret_day is the start of that UTC day.
- */
+/* spool_kind_period -- the seconds one file of kind covers (86400 for
+ * SPOOL_AGGREGATE, 60 for SPOOL_FAILURE); a file's period starts at a
+ * multiple of it. */
+long spool_kind_period(enum spool_kind kind);
+
+/* spool_name -- append to out the file name (no directory) for records
+ * of kind from host written at now.
+ * @return 0, or -EINVAL (host empty or too long, time out of range). */
+int spool_name(
+    enum spool_kind kind, const char *host, time_t now, struct buf *out);
+
+/* spool_name_parse -- whether name (no directory) is a spool file name
+ * as spool_name makes them; if so, its kind and the start of its period
+ * (UTC). A claimed name (".claimed." appended) is not. */
+bool spool_name_parse(
+    const char *name, enum spool_kind *ret_kind, time_t *ret_start);
+
+/* spool_file_name, spool_file_day -- spool_name and spool_name_parse for
+ * SPOOL_AGGREGATE: "YYYY-MM-DD.HOST.jsonl" and the start of its day. */
+int spool_file_name(const char *host, time_t now, struct buf *out);
 bool spool_file_day(const char *name, time_t *ret_day);
+
+/* spool_append_line -- append line[0..len) (one record, serialised by
+ * the caller; no "\n" in it) and a "\n" to DIR/spool_name(kind, host,
+ * now), the way spool_append does (below); blocks on nothing but the
+ * local write and other appenders. stats (may be NULL) counts the
+ * outcome.
+ * @return 0; -E2BIG past the kind's longest line (BOUND_SPOOL_RECORD_BYTES
+ * with its "\n"); -EINVAL (a "\n" in line, a bad host, or the file is not
+ * a regular file); -ENOMEM, or the -errno of open/write as for
+ * spool_append. A failure never leaves a partial line that a later
+ * record would continue. */
+int spool_append_line(const char *dir, enum spool_kind kind, const char *host,
+    time_t now, const char *line, size_t len, struct spool_stats *stats);
 
 /* spool_append -- write r as one line to DIR/spool_file_name(host, now)
  * (host = r->reporting_host) with one O_APPEND write() under flock (see

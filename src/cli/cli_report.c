@@ -3,29 +3,20 @@
  * aggregate them into one RFC 9990 report per policy domain and UTC day,
  * write the reports (.xml.gz) to --out and, with --send, mail them.
  *
- * Claiming (why two runs never report a record twice):
- *  - a spool file DIR/YYYY-MM-DD.HOST.jsonl is claimed by renaming it to
- *    DIR/YYYY-MM-DD.HOST.jsonl.claimed.PID; rename() is atomic, so of two
- *    runs exactly one succeeds and the other sees ENOENT and skips it;
- *  - only days that are over are claimed: the day must have ended at
- *    least --grace seconds ago (default 300), so no MTA is still
- *    appending (spool_append opens the file per record, so an append
- *    that started before the rename lands in the claimed file, and the
- *    grace leaves time for it). Today is never claimed, whatever
- *    --period says: its report would overlap tomorrow's (RFC 9990 says
- *    periods SHOULD NOT overlap);
- *  - after a day's reports are written (and, with --send, every mail was
- *    accepted by sendmail), its files move to DIR/processed/; if anything
- *    failed they are renamed back, so the next run retries the whole day;
- *  - a claim left by a run that died (its PID no longer exists) is
- *    renamed back at the start of the next run.
+ * Claiming (why two runs never report a record twice) is spool_claim.h:
+ * files are claimed by rename, only for days that ended at least --grace
+ * seconds ago (default 300) and never today, whatever --period says (its
+ * report would overlap tomorrow's; RFC 9990 says periods SHOULD NOT
+ * overlap). After a day's reports are written (and, with --send, every
+ * mail was accepted by sendmail), its files are done (DIR/processed/); if
+ * anything failed they are released, so the next run retries the whole
+ * day; the claims of a run that died are recovered by the next one.
  * Retries send the same reports again: file name and Report-ID are a hash
  * of the day's spool file names and the domain, so a retried report has
  * the same file name (RFC 9990 "Email": a re-sent report MUST use the same
  * filename) and a "<name>.sent" marker in --out keeps a report that went
  * out from going out twice.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -41,17 +32,12 @@
 #include "authmilter/config.h"
 #include "authmilter/orgdomain.h"
 #include "authmilter/report.h"
+#include "authmilter/spool_claim.h"
 #include "authmilter/xalloc.h"
 #include "cli.h"
 
 #define MAX_DIRS 64
 #define DAY 86400
-
-struct claim {
-	const char *dir;
-	char *name;		/* the spool file name, unclaimed */
-	time_t day;
-};
 
 struct run {
 	const char *dirs[MAX_DIRS];
@@ -70,8 +56,7 @@ struct run {
 	const char *config_path;	/* -c: defaults from authmilter.conf */
 	struct config *cfg;
 	struct orgdomain *org;
-	struct claim *claims;
-	size_t nclaims;
+	struct spool_claim *claim;
 	unsigned long warnings;
 };
 
@@ -175,116 +160,6 @@ path2(const char *dir, const char *name, const char *suffix)
 
 	snprintf(p, n, "%s/%s%s", dir, name, suffix);
 	return p;
-}
-
-static char claim_suffix[32];
-
-/* unclaim_stale -- rename back claims whose process is gone */
-static void
-unclaim_stale(const char *dir, const char *name)
-{
-	const char *c = strstr(name, ".claimed.");
-	char *orig, *from, *to;
-	long pid;
-
-	if (c == NULL || (pid = strtol(c + 9, NULL, 10)) <= 0 ||
-	    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-		return;
-	orig = xstrndup(name, (size_t)(c - name));
-	from = path2(dir, name, "");
-	to = path2(dir, orig, "");
-	if (rename(from, to) == 0)
-		fprintf(stderr, "authmilter: report: %s: claim of dead "
-		    "process %ld released\n", to, pid);
-	free(orig);
-	free(from);
-	free(to);
-}
-
-static bool
-claimable(const struct run *r, const char *name, time_t *ret_day)
-{
-	time_t today = r->now - r->now % DAY;
-
-	return spool_file_day(name, ret_day) && *ret_day >= r->first_day &&
-	    *ret_day <= r->last_day && *ret_day < today &&
-	    *ret_day + DAY + r->grace <= r->now;
-}
-
-static void
-claim_one(struct run *r, const char *dir, const char *name, time_t day)
-{
-	char *from = path2(dir, name, ""), *to = path2(dir, name,
-	    claim_suffix);
-
-	if (r->dry_run || rename(from, to) == 0) {
-		r->claims = xrealloc(r->claims, (r->nclaims + 1) *
-		    sizeof(*r->claims));
-		r->claims[r->nclaims++] = (struct claim){ dir,
-			xstrdup(name), day };
-	} else if (errno != ENOENT)	/* ENOENT: another run has it */
-		fprintf(stderr, "authmilter: report: %s: cannot claim: %s\n",
-		    from, strerror(errno));
-	free(from);
-	free(to);
-}
-
-static int
-claim_dir(struct run *r, const char *dir)
-{
-	struct dirent *e;
-	time_t day;
-	DIR *d;
-
-	if ((d = opendir(dir)) == NULL) {
-		fprintf(stderr, "authmilter: report: %s: %s\n", dir,
-		    strerror(errno));
-		return -errno;
-	}
-	while ((e = readdir(d)) != NULL) {
-		if (strstr(e->d_name, ".claimed.") != NULL && !r->dry_run)
-			unclaim_stale(dir, e->d_name);
-	}
-	rewinddir(d);
-	while ((e = readdir(d)) != NULL)
-		if (claimable(r, e->d_name, &day))
-			claim_one(r, dir, e->d_name, day);
-	closedir(d);
-	return 0;
-}
-
-static char *
-claimed_path(const struct claim *c, bool dry_run)
-{
-	return path2(c->dir, c->name, dry_run ? "" : claim_suffix);
-}
-
-/* finish_claim -- after the day: to processed/ (ok) or back (failed) */
-static void
-finish_claim(const struct run *r, const struct claim *c, bool ok)
-{
-	char *from = claimed_path(c, false), *to, *pdir;
-
-	if (r->dry_run) {
-		free(from);
-		return;
-	}
-	pdir = path2(c->dir, "processed", "");
-	if (ok && mkdir(pdir, 0750) != 0 && errno != EEXIST)
-		fprintf(stderr, "authmilter: report: %s: %s\n", pdir,
-		    strerror(errno));
-	to = ok ? path2(pdir, c->name, "") : path2(c->dir, c->name, "");
-	if (access(to, F_OK) == 0) {	/* never overwrite a spool file */
-		free(to);
-		to = ok ? path2(pdir, c->name, claim_suffix) :
-		    path2(c->dir, c->name, ".retry");
-	}
-	if (rename(from, to) != 0)
-		fprintf(stderr, "authmilter: report: %s -> %s: %s\n", from,
-		    to, strerror(errno));
-	free(pdir);
-	free(from);
-	free(to);
 }
 
 /* ---- one day ---- */
@@ -501,40 +376,26 @@ out:
 	return err;
 }
 
-static int
-cmp_claim(const void *a, const void *b)
-{
-	const struct claim *x = a, *y = b;
-	int c;
-
-	if (x->day != y->day)
-		return x->day < y->day ? -1 : 1;
-	if ((c = strcmp(x->dir, y->dir)) != 0)
-		return c;
-	return strcmp(x->name, y->name);
-}
-
-/* process_day -- claims [from, to) are one day's files.
+/* process_day -- claimed files [from, to) are one day's files.
  * @return 0, or 1 when a report failed (the files go back). */
 static int
 process_day(struct run *r, size_t from, size_t to)
 {
-	struct day d = { .run = r, .begin = r->claims[from].day };
+	const struct spool_claimed *f = spool_claim_file(r->claim, from);
+	struct day d = {.run = r, .begin = f->start};
 	const struct report_domain *dom;
 	size_t i, n;
-	char *path;
 	int err = 0, failed = 0;
 
 	if ((d.agg = report_agg_new()) == NULL)
 		return 1;
 	for (i = from; i < to && err == 0; i++) {
-		d.id = fnv(fnv(d.id, r->claims[i].dir), r->claims[i].name);
-		path = claimed_path(&r->claims[i], r->dry_run);
-		err = spool_read_file(path, add_record, warn_line, &d, NULL);
+		f = spool_claim_file(r->claim, i);
+		d.id = fnv(fnv(d.id, f->dir), f->name);
+		err = spool_read_file(f->path, add_record, warn_line, &d, NULL);
 		if (err != 0 && err != -E2BIG && err != -ENOMEM)
-			fprintf(stderr, "authmilter: report: %s: %s\n", path,
+			fprintf(stderr, "authmilter: report: %s: %s\n", f->path,
 			    strerror(-err));
-		free(path);
 	}
 	n = err == 0 ? report_agg_finish(d.agg) : 0;
 	for (i = 0; i < n; i++) {
@@ -544,31 +405,48 @@ process_day(struct run *r, size_t from, size_t to)
 	}
 	failed |= err != 0;
 	for (i = from; i < to; i++)
-		finish_claim(r, &r->claims[i], !failed);
+		(void)(failed ? spool_claim_release(r->claim, i)
+		              : spool_claim_done(r->claim, i));
 	report_agg_free(d.agg);
 	return failed;
+}
+
+static void
+warn_claim(void *ctx, const char *path, unsigned long line, const char *why)
+{
+	fprintf(stderr, "authmilter: report: %s: %s\n", path, why);
 }
 
 static int
 run_report(struct run *r)
 {
-	size_t i, j;
-	int failed = 0;
+	struct spool_claim_options o = {.kind = SPOOL_AGGREGATE,
+	    .first = r->first_day,
+	    .last = r->last_day,
+	    .now = r->now,
+	    .grace = r->grace,
+	    .dry_run = r->dry_run,
+	    .warn = warn_claim};
+	size_t i, j, n;
+	int err, failed = 0;
 
-	snprintf(claim_suffix, sizeof(claim_suffix), ".claimed.%ld",
-	    (long)getpid());
+	if (spool_claim_new(&o, &r->claim) != 0)
+		return CLI_EXIT_USAGE;
 	for (i = 0; i < r->ndirs; i++)
-		if (claim_dir(r, r->dirs[i]) != 0)
+		if ((err = spool_claim_dir(r->claim, r->dirs[i])) != 0) {
+			fprintf(stderr, "authmilter: report: %s: %s\n",
+			    r->dirs[i], strerror(-err));
 			return CLI_EXIT_USAGE;
-	if (r->nclaims > 1)
-		qsort(r->claims, r->nclaims, sizeof(*r->claims), cmp_claim);
-	for (i = 0; i < r->nclaims; i = j) {
-		for (j = i; j < r->nclaims && r->claims[j].day ==
-		    r->claims[i].day; j++)
+		}
+	n = spool_claim_count(r->claim);
+	for (i = 0; i < n; i = j) {
+		for (j = i; j < n && spool_claim_file(r->claim, j)->start ==
+		                         spool_claim_file(r->claim, i)->start;
+		     j++)
 			;
 		failed |= process_day(r, i, j);
 	}
-	if (r->nclaims == 0)
+	if (n == 0)
 		fprintf(stderr, "authmilter: report: no complete spool day in "
 		    "the period\n");
 	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
@@ -773,7 +651,6 @@ cli_report(int argc, char **argv)
 		.meta.generator = "authmilter " AUTHMILTER_VERSION };
 	const char *period = "yesterday", *zone = NULL, *ns = NULL;
 	const char *why = NULL;
-	size_t i;
 	int err, status;
 
 	r.now = time(NULL);
@@ -805,9 +682,7 @@ cli_report(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);	/* a dying sendmail is an error */
 	status = run_report(&r);
-	for (i = 0; i < r.nclaims; i++)
-		free(r.claims[i].name);
-	free(r.claims);
+	spool_claim_free(r.claim);
 	orgdomain_free(r.org);
 	config_unref(r.cfg);
 	dns_resolver_free(r.dns);

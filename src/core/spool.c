@@ -19,6 +19,7 @@
 #include "authmilter/dns.h"
 #include "authmilter/log.h"
 #include "authmilter/spool.h"
+#include "authmilter/xalloc.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -827,18 +828,51 @@ spool_record_from_json(const char *line, size_t len, struct arena *a,
 
 /* ---- files ---- */
 
-int
-spool_file_name(const char *host, time_t now, struct buf *out)
+/* Each kind: file names start with prefix, then the start of the file's
+ * period as stamp (strftime, UTC) whose digits stand where pattern has
+ * 'd', then ".HOST.jsonl". Kinds differ in prefix (none of them a date),
+ * so no name is of two kinds. */
+static const struct spool_kind_desc {
+	const char *prefix, *stamp, *pattern;
+	long period; /* seconds one file covers */
+	size_t max;  /* longest line, "\n" included */
+} kinds[] = {
+    [SPOOL_AGGREGATE] = {"", "%Y-%m-%d", "dddd-dd-dd", 86400,
+        BOUND_SPOOL_RECORD_BYTES},
+    [SPOOL_FAILURE] = {"failure.", "%Y-%m-%dT%H-%M", "dddd-dd-ddTdd-dd", 60,
+        BOUND_SPOOL_RECORD_BYTES},
+};
+
+static const struct spool_kind_desc *
+kind_desc(enum spool_kind kind)
 {
+	if ((unsigned)kind >= NELEM(kinds))
+		panic("spool: kind %u out of range", (unsigned)kind);
+	return &kinds[kind];
+}
+
+long
+spool_kind_period(enum spool_kind kind)
+{
+	return kind_desc(kind)->period;
+}
+
+int
+spool_name(enum spool_kind kind, const char *host, time_t now, struct buf *out)
+{
+	const struct spool_kind_desc *k = kind_desc(kind);
+	char stamp[32];
 	struct tm tm;
 	size_t i, before = out->len;
 
 	if (host == NULL || host[0] == '\0' ||
 	    strlen(host) > BOUND_DOMAIN_LEN || gmtime_r(&now, &tm) == NULL ||
-	    tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 1970)
+	    tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 1970 ||
+	    strftime(stamp, sizeof(stamp), k->stamp, &tm) == 0)
 		return -EINVAL;
-	buf_addf(out, "%04d-%02d-%02d.", tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_mday);
+	buf_adds(out, k->prefix);
+	buf_adds(out, stamp);
+	buf_addc(out, '.');
 	/* the host goes into a file name: only harmless bytes, never '/' */
 	for (i = 0; host[i] != '\0'; i++)
 		buf_addc(out, strchr("abcdefghijklmnopqrstuvwxyz"
@@ -854,30 +888,69 @@ spool_file_name(const char *host, time_t now, struct buf *out)
 	return 0;
 }
 
+/* stamp_start -- the time the stamp at s (of kind k) stands for */
+static bool
+stamp_start(const struct spool_kind_desc *k, const char *s, time_t *ret)
+{
+	size_t i, n = strlen(k->pattern);
+	struct tm tm, check;
+	const char *end;
+
+	for (i = 0; i < n; i++)
+		if (k->pattern[i] == 'd' ? s[i] < '0' || s[i] > '9'
+		                         : s[i] != k->pattern[i])
+			return false;
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, k->stamp, &tm)) != s + n)
+		return false;
+	check = tm;
+	*ret = timegm(&tm);
+	/* no 2023-02-30: the date must not have been carried over */
+	return *ret != (time_t)-1 && *ret >= 0 && tm.tm_mday == check.tm_mday &&
+	       tm.tm_mon == check.tm_mon && tm.tm_year == check.tm_year;
+}
+
+bool
+spool_name_parse(const char *name, enum spool_kind *ret_kind, time_t *ret_start)
+{
+	size_t n = strlen(name), slen = strlen(SPOOL_SUFFIX), plen, stamp;
+	const struct spool_kind_desc *k;
+	unsigned i;
+
+	if (n < slen || strcmp(name + n - slen, SPOOL_SUFFIX) != 0)
+		return false;
+	for (i = 0; i < NELEM(kinds); i++) {
+		k = &kinds[i];
+		plen = strlen(k->prefix);
+		stamp = strlen(k->pattern);
+		/* PREFIX STAMP "." at least one host byte, not a '.' SUFFIX */
+		if (n < plen + stamp + 2 + slen ||
+		    strncmp(name, k->prefix, plen) != 0 ||
+		    name[plen + stamp] != '.' ||
+		    name[plen + stamp + 1] == '.' ||
+		    !stamp_start(k, name + plen, ret_start))
+			continue;
+		*ret_kind = (enum spool_kind)i;
+		return true;
+	}
+	return false;
+}
+
+int
+spool_file_name(const char *host, time_t now, struct buf *out)
+{
+	return spool_name(SPOOL_AGGREGATE, host, now, out);
+}
+
 bool
 spool_file_day(const char *name, time_t *ret_day)
 {
-	size_t n = strlen(name), slen = strlen(SPOOL_SUFFIX);
-	struct tm tm, check;
-	time_t day;
-	char tail;
+	enum spool_kind kind;
+	time_t start;
 
-	/* "YYYY-MM-DD." + at least one host byte + ".jsonl" */
-	if (n < 11 + 1 + slen || strcmp(name + n - slen, SPOOL_SUFFIX) != 0 ||
-	    name[10] != '.' || name[11] == '.')
+	if (!spool_name_parse(name, &kind, &start) || kind != SPOOL_AGGREGATE)
 		return false;
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(name, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	        &tail) != 4 ||
-	    tail != '.' || name[4] != '-' || name[7] != '-')
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	check = tm;
-	if ((day = timegm(&tm)) == (time_t)-1 || tm.tm_mday != check.tm_mday ||
-	    tm.tm_mon != check.tm_mon || tm.tm_year != check.tm_year)
-		return false;
-	*ret_day = day;
+	*ret_day = start;
 	return true;
 }
 
@@ -959,24 +1032,25 @@ append_locked(int fd, const char *line, size_t len)
 }
 
 int
-spool_append(const char *dir, const struct spool_record *r, time_t now,
-    struct spool_stats *stats)
+spool_append_line(const char *dir, enum spool_kind kind, const char *host,
+    time_t now, const char *line, size_t len, struct spool_stats *stats)
 {
-	struct buf path, line;
-	const char *why;
+	struct buf path, rec;
 	int fd, err;
 
+	if (len + 1 > kind_desc(kind)->max)
+		return append_fail(stats, -E2BIG);
+	if (memchr(line, '\n', len) != NULL)
+		return append_fail(stats, -EINVAL);
 	buf_init(&path, 4096);
-	buf_init(&line, BOUND_SPOOL_RECORD_BYTES + 1);
+	buf_init(&rec, len + 2);
 	buf_adds(&path, dir);
 	buf_addc(&path, '/');
-	buf_addc(&line, '\n'); /* written only after a torn record */
-	if ((err = spool_record_to_json(r, &line, &why)) != 0 ||
-	    (err = spool_file_name(r->reporting_host, now, &path)) != 0 ||
-	    (err = buf_error(&path)) != 0)
-		goto out;
-	buf_addc(&line, '\n');
-	if ((err = buf_error(&line)) != 0)
+	buf_addc(&rec, '\n'); /* written only after a torn record */
+	buf_add(&rec, line, len);
+	buf_addc(&rec, '\n');
+	if ((err = spool_name(kind, host, now, &path)) != 0 ||
+	    (err = buf_error(&path)) != 0 || (err = buf_error(&rec)) != 0)
 		goto out;
 	/* O_RDWR: append_locked reads the last byte; O_NOFOLLOW: a symbolic
 	 * link planted in the spool is not written through; O_NONBLOCK: nor
@@ -988,17 +1062,35 @@ spool_append(const char *dir, const struct spool_record *r, time_t now,
 		err = -errno;
 		goto out;
 	}
-	err = append_locked(fd, line.data, line.len);
+	err = append_locked(fd, rec.data, rec.len);
 	if (close(fd) != 0 && err == 0)
 		err = -errno; /* NFS-like delayed errors */
 out:
 	buf_free(&path);
-	buf_free(&line);
+	buf_free(&rec);
 	if (err != 0)
 		return append_fail(stats, err);
 	if (stats != NULL)
 		count(&stats->appended);
 	return 0;
+}
+
+int
+spool_append(const char *dir, const struct spool_record *r, time_t now,
+    struct spool_stats *stats)
+{
+	struct buf line;
+	const char *why;
+	int err;
+
+	buf_init(&line, BOUND_SPOOL_RECORD_BYTES);
+	if ((err = spool_record_to_json(r, &line, &why)) == 0)
+		err = spool_append_line(dir, SPOOL_AGGREGATE, r->reporting_host,
+		    now, line.data, line.len, stats);
+	else
+		append_fail(stats, err);
+	buf_free(&line);
+	return err;
 }
 
 /* ---- reading files ---- */

@@ -407,6 +407,65 @@ test_file_names(void)
 	buf_free(&b);
 }
 
+/* The names of every kind, and a name of one kind is never one of
+ * another. */
+static void
+test_kind_names(void)
+{
+	static const struct {
+		const char *name;
+		bool ok;
+		enum spool_kind kind;
+		time_t start;
+	} cases[] = {
+	    {"2023-11-14.mx1.jsonl", true, SPOOL_AGGREGATE, 1699920000},
+	    {"failure.2023-11-14T22-13.mx1.jsonl", true, SPOOL_FAILURE,
+	        1700000000 - 20},
+	    {"failure.1970-01-01T00-00.h.jsonl", true, SPOOL_FAILURE, 0},
+	    {"failure.2023-11-14.mx1.jsonl", false, 0, 0},
+	    {"failure.2023-11-14T24-00.h.jsonl", false, 0, 0},
+	    {"failure.2023-11-14T22-60.h.jsonl", false, 0, 0},
+	    {"failure.2023-11-14T2-13.h.jsonl", false, 0, 0},
+	    {"failure.2023-11-14T22-13..jsonl", false, 0, 0},
+	    {"failure.2023-02-29T22-13.h.jsonl", false, 0, 0},
+	    {"failure.2023-11-14T22-13.h.jsonl.claimed.1", false, 0, 0},
+	    {"2023-11-14T22-13.h.jsonl", false, 0, 0},
+	    {"aggregate.2023-11-14.h.jsonl", false, 0, 0},
+	    {"2023- 1-14.h.jsonl", false, 0, 0},
+	};
+	enum spool_kind kind;
+	struct buf b;
+	time_t start;
+	size_t i;
+	bool ok;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ok = spool_name_parse(cases[i].name, &kind, &start);
+		CHECK_INT_EQ(ok, cases[i].ok);
+		if (ok && cases[i].ok) {
+			CHECK_INT_EQ(kind, cases[i].kind);
+			CHECK_INT_EQ(start, cases[i].start);
+		}
+	}
+	CHECK(!spool_file_day("failure.2023-11-14T22-13.mx1.jsonl", &start));
+	CHECK_INT_EQ(spool_kind_period(SPOOL_AGGREGATE), 86400);
+	CHECK_INT_EQ(spool_kind_period(SPOOL_FAILURE), 60);
+	buf_init(&b, 4096);
+	CHECK_INT_EQ(
+	    spool_name(SPOOL_FAILURE, "mx1.example.org", 1700000000, &b), 0);
+	CHECK_STR_EQ(
+	    buf_cstr(&b), "failure.2023-11-14T22-13.mx1.example.org.jsonl");
+	CHECK(spool_name_parse(buf_cstr(&b), &kind, &start));
+	CHECK_INT_EQ(start, 1700000000 - 20);
+	buf_reset(&b);
+	CHECK_INT_EQ(spool_name(SPOOL_AGGREGATE, "mx1", 1700000000, &b), 0);
+	CHECK_STR_EQ(buf_cstr(&b), "2023-11-14.mx1.jsonl");
+	buf_reset(&b);
+	CHECK_INT_EQ(spool_name(SPOOL_FAILURE, "", 1700000000, &b), -EINVAL);
+	CHECK_INT_EQ(b.len, 0);
+	buf_free(&b);
+}
+
 /* ---- files ---- */
 
 static char tmpdir[256];
@@ -847,6 +906,49 @@ test_short_write_concurrent(void)
 	CHECK_INT_EQ(c.records, THREADS * PER_WRITER + child_ok);
 }
 
+/* spool_append_line: lines of another kind, in that kind's files, under
+ * the same rules. */
+static void
+test_append_line(void)
+{
+	struct spool_stats st = {0};
+	char path[512], *big;
+	FILE *f;
+	char got[256];
+	size_t n;
+
+	CHECK_INT_EQ(spool_append_line(tmpdir, SPOOL_FAILURE, "mx9", 1700000000,
+	                 "{\"a\":1}", 7, &st),
+	    0);
+	CHECK_INT_EQ(spool_append_line(tmpdir, SPOOL_FAILURE, "mx9", 1700000010,
+	                 "{\"a\":2}", 7, &st),
+	    0);
+	CHECK_INT_EQ(spool_append_line(tmpdir, SPOOL_FAILURE, "mx9", 1700000000,
+	                 "x\ny", 3, &st),
+	    -EINVAL);
+	big = calloc(1, BOUND_SPOOL_RECORD_BYTES);
+	CHECK(big != NULL);
+	if (big != NULL) {
+		memset(big, 'x', BOUND_SPOOL_RECORD_BYTES - 1);
+		CHECK_INT_EQ(
+		    spool_append_line(tmpdir, SPOOL_FAILURE, "mx9", 1700000000,
+		        big, BOUND_SPOOL_RECORD_BYTES, &st),
+		    -E2BIG);
+		free(big);
+	}
+	CHECK_INT_EQ(st.appended, 2);
+	CHECK_INT_EQ(st.failed, 2);
+	snprintf(path, sizeof(path), "%s/failure.2023-11-14T22-13.mx9.jsonl",
+	    tmpdir);
+	CHECK((f = fopen(path, "r")) != NULL);
+	if (f != NULL) {
+		n = fread(got, 1, sizeof(got) - 1, f);
+		got[n] = '\0';
+		fclose(f);
+		CHECK_STR_EQ(got, "{\"a\":1}\n{\"a\":2}\n");
+	}
+}
+
 int
 main(void)
 {
@@ -857,12 +959,14 @@ main(void)
 	test_bad_lines();
 	test_check_refuses();
 	test_file_names();
+	test_kind_names();
 	test_torn_and_invalid();
 	test_concurrent_appends();
 	test_append_errors();
 	test_short_write();
 	test_glued();
 	test_short_write_concurrent();
+	test_append_line();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -151,6 +151,41 @@ n=$(ls mail | wc -l)
 [ "$n" -eq 2 ]
 ok $? "a third run sent again"
 
+# --- a run that ends between claim and processed/ (it could not move its
+# files there; as if it had died) is recovered by the next run: nothing
+# sent twice, nothing lost ---
+mkdir s6 out6 mail6
+"$gen" s6 mx1.example.org 300 3 10 $day 7 >/dev/null || exit 1
+: >s6/processed		# not a directory: the move to processed/ fails
+printf '#!/bin/sh\ncat >"%s/mail6/$$"\n' "$tmp" >capture6.sh
+chmod +x capture6.sh
+"$am" report --spool s6 --out out6 $common --zone zone --send \
+	--sendmail "$tmp/capture6.sh" >R1.out 2>R1.err
+sent=$(ls mail6 | wc -l)
+n=$(ls s6 | grep -c '\.claimed\.')
+[ "$sent" -gt 0 ] && [ "$n" -eq 1 ]
+ok $? "the first run did not send ($sent) and stay claimed ($n): $(cat R1.err)"
+rm s6/processed
+"$am" report --spool s6 --out out6 $common --zone zone --send \
+	--sendmail "$tmp/capture6.sh" >R2.out 2>R2.err
+ok $? "the run after it failed: $(cat R2.err)"
+n=$(ls mail6 | wc -l)
+[ "$n" -eq "$sent" ]
+ok $? "$n mails after the recovery, want the $sent of the first run"
+grep -q "already sent" R2.out
+ok $? "the recovered day's reports were not recognised as sent"
+[ -e s6/processed/2023-11-14.mx1.example.org.jsonl ] &&
+	[ "$(ls s6 | grep -c '\.claimed\.')" -eq 0 ]
+ok $? "the recovered claim did not end in processed/"
+sum=0
+for f in out6/*.xml.gz; do
+	n=$(zcat "$f" | xmllint --xpath \
+		'sum(//*[local-name()="record"]/*[local-name()="row"]/*[local-name()="count"])' -)
+	sum=$((sum + n))
+done
+[ "$sum" -eq 300 ] && [ "$(ls out6/*.xml.gz | wc -l)" -eq 3 ]
+ok $? "after the recovery the reports count $sum of 300 messages"
+
 # --- usage ---
 "$am" report --help >/dev/null
 ok $? "report --help"

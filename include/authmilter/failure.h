@@ -49,6 +49,7 @@
 #include "authmilter/arena.h"
 #include "authmilter/authres.h"
 #include "authmilter/buf.h"
+#include "authmilter/config.h"
 #include "authmilter/msg.h"
 #include "authmilter/spool.h"
 #include "authmilter/verdict.h"
@@ -126,11 +127,28 @@ struct failure_options {
 	bool on_none;           /* FailureReportsOnNone */
 	bool bcc;               /* FailureReportsBcc is set */
 	size_t body_max;        /* FailureReportsBodies; 0: no body */
-	const char *const *own; /* our domains: never a destination */
+	const char **own;        /* our domains: never a destination */
 	size_t own_count;
 	const char *const *no_reports_to; /* NoReportsTo */
 	size_t no_reports_to_count;
 };
+
+/* failure_options_from_config -- the options of cfg (FailureReports*,
+ * NoReportsTo) with our own domains: Domain, the KeyTable's domains (but
+ * "%"), and the domains of ReportEmail, FailureReportsSentBy and the
+ * authserv-id. Borrows from cfg; the own list is heap memory.
+ * @return 0, or -ENOMEM. */
+int failure_options_from_config(const struct config *cfg,
+    struct failure_options *ret);
+/* failure_options_free -- release what failure_options_from_config made. */
+void failure_options_free(struct failure_options *o);
+
+/* failure_append -- the n records as lines of the spool's failure files
+ * (spool_append_line, SPOOL_FAILURE) in dir.
+ * @return 0, or the first failure (-EINVAL with *ret_why for a record
+ * that cannot be written; -errno of the spool). */
+int failure_append(const char *dir, const struct failure_record *recs,
+    size_t n, time_t now, struct spool_stats *stats, const char **ret_why);
 
 /* failure_triggers -- which fo options the facts of r fire (RFC 9989
  * section 4.7): DMARC_FO_0 when neither DKIM nor SPF gave an aligned

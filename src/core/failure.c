@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -517,4 +518,78 @@ failure_records(const struct verdict *v, const struct msg *m,
 	if (n == 0)
 		*ret_why = why;
 	return 0;
+}
+
+/* ---- configuration and the spool ---- */
+
+static const char *
+domain_of(const char *s)
+{
+	const char *at = s != NULL ? strrchr(s, '@') : NULL;
+
+	return at != NULL ? at + 1 : s;
+}
+
+int
+failure_options_from_config(const struct config *cfg,
+    struct failure_options *ret)
+{
+	const char **own;
+	size_t i, n = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	own = calloc(cfg->domains.n + cfg->n_keys + 3, sizeof(*own));
+	if (own == NULL)
+		return -ENOMEM;
+	for (i = 0; i < cfg->domains.n; i++)
+		own[n++] = cfg->domains.v[i];
+	for (i = 0; i < cfg->n_keys; i++)
+		if (cfg->keys[i].domain != NULL &&
+		    strchr(cfg->keys[i].domain, '%') == NULL)
+			own[n++] = cfg->keys[i].domain;
+	if (cfg->report_email != NULL)
+		own[n++] = domain_of(cfg->report_email);
+	if (cfg->failure_reports_sent_by != NULL)
+		own[n++] = domain_of(cfg->failure_reports_sent_by);
+	if (cfg->authserv_id != NULL)
+		own[n++] = cfg->authserv_id;
+	ret->own = own;
+	ret->own_count = n;
+	ret->on_none = cfg->failure_reports_on_none;
+	ret->bcc = cfg->failure_reports_bcc.n > 0;
+	ret->body_max = cfg->failure_reports_bodies;
+	ret->no_reports_to = (const char *const *)cfg->no_reports_to.v;
+	ret->no_reports_to_count = cfg->no_reports_to.n;
+	return 0;
+}
+
+void
+failure_options_free(struct failure_options *o)
+{
+	free(o->own);
+	o->own = NULL;
+	o->own_count = 0;
+}
+
+int
+failure_append(const char *dir, const struct failure_record *recs, size_t n,
+    time_t now, struct spool_stats *stats, const char **ret_why)
+{
+	struct buf line;
+	size_t i;
+	int err = 0;
+
+	*ret_why = NULL;
+	buf_init(&line, BOUND_FAILURE_RECORD_BYTES);
+	for (i = 0; i < n && err == 0; i++) {
+		buf_reset(&line);
+		/* one record, one write (spool.h), like aggregate records */
+		if ((err = failure_record_to_json(&recs[i], &line, ret_why)) ==
+		    0)
+			err = spool_append_line(dir, SPOOL_FAILURE,
+			    recs[i].reporting_host, now, line.data, line.len,
+			    stats);
+	}
+	buf_free(&line);
+	return err;
 }

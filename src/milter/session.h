@@ -44,6 +44,7 @@
 #include "authmilter/config.h"
 #include "authmilter/dmarc.h"
 #include "authmilter/dns.h"
+#include "authmilter/failure.h"
 #include "authmilter/orgdomain.h"
 
 struct sockaddr;
@@ -70,6 +71,7 @@ struct session_conf {
 	const char **oversign; /* may be NULL */
 	size_t n_oversign;
 	struct session_dns *dns; /* one reference, owned */
+	struct failure_options fail; /* FailureReports (failure.h) */
 };
 
 /* session_dns_new -- a resolver for cfg's DNS options (Nameservers,

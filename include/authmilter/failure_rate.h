@@ -15,7 +15,7 @@
  *   authmilter-failure-rate 1
  *   KEY WINDOW-START COUNT
  *   ...
- * KEY is printable ASCII without blanks (at most 320 bytes),
+ * KEY is printable ASCII without blanks (at most 400 bytes),
  * WINDOW-START seconds since the epoch, COUNT the reports in that window.
  * A line that is not so is skipped and counted (the worst a damaged file
  * does is let one more report through per key); more than
@@ -36,7 +36,7 @@
 
 #include "authmilter/buf.h"
 
-#define FAILURE_RATE_KEY_MAX 320
+#define FAILURE_RATE_KEY_MAX 400
 
 struct failure_rate_limit {
 	unsigned count;   /* >= 1 */

@@ -28,4 +28,12 @@ int cli_migrate(int argc, char **argv);
  * has been printed as "authmilter: PATH: reason"). */
 int cli_read_file(const char *path, char **ret_data, size_t *ret_len);
 
+/* cli_report_failures -- `authmilter report --failures` (the DMARC failure
+ * reports of the spool; cli_report_failures.c). */
+int cli_report_failures(int argc, char **argv);
+
+/* cli_pipe_to -- run cmd with sh -c and data (len bytes) on its standard
+ * input. @return 0 when it exits 0, else -EIO or -errno. */
+int cli_pipe_to(const char *cmd, const char *data, size_t len);
+
 #endif

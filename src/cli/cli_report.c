@@ -229,10 +229,8 @@ write_out(const char *dir, const char *name, const void *data, size_t len)
 	return err;
 }
 
-/* pipe_to -- run cmd with sh -c and the mail on its stdin.
- * @return 0 when it exits 0. */
-static int
-pipe_to(const char *cmd, const char *data, size_t len)
+int
+cli_pipe_to(const char *cmd, const char *data, size_t len)
 {
 	int fds[2], status;
 	ssize_t n;
@@ -312,7 +310,7 @@ send_report(struct run *r, const struct report_domain *d,
 	else if ((err = report_mail_compose(&mail, &b)) != 0)
 		fprintf(stderr, "authmilter: report: %s: cannot compose the "
 		    "mail: %s\n", d->domain, strerror(-err));
-	else if ((err = pipe_to(r->sendmail, b.data, b.len)) != 0)
+	else if ((err = cli_pipe_to(r->sendmail, b.data, b.len)) != 0)
 		fprintf(stderr, "authmilter: report: %s: \"%s\" failed\n",
 		    d->domain, r->sendmail);
 	else
@@ -653,6 +651,9 @@ cli_report(int argc, char **argv)
 	const char *why = NULL;
 	int err, status;
 
+	for (err = 1; err < argc; err++)
+		if (strcmp(argv[err], "--failures") == 0)
+			return cli_report_failures(argc, argv);
 	r.now = time(NULL);
 	if ((err = parse_options(&r, argc, argv, &period, &zone, &ns)) != 0)
 		return err > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;

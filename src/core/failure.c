@@ -531,8 +531,8 @@ domain_of(const char *s)
 }
 
 int
-failure_options_from_config(const struct config *cfg,
-    struct failure_options *ret)
+failure_options_from_config(
+    const struct config *cfg, struct failure_options *ret)
 {
 	const char **own;
 	size_t i, n = 0;

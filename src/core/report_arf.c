@@ -429,7 +429,9 @@ choose_boundary(const struct report_arf *m, const struct buf *parts,
 
 	for (try = 0;; try++) {
 		n = (size_t)snprintf(b, size, "=_authmilter_arf_%u_", try);
-		for (i = 0; m->message_id[i] != '\0' && n + 1 < size; i++)
+		/* RFC 2046 section 5.1.1: at most 70 characters */
+		for (i = 0; m->message_id[i] != '\0' && n < 70 && n + 1 < size;
+		     i++)
 			if (isalnum((unsigned char)m->message_id[i]))
 				b[n++] = m->message_id[i];
 		b[n] = '\0';

@@ -104,6 +104,9 @@ struct failure_record {
 	size_t body_len;        /* <= BOUND_FAILURE_BODY_BYTES */
 	bool body_truncated;    /* the body went on past body_len */
 	unsigned attempts;      /* sends tried that must be retried */
+	bool admitted;          /* an earlier run counted it against the
+	                         * rate limits (sent to some destinations,
+	                         * the rest wait) */
 };
 
 /* What the milter (or verify) knows beyond the verdict. */

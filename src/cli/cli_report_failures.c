@@ -249,7 +249,7 @@ save_state(struct frun *r)
  * cut to what is left and one more attempt. */
 static void
 requeue(struct frun *r, const struct failure_record *rec,
-    const char *const *ruf, size_t nruf, const char *why)
+    const char *const *ruf, size_t nruf, bool admitted, const char *why)
 {
 	struct failure_record again = *rec;
 	const char *jwhy;
@@ -265,6 +265,7 @@ requeue(struct frun *r, const struct failure_record *rec,
 	again.attempts++;
 	again.ruf = ruf;
 	again.ruf_count = nruf;
+	again.admitted = admitted;
 	if (failure_record_to_json(&again, &r->retry, &jwhy) == 0)
 		buf_addc(&r->retry, '\n');
 	r->retried++;
@@ -420,16 +421,17 @@ one_record(struct frun *r, const struct failure_record *rec, const char *id,
 		return 0;
 	}
 	snprintf(key, sizeof(key), "domain:%s", rec->policy_domain);
-	if (!failure_rate_allows(r->rate, key, &r->rate_domain, r->now)) {
+	if (!rec->admitted &&
+	    !failure_rate_allows(r->rate, key, &r->rate_domain, r->now)) {
 		r->over_domain++;
 		return 0;
 	}
 	destinations(r, rec, id, a, &ds);
 	if (ds.nto == 0 && ds.nbcc == 0) {
 		if (ds.nlater > 0)
-			requeue(r, rec, ds.later, ds.nlater,
-			    "external "
-			    "destination not verified: temporary DNS failure");
+			requeue(r, rec, ds.later, ds.nlater, rec->admitted,
+			    "external destination not verified: temporary "
+			    "DNS failure");
 		else if (ds.nmarked > 0)
 			r->already++;
 		else
@@ -437,7 +439,8 @@ one_record(struct frun *r, const struct failure_record *rec, const char *id,
 		return 0;
 	}
 	if (send_record(r, rec, &ds, id, a) != 0) {
-		requeue(r, rec, rec->ruf, rec->ruf_count, "send failed");
+		requeue(r, rec, rec->ruf, rec->ruf_count, rec->admitted,
+		    "send failed");
 		return 0;
 	}
 	r->sent++;
@@ -450,12 +453,13 @@ one_record(struct frun *r, const struct failure_record *rec, const char *id,
 		snprintf(key, sizeof(key), "sent:%s:%s", id, ds.bcc[i]);
 		take(r, "", key, &once);
 	}
-	take(r, "domain:", rec->policy_domain, &r->rate_domain);
+	if (!rec->admitted)
+		take(r, "domain:", rec->policy_domain, &r->rate_domain);
 	save_state(r);
 	if (ds.nlater > 0)
-		requeue(r, rec, ds.later, ds.nlater,
-		    "external destination "
-		    "not verified: temporary DNS failure");
+		requeue(r, rec, ds.later, ds.nlater, true,
+		    "external "
+		    "destination not verified: temporary DNS failure");
 	return 0;
 }
 

@@ -272,7 +272,8 @@ to_json(const struct failure_record *r)
 	     (r->body == NULL || (put_b64(o, "body", r->body, r->body_len) &&
 	                             put(o, "body_truncated",
 	                                 json_boolean(r->body_truncated)))) &&
-	     put(o, "attempts", json_integer(r->attempts));
+	     put(o, "attempts", json_integer(r->attempts)) &&
+	     (!r->admitted || put(o, "admitted", json_true()));
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -576,7 +577,8 @@ get_top(struct jp *p, const json_t *o, struct failure_record *r)
 	         p, o, "headers_truncated", &r->headers_truncated)) != 0 ||
 	    (err = get_b64(p, o, "body", BOUND_FAILURE_BODY_BYTES, false,
 	         &r->body, &r->body_len)) != 0 ||
-	    (err = get_bool(p, o, "body_truncated", &r->body_truncated)) != 0)
+	    (err = get_bool(p, o, "body_truncated", &r->body_truncated)) != 0 ||
+	    (err = get_bool(p, o, "admitted", &r->admitted)) != 0)
 		return err;
 	r->ruf = ruf;
 	r->rcpt = rcpt;

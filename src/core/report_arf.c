@@ -132,8 +132,10 @@ id_field(const char *s, size_t n)
 	return false;
 }
 
-/* next_line -- the line at *pos (any of CRLF, CR, LF ends it) cleaned of
- * NUL and control bytes but TAB into line; *pos past its end. */
+/* next_line -- the line at *pos (LF or CRLF ends it) into line, with
+ * NUL and control bytes but TAB dropped and a bare CR made a space (a
+ * mail reader may take it for a line end: it must not start a field);
+ * *pos past its end. */
 static void
 next_line(
     const uint8_t *p, size_t n, size_t *pos, struct buf *line, bool *eight_bit)
@@ -141,17 +143,17 @@ next_line(
 	size_t i = *pos;
 
 	buf_reset(line);
-	for (; i < n && p[i] != '\r' && p[i] != '\n'; i++) {
+	for (; i < n && p[i] != '\n'; i++) {
+		if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+			continue;
 		if (p[i] >= 0x80)
 			*eight_bit = true;
-		if (p[i] >= 0x20 || p[i] == '\t')
+		if (p[i] == '\r')
+			buf_addc(line, ' ');
+		else if (p[i] >= 0x20 || p[i] == '\t')
 			buf_addc(line, (char)p[i]);
 	}
-	if (i < n && p[i] == '\r')
-		i++;
-	if (i < n && p[i] == '\n' && (i == *pos || p[i - 1] != '\n'))
-		i++;
-	*pos = i;
+	*pos = i < n ? i + 1 : i;
 }
 
 /* The header section: one field per "name:" line, every other line

@@ -737,7 +737,7 @@ test_arf_injection(void)
 	CHECK(
 	    strstr(part3, "Subject: hi\nBcc: victim@evil.example\n \n "
 	                  "--=_authmilter_arf_0_abc123mxexamplenet\n") != NULL);
-	CHECK(strstr(part3, "From: x\nTo: y\nX-A: z\n") != NULL);
+	CHECK(strstr(part3, "From: x To: y\nX-A: z\n") != NULL);
 	/* nothing reached the report's own header section */
 	CHECK(strstr(buf_cstr(&out), "\nBcc:") == NULL ||
 	      strstr(buf_cstr(&out), "\nBcc:") > part3);

@@ -10,7 +10,7 @@
 # policy-domain rate limit; no records for psd=y or for reports.
 #   run.sh AUTHMILTER
 set -u
-am=$1
+am=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 py=/usr/bin/python3

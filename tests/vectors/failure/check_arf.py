@@ -8,7 +8,7 @@ nothing of it in the report's own header.
 
   check_arf.py FILE [--expect FIELD=VALUE]... [--absent FIELD]...
                [--to ADDR]... [--original text/rfc822-headers|message/rfc822]
-               [--inner-has TEXT]... [--nowhere TEXT]...
+               [--inner-has TEXT]... [--nowhere TEXT]... [--transit]
 Exit 0 when every check holds; each failure is printed.
 """
 import argparse
@@ -33,6 +33,9 @@ ap.add_argument("--to", action="append", default=[])
 ap.add_argument("--original", default="text/rfc822-headers")
 ap.add_argument("--inner-has", action="append", default=[])
 ap.add_argument("--nowhere", action="append", default=[])
+ap.add_argument("--transit", action="store_true",
+                help="allow the fields MTAs add on the way (Received, "
+                "DKIM-Signature, Return-Path)")
 a = ap.parse_args()
 
 raw = open(a.file, "rb").read()
@@ -48,6 +51,8 @@ check(msg.get("Auto-Submitted") == "auto-generated", "Auto-Submitted")
 # the report's own header: only the fields we write
 ours = {"from", "to", "bcc", "subject", "date", "message-id",
         "auto-submitted", "mime-version", "content-type"}
+if a.transit:
+    ours |= {"received", "dkim-signature", "return-path"}
 for k in msg.keys():
     check(k.lower() in ours, "unexpected report field %s" % k)
 parts = msg.get_payload()

@@ -157,18 +157,22 @@ fi
 
 # ---- systemd units ----
 for u in authmilter.service authmilter-report.service \
-    authmilter-report.timer; do
+    authmilter-report.timer authmilter-failure-reports.service \
+    authmilter-failure-reports.timer; do
 	check "unit $u installed" test -f "/lib/systemd/system/$u"
 done
 check "authmilter.service enabled (deb-systemd-helper)" \
 	test -L /etc/systemd/system/multi-user.target.wants/authmilter.service
 check "authmilter-report.timer enabled" \
 	test -L /etc/systemd/system/timers.target.wants/authmilter-report.timer
+check "authmilter-failure-reports.timer enabled" \
+	test -L /etc/systemd/system/timers.target.wants/authmilter-failure-reports.timer
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# offline: it parses the units, checks the commands and runs man on
 	# Documentation=; no running systemd needed
 	for u in authmilter.service authmilter-report.service \
-	    authmilter-report.timer; do
+	    authmilter-report.timer authmilter-failure-reports.service \
+	    authmilter-failure-reports.timer; do
 		if systemd-analyze verify "/lib/systemd/system/$u" \
 		    >"$work/verify.log" 2>&1 && [ ! -s "$work/verify.log" ]
 		then

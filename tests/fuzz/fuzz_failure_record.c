@@ -50,7 +50,9 @@ check_report(const struct failure_record *r)
 		if (n != 4)
 			__builtin_trap();
 		/* the copied header section: fields and folds only */
-		line = strstr(buf_cstr(&out), "rfc822");
+		line = strstr(buf_cstr(&out),
+		    r->body != NULL ? "\nContent-Type: message/rfc822\n"
+		                    : "\nContent-Type: text/rfc822-headers\n");
 		line = line != NULL ? strstr(line, "\n\n") : NULL;
 		if (line == NULL)
 			__builtin_trap();

@@ -6,8 +6,10 @@
  * --failures` reads the records back (failure_record_from_json) and turns
  * them into ARF mail (report_arf.h).
  *
- * When a record is written (failure_records), per author domain of the
- * verdict, all of:
+ * When a record is written (failure_records): at most one per message,
+ * for the decisive author domain of the verdict or else the first that
+ * qualifies (a From naming many domains must not fan out into many
+ * reports), when all of these hold for it:
  *   - DMARC failed (dmarc=fail; not temperror, not none) under a policy
  *     record of that domain;
  *   - the record has no psd=y (RFC 9991 section 2: report generators
@@ -178,8 +180,8 @@ bool failure_own_destination(
  * quarantine (hold) "policy", accept "delivered". */
 const char *failure_delivery_result(bool reject, bool quarantine);
 
-/* failure_records -- the records m (its header section), v and env call
- * for under o, at most one per author domain of v.
+/* failure_records -- the record m (its header section), v and env call
+ * for under o: at most one (see above).
  * @return 0 with *ret and *ret_n (arena-owned; 0 records with *ret_why,
  * static text, saying why none); -ENOMEM. */
 int failure_records(const struct verdict *v, const struct msg *m,

@@ -494,10 +494,18 @@ failure_records(const struct verdict *v, const struct msg *m,
 	recs = arena_zalloc(a, d->author_count * sizeof(*recs));
 	if (recs == NULL)
 		return -ENOMEM;
-	for (i = 0; i < d->author_count; i++) {
-		const char *gate = author_gate(&d->authors[i], o);
+	/* one record a message, one write: the decisive author's if it
+	 * qualifies, else the first that does (a message naming many
+	 * domains must not fan out into many reports) */
+	for (i = 0; i <= d->author_count && n == 0; i++) {
+		const struct dmarc_author *au =
+		    i == 0 ? d->decisive : &d->authors[i - 1];
+		const char *gate;
 
-		if (gate != NULL) {
+		if (au == NULL || (i > 0 && au == d->decisive))
+			continue;
+		if ((gate = author_gate(au, o)) != NULL) {
+
 			why = gate;
 			continue;
 		}
@@ -506,8 +514,7 @@ failure_records(const struct verdict *v, const struct msg *m,
 				return err;
 			have_shared = true;
 		}
-		err = one_record(
-		    &recs[n], v, &d->authors[i], &sh, env, o, a, &why);
+		err = one_record(&recs[n], v, au, &sh, env, o, a, &why);
 		if (err < 0)
 			return err;
 		if (err == 0)

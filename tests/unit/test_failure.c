@@ -246,6 +246,33 @@ test_gates(void)
 	arena_free(f.a);
 }
 
+/* a From naming two failing domains: one record, the decisive one's */
+static void
+test_one_per_message(void)
+{
+	struct dmarc_author two[2];
+	struct failure_record *r;
+	const char *why;
+	struct fx f;
+
+	fx_init(&f, "v=DMARC1; p=reject; ruf=mailto:f@example.com", AUTH_FAIL,
+	    AUTH_FAIL);
+	two[0] = f.au;
+	two[1] = f.au;
+	two[1].domain = "example.org";
+	two[1].policy_domain = "example.org";
+	two[1].org_domain = "example.org";
+	f.res.authors = two;
+	f.res.author_count = 2;
+	f.res.decisive = &two[1];
+	CHECK_INT_EQ(fx_records(&f, &r, &why), 1);
+	CHECK_STR_EQ(r[0].policy_domain, "example.org");
+	f.res.decisive = NULL;
+	CHECK_INT_EQ(fx_records(&f, &r, &why), 1);
+	CHECK_STR_EQ(r[0].policy_domain, "example.com");
+	arena_free(f.a);
+}
+
 /* report loops: a report is never reported */
 static void
 test_loops(void)
@@ -812,6 +839,7 @@ main(void)
 	test_triggers();
 	test_fo_records();
 	test_gates();
+	test_one_per_message();
 	test_loops();
 	test_record_json();
 	test_record_bad();

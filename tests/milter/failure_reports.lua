@@ -55,6 +55,29 @@ T.check(rec:find('"policy_domain":"ruf.example"', 1, true) ~= nil and
     rec:find('"delivery_result":"reject"', 1, true) ~= nil,
     "the record names the domain, the recipient and the rejection")
 
+-- verify writes the same record for the same message and envelope
+local eml = T.dir .. "/first.eml"
+local f = T.must(io.open(eml, "wb"))
+f:write("From: X <x@ruf.example>\r\nSubject: first\r\n" ..
+    "Message-ID: <first@ruf.example>\r\n\r\n")
+f:close()
+os.execute("mkdir " .. T.dir .. "/vspool")
+os.execute(am .. " verify --config " .. T.conf .. " --ip 198.51.100.9 " ..
+    "--helo client.example --mail-from '<x@ruf.example>' " ..
+    "--rcpt-to '<someone@rcpt.example>' --failure-reports --spool " ..
+    T.dir .. "/vspool " .. eml .. " >/dev/null 2>&1")
+T.check(os.execute("/usr/bin/python3 -c '" ..
+    "import glob, json, sys\n" ..
+    "def rec(d):\n" ..
+    "    [p] = glob.glob(d + \"/failure.*.jsonl\")\n" ..
+    "    r = json.loads(open(p).read().splitlines()[0])\n" ..
+    "    del r[\"time\"]\n" ..
+    "    return r\n" ..
+    "a, b = rec(sys.argv[1]), rec(sys.argv[2])\n" ..
+    "sys.exit(0 if a == b else print(a, b, sep=\"\\n\") or 1)\n" ..
+    "' " .. spool .. " " .. T.dir .. "/vspool"),
+    "verify --failure-reports writes the record the milter wrote")
+
 -- the sender: one report, through the capturing sendmail
 os.execute("mkdir " .. T.dir .. "/mail")
 local cap = "cat > " .. T.dir .. "/mail/report.$$"

@@ -9,9 +9,9 @@ packages="
 	libssl-dev openssl libldns-dev ldnsutils libjansson-dev
 	libmilter-dev libpsl-dev libidn2-dev publicsuffix zlib1g-dev libxml2-dev
 	libxml2-utils
-	python3 python3-dkim python3-yaml python3-dnspython
+	python3 python3-dkim python3-authres python3-yaml python3-dnspython
 	opendkim opendkim-tools opendmarc miltertest
-	nsd unbound postfix
+	nsd unbound postfix knot
 	valgrind mandoc procps iproute2
 	dpkg-dev debhelper groff-base man-db systemd
 "

@@ -10,7 +10,11 @@
  * The writer builds the header value into a struct buf, one resinfo at a
  * time, folding between resinfos. The reader recognises existing
  * Authentication-Results headers that carry a given authserv-id so the
- * milter can remove forged ones (RFC 8601 section 5).
+ * milter can remove forged ones (RFC 8601 section 5), and walks the
+ * resinfos of a value (RFC 8601 section 2.2: separated by ';' outside
+ * comments and quoted strings) to read a method, its result and a
+ * property -- what ARC needs of the ARC-Authentication-Results it seals
+ * or trusts (RFC 8617 section 4.1.1).
  *
  * Thread rules: none (pure functions over caller buffers).
  */
@@ -43,13 +47,13 @@ void authres_begin(struct buf *b, const char *authserv_id);
  * its own line; the milter turns CRLF into the MTA's LF), and " (comment)" when
  * comment is non-NULL and non-empty (comment text is sanitised: parentheses
  * and backslashes escaped, control bytes dropped). */
-void authres_method(struct buf *b, const char *method, enum auth_result r,
-    const char *comment);
+void authres_method(
+    struct buf *b, const char *method, enum auth_result r, const char *comment);
 /* authres_prop -- add " ptype.property=value" to the current resinfo;
  * value is written as a quoted-string when it is not a plain token or
  * domain. */
-void authres_prop(struct buf *b, const char *ptype, const char *property,
-    const char *value);
+void authres_prop(
+    struct buf *b, const char *ptype, const char *property, const char *value);
 /* authres_none -- the whole result is "; none" (RFC 8601 section 2.2:
  * nothing was evaluated). */
 void authres_none(struct buf *b);
@@ -58,5 +62,42 @@ void authres_none(struct buf *b);
  * colon) names authserv_id (ASCII case-insensitive; comments and CFWS
  * around it skipped; an optional version after it). */
 bool authres_is_ours(const char *value, size_t len, const char *authserv_id);
+
+/* ---- reading ---- */
+
+/* A piece of a value (borrowed, not NUL-terminated). */
+struct authres_span {
+	const char *s;
+	size_t len;
+};
+
+/* authres_skip_cfws -- the index of the first byte at or after i that is
+ * not whitespace or inside a comment (RFC 5322 section 3.2.2, nested
+ * comments and quoted-pairs included); len when there is none. */
+size_t authres_skip_cfws(const char *v, size_t len, size_t i);
+
+/* authres_next_resinfo -- the resinfos of the value v (after the colon),
+ * one per call: *pos starts at 0, and the first call skips the
+ * authserv-id and its version. A resinfo is the text up to the next ';'
+ * outside comments and quoted strings, without the whitespace around it;
+ * empty ones and the "none" of a value with no results are skipped.
+ * @return true with *ret; false when there are no more. */
+bool authres_next_resinfo(
+    const char *v, size_t len, size_t *pos, struct authres_span *ret);
+
+/* authres_resinfo_method -- the method (without a "/version") and the
+ * result word of a resinfo (RFC 8601 section 2.2: method "=" result,
+ * CFWS allowed around each part).
+ * @return true with *ret_method and *ret_result; false when it is not
+ * method=result. */
+bool authres_resinfo_method(const char *r, size_t len,
+    struct authres_span *ret_method, struct authres_span *ret_result);
+
+/* authres_resinfo_prop -- the value of the property ptype.property
+ * (ASCII case-insensitive) of a resinfo, the quotes of a quoted-string
+ * removed (quoted-pairs are left as they are).
+ * @return true with *ret; false when the resinfo has no such property. */
+bool authres_resinfo_prop(const char *r, size_t len, const char *ptype,
+    const char *property, struct authres_span *ret);
 
 #endif

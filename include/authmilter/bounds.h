@@ -128,6 +128,19 @@
  * message_size_limit is 10240000 bytes. */
 #define BOUND_REPORT_MAIL_BYTES 10240000
 
+/* ARC sets on one message: RFC 8617 section 4.2.1 (instances 1..50) and
+ * section 5.2 step 1 (more is a failed chain); nothing is sealed past
+ * it. */
+#define BOUND_ARC_SETS 50
+/* Passes recorded by the ARC-Authentication-Results of one chain that
+ * DMARC's trusted-sealer policy looks at: a set records a few (dkim,
+ * spf, dmarc); more than this is not a real chain. */
+#define BOUND_ARC_CLAIMS 64
+/* An ARC-Authentication-Results payload we build from our own
+ * Authentication-Results fields (the A-R value bound of verdict, with
+ * room for a second one on a re-injected message). */
+#define BOUND_ARC_AAR_BYTES 32768
+
 /* The local part of a DKIM i= identity: RFC 5321 section 4.5.3.1.1
  * allows 64 octets; a longer one is not an address and would only carry
  * bulk into results and headers. */
@@ -182,5 +195,31 @@
  * failure or whose mail sendmail refused: a report days late is of no
  * use (RFC 9991 section 2: "sent almost immediately"). */
 #define BOUND_FAILURE_ATTEMPTS 12
+
+/* ---- key rotation ---- */
+
+/* A TSIG secret, decoded: RFC 2104 hashes an HMAC key longer than the
+ * hash's block (64 bytes for SHA-256, 128 for SHA-384/512) down to the
+ * hash size, so longer secrets add nothing; tsig-keygen and keymgr make
+ * 32 to 64 bytes. */
+#define BOUND_TSIG_SECRET_BYTES 128
+/* Authoritative servers asked per zone (NS names, and addresses per
+ * name): real zones have 2 to 8 NS records with one or two addresses
+ * each; a zone listing more is checked on its first ones only and the
+ * check says so. */
+#define BOUND_ROTATE_NS 16
+#define BOUND_ROTATE_NS_ADDRS 4
+/* How long a switch waits for negative caches after a new record is
+ * seen everywhere: the zone's SOA MINIMUM (RFC 2308 section 5 caches a
+ * negative answer for min(SOA TTL, MINIMUM)), but at most 3 hours,
+ * the longest negative TTL common resolvers keep (BIND max-ncache-ttl, Unbound cache-max-negative-ttl
+ * defaults are 3 h and 1 h). */
+#define BOUND_ROTATE_NEG_WAIT 10800
+/* Domains one rotation state file holds, and keys per domain: current
+ * and next keys of up to two types, and the old keys, which at the first
+ * rotation are whatever the operator's tables signed with (at most
+ * BOUND_SIGNING_KEYS). */
+#define BOUND_ROTATE_DOMAINS 10000
+#define BOUND_ROTATE_KEYS (4 + BOUND_SIGNING_KEYS)
 
 #endif

@@ -25,7 +25,9 @@
  * it starts and drops it (config_unref) when it ends, so SIGHUP swaps the
  * pointer and in-flight connections finish with the snapshot they began
  * with. config_ref/config_unref are atomic and may be called from any
- * thread; the last unref frees tables and keys.
+ * thread; the last unref frees tables and keys. The per-message look-ups
+ * (config_lookup.c, at the end of this header) read a snapshot without
+ * locks.
  */
 #ifndef AUTHMILTER_CONFIG_H
 #define AUTHMILTER_CONFIG_H
@@ -106,6 +108,40 @@ struct config_strlist {
 struct config_nameserver {
 	char *addr;	/* IPv4 or IPv6 address, text */
 	unsigned port;	/* 53 unless given */
+};
+
+/* Key rotation (`authmilter rotate`, authmilter.conf(5) ROTATION). */
+enum config_rotate_publish {
+	CONFIG_ROTATE_MANUAL = 0,	/* print the records, wait for them */
+	CONFIG_ROTATE_UPDATE,		/* RFC 2136 UPDATE signed with TSIG */
+};
+
+/* A key type rotation makes. */
+struct config_rotate_type {
+	enum dkim_key_type type;
+	unsigned bits;			/* RSA modulus; 0 for Ed25519 */
+};
+
+struct config_rotate {
+	struct config_strlist domains;	/* RotateDomains; none: off */
+	unsigned interval;	/* seconds between switches; 90 days */
+	unsigned overlap;	/* old records stay; 7 days */
+	unsigned ttl;		/* TTL of the records published; 1 hour */
+	struct config_rotate_type types[2];	/* RotateKeys; rsa-2048 */
+	size_t n_types;
+	char *selector;		/* RotateSelector pattern; %Y%m%d-%t */
+	int publish;		/* enum config_rotate_publish; manual */
+	char *tsig_key;		/* RotateTSIGKey file, or NULL */
+	struct config_nameserver update_server;	/* addr NULL: the zone's
+						 * SOA MNAME, port 53 */
+	unsigned auth_port;	/* authoritative servers' port; 53 */
+	bool reveal;		/* RotateReveal; no */
+	char *state_dir;	/* RotateStateDir; /var/lib/authmilter/rotate */
+	char *key_dir;		/* RotateKeyDir; "keys" beside the config */
+	/* from the state file: the keys that sign each rotated domain, as
+	 * indexes into config.keys (private: see config_rotate.h) */
+	unsigned long long generation;
+	size_t *key_first, *key_count;	/* per domains.v[i] */
 };
 
 /* One signing key: a KeyTable line, or the Domain/Selector/KeyFile
@@ -193,6 +229,22 @@ struct config {
 	enum config_orgdomain org_domain;	/* default treewalk */
 	char *public_suffix_list;	/* NULL = libpsl's built-in */
 
+	/* ARC (RFC 8617): the sealing key (OpenARC's Domain, Selector and
+	 * KeyFile), which mail is sealed, and whose seals DMARC trusts */
+	char *arc_domain;	/* ARCDomain: d= of our sets */
+	char *arc_selector;	/* ARCSelector */
+	char *arc_key_file;	/* ARCKeyFile */
+	struct dkim_privkey *arc_key;	/* loaded (RSA); NULL: no sealing */
+	bool arc_seal_inbound;	/* ARCSealInbound: every verified
+				 * message */
+	struct table_hosts *arc_seal_hosts;	/* ARCSealHosts: mail from
+						 * these clients */
+	struct config_strlist arc_seal_rcpt;	/* ARCSealRecipientDomains:
+						 * mail to these domains */
+	struct config_strlist trusted_arc_sealers;	/* TrustedARCSealers:
+							 * domains, ".suffix"
+							 * for subdomains */
+
 	/* reports */
 	char *spool_dir;	/* NULL = no spool */
 	char *report_org_name;
@@ -213,6 +265,9 @@ struct config {
 	unsigned failure_reports_max_per_run;	/* 100 */
 	char *report_command;		/* ReportCommand; NULL: sendmail
 					 * -t -oi */
+
+	/* key rotation */
+	struct config_rotate rotate;
 
 	/* keys: the KeyTable in file order, or the one KeyFile key */
 	struct config_key *keys;
@@ -259,21 +314,48 @@ unsigned config_option_line(const struct config *cfg, const char *name);
  * frees. */
 char *config_default_authserv_id(void);
 
+/* config_nameservers -- append cfg's Nameservers to out as
+ * dns_ldns_options.nameservers takes them, "ADDR@PORT ADDR@PORT..."
+ * (nothing when none are configured: the resolvers of resolv.conf).
+ * @return 0, or the buf's error (out then holds no part of the list). */
+int config_nameservers(const struct config *cfg, struct buf *out);
+
 /* config_ref -- take a reference. @return cfg */
 struct config *config_ref(struct config *cfg);
 /* config_unref -- drop a reference; the last one frees everything.
  * NULL is a no-op. @return NULL */
 struct config *config_unref(struct config *cfg);
 
+/*
+ * ---- Per-message look-ups (src/core/config_lookup.c) ----
+ * The milter calls these for every message, `verify` for every file.
+ * They only read a loaded snapshot and take no lock: thread-safe, any
+ * number of threads at once on one snapshot; they allocate only in the
+ * caller's arena. Everything above runs at start-up or reload (loading,
+ * config_option_line, config_default_authserv_id) or once per connection
+ * (config_ref/config_unref).
+ */
+
 /* config_signing_keys -- the signatures to make on mail from
  * local@domain: from the SigningTable (every match with
  * MultipleSignatures, else the first) or the Domain/Selector/KeyFile
- * shortcut. "%" in the KeyTable domain is the From domain; "%" in the
+ * shortcut; then, for a domain key rotation manages (RotateDomains) and
+ * has switched, the rotation's current keys take the place of every key
+ * that signs as that domain, and sign mail from the domain itself when
+ * the tables have no key for it (config_rotate.h).
+ * "%" in the KeyTable domain is the From domain; "%" in the
  * SigningTable identity is replaced too (in a, the message arena). At
  * most max (<= BOUND_SIGNING_KEYS useful) signers are stored in ret.
  * @return 0 with *ret_n set (0 when nothing applies, and then *ret_why
  * says why, e.g. "no SigningTable entry for user@example.org"); -ENOMEM. */
 int config_signing_keys(const struct config *cfg, const char *local,
+    const char *domain, struct arena *a, struct config_signer *ret,
+    size_t max, size_t *ret_n, const char **ret_why);
+
+/* config_table_signers -- as config_signing_keys, from the operator's
+ * tables (or the Domain shortcut) alone, before rotation replaces keys:
+ * what signed a domain before its first rotation. */
+int config_table_signers(const struct config *cfg, const char *local,
     const char *domain, struct arena *a, struct config_signer *ret,
     size_t max, size_t *ret_n, const char **ret_why);
 
@@ -284,6 +366,13 @@ bool config_is_external_ignored(const struct config *cfg,
     const struct table_ip *ip, const char *hostname);
 bool config_is_trusted_forwarder(const struct config *cfg,
     const struct table_ip *ip, const char *hostname);
+/* config_arc_seals -- whether mail from the client (ip, hostname; either
+ * may be NULL) to a recipient in rcpt_domain (NULL: unknown), evaluated
+ * on the verify path (verified) or not, is to be sealed: ARCSealInbound
+ * (verified mail), ARCSealHosts, ARCSealRecipientDomains. False without
+ * an ARC key. */
+bool config_arc_seals(const struct config *cfg, const struct table_ip *ip,
+    const char *hostname, const char *rcpt_domain, bool verified);
 
 /* config_alg_name -- "rsa-sha256", "ed25519-sha256" or "default". */
 const char *config_alg_name(enum config_alg alg);

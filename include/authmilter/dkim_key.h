@@ -42,4 +42,15 @@ int dkim_key_load_private(const char *path, bool allow_unsafe,
 int dkim_key_read(int fd, const char *name, size_t max, char **ret_data,
     size_t *ret_len, struct buf *why);
 
+/* dkim_key_read_file -- read a secret file (a private key, a TSIG key)
+ * under the rules of key files: a regular file of at most 64 KB that,
+ * unless allow_unsafe, group and others cannot access. Reasons name the
+ * file ("PATH: ...").
+ * @return 0, *ret_data (heap, NUL-terminated; the caller cleanses and
+ * frees it) and *ret_len; -EPERM (unsafe mode), -EINVAL (not a regular
+ * file), -EFBIG, -errno of open/read; the reason is appended to why (may
+ * be NULL). */
+int dkim_key_read_file(const char *path, bool allow_unsafe, char **ret_data,
+    size_t *ret_len, struct buf *why);
+
 #endif

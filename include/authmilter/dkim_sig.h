@@ -24,6 +24,11 @@
  *   body is canonicalized and hashed once however many signatures -- DKIM
  *   ones being checked or made and ARC ones alike -- ask for it.
  *
+ *   Parsing: dkim_sig_parse() checks the tags of a received signature
+ *   field of a given kind (DKIM-Signature, a message signature without
+ *   v=, a seal without h=) and dkim_sig_check() does the checks that need
+ *   its key and body hash: one verifier's logic for all three.
+ *
  *   Writing: a struct dkim_sig_writer appends "tag=value;" pieces folded
  *   at 78 columns with CRLF TAB, then an empty " b="; the caller hashes
  *   the field as it stands (dkim_sig_writer_field()), and
@@ -40,11 +45,11 @@
  *   "ARC-Message-Signature"), dkim_sig_write_tag() for i= a= c= d= s= t=,
  *   dkim_sig_write_h(), dkim_sig_write_tag() for bh=, dkim_sig_write_b();
  *   dkim_sig_writer_field() gives the field as it stands, whose
- *   dkim_sig_hash_header() digest (b= empty: b_value at its end, length
- *   0) dkim_sig_write_signature() signs. Checking one: its tags through
- *   tags.h and the parsers above; dkim_sig_hash_header() over the field
- *   as received (b_value/b_len: its b= tag); the body from the same set;
- *   the key from dkim_key_cache_lookup(); dkim_pubkey_verify().
+ *   dkim_sig_hash_header() digest (b= empty: b_value
+ *   dkim_sig_writer_b(), length 0) dkim_sig_write_signature() signs. Checking
+ * one: its tags through tags.h and the parsers above; dkim_sig_hash_header()
+ * over the field as received (b_value/b_len: its b= tag); the body from the
+ * same set; the key from dkim_key_cache_lookup(); dkim_pubkey_verify().
  *
  *   ARC-Seal (sections 4.1.3 and 5.1.1: no h=, relaxed header
  *   canonicalization; for instances 1..i in order, each set's
@@ -52,7 +57,7 @@
  *   seal of instance i last with its b= value deleted). Making one: the
  *   writer as above for i= a= t= cv= d= s=, then dkim_sig_write_b();
  *   dkim_sig_writer_field() gives the seal; dkim_sig_hash_fields(
- *   CANON_RELAXED, fields, n, &seal, b_value at its end, 0, digest) over
+ *   CANON_RELAXED, fields, n, &seal, dkim_sig_writer_b(), 0, digest) over
  *   the caller's list of the other fields (those not yet in the message,
  *   the new ARC-Authentication-Results and ARC-Message-Signature, are
  *   struct msg_headers made from their text); dkim_sig_write_signature().
@@ -73,12 +78,16 @@
 #include <stdint.h>
 
 #include "authmilter/arena.h"
+#include "authmilter/authres.h"
 #include "authmilter/buf.h"
 #include "authmilter/canon.h"
 #include "authmilter/dkim_alg.h"
 #include "authmilter/msg.h"
+#include "authmilter/tags.h"
 
 struct dkim_privkey;
+struct dkim_pubkey;
+struct dkim_sig_body;
 
 /* ---- tag values (RFC 6376 section 3.5) ---- */
 
@@ -113,6 +122,87 @@ int dkim_sig_parse_uint(const char *s, size_t n, uint64_t *ret);
  * than 253 bytes", "empty label", "character not allowed", "label longer
  * than 63 bytes"). */
 const char *dkim_sig_name_problem(const char *s, size_t n);
+
+/* ---- parsing a signature field (RFC 6376 sections 3.5, 6.1.1) ---- */
+
+/* The kinds of field that carry DKIM's tags. */
+enum dkim_sig_kind {
+	/* DKIM-Signature: v=1, a=, b=, bh=, d=, h=, s= required; c=, l=,
+	 * q=, t=, x= optional; h= must list From */
+	DKIM_SIG_KIND_DKIM = 0,
+	/* a DKIM signature under another field name, without v= (RFC 8617
+	 * section 4.1.2, ARC-Message-Signature); otherwise as DKIM */
+	DKIM_SIG_KIND_MESSAGE,
+	/* a signature over fields the caller lists, with no h= (RFC 8617
+	 * section 4.1.3, ARC-Seal): a=, b=, d=, s= required, t= optional,
+	 * h= refused; bh= c= l= q= x= are not its tags and are ignored */
+	DKIM_SIG_KIND_SEAL,
+};
+
+/* What the tags of one signature field say. Tag names and values point
+ * into the field (borrowed); the strings are arena-owned and NULL until
+ * their tag validated, so a non-NULL one is safe to print: algorithm a
+ * known name (or "rsa-sha1"), domain and selector names as
+ * dkim_sig_name_problem() allows, b_prefix base64 characters only. */
+struct dkim_sig_parsed {
+	struct tag_list tags; /* every tag, known or not */
+	const struct tag *b;  /* b= as received (for the header hash) */
+	const struct tag *h;  /* h=; NULL for a seal */
+	enum dkim_alg alg;
+	enum canon_alg hc, bc; /* c=; simple/simple by default */
+	int64_t limit;         /* l=, or -1 */
+	uint64_t t, x;
+	bool has_t, has_x;
+	unsigned h_from;              /* times h= lists From */
+	const char *algorithm;        /* a= as written */
+	const char *domain;           /* d= */
+	const char *selector;         /* s= */
+	const char *b_prefix;         /* the first <= 8 base64 characters of b=
+	                               * (RFC 6008 header.b) */
+	uint8_t bh[CANON_DIGEST_MAX]; /* bh= decoded */
+	size_t bh_len;
+	uint8_t sig[DKIM_SIG_MAX]; /* b= decoded */
+	size_t sig_len;
+};
+
+/* dkim_sig_parse -- the tags of field f as a signature of the given kind,
+ * checked in the order v a b bh c d h l q s t x, then x= against t=. The
+ * first problem stops the parse: the tags checked before it keep their
+ * values in *ret, so a result can still name the d= of a signature whose
+ * h= is bad. Tags that are not the kind's (i=, cv=, unknown ones) are
+ * left in ret->tags for the caller.
+ * @return 0 with *ret_why NULL (usable) or the permerror reason (static
+ * or arena text: "missing b= tag", "duplicate tag", "bad signature
+ * syntax", "v= not 1", "rsa-sha1 not accepted (RFC 8301)", "unknown
+ * algorithm", "bad base64 in b=", "b= too long", "bad base64 in bh=",
+ * "bh= too long", "bad c=", "bad d=: ...", "bad h=", "h= lists too many
+ * header fields", "h= does not include From", "h= not allowed", "bad
+ * l=", "unknown q=", "bad s=: ...", "bad t=", "bad x=", "x= not after
+ * t="); -ENOMEM. */
+int dkim_sig_parse(struct arena *a, const struct msg_header *f,
+    enum dkim_sig_kind kind, struct dkim_sig_parsed *ret, const char **ret_why);
+
+/* dkim_sig_parse_list -- dkim_sig_parse() of a field whose tag list tl
+ * the caller parsed already (tags_parse() of its value: kept borrowed). */
+int dkim_sig_parse_list(struct arena *a, const struct tag_list *tl,
+    enum dkim_sig_kind kind, struct dkim_sig_parsed *ret, const char **ret_why);
+
+/* dkim_sig_parse_names -- only a=, d= and s= of f, each kept when it
+ * validates, whatever else is wrong (a signature that is named but not
+ * evaluated). @return 0; -ENOMEM. */
+int dkim_sig_parse_names(
+    struct arena *a, const struct msg_header *f, struct dkim_sig_parsed *ret);
+
+/* dkim_sig_check -- the checks of a parsed signature p that need its key
+ * k (RFC 6376 section 6.1.3): the key type is the one a= names, l= is
+ * within the body, bh= is the body hash of body (NULL for a seal, which
+ * has no body), and b= signs digest (the header hash).
+ * @return 0 with *ret AUTH_PASS (*ret_why ""), AUTH_FAIL ("body hash
+ * mismatch", "signature mismatch") or AUTH_PERMERROR ("key type does not
+ * match a=", "l= exceeds body length"); -ENOMEM; -EIO. */
+int dkim_sig_check(const struct dkim_sig_parsed *p, const struct dkim_pubkey *k,
+    const struct dkim_sig_body *body, const uint8_t *digest,
+    enum auth_result *ret, const char **ret_why);
 
 /* ---- the fields a signature covers (RFC 6376 section 5.4) ---- */
 
@@ -149,14 +239,44 @@ int dkim_sig_select(const struct msg *m, const char *h, size_t h_len,
  * way with the value of its b= tag and the whitespace around it up to the
  * next ';' deleted, without the final CRLF; into digest (DKIM_DIGEST_LEN
  * bytes). b_value/b_len locate the b= value inside sig->value (the tag
- * value as tags.h returns it; empty allowed: a field being made ends with
- * "b=", b_value at its end).
+ * value as tags.h returns it; empty allowed: a field being made has an
+ * empty b=, b_value dkim_sig_writer_b()).
  * @return 0; -ERANGE (a field too large for the canonicalization buffer:
  * message content); -ENOMEM; -EIO. */
 int dkim_sig_hash_fields(enum canon_alg hc,
     const struct msg_header *const *fields, size_t n,
     const struct msg_header *sig, const char *b_value, size_t b_len,
     uint8_t *digest);
+
+/* A running header hash: fields added one at a time, and a digest taken
+ * at any point with a signature field last while the running state goes
+ * on -- so signatures over growing lists of fields (ARC-Seals: each
+ * covers the sets below it and its own) share the work. */
+struct dkim_sig_hasher {
+	enum canon_alg hc;
+	void *md;     /* EVP_MD_CTX, owned */
+	struct buf b; /* scratch */
+	struct buf v;
+};
+
+/* dkim_sig_hasher_init -- an empty running hash canonicalizing with hc.
+ * @return 0; -ENOMEM; -EIO. dkim_sig_hasher_free() it either way. */
+int dkim_sig_hasher_init(struct dkim_sig_hasher *h, enum canon_alg hc);
+
+/* dkim_sig_hasher_add -- add field f (canonicalized, with its CRLF).
+ * @return 0; -ERANGE (too large to canonicalize); -ENOMEM; -EIO. */
+int dkim_sig_hasher_add(struct dkim_sig_hasher *h, const struct msg_header *f);
+
+/* dkim_sig_hasher_digest -- the digest of what was added followed by the
+ * signature field sig as dkim_sig_hash_fields() hashes it (b= value
+ * deleted, no final CRLF); h is unchanged.
+ * @return 0; -ERANGE; -ENOMEM; -EIO. */
+int dkim_sig_hasher_digest(struct dkim_sig_hasher *h,
+    const struct msg_header *sig, const char *b_value, size_t b_len,
+    uint8_t *digest);
+
+/* dkim_sig_hasher_free -- release h's state. */
+void dkim_sig_hasher_free(struct dkim_sig_hasher *h);
 
 /* dkim_sig_hash_header -- dkim_sig_select(m, h) (up to
  * BOUND_SIGNED_HEADERS names), then dkim_sig_hash_fields(): the header
@@ -210,43 +330,66 @@ uint64_t dkim_sig_body_length(const struct dkim_sig_body *b);
 
 /* ---- writing and signing a field ---- */
 
-/* A folding writer: appends to b, col is the column the next byte lands
- * in (the field name and its colon come first). */
+/* A writer: appends to b, col is the column the next byte lands in (the
+ * field name and its colon come first). Folded (the default): each tag
+ * written as " tag=value;", folded with CRLF TAB before column 78, b=
+ * last. Flat (dkim_sig_writer_flat()): no folding, "; " between tags
+ * and none after the last, b= anywhere -- the form that makes a value
+ * reproducible byte for byte when tags are written in a fixed order
+ * (the ARC test suite's "standardized header format"). */
 struct dkim_sig_writer {
 	struct buf *b;    /* borrowed: the value being written */
 	const char *name; /* borrowed: the field name */
 	size_t col;
+	bool flat;
+	bool any;    /* a tag was written */
+	size_t b_at; /* offset of the b= value in b, once written */
+	bool has_b;
 };
 
 /* dkim_sig_writer_init -- write the value of field name (for example
- * "DKIM-Signature") into b, which receives everything after the colon. */
+ * "DKIM-Signature") into b, which receives everything after the colon,
+ * folded. */
 void dkim_sig_writer_init(
+    struct dkim_sig_writer *w, struct buf *b, const char *name);
+
+/* dkim_sig_writer_flat -- as dkim_sig_writer_init(), unfolded: " tag=value"
+ * pieces joined by "; ". */
+void dkim_sig_writer_flat(
     struct dkim_sig_writer *w, struct buf *b, const char *name);
 
 /* dkim_sig_write_tag -- append " tag=value;" (tag with its '=', e.g.
  * "d="), after a CRLF TAB fold instead of the space when it would pass
- * column 78. Errors are the buf's sticky error. */
+ * column 78; flat: "; tag=value" (" tag=value" first). Errors are the
+ * buf's sticky error. */
 void dkim_sig_write_tag(
     struct dkim_sig_writer *w, const char *tag, const char *value);
 
 /* dkim_sig_write_h -- append " h=name:name...;", folding after a ':' where
- * needed (RFC 6376 section 3.5 allows FWS there). */
+ * needed (RFC 6376 section 3.5 allows FWS there); flat as a tag. */
 void dkim_sig_write_h(struct dkim_sig_writer *w, const char *h);
 
-/* dkim_sig_write_b -- append " b=", the last tag, empty: the value is now
- * what the header hash covers (dkim_sig_writer_field()). */
+/* dkim_sig_write_b -- append an empty b=: folded, the last tag; flat, at
+ * its place among the others. The value as written is then what the
+ * header hash covers (dkim_sig_writer_field(), dkim_sig_writer_b()). */
 void dkim_sig_write_b(struct dkim_sig_writer *w);
 
 /* dkim_sig_writer_field -- the field as written so far (name borrowed
  * from the writer, value from the buf: valid until the next append), to
  * pass to dkim_sig_hash_header() or dkim_sig_hash_fields() with b_value
- * at its end and b_len 0. */
+ * dkim_sig_writer_b() and b_len 0. */
 void dkim_sig_writer_field(
     const struct dkim_sig_writer *w, struct msg_header *ret);
 
+/* dkim_sig_writer_b -- where the empty b= value is in the value
+ * dkim_sig_writer_field() gives (after dkim_sig_write_b(); before it is
+ * a bug: panic). */
+const char *dkim_sig_writer_b(const struct dkim_sig_writer *w);
+
 /* dkim_sig_write_signature -- sign digest (DKIM_DIGEST_LEN bytes) with k
- * and append the base64 signature after " b=", folded to fill each line
- * (FWS is allowed inside base64string).
+ * and put the base64 signature after "b=": folded, appended to fill each
+ * line (FWS is allowed inside base64string); flat, unfolded at b='s
+ * place.
  * @return 0; -EIO (OpenSSL failed); -ENOMEM; -ERANGE (the buf is full). */
 int dkim_sig_write_signature(struct dkim_sig_writer *w,
     const struct dkim_privkey *k, const uint8_t *digest);

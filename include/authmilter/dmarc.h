@@ -88,6 +88,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authmilter/arc.h"
 #include "authmilter/arena.h"
 #include "authmilter/authres.h"
 #include "authmilter/bounds.h"
@@ -121,10 +122,15 @@ enum dmarc_align {
 #define DMARC_FO_D 0x4u
 #define DMARC_FO_S 0x8u
 
-/* Override reasons (RFC 9990 PolicyOverrideType), a bit set. */
+/* Override reasons, a bit set; each is reported as an RFC 9990
+ * PolicyOverrideType (dmarc_override_name). */
 #define DMARC_OVERRIDE_POLICY_TEST_MODE 0x1u
 #define DMARC_OVERRIDE_TRUSTED_FORWARDER 0x2u
 #define DMARC_OVERRIDE_LOCAL_POLICY 0x4u
+/* a trusted ARC sealer recorded an aligned pass: RFC 9990 type
+ * "trusted_forwarder" (failure anticipated by evidence linking the
+ * message to a locally kept list of trusted forwarders) */
+#define DMARC_OVERRIDE_ARC_SEALER 0x8u
 
 enum dmarc_record_status {
 	DMARC_RECORD_OK = 0,		/* a policy applies */
@@ -215,6 +221,11 @@ struct dmarc_input {
 	size_t dkim_count;
 	const struct dmarc_spf *spf;	/* NULL: SPF not evaluated */
 	const char *client_ip;		/* textual IPv4/IPv6, or NULL */
+	/* ARC (RFC 8617): whether the chain passed, and what its sealers
+	 * recorded (arc_claims(), newest set first) */
+	bool arc_pass;
+	const struct arc_claim *arc_claims;
+	size_t arc_claim_count;
 };
 
 /* A trusted forwarder: an IP network, or a domain matched against the d=
@@ -241,6 +252,15 @@ struct dmarc_options {
 	enum dmarc_policy max_policy;
 	const struct dmarc_forwarder *forwarders;	/* borrowed */
 	size_t forwarder_count;
+	/* Trusted ARC sealers (the AS d=, exactly or as ".suffix"; IP
+	 * entries are ignored): when DMARC fails, the chain passed and one
+	 * of their AARs recorded an aligned pass for the author domain --
+	 * dmarc=pass header.from the author domain, or dkim=pass / spf=pass
+	 * for a domain that aligns as the record's adkim / aspf say -- the
+	 * policy is not applied (RFC 9989 section 5.4: local policy) and
+	 * DMARC_OVERRIDE_ARC_SEALER is recorded. */
+	const struct dmarc_forwarder *arc_sealers; /* borrowed */
+	size_t arc_sealer_count;
 };
 
 /* dmarc_options_init -- defaults (all zero): no cap, no forwarders. */
@@ -322,6 +342,8 @@ struct dmarc_author {
 	const char *dkim_domain;	/* the first aligned d= (input
 					 * order), or NULL */
 	const char *spf_domain;		/* the aligned SPF domain, or NULL */
+	const struct arc_claim *arc;    /* with DMARC_OVERRIDE_ARC_SEALER:
+	                                 * the sealer's record that applied */
 };
 
 struct dmarc_result {
@@ -356,7 +378,8 @@ const char *dmarc_policy_name(enum dmarc_policy p);
 /* "none", "pass", "quarantine", "reject" */
 const char *dmarc_disposition_name(enum dmarc_disposition d);
 /* the RFC 9990 name of one DMARC_OVERRIDE_* bit ("policy_test_mode",
- * "trusted_forwarder", "local_policy"), or NULL */
+ * "trusted_forwarder" (also for DMARC_OVERRIDE_ARC_SEALER),
+ * "local_policy"), or NULL */
 const char *dmarc_override_name(unsigned bit);
 
 #endif

@@ -91,12 +91,13 @@ struct dns_resolver;
 struct dns_ops {
 	/* Answer one query. 0 and *ret_answer (a reference the caller
 	 * owns), or -ENOMEM/-EINVAL (name not a valid domain). DNS failures
-	 * are not errors: they are answers with status DNS_TEMPFAIL. */
+	 * are not errors: they are answers with status DNS_TEMPFAIL. May be
+	 * NULL when query_by is given: it is then called with deadline 0. */
 	int (*query)(struct dns_resolver *r, const char *name,
 	    enum dns_type type, struct dns_answer **ret_answer);
 	/* Release the backend's state. */
 	void (*free)(struct dns_resolver *r);
-	/* Optional: query with a deadline (dns_clock_ms() time, never 0):
+	/* Optional: query with a deadline (dns_clock_ms() time; 0 = none):
 	 * the backend stops waiting by then and answers DNS_TEMPFAIL with
 	 * unanswered and cut_short set. NULL for backends that never wait
 	 * (their query is used). */

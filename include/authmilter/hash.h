@@ -22,7 +22,9 @@
  * thread comes first (pthread_once), the same for the life of the
  * process and every thread in it; a child made by fork() after first use
  * shares it. Not for anything that must hash the same across processes
- * or runs (file formats, report ids): use hash_keyed with a fixed key.
+ * or runs (file names, report ids): that is hash_stable, the same
+ * function under a fixed key, which only serves where nobody can choose
+ * inputs to collide or where a collision costs nothing but a name.
  *
  * Thread-safe; no allocation; never fails (no random source at all is a
  * broken system: panic()).
@@ -45,6 +47,15 @@ uint64_t hash_bytes(uint64_t salt, const void *data, size_t len);
 
 /* hash_str -- hash_bytes of the bytes of the NUL-terminated s. */
 uint64_t hash_str(uint64_t salt, const char *s);
+
+/* hash_stable -- the same function under a fixed key (HASH_STABLE_K0,
+ * HASH_STABLE_K1 below: the key of the SipHash paper's test vectors): the
+ * same value in every process, run and version. For names and ids that
+ * must come out alike every time (a re-sent report keeps its file name);
+ * never for a hash table whose keys a sender chooses. */
+#define HASH_STABLE_K0 0x0706050403020100ULL
+#define HASH_STABLE_K1 0x0f0e0d0c0b0a0908ULL
+uint64_t hash_stable(uint64_t salt, const void *data, size_t len);
 
 /* hash_keyed -- the same function under key k (tests, or tables that
  * must hash alike everywhere). */

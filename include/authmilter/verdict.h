@@ -17,14 +17,20 @@
  *           the DNS time budget), start DKIM verification (key lookups),
  *           evaluate SPF for the MAIL FROM identity (postmaster@HELO for
  *           the null sender) when the client IP is known
- *   body    stream the body into the DKIM hashes
+ *           and parse the ARC chain (RFC 8617; arc.h)
+ *   body    stream the body into the DKIM and ARC hashes (one set of
+ *           body streams: a canonicalization is hashed once)
  *   finish  DKIM results; a passing signature that does not cover every
  *           instance of a field RFC 5322 section 3.6 allows once
  *           (msg_unique_fields) becomes dkim=policy, naming the field; the
  *           rest of DMARC discovery (identifiers,
  *           dmarc_discover_identifiers) and evaluation (dmarc_evaluate, a
- *           pure function of all results), and the
- *           Authentication-Results header value
+ *           pure function of all results, trusted ARC sealers
+ *           included), the ARC chain's validation, the
+ *           Authentication-Results header value (arc= with RFC 8617
+ *           section 10's smtp.remote-ip and header.oldest-pass), and,
+ *           when env->arc_seal asks, a new ARC set whose AAR is that
+ *           header (RFC 8617 section 5.1)
  * A message past the header bounds (msg.h) is evaluated on what was kept;
  * when a From field could not be kept nothing is evaluated and
  * verdict.unevaluable says why.
@@ -47,6 +53,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "authmilter/arc.h"
 #include "authmilter/arena.h"
 #include "authmilter/dkim_verify.h"
 #include "authmilter/dmarc.h"
@@ -80,6 +87,10 @@ struct verdict_env {
 	/* DMARC: NULL org skips DMARC */
 	const struct orgdomain *org;
 	const struct dmarc_options *dmarc;	/* NULL: defaults */
+	/* ARC: the chain is validated on every message; with arc_seal a
+	 * new set is sealed after the verdict (its bodies field is
+	 * ignored: the message's set is used); NULL: not sealed */
+	const struct arc_seal_options *arc_seal;
 };
 
 struct verdict {
@@ -121,6 +132,12 @@ struct verdict {
 	const char *authres;
 	/* the DNS time budget ran out: some lookups were not made */
 	bool dns_budget_spent;
+	/* ARC: the chain's validation (status none when no ARC field) */
+	const struct arc_result *arc;
+	/* the new set when env->arc_seal asked for one, or NULL and why
+	 * not (arc_seal_finish()) */
+	const struct arc_sealed *arc_sealed;
+	const char *arc_not_sealed;
 };
 
 struct verdict_session;

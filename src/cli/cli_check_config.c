@@ -39,6 +39,15 @@ check_config_summary(const struct config *cfg)
 	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->socket.spec,
 	    cfg->authserv_id, table_hosts_count(cfg->internal_hosts),
 	    table_hosts_count(cfg->internal_hosts) == 1 ? "y" : "ies");
+	if (cfg->rotate.domains.n > 0)
+		printf("ok: key rotation for %zu domain%s, published %s, state "
+		       "generation %llu in %s\n",
+		    cfg->rotate.domains.n,
+		    cfg->rotate.domains.n == 1 ? "" : "s",
+		    cfg->rotate.publish == CONFIG_ROTATE_UPDATE
+		        ? "by DNS UPDATE"
+		        : "by hand (manual)",
+		    cfg->rotate.generation, cfg->rotate.state_dir);
 }
 
 int

@@ -15,10 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "authmilter/buf.h"
 #include "authmilter/dkim_key.h"
+#include "authmilter/dkim_keymatch.h"
 #include "authmilter/dkim_privkey.h"
 #include "authmilter/dkim_pubkey.h"
 #include "authmilter/dns.h"
@@ -284,12 +283,11 @@ static void
 keycheck_private(struct keycheck *kc, const struct dkim_pubkey *pub)
 {
 	struct dkim_privkey *priv = NULL;
-	struct dkim_pubkey *mine = NULL;
-	struct buf why, rec;
+	enum dkim_keymatch m;
+	struct buf why;
 	int r;
 
 	buf_init(&why, 1024);
-	buf_init(&rec, 8192);
 	r = dkim_key_load_private(kc->keyfile, false, &priv, &why);
 	if (r == -EPERM) {
 		keycheck_say(kc, "warning", "%s", buf_cstr(&why));
@@ -303,30 +301,20 @@ keycheck_private(struct keycheck *kc, const struct dkim_pubkey *pub)
 	}
 	if (pub == NULL)
 		goto out;
-	if (dkim_privkey_record(priv, &rec) != 0 ||
-	    dkim_pubkey_parse(rec.data, rec.len, 0, &mine, &why) != 0) {
+	if (dkim_keymatch_pubkey(pub, priv, &m, &why) != 0)
 		keycheck_say(kc, "error", "%s: cannot derive its public key",
 		    kc->keyfile);
-	} else if (mine->type != pub->type) {
+	else if (m != DKIM_KEYMATCH_OK)
 		keycheck_say(kc, "error",
-		    "the record is k=%s but %s is an %s "
-		    "key",
-		    dkim_key_type_name(pub->type), kc->keyfile,
-		    dkim_key_type_name(mine->type));
-	} else if (EVP_PKEY_eq(mine->pkey, pub->pkey) != 1) {
-		keycheck_say(kc, "error",
-		    "the published key does not match "
-		    "%s: signatures made with it will fail",
-		    kc->keyfile);
-	} else {
+		    "%s (%s): signatures made with "
+		    "it will fail",
+		    buf_cstr(&why), kc->keyfile);
+	else
 		keycheck_say(
 		    kc, "ok", "the published key matches %s", kc->keyfile);
-	}
 out:
-	dkim_pubkey_unref(mine);
 	dkim_privkey_unref(priv);
 	buf_free(&why);
-	buf_free(&rec);
 }
 
 static void

@@ -17,18 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
+#include <openssl/crypto.h>
 
 #include "authmilter/buf.h"
+#include "authmilter/dkim_keygen.h"
 #include "authmilter/dkim_privkey.h"
 #include "authmilter/dns.h"
 #include "cli.h"
-
-/* RFC 1035 section 3.3.14: a character-string holds at most 255 bytes. */
-#define KEYGEN_TXT_STRING_MAX 255
 
 struct keygen_opts {
 	const char *domain;
@@ -36,6 +31,7 @@ struct keygen_opts {
 	const char *dir;
 	enum dkim_key_type type;
 	unsigned bits;
+	bool bits_given; /* -b: refused with ed25519 */
 	bool hash_sha256;
 	bool testing;
 	bool strict;
@@ -72,6 +68,97 @@ keygen_usage(FILE *f)
 	    "I/O error.\n");
 }
 
+/*
+ * The options, one function per group. Each takes the option c with its
+ * argument arg. @return 0 when it took the option, 1 when c is not one
+ * of its group, -1 for a bad value (said on stderr).
+ */
+
+/* the files: the names in them, where they go, whether to overwrite */
+static int
+keygen_opt_files(int c, const char *arg, struct keygen_opts *o)
+{
+	switch (c) {
+	case 'd':
+		o->domain = arg;
+		return 0;
+	case 's':
+		o->selector = arg;
+		return 0;
+	case 'D':
+		o->dir = arg;
+		return 0;
+	case 'f':
+		o->force = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* the key: its type and size */
+static int
+keygen_opt_key(int c, const char *arg, struct keygen_opts *o)
+{
+	char *end;
+	long n;
+
+	switch (c) {
+	case 't':
+		if (strcmp(arg, "rsa") == 0)
+			o->type = DKIM_KEY_RSA;
+		else if (strcmp(arg, "ed25519") == 0)
+			o->type = DKIM_KEY_ED25519;
+		else {
+			fprintf(stderr,
+			    "authmilter keygen: -t \"%s\": want "
+			    "rsa or ed25519\n",
+			    arg);
+			return -1;
+		}
+		return 0;
+	case 'b':
+		errno = 0;
+		n = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || errno != 0 || n < 1024 ||
+		    n > 4096) {
+			fprintf(stderr,
+			    "authmilter keygen: -b \"%s\": want "
+			    "1024 to 4096\n",
+			    arg);
+			return -1;
+		}
+		o->bits = (unsigned)n;
+		o->bits_given = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* the flags the record publishes */
+static int
+keygen_opt_record(int c, const char *arg, struct keygen_opts *o)
+{
+	switch (c) {
+	case 'H':
+		o->hash_sha256 = true;
+		return 0;
+	case 'T':
+		o->testing = true;
+		return 0;
+	case 'S':
+		o->strict = true;
+		return 0;
+	}
+	return 1;
+}
+
+static int (*const keygen_opt_groups[])(
+    int, const char *, struct keygen_opts *) = {
+    keygen_opt_files,
+    keygen_opt_key,
+    keygen_opt_record,
+};
+
 static int
 keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
 {
@@ -88,66 +175,23 @@ keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	bool bits_given = false;
-	char *end;
-	long n;
-	int c;
+	size_t i;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "d:s:t:b:D:h", longopts, NULL)) !=
 	       -1) {
-		switch (c) {
-		case 'd':
-			o->domain = optarg;
-			break;
-		case 's':
-			o->selector = optarg;
-			break;
-		case 'D':
-			o->dir = optarg;
-			break;
-		case 'H':
-			o->hash_sha256 = true;
-			break;
-		case 'T':
-			o->testing = true;
-			break;
-		case 'S':
-			o->strict = true;
-			break;
-		case 'f':
-			o->force = true;
-			break;
-		case 'h':
+		if (c == 'h') {
 			keygen_usage(stdout);
 			return 1;
-		case 't':
-			if (strcmp(optarg, "rsa") == 0)
-				o->type = DKIM_KEY_RSA;
-			else if (strcmp(optarg, "ed25519") == 0)
-				o->type = DKIM_KEY_ED25519;
-			else {
-				fprintf(stderr,
-				    "authmilter keygen: -t \"%s\": "
-				    "want rsa or ed25519\n",
-				    optarg);
-				return -1;
-			}
-			break;
-		case 'b':
-			errno = 0;
-			n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || errno != 0 ||
-			    n < 1024 || n > 4096) {
-				fprintf(stderr,
-				    "authmilter keygen: -b \"%s\": "
-				    "want 1024 to 4096\n",
-				    optarg);
-				return -1;
-			}
-			o->bits = (unsigned)n;
-			bits_given = true;
-			break;
-		default:
+		}
+		r = 1;
+		for (i = 0; r == 1 && i < sizeof(keygen_opt_groups) /
+		                              sizeof(keygen_opt_groups[0]);
+		     i++)
+			r = keygen_opt_groups[i](c, optarg, o);
+		if (r < 0)
+			return -1;
+		if (r != 0) { /* getopt has said what was wrong */
 			keygen_usage(stderr);
 			return -1;
 		}
@@ -156,7 +200,7 @@ keygen_parse_args(int argc, char **argv, struct keygen_opts *o)
 		keygen_usage(stderr);
 		return -1;
 	}
-	if (bits_given && o->type == DKIM_KEY_ED25519) {
+	if (o->bits_given && o->type == DKIM_KEY_ED25519) {
 		fprintf(stderr, "authmilter keygen: -b applies to RSA keys "
 		                "only (Ed25519 keys have one size)\n");
 		return -1;
@@ -206,140 +250,51 @@ keygen_check_names(const struct keygen_opts *o)
 	return 0;
 }
 
-/* A new private key as PEM PKCS#8 text in out. */
-static int
-keygen_make_pem(const struct keygen_opts *o, struct buf *out)
-{
-	EVP_PKEY *pkey;
-	BIO *bio;
-	char *p;
-	long n;
-	int r = -EIO;
-
-	if (o->type == DKIM_KEY_ED25519)
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	else
-		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)o->bits);
-	if (pkey == NULL) {
-		ERR_clear_error();
-		return -EIO;
-	}
-	bio = BIO_new(BIO_s_mem());
-	if (bio != NULL && PEM_write_bio_PrivateKey(
-	                       bio, pkey, NULL, NULL, 0, NULL, NULL) == 1) {
-		n = BIO_get_mem_data(bio, &p);
-		buf_add(out, p, (size_t)n);
-		r = buf_error(out);
-	}
-	ERR_clear_error();
-	BIO_free(bio);
-	EVP_PKEY_free(pkey);
-	return r;
-}
-
-/* The record's text: our tags, then p= from the key itself. */
+/* The record's text for the new key in pem: our flags, then p=. */
 static int
 keygen_record(
     const struct keygen_opts *o, const struct buf *pem, struct buf *rec)
 {
 	struct dkim_privkey *k = NULL;
-	struct buf full, why;
-	const char *p;
+	unsigned flags = 0;
+	struct buf why;
 	int r;
 
-	buf_init(&full, 8192);
 	buf_init(&why, 512);
+	if (o->hash_sha256)
+		flags |= DKIM_KEYGEN_H_SHA256;
+	if (o->testing)
+		flags |= DKIM_KEYGEN_TESTING;
+	if (o->strict)
+		flags |= DKIM_KEYGEN_STRICT;
 	r = dkim_privkey_parse(pem->data, pem->len, &k, &why);
 	if (r == 0)
-		r = dkim_privkey_record(k, &full);
-	if (r == 0 && (p = strstr(buf_cstr(&full), "p=")) != NULL) {
-		/* RFC 6376 section 3.6.1: v= first; h= and t= are optional */
-		buf_adds(rec, "v=DKIM1; ");
-		if (o->hash_sha256)
-			buf_adds(rec, "h=sha256; ");
-		buf_addf(rec, "k=%s; ", dkim_key_type_name(o->type));
-		if (o->testing || o->strict)
-			buf_addf(rec, "t=%s%s%s; ", o->testing ? "y" : "",
-			    o->testing && o->strict ? ":" : "",
-			    o->strict ? "s" : "");
-		buf_adds(rec, p);
-		r = buf_error(rec);
-	} else if (r == 0) {
-		r = -EIO;
-	}
+		r = dkim_keygen_record(k, flags, rec);
 	if (r != 0)
 		fprintf(stderr,
 		    "authmilter keygen: cannot make the record: "
 		    "%s\n",
 		    why.len ? buf_cstr(&why) : strerror(-r));
 	dkim_privkey_unref(k);
-	buf_free(&full);
 	buf_free(&why);
 	return r;
 }
 
-/* The zone-file line: the tags in one string, p= in strings of at most
- * KEYGEN_TXT_STRING_MAX bytes (a record value needs no escapes: base64
- * and tags hold no '"' or '\'). */
-static void
-keygen_zone_text(
-    const struct keygen_opts *o, const struct buf *rec, struct buf *out)
-{
-	const char *s = rec->data, *p = strstr(rec->data, "p=");
-	size_t left, n;
-
-	buf_addf(out, "%s._domainkey.%s. IN TXT ( \"%.*s\"", o->selector,
-	    o->domain, (int)(p - s), s);
-	for (left = rec->len - (size_t)(p - s); left > 0; left -= n, p += n) {
-		n = left < KEYGEN_TXT_STRING_MAX ? left : KEYGEN_TXT_STRING_MAX;
-		buf_addf(out, "\n\t\"%.*s\"", (int)n, p);
-	}
-	buf_addf(out, " ) ; DKIM %s key %s for %s\n",
-	    dkim_key_type_name(o->type), o->selector, o->domain);
-}
-
-/* Create path with mode and write data; never replaces a file unless
- * force (then the old one is removed first, so the new file is still
- * created with its mode, never chmod'ed later). */
+/* Create path with mode and write data (cli_write_new); never replaces
+ * a file unless force. */
 static int
 keygen_write(const char *path, const struct buf *data, mode_t mode, bool force)
 {
-	size_t off = 0;
-	ssize_t n;
-	int fd, err;
+	struct buf why;
+	int r;
 
-	if (force && unlink(path) != 0 && errno != ENOENT) {
-		err = errno;
-		fprintf(
-		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
-		return -err;
-	}
-	fd = open(
-	    path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		err = errno;
-		fprintf(
-		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
-		return -err;
-	}
-	while (off < data->len) {
-		n = write(fd, data->data + off, data->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	err = off == data->len ? 0 : errno ? errno : EIO;
-	if (close(fd) != 0 && err == 0)
-		err = errno;
-	if (err != 0) {
-		fprintf(
-		    stderr, "authmilter keygen: %s: %s\n", path, strerror(err));
-		unlink(path);
-		return -err;
-	}
-	return 0;
+	buf_init(&why, 4096 + 256);
+	r = cli_write_new(path, data->data, data->len, mode, force, (uid_t)-1,
+	    (gid_t)-1, &why);
+	if (r != 0)
+		fprintf(stderr, "authmilter keygen: %s\n", buf_cstr(&why));
+	buf_free(&why);
+	return r;
 }
 
 static void
@@ -407,6 +362,7 @@ cli_keygen(int argc, char **argv)
 {
 	struct keygen_opts o = {.dir = ".", .bits = 2048};
 	struct buf pem, rec, zone;
+	char comment[600];
 	int r;
 
 	if ((r = keygen_parse_args(argc, argv, &o)) != 0)
@@ -423,7 +379,7 @@ cli_keygen(int argc, char **argv)
 	buf_init(&pem, 64 * 1024);
 	buf_init(&rec, 8192);
 	buf_init(&zone, 16384);
-	r = keygen_make_pem(&o, &pem);
+	r = dkim_keygen_pem(o.type, o.bits, &pem);
 	if (r != 0)
 		fprintf(stderr,
 		    "authmilter keygen: key generation failed: "
@@ -432,7 +388,10 @@ cli_keygen(int argc, char **argv)
 	if (r == 0)
 		r = keygen_record(&o, &pem, &rec);
 	if (r == 0) {
-		keygen_zone_text(&o, &rec, &zone);
+		snprintf(comment, sizeof(comment), "DKIM %s key %s for %s",
+		    dkim_key_type_name(o.type), o.selector, o.domain);
+		dkim_keygen_zone_text(
+		    o.selector, o.domain, 0, rec.data, rec.len, comment, &zone);
 		r = buf_error(&zone);
 	}
 	r = r != 0 ? CLI_EXIT_USAGE : keygen_files(&o, &pem, &zone);

@@ -30,6 +30,7 @@
 
 
 #include "authmilter/config.h"
+#include "authmilter/hash.h"
 #include "authmilter/orgdomain.h"
 #include "authmilter/report.h"
 #include "authmilter/spool_claim.h"
@@ -195,15 +196,12 @@ warn_line(void *ctx, const char *path, unsigned long line, const char *why)
 	    path, line, why);
 }
 
-/* FNV-1a: the unique-id only has to tell reports apart, it is no MAC */
+/* id_add -- the report id chained with s: hash_stable, so that a report
+ * built again from the same files gets the same id and file name */
 static uint64_t
-fnv(uint64_t h, const char *s)
+id_add(uint64_t id, const char *s)
 {
-	if (h == 0)
-		h = 0xcbf29ce484222325ull;
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return (h ^ 0xff) * 0x100000001b3ull;	/* end of string */
+	return hash_stable(id, s, strlen(s));
 }
 
 static int
@@ -330,7 +328,7 @@ report_one(struct day *day, const struct report_domain *d)
 	int err;
 
 	snprintf(uid, sizeof(uid), "%016llx",
-	    (unsigned long long)fnv(day->id, d->domain));
+	    (unsigned long long)id_add(day->id, d->domain));
 	buf_init(&xml, (size_t)1 << 31);
 	buf_init(&gz, BOUND_REPORT_MAIL_BYTES);
 	buf_init(&name, 4096);
@@ -389,7 +387,7 @@ process_day(struct run *r, size_t from, size_t to)
 		return 1;
 	for (i = from; i < to && err == 0; i++) {
 		f = spool_claim_file(r->claim, i);
-		d.id = fnv(fnv(d.id, f->dir), f->name);
+		d.id = id_add(id_add(d.id, f->dir), f->name);
 		err = spool_read_file(f->path, add_record, warn_line, &d, NULL);
 		if (err != 0 && err != -E2BIG && err != -ENOMEM)
 			fprintf(stderr, "authmilter: report: %s: %s\n", f->path,

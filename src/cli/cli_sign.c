@@ -42,26 +42,6 @@ sign_usage(FILE *f)
 	    "Exit status: 0 signed, 2 usage, I/O or key error.\n");
 }
 
-/* Split a comma list into a NULL-terminated array of names (in place). */
-static const char **
-sign_split(struct arena *a, char *list, size_t *ret_n)
-{
-	size_t n = 1, i = 0;
-	const char **v;
-	char *p, *save = NULL;
-
-	for (p = list; *p != '\0'; p++)
-		n += *p == ',';
-	v = arena_zalloc(a, (n + 1) * sizeof(*v));
-	if (v == NULL)
-		return NULL;
-	for (p = strtok_r(list, ", \t", &save); p != NULL;
-	     p = strtok_r(NULL, ", \t", &save))
-		v[i++] = p;
-	*ret_n = i;
-	return v;
-}
-
 static int
 sign_parse_canon(const char *s, struct dkim_signer *sg)
 {
@@ -77,17 +57,6 @@ sign_parse_canon(const char *s, struct dkim_signer *sg)
 	    canon_alg_parse(slash + 1, strlen(slash + 1), &sg->body_canon) < 0)
 		return -EINVAL;
 	return 0;
-}
-
-/* Write value with its CRLF folds turned into the message's line end. */
-static void
-sign_print_value(const char *v, bool lf)
-{
-	for (; *v != '\0'; v++) {
-		if (lf && v[0] == '\r' && v[1] == '\n')
-			continue;
-		putchar(*v);
-	}
 }
 
 static int
@@ -125,12 +94,8 @@ sign_message(struct dkim_signer *sg, const char *path, int64_t now)
 		goto out;
 	}
 	/* keep the input's line ends: a LF-only file gets LF folds */
-	lf = len > 0 && memchr(data, '\n', len) != NULL &&
-	    ((char *)memchr(data, '\n', len) == data ||
-	    ((char *)memchr(data, '\n', len))[-1] != '\r');
-	fputs("DKIM-Signature:", stdout);
-	sign_print_value(value, lf);
-	fputs(lf ? "\n" : "\r\n", stdout);
+	lf = cli_lf_only(data, len);
+	cli_print_field("DKIM-Signature", value, lf);
 	fwrite(data, 1, len, stdout);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "authmilter sign: write error\n");
@@ -188,10 +153,10 @@ sign_parse(int argc, char **argv, struct arena *a, struct sign_args *args)
 				goto bad;
 			break;
 		case 'O':
-			sg->oversign = sign_split(a, optarg, &sg->n_oversign);
+			sg->oversign = cli_split_names(a, optarg, &sg->n_oversign);
 			break;
 		case 'H':
-			sg->headers = sign_split(a, optarg, &sg->n_headers);
+			sg->headers = cli_split_names(a, optarg, &sg->n_headers);
 			break;
 		case 'N':
 			args->now = strtoll(optarg, &end, 10);

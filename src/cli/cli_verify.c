@@ -94,6 +94,10 @@ verify_usage(FILE *f)
 	    "  --no-required-from        do not (RequiredFrom no)\n"
 	    "  --trusted-forwarder NET   IP range or domain whose mail is not "
 	    "acted on (repeatable)\n"
+	    "  --trusted-arc-sealer DOMAIN  ARC sealer (.DOMAIN: and its "
+	    "subdomains) whose\n"
+	    "                            recorded pass overrides a DMARC "
+	    "failure (repeatable)\n"
 	    "  --spool DIR               append the aggregate-report records "
 	    "the milter would\n"
 	    "  --failure-reports         with --spool: append the failure "
@@ -201,6 +205,37 @@ verify_json_dmarc(const struct verdict *v)
 	    "authors", authors);
 }
 
+/* The ARC chain: status, reason, instances, oldest pass, each set's
+ * sealer and what its signatures gave. */
+static json_t *
+verify_json_arc(const struct verdict *v)
+{
+	const struct arc_result *a = v->arc;
+	json_t *sets = json_array();
+	unsigned i;
+
+	for (i = 0; i < a->count; i++)
+		json_array_append_new(sets, json_pack("{s:i, s:s?, s:s?, s:s?, "
+		    "s:s, s:s?, s:s, s:s?}",
+		    "instance", (int)a->sets[i].instance,
+		    "sealer", a->sets[i].sealer,
+		    "selector", a->sets[i].selector,
+		    "ams_domain", a->sets[i].ams_domain,
+		    "ams", auth_result_name(a->sets[i].ams),
+		    "ams_reason", a->sets[i].ams == AUTH_NONE ? NULL :
+		    a->sets[i].ams_why,
+		    "seal", auth_result_name(a->sets[i].as),
+		    "seal_reason", a->sets[i].as == AUTH_NONE ? NULL :
+		    a->sets[i].as_why));
+	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}",
+	    "status", auth_result_name(a->status),
+	    "reason", a->reason,
+	    "instances", (int)a->count,
+	    "oldest_pass", (int)a->oldest_pass,
+	    "failed_instance", (int)a->failed_instance,
+	    "sets", sets);
+}
+
 /* The From facts: the author domains and what limited them. */
 static json_t *
 verify_json_from(const struct verdict *v)
@@ -273,10 +308,12 @@ verify_print(const char *path, const struct verdict *v,
 	arr = json_array();
 	for (i = 0; i < v->n_dkim; i++)
 		json_array_append_new(arr, verify_json_dkim(&v->dkim[i]));
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s?, s:i, s:s?}",
+	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:i, "
+	    "s:s?}",
 	    "file", path,
 	    "authentication_results", v->authres, "dkim", arr,
 	    "spf", verify_json_spf(v), "dmarc", verify_json_dmarc(v),
+	    "arc", verify_json_arc(v),
 	    "from", verify_json_from(v),
 	    "action", verify_json_action(act),
 	    "header_limit", v->header_limit,
@@ -460,9 +497,10 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	return verify_status(&act);
 }
 
-/* Build the resolver: zone files, or a stub resolver, behind a cache. */
-static struct dns_resolver *
-verify_resolver(char **zones, size_t nzones, const char *nameserver)
+/* Build the resolver: zone files, or a stub resolver, behind a cache
+ * (cli.h). */
+struct dns_resolver *
+cli_resolver(char **zones, size_t nzones, const char *nameserver)
 {
 	struct dns_ldns_options lo;
 	struct dns_resolver *r = NULL;
@@ -505,6 +543,149 @@ struct verify_args {
 	int required_from;		/* -1 as configured, 0 no, 1 yes */
 	struct config *cfg;
 	char *nameservers;		/* the config's, as one string */
+	struct dmarc_forwarder *sealers; /* argc + the config's */
+	size_t nsealers;
+};
+
+/*
+ * The options, one function per group. Each takes the option c with its
+ * argument arg. @return 0 when it took the option, 1 when c is not one
+ * of its group, -EINVAL for a bad value (the caller names the option).
+ */
+
+/* DNS: where answers come from, and the time they may take */
+static int
+verify_opt_dns(
+    int c, char *arg, struct verify_opts *o, struct verify_args *args)
+{
+	unsigned long n;
+	char *end;
+
+	switch (c) {
+	case 'z':
+		args->zones[args->nzones++] = arg;
+		return 0;
+	case 'n':
+		args->nameserver = arg;
+		return 0;
+	case 'B':
+		n = strtoul(arg, &end, 10);
+		if (*end != '\0' || n < 1 || n > 3600)
+			return -EINVAL;
+		o->env.dns_budget_ms = (unsigned)n * 1000;
+		return 0;
+	}
+	return 1;
+}
+
+/* the SMTP facts of the message, as the milter would see them */
+static int
+verify_opt_smtp(
+    int c, char *arg, struct verify_opts *o, struct verify_args *args)
+{
+	struct spf_ip ip;
+
+	switch (c) {
+	case 'i':
+		if (spf_ip_parse(arg, &ip) < 0)
+			return -EINVAL;
+		o->env.client_ip = arg;
+		return 0;
+	case 'H':
+		o->env.helo = arg;
+		return 0;
+	case 'f':
+		o->env.mail_from = arg;
+		return 0;
+	case 'r':
+		o->env.envelope_to = arg;
+		return 0;
+	case 'L':
+		o->local = true;
+		return 0;
+	case 'C':
+		o->rcpt[o->n_rcpt++] = arg;
+		return 0;
+	}
+	return 1;
+}
+
+/* the configuration, and what overrides it */
+static int
+verify_opt_policy(
+    int c, char *arg, struct verify_opts *o, struct verify_args *args)
+{
+	switch (c) {
+	case 'c':
+		args->config_path = arg;
+		return 0;
+	case 'R':
+	case 'X':
+		args->required_from = c == 'R';
+		return 0;
+	case 'T':
+		if (dmarc_forwarder_parse(arg, &args->fw[args->nfw]) < 0)
+			return -EINVAL;
+		args->nfw++;
+		return 0;
+	case 'a':
+		if (dmarc_forwarder_parse(arg,
+		        &args->sealers[args->nsealers]) < 0 ||
+		    args->sealers[args->nsealers].family != 0)
+			return -EINVAL;
+		args->nsealers++;
+		return 0;
+	case 'O':
+		if (strcmp(arg, "psl") == 0)
+			args->org.method = ORGDOMAIN_PSL;
+		else if (strcmp(arg, "treewalk") != 0)
+			return -EINVAL;
+		args->org_given = true;
+		return 0;
+	case 'P':
+		args->org.psl_path = arg;
+		args->org_given = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* the evaluation itself: clock, key size, authserv-id; and the output */
+static int
+verify_opt_eval(
+    int c, char *arg, struct verify_opts *o, struct verify_args *args)
+{
+	char *end;
+
+	switch (c) {
+	case 'N':
+		o->env.now = strtoll(arg, &end, 10);
+		return *end != '\0' || o->env.now < 0 ? -EINVAL : 0;
+	case 'b':
+		o->env.min_rsa_bits = (unsigned)strtoul(arg, &end, 10);
+		return *end != '\0' || o->env.min_rsa_bits < 512 ? -EINVAL : 0;
+	case 'A':
+		o->env.authserv_id = arg;
+		return 0;
+	case 'j':
+		o->json = true;
+		return 0;
+	case 'S':
+		o->spool_dir = arg;
+		return 0;
+	case 'F':
+		o->failure_reports = true;
+		return 0;
+	}
+	return 1;
+}
+
+static int (*const verify_opt_groups[])(
+    int, char *, struct verify_opts *, struct verify_args *) = {
+    verify_opt_dns,
+    verify_opt_smtp,
+    verify_opt_policy,
+    verify_opt_eval,
 };
 
 /* Parse the options into o and args.
@@ -532,102 +713,34 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		{ "config", required_argument, NULL, 'c' },
 		{ "local", no_argument, NULL, 'L' },
 		{ "trusted-forwarder", required_argument, NULL, 'T' },
+		{ "trusted-arc-sealer", required_argument, NULL, 'a' },
 		{ "spool", required_argument, NULL, 'S' },
 		{ "failure-reports", no_argument, NULL, 'F' },
 		{ "rcpt-to", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct spf_ip ip;
-	unsigned long n;
-	char *end;
-	int c, idx = 0;
+	size_t i;
+	int c, r, idx = 0;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, &idx)) != -1) {
-		switch (c) {
-		case 'z':
-			args->zones[args->nzones++] = optarg;
-			break;
-		case 'n':
-			args->nameserver = optarg;
-			break;
-		case 'B':
-			n = strtoul(optarg, &end, 10);
-			if (*end != '\0' || n < 1 || n > 3600)
-				goto bad;
-			o->env.dns_budget_ms = (unsigned)n * 1000;
-			break;
-		case 'A':
-			o->env.authserv_id = optarg;
-			break;
-		case 'N':
-			o->env.now = strtoll(optarg, &end, 10);
-			if (*end != '\0' || o->env.now < 0)
-				goto bad;
-			break;
-		case 'b':
-			o->env.min_rsa_bits = (unsigned)strtoul(optarg, &end,
-			    10);
-			if (*end != '\0' || o->env.min_rsa_bits < 512)
-				goto bad;
-			break;
-		case 'j':
-			o->json = true;
-			break;
-		case 'i':
-			if (spf_ip_parse(optarg, &ip) < 0)
-				goto bad;
-			o->env.client_ip = optarg;
-			break;
-		case 'H':
-			o->env.helo = optarg;
-			break;
-		case 'f':
-			o->env.mail_from = optarg;
-			break;
-		case 'r':
-			o->env.envelope_to = optarg;
-			break;
-		case 'O':
-			if (strcmp(optarg, "psl") == 0)
-				args->org.method = ORGDOMAIN_PSL;
-			else if (strcmp(optarg, "treewalk") != 0)
-				goto bad;
-			args->org_given = true;
-			break;
-		case 'P':
-			args->org.psl_path = optarg;
-			args->org_given = true;
-			break;
-		case 'R':
-		case 'X':
-			args->required_from = c == 'R';
-			break;
-		case 'c':
-			args->config_path = optarg;
-			break;
-		case 'L':
-			o->local = true;
-			break;
-		case 'T':
-			if (dmarc_forwarder_parse(optarg,
-			    &args->fw[args->nfw]) < 0)
-				goto bad;
-			args->nfw++;
-			break;
-		case 'S':
-			o->spool_dir = optarg;
-			break;
-		case 'F':
-			o->failure_reports = true;
-			break;
-		case 'C':
-			o->rcpt[o->n_rcpt++] = optarg;
-			break;
-		case 'h':
+		if (c == 'h') {
 			verify_usage(stdout);
 			return 1;
-		default:
+		}
+		r = 1;
+		for (i = 0; r == 1 && i < sizeof(verify_opt_groups) /
+		                              sizeof(verify_opt_groups[0]);
+		     i++)
+			r = verify_opt_groups[i](c, optarg, o, args);
+		if (r < 0) {
+			fprintf(stderr,
+			    "authmilter verify: --%s \"%s\": "
+			    "invalid value (authmilter verify --help)\n",
+			    longopts[idx].name, optarg);
+			return -1;
+		}
+		if (r != 0) { /* getopt has said what was wrong */
 			verify_usage(stderr);
 			return -1;
 		}
@@ -637,10 +750,6 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		return -1;
 	}
 	return 0;
-bad:
-	fprintf(stderr, "authmilter verify: --%s \"%s\": invalid value "
-	    "(authmilter verify --help)\n", longopts[idx].name, optarg);
-	return -1;
 }
 
 /* How strict an exit status is: usage > reject > quarantine > tempfail
@@ -688,7 +797,6 @@ verify_config(struct verify_args *args)
 {
 	struct buf errors, ns;
 	const struct config *c;
-	size_t i;
 	int r;
 
 	buf_init(&errors, 65536);
@@ -709,11 +817,7 @@ verify_config(struct verify_args *args)
 	if (args->config_path == NULL || c->n_nameservers == 0)
 		return 0;
 	buf_init(&ns, 4096);
-	for (i = 0; i < c->n_nameservers; i++)
-		buf_addf(&ns, "%s%s@%u", i > 0 ? " " : "",
-		    c->nameservers[i].addr, c->nameservers[i].port);
-	r = buf_error(&ns);
-	if (r == 0)
+	if ((r = config_nameservers(c, &ns)) == 0)
 		args->nameservers = buf_steal(&ns, NULL);
 	buf_free(&ns);
 	return r;
@@ -769,6 +873,32 @@ verify_apply_config(struct verify_opts *o, struct verify_args *args)
 		o->env.dns_budget_ms = c->dns_time_budget * 1000;
 }
 
+/* The trusted ARC sealers: every --trusted-arc-sealer and the
+ * configuration's TrustedARCSealers, as the milter has them. */
+static int
+verify_arc_sealers(struct verify_opts *o, struct verify_args *args)
+{
+	size_t n = args->cfg->trusted_arc_sealers.n;
+	struct dmarc_forwarder *all;
+	const char *bad = NULL;
+	int r;
+
+	all = reallocarray(args->sealers, args->nsealers + n + 1, sizeof(*all));
+	if (all == NULL)
+		return -ENOMEM;
+	args->sealers = all;
+	if ((r = action_arc_sealers(args->cfg, all + args->nsealers, &bad)) <
+	    0) {
+		fprintf(stderr, "authmilter verify: %s: TrustedARCSealers: "
+		    "\"%s\": not a domain\n", args->config_path, bad);
+		return r;
+	}
+	args->nsealers += (size_t)r;
+	o->dmarc.arc_sealers = all;
+	o->dmarc.arc_sealer_count = args->nsealers;
+	return 0;
+}
+
 int
 cli_verify(int argc, char **argv)
 {
@@ -785,8 +915,10 @@ cli_verify(int argc, char **argv)
 	args.org.method = ORGDOMAIN_TREEWALK;
 	args.zones = calloc((size_t)argc, sizeof(*args.zones));
 	args.fw = calloc((size_t)argc + 1, sizeof(*args.fw));
+	args.sealers = calloc((size_t)argc, sizeof(*args.sealers));
 	o.rcpt = calloc((size_t)argc, sizeof(*o.rcpt));
-	if (args.zones == NULL || args.fw == NULL || o.rcpt == NULL)
+	if (args.zones == NULL || args.fw == NULL || args.sealers == NULL ||
+	    o.rcpt == NULL)
 		goto out;
 	r = verify_parse(argc, argv, &o, &args);
 	if (r != 0) {
@@ -796,6 +928,8 @@ cli_verify(int argc, char **argv)
 	if (verify_config(&args) < 0)
 		goto out;
 	verify_apply_config(&o, &args);
+	if (verify_arc_sealers(&o, &args) < 0)
+		goto out;
 	if (o.failure_reports &&
 	    failure_options_from_config(args.cfg, &o.fail) < 0)
 		goto out;
@@ -815,7 +949,7 @@ cli_verify(int argc, char **argv)
 		goto out;
 	}
 	o.env.org = org;
-	o.env.resolver = verify_resolver(args.zones, args.nzones,
+	o.env.resolver = cli_resolver(args.zones, args.nzones,
 	    args.nameserver);
 	if (o.env.resolver == NULL)
 		goto out;
@@ -832,6 +966,7 @@ out:
 	free(args.nameservers);
 	free(args.zones);
 	free(args.fw);
+	free(args.sealers);
 	free(o.rcpt);
 	failure_options_free(&o.fail);
 	return status;

@@ -45,6 +45,24 @@ action_forwarder(const struct config *cfg, const char *client_ip,
 	return dmarc_forwarder_parse(client_ip, ret) == 0;
 }
 
+int
+action_arc_sealers(const struct config *cfg, struct dmarc_forwarder *ret,
+    const char **bad)
+{
+	const struct config_strlist *l = &cfg->trusted_arc_sealers;
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		/* a sealer is the d= of its ARC-Seal: a domain */
+		if (dmarc_forwarder_parse(l->v[i], &ret[i]) < 0 ||
+		    ret[i].family != 0) {
+			*bad = l->v[i];
+			return -EINVAL;
+		}
+	}
+	return (int)l->n;
+}
+
 const char *
 action_unverified(const struct config *cfg, const struct table_ip *ip,
     const char *hostname, bool submit)

@@ -11,14 +11,14 @@ const char *
 auth_result_name(enum auth_result r)
 {
 	static const char *const names[] = {
-		[AUTH_NONE] = "none",
-		[AUTH_PASS] = "pass",
-		[AUTH_FAIL] = "fail",
-		[AUTH_SOFTFAIL] = "softfail",
-		[AUTH_NEUTRAL] = "neutral",
-		[AUTH_POLICY] = "policy",
-		[AUTH_TEMPERROR] = "temperror",
-		[AUTH_PERMERROR] = "permerror",
+	    [AUTH_NONE] = "none",
+	    [AUTH_PASS] = "pass",
+	    [AUTH_FAIL] = "fail",
+	    [AUTH_SOFTFAIL] = "softfail",
+	    [AUTH_NEUTRAL] = "neutral",
+	    [AUTH_POLICY] = "policy",
+	    [AUTH_TEMPERROR] = "temperror",
+	    [AUTH_PERMERROR] = "permerror",
 	};
 
 	if ((size_t)r >= sizeof(names) / sizeof(names[0]))
@@ -52,8 +52,8 @@ authres_comment(struct buf *b, const char *s)
 }
 
 void
-authres_method(struct buf *b, const char *method, enum auth_result r,
-    const char *comment)
+authres_method(
+    struct buf *b, const char *method, enum auth_result r, const char *comment)
 {
 	buf_adds(b, ";\r\n\t");
 	buf_adds(b, method);
@@ -80,8 +80,8 @@ authres_plain(const char *v)
 }
 
 void
-authres_prop(struct buf *b, const char *ptype, const char *property,
-    const char *value)
+authres_prop(
+    struct buf *b, const char *ptype, const char *property, const char *value)
 {
 	buf_addf(b, " %s.%s=", ptype, property);
 	if (authres_plain(value)) {
@@ -107,7 +107,7 @@ authres_none(struct buf *b)
 }
 
 /* Skip CFWS (RFC 5322 section 3.2.2), nested comments included. */
-static size_t
+size_t
 authres_skip_cfws(const char *v, size_t len, size_t i)
 {
 	int depth = 0;
@@ -179,4 +179,166 @@ authres_is_ours(const char *value, size_t len, const char *authserv_id)
 	    authres_is_token_char((unsigned char)value[i + n]); n++)
 		;
 	return authres_names(value + i, n, authserv_id, idlen);
+}
+
+/* ---- reading ---- */
+
+/* The end of the piece starting at i: the next ';' outside comments and
+ * quoted strings, or len. */
+static size_t
+authres_piece_end(const char *v, size_t len, size_t i)
+{
+	bool quoted = false;
+	int depth = 0;
+
+	for (; i < len; i++) {
+		char c = v[i];
+
+		if ((quoted || depth > 0) && c == '\\' && i + 1 < len)
+			i++;
+		else if (quoted)
+			quoted = c != '"';
+		else if (c == '(')
+			depth++;
+		else if (depth > 0 && c == ')')
+			depth--;
+		else if (depth == 0 && c == '"')
+			quoted = true;
+		else if (depth == 0 && c == ';')
+			break;
+	}
+	return i;
+}
+
+static bool
+authres_wsp(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+bool
+authres_next_resinfo(
+    const char *v, size_t len, size_t *pos, struct authres_span *ret)
+{
+	size_t i = *pos, end, start;
+
+	/* RFC 8601 section 2.2: authserv-id [ CFWS authres-version ]
+	 * ( no-result / 1*resinfo ); the first call skips to the first ';' */
+	if (i == 0)
+		i = authres_piece_end(v, len, 0);
+	while (i < len) {
+		start = i + 1; /* past the ';' */
+		end = authres_piece_end(v, len, start);
+		i = end;
+		while (start < end && authres_wsp(v[start]))
+			start++;
+		while (end > start && authres_wsp(v[end - 1]))
+			end--;
+		if (end == start || (end - start == 4 &&
+		                        strncasecmp(v + start, "none", 4) == 0))
+			continue;
+		ret->s = v + start;
+		ret->len = end - start;
+		*pos = i;
+		return true;
+	}
+	*pos = len;
+	return false;
+}
+
+/* A token (RFC 2045 section 5.1, plus '@' and '.' so that an address or
+ * a domain is one) from i: its end. */
+static size_t
+authres_token_end(const char *v, size_t len, size_t i)
+{
+	while (i < len) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("()<>,;:\\\"/[]?=", c))
+			break;
+		i++;
+	}
+	return i;
+}
+
+bool
+authres_resinfo_method(const char *r, size_t len,
+    struct authres_span *ret_method, struct authres_span *ret_result)
+{
+	size_t i = authres_skip_cfws(r, len, 0), e;
+
+	/* methodspec = [CFWS] method [CFWS] "=" [CFWS] result; method =
+	 * Keyword [ [CFWS] "/" [CFWS] method-version ] */
+	e = authres_token_end(r, len, i);
+	if (e == i)
+		return false;
+	ret_method->s = r + i;
+	ret_method->len = e - i;
+	i = authres_skip_cfws(r, len, e);
+	if (i < len && r[i] == '/') {
+		i = authres_skip_cfws(r, len, i + 1);
+		i = authres_skip_cfws(r, len, authres_token_end(r, len, i));
+	}
+	if (i >= len || r[i] != '=')
+		return false;
+	i = authres_skip_cfws(r, len, i + 1);
+	e = authres_token_end(r, len, i);
+	if (e == i)
+		return false;
+	ret_result->s = r + i;
+	ret_result->len = e - i;
+	return true;
+}
+
+/* The end of a pvalue from i (a quoted-string or a token), with the
+ * value's span. */
+static size_t
+authres_pvalue(const char *r, size_t len, size_t i, struct authres_span *ret)
+{
+	size_t start = i;
+
+	if (i < len && r[i] == '"') {
+		for (i++; i < len && r[i] != '"'; i++)
+			if (r[i] == '\\' && i + 1 < len)
+				i++;
+		ret->s = r + start + 1;
+		ret->len = i - start - 1;
+		return i < len ? i + 1 : i;
+	}
+	i = authres_token_end(r, len, i);
+	ret->s = r + start;
+	ret->len = i - start;
+	return i;
+}
+
+bool
+authres_resinfo_prop(const char *r, size_t len, const char *ptype,
+    const char *property, struct authres_span *ret)
+{
+	size_t tl = strlen(ptype), pl = strlen(property), i = 0, e;
+	struct authres_span v;
+
+	/* propspec = ptype [CFWS] "." [CFWS] property [CFWS] "=" pvalue,
+	 * after the methodspec and an optional reasonspec: every
+	 * "name=value" pair is looked at, the wanted one returned */
+	while (i < len) {
+		i = authres_skip_cfws(r, len, i);
+		e = authres_token_end(r, len, i);
+		if (e == i) {
+			i++; /* a byte no pair starts with */
+			continue;
+		}
+		v.s = r + i;
+		v.len = e - i;
+		i = authres_skip_cfws(r, len, e);
+		if (i >= len || r[i] != '=')
+			continue;
+		i = authres_pvalue(
+		    r, len, authres_skip_cfws(r, len, i + 1), ret);
+		if (v.len == tl + 1 + pl && strncasecmp(v.s, ptype, tl) == 0 &&
+		    v.s[tl] == '.' &&
+		    strncasecmp(v.s + tl + 1, property, pl) == 0)
+			return true;
+	}
+	return false;
 }

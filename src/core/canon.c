@@ -83,29 +83,43 @@ canon_is_wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* RFC 6376 §3.4.2: relaxed header canonicalization of the value. */
+/* Whether v[i] starts a CRLF (i < n). */
+static bool
+canon_is_crlf(const char *v, size_t n, size_t i)
+{
+	return v[i] == '\r' && i + 1 < n && v[i + 1] == '\n';
+}
+
+/* RFC 6376 §3.4.2: relaxed header canonicalization of the value; the
+ * bytes between whitespace go out a run at a time. */
 static void
 canon_header_relaxed_value(struct buf *out, const char *v, size_t n)
 {
 	bool started = false, wsp = false;
-	size_t i;
+	size_t i = 0, end;
 
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		/* unfold: a CRLF vanishes, the WSP after it stays */
-		if (v[i] == '\r' && i + 1 < n && v[i + 1] == '\n') {
-			i++;
+		if (canon_is_crlf(v, n, i)) {
+			i += 2;
 			continue;
 		}
 		if (canon_is_wsp(v[i])) {
 			wsp = true;
+			i++;
 			continue;
 		}
+		for (end = i + 1; end < n && !canon_is_wsp(v[end]) &&
+		                  !canon_is_crlf(v, n, end);
+		     end++)
+			;
 		/* WSP runs become one SP; none at the start or the end */
 		if (wsp && started)
 			buf_addc(out, ' ');
 		wsp = false;
 		started = true;
-		buf_addc(out, v[i]);
+		buf_add(out, v + i, end - i);
+		i = end;
 	}
 }
 
@@ -113,7 +127,7 @@ void
 canon_header(struct buf *out, enum canon_alg alg, const char *name,
     size_t name_len, const char *value, size_t value_len)
 {
-	size_t i;
+	size_t i, start;
 
 	if (alg == CANON_SIMPLE) {
 		/* RFC 6376 §3.4.1: the field as it is */
@@ -126,11 +140,11 @@ canon_header(struct buf *out, enum canon_alg alg, const char *name,
 	/* RFC 6376 §3.4.2: lower-case name, no WSP before the colon */
 	while (name_len > 0 && canon_is_wsp(name[name_len - 1]))
 		name_len--;
-	for (i = 0; i < name_len; i++) {
-		char c = name[i];
-
-		buf_addc(out, c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c);
-	}
+	start = out->len;
+	buf_add(out, name, name_len);
+	for (i = start; buf_error(out) == 0 && i < out->len; i++)
+		if (out->data[i] >= 'A' && out->data[i] <= 'Z')
+			out->data[i] = (char)(out->data[i] - 'A' + 'a');
 	buf_addc(out, ':');
 	canon_header_relaxed_value(out, value, value_len);
 	buf_add(out, "\r\n", 2);

@@ -1,7 +1,8 @@
 /*
  * config.c -- authmilter.conf into a struct config snapshot: the option
  * table (one small parser per value type), the tables and keys it names,
- * the cross-checks, and the lookups the milter makes per message.
+ * the cross-checks. The lookups the milter makes per message on a loaded
+ * snapshot are config_lookup.c.
  *
  * Relative paths are taken relative to the directory of the file that
  * names them (the config file for tables, keys, SpoolDir...; the KeyTable
@@ -29,6 +30,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/config.h"
+#include "authmilter/config_rotate.h"
 #include "authmilter/failure_rate.h"
 #include "authmilter/xalloc.h"
 
@@ -57,7 +59,7 @@ struct config_option {
 enum config_deferred {
 	DEFER_KEY_TABLE, DEFER_SIGNING_TABLE, DEFER_INTERNAL,
 	DEFER_EXTERNAL_IGNORE, DEFER_TRUSTED_FORWARDERS, DEFER_DOMAIN,
-	DEFER_N
+	DEFER_ARC_SEAL_HOSTS, DEFER_N
 };
 
 struct config_loader {
@@ -80,6 +82,8 @@ _Static_assert(sizeof(enum config_quarantine) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_orgdomain) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_body_length) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_alg) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum config_rotate_publish) == sizeof(int),
+    "enum size");
 
 static void
 config_err(struct config_loader *l, unsigned line, const char *option,
@@ -477,6 +481,31 @@ config_set_domains(struct config_loader *l, const struct config_option *o,
 	return s->n == 0 ? "empty list" : NULL;
 }
 
+/* Domains, each one exactly or, written ".example.net", with every
+ * subdomain (TrustedARCSealers). */
+static const char *
+config_set_domain_patterns(struct config_loader *l,
+    const struct config_option *o, const char *v)
+{
+	struct config_strlist *s = config_field(l, o);
+	size_t i;
+
+	config_strlist_free(s);
+	config_split(v, s);
+	for (i = 0; i < s->n; i++) {
+		/* digits and dots (an IPv4 address) would pass as a name;
+		 * a d= is never one */
+		if (!config_domain_ok(s->v[i] + (s->v[i][0] == '.')) ||
+		    strspn(s->v[i], "0123456789.") == strlen(s->v[i])) {
+			config_whyf(l, "\"%s\": not a domain name (or "
+			    ".domain for its subdomains)", s->v[i]);
+			config_strlist_free(s);
+			return l->why;
+		}
+	}
+	return s->n == 0 ? "empty list" : NULL;
+}
+
 /* config_email_why -- why v is not a bare address, or NULL. */
 static const char *
 config_email_why(struct config_loader *l, const char *v)
@@ -708,6 +737,38 @@ config_set_userid(struct config_loader *l, const struct config_option *o,
 	return NULL;
 }
 
+/* One server: addr, addr@port, v4:port or [v6]:port (item is changed)
+ * into *ns. @return NULL or the reason. */
+static const char *
+config_server(struct config_loader *l, char *item,
+    struct config_nameserver *ns)
+{
+	char *sep = strrchr(item, '@'), *addr;
+	struct table_ip ip;
+	long port = 53;
+
+	if (sep == NULL && item[0] == '[' && strstr(item, "]:"))
+		sep = strstr(item, "]:") + 1;
+	else if (sep == NULL && strchr(item, ':') == strrchr(item, ':'))
+		sep = strchr(item, ':');
+	if (sep != NULL) {
+		port = config_port(sep + 1, strlen(sep + 1));
+		*sep = '\0';
+	}
+	addr = item;
+	if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
+		addr[strlen(addr) - 1] = '\0';
+		addr++;
+	}
+	if (port <= 0 || port > 65535)
+		return config_whyf(l, "\"%s\": bad port", item);
+	if (table_ip_parse(addr, &ip) != 0)
+		return config_whyf(l, "\"%s\": not an IP address", addr);
+	ns->addr = xstrdup(addr);
+	ns->port = (unsigned)port;
+	return NULL;
+}
+
 /* Name servers: a comma list of addr, addr@port, v4:port or [v6]:port. */
 static const char *
 config_set_nameservers(struct config_loader *l,
@@ -715,43 +776,67 @@ config_set_nameservers(struct config_loader *l,
 {
 	struct config_strlist items = { 0 };
 	struct config_nameserver *ns;
-	struct table_ip ip;
 	const char *why = NULL;
 	size_t i;
 
 	config_split(v, &items);
 	for (i = 0; i < items.n && why == NULL; i++) {
-		char *item = items.v[i], *sep = strrchr(item, '@'), *addr;
-		long port = 53;
-
-		if (sep == NULL && item[0] == '[' && strstr(item, "]:"))
-			sep = strstr(item, "]:") + 1;
-		else if (sep == NULL && strchr(item, ':') == strrchr(item, ':'))
-			sep = strchr(item, ':');
-		if (sep != NULL) {
-			port = config_port(sep + 1, strlen(sep + 1));
-			*sep = '\0';
-		}
-		addr = item;
-		if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') {
-			addr[strlen(addr) - 1] = '\0';
-			addr++;
-		}
-		if (port <= 0 || port > 65535)
-			why = config_whyf(l, "\"%s\": bad port", items.v[i]);
-		else if (table_ip_parse(addr, &ip) != 0)
-			why = config_whyf(l, "\"%s\": not an IP address", addr);
-		if (why != NULL)
-			break;
 		l->cfg->nameservers = xrealloc(l->cfg->nameservers,
 		    (l->cfg->n_nameservers + 1) * sizeof(*ns));
-		ns = &l->cfg->nameservers[l->cfg->n_nameservers++];
-		ns->addr = xstrdup(addr);
-		ns->port = (unsigned)port;
+		ns = &l->cfg->nameservers[l->cfg->n_nameservers];
+		if ((why = config_server(l, items.v[i], ns)) == NULL)
+			l->cfg->n_nameservers++;
 	}
 	if (items.n == 0)
 		why = "empty list";
 	config_strlist_free(&items);
+	return why;
+}
+
+/* ---- key rotation (config_rotate.c holds the rules) ---- */
+
+static const char *
+config_set_duration(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	const char *why;
+	unsigned n;
+
+	if ((why = config_rotate_duration(v, &n)) != NULL)
+		return config_whyf(l, "\"%s\": %s", v, why);
+	if (n < (unsigned long)o->min || n > (unsigned long)o->max)
+		return config_whyf(l, "\"%s\": out of range (%lds to %lds)", v,
+		    o->min, o->max);
+	*(unsigned *)config_field(l, o) = n;
+	return NULL;
+}
+
+static const char *
+config_set_rotate_keys(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	struct config_rotate *r = &l->cfg->rotate;
+	struct config_strlist items = { 0 };
+	const char *why;
+
+	config_split(v, &items);
+	why = config_rotate_types(&items, r->types, &r->n_types, l->why,
+	    sizeof(l->why));
+	config_strlist_free(&items);
+	return why;
+}
+
+static const char *
+config_set_update_server(struct config_loader *l,
+    const struct config_option *o, const char *v)
+{
+	char *item = xstrdup(v);
+	const char *why;
+
+	free(l->cfg->rotate.update_server.addr);
+	l->cfg->rotate.update_server.addr = NULL;
+	why = config_server(l, item, &l->cfg->rotate.update_server);
+	free(item);
 	return why;
 }
 
@@ -779,6 +864,10 @@ static const struct config_word config_words_orgdomain[] = {
 static const struct config_word config_words_body_length[] = {
 	{ "policy", CONFIG_BODY_LENGTH_POLICY },
 	{ "accept", CONFIG_BODY_LENGTH_ACCEPT }, { NULL, 0 },
+};
+static const struct config_word config_words_publish[] = {
+	{ "manual", CONFIG_ROTATE_MANUAL }, { "update", CONFIG_ROTATE_UPDATE },
+	{ NULL, 0 },
 };
 static const struct config_word config_words_alg[] = {
 	{ "rsa-sha256", CONFIG_ALG_RSA_SHA256 },
@@ -863,6 +952,18 @@ static const struct config_option config_options[] = {
 	{ "ReportOrgName", NULL, config_set_string, F(report_org_name), 0, 0,
 	    NULL },
 	{ "ReportEmail", NULL, config_set_email, F(report_email), 0, 0, NULL },
+	{ "ARCDomain", NULL, config_set_string, F(arc_domain), 0, 0, NULL },
+	{ "ARCSelector", NULL, config_set_string, F(arc_selector), 0, 0,
+	    NULL },
+	{ "ARCKeyFile", NULL, config_set_path, F(arc_key_file), 0, 0, NULL },
+	{ "ARCSealInbound", NULL, config_set_bool, F(arc_seal_inbound), 0, 0,
+	    NULL },
+	{ "ARCSealHosts", NULL, config_set_deferred, DEFER_ARC_SEAL_HOSTS, 0,
+	    0, NULL },
+	{ "ARCSealRecipientDomains", NULL, config_set_domains,
+	    F(arc_seal_rcpt), 0, 0, NULL },
+	{ "TrustedARCSealers", NULL, config_set_domain_patterns,
+	    F(trusted_arc_sealers), 0, 0, NULL },
 	{ "NoReportsTo", NULL, config_set_domains, F(no_reports_to), 0, 0,
 	    NULL },
 	{ "FailureReports", NULL, config_set_bool, F(failure_reports), 0, 0,
@@ -884,6 +985,31 @@ static const struct config_option config_options[] = {
 	{ "FailureReportsMaxPerRun", NULL, config_set_unsigned,
 	    F(failure_reports_max_per_run), 1, 1000000, NULL },
 	{ "ReportCommand", NULL, config_set_string, F(report_command), 0, 0,
+	    NULL },
+	{ "RotateDomains", NULL, config_set_domains, F(rotate.domains), 0, 0,
+	    NULL },
+	{ "RotateInterval", NULL, config_set_duration, F(rotate.interval),
+	    86400, 3650L * 86400, NULL },
+	{ "RotateOverlap", NULL, config_set_duration, F(rotate.overlap), 3600,
+	    365L * 86400, NULL },
+	{ "RotateTTL", NULL, config_set_duration, F(rotate.ttl), 60, 86400,
+	    NULL },
+	{ "RotateKeys", NULL, config_set_rotate_keys, 0, 0, 0, NULL },
+	{ "RotateSelector", NULL, config_set_string, F(rotate.selector), 0, 0,
+	    NULL },
+	{ "RotatePublish", NULL, config_set_enum, F(rotate.publish), 0, 0,
+	    config_words_publish },
+	{ "RotateTSIGKey", NULL, config_set_path, F(rotate.tsig_key), 0, 0,
+	    NULL },
+	{ "RotateUpdateServer", NULL, config_set_update_server, 0, 0, 0,
+	    NULL },
+	{ "RotateAuthPort", NULL, config_set_unsigned, F(rotate.auth_port), 1,
+	    65535, NULL },
+	{ "RotateReveal", NULL, config_set_bool, F(rotate.reveal), 0, 0,
+	    NULL },
+	{ "RotateStateDir", NULL, config_set_path, F(rotate.state_dir), 0, 0,
+	    NULL },
+	{ "RotateKeyDir", NULL, config_set_path, F(rotate.key_dir), 0, 0,
 	    NULL },
 };
 
@@ -1297,6 +1423,56 @@ config_load_key_file(struct config_loader *l)
 		config_err(l, l->key_file_line, "KeyFile", "%s", why);
 }
 
+/* ARCDomain, ARCSelector and ARCKeyFile: the sealing key, RSA (RFC 8617
+ * section 4.1.3: rsa-sha256 is the one algorithm); the sealing options
+ * need it, and it needs one of them. */
+static void
+config_load_arc(struct config_loader *l)
+{
+	struct config *cfg = l->cfg;
+	unsigned kline = config_option_line(cfg, "ARCKeyFile");
+	bool some = cfg->arc_domain != NULL || cfg->arc_selector != NULL ||
+	            cfg->arc_key_file != NULL;
+	bool seals = cfg->arc_seal_inbound || cfg->arc_seal_rcpt.n > 0 ||
+	             l->deferred[DEFER_ARC_SEAL_HOSTS] != NULL;
+	struct buf why;
+	int r;
+
+	if (!some && seals)
+		config_err(l, config_option_line(cfg, cfg->arc_seal_inbound ?
+		    "ARCSealInbound" : cfg->arc_seal_rcpt.n > 0 ?
+		    "ARCSealRecipientDomains" : "ARCSealHosts"), "ARCKeyFile",
+		    "sealing needs ARCDomain, ARCSelector and ARCKeyFile");
+	if (!some)
+		return;
+	if (cfg->arc_domain == NULL || cfg->arc_selector == NULL ||
+	    cfg->arc_key_file == NULL) {
+		config_err(l, kline, "ARCKeyFile", "ARCDomain, ARCSelector "
+		    "and ARCKeyFile go together");
+		return;
+	}
+	if (!config_domain_ok(cfg->arc_domain))
+		config_err(l, config_option_line(cfg, "ARCDomain"),
+		    "ARCDomain", "\"%s\": not a domain name", cfg->arc_domain);
+	if (!config_domain_ok(cfg->arc_selector))
+		config_err(l, config_option_line(cfg, "ARCSelector"),
+		    "ARCSelector", "\"%s\": not a selector",
+		    cfg->arc_selector);
+	if (!seals)
+		config_err(l, kline, "ARCKeyFile", "seals nothing: set "
+		    "ARCSealInbound, ARCSealHosts or ARCSealRecipientDomains");
+	buf_init(&why, sizeof(l->why) - 40);
+	r = dkim_key_load_private(cfg->arc_key_file, !cfg->require_safe_keys,
+	    &cfg->arc_key, &why);
+	if (r != 0)
+		config_err(l, kline, "ARCKeyFile", "%s%s", buf_cstr(&why),
+		    r == -EPERM ? ", or set RequireSafeKeys no" : "");
+	else if (dkim_privkey_type(cfg->arc_key) != DKIM_KEY_RSA)
+		config_err(l, kline, "ARCKeyFile", "%s: not an RSA key (RFC "
+		    "8617 seals with rsa-sha256 only)", cfg->arc_key_file);
+	buf_free(&why);
+}
+
 /* ---- whole-file checks ---- */
 
 static void
@@ -1455,6 +1631,14 @@ config_free(struct config *cfg)
 	free(cfg->failure_reports_sent_by);
 	config_strlist_free(&cfg->failure_reports_bcc);
 	free(cfg->report_command);
+	free(cfg->arc_domain);
+	free(cfg->arc_selector);
+	free(cfg->arc_key_file);
+	dkim_privkey_unref(cfg->arc_key);
+	table_hosts_free(cfg->arc_seal_hosts);
+	config_strlist_free(&cfg->arc_seal_rcpt);
+	config_strlist_free(&cfg->trusted_arc_sealers);
+	config_rotate_free(cfg);
 	for (i = 0; i < cfg->n_keys; i++) {
 		struct config_key *k = &cfg->keys[i];
 
@@ -1497,6 +1681,8 @@ config_load_mem(const char *name, const char *text, size_t len,
 	    NULL, &cfg->external_ignore);
 	config_load_hosts(&l, DEFER_TRUSTED_FORWARDERS, "TrustedForwarders",
 	    NULL, &cfg->trusted_forwarders);
+	config_load_hosts(&l, DEFER_ARC_SEAL_HOSTS, "ARCSealHosts", NULL,
+	    &cfg->arc_seal_hosts);
 	cfg->key_table = config_load_table(&l, DEFER_KEY_TABLE, "KeyTable");
 	cfg->signing_table = config_load_table(&l, DEFER_SIGNING_TABLE,
 	    "SigningTable");
@@ -1506,6 +1692,9 @@ config_load_mem(const char *name, const char *text, size_t len,
 	if (cfg->signing_table != NULL)
 		config_link_signing_table(&l);
 	config_load_key_file(&l);
+	config_load_arc(&l);
+	if (config_rotate_load(cfg, l.file, l.errors) != 0)
+		l.status = -EINVAL;
 	config_check(&l);
 	for (i = 0; i < DEFER_N; i++)
 		free(l.deferred[i]);
@@ -1552,158 +1741,6 @@ config_unref(struct config *cfg)
 	return NULL;
 }
 
-/* ---- per-message lookups ---- */
-
-/* s with every '%' replaced by domain, in the arena; NULL on ENOMEM. */
-static const char *
-config_subst(struct arena *a, const char *s, const char *domain)
-{
-	size_t n = 0, dl = strlen(domain);
-	const char *p;
-	char *out, *q;
-
-	if (strchr(s, '%') == NULL)
-		return s;
-	for (p = s; *p != '\0'; p++)
-		n += *p == '%' ? dl : 1;
-	if ((out = arena_alloc(a, n + 1)) == NULL)
-		return NULL;
-	for (p = s, q = out; *p != '\0'; p++) {
-		if (*p == '%') {
-			memcpy(q, domain, dl);
-			q += dl;
-		} else {
-			*q++ = *p;
-		}
-	}
-	*q = '\0';
-	return out;
-}
-
-static const char *
-config_why_none(struct arena *a, const char *what, const char *local,
-    const char *domain)
-{
-	size_t n = strlen(what) + strlen(local) + strlen(domain) + 4;
-	char *s = arena_alloc(a, n);
-
-	if (s == NULL)
-		return what;
-	snprintf(s, n, "%s %s%s%s", what, local, local[0] ? "@" : "", domain);
-	return s;
-}
-
-/* The Domain shortcut: the listed domain that covers domain, or NULL. */
-static const char *
-config_domain_match(const struct config *cfg, const char *domain)
-{
-	size_t i, dl = strlen(domain), n;
-
-	for (i = 0; i < cfg->domains.n; i++) {
-		const char *d = cfg->domains.v[i];
-
-		n = strlen(d);
-		if (strcasecmp(d, domain) == 0)
-			return d;
-		if (cfg->sub_domains && dl > n && domain[dl - n - 1] == '.' &&
-		    strcasecmp(domain + dl - n, d) == 0)
-			return d;
-	}
-	return NULL;
-}
-
-static int
-config_signers_table(const struct config *cfg, const char *local,
-    const char *domain, struct arena *a, struct config_signer *ret,
-    size_t max, size_t *ret_n)
-{
-	const struct table_entry *m[BOUND_SIGNING_KEYS];
-	const struct table *st = cfg->signing_table;
-	size_t i, n;
-
-	n = table_lookup_address(st, local, domain, cfg->multiple_signatures,
-	    m, max < BOUND_SIGNING_KEYS ? max : BOUND_SIGNING_KEYS);
-	for (i = 0; i < n; i++) {
-		size_t e = (size_t)(m[i] - st->entries);
-		const struct config_key *k = &cfg->keys[cfg->signing_key[e]];
-		const char *id = cfg->signing_identity[e];
-
-		ret[i].key = k;
-		ret[i].alg = k->alg;
-		ret[i].selector = k->selector;
-		/* opendkim.conf(5), KeyTable: a lone "%" is the domain */
-		ret[i].domain = strcmp(k->domain, "%") == 0 ? domain :
-		    k->domain;
-		ret[i].identity = id ? config_subst(a, id, domain) : NULL;
-		if (id != NULL && ret[i].identity == NULL)
-			return -ENOMEM;
-	}
-	*ret_n = n;
-	return 0;
-}
-
-int
-config_signing_keys(const struct config *cfg, const char *local,
-    const char *domain, struct arena *a, struct config_signer *ret,
-    size_t max, size_t *ret_n, const char **ret_why)
-{
-	const char *d;
-	int r;
-
-	*ret_n = 0;
-	if (!(cfg->mode & CONFIG_MODE_SIGN)) {
-		*ret_why = "Mode does not include s";
-		return 0;
-	}
-	if (max == 0) {
-		*ret_why = "no room for signatures";
-		return 0;
-	}
-	if (cfg->signing_table != NULL) {
-		if ((r = config_signers_table(cfg, local, domain, a, ret, max,
-		    ret_n)) != 0)
-			return r;
-		if (*ret_n == 0)
-			*ret_why = config_why_none(a, "no SigningTable entry "
-			    "for", local, domain);
-		return 0;
-	}
-	if (cfg->n_keys == 1 && (d = config_domain_match(cfg, domain))) {
-		ret[0].key = &cfg->keys[0];
-		ret[0].alg = cfg->keys[0].alg;
-		ret[0].selector = cfg->keys[0].selector;
-		ret[0].domain = d;
-		ret[0].identity = NULL;
-		*ret_n = 1;
-		return 0;
-	}
-	*ret_why = cfg->domains.n > 0 ?
-	    config_why_none(a, "Domain does not list", "", domain) :
-	    "no SigningTable and no Domain configured";
-	return 0;
-}
-
-bool
-config_is_internal(const struct config *cfg, const struct table_ip *ip,
-    const char *hostname)
-{
-	return table_hosts_match(cfg->internal_hosts, ip, hostname);
-}
-
-bool
-config_is_external_ignored(const struct config *cfg,
-    const struct table_ip *ip, const char *hostname)
-{
-	return table_hosts_match(cfg->external_ignore, ip, hostname);
-}
-
-bool
-config_is_trusted_forwarder(const struct config *cfg,
-    const struct table_ip *ip, const char *hostname)
-{
-	return table_hosts_match(cfg->trusted_forwarders, ip, hostname);
-}
-
 const char *
 config_alg_name(enum config_alg alg)
 {
@@ -1716,4 +1753,18 @@ config_alg_name(enum config_alg alg)
 		break;
 	}
 	return "default";
+}
+
+int
+config_nameservers(const struct config *cfg, struct buf *out)
+{
+	size_t i, before = out->len;
+	int err;
+
+	for (i = 0; i < cfg->n_nameservers; i++)
+		buf_addf(out, "%s%s@%u", i > 0 ? " " : "",
+		    cfg->nameservers[i].addr, cfg->nameservers[i].port);
+	if ((err = buf_error(out)) != 0)
+		buf_truncate(out, before);
+	return err;
 }

@@ -102,18 +102,28 @@ open_key_file(const char *path, bool allow_unsafe, struct buf *why)
 }
 
 int
+dkim_key_read_file(const char *path, bool allow_unsafe, char **ret_data,
+    size_t *ret_len, struct buf *why)
+{
+	int fd, r;
+
+	if ((fd = open_key_file(path, allow_unsafe, why)) < 0)
+		return fd;
+	r = dkim_key_read(fd, path, DKIM_KEY_FILE_MAX, ret_data, ret_len, why);
+	close(fd);
+	return r;
+}
+
+int
 dkim_key_load_private(const char *path, bool allow_unsafe,
     struct dkim_privkey **ret, struct buf *why)
 {
 	struct buf inner;
 	char *data = NULL;
 	size_t len = 0;
-	int fd, r;
+	int r;
 
-	if ((fd = open_key_file(path, allow_unsafe, why)) < 0)
-		return fd;
-	r = dkim_key_read(fd, path, DKIM_KEY_FILE_MAX, &data, &len, why);
-	close(fd);
+	r = dkim_key_read_file(path, allow_unsafe, &data, &len, why);
 	if (r != 0)
 		return r;
 	buf_init(&inner, 512);

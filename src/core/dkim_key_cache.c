@@ -28,6 +28,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/dkim_key_cache.h"
+#include "authmilter/hash.h"
 #include "authmilter/xalloc.h"
 
 /* Buckets: a power of two at least max, up to this many. */
@@ -37,7 +38,7 @@
 
 struct keyc_entry {
 	struct keyc_entry *hnext; /* hash chain */
-	uint32_t hash;
+	uint64_t hash;
 	unsigned min_bits;
 	bool used;               /* CLOCK bit: hit since the hand passed */
 	struct dkim_pubkey *key; /* one reference; NULL: refused */
@@ -55,20 +56,16 @@ struct dkim_key_cache {
 	unsigned long hits, misses, evictions;
 };
 
-/* FNV-1a over the minimum bits and the record bytes. */
-static uint32_t
+/* The keyed hash (hash.h) of the minimum bits and the record bytes: the
+ * records come from DNS, where anyone may publish colliding ones. */
+static uint64_t
 keyc_hash(const char *rec, size_t len, unsigned min_bits)
 {
-	uint32_t h = 2166136261u ^ min_bits;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ (uint8_t)rec[i]) * 16777619u;
-	return h;
+	return hash_bytes(min_bits, rec, len);
 }
 
 static struct keyc_entry **
-keyc_bucket(struct dkim_key_cache *c, uint32_t h)
+keyc_bucket(struct dkim_key_cache *c, uint64_t h)
 {
 	return &c->buckets[h & (c->nbuckets - 1)];
 }
@@ -77,7 +74,7 @@ keyc_bucket(struct dkim_key_cache *c, uint32_t h)
 
 static struct keyc_entry *
 keyc_find(struct dkim_key_cache *c, const char *rec, size_t len,
-    unsigned min_bits, uint32_t h)
+    unsigned min_bits, uint64_t h)
 {
 	struct keyc_entry *e;
 
@@ -148,7 +145,7 @@ keyc_entry_free(struct keyc_entry *e)
  * reason appended to why (*ret left NULL); 0 when absent. */
 static int
 keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
-    unsigned min_bits, uint32_t h, struct dkim_pubkey **ret, struct buf *why)
+    unsigned min_bits, uint64_t h, struct dkim_pubkey **ret, struct buf *why)
 {
 	struct keyc_entry *e;
 
@@ -171,7 +168,7 @@ keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
  * of memory: nothing is kept, which only costs a later parse. */
 static void
 keyc_store(struct dkim_key_cache *c, const char *rec, size_t len,
-    unsigned min_bits, uint32_t h, struct dkim_pubkey *key, const char *reason)
+    unsigned min_bits, uint64_t h, struct dkim_pubkey *key, const char *reason)
 {
 	size_t rlen = key != NULL ? 0 : strlen(reason) + 1;
 	struct keyc_entry *e = malloc(sizeof(*e) + len + rlen);
@@ -201,7 +198,7 @@ dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec, size_t len,
 {
 	struct dkim_pubkey *key = NULL;
 	struct buf reason;
-	uint32_t h;
+	uint64_t h;
 	int r;
 
 	if (c == NULL)

@@ -4,6 +4,8 @@
  * signing (see dkim_sig.h).
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -12,6 +14,7 @@
 #include "authmilter/b64.h"
 #include "authmilter/bounds.h"
 #include "authmilter/dkim_privkey.h"
+#include "authmilter/dkim_pubkey.h"
 #include "authmilter/dkim_sig.h"
 #include "authmilter/span.h"
 #include "authmilter/xalloc.h"
@@ -154,6 +157,377 @@ dkim_sig_name_problem(const char *s, size_t n)
 			return "label longer than 63 bytes";
 	}
 	return label == 0 ? "empty label" : NULL;
+}
+
+/* ---- parsing a signature field ---- */
+
+/* One parse: where strings go and whether an allocation failed. */
+struct sig_parse {
+	struct arena *a;
+	struct dkim_sig_parsed *p;
+	enum dkim_sig_kind kind;
+	bool nomem;
+};
+
+/* A tag value as a string in the arena; NULL (and nomem) on ENOMEM. */
+static const char *
+tag_dup(struct sig_parse *c, const struct tag *t)
+{
+	const char *s = arena_memdup(c->a, t->value, t->value_len);
+
+	if (s == NULL)
+		c->nomem = true;
+	return s;
+}
+
+/* "bad X=: problem" in the arena. */
+static const char *
+bad_tag(struct sig_parse *c, const char *tag, const char *problem)
+{
+	size_t len = strlen(tag) + strlen(problem) + 10;
+	char *s = arena_alloc(c->a, len);
+
+	if (s == NULL) {
+		c->nomem = true;
+		return "out of memory";
+	}
+	snprintf(s, len, "bad %s=: %s", tag, problem);
+	return s;
+}
+
+/* Per-tag checks: NULL, or the permerror reason. */
+typedef const char *sig_tag_fn(struct sig_parse *c, const struct tag *t);
+
+static const char *
+tag_v(struct sig_parse *c, const struct tag *t)
+{
+	/* RFC 6376 section 3.5: v=1; section 6.1.1: other versions are
+	 * PERMFAIL (incompatible version) */
+	return span_eq(t->value, t->value_len, "1") ? NULL : "v= not 1";
+}
+
+/* a= is kept (for header.a) only when it is a known algorithm name. */
+static const char *
+tag_a(struct sig_parse *c, const struct tag *t)
+{
+	/* RFC 8301 section 3.1: rsa-sha1 MUST NOT be used for verifying */
+	if (span_eq(t->value, t->value_len, "rsa-sha1")) {
+		c->p->algorithm = tag_dup(c, t);
+		return "rsa-sha1 not accepted (RFC 8301)";
+	}
+	if (dkim_alg_parse(t->value, t->value_len, &c->p->alg) != 0)
+		return "unknown algorithm";
+	c->p->algorithm = tag_dup(c, t);
+	return NULL;
+}
+
+static const char *
+tag_b(struct sig_parse *c, const struct tag *t)
+{
+	struct dkim_sig_parsed *p = c->p;
+	char prefix[9];
+	size_t i, n = 0;
+	int r;
+
+	/* RFC 6008 section 4: header.b carries the first 8 characters;
+	 * only base64 ones, up to the first other non-FWS byte */
+	for (i = 0; i < t->value_len && n < 8; i++) {
+		if (b64_char((unsigned char)t->value[i]))
+			prefix[n++] = t->value[i];
+		else if (!is_fws(t->value[i]))
+			break;
+	}
+	if ((p->b_prefix = arena_memdup(c->a, prefix, n)) == NULL)
+		c->nomem = true;
+	r = b64_decode(t->value, t->value_len, B64_FWS, p->sig, sizeof(p->sig),
+	    &p->sig_len);
+	/* base64 that does not fit: too long, not bad (a signature is at
+	 * most BOUND_RSA_MAX_BITS / 8 bytes) */
+	if (r == -ERANGE)
+		return "b= too long";
+	if (r != 0 || p->sig_len == 0)
+		return "bad base64 in b=";
+	return NULL;
+}
+
+static const char *
+tag_bh(struct sig_parse *c, const struct tag *t)
+{
+	int r = b64_decode(t->value, t->value_len, B64_FWS, c->p->bh,
+	    sizeof(c->p->bh), &c->p->bh_len);
+
+	if (r == -ERANGE)
+		return "bh= too long";
+	return r != 0 ? "bad base64 in bh=" : NULL;
+}
+
+static const char *
+tag_c(struct sig_parse *c, const struct tag *t)
+{
+	if (dkim_sig_parse_canon(
+	        t->value, t->value_len, &c->p->hc, &c->p->bc) != 0)
+		return "bad c=";
+	return NULL;
+}
+
+static const char *
+tag_d(struct sig_parse *c, const struct tag *t)
+{
+	const char *why = dkim_sig_name_problem(t->value, t->value_len);
+
+	if (why != NULL)
+		return bad_tag(c, "d", why);
+	c->p->domain = tag_dup(c, t);
+	return c->p->domain == NULL ? "out of memory" : NULL;
+}
+
+static const char *
+tag_h(struct sig_parse *c, const struct tag *t)
+{
+	struct dkim_hname names[BOUND_SIGNED_HEADERS];
+	size_t n, i;
+	int r;
+
+	/* RFC 8617 section 4.1.3: an ARC-Seal has no h= (it signs the ARC
+	 * sets, not a list of fields) */
+	if (c->kind == DKIM_SIG_KIND_SEAL)
+		return "h= not allowed";
+	c->p->h = t;
+	r = dkim_sig_split_h(
+	    t->value, t->value_len, names, BOUND_SIGNED_HEADERS, &n);
+	if (r == -E2BIG)
+		return "h= lists too many header fields";
+	if (r != 0)
+		return "bad h=";
+	/* how many From fields the signature covers (for DMARC) */
+	for (i = 0; i < n; i++)
+		if (span_eq(names[i].name, names[i].len, "From"))
+			c->p->h_from++;
+	/* RFC 6376 section 6.1.1: From MUST be signed */
+	return c->p->h_from > 0 ? NULL : "h= does not include From";
+}
+
+static const char *
+tag_l(struct sig_parse *c, const struct tag *t)
+{
+	uint64_t l;
+
+	if (dkim_sig_parse_uint(t->value, t->value_len, &l) != 0)
+		return "bad l=";
+	c->p->limit = (int64_t)l;
+	return NULL;
+}
+
+static const char *
+tag_q(struct sig_parse *c, const struct tag *t)
+{
+	/* RFC 6376 section 3.5: dns/txt is the only query method */
+	return span_list_has(t->value, t->value_len, "dns/txt") ? NULL
+	                                                        : "unknown q=";
+}
+
+static const char *
+tag_s(struct sig_parse *c, const struct tag *t)
+{
+	const char *why = dkim_sig_name_problem(t->value, t->value_len);
+
+	if (why != NULL)
+		return bad_tag(c, "s", why);
+	c->p->selector = tag_dup(c, t);
+	return c->p->selector == NULL ? "out of memory" : NULL;
+}
+
+static const char *
+tag_t(struct sig_parse *c, const struct tag *t)
+{
+	c->p->has_t = true;
+	return dkim_sig_parse_uint(t->value, t->value_len, &c->p->t) == 0
+	           ? NULL
+	           : "bad t=";
+}
+
+static const char *
+tag_x(struct sig_parse *c, const struct tag *t)
+{
+	c->p->has_x = true;
+	return dkim_sig_parse_uint(t->value, t->value_len, &c->p->x) == 0
+	           ? NULL
+	           : "bad x=";
+}
+
+/* What each kind does with a tag. */
+enum tag_use {
+	TAG_NO = 0, /* not the kind's: left alone */
+	TAG_OPT,    /* checked when present */
+	TAG_REQ,    /* must be present */
+};
+
+/* RFC 6376 section 3.5's tags in the order they are checked (d= before
+ * the caller's i=, which is checked against it); columns: DKIM, message
+ * signature (RFC 8617 section 4.1.2), seal (section 4.1.3; h= is
+ * refused by tag_h). */
+static const struct {
+	const char *name;
+	const char *missing; /* reason when a required one is absent */
+	sig_tag_fn *fn;
+	enum tag_use use[3];
+} sig_tags[] = {
+    {"v", "missing v= tag", tag_v, {TAG_REQ, TAG_NO, TAG_NO}},
+    {"a", "missing a= tag", tag_a, {TAG_REQ, TAG_REQ, TAG_REQ}},
+    {"b", "missing b= tag", tag_b, {TAG_REQ, TAG_REQ, TAG_REQ}},
+    {"bh", "missing bh= tag", tag_bh, {TAG_REQ, TAG_REQ, TAG_NO}},
+    {"c", NULL, tag_c, {TAG_OPT, TAG_OPT, TAG_NO}},
+    {"d", "missing d= tag", tag_d, {TAG_REQ, TAG_REQ, TAG_REQ}},
+    {"h", "missing h= tag", tag_h, {TAG_REQ, TAG_REQ, TAG_OPT}},
+    {"l", NULL, tag_l, {TAG_OPT, TAG_OPT, TAG_NO}},
+    {"q", NULL, tag_q, {TAG_OPT, TAG_OPT, TAG_NO}},
+    {"s", "missing s= tag", tag_s, {TAG_REQ, TAG_REQ, TAG_REQ}},
+    {"t", NULL, tag_t, {TAG_OPT, TAG_OPT, TAG_OPT}},
+    {"x", NULL, tag_x, {TAG_OPT, TAG_OPT, TAG_NO}},
+};
+
+/* Every field but the buffers the tags fill (sig, bh, the tag list). */
+static void
+parsed_init(struct dkim_sig_parsed *p)
+{
+	p->tags.count = 0;
+	p->b = p->h = NULL;
+	p->alg = DKIM_ALG_RSA_SHA256;
+	p->hc = p->bc = CANON_SIMPLE;
+	p->limit = -1;
+	p->t = p->x = 0;
+	p->has_t = p->has_x = false;
+	p->h_from = 0;
+	p->algorithm = p->domain = p->selector = p->b_prefix = NULL;
+	p->bh_len = p->sig_len = 0;
+}
+
+/* The checks of the tags in ret->tags, in sig_tags order. */
+static int
+parse_checks(struct arena *a, enum dkim_sig_kind kind,
+    struct dkim_sig_parsed *ret, const char **ret_why)
+{
+	struct sig_parse c = {a, ret, kind, false};
+	const struct tag *t;
+	const char *why;
+	enum tag_use use;
+	size_t k;
+
+	for (k = 0; k < sizeof(sig_tags) / sizeof(sig_tags[0]); k++) {
+		use = sig_tags[k].use[kind];
+		t = tags_find(&ret->tags, sig_tags[k].name);
+		if (use == TAG_NO)
+			continue;
+		/* RFC 6376 section 6.1.1: a required tag missing is
+		 * PERMFAIL (signature missing required tag) */
+		if (t == NULL && use == TAG_REQ) {
+			*ret_why = sig_tags[k].missing;
+			break;
+		}
+		if (t != NULL && (why = sig_tags[k].fn(&c, t)) != NULL) {
+			*ret_why = why;
+			break;
+		}
+	}
+	if (k == sizeof(sig_tags) / sizeof(sig_tags[0])) {
+		ret->b = tags_find(&ret->tags, "b");
+		/* RFC 6376 section 3.5 x=: MUST be greater than t= */
+		if (ret->has_t && ret->has_x && ret->x <= ret->t)
+			*ret_why = "x= not after t=";
+	}
+	return c.nomem ? -ENOMEM : 0;
+}
+
+int
+dkim_sig_parse(struct arena *a, const struct msg_header *f,
+    enum dkim_sig_kind kind, struct dkim_sig_parsed *ret, const char **ret_why)
+{
+	const char *why;
+	size_t where;
+
+	parsed_init(ret);
+	*ret_why = NULL;
+	if (tags_parse(f->value, f->value_len, &ret->tags, &why, &where) != 0) {
+		/* RFC 6376 section 6.1.1: PERMFAIL (signature syntax) */
+		*ret_why = why != NULL && strcmp(why, "duplicate tag") == 0
+		               ? "duplicate tag"
+		               : "bad signature syntax";
+		return 0;
+	}
+	return parse_checks(a, kind, ret, ret_why);
+}
+
+int
+dkim_sig_parse_list(struct arena *a, const struct tag_list *tl,
+    enum dkim_sig_kind kind, struct dkim_sig_parsed *ret, const char **ret_why)
+{
+	parsed_init(ret);
+	*ret_why = NULL;
+	ret->tags = *tl;
+	return parse_checks(a, kind, ret, ret_why);
+}
+
+int
+dkim_sig_parse_names(
+    struct arena *a, const struct msg_header *f, struct dkim_sig_parsed *ret)
+{
+	static sig_tag_fn *const named[] = {tag_a, tag_d, tag_s};
+	static const char *const names[] = {"a", "d", "s"};
+	struct sig_parse c = {a, ret, DKIM_SIG_KIND_DKIM, false};
+	const struct tag *t;
+	const char *why;
+	size_t where, k;
+
+	parsed_init(ret);
+	if (tags_parse(f->value, f->value_len, &ret->tags, &why, &where) != 0)
+		return 0;
+	for (k = 0; k < sizeof(named) / sizeof(named[0]); k++)
+		if ((t = tags_find(&ret->tags, names[k])) != NULL)
+			(void)named[k](&c, t);
+	return c.nomem ? -ENOMEM : 0;
+}
+
+int
+dkim_sig_check(const struct dkim_sig_parsed *p, const struct dkim_pubkey *k,
+    const struct dkim_sig_body *body, const uint8_t *digest,
+    enum auth_result *ret, const char **ret_why)
+{
+	const uint8_t *body_hash;
+	size_t len;
+	int r;
+
+	*ret = AUTH_PERMERROR;
+	/* RFC 6376 section 3.6.1 k= / RFC 8463 section 4.1: the key type
+	 * must be the one a= names */
+	if (dkim_alg_key_type(p->alg) != k->type) {
+		*ret_why = "key type does not match a=";
+		return 0;
+	}
+	if (body != NULL && p->limit >= 0 &&
+	    (uint64_t)p->limit > dkim_sig_body_length(body)) {
+		*ret_why = "l= exceeds body length";
+		return 0;
+	}
+	*ret = AUTH_FAIL;
+	/* RFC 6376 section 6.1.3 step 4: PERMFAIL (body hash did not
+	 * verify) */
+	if (body != NULL) {
+		body_hash = dkim_sig_body_hash(body, &len);
+		if (p->bh_len != len || memcmp(p->bh, body_hash, len) != 0) {
+			*ret_why = "body hash mismatch";
+			return 0;
+		}
+	}
+	r = dkim_pubkey_verify(k, p->alg, digest, p->sig, p->sig_len);
+	if (r == -EBADMSG) {
+		*ret_why = "signature mismatch";
+		return 0;
+	}
+	if (r != 0)
+		return r == -EINVAL ? -EIO : r;
+	*ret = AUTH_PASS;
+	*ret_why = "";
+	return 0;
 }
 
 /* ---- choosing the fields ---- */
@@ -301,38 +675,74 @@ hash_one(EVP_MD_CTX *md, enum canon_alg hc, const char *name, size_t name_len,
 }
 
 int
-dkim_sig_hash_fields(enum canon_alg hc, const struct msg_header *const *fields,
-    size_t n, const struct msg_header *sig, const char *b_value, size_t b_len,
-    uint8_t *digest)
+dkim_sig_hasher_init(struct dkim_sig_hasher *h, enum canon_alg hc)
 {
-	struct buf b, v;
-	EVP_MD_CTX *md;
+	h->hc = hc;
+	buf_init(&h->b, DKIM_SIG_FIELD_MAX);
+	buf_init(&h->v, DKIM_SIG_FIELD_MAX);
+	if ((h->md = EVP_MD_CTX_new()) == NULL)
+		return -ENOMEM;
+	return EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+}
+
+int
+dkim_sig_hasher_add(struct dkim_sig_hasher *h, const struct msg_header *f)
+{
+	return hash_one(h->md, h->hc, f->name, f->name_len, f->value,
+	    f->value_len, &h->b, false);
+}
+
+int
+dkim_sig_hasher_digest(struct dkim_sig_hasher *h, const struct msg_header *sig,
+    const char *b_value, size_t b_len, uint8_t *digest)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned dlen;
-	size_t k;
 	int r;
 
-	if ((md = EVP_MD_CTX_new()) == NULL)
+	if (md == NULL)
 		return -ENOMEM;
-	buf_init(&b, DKIM_SIG_FIELD_MAX);
-	buf_init(&v, DKIM_SIG_FIELD_MAX);
-	r = EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
-	for (k = 0; k < n && r == 0; k++)
-		r = hash_one(md, hc, fields[k]->name, fields[k]->name_len,
-		    fields[k]->value, fields[k]->value_len, &b, false);
+	r = EVP_MD_CTX_copy_ex(md, h->md) == 1 ? 0 : -EIO;
 	if (r == 0) {
 		/* the signature field last, without its final CRLF */
-		without_b(&v, sig->value, sig->value_len, b_value, b_len);
-		r = buf_error(&v);
+		buf_reset(&h->v);
+		without_b(&h->v, sig->value, sig->value_len, b_value, b_len);
+		r = buf_error(&h->v);
 	}
 	if (r == 0)
-		r = hash_one(
-		    md, hc, sig->name, sig->name_len, v.data, v.len, &b, true);
+		r = hash_one(md, h->hc, sig->name, sig->name_len, h->v.data,
+		    h->v.len, &h->b, true);
 	if (r == 0 && (EVP_DigestFinal_ex(md, digest, &dlen) != 1 ||
 	                  dlen != DKIM_DIGEST_LEN))
 		r = -EIO;
 	EVP_MD_CTX_free(md);
-	buf_free(&b);
-	buf_free(&v);
+	return r;
+}
+
+void
+dkim_sig_hasher_free(struct dkim_sig_hasher *h)
+{
+	EVP_MD_CTX_free(h->md);
+	h->md = NULL;
+	buf_free(&h->b);
+	buf_free(&h->v);
+}
+
+int
+dkim_sig_hash_fields(enum canon_alg hc, const struct msg_header *const *fields,
+    size_t n, const struct msg_header *sig, const char *b_value, size_t b_len,
+    uint8_t *digest)
+{
+	struct dkim_sig_hasher h;
+	size_t k;
+	int r;
+
+	r = dkim_sig_hasher_init(&h, hc);
+	for (k = 0; k < n && r == 0; k++)
+		r = dkim_sig_hasher_add(&h, fields[k]);
+	if (r == 0)
+		r = dkim_sig_hasher_digest(&h, sig, b_value, b_len, digest);
+	dkim_sig_hasher_free(&h);
 	return r;
 }
 
@@ -462,9 +872,17 @@ dkim_sig_body_length(const struct dkim_sig_body *b)
 void
 dkim_sig_writer_init(struct dkim_sig_writer *w, struct buf *b, const char *name)
 {
+	memset(w, 0, sizeof(*w));
 	w->b = b;
 	w->name = name;
 	w->col = strlen(name) + 1;
+}
+
+void
+dkim_sig_writer_flat(struct dkim_sig_writer *w, struct buf *b, const char *name)
+{
+	dkim_sig_writer_init(w, b, name);
+	w->flat = true;
 }
 
 /* Append the token pre s[0..n) post, after a space (space) or directly,
@@ -488,11 +906,24 @@ fold_add(struct dkim_sig_writer *w, const char *pre, const char *s, size_t n,
 	w->col += len;
 }
 
+/* Flat: "; " before every tag but the first, which gets a space. */
+static void
+flat_add(struct dkim_sig_writer *w, const char *tag, const char *value)
+{
+	buf_adds(w->b, w->any ? "; " : " ");
+	buf_adds(w->b, tag);
+	buf_adds(w->b, value);
+	w->any = true;
+}
+
 void
 dkim_sig_write_tag(
     struct dkim_sig_writer *w, const char *tag, const char *value)
 {
-	fold_add(w, tag, value, strlen(value), ";", true);
+	if (w->flat)
+		flat_add(w, tag, value);
+	else
+		fold_add(w, tag, value, strlen(value), ";", true);
 }
 
 void
@@ -502,6 +933,10 @@ dkim_sig_write_h(struct dkim_sig_writer *w, const char *h)
 	bool first = true;
 	size_t n;
 
+	if (w->flat) {
+		flat_add(w, "h=", h);
+		return;
+	}
 	/* name pieces that may fold after a ':' (RFC 6376 section 3.5: FWS
 	 * is allowed around the colons) */
 	while (*p != '\0') {
@@ -517,7 +952,12 @@ dkim_sig_write_h(struct dkim_sig_writer *w, const char *h)
 void
 dkim_sig_write_b(struct dkim_sig_writer *w)
 {
-	fold_add(w, "b=", "", 0, "", true);
+	if (w->flat)
+		flat_add(w, "b=", "");
+	else
+		fold_add(w, "b=", "", 0, "", true);
+	w->b_at = w->b->len;
+	w->has_b = true;
 }
 
 void
@@ -527,6 +967,14 @@ dkim_sig_writer_field(const struct dkim_sig_writer *w, struct msg_header *ret)
 	ret->name_len = strlen(w->name);
 	ret->value = buf_cstr(w->b);
 	ret->value_len = w->b->len;
+}
+
+const char *
+dkim_sig_writer_b(const struct dkim_sig_writer *w)
+{
+	if (!w->has_b)
+		panic("dkim_sig_writer_b before dkim_sig_write_b");
+	return buf_cstr(w->b) + w->b_at;
 }
 
 /* Base64 data in pieces that fill each line (FWS is allowed in
@@ -550,6 +998,24 @@ fold_b64(struct dkim_sig_writer *w, const char *s, size_t n)
 	}
 }
 
+/* Insert s[0..n) at offset at of b (the flat b= value).
+ * @return 0; -ENOMEM; b's error. */
+static int
+insert_at(struct buf *b, size_t at, const char *s, size_t n)
+{
+	size_t tail_len = b->len - at;
+	char *tail = malloc(tail_len + 1);
+
+	if (tail == NULL)
+		return -ENOMEM;
+	memcpy(tail, b->data + at, tail_len);
+	buf_truncate(b, at);
+	buf_add(b, s, n);
+	buf_add(b, tail, tail_len);
+	free(tail);
+	return buf_error(b);
+}
+
 int
 dkim_sig_write_signature(struct dkim_sig_writer *w,
     const struct dkim_privkey *k, const uint8_t *digest)
@@ -559,12 +1025,19 @@ dkim_sig_write_signature(struct dkim_sig_writer *w,
 	size_t siglen;
 	int r;
 
+	if (!w->has_b)
+		panic("dkim_sig_write_signature before dkim_sig_write_b");
 	if ((r = dkim_privkey_sign(k, digest, sig, &siglen)) != 0)
 		return r;
 	buf_init(&b64, DKIM_SIG_MAX * 2);
 	b64_encode(&b64, sig, siglen);
-	fold_b64(w, buf_cstr(&b64), b64.len);
-	r = buf_error(&b64) != 0 ? buf_error(&b64) : buf_error(w->b);
+	r = buf_error(&b64);
+	if (r == 0 && w->flat)
+		r = insert_at(w->b, w->b_at, buf_cstr(&b64), b64.len);
+	else if (r == 0)
+		fold_b64(w, buf_cstr(&b64), b64.len);
+	if (r == 0)
+		r = buf_error(w->b);
 	buf_free(&b64);
 	return r;
 }

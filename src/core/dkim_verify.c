@@ -31,17 +31,8 @@ struct dkim_vsig {
 	struct dkim_verify_result *res;
 	bool decided; /* res is final (parse error...) */
 	const struct msg_header *field;
-	struct tag_list tags;
-	enum dkim_alg alg;
-	enum canon_alg hc, bc;
-	int64_t limit; /* l=, or -1 */
-	uint64_t t, x;
-	bool has_t, has_x;
-	const char *i_domain;         /* domain part of i= */
-	uint8_t bh[CANON_DIGEST_MAX]; /* bh= as signed */
-	size_t bh_len;
-	uint8_t sig[DKIM_SIG_MAX];
-	size_t sig_len;
+	struct dkim_sig_parsed p;
+	const char *i_domain; /* domain part of i= */
 	uint8_t digest[DKIM_DIGEST_LEN];
 	struct dkim_sig_body *body; /* shared by (canon, hash, l=) */
 	struct dkim_vkey *key;
@@ -64,208 +55,20 @@ struct dkim_verify {
 
 /* ---- small helpers ---- */
 
-/* A tag value as a string in the arena; NULL (and v->nomem) on ENOMEM. */
+/* "bad i=: problem" in the arena. */
 static const char *
-tag_dup(struct dkim_verify *v, const struct tag *t)
+bad_i(struct dkim_verify *v, const char *problem)
 {
-	const char *p = arena_memdup(v->arena, t->value, t->value_len);
-
-	if (p == NULL)
-		v->nomem = true;
-	return p;
-}
-
-/* ---- per-tag parsers: NULL, or the permerror reason ---- */
-
-typedef const char *dkim_tag_fn(
-    struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t);
-
-static const char *
-tag_v(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	/* RFC 6376 section 3.5: v=1; section 6.1.1: other versions are
-	 * PERMFAIL (incompatible version) */
-	return span_eq(t->value, t->value_len, "1") ? NULL : "v= not 1";
-}
-
-/* a= is kept (for header.a) only when it is a known algorithm name. */
-static const char *
-tag_a(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	/* RFC 8301 section 3.1: rsa-sha1 MUST NOT be used for verifying */
-	if (span_eq(t->value, t->value_len, "rsa-sha1")) {
-		s->res->algorithm = tag_dup(v, t);
-		return "rsa-sha1 not accepted (RFC 8301)";
-	}
-	if (dkim_alg_parse(t->value, t->value_len, &s->alg) != 0)
-		return "unknown algorithm";
-	s->res->algorithm = tag_dup(v, t);
-	return NULL;
-}
-
-static const char *
-tag_b(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	char prefix[9];
-	size_t i, n = 0;
-	int r;
-
-	/* RFC 6008 section 4: header.b carries the first 8 characters;
-	 * only base64 ones, up to the first other non-FWS byte */
-	for (i = 0; i < t->value_len && n < 8; i++) {
-		if (b64_char((unsigned char)t->value[i]))
-			prefix[n++] = t->value[i];
-		else if (t->value[i] != ' ' && t->value[i] != '\t' &&
-		         t->value[i] != '\r' && t->value[i] != '\n')
-			break;
-	}
-	if ((s->res->b_prefix = arena_memdup(v->arena, prefix, n)) == NULL)
-		v->nomem = true;
-	r = b64_decode(t->value, t->value_len, B64_FWS, s->sig, sizeof(s->sig),
-	    &s->sig_len);
-	/* base64 that does not fit: too long, not bad (a signature is at
-	 * most BOUND_RSA_MAX_BITS / 8 bytes) */
-	if (r == -ERANGE)
-		return "b= too long";
-	if (r != 0 || s->sig_len == 0)
-		return "bad base64 in b=";
-	return NULL;
-}
-
-static const char *
-tag_bh(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	int r = b64_decode(
-	    t->value, t->value_len, B64_FWS, s->bh, sizeof(s->bh), &s->bh_len);
-
-	if (r == -ERANGE)
-		return "bh= too long";
-	return r != 0 ? "bad base64 in bh=" : NULL;
-}
-
-static const char *
-tag_c(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	if (dkim_sig_parse_canon(t->value, t->value_len, &s->hc, &s->bc) != 0)
-		return "bad c=";
-	return NULL;
-}
-
-/* "bad X=: problem" in the arena. */
-static const char *
-bad_tag(struct dkim_verify *v, const char *tag, const char *problem)
-{
-	size_t len = strlen(tag) + strlen(problem) + 10;
+	size_t len = strlen(problem) + 10;
 	char *p = arena_alloc(v->arena, len);
 
 	if (p == NULL) {
 		v->nomem = true;
 		return "out of memory";
 	}
-	snprintf(p, len, "bad %s=: %s", tag, problem);
+	snprintf(p, len, "bad i=: %s", problem);
 	return p;
 }
-
-static const char *
-tag_d(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	const char *why = dkim_sig_name_problem(t->value, t->value_len);
-
-	if (why != NULL)
-		return bad_tag(v, "d", why);
-	s->res->domain = tag_dup(v, t);
-	return s->res->domain == NULL ? "out of memory" : NULL;
-}
-
-static const char *
-tag_h(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	struct dkim_hname names[BOUND_SIGNED_HEADERS];
-	size_t n, i;
-	int r;
-
-	r = dkim_sig_split_h(
-	    t->value, t->value_len, names, BOUND_SIGNED_HEADERS, &n);
-	if (r == -E2BIG)
-		return "h= lists too many header fields";
-	if (r != 0)
-		return "bad h=";
-	/* how many From fields the signature covers (for DMARC) */
-	for (i = 0; i < n; i++)
-		if (span_eq(names[i].name, names[i].len, "From"))
-			s->res->h_from++;
-	/* RFC 6376 section 6.1.1: From MUST be signed */
-	return s->res->h_from > 0 ? NULL : "h= does not include From";
-}
-
-static const char *
-tag_l(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	uint64_t l;
-
-	if (dkim_sig_parse_uint(t->value, t->value_len, &l) != 0)
-		return "bad l=";
-	s->limit = (int64_t)l;
-	return NULL;
-}
-
-static const char *
-tag_q(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	/* RFC 6376 section 3.5: dns/txt is the only query method */
-	return span_list_has(t->value, t->value_len, "dns/txt") ? NULL
-	                                                        : "unknown q=";
-}
-
-static const char *
-tag_s(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	const char *why = dkim_sig_name_problem(t->value, t->value_len);
-
-	if (why != NULL)
-		return bad_tag(v, "s", why);
-	s->res->selector = tag_dup(v, t);
-	return s->res->selector == NULL ? "out of memory" : NULL;
-}
-
-static const char *
-tag_t(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	s->has_t = true;
-	return dkim_sig_parse_uint(t->value, t->value_len, &s->t) == 0
-	           ? NULL
-	           : "bad t=";
-}
-
-static const char *
-tag_x(struct dkim_verify *v, struct dkim_vsig *s, const struct tag *t)
-{
-	s->has_x = true;
-	return dkim_sig_parse_uint(t->value, t->value_len, &s->x) == 0
-	           ? NULL
-	           : "bad x=";
-}
-
-/* The tags of RFC 6376 section 3.5, in the order they are checked (d=
- * before i=, which is checked against it). */
-static const struct {
-	const char *name;
-	const char *missing; /* reason when absent; NULL: optional */
-	dkim_tag_fn *fn;
-} dkim_tags[] = {
-    {"v", "missing v= tag", tag_v},
-    {"a", "missing a= tag", tag_a},
-    {"b", "missing b= tag", tag_b},
-    {"bh", "missing bh= tag", tag_bh},
-    {"c", NULL, tag_c},
-    {"d", "missing d= tag", tag_d},
-    {"h", "missing h= tag", tag_h},
-    {"l", NULL, tag_l},
-    {"q", NULL, tag_q},
-    {"s", "missing s= tag", tag_s},
-    {"t", NULL, tag_t},
-    {"x", NULL, tag_x},
-};
 
 /* What is wrong with the local part of i= (n bytes), or NULL: RFC 5322
  * section 3.2.3 atext and '.' (a dot-atom, which also covers the '='
@@ -292,7 +95,7 @@ local_problem(const char *s, size_t n)
 static const char *
 tag_i(struct dkim_verify *v, struct dkim_vsig *s)
 {
-	const struct tag *t = tags_find(&s->tags, "i");
+	const struct tag *t = tags_find(&s->p.tags, "i");
 	const char *d = s->res->domain, *at, *why;
 	size_t dl = strlen(d), local;
 	char *p;
@@ -310,51 +113,48 @@ tag_i(struct dkim_verify *v, struct dkim_vsig *s)
 	}
 	/* RFC 6376 section 3.5 i=: [ Local-part ] "@" domain-name */
 	if ((at = memchr(t->value, '@', t->value_len)) == NULL)
-		return bad_tag(v, "i", "no @");
+		return bad_i(v, "no @");
 	local = (size_t)(at - t->value);
 	if ((why = local_problem(t->value, local)) != NULL ||
 	    (why = dkim_sig_name_problem(at + 1, t->value_len - local - 1)) !=
 	        NULL)
-		return bad_tag(v, "i", why);
+		return bad_i(v, why);
 	if (!span_in_domain(at + 1, t->value_len - local - 1, d))
 		return "i= not within d=";
-	if ((s->res->identity = tag_dup(v, t)) == NULL)
+	if ((s->res->identity = arena_memdup(
+	         v->arena, t->value, t->value_len)) == NULL) {
+		v->nomem = true;
 		return "out of memory";
+	}
 	s->i_domain = s->res->identity + local + 1;
 	return NULL;
 }
 
-/* Parse one signature field into s. NULL, or the permerror reason. */
+/* The names a result carries, from what parsed. */
+static void
+copy_names(struct dkim_verify_result *res, const struct dkim_sig_parsed *p)
+{
+	res->algorithm = p->algorithm;
+	res->domain = p->domain;
+	res->selector = p->selector;
+	res->b_prefix = p->b_prefix;
+	res->h_from = p->h_from;
+}
+
+/* Parse one signature field into s (RFC 6376 section 3.5, through
+ * dkim_sig_parse()), then i=. NULL, or the permerror reason. */
 static const char *
 parse_sig(struct dkim_verify *v, struct dkim_vsig *s)
 {
-	const struct tag *t;
 	const char *why;
-	size_t where, k;
 
-	if (tags_parse(s->field->value, s->field->value_len, &s->tags, &why,
-	        &where) != 0)
-		/* RFC 6376 section 6.1.1: PERMFAIL (signature syntax) */
-		return why != NULL && strcmp(why, "duplicate tag") == 0
-		           ? "duplicate tag"
-		           : "bad signature syntax";
-	s->hc = s->bc = CANON_SIMPLE;
-	s->limit = -1;
-	for (k = 0; k < sizeof(dkim_tags) / sizeof(dkim_tags[0]); k++) {
-		t = tags_find(&s->tags, dkim_tags[k].name);
-		/* RFC 6376 section 6.1.1: a required tag missing is
-		 * PERMFAIL (signature missing required tag) */
-		if (t == NULL && dkim_tags[k].missing != NULL)
-			return dkim_tags[k].missing;
-		if (t != NULL && (why = dkim_tags[k].fn(v, s, t)) != NULL)
-			return why;
-	}
-	if ((why = tag_i(v, s)) != NULL)
+	if (dkim_sig_parse(
+	        v->arena, s->field, DKIM_SIG_KIND_DKIM, &s->p, &why) != 0)
+		v->nomem = true;
+	copy_names(s->res, &s->p);
+	if (why != NULL)
 		return why;
-	/* RFC 6376 section 3.5 x=: MUST be greater than t= */
-	if (s->has_t && s->has_x && s->x <= s->t)
-		return "x= not after t=";
-	return NULL;
+	return tag_i(v, s);
 }
 
 /* text in the arena; "out of memory" (and v->nomem) when it cannot be. */
@@ -414,10 +214,10 @@ prepare_sig(struct dkim_verify *v, struct dkim_vsig *s)
 		decide(s, AUTH_PERMERROR, why);
 		return v->nomem ? -ENOMEM : 0;
 	}
-	th = tags_find(&s->tags, "h");
-	tb = tags_find(&s->tags, "b");
+	th = s->p.h;
+	tb = s->p.b;
 	/* RFC 6376 section 3.7 and 6.1.3: the header hash */
-	r = dkim_sig_hash_header(v->msg, s->hc, th->value, th->value_len,
+	r = dkim_sig_hash_header(v->msg, s->p.hc, th->value, th->value_len,
 	    s->field, tb->value, tb->value_len, s->digest);
 	if (r == -ENOMEM || r == -EIO)
 		return r;
@@ -429,7 +229,7 @@ prepare_sig(struct dkim_verify *v, struct dkim_vsig *s)
 		return 0;
 	}
 	r = dkim_sig_body_for(
-	    v->bodies, s->bc, CANON_SHA256, s->limit, &s->body);
+	    v->bodies, s->p.bc, CANON_SHA256, s->p.limit, &s->body);
 	if (r == 0)
 		r = key_for(v, s);
 	return r;
@@ -437,26 +237,20 @@ prepare_sig(struct dkim_verify *v, struct dkim_vsig *s)
 
 /* A signature past the limit: named (by the d=, s= and a= that
  * validate, as in an evaluated one), not evaluated. */
-static void
+static int
 skip_sig(struct dkim_verify *v, struct dkim_verify_result *res,
     const struct msg_header *f)
 {
-	static dkim_tag_fn *const named[] = {tag_a, tag_d, tag_s};
-	static const char *const names[] = {"a", "d", "s"};
-	struct dkim_vsig s;
-	const struct tag *t;
-	const char *why;
-	size_t where, k;
+	struct dkim_sig_parsed *p = arena_alloc(v->arena, sizeof(*p));
 
 	res->result = AUTH_NONE;
 	res->reason = "not evaluated (limit)";
-	memset(&s, 0, sizeof(s));
-	s.res = res;
-	if (tags_parse(f->value, f->value_len, &s.tags, &why, &where) != 0)
-		return;
-	for (k = 0; k < sizeof(named) / sizeof(named[0]); k++)
-		if ((t = tags_find(&s.tags, names[k])) != NULL)
-			(void)named[k](v, &s, t);
+	if (p == NULL || dkim_sig_parse_names(v->arena, f, p) != 0)
+		return -ENOMEM;
+	copy_names(res, p);
+	res->h_from = 0;
+	res->b_prefix = NULL;
+	return 0;
 }
 
 static int
@@ -508,7 +302,8 @@ dkim_verify_begin(struct arena *a, const struct msg *m,
 		res->header_index = i;
 		res->reason = "";
 		if (v->n_sigs == v->opt.max_signatures) {
-			skip_sig(v, res, &m->headers[i]);
+			if ((r = skip_sig(v, res, &m->headers[i])) != 0)
+				return r;
 			continue;
 		}
 		s = &v->sigs[v->n_sigs++];
@@ -535,19 +330,13 @@ dkim_verify_body_streams(const struct dkim_verify *v)
 	return dkim_sig_bodies_count(v->bodies);
 }
 
-/* The key-dependent checks of RFC 6376 section 6.1.2. NULL or the
- * permerror reason. */
+/* RFC 6376 section 3.6.1 t=s: i= domain must equal d= exactly. NULL
+ * or the permerror reason. */
 static const char *
-check_key(const struct dkim_vsig *s)
+check_strict(const struct dkim_vsig *s)
 {
-	const struct dkim_pubkey *k = s->key->look.key;
-
-	/* RFC 6376 section 3.6.1 k= / RFC 8463 section 4.1: the key type
-	 * must be the one a= names */
-	if (dkim_alg_key_type(s->alg) != k->type)
-		return "key type does not match a=";
-	/* RFC 6376 section 3.6.1 t=s: i= domain must equal d= exactly */
-	if (k->strict && strcasecmp(s->i_domain, s->res->domain) != 0)
+	if (s->key->look.key->strict &&
+	    strcasecmp(s->i_domain, s->res->domain) != 0)
 		return "t=s key with i= subdomain";
 	return NULL;
 }
@@ -559,13 +348,13 @@ check_length(struct dkim_verify *v, struct dkim_vsig *s, uint64_t blen)
 {
 	char text[64];
 
-	if (s->limit < 0 || (uint64_t)s->limit == blen ||
+	if (s->p.limit < 0 || (uint64_t)s->p.limit == blen ||
 	    v->opt.allow_partial_body) {
 		decide(s, AUTH_PASS, "");
 		return;
 	}
 	snprintf(text, sizeof(text), "l= leaves %llu body bytes unsigned",
-	    (unsigned long long)(blen - (uint64_t)s->limit));
+	    (unsigned long long)(blen - (uint64_t)s->p.limit));
 	decide(s, AUTH_POLICY, reason_dup(v, text));
 }
 
@@ -574,22 +363,20 @@ static int
 check_sig(struct dkim_verify *v, struct dkim_vsig *s, int64_t now)
 {
 	const struct dkim_key_lookup *look;
-	const uint8_t *body_hash;
+	enum auth_result res;
 	const char *why;
-	uint64_t blen;
-	size_t len;
 	int r;
 
 	if (s->decided)
 		return 0;
-	look = &s->key->look;	/* decided ones may have no key entry */
+	look = &s->key->look; /* decided ones may have no key entry */
 	if (look->key != NULL) {
 		s->res->key_bits = look->key->bits;
 		s->res->testing = look->key->testing;
 	}
 	/* RFC 6376 section 6.1.1: PERMFAIL (signature expired); a failed
 	 * verification (RFC 8601 section 2.7.1 fail), not a syntax error */
-	if (s->has_x && now >= 0 && (uint64_t)now > s->x) {
+	if (s->p.has_x && now >= 0 && (uint64_t)now > s->p.x) {
 		decide(s, AUTH_FAIL, "signature expired");
 		return 0;
 	}
@@ -597,31 +384,19 @@ check_sig(struct dkim_verify *v, struct dkim_vsig *s, int64_t now)
 		decide(s, look->result, look->reason);
 		return 0;
 	}
-	if ((why = check_key(s)) != NULL) {
+	if ((why = check_strict(s)) != NULL) {
 		decide(s, AUTH_PERMERROR, why);
 		return 0;
 	}
-	blen = dkim_sig_body_length(s->body);
-	if (s->limit >= 0 && (uint64_t)s->limit > blen) {
-		decide(s, AUTH_PERMERROR, "l= exceeds body length");
-		return 0;
-	}
-	/* RFC 6376 section 6.1.3 step 4: PERMFAIL (body hash did not
-	 * verify) */
-	body_hash = dkim_sig_body_hash(s->body, &len);
-	if (s->bh_len != len || memcmp(s->bh, body_hash, len) != 0) {
-		decide(s, AUTH_FAIL, "body hash mismatch");
-		return 0;
-	}
-	r = dkim_pubkey_verify(
-	    look->key, s->alg, s->digest, s->sig, s->sig_len);
-	if (r == -EBADMSG) {
-		decide(s, AUTH_FAIL, "signature mismatch");
-		return 0;
-	}
+	/* RFC 6376 section 6.1.3: key type, l=, body hash, signature */
+	r = dkim_sig_check(&s->p, look->key, s->body, s->digest, &res, &why);
 	if (r != 0)
 		return r;
-	check_length(v, s, blen);
+	if (res != AUTH_PASS) {
+		decide(s, res, why);
+		return 0;
+	}
+	check_length(v, s, dkim_sig_body_length(s->body));
 	return v->nomem ? -ENOMEM : 0;
 }
 

@@ -53,6 +53,7 @@ dmarc_override_name(unsigned bit)
 	case DMARC_OVERRIDE_POLICY_TEST_MODE:
 		return "policy_test_mode";
 	case DMARC_OVERRIDE_TRUSTED_FORWARDER:
+	case DMARC_OVERRIDE_ARC_SEALER:
 		return "trusted_forwarder";
 	case DMARC_OVERRIDE_LOCAL_POLICY:
 		return "local_policy";
@@ -931,10 +932,11 @@ select_policy(
 
 /* RFC 9989 sections 4.4.1, 4.4.2, 5.3.4-5.3.5: pass when any passing
  * DKIM d= or the passing SPF domain aligns. */
-/* Whether an identifier whose check did not complete (temperror) could
- * have aligned: the same name (strict), or within the author's
- * organizational domain (relaxed; its own organizational domain was not
- * discovered, since only passing identifiers are). */
+/* Whether an identifier aligns by its name alone: the same name
+ * (strict), or within the author's organizational domain (relaxed). For
+ * an identifier whose check did not complete (temperror) and one an ARC
+ * sealer recorded, whose own organizational domains were not discovered
+ * (only passing identifiers of the message are). */
 static bool
 could_align(const struct dmarc_author *au, const char *id,
     enum dmarc_align mode)
@@ -1011,6 +1013,50 @@ policy_disp(enum dmarc_policy p)
 	                                      : DMARC_DISP_NONE;
 }
 
+/* Whether claim c of a trusted sealer is an aligned pass for au. */
+static bool
+sealer_claim_aligns(const struct dmarc_options *o,
+    const struct dmarc_author *au, const struct arc_claim *c)
+{
+	const struct dmarc_record *r = &au->found->record;
+	bool aligned;
+	size_t j;
+
+	aligned = c->method == ARC_CLAIM_DMARC
+	              ? name_eq(c->domain, au->domain)
+	              : could_align(au, c->domain,
+	                    c->method == ARC_CLAIM_DKIM ? r->adkim : r->aspf);
+	for (j = 0; aligned && j < o->arc_sealer_count; j++)
+		if (o->arc_sealers[j].family == 0 &&
+		    forwarder_domain_match(o->arc_sealers[j].domain, c->sealer))
+			return true;
+	return false;
+}
+
+/* Whether a trusted sealer of a passing chain recorded an aligned pass
+ * for au (RFC 9989 section 5.4 leaves ARC to local policy; RFC 8617
+ * section 7.2); au->arc is the newest such record, a DMARC pass before a
+ * DKIM or SPF one. */
+static bool
+trusted_sealer(const struct dmarc_input *in, const struct dmarc_options *o,
+    struct dmarc_author *au)
+{
+	static const enum arc_claim_method order[] = {
+	    ARC_CLAIM_DMARC, ARC_CLAIM_DKIM, ARC_CLAIM_SPF};
+	size_t i, k;
+
+	if (!in->arc_pass)
+		return false;
+	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+		for (i = 0; i < in->arc_claim_count; i++)
+			if (in->arc_claims[i].method == order[k] &&
+			    sealer_claim_aligns(o, au, &in->arc_claims[i])) {
+				au->arc = &in->arc_claims[i];
+				return true;
+			}
+	return false;
+}
+
 /* The disposition of a failing message: the evaluated policy, then the
  * local overrides (RFC 9989 section 5.4; RFC 9990 override reasons). */
 static void
@@ -1023,6 +1069,10 @@ fail_disposition(const struct dmarc_input *in, const struct dmarc_options *opt,
 	if (au->disposition != DMARC_DISP_NONE && trusted_forwarder(in, opt)) {
 		au->disposition = DMARC_DISP_NONE;
 		au->overrides |= DMARC_OVERRIDE_TRUSTED_FORWARDER;
+	}
+	if (au->disposition != DMARC_DISP_NONE && trusted_sealer(in, opt, au)) {
+		au->disposition = DMARC_DISP_NONE;
+		au->overrides |= DMARC_OVERRIDE_ARC_SEALER;
 	}
 	if (opt->max_policy != DMARC_POLICY_UNSET &&
 	    au->disposition > policy_disp(opt->max_policy)) {

@@ -82,6 +82,8 @@ dns_query(struct dns_resolver *r, const char *name, enum dns_type type,
 {
 	if (!dns_name_valid(name))
 		return -EINVAL;
+	if (r->ops->query == NULL)
+		return r->ops->query_by(r, name, type, 0, ret_answer);
 	return r->ops->query(r, name, type, ret_answer);
 }
 
@@ -91,7 +93,8 @@ dns_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 {
 	if (!dns_name_valid(name))
 		return -EINVAL;
-	if (deadline_ms == 0 || r->ops->query_by == NULL)
+	if (r->ops->query_by == NULL ||
+	    (deadline_ms == 0 && r->ops->query != NULL))
 		return r->ops->query(r, name, type, ret_answer);
 	return r->ops->query_by(r, name, type, deadline_ms, ret_answer);
 }

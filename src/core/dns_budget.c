@@ -20,14 +20,11 @@
 
 #include "authmilter/dns.h"
 
-static int budget_query(
-    struct dns_resolver *, const char *, enum dns_type, struct dns_answer **);
 static int budget_query_by(struct dns_resolver *, const char *, enum dns_type,
     uint64_t, struct dns_answer **);
 static void budget_free(struct dns_resolver *);
 
 static const struct dns_ops budget_ops = {
-    .query = budget_query,
     .free = budget_free,
     .query_by = budget_query_by,
 };
@@ -99,13 +96,6 @@ budget_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 	}
 	*ret_answer = a;
 	return 0;
-}
-
-static int
-budget_query(struct dns_resolver *r, const char *name, enum dns_type type,
-    struct dns_answer **ret_answer)
-{
-	return budget_query_by(r, name, type, 0, ret_answer);
 }
 
 /* The struct is the caller's; nothing is owned. */

@@ -65,14 +65,11 @@ struct cache {
 	uint64_t (*now)(void);
 };
 
-static int cache_query(struct dns_resolver *, const char *, enum dns_type,
-    struct dns_answer **);
 static int cache_query_by(struct dns_resolver *, const char *, enum dns_type,
     uint64_t, struct dns_answer **);
 static void cache_free(struct dns_resolver *);
 
 static const struct dns_ops cache_ops = {
-    .query = cache_query,
     .free = cache_free,
     .query_by = cache_query_by,
 };
@@ -241,13 +238,6 @@ cache_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 	}
 	*ret_answer = a;
 	return 0;
-}
-
-static int
-cache_query(struct dns_resolver *r, const char *name, enum dns_type type,
-    struct dns_answer **ret_answer)
-{
-	return cache_query_by(r, name, type, 0, ret_answer);
 }
 
 struct dns_resolver *

@@ -70,14 +70,11 @@ struct ldns_ctx {
 	char servers[256];		/* "IP@PORT ..." for reasons */
 };
 
-static int backend_query(struct dns_resolver *, const char *,
-    enum dns_type, struct dns_answer **);
 static int backend_query_by(struct dns_resolver *, const char *, enum dns_type,
     uint64_t, struct dns_answer **);
 static void backend_free(struct dns_resolver *);
 
 static const struct dns_ops ldns_ops = {
-    .query = backend_query,
     .free = backend_free,
     .query_by = backend_query_by,
 };
@@ -631,11 +628,4 @@ out:
 		return -ENOMEM;
 	*ret_answer = a;
 	return 0;
-}
-
-static int
-backend_query(struct dns_resolver *r, const char *name, enum dns_type type,
-    struct dns_answer **ret_answer)
-{
-	return backend_query_by(r, name, type, 0, ret_answer);
 }

@@ -17,9 +17,9 @@
  * store (RFC 2308 section 5), else ZONE_NEG_TTL.
  *
  * Names are stored lower-case (ASCII) without the final dot, in a chained
- * hash table. Threads: loading and adding are not thread-safe; once
- * loaded, the store is read-only and queries run concurrently (the query
- * counter is atomic).
+ * hash table (hashed by hash.h). Threads: loading and adding are not
+ * thread-safe; once loaded, the store is read-only and queries run
+ * concurrently (the query counter is atomic).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -29,6 +29,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/dns.h"
+#include "authmilter/hash.h"
 #include "authmilter/xalloc.h"
 #include "dns_ldns.h"
 
@@ -57,7 +58,7 @@ struct zone_fault {
 
 struct zone_node {
 	struct zone_node *next;	/* hash chain */
-	uint32_t hash;
+	uint64_t hash;
 	size_t nrecs, caprecs;
 	struct zone_rec *recs;
 	bool below;		/* some name with records ends in .name */
@@ -83,20 +84,10 @@ static const struct dns_ops zone_ops = {
 	.free = zone_free,
 };
 
-static uint32_t
-zone_hash(const char *key)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (; *key != '\0'; key++)
-		h = (h ^ (uint8_t)*key) * 16777619u;
-	return h;
-}
-
 static struct zone_node *
 zone_find(const struct zone *z, const char *key)
 {
-	uint32_t h = zone_hash(key);
+	uint64_t h = hash_str(0, key);
 	struct zone_node *n;
 
 	for (n = z->buckets[h & (z->nbuckets - 1)]; n != NULL; n = n->next)
@@ -136,7 +127,7 @@ zone_node_get(struct zone *z, const char *key)
 	len = strlen(key);
 	n = xcalloc(1, sizeof(*n) + len + 1);
 	memcpy(n->name, key, len + 1);
-	n->hash = zone_hash(key);
+	n->hash = hash_str(0, key);
 	n->next = z->buckets[n->hash & (z->nbuckets - 1)];
 	z->buckets[n->hash & (z->nbuckets - 1)] = n;
 	z->nnodes++;

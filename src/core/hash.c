@@ -123,3 +123,11 @@ hash_str(uint64_t salt, const char *s)
 {
 	return hash_bytes(salt, s, strlen(s));
 }
+
+uint64_t
+hash_stable(uint64_t salt, const void *data, size_t len)
+{
+	static const struct hash_key stable = {HASH_STABLE_K0, HASH_STABLE_K1};
+
+	return hash_keyed(&stable, salt, data, len);
+}

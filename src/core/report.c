@@ -2,6 +2,12 @@
  * report.c -- aggregation of spool records into report rows: one hash
  * map from row key to row, one from policy domain to domain. Memory grows
  * with distinct rows and policy changes, not with records. See report.h.
+ *
+ * The maps hash with the keyed hash (hash.h): the keys hold what senders
+ * chose (From domains, DKIM domains and selectors, source addresses), and
+ * open addressing with linear probing degrades badly on collisions. The
+ * key differs per run, which changes nothing visible: domains and rows
+ * are handed out sorted (report_agg_finish), not in map order.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -9,6 +15,7 @@
 #include <string.h>
 
 #include "authmilter/bounds.h"
+#include "authmilter/hash.h"
 #include "authmilter/report.h"
 
 struct map_entry {
@@ -42,18 +49,6 @@ struct report_agg {
 	size_t dom_count, dom_cap;
 	struct buf key;		/* scratch */
 };
-
-/* FNV-1a: rows come from our own spool, not from an adversary choosing
- * hash collisions, and the row count is capped. */
-static uint64_t
-hash_bytes(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*p++) * 0x100000001b3ull;
-	return h;
-}
 
 static int
 map_grow(struct map *m)
@@ -301,7 +296,7 @@ find_domain(struct report_agg *g, const struct spool_record *r,
 		return -EINVAL;	/* spool_record_check refuses these */
 	for (i = 0; i <= len; i++)
 		lower[i] = (char)tolower((unsigned char)r->policy.domain[i]);
-	h = hash_bytes(lower, len);
+	h = hash_bytes(0, lower, len);
 	if ((err = map_slot(&g->domains, lower, len, h, &e)) != 0)
 		return err;
 	if (e->key == NULL) {
@@ -377,7 +372,7 @@ report_agg_add(struct report_agg *g, const struct spool_record *r)
 	key_row(&g->key, r);
 	if ((err = buf_error(&g->key)) != 0)
 		return err;
-	h = hash_bytes(g->key.data, g->key.len);
+	h = hash_bytes(0, g->key.data, g->key.len);
 	if ((err = map_slot(&g->rows, g->key.data, g->key.len, h, &e)) != 0)
 		return err;
 	if (e->key == NULL && (err = new_row(g, d, r, e, h)) != 0)

@@ -10,6 +10,7 @@
 
 #include "authmilter/addr.h"
 #include "authmilter/authres.h"
+#include "authmilter/dkim_sig.h"
 #include "authmilter/tags.h"
 #include "authmilter/verdict.h"
 
@@ -31,6 +32,9 @@ struct verdict_session {
 	struct dmarc_discovery *disc; /* author policies, from begin */
 	const struct msg *msg;
 	struct dkim_verify *dkim;
+	struct dkim_sig_bodies *bodies; /* DKIM's and ARC's */
+	struct arc_verify *arc;
+	struct arc_seal *seal;          /* NULL: not sealing */
 	struct verdict result;
 	const char **authors;		/* backs result.from_domains */
 	const char *envelope_from;	/* MAIL FROM domain, "" for null,
@@ -231,6 +235,29 @@ verdict_discover(struct verdict_session *s)
 	    s->env->org, s->dns, s->arena, &in, &s->disc);
 }
 
+/* The ARC chain (RFC 8617): parsed now, validated at the end; the body
+ * streams are DKIM's. */
+static int
+verdict_arc_begin(struct verdict_session *s)
+{
+	const struct verdict_env *env = s->env;
+	struct arc_verify_options ao;
+	struct arc_seal_options so;
+	int r;
+
+	memset(&ao, 0, sizeof(ao));
+	ao.resolver = s->dns;
+	ao.key_cache = env->key_cache;
+	ao.min_rsa_bits = env->min_rsa_bits;
+	ao.bodies = s->bodies;
+	r = arc_verify_begin(s->arena, s->msg, &ao, &s->arc);
+	if (r < 0 || env->arc_seal == NULL)
+		return r;
+	so = *env->arc_seal;
+	so.bodies = s->bodies;
+	return arc_seal_begin(s->arena, s->msg, &so, &s->seal);
+}
+
 int
 verdict_begin(struct arena *a, const struct msg *m,
     const struct verdict_env *env, struct verdict_session **ret)
@@ -269,7 +296,12 @@ verdict_begin(struct arena *a, const struct msg *m,
 	dopt.min_rsa_bits = env->min_rsa_bits;
 	dopt.allow_partial_body = env->allow_partial_body;
 	dopt.key_cache = env->key_cache;
-	r = dkim_verify_begin(a, m, &dopt, &s->dkim);
+	r = dkim_sig_bodies_new(a, &s->bodies);
+	dopt.bodies = s->bodies;
+	if (r == 0)
+		r = dkim_verify_begin(a, m, &dopt, &s->dkim);
+	if (r == 0)
+		r = verdict_arc_begin(s);
 	if (r < 0)
 		return r;
 	r = verdict_spf(s);
@@ -427,6 +459,16 @@ verdict_dmarc(struct verdict_session *s)
 		in.spf = &spf;
 	}
 	in.client_ip = env->client_ip;
+	/* RFC 9989 section 5.4: what trusted ARC sealers recorded, when
+	 * the local policy names some */
+	in.arc_pass = v->arc->status == AUTH_PASS;
+	if (in.arc_pass && env->dmarc != NULL &&
+	    env->dmarc->arc_sealer_count > 0) {
+		r = arc_claims(
+		    s->arena, v->arc, &in.arc_claims, &in.arc_claim_count);
+		if (r < 0)
+			return r;
+	}
 	if (s->disc != NULL) {
 		disc = s->disc;
 		r = dmarc_discover_identifiers(
@@ -477,6 +519,32 @@ verdict_authres_spf(struct buf *b, const struct verdict_session *s)
 	    spf->domain);
 }
 
+/* The method word of what an ARC sealer recorded. */
+static const char *
+verdict_claim_name(enum arc_claim_method m)
+{
+	return m == ARC_CLAIM_DKIM ? "dkim" : m == ARC_CLAIM_SPF ? "spf"
+	                                                         : "dmarc";
+}
+
+/* RFC 8617 section 10 (RFC 8601 registry): arc=RESULT, the reason in
+ * the comment, smtp.remote-ip= the client and header.oldest-pass= the
+ * oldest instance whose AMS still verifies (with pass). */
+static void
+verdict_authres_arc(struct buf *b, const struct verdict_session *s)
+{
+	const struct arc_result *a = s->result.arc;
+	char n[16];
+
+	authres_method(b, "arc", a->status, a->reason);
+	if (a->status == AUTH_PASS) {
+		snprintf(n, sizeof(n), "%u", a->oldest_pass);
+		authres_prop(b, "header", "oldest-pass", n);
+	}
+	if (s->env->client_ip != NULL)
+		authres_prop(b, "smtp", "remote-ip", s->env->client_ip);
+}
+
 /* RFC 9989 section 9.1: dmarc=RESULT header.from= policy.dmarc=; the
  * disposition and the reason go in the comment. */
 static void
@@ -493,6 +561,10 @@ verdict_authres_dmarc(struct buf *b, const struct dmarc_author *au)
 		if (au->overrides & (1u << i))
 			n += (size_t)snprintf(comment + n, sizeof(comment) - n,
 			    " override=%s", dmarc_override_name(1u << i));
+	if (au->arc != NULL && n < sizeof(comment))
+		snprintf(comment + n, sizeof(comment) - n,
+		    " by ARC sealer %s i=%u %s=pass", au->arc->sealer,
+		    au->arc->instance, verdict_claim_name(au->arc->method));
 	authres_method(b, "dmarc", au->result, comment);
 	authres_prop(b, "header", "from", au->domain);
 	if (au->policy_domain != NULL)
@@ -500,7 +572,8 @@ verdict_authres_dmarc(struct buf *b, const struct dmarc_author *au)
 		    dmarc_policy_name(au->evaluated));
 }
 
-/* The SPF and DMARC resinfos, which the header must always carry. */
+/* The ARC, SPF and DMARC resinfos, which the header must always
+ * carry. */
 static void
 verdict_authres_policy(struct buf *b, const struct verdict_session *s)
 {
@@ -508,6 +581,7 @@ verdict_authres_policy(struct buf *b, const struct verdict_session *s)
 	const struct dmarc_result *dm = v->dmarc;
 	size_t i;
 
+	verdict_authres_arc(b, s);
 	if (v->spf != NULL)
 		verdict_authres_spf(b, s);
 	if (dm != NULL && dm->author_count == 0)
@@ -680,9 +754,22 @@ verdict_spool_common(struct verdict_session *s, struct spool_record *sr)
 	return 0;
 }
 
+/* The comment of an ARC sealer override: which record applied. */
+static const char *
+verdict_arc_comment(struct verdict_session *s, const struct dmarc_author *au)
+{
+	char text[BOUND_DOMAIN_LEN * 2 + 96];
+
+	snprintf(text, sizeof(text),
+	    "arc=pass; trusted ARC sealer %s (i=%u) recorded %s=pass for %s",
+	    au->arc->sealer, au->arc->instance,
+	    verdict_claim_name(au->arc->method), au->arc->domain);
+	return arena_strdup(s->arena, text);
+}
+
 static int
-verdict_spool_reasons(struct verdict_session *s, unsigned overrides,
-    struct spool_record *sr)
+verdict_spool_reasons(struct verdict_session *s,
+    const struct dmarc_author *au, struct spool_record *sr)
 {
 	static const struct {
 		unsigned bit;
@@ -693,6 +780,9 @@ verdict_spool_reasons(struct verdict_session *s, unsigned overrides,
 		{ DMARC_OVERRIDE_TRUSTED_FORWARDER,
 		    SPOOL_REASON_TRUSTED_FORWARDER },
 		{ DMARC_OVERRIDE_LOCAL_POLICY, SPOOL_REASON_LOCAL_POLICY },
+		/* RFC 9990: the sealer is a trusted forwarder; which one,
+		 * in the comment */
+		{ DMARC_OVERRIDE_ARC_SEALER, SPOOL_REASON_TRUSTED_FORWARDER },
 	};
 	struct spool_reason *rs;
 	size_t i;
@@ -701,9 +791,15 @@ verdict_spool_reasons(struct verdict_session *s, unsigned overrides,
 	    sizeof(*rs));
 	if (rs == NULL)
 		return -ENOMEM;
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (overrides & map[i].bit)
-			rs[sr->reason_count++].type = map[i].type;
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (!(au->overrides & map[i].bit))
+			continue;
+		if (map[i].bit == DMARC_OVERRIDE_ARC_SEALER &&
+		    (rs[sr->reason_count].comment =
+		            verdict_arc_comment(s, au)) == NULL)
+			return -ENOMEM;
+		rs[sr->reason_count++].type = map[i].type;
+	}
 	sr->reasons = rs;
 	return 0;
 }
@@ -739,7 +835,7 @@ verdict_spool(struct verdict_session *s)
 		*sr = common;
 		r = verdict_spool_policy_published(s, au, &sr->policy);
 		if (r == 0)
-			r = verdict_spool_reasons(s, au->overrides, sr);
+			r = verdict_spool_reasons(s, au, sr);
 		if (r < 0)
 			return r;
 		sr->dmarc = au->result;
@@ -752,6 +848,26 @@ verdict_spool(struct verdict_session *s)
 	v->spool = recs;
 	v->n_spool = n;
 	return 0;
+}
+
+/* RFC 8617 section 5.1: after everything else, the new set: the AAR is
+ * our Authentication-Results, the cv= the chain's status. */
+static int
+verdict_seal(struct verdict_session *s)
+{
+	struct verdict *v = &s->result;
+	struct arc_sealed *set;
+	int r;
+
+	if (s->seal == NULL)
+		return 0;
+	if ((set = arena_alloc(s->arena, sizeof(*set))) == NULL)
+		return -ENOMEM;
+	r = arc_seal_finish(s->seal, arc_verify_chain(s->arc), v->arc->status,
+	    v->authres, s->env->now, set, &v->arc_not_sealed);
+	if (r == 0 && v->arc_not_sealed == NULL)
+		v->arc_sealed = set;
+	return r;
 }
 
 int
@@ -767,11 +883,15 @@ verdict_finish(struct verdict_session *s, const struct verdict **ret)
 	if (r == 0)
 		r = verdict_dkim_cover(s);
 	if (r == 0)
+		r = arc_verify_finish(s->arc, s->env->now, &s->result.arc);
+	if (r == 0)
 		r = verdict_dmarc(s);
 	if (r == 0)
 		r = verdict_spool(s);
 	if (r == 0)
 		r = verdict_authres(s);
+	if (r == 0)
+		r = verdict_seal(s);
 	if (r < 0)
 		return r;
 	s->result.dns_budget_spent = s->budget != NULL && s->budget->ran_out;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authmilter/config_rotate.h"
 #include "authmilter/log.h"
 #include "authmilter/xalloc.h"
 #include "conns.h"
@@ -199,6 +200,20 @@ daemon_load(const char *path, struct session_dns *dns,
 	return 0;
 }
 
+/* Tell key rotation which state the daemon serves now (see
+ * config_rotate.h): rotation counts the overlap from here. */
+static void
+daemon_rotate_ack(const struct config *cfg)
+{
+	int r = config_rotate_ack(cfg);
+
+	if (r < 0)
+		log_warning("%s/%s: cannot acknowledge rotation generation "
+		            "%llu: %s",
+		    cfg->rotate.state_dir, CONFIG_ROTATE_ACK,
+		    cfg->rotate.generation, strerror(-r));
+}
+
 static void
 daemon_reload(struct daemon *d)
 {
@@ -225,6 +240,7 @@ daemon_reload(struct daemon *d)
 		session_conf_unref(d->conf);
 		d->conf = conf;
 		pthread_mutex_unlock(&d->lock);
+		daemon_rotate_ack(conf->cfg);
 		log_notice("reloaded %s: %zu keys, mode %s%s, resolver %s",
 		    d->path, conf->cfg->n_keys,
 		    (conf->cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
@@ -808,6 +824,7 @@ daemon_run(const char *path, bool foreground)
 		buf_free(&errors);
 		return 1;
 	}
+	daemon_rotate_ack(cfg);
 	log_notice("authmilter %s started: socket %s, %zu keys, mode %s%s, "
 	           "authserv-id %s, MaxConnections %u, MilterTimeout %u s",
 	    AUTHMILTER_VERSION, cfg->socket.spec, cfg->n_keys,

@@ -2,7 +2,6 @@
  * milter.c -- libmilter callbacks, each a thin translation into
  * session.h, and the listening socket. See milter.h.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,6 +23,7 @@
 #include "conns.h"
 #include "daemon.h"
 #include "milter.h"
+#include "proc.h"
 #include "session.h"
 
 /* libmilter callbacks carry no user pointer: the one daemon. */
@@ -325,10 +325,11 @@ milter_close(SMFICTX *ctx)
  * it could not be found. */
 static int milter_listen_fd = -1;
 
-/* Whether fd is a listening socket bound to sock. */
+/* Whether fd is a listening socket bound to the config_socket ctx. */
 static bool
-milter_is_listener(int fd, const struct config_socket *sock)
+milter_is_listener(int fd, void *ctx)
 {
+	const struct config_socket *sock = ctx;
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss), ol;
 	int on = 0;
@@ -357,22 +358,7 @@ milter_is_listener(int fd, const struct config_socket *sock)
 static int
 milter_find_listener(const struct config_socket *sock)
 {
-	struct dirent *de;
-	int fd, found = -1;
-	DIR *d;
-
-	d = opendir("/proc/self/fd");
-	if (d == NULL)
-		return -errno;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		fd = atoi(de->d_name);
-		if (fd != dirfd(d) && milter_is_listener(fd, sock))
-			found = fd;
-	}
-	closedir(d);
-	return found >= 0 ? found : -ENOENT;
+	return proc_find_fd(milter_is_listener, (void *)(uintptr_t)sock);
 }
 
 /*
@@ -383,24 +369,9 @@ milter_find_listener(const struct config_socket *sock)
  * (about 40 ms on Linux): an end of message with two edits and a reply
  * stalls. Linux copies TCP_NODELAY from a listening socket to the
  * sockets accept() returns, so setting it on libmilter's listening
- * socket is enough.
- *
- * Measured with tests/bench/bench_milter (inet socket on loopback, one
- * connection per message): without it every message stalls about 40 ms
- * (22 msgs/s); with it and a client that sets TCP_NODELAY too, 790
- * msgs/s signing and 1480 verifying. The other direction is the MTA's:
- * an MTA that writes two small packets without waiting for a reply in
- * between (a macro packet before its command, headers under
- * SMFIP_NR_HDR) with Nagle on waits for the milter host's delayed ACK.
- * Postfix does (80 msgs/s through Postfix on inet against 245 on a unix
- * socket, tests/bench/bench_milter_postfix.sh), and negotiating every
- * reply back does not help (macros have none). No socket option of the
- * milter's fixes it, because libmilter does the reads; what does is the
- * route's quickack attribute on the milter host, for the route to the
- * MTA, e.g. for loopback:
- *   ip route change local 127.0.0.1 dev lo table local quickack 1
- * (measured: 184 msgs/s signing through Postfix on inet, 696 with the
- * load client), or a unix socket.
+ * socket is enough. The other direction (an MTA writing two small
+ * packets in a row) is the MTA host's to fix; figures and the fix:
+ * tests/bench/README.md, "TCP_NODELAY and delayed ACKs".
  */
 static int
 milter_nodelay(int fd)
@@ -508,25 +479,6 @@ milter_stop_thread(void *arg)
 	return arg;
 }
 
-/* Whether thread tid of ours is asleep (blocked on a lock). */
-static bool
-milter_thread_sleeps(int tid)
-{
-	char path[64], line[256], *p;
-	FILE *f;
-	bool sleeps = false;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return false;
-	if (fgets(line, sizeof(line), f) != NULL &&
-	    (p = strrchr(line, ')')) != NULL)
-		sleeps = p[1] == ' ' && p[2] == 'S';
-	fclose(f);
-	return sleeps;
-}
-
 /*
  * libmilter's listener holds a lock while it polls its socket (up to 5 s
  * at a time); smfi_stop() marks the milter stopped, then waits for that
@@ -556,7 +508,7 @@ milter_stop(void)
 		tid = atomic_load(&milter_stop_tid);
 		if (tid < 0)
 			break; /* done already */
-		if (tid > 0 && milter_thread_sleeps(tid)) {
+		if (tid > 0 && proc_thread_sleeps(tid)) {
 			fd = milter_poke();
 			break;
 		}

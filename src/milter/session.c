@@ -75,6 +75,11 @@ struct session {
 	const struct config_signer *signers;
 	size_t n_signers;
 	struct verdict_session *verdict;
+	bool seal_rcpt;           /* a RCPT domain asks for sealing */
+	bool reseal;              /* sealing with our stored A-R */
+	struct arc_seal *seal;    /* the reseal session */
+	const struct arc_sealed *sealed; /* the new ARC set, or NULL */
+	const char *seal_why;     /* why not sealed, when asked */
 	int *forged; /* indices of A-R fields naming
 	              * our authserv-id (1-based) */
 	size_t n_forged, cap_forged;
@@ -86,14 +91,12 @@ struct session {
 
 /* ---- shared resolver ---- */
 
+/* session_dns_key -- what the shared resolver is made of: Nameservers,
+ * DNSTimeout, DNSCacheSize; a reload that changes none keeps it */
 static void
 session_dns_key(const struct config *cfg, struct buf *b)
 {
-	size_t i;
-
-	for (i = 0; i < cfg->n_nameservers; i++)
-		buf_addf(b, "%s%s@%u", i > 0 ? " " : "",
-		    cfg->nameservers[i].addr, cfg->nameservers[i].port);
+	(void)config_nameservers(cfg, b); /* the buf's error is sticky */
 	buf_addf(b, "|%u|%u", cfg->dns_timeout, cfg->dns_cache_size);
 }
 
@@ -106,21 +109,18 @@ session_dns_new(
 	struct session_dns *d;
 	const char *why = NULL;
 	struct buf key, ns;
-	size_t i;
 	int err;
 
 	buf_init(&key, 4096);
 	buf_init(&ns, 4096);
 	session_dns_key(cfg, &key);
-	for (i = 0; i < cfg->n_nameservers; i++)
-		buf_addf(&ns, "%s%s@%u", i > 0 ? " " : "",
-		    cfg->nameservers[i].addr, cfg->nameservers[i].port);
-	memset(&opt, 0, sizeof(opt));
-	opt.nameservers = cfg->n_nameservers > 0 ? buf_cstr(&ns) : NULL;
-	opt.timeout_ms = cfg->dns_timeout * 1000;
-	err = buf_error(&key) != 0 ? buf_error(&key) : buf_error(&ns);
-	if (err == 0)
+	if ((err = buf_error(&key)) == 0 &&
+	    (err = config_nameservers(cfg, &ns)) == 0) {
+		memset(&opt, 0, sizeof(opt));
+		opt.nameservers = ns.len > 0 ? buf_cstr(&ns) : NULL;
+		opt.timeout_ms = cfg->dns_timeout * 1000;
 		err = dns_ldns_new(&opt, &r, &why);
+	}
 	buf_free(&ns);
 	if (err < 0) {
 		buf_addf(errors, "%s: Nameservers: %s\n", cfg->path,
@@ -198,6 +198,39 @@ session_conf_names(const struct config_strlist *l, size_t *ret_n)
 	return v;
 }
 
+/* TrustedARCSealers into the DMARC options; the ARC sealing options:
+ * ARCDomain, ARCSelector, the key, and the header names DKIM signs. */
+static int
+session_conf_arc(struct session_conf *c, struct buf *errors)
+{
+	const struct config *cfg = c->cfg;
+	size_t n = cfg->trusted_arc_sealers.n;
+	const char *bad = NULL;
+	int r;
+
+	if (n > 0) {
+		c->arc_sealers = calloc(n, sizeof(*c->arc_sealers));
+		if (c->arc_sealers == NULL)
+			return -ENOMEM;
+		if ((r = action_arc_sealers(cfg, c->arc_sealers, &bad)) < 0) {
+			buf_addf(errors, "%s: TrustedARCSealers: \"%s\": not "
+			    "a domain\n", cfg->path, bad);
+			return r;
+		}
+		c->dmarc.arc_sealers = c->arc_sealers;
+		c->dmarc.arc_sealer_count = n;
+	}
+	memset(&c->arc_seal, 0, sizeof(c->arc_seal));
+	c->arc_seal.domain = cfg->arc_domain;
+	c->arc_seal.selector = cfg->arc_selector;
+	c->arc_seal.key = cfg->arc_key;
+	c->arc_seal.headers = c->sign_headers;
+	c->arc_seal.n_headers = c->n_sign_headers;
+	c->arc_seal.oversign = c->oversign;
+	c->arc_seal.n_oversign = c->n_oversign;
+	return 0;
+}
+
 /* OrgDomain and PublicSuffixList; the action policy and the DMARC
  * options it gives (action.h). */
 static int
@@ -221,7 +254,7 @@ session_conf_dmarc(struct session_conf *c, struct buf *errors)
 	}
 	action_policy_from_config(cfg, &c->policy);
 	action_dmarc_options(&c->policy, &c->dmarc);
-	return 0;
+	return session_conf_arc(c, errors);
 }
 
 int
@@ -271,6 +304,7 @@ session_conf_unref(struct session_conf *c)
 		return NULL;
 	orgdomain_free(c->org);
 	failure_options_free(&c->fail);
+	free(c->arc_sealers);
 	free(c->sign_headers);
 	free(c->oversign);
 	session_dns_unref(c->dns);
@@ -316,7 +350,9 @@ session_free(struct session *s)
 bool
 session_wants_rcpt(const struct session *s)
 {
-	return s->conf->cfg->spool_dir != NULL;
+	return s->conf->cfg->spool_dir != NULL ||
+	       (s->conf->cfg->arc_key != NULL &&
+	           s->conf->cfg->arc_seal_rcpt.n > 0);
 }
 
 /* A bounded heap copy of a name from the MTA (NULL stays NULL). */
@@ -435,6 +471,10 @@ session_reset(struct session *s)
 	s->signers = NULL;
 	s->n_signers = 0;
 	s->verdict = NULL;
+	s->seal_rcpt = s->reseal = false;
+	s->seal = NULL;
+	s->sealed = NULL;
+	s->seal_why = NULL;
 	s->forged = NULL;
 	s->n_forged = s->cap_forged = 0;
 	s->n_authres = 0;
@@ -492,11 +532,19 @@ session_rcpt(struct session *s, const char *path)
 
 	if (path != NULL && s->conf->cfg->failure_reports)
 		session_keep_rcpt(s, path);
-	if (s->rcpt_domain != NULL || path == NULL)
+	if (path == NULL ||
+	    (s->rcpt_domain != NULL && (s->seal_rcpt ||
+	                                   s->conf->cfg->arc_seal_rcpt.n == 0)))
 		return;
-	if (addr_parse_path(s->arena, path, strlen(path), &p, NULL) == 0 &&
-	    !p.null_sender)
+	if (addr_parse_path(s->arena, path, strlen(path), &p, NULL) != 0 ||
+	    p.null_sender)
+		return;
+	if (s->rcpt_domain == NULL)
 		s->rcpt_domain = p.mailbox.domain;
+	/* ARCSealRecipientDomains: any recipient in the list */
+	if (config_arc_seals(s->conf->cfg, NULL, NULL, p.mailbox.domain,
+	        false))
+		s->seal_rcpt = true;
 }
 
 /* RFC 8601 section 5: an Authentication-Results field that names our
@@ -697,6 +745,16 @@ session_forwarder(struct session *s, struct verdict_env *env)
 	return 0;
 }
 
+/* Whether this message is to be sealed (ARCSealInbound for verified
+ * mail, ARCSealHosts, ARCSealRecipientDomains). */
+static bool
+session_seals(const struct session *s, bool verified)
+{
+	return s->seal_rcpt ||
+	       config_arc_seals(s->conf->cfg, s->have_ip ? &s->ip : NULL,
+	           s->hostname, NULL, verified);
+}
+
 static void
 session_verify_begin(struct session *s)
 {
@@ -727,6 +785,8 @@ session_verify_begin(struct session *s)
 	env->max_signatures = cfg->max_signatures;
 	env->min_rsa_bits = cfg->min_key_bits;
 	env->allow_partial_body = cfg->body_length == CONFIG_BODY_LENGTH_ACCEPT;
+	if (session_seals(s, true))
+		env->arc_seal = &s->conf->arc_seal;
 	env->dns_budget_ms = cfg->dns_time_budget * 1000;
 	r = verdict_begin(s->arena, &s->msg, env, &s->verdict);
 	if (r < 0) {
@@ -734,6 +794,37 @@ session_verify_begin(struct session *s)
 		return;
 	}
 	s->path = SESSION_PATH_VERIFY;
+}
+
+/* A message from a submission client of ARCSealHosts that carries our
+ * Authentication-Results was verified when it arrived (the list software
+ * re-injecting it, changed): it is sealed with those results, not
+ * verified again; signed when its From domain has a key. */
+static bool
+session_reseal_begin(struct session *s)
+{
+	const struct config *cfg = s->conf->cfg;
+	struct arc_seal_options so;
+	int r;
+
+	/* only a client of ARCSealHosts may hand us Authentication-Results
+	 * of ours to seal: from anybody else they would be forged, and our
+	 * seal would vouch for them */
+	if (s->n_forged == 0 || cfg->arc_key == NULL ||
+	    cfg->arc_seal_hosts == NULL ||
+	    !table_hosts_match(
+	        cfg->arc_seal_hosts, s->have_ip ? &s->ip : NULL, s->hostname))
+		return false;
+	s->reseal = true;
+	s->why = "re-injected, verified on arrival";
+	if (cfg->mode & CONFIG_MODE_SIGN)
+		session_sign_begin(s);
+	so = s->conf->arc_seal;
+	so.bodies = NULL;
+	r = arc_seal_begin(s->arena, &s->msg, &so, &s->seal);
+	if (r < 0)
+		session_fail(s, r, "sealing");
+	return true;
 }
 
 void
@@ -744,6 +835,8 @@ session_eoh(struct session *s)
 	const char *why;
 
 	if (s->error != 0)
+		return;
+	if (submit && session_reseal_begin(s))
 		return;
 	if (submit && (cfg->mode & CONFIG_MODE_SIGN)) {
 		session_sign_begin(s);
@@ -796,6 +889,8 @@ session_body(struct session *s, const uint8_t *chunk, size_t len)
 		if (s->conf->fail.body_max > 0 && s->conf->cfg->failure_reports)
 			session_keep_body(s, chunk, len);
 	}
+	if (r == 0 && s->seal != NULL)
+		r = arc_seal_body(s->seal, (const char *)chunk, len);
 	if (r < 0)
 		session_fail(s, r, "body");
 }
@@ -857,9 +952,20 @@ session_apply(struct session *s, const struct action *act)
 	}
 }
 
+/* One insert at the top, the value in the MTA's form. */
+static int
+session_insert(struct session *s, struct session_edit *e, const char *name,
+    const char *value)
+{
+	e->kind = SESSION_EDIT_INSERT;
+	e->name = name;
+	return (e->value = session_lf(s, value)) == NULL ? -ENOMEM : 0;
+}
+
 /* Fill o->edits: forged A-R deletions (last first, so indices stay
  * right), then inserts at the top in reverse of the final order: our
- * A-R, then the signatures from the last to the first. */
+ * A-R, then the signatures from the last to the first, then the new ARC
+ * set (AAR, AMS, AS: the seal ends on top, RFC 8617 section 5.1). */
 static int
 session_edits(struct session *s, const char *authres, const char **sigs)
 {
@@ -868,7 +974,7 @@ session_edits(struct session *s, const char *authres, const char **sigs)
 	size_t n = 0, i;
 
 	e = arena_zalloc(
-	    s->arena, (s->n_forged + 1 + s->n_signers) * sizeof(*e));
+	    s->arena, (s->n_forged + 4 + s->n_signers) * sizeof(*e));
 	if (e == NULL)
 		return -ENOMEM;
 	for (i = s->n_forged; i > 0; i--) {
@@ -888,6 +994,13 @@ session_edits(struct session *s, const char *authres, const char **sigs)
 		if ((e[n++].value = session_lf(s, sigs[i - 1])) == NULL)
 			return -ENOMEM;
 	}
+	if (s->sealed != NULL &&
+	    (session_insert(s, &e[n++], "ARC-Authentication-Results",
+	         s->sealed->aar) < 0 ||
+	        session_insert(s, &e[n++], "ARC-Message-Signature",
+	            s->sealed->ams) < 0 ||
+	        session_insert(s, &e[n++], "ARC-Seal", s->sealed->as) < 0))
+		return -ENOMEM;
 	o->edits = e;
 	o->n_edits = n;
 	return 0;
@@ -914,6 +1027,26 @@ session_log_spf_dmarc(struct buf *b, const struct verdict *v)
 	}
 	if (v->dns_budget_spent)
 		buf_adds(b, " dns=budget-spent");
+}
+
+/* The ARC part of the log line: the chain's status (and why not pass),
+ * and what was sealed or why not. */
+static void
+session_log_arc(struct buf *b, const struct session *s,
+    const struct verdict *v)
+{
+	if (v != NULL && v->arc != NULL) {
+		buf_addf(b, " arc=%s", auth_result_name(v->arc->status));
+		if (v->arc->status != AUTH_NONE && v->arc->status != AUTH_PASS) {
+			buf_adds(b, " arc-reason=");
+			log_quote(b, v->arc->reason, strlen(v->arc->reason));
+		}
+	}
+	if (s->sealed != NULL)
+		buf_addf(b, " sealed i=%u cv=%s", s->sealed->instance,
+		    arc_cv_name(s->sealed->cv));
+	else if (s->seal_why != NULL)
+		buf_addf(b, " not sealed (%s)", s->seal_why);
 }
 
 /* One aggregate-report record per evaluated author domain; a spool that
@@ -1052,6 +1185,7 @@ session_log(struct session *s, const struct verdict *v,
 	}
 	if (v != NULL && v->n_dkim == 0)
 		buf_adds(&b, " dkim=none");
+	session_log_arc(&b, s, v);
 	if (v != NULL) {
 		session_log_spf_dmarc(&b, v);
 		session_log_limits(&b, v);
@@ -1074,6 +1208,42 @@ session_log(struct session *s, const struct verdict *v,
 	buf_free(&b);
 }
 
+/* Whether the verdict was asked to seal (it then says what it did). */
+static bool
+env_seals(const struct verdict *v)
+{
+	return v->arc_sealed != NULL || v->arc_not_sealed != NULL;
+}
+
+/* The re-injected message's seal: the AAR is our Authentication-Results
+ * from its arrival (consolidated), the cv= the arc= they recorded. */
+static void
+session_reseal_finish(struct session *s)
+{
+	struct arc_sealed *set;
+	struct arc_chain chain;
+	enum auth_result st;
+	const char *payload;
+	int r;
+
+	set = arena_alloc(s->arena, sizeof(*set));
+	r = set == NULL ? -ENOMEM : arc_parse(s->arena, &s->msg, &chain);
+	if (r == 0)
+		r = arc_authres_payload(s->arena, &s->msg,
+		    s->conf->cfg->authserv_id, ARC_FORMAT_FOLDED, &payload,
+		    &st);
+	/* two arc= results, or one we do not know: the chain is failed */
+	if (r == 0 && st == AUTH_PERMERROR)
+		st = AUTH_FAIL;
+	if (r == 0)
+		r = arc_seal_finish(s->seal, &chain, st, payload,
+		    (int64_t)time(NULL), set, &s->seal_why);
+	if (r < 0)
+		session_fail(s, r, "sealing");
+	else if (s->seal_why == NULL)
+		s->sealed = set;
+}
+
 /* Finish signing or verifying; the signatures or the verdict, or an
  * error noted in s. */
 static void
@@ -1086,7 +1256,7 @@ session_finish(
 	if (s->error != 0)
 		return;
 	if (s->path == SESSION_PATH_SIGN) {
-		sigs = arena_alloc(s->arena, s->n_signers * sizeof(*sigs));
+		sigs = arena_alloc(s->arena, (s->n_signers + 1) * sizeof(*sigs));
 		r = sigs == NULL
 		        ? -ENOMEM
 		        : dkim_sign_finish(s->sign, (int64_t)time(NULL), sigs);
@@ -1098,7 +1268,13 @@ session_finish(
 		r = verdict_finish(s->verdict, ret_v);
 		if (r < 0)
 			session_fail(s, r, "verifying");
+		else if (env_seals(*ret_v)) {
+			s->sealed = (*ret_v)->arc_sealed;
+			s->seal_why = (*ret_v)->arc_not_sealed;
+		}
 	}
+	if (s->error == 0 && s->seal != NULL)
+		session_reseal_finish(s);
 }
 
 void

@@ -14,6 +14,14 @@
  * decides whether either is done at all). The body is streamed into the
  * signer or the verdict: memory per message is O(headers).
  *
+ * ARC (RFC 8617; config_arc_seals() says which mail): verified mail is
+ * sealed by the verdict, its AAR the Authentication-Results we add. A
+ * message from a submission client in ARCSealHosts (the list software
+ * re-injecting what it changed) that carries our Authentication-Results
+ * from when it arrived is not verified again: it is signed when it can
+ * be and sealed with those results (their arc= the chain status) as the
+ * AAR. The new set goes on top of the header.
+ *
  * What is done with a verified message is action.h's decision (the CLI
  * prints the same one). Message content is never an internal error: a
  * header past the bounds is evaluated on what msg.h kept. Never lose
@@ -40,6 +48,7 @@
 #include <stdint.h>
 
 #include "authmilter/action.h"
+#include "authmilter/arc.h"
 #include "authmilter/buf.h"
 #include "authmilter/config.h"
 #include "authmilter/dmarc.h"
@@ -72,6 +81,9 @@ struct session_conf {
 	size_t n_oversign;
 	struct session_dns *dns; /* one reference, owned */
 	struct failure_options fail; /* FailureReports (failure.h) */
+	struct dmarc_forwarder *arc_sealers; /* TrustedARCSealers */
+	struct arc_seal_options arc_seal;    /* ARC sealing (key borrowed from
+	                                      * cfg); unused without a key */
 };
 
 /* session_dns_new -- a resolver for cfg's DNS options (Nameservers,

@@ -49,3 +49,76 @@ sink_file() {
 	done
 	echo "$f"
 }
+
+# The private Postfix tests (test_postfix.sh, test_arc_list.sh) share the
+# rest: they set dir, and mpid once the milter runs.
+
+# pf_setup PREFIX: a fresh test directory /var/tmp/PREFIX.XXXXXX in dir,
+# with dns/ and pf/, removed at exit with what runs in it (KEEP=1 keeps
+# it).
+pf_setup() {
+	dir=$(mktemp -d "/var/tmp/$1.XXXXXX")
+	mpid=
+	trap pf_cleanup EXIT
+	chmod 755 "$dir"
+	mkdir "$dir/dns" "$dir/pf"
+}
+
+pf_cleanup() {
+	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
+	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
+	sh "$e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
+	if [ "${KEEP:-}" = 1 ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
+}
+
+# pf_dns_start: nsd serving the demo and milter test zones from
+# $dir/dns on a free port; sets dnsport. Another test may take a port
+# between the check and nsd's bind: a few are tried.
+pf_dns_start() {
+	dnsport=
+	for try in 1 2 3 4 5; do
+		p=$(sh "$e2e/free-port.sh")
+		if sh "$e2e/dns-server.sh" start "$dir/dns" "$p" \
+		    "$src/keys/demo/demo.zone" "$src/tests/milter/milter.zone"
+		then
+			dnsport=$p
+			return 0
+		fi
+	done
+	echo "nsd did not start" >&2
+	exit 1
+}
+
+# pf_milter_start: authmilter run -f with $dir/authmilter.conf, its log
+# in $dir/milter.log; sets mpid and waits until it has started.
+pf_milter_start() {
+	LSAN_OPTIONS=suppressions=$src/tests/milter/lsan.supp \
+		"$am" run -c "$dir/authmilter.conf" -f >"$dir/milter.log" 2>&1 &
+	mpid=$!
+	i=0
+	until grep -q ' started: ' "$dir/milter.log"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { cat "$dir/milter.log" >&2; exit 1; }
+		sleep 0.05
+	done
+}
+
+# pf_finish: stop the milter, check it stopped cleanly, show the logs
+# when something failed, print the summary; the exit status says whether
+# everything passed.
+pf_finish() {
+	kill "$mpid"
+	wait "$mpid"
+	st=$?
+	mpid=
+	! grep -q 'Sanitizer\|runtime error' "$dir/milter.log" && [ $st = 0 ]
+	check $? "authmilter stopped cleanly (status $st)"
+	if [ $fail -ne 0 ]; then
+		echo "--- milter log" >&2
+		grep -v ': debug: ' "$dir/milter.log" >&2
+		echo "--- postfix log" >&2
+		tail -40 "$dir/pf/maillog" >&2
+	fi
+	echo "$pass passed, $fail failed"
+	[ $fail -eq 0 ]
+}

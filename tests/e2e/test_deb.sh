@@ -116,6 +116,8 @@ check "/etc/authmilter/keys authmilter:authmilter 700" \
 	test "$(mode /etc/authmilter/keys)" = "authmilter:authmilter 700"
 check "/var/lib/authmilter authmilter:authmilter 750" \
 	test "$(mode /var/lib/authmilter)" = "authmilter:authmilter 750"
+check "/var/lib/authmilter/rotate authmilter:authmilter 750" \
+	test "$(mode /var/lib/authmilter/rotate)" = "authmilter:authmilter 750"
 check "/var/spool/postfix/authmilter authmilter:$sockgroup 2750" \
 	test "$(mode /var/spool/postfix/authmilter)" = \
 	"authmilter:$sockgroup 2750"
@@ -158,7 +160,8 @@ fi
 # ---- systemd units ----
 for u in authmilter.service authmilter-report.service \
     authmilter-report.timer authmilter-failure-reports.service \
-    authmilter-failure-reports.timer; do
+    authmilter-failure-reports.timer authmilter-rotate.service \
+    authmilter-rotate.timer; do
 	check "unit $u installed" test -f "/lib/systemd/system/$u"
 done
 check "authmilter.service enabled (deb-systemd-helper)" \
@@ -167,12 +170,25 @@ check "authmilter-report.timer enabled" \
 	test -L /etc/systemd/system/timers.target.wants/authmilter-report.timer
 check "authmilter-failure-reports.timer enabled" \
 	test -L /etc/systemd/system/timers.target.wants/authmilter-failure-reports.timer
+check "authmilter-rotate.timer enabled" \
+	test -L /etc/systemd/system/timers.target.wants/authmilter-rotate.timer
+# the packaged configuration has rotation off: the service's condition
+# says so, and rotate itself agrees
+cond=$(sed -n "s/^ExecCondition=\/bin\/sh -c '\(.*\)'\$/\1/p" \
+	/lib/systemd/system/authmilter-rotate.service)
+check "authmilter-rotate.service has its condition" test -n "$cond"
+check "authmilter-rotate.service skips while RotateDomains is unset" \
+	eval '! sh -c "$cond"'
+check "authmilter rotate: rotation is off in the packaged configuration" \
+	sh -c "runuser -u authmilter -- /usr/sbin/authmilter rotate \
+	-c $conf | grep -q 'rotation is off'"
 if command -v systemd-analyze >/dev/null 2>&1; then
 	# offline: it parses the units, checks the commands and runs man on
 	# Documentation=; no running systemd needed
 	for u in authmilter.service authmilter-report.service \
 	    authmilter-report.timer authmilter-failure-reports.service \
-	    authmilter-failure-reports.timer; do
+	    authmilter-failure-reports.timer authmilter-rotate.service \
+	    authmilter-rotate.timer; do
 		if systemd-analyze verify "/lib/systemd/system/$u" \
 		    >"$work/verify.log" 2>&1 && [ ! -s "$work/verify.log" ]
 		then

@@ -33,30 +33,10 @@ port() {
 	sh "$e2e/free-port.sh"
 }
 
-dir=$(mktemp -d /var/tmp/authmilter-e2e.XXXXXX)
-mpid=
-cleanup() {
-	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
-	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
-	sh "$e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
-	if [ "${KEEP:-}" = 1 ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-chmod 755 "$dir"
-mkdir "$dir/dns" "$dir/pf" "$dir/spool"
+pf_setup authmilter-e2e
+mkdir "$dir/spool"
 
-# another test or benchmark may take the port between the check and nsd's
-# bind: try a few
-dnsport=
-for try in 1 2 3 4 5; do
-	p=$(port)
-	if sh "$e2e/dns-server.sh" start "$dir/dns" "$p" \
-	    "$src/keys/demo/demo.zone" "$src/tests/milter/milter.zone"; then
-		dnsport=$p
-		break
-	fi
-done
-[ -n "$dnsport" ] || { echo "nsd did not start" >&2; exit 1; }
+pf_dns_start
 
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/demo-rsa.private"
 mport=$(port)
@@ -74,15 +54,7 @@ FailureReports yes
 FailureReportsSentBy dmarc-failures@example.com
 LogLevel debug
 EOF
-LSAN_OPTIONS=suppressions=$src/tests/milter/lsan.supp \
-	"$am" run -c "$dir/authmilter.conf" -f >"$dir/milter.log" 2>&1 &
-mpid=$!
-i=0
-until grep -q ' started: ' "$dir/milter.log"; do
-	i=$((i + 1))
-	[ $i -lt 100 ] || { cat "$dir/milter.log" >&2; exit 1; }
-	sleep 0.05
-done
+pf_milter_start
 
 smtp=$(port)
 sink=$(port)
@@ -224,18 +196,4 @@ sed -n '/^Authentication-Results: mx.test.example/,/^[^ \t]/p' "$out" |
     tr -d '\r\n\t' | grep -q 'temperror'
 check $? "DNS down: temperror recorded"
 
-kill "$mpid"
-wait "$mpid"
-st=$?
-mpid=
-! grep -q 'Sanitizer\|runtime error' "$dir/milter.log" && [ $st = 0 ]
-check $? "authmilter stopped cleanly (status $st)"
-
-if [ $fail -ne 0 ]; then
-	echo "--- milter log" >&2
-	grep -v ': debug: ' "$dir/milter.log" >&2
-	echo "--- postfix log" >&2
-	tail -40 "$dir/pf/maillog" >&2
-fi
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+pf_finish

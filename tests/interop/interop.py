@@ -14,7 +14,6 @@ per group and exits 1 on any mismatch.
 import base64
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import dkim
 
 authmilter, top = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(top, "tests", "interop"))
+from demo_dns import dnsfunc_for, wire  # noqa: E402
 from opendkim_peer import Opendkim, PeerError, private_dir  # noqa: E402
 
 demo = os.path.join(top, "keys", "demo")
@@ -31,42 +31,7 @@ zone_path = os.path.join(demo, "demo.zone")
 failures = 0
 
 
-def zone_txt(path):
-    """TXT records of the demo zone as {name: bytes} (strings joined)."""
-    out, origin = {}, ""
-    text = open(path).read()
-    text = re.sub(r"\(\s*(.*?)\s*\)", lambda m: m.group(1).replace("\n", " "),
-                  text, flags=re.S)
-    for ln in text.splitlines():
-        if ln.lstrip().startswith(";"):
-            continue
-        if ln.startswith("$ORIGIN"):
-            origin = ln.split()[1]
-            continue
-        m = re.match(r'^(\S+)\s+(?:\d+\s+)?IN\s+TXT\s+(.*)$', ln)
-        if not m:
-            continue
-        name = m.group(1)
-        name = origin if name == "@" else (
-            name if name.endswith(".") else name + "." + origin)
-        out[name.lower()] = "".join(re.findall(r'"([^"]*)"', m.group(2)))
-    return out
-
-
-TXT = zone_txt(zone_path)
-
-
-def dnsfunc(name, timeout=5):
-    name = name.decode() if isinstance(name, bytes) else name
-    if not name.endswith("."):
-        name += "."
-    v = TXT.get(name.lower())
-    return v.encode() if v is not None else None
-
-
-def wire(data):
-    """The message as it travels: every line end CRLF."""
-    return re.sub(rb"\r?\n", b"\r\n", data)
+dnsfunc = dnsfunc_for(zone_path)
 
 
 def run(args, data=None):

@@ -33,10 +33,15 @@ def main():
         n += 1
     ok = n > 0
     for i in range(n):
-        good = d.verify(idx=i, dnsfunc=txt(port))
+        try:
+            good = d.verify(idx=i, dnsfunc=txt(port))
+        except dkim.DKIMException as e:
+            print("dkimpy: signature %d: %s" % (i, e))
+            good = False
         print("dkimpy: signature %d: %s" % (i, "pass" if good else "fail"))
         ok = ok and good
     return 0 if ok else 1
 
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -241,6 +241,39 @@ test_from_config(struct action_policy *ret_defaults)
 	buf_free(&errors);
 }
 
+/* TrustedARCSealers as DMARC trusted ARC sealers; an address is refused
+ * when the file is read. */
+static void
+test_arc_sealers(void)
+{
+	static const char text[] =
+	    "TrustedARCSealers google.com, .Lists.Example.NET\n";
+	static const char addr[] = "TrustedARCSealers 192.0.2.1\n";
+	struct dmarc_forwarder f[2];
+	struct config *cfg = NULL;
+	const char *bad = NULL;
+	struct buf errors;
+
+	buf_init(&errors, 4096);
+	CHECK_INT_EQ(
+	    config_load_mem("set", text, sizeof(text) - 1, &cfg, &errors), 0);
+	if (cfg == NULL)
+		abort();
+	CHECK_INT_EQ(action_arc_sealers(cfg, f, &bad), 2);
+	CHECK_INT_EQ(f[0].family, 0);
+	CHECK_STR_EQ(f[0].domain, "google.com");
+	CHECK_STR_EQ(f[1].domain, ".lists.example.net");
+	config_unref(cfg);
+	cfg = NULL;
+	CHECK_INT_EQ(
+	    config_load_mem("addr", addr, sizeof(addr) - 1, &cfg, &errors),
+	    -EINVAL);
+	CHECK(strstr(buf_cstr(&errors), "\"192.0.2.1\": not a domain") !=
+	    NULL);
+	config_unref(cfg);
+	buf_free(&errors);
+}
+
 int
 main(void)
 {
@@ -249,6 +282,7 @@ main(void)
 	test_from_config(&defaults);
 	test_decide(&defaults);
 	test_internal_error(&defaults);
+	test_arc_sealers();
 	CHECK_STR_EQ(action_name(ACTION_QUARANTINE), "quarantine");
 	return check_summary("action");
 }

@@ -323,6 +323,70 @@ test_authres(void)
 	test_authres_ours();
 }
 
+
+/* The reader: resinfos split at ';' outside comments and quoted strings,
+ * then method, result and properties of each. */
+static void
+test_authres_read(void)
+{
+	static const char v[] =
+	    " mx.example.org 1;\r\n\tdkim=pass (good; really) "
+	    "header.d=example.com header.i=\"@a;b.example\";\r\n\t"
+	    "spf = pass smtp.mailfrom=u@example.net;;  dmarc/1=fail "
+	    "(p=reject; disposition=none) header.from=Example.COM ;";
+	static const char *const want[] = {
+	    ("dkim=pass (good; really) header.d=example.com "
+	     "header.i=\"@a;b.example\""),
+	    "spf = pass smtp.mailfrom=u@example.net",
+	    "dmarc/1=fail (p=reject; disposition=none) header.from=Example.COM",
+	};
+	struct authres_span r, m, res, p;
+	size_t pos = 0, n = 0;
+
+	while (authres_next_resinfo(v, strlen(v), &pos, &r)) {
+		CHECK(n < 3);
+		if (n >= 3)
+			break;
+		CHECK_MEM_EQ(r.s, r.len, want[n], strlen(want[n]));
+		CHECK(authres_resinfo_method(r.s, r.len, &m, &res));
+		n++;
+		if (n == 1) {
+			CHECK_MEM_EQ(m.s, m.len, "dkim", 4);
+			CHECK(authres_resinfo_prop(r.s, r.len, "header", "i",
+			    &p));
+			CHECK_MEM_EQ(p.s, p.len, "@a;b.example", 12);
+			CHECK(authres_resinfo_prop(r.s, r.len, "HEADER", "d",
+			    &p));
+			CHECK_MEM_EQ(p.s, p.len, "example.com", 11);
+			CHECK(!authres_resinfo_prop(r.s, r.len, "header", "s",
+			    &p));
+		} else if (n == 2) {
+			CHECK_MEM_EQ(res.s, res.len, "pass", 4);
+			CHECK(authres_resinfo_prop(r.s, r.len, "smtp",
+			    "mailfrom", &p));
+			CHECK_MEM_EQ(p.s, p.len, "u@example.net", 13);
+		} else {
+			CHECK_MEM_EQ(m.s, m.len, "dmarc", 5);
+			CHECK_MEM_EQ(res.s, res.len, "fail", 4);
+		}
+	}
+	CHECK_INT_EQ(n, 3);
+	pos = 0;
+	CHECK(!authres_next_resinfo(" mx.example.org; none", 21, &pos, &r));
+	pos = 0;
+	CHECK(!authres_next_resinfo(" mx.example.org", 15, &pos, &r));
+	CHECK(!authres_resinfo_method("=pass", 5, &m, &res));
+	CHECK(!authres_resinfo_method("dkim pass", 9, &m, &res));
+	CHECK(!authres_resinfo_method("dkim=", 5, &m, &res));
+	/* unterminated comments and quotes end at the end, not beyond */
+	pos = 0;
+	CHECK(authres_next_resinfo(" a; dkim=pass (x; \"y", 20, &pos, &r));
+	CHECK_INT_EQ(r.len, 16);
+	CHECK(!authres_next_resinfo(" a; dkim=pass (x; \"y", 20, &pos, &r));
+	CHECK(!authres_resinfo_prop("dkim=pass header.d=\"x", 21, "header",
+	    "s", &p));
+}
+
 /* what the functions run by xalloc_try allocated before failing (kept
  * reachable, freed by the test) */
 static char *xt_kept[2];
@@ -393,5 +457,6 @@ main(void)
 	test_msg_bounds();
 	test_msg_field_bounds();
 	test_authres();
+	test_authres_read();
 	return check_summary("base");
 }

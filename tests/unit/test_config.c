@@ -137,6 +137,16 @@ test_full(void)
 		CHECK_INT_EQ(cfg->nameservers[1].port, 5353);
 		CHECK_INT_EQ(cfg->nameservers[2].port, 53);
 	}
+	{
+		struct buf ns;
+
+		buf_init(&ns, 4096);
+		buf_adds(&ns, "ns=");
+		CHECK_INT_EQ(config_nameservers(cfg, &ns), 0);
+		CHECK_STR_EQ(
+		    buf_cstr(&ns), "ns=127.0.0.1@5353 ::1@5353 192.0.2.53@53");
+		buf_free(&ns);
+	}
 	CHECK_INT_EQ(cfg->dns_timeout, 3);
 	CHECK_INT_EQ(cfg->dns_cache_size, 5000);
 	CHECK_INT_EQ(cfg->dns_time_budget, 12);
@@ -250,6 +260,15 @@ test_defaults(void)
 	CHECK(cfg->require_safe_keys);
 	CHECK_INT_EQ(cfg->body_length, CONFIG_BODY_LENGTH_POLICY);
 	CHECK_INT_EQ(cfg->dns_timeout, 5);
+	CHECK_INT_EQ(cfg->n_nameservers, 0);
+	{
+		struct buf ns;
+
+		buf_init(&ns, 4096);
+		CHECK_INT_EQ(config_nameservers(cfg, &ns), 0);
+		CHECK_INT_EQ(ns.len, 0);
+		buf_free(&ns);
+	}
 	CHECK_INT_EQ(cfg->dns_cache_size, 10000);
 	CHECK_INT_EQ(cfg->dns_time_budget, 30);
 	CHECK(cfg->reject_failures);

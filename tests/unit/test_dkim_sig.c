@@ -347,7 +347,7 @@ test_arc_shaped(void)
 	dkim_sig_writer_field(&w, &field);
 	CHECK_STR_EQ(field.name, "ARC-Message-Signature");
 	CHECK_INT_EQ(dkim_sig_hash_header(&sm.m, CANON_RELAXED, h, strlen(h),
-	                 &field, field.value + field.value_len, 0, digest),
+	                 &field, dkim_sig_writer_b(&w), 0, digest),
 	    0);
 	CHECK_INT_EQ(dkim_sig_write_signature(&w, k, digest), 0);
 	check_folded("ARC-Message-Signature", buf_cstr(&v1));
@@ -368,7 +368,7 @@ test_arc_shaped(void)
 	dkim_sig_write_b(&w);
 	dkim_sig_writer_field(&w, &field);
 	CHECK_INT_EQ(dkim_sig_hash_fields(CANON_RELAXED, set, 2, &field,
-	                 field.value + field.value_len, 0, digest),
+	                 dkim_sig_writer_b(&w), 0, digest),
 	    0);
 	CHECK_INT_EQ(dkim_sig_write_signature(&w, k, digest), 0);
 	check_folded("ARC-Seal", buf_cstr(&v2));
@@ -391,6 +391,158 @@ test_arc_shaped(void)
 	dkim_privkey_unref(k);
 }
 
+/* dkim_sig_parse per kind: the reason of the first problem, or NULL. */
+static const struct {
+	enum dkim_sig_kind kind;
+	const char *value;
+	const char *why;
+} parse_cases[] = {
+    {DKIM_SIG_KIND_DKIM,
+        "v=1; a=rsa-sha256; d=ex.org; s=s; h=From; bh=QUJD; b=QUJD", NULL},
+    {DKIM_SIG_KIND_DKIM, "a=rsa-sha256; d=ex.org; s=s; h=From; bh=QUJD; b=QUJD",
+        "missing v= tag"},
+    /* a message signature has no v=, and one is ignored */
+    {DKIM_SIG_KIND_MESSAGE,
+        "i=1; a=rsa-sha256; d=ex.org; s=s; h=From; bh=QUJD; b=QUJD", NULL},
+    {DKIM_SIG_KIND_MESSAGE,
+        "v=2; a=rsa-sha256; d=ex.org; s=s; h=From; bh=QUJD; b=QUJD", NULL},
+    {DKIM_SIG_KIND_MESSAGE, "a=rsa-sha256; d=ex.org; s=s; h=From; b=QUJD",
+        "missing bh= tag"},
+    {DKIM_SIG_KIND_MESSAGE,
+        "a=rsa-sha256; d=ex.org; s=s; h=To; bh=QUJD; b=QUJD",
+        "h= does not include From"},
+    /* a seal: no h=, no bh= needed, c= l= x= not looked at */
+    {DKIM_SIG_KIND_SEAL, "i=1; a=rsa-sha256; cv=none; d=ex.org; s=s; b=QUJD",
+        NULL},
+    {DKIM_SIG_KIND_SEAL,
+        "i=1; a=rsa-sha256; d=ex.org; s=s; c=bogus; l=x; x=1; b=QUJD", NULL},
+    {DKIM_SIG_KIND_SEAL, "i=1; a=rsa-sha256; d=ex.org; s=s; h=From; b=QUJD",
+        "h= not allowed"},
+    {DKIM_SIG_KIND_SEAL, "i=1; a=rsa-sha1; d=ex.org; s=s; b=QUJD",
+        "rsa-sha1 not accepted (RFC 8301)"},
+    {DKIM_SIG_KIND_SEAL,
+        "i=1; a=rsa-sha256; d=ex.org; s=s; b=", "bad base64 in b="},
+    {DKIM_SIG_KIND_SEAL, "i=1; none", "bad signature syntax"},
+    {DKIM_SIG_KIND_SEAL, "i=1; i=2; a=rsa-sha256", "duplicate tag"},
+    {DKIM_SIG_KIND_SEAL, "a=rsa-sha256; d=ex..org; s=s; b=QUJD",
+        "bad d=: empty label"},
+    {DKIM_SIG_KIND_SEAL, "a=rsa-sha256; d=ex.org; s=s; t=5; b=QUJD", NULL},
+};
+
+static void
+test_parse(void)
+{
+	struct dkim_sig_parsed *p = malloc(sizeof(*p));
+	struct arena *a = arena_new(4096);
+	struct msg_header f = {"X-Sig", 5, NULL, 0};
+	const char *why;
+	size_t i;
+
+	for (i = 0;
+	     p != NULL && i < sizeof(parse_cases) / sizeof(parse_cases[0]);
+	     i++) {
+		f.value = parse_cases[i].value;
+		f.value_len = strlen(f.value);
+		CHECK_INT_EQ(
+		    dkim_sig_parse(a, &f, parse_cases[i].kind, p, &why), 0);
+		if (parse_cases[i].why == NULL) {
+			CHECK(why == NULL);
+			if (why != NULL)
+				fprintf(stderr, "case %zu: %s\n", i, why);
+			CHECK(p->b != NULL && p->domain != NULL);
+		} else {
+			CHECK_STR_EQ(why, parse_cases[i].why);
+		}
+	}
+	/* what parsed before the problem is kept */
+	f.value = "a=rsa-sha256; d=ex.org; s=s; h=To; bh=QUJD; b=QUJD";
+	f.value_len = strlen(f.value);
+	CHECK_INT_EQ(dkim_sig_parse(a, &f, DKIM_SIG_KIND_DKIM, p, &why), 0);
+	CHECK_STR_EQ(why, "missing v= tag");
+	CHECK_INT_EQ(dkim_sig_parse(a, &f, DKIM_SIG_KIND_MESSAGE, p, &why), 0);
+	CHECK_STR_EQ(p->domain, "ex.org");
+	CHECK_STR_EQ(p->algorithm, "rsa-sha256");
+	CHECK_STR_EQ(p->b_prefix, "QUJD");
+	CHECK(p->selector == NULL); /* s= comes after h= */
+	free(p);
+	arena_free(a);
+}
+
+/* The flat writer: tags in the order written, "; " between them, none
+ * after the last, b= in its place and the signature put there; the seal
+ * then parses and checks (dkim_sig_parse, dkim_sig_check). */
+static void
+test_flat_writer(void)
+{
+	struct dkim_privkey *k = tu_key("test-rsa2048.pkcs8.pem");
+	struct dkim_pubkey *pk = k != NULL ? public_of(k) : NULL;
+	struct dkim_sig_parsed *p = malloc(sizeof(*p));
+	struct arena *a = arena_new(4096);
+	const struct msg_header *set[1];
+	struct msg_header field, aar;
+	uint8_t digest[DKIM_DIGEST_LEN];
+	struct dkim_sig_writer w;
+	enum auth_result res;
+	const char *why, *v;
+	struct buf b;
+
+	CHECK(pk != NULL && p != NULL);
+	if (pk == NULL || p == NULL)
+		goto out;
+	buf_init(&b, 8192);
+	dkim_sig_writer_flat(&w, &b, "ARC-Seal");
+	dkim_sig_write_tag(&w, "a=", "rsa-sha256");
+	dkim_sig_write_b(&w);
+	dkim_sig_write_tag(&w, "cv=", "none");
+	dkim_sig_write_tag(&w, "d=", "forwarder.example");
+	dkim_sig_write_h(&w, "from:to");
+	CHECK_STR_EQ(buf_cstr(&b), " a=rsa-sha256; b=; cv=none; "
+	                           "d=forwarder.example; h=from:to");
+	CHECK_STR_EQ(dkim_sig_writer_b(&w), "; cv=none; "
+	                                    "d=forwarder.example; h=from:to");
+	buf_reset(&b);
+	dkim_sig_writer_flat(&w, &b, "ARC-Seal");
+	dkim_sig_write_tag(&w, "a=", "rsa-sha256");
+	dkim_sig_write_b(&w);
+	dkim_sig_write_tag(&w, "cv=", "none");
+	dkim_sig_write_tag(&w, "d=", "forwarder.example");
+	dkim_sig_write_tag(&w, "i=", "1");
+	dkim_sig_write_tag(&w, "s=", "arc");
+	dkim_sig_writer_field(&w, &field);
+	aar.name = "ARC-Authentication-Results";
+	aar.name_len = strlen(aar.name);
+	aar.value = " i=1; mx.forwarder.example; arc=none";
+	aar.value_len = strlen(aar.value);
+	set[0] = &aar;
+	CHECK_INT_EQ(dkim_sig_hash_fields(CANON_RELAXED, set, 1, &field,
+	                 dkim_sig_writer_b(&w), 0, digest),
+	    0);
+	CHECK_INT_EQ(dkim_sig_write_signature(&w, k, digest), 0);
+	v = buf_cstr(&b);
+	CHECK(strncmp(v, " a=rsa-sha256; b=", 17) == 0);
+	CHECK(strstr(v, "=; cv=none; d=forwarder.example; i=1; s=arc") != NULL);
+	CHECK(strchr(v, '\r') == NULL);
+	dkim_sig_writer_field(&w, &field);
+	CHECK_INT_EQ(dkim_sig_parse(a, &field, DKIM_SIG_KIND_SEAL, p, &why), 0);
+	CHECK(why == NULL);
+	CHECK_INT_EQ(p->sig_len, 256);
+	CHECK_INT_EQ(dkim_sig_hash_fields(CANON_RELAXED, set, 1, &field,
+	                 p->b->value, p->b->value_len, digest),
+	    0);
+	CHECK_INT_EQ(dkim_sig_check(p, pk, NULL, digest, &res, &why), 0);
+	CHECK_INT_EQ(res, AUTH_PASS);
+	digest[0] ^= 1;
+	CHECK_INT_EQ(dkim_sig_check(p, pk, NULL, digest, &res, &why), 0);
+	CHECK_INT_EQ(res, AUTH_FAIL);
+	CHECK_STR_EQ(why, "signature mismatch");
+	buf_free(&b);
+out:
+	free(p);
+	arena_free(a);
+	dkim_pubkey_unref(pk);
+	dkim_privkey_unref(k);
+}
+
 int
 main(void)
 {
@@ -399,5 +551,7 @@ main(void)
 	test_hash_fields();
 	test_bodies();
 	test_arc_shaped();
+	test_parse();
+	test_flat_writer();
 	return check_summary("dkim_sig");
 }

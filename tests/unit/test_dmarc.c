@@ -568,6 +568,7 @@ test_psl_policy(void)
 #define O_CAP_Q 0x8
 #define O_PSL 0x10
 #define O_MORE 0x20	/* in.authors_more */
+#define O_ARC 0x40	/* trusted ARC sealers: .lists.example.net */
 
 #define PASS AUTH_PASS
 #define FAIL AUTH_FAIL
@@ -589,6 +590,8 @@ struct ev_case {
 	enum dmarc_policy requested, evaluated;
 	int dkim_al, spf_al;		/* -1: do not check */
 	const char *decisive;		/* NULL: no author */
+	bool arc_pass;			/* the ARC chain passed */
+	struct arc_claim arc[2];	/* what its sealers recorded */
 };
 
 static const struct ev_case ev_cases[] = {
@@ -762,6 +765,70 @@ static const struct ev_case ev_cases[] = {
 	    .result = FAIL, .disp = DMARC_DISP_REJECT, .tag = "p",
 	    .requested = RE, .evaluated = RE, .dkim_al = 0, .spf_al = 0,
 	    .decisive = "example.com" },
+	/* trusted ARC sealers (RFC 9989 section 5.4, local policy) */
+	{ .name = "trusted sealer recorded dmarc=pass",
+	    .authors = { "example.com" }, .opts = O_ARC, .arc_pass = true,
+	    .arc = { { "lists.example.net", 1, ARC_CLAIM_DMARC,
+		"example.com" } },
+	    .result = FAIL, .disp = DMARC_DISP_NONE,
+	    .overrides = DMARC_OVERRIDE_ARC_SEALER, .tag = "p",
+	    .requested = RE, .evaluated = RE, .dkim_al = 0, .spf_al = 0,
+	    .decisive = "example.com" },
+	{ .name = "without the sealer list nothing changes",
+	    .authors = { "example.com" }, .arc_pass = true,
+	    .arc = { { "lists.example.net", 1, ARC_CLAIM_DMARC,
+		"example.com" } },
+	    .result = FAIL, .disp = DMARC_DISP_REJECT, .tag = "p",
+	    .requested = RE, .evaluated = RE, .dkim_al = 0, .spf_al = 0,
+	    .decisive = "example.com" },
+	{ .name = "sealer not in the list", .authors = { "example.com" },
+	    .opts = O_ARC, .arc_pass = true,
+	    .arc = { { "lists.example.org", 1, ARC_CLAIM_DMARC,
+		"example.com" } },
+	    .result = FAIL, .disp = DMARC_DISP_REJECT, .tag = "p",
+	    .requested = RE, .evaluated = RE, .dkim_al = 0, .spf_al = 0,
+	    .decisive = "example.com" },
+	{ .name = "chain did not pass", .authors = { "example.com" },
+	    .opts = O_ARC,
+	    .arc = { { "lists.example.net", 1, ARC_CLAIM_DMARC,
+		"example.com" } },
+	    .result = FAIL, .disp = DMARC_DISP_REJECT, .tag = "p",
+	    .requested = RE, .evaluated = RE, .dkim_al = 0, .spf_al = 0,
+	    .decisive = "example.com" },
+	{ .name = "sealer recorded dmarc=pass for another domain",
+	    .authors = { "example.com" }, .opts = O_ARC, .arc_pass = true,
+	    .arc = { { "lists.example.net", 1, ARC_CLAIM_DMARC,
+		"example.net" } },
+	    .result = FAIL, .disp = DMARC_DISP_REJECT, .tag = "p",
+	    .requested = RE, .evaluated = RE, .dkim_al = 0, .spf_al = 0,
+	    .decisive = "example.com" },
+	{ .name = "sealer recorded an aligned dkim=pass (relaxed)",
+	    .authors = { "example.com" }, .opts = O_ARC, .arc_pass = true,
+	    .arc = { { "a.lists.example.net", 2, ARC_CLAIM_SPF,
+		"example.org" },
+		{ "a.lists.example.net", 2, ARC_CLAIM_DKIM,
+		"mail.example.com" } },
+	    .result = FAIL, .disp = DMARC_DISP_NONE,
+	    .overrides = DMARC_OVERRIDE_ARC_SEALER, .tag = "p",
+	    .requested = RE, .evaluated = RE, .dkim_al = 0, .spf_al = 0,
+	    .decisive = "example.com" },
+	{ .name = "strict: sealer's dkim=pass of a subdomain",
+	    .authors = { "strict.example.com" }, .opts = O_ARC,
+	    .arc_pass = true,
+	    .arc = { { "lists.example.net", 1, ARC_CLAIM_DKIM,
+		"mail.strict.example.com" } },
+	    .result = FAIL, .disp = DMARC_DISP_REJECT, .tag = "p",
+	    .requested = RE, .evaluated = RE, .dkim_al = 0, .spf_al = 0,
+	    .decisive = "strict.example.com" },
+	{ .name = "strict: sealer's spf=pass of the domain",
+	    .authors = { "strict.example.com" }, .opts = O_ARC,
+	    .arc_pass = true,
+	    .arc = { { "lists.example.net", 1, ARC_CLAIM_SPF,
+		"Strict.Example.com" } },
+	    .result = FAIL, .disp = DMARC_DISP_NONE,
+	    .overrides = DMARC_OVERRIDE_ARC_SEALER, .tag = "p",
+	    .requested = RE, .evaluated = RE, .dkim_al = 0, .spf_al = 0,
+	    .decisive = "strict.example.com" },
 	{ .name = "local cap: quarantine", .authors = { "example.com" },
 	    .opts = O_CAP_Q, .result = FAIL, .disp = DMARC_DISP_QUARANTINE,
 	    .overrides = DMARC_OVERRIDE_LOCAL_POLICY, .tag = "p",
@@ -931,7 +998,7 @@ static const struct ev_case ev_cases[] = {
 	    .decisive = "alice.blogspot.com" },
 };
 
-static struct dmarc_forwarder fwd[3];
+static struct dmarc_forwarder fwd[3], sealers[2];
 
 static void
 ev_input(const struct ev_case *c, struct dmarc_input *in,
@@ -960,6 +1027,11 @@ ev_input(const struct ev_case *c, struct dmarc_input *in,
 		in->spf = spf;
 	}
 	in->client_ip = c->ip;
+	in->arc_pass = c->arc_pass;
+	in->arc_claims = c->arc;
+	for (n = 0; n < 2 && c->arc[n].sealer != NULL; n++)
+		;
+	in->arc_claim_count = n;
 }
 
 static void
@@ -975,6 +1047,10 @@ ev_options(const struct ev_case *c, struct dmarc_options *opt)
 	if (c->opts & O_FWD_DOM) {
 		opt->forwarders = fwd + 2;
 		opt->forwarder_count = 1;
+	}
+	if (c->opts & O_ARC) {
+		opt->arc_sealers = sealers;
+		opt->arc_sealer_count = 2;
 	}
 }
 
@@ -1007,6 +1083,8 @@ ev_check(const struct ev_case *c, const struct dmarc_result *res)
 		CHECK_INT_EQ(d->spf_aligned, c->spf_al);
 	CHECK(d->dkim_aligned == (d->dkim_domain != NULL));
 	CHECK(d->spf_aligned == (d->spf_domain != NULL));
+	CHECK((d->arc != NULL) ==
+	    ((c->overrides & DMARC_OVERRIDE_ARC_SEALER) != 0));
 }
 
 static void
@@ -1019,6 +1097,10 @@ test_evaluate_table(void)
 	CHECK_INT_EQ(dmarc_forwarder_parse("192.0.2.0/24", &fwd[0]), 0);
 	CHECK_INT_EQ(dmarc_forwarder_parse("2001:DB8:1::/48", &fwd[1]), 0);
 	CHECK_INT_EQ(dmarc_forwarder_parse(".Example.NET", &fwd[2]), 0);
+	/* an IP entry among the sealers matches nothing */
+	CHECK_INT_EQ(dmarc_forwarder_parse("192.0.2.0/24", &sealers[0]), 0);
+	CHECK_INT_EQ(dmarc_forwarder_parse(".lists.example.net", &sealers[1]),
+	    0);
 	for (i = 0; tw && psl && i < sizeof(ev_cases) / sizeof(ev_cases[0]);
 	    i++) {
 		const struct ev_case *c = &ev_cases[i];

@@ -55,13 +55,6 @@ slow_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 	return 0;
 }
 
-static int
-slow_query(struct dns_resolver *r, const char *name, enum dns_type type,
-    struct dns_answer **ret)
-{
-	return slow_query_by(r, name, type, 0, ret);
-}
-
 static void
 slow_free(struct dns_resolver *r)
 {
@@ -69,7 +62,6 @@ slow_free(struct dns_resolver *r)
 }
 
 static const struct dns_ops slow_ops = {
-    .query = slow_query,
     .free = slow_free,
     .query_by = slow_query_by,
 };

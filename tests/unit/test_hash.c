@@ -166,11 +166,42 @@ test_inputs(void)
 	CHECK(hash_bytes(0, NULL, 0) == hash_str(0, ""));
 }
 
+/* hash_stable: the published fixed key, so the same in every process
+ * (a child made before this process hashed anything too) and in every
+ * version: the value for "x" is pinned (report ids are made of it; a new
+ * value would rename every retried report). */
+static void
+test_stable(void)
+{
+	struct hash_key k = {HASH_STABLE_K0, HASH_STABLE_K1};
+	uint64_t h = hash_stable(7, "x", 1);
+	int fd[2], st;
+	uint64_t c = 0;
+	pid_t pid;
+
+	CHECK(h == ossl_siphash13(&k, 7, (const uint8_t *)"x", 1));
+	CHECK(h == 0x020ed7b0bc9c1626ULL);
+	CHECK(hash_stable(7, "y", 1) != h && hash_stable(8, "x", 1) != h);
+	CHECK(pipe(fd) == 0);
+	if ((pid = fork()) == 0) {
+		c = hash_stable(7, "x", 1);
+		_exit(
+		    write(fd[1], &c, sizeof(c)) == (ssize_t)sizeof(c) ? 0 : 1);
+	}
+	close(fd[1]);
+	CHECK(read(fd[0], &c, sizeof(c)) == (ssize_t)sizeof(c));
+	close(fd[0]);
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	      WEXITSTATUS(st) == 0);
+	CHECK(c == h);
+}
+
 int
 main(void)
 {
 	test_process_key();
 	test_against_openssl();
 	test_inputs();
+	test_stable();
 	return check_summary("hash");
 }

@@ -98,6 +98,27 @@ options(time_t first, time_t last, time_t now, long grace)
 	    .first = first, .last = last, .now = now, .grace = grace};
 }
 
+/* claim_in -- a new claim of dir with options o, which must get want
+ * files (line: the caller's, for the message). NULL only on ENOMEM. */
+static struct spool_claim *
+claim_in(
+    const struct spool_claim_options *o, const char *dir, size_t want, int line)
+{
+	struct spool_claim *c = NULL;
+	int err;
+
+	if ((err = spool_claim_new(o, &c)) != 0 ||
+	    (err = spool_claim_dir(c, dir)) != 0 ||
+	    spool_claim_count(c) != want) {
+		check_failures++;
+		fprintf(stderr, "%s:%d: claim of %s: %s, %zu files, want %zu\n",
+		    __FILE__, line, dir, strerror(-err),
+		    c != NULL ? spool_claim_count(c) : 0, want);
+	}
+	check_count++;
+	return c;
+}
+
 /* ---- which files ---- */
 
 static void
@@ -118,9 +139,7 @@ test_selection(void)
 	/* a live claimer's file (process 1 is init) is left alone */
 	write_file(dir, "2023-11-14.c.jsonl.claimed.1", "14c\n");
 
-	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
-	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
-	CHECK_INT_EQ(spool_claim_count(c), 2);
+	c = claim_in(&o, dir, 2, __LINE__);
 	f = spool_claim_file(c, 0);
 	CHECK_STR_EQ(f->name, "2023-11-14.a.jsonl");
 	CHECK_STR_EQ(f->dir, dir);
@@ -148,18 +167,14 @@ test_selection(void)
 
 	/* the grace: a day that ended 100 s ago is not over for 101 s */
 	o.grace = 101;
-	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
-	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
-	CHECK_INT_EQ(spool_claim_count(c), 0);
+	c = claim_in(&o, dir, 0, __LINE__);
 	spool_claim_free(c);
 
 	/* a dry run lists in place and renames nothing */
 	o.grace = 0;
 	o.first = 0;
 	o.dry_run = true;
-	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
-	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
-	CHECK_INT_EQ(spool_claim_count(c), 2);
+	c = claim_in(&o, dir, 2, __LINE__);
 	CHECK_STR_EQ(read_file("/", spool_claim_file(c, 0)->path), "13a\n");
 	CHECK_INT_EQ(spool_claim_done(c, 0), 0);
 	spool_claim_free(c);
@@ -168,9 +183,7 @@ test_selection(void)
 
 	/* free releases what was neither done nor released */
 	o.dry_run = false;
-	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
-	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
-	CHECK_INT_EQ(spool_claim_count(c), 2);
+	c = claim_in(&o, dir, 2, __LINE__);
 	CHECK(!exists(dir, "2023-11-13.a.jsonl"));
 	spool_claim_free(c);
 	CHECK_STR_EQ(read_file(dir, "2023-11-13.a.jsonl"), "13a\n");
@@ -203,26 +216,20 @@ test_kinds(void)
 	o.last = DAY14 + DAY;
 	o.now = 1700000000 - 20 + 125;
 	o.grace = 6;
-	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
-	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
-	CHECK_INT_EQ(spool_claim_count(c), 1);
+	c = claim_in(&o, dir, 1, __LINE__);
 	CHECK_STR_EQ(
 	    spool_claim_file(c, 0)->name, "failure.2023-11-14T22-13.a.jsonl");
 	CHECK_INT_EQ(spool_claim_file(c, 0)->start, 1700000000 - 20);
 	spool_claim_free(c);
 	o.grace = 5;
-	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
-	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
-	CHECK_INT_EQ(spool_claim_count(c), 2);
+	c = claim_in(&o, dir, 2, __LINE__);
 	CHECK_STR_EQ(
 	    spool_claim_file(c, 1)->name, "failure.2023-11-14T22-14.a.jsonl");
 	CHECK(exists(dir, "2023-11-13.a.jsonl"));
 
 	/* meanwhile an aggregate claim takes only the aggregate file */
 	o = options(0, DAY14 + DAY, DAY14 + 2 * DAY, 0);
-	CHECK_INT_EQ(spool_claim_new(&o, &agg), 0);
-	CHECK_INT_EQ(spool_claim_dir(agg, dir), 0);
-	CHECK_INT_EQ(spool_claim_count(agg), 1);
+	agg = claim_in(&o, dir, 1, __LINE__);
 	CHECK_STR_EQ(spool_claim_file(agg, 0)->name, "2023-11-13.a.jsonl");
 	CHECK_INT_EQ(spool_claim_done(agg, 0), 0);
 	spool_claim_free(agg);
@@ -515,9 +522,7 @@ test_never_replace(void)
 	/* both are claimed; done with a name already in processed/ */
 	mkdir(pdir, 0700);
 	write_file(pdir, name, "processed before\n");
-	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
-	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
-	CHECK_INT_EQ(spool_claim_count(c), 2);
+	c = claim_in(&o, dir, 2, __LINE__);
 	CHECK_INT_EQ(spool_claim_done(c, 0), 0);
 	CHECK_INT_EQ(spool_claim_done(c, 1), 0);
 	spool_claim_free(c);
@@ -595,9 +600,7 @@ test_liveness(void)
 	close(go[1]);
 	CHECK_INT_EQ(waitpid(pid, &status, 0), pid);
 	close(ready[0]);
-	CHECK_INT_EQ(spool_claim_new(&o, &c), 0);
-	CHECK_INT_EQ(spool_claim_dir(c, dir), 0);
-	CHECK_INT_EQ(spool_claim_count(c), 3);
+	c = claim_in(&o, dir, 3, __LINE__);
 	CHECK_STR_EQ(read_file("/", spool_claim_file(c, 2)->path), "live\n");
 	CHECK_INT_EQ(count_names(dir, ".claim."), 1); /* this claim's */
 	spool_claim_free(c);

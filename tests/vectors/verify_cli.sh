@@ -6,7 +6,11 @@
 #     in a file of its own verifies;
 #   - without --authserv-id the header names the fully qualified host
 #     name (what `hostname --fqdn` prints), the milter's default too
-#     (check-config's summary).
+#     (check-config's summary);
+#   - every option with a value refuses a bad one, naming the option,
+#     with exit 2; --zone with --nameserver, an unknown option and no
+#     file are usage errors; --help is not; options of every group
+#     (DNS, SMTP facts, policy, evaluation and output) take effect.
 set -u
 am=$1 top=$2
 demo=$top/keys/demo
@@ -49,6 +53,42 @@ done
 st=$?
 [ $st -eq 0 ] && [ "$(grep -c 'dkim=pass' "$work/out")" -eq 2 ]
 check $? "its messages, one per file, verify (exit $st)" "$(cat "$work/out")"
+
+# options: bad values, usage errors, and one run with options of every
+# group
+for o in "--dns-time-budget 0" "--dns-time-budget 3601" "--ip 300.1.1.1" \
+	"--now -5" "--now 12x" "--min-key-bits 511" "--org-domain dns" \
+	"--trusted-forwarder 10.0.0.0/99"; do
+	set -- $o
+	"$am" verify $o "$work/signed.eml" >"$work/out" 2>"$work/err"
+	st=$?
+	[ $st -eq 2 ] && grep -q -- "$1 \"$2\": invalid value" "$work/err"
+	check $? "verify $o refused (exit $st)" "$(cat "$work/err")"
+done
+usage_error() {	# usage_error ARGS...: verify ARGS is a usage error
+	"$am" verify "$@" >"$work/out" 2>"$work/err"
+	st=$?
+	[ $st -eq 2 ] && grep -q "^usage: authmilter verify" "$work/err"
+	check $? "verify $* is a usage error (exit $st)" "$(cat "$work/err")"
+}
+usage_error --zone "$demo/demo.zone" --nameserver 127.0.0.1 "$work/signed.eml"
+usage_error --no-such-option "$work/signed.eml"
+usage_error --zone "$demo/demo.zone"
+"$am" verify --help >"$work/out" 2>&1
+st=$?
+[ $st -eq 0 ] && grep -q "^usage: authmilter verify" "$work/out"
+check $? "verify --help (exit $st)"
+"$am" verify --zone "$demo/demo.zone" --dns-time-budget 5 --ip 192.0.2.1 \
+	--helo mx.example.net --mail-from "<a@example.net>" \
+	--rcpt-domain example.org --local --no-required-from \
+	--trusted-forwarder 192.0.2.0/24 --org-domain treewalk \
+	--now 1795435260 --min-key-bits 1024 --authserv-id groups.example \
+	--json "$work/signed.eml" >"$work/out" 2>"$work/err"
+st=$?
+[ $st -eq 0 ] && grep -q '"authentication_results":" groups.example;' \
+	"$work/out" && grep -q 'smtp.mailfrom=example.net' "$work/out" &&
+	grep -q 'dkim=pass' "$work/out"
+check $? "verify with options of every group (exit $st)" "$(cat "$work/out" "$work/err")"
 
 # the default authserv-id
 fqdn=$(hostname --fqdn 2>/dev/null)

@@ -166,6 +166,17 @@ expect "1024 bits warned" 0 "warning: 1024-bit RSA keys are weak" \
 	"$am" keygen -d example.com -s weak -b 1024 -D k
 expect "-b with ed25519 refused" 2 "RSA keys only" \
 	"$am" keygen -d example.com -s edb -t ed25519 -b 2048 -D k
+expect "-t dsa refused" 2 "want rsa or ed25519" \
+	"$am" keygen -d example.com -s dsa -t dsa -D k
+expect "-b 20x refused" 2 "want 1024 to 4096" \
+	"$am" keygen -d example.com -s x -b 20x -D k
+expect "no -d is a usage error" 2 "^usage: authmilter keygen" \
+	"$am" keygen -s x -D k
+expect "an unknown option is a usage error" 2 "^usage: authmilter keygen" \
+	"$am" keygen -d example.com --no-such-option
+expect "an argument is a usage error" 2 "^usage: authmilter keygen" \
+	"$am" keygen -d example.com -s x -D k extra
+expect "--help" 0 "^usage: authmilter keygen" "$am" keygen --help
 month=$(date -u +%Y%m)
 expect "default selector is the month" 0 "$month._domainkey.example.com" \
 	"$am" keygen -d example.com -D k

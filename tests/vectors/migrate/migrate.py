@@ -2,8 +2,8 @@
 """migrate.py -- authmilter migrate on the fixtures in tests/data/migrate.
 
 For each case: the migrated file passes check-config (migrate's exit 0),
-holds the expected options, lists what it left out, and prints the Postfix
-line for the socket. Where the original signs, opendkim (the Debian daemon,
+holds the expected options, leaves key rotation off, lists what it left
+out, and prints the Postfix line for the socket. Where the original signs, opendkim (the Debian daemon,
 driven through the milter protocol by miltertest) signs a message under
 the original opendkim.conf and authmilter signs it under the migrated
 settings; both signatures must verify with `authmilter verify --zone` and
@@ -284,6 +284,14 @@ def run_case(case, base):
         k, _, v = (w % {"dir": work}).partition(" ")
         check("%s: %s %s" % (name, k, v), opts.get(k) == v,
               "got %r" % opts.get(k))
+    # key rotation is a decision the operator makes: never migrated on
+    check("%s: rotation left off (no Rotate* option)" % name,
+          opts != {} and not any(k.lower().startswith("rotate")
+                                 for k in opts), str(opts))
+    r2 = run([am, "rotate", "-c", out, "--status"])
+    check("%s: authmilter rotate says rotation is off" % name,
+          r2.returncode == 0 and b"rotation is off" in r2.stdout,
+          (r2.stdout + r2.stderr).decode())
     header = text.split("\n\n", 1)[0]
     for opt in dropped:
         check("%s: %s listed as not carried over" % (name, opt),

@@ -129,10 +129,10 @@ struct failure_envelope {
 
 /* The local options (authmilter.conf(5), FailureReports*). */
 struct failure_options {
-	bool on_none;           /* FailureReportsOnNone */
-	bool bcc;               /* FailureReportsBcc is set */
-	size_t body_max;        /* FailureReportsBodies; 0: no body */
-	const char **own;        /* our domains: never a destination */
+	bool on_none;     /* FailureReportsOnNone */
+	bool bcc;         /* FailureReportsBcc is set */
+	size_t body_max;  /* FailureReportsBodies; 0: no body */
+	const char **own; /* our domains: never a destination */
 	size_t own_count;
 	const char *const *no_reports_to; /* NoReportsTo */
 	size_t no_reports_to_count;
@@ -143,8 +143,8 @@ struct failure_options {
  * "%"), and the domains of ReportEmail, FailureReportsSentBy and the
  * authserv-id. Borrows from cfg; the own list is heap memory.
  * @return 0, or -ENOMEM. */
-int failure_options_from_config(const struct config *cfg,
-    struct failure_options *ret);
+int failure_options_from_config(
+    const struct config *cfg, struct failure_options *ret);
 /* failure_options_free -- release what failure_options_from_config made. */
 void failure_options_free(struct failure_options *o);
 
@@ -152,8 +152,8 @@ void failure_options_free(struct failure_options *o);
  * (spool_append_line, SPOOL_FAILURE) in dir.
  * @return 0, or the first failure (-EINVAL with *ret_why for a record
  * that cannot be written; -errno of the spool). */
-int failure_append(const char *dir, const struct failure_record *recs,
-    size_t n, time_t now, struct spool_stats *stats, const char **ret_why);
+int failure_append(const char *dir, const struct failure_record *recs, size_t n,
+    time_t now, struct spool_stats *stats, const char **ret_why);
 
 /* failure_triggers -- which fo options the facts of r fire (RFC 9989
  * section 4.7): DMARC_FO_0 when neither DKIM nor SPF gave an aligned

@@ -9,15 +9,9 @@ dofile(os.getenv("MT_HERE") .. "/lib.lua")
 local am = os.getenv("MT_AM")
 local spool = T.dir .. "/spool"
 
-local function count(glob)
-	local p = io.popen("ls " .. glob .. " 2>/dev/null | wc -l")
-	local n = tonumber(p:read("*a"))
-	p:close()
-	return n
-end
-
-local function lines(glob)
-	local p = io.popen("cat " .. glob .. " 2>/dev/null | wc -l")
+-- count(glob): the files; count(glob, "cat"): their lines
+local function count(glob, cmd)
+	local p = io.popen((cmd or "ls") .. " " .. glob .. " 2>/dev/null | wc -l")
 	local n = tonumber(p:read("*a"))
 	p:close()
 	return n
@@ -48,7 +42,7 @@ T.send(c, {again = true, ip = "198.51.100.9",
     headers = {{"From", " x@reject.example"}, {"Subject", " s"}}})
 mt.disconnect(c)
 T.check(count(spool .. "/failure.*.jsonl") == 1, "one failure file")
-T.check(lines(spool .. "/failure.*.jsonl") == 1, "one failure record")
+T.check(count(spool .. "/failure.*.jsonl", "cat") == 1, "one failure record")
 local rec = T.read(io.popen("ls " .. spool .. "/failure.*.jsonl"):read("*l"))
 T.check(rec:find('"policy_domain":"ruf.example"', 1, true) ~= nil and
     rec:find('"rcpt_to":["someone@rcpt.example"]', 1, true) ~= nil and
@@ -93,6 +87,8 @@ T.check(os.execute("/usr/bin/python3 " .. T.here ..
     "/../vectors/failure/check_arf.py " .. T.dir .. "/mail/report.* " ..
     "--to failures@ruf.example --expect Reported-Domain=ruf.example " ..
     "--expect Source-IP=198.51.100.9 --expect Auth-Failure=dmarc " ..
+    "--has 'Authentication-Results=arc=none smtp.remote-ip=198.51.100.9' " ..
+    "--has 'Authentication-Results=dmarc=fail' " ..
     "--inner-has 'Subject: first' --nowhere someone@"),
     "the report parses with Python's email package")
 T.check(sender(cap, 300) == 0 and count(T.dir .. "/mail/report.*") == 1,

@@ -6,7 +6,8 @@ every field RFC 9991 section 4 marks REQUIRED, with the values given on
 the command line; the original's header section as the third part, and
 nothing of it in the report's own header.
 
-  check_arf.py FILE [--expect FIELD=VALUE]... [--absent FIELD]...
+  check_arf.py FILE [--expect FIELD=VALUE]... [--has FIELD=TEXT]...
+               [--absent FIELD]...
                [--to ADDR]... [--original text/rfc822-headers|message/rfc822]
                [--inner-has TEXT]... [--nowhere TEXT]... [--transit]
 Exit 0 when every check holds; each failure is printed.
@@ -28,6 +29,8 @@ def check(cond, what):
 ap = argparse.ArgumentParser()
 ap.add_argument("file")
 ap.add_argument("--expect", action="append", default=[])
+ap.add_argument("--has", action="append", default=[],
+                help="the field's value (unfolded) contains TEXT")
 ap.add_argument("--absent", action="append", default=[])
 ap.add_argument("--to", action="append", default=[])
 ap.add_argument("--original", default="text/rfc822-headers")
@@ -97,6 +100,10 @@ if isinstance(parts, list) and len(parts) == 3:
         if got is not None:
             got = " ".join(got.split())
         check(got == v, "%s: %r, want %r" % (k, got, v))
+    for e in a.has:
+        k, v = e.split("=", 1)
+        got = " ".join((fields.get(k) or "").split())
+        check(v in got, "%s: %r, want it to contain %r" % (k, got, v))
     for k in a.absent:
         check(fields.get(k) is None, "%s absent" % k)
     check(orig.get_content_type() == a.original,

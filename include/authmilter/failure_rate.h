@@ -44,7 +44,8 @@ struct failure_rate_limit {
 };
 
 /* failure_rate_limit_parse -- "COUNT/PERIOD", PERIOD in seconds or with
- * a unit s, m, h, d ("1/10m"). @return 0 and *ret; -EINVAL. */
+ * a unit s, m, h, d, w ("1/10m", config_rotate_duration), at most 366
+ * days. @return 0 and *ret; -EINVAL. */
 int failure_rate_limit_parse(const char *s, struct failure_rate_limit *ret);
 
 struct failure_rate;

@@ -561,7 +561,7 @@ config_set_rate(struct config_loader *l, const struct config_option *o,
 
 	if (failure_rate_limit_parse(v, &r) != 0)
 		return config_whyf(l, "\"%s\": want COUNT/PERIOD, e.g. "
-		    "1/600 or 1/10m (s, m, h, d)", v);
+		    "1/600 or 1/10m (s, m, h, d, w)", v);
 	f[0] = r.count;
 	f[1] = r.seconds;
 	return NULL;

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "authmilter/bounds.h"
+#include "authmilter/config_rotate.h"
 #include "authmilter/failure_rate.h"
 
 #define HEADER "authmilter-failure-rate 1"
@@ -32,7 +34,8 @@ struct failure_rate {
 int
 failure_rate_limit_parse(const char *s, struct failure_rate_limit *ret)
 {
-	unsigned long count, period, unit = 1;
+	unsigned long count, period;
+	unsigned secs;
 	char *end;
 
 	if (s[0] < '0' || s[0] > '9')
@@ -42,31 +45,19 @@ failure_rate_limit_parse(const char *s, struct failure_rate_limit *ret)
 	if (errno != 0 || *end != '/' || count < 1 || count > 1000000 ||
 	    end[1] < '0' || end[1] > '9')
 		return -EINVAL;
-	period = strtoul(end + 1, &end, 10);
-	if (errno != 0)
+	s = end + 1;
+	/* seconds, or a duration with its unit as Rotate* options take it */
+	if (s[strspn(s, "0123456789")] == '\0') {
+		period = strtoul(s, &end, 10);
+		if (errno != 0 || period > UINT_MAX)
+			return -EINVAL;
+		secs = (unsigned)period;
+	} else if (config_rotate_duration(s, &secs) != NULL)
 		return -EINVAL;
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*end != '\0' && end[1] != '\0')
-		return -EINVAL;
-	if (period < 1 || period > 366 * 86400 / unit)
+	if (secs < 1 || secs > 366 * 86400)
 		return -EINVAL;
 	ret->count = (unsigned)count;
-	ret->seconds = (unsigned)(period * unit);
+	ret->seconds = secs;
 	return 0;
 }
 

@@ -424,10 +424,11 @@ static const struct bad_case bad_cases[] = {
 	    "FailureReportsSentBy: \"Name <a@example.com>\": want a bare "
 	    "address like dmarc-reports@example.com\n" },
 	{ "FailureReportsRateDomain 0/600", ETC ":1: FailureReportsRateDomain: "
-	    "\"0/600\": want COUNT/PERIOD, e.g. 1/600 or 1/10m (s, m, h, d)\n" },
+	    "\"0/600\": want COUNT/PERIOD, e.g. 1/600 or 1/10m (s, m, h, d, "
+	    "w)\n" },
 	{ "FailureReportsRateTo 5 per hour", ETC ":1: FailureReportsRateTo: "
 	    "\"5 per hour\": want COUNT/PERIOD, e.g. 1/600 or 1/10m (s, m, h, "
-	    "d)\n" },
+	    "d, w)\n" },
 	{ "FailureReportsBodies 2000000", ETC ":1: FailureReportsBodies: "
 	    "\"2000000\": out of range (0 to 1048576)\n" },
 	{ "FailureReportsMaxPerRun 0", ETC ":1: FailureReportsMaxPerRun: \"0\": "

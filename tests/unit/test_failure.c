@@ -459,6 +459,9 @@ test_rate_limit(void)
 	CHECK(l.count == 3 && l.seconds == 600);
 	CHECK_INT_EQ(failure_rate_limit_parse("2/1d", &l), 0);
 	CHECK(l.seconds == 86400);
+	CHECK_INT_EQ(failure_rate_limit_parse("1/2w", &l), 0);
+	CHECK_INT_EQ(l.seconds, 14 * 86400);
+	CHECK_INT_EQ(failure_rate_limit_parse("1/53w", &l), -EINVAL);
 	CHECK_INT_EQ(failure_rate_limit_parse("0/600", &l), -EINVAL);
 	CHECK_INT_EQ(failure_rate_limit_parse("1/0", &l), -EINVAL);
 	CHECK_INT_EQ(failure_rate_limit_parse("1/", &l), -EINVAL);

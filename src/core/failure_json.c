@@ -2,7 +2,6 @@
  * failure_json.c -- the failure record as one JSON line (jansson) and
  * back, checked both ways. See failure.h for the fields.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "authmilter/dmarc.h"
 #include "authmilter/dns.h"
 #include "authmilter/failure.h"
+#include "authmilter/spf.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -48,14 +48,6 @@ domain_ok(const char *s)
 {
 	return s != NULL && s[0] != '\0' &&
 	       text_ok(s, BOUND_DOMAIN_LEN, false) && dns_name_valid(s);
-}
-
-static bool
-ip_ok(const char *s)
-{
-	unsigned char a[16];
-
-	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
 static bool
@@ -111,6 +103,7 @@ check_auth(const struct failure_record *r, const char **ret_why)
 static int
 check_record(const struct failure_record *r, const char **ret_why)
 {
+	struct spf_ip ip;
 	size_t i;
 
 	NEED(r->reporting_host != NULL &&
@@ -135,7 +128,7 @@ check_record(const struct failure_record *r, const char **ret_why)
 	         word_ok(
 	             delivery_words, NELEM(delivery_words), r->delivery_result),
 	    "delivery_result: not an RFC 6591 word");
-	NEED(r->source_ip == NULL || ip_ok(r->source_ip),
+	NEED(r->source_ip == NULL || spf_ip_parse(r->source_ip, &ip) == 0,
 	    "source_ip: not an address");
 	NEED(OPT(r->helo, BOUND_DOMAIN_LEN, false), "helo: not printable");
 	NEED(OPT(r->mail_from, BOUND_TABLE_KEY_BYTES, false),

@@ -90,6 +90,8 @@ usage(FILE *f)
 "--nameserver, or the resolvers of /etc/resolv.conf; organizational\n"
 "domains are found as the milter finds them (--org-domain, default\n"
 "treewalk: the RFC 9989 DNS tree walk; psl: the Public Suffix List).\n"
+"With --failures: the DMARC failure reports of the spool instead\n"
+"(authmilter report --failures --help).\n"
 "Exit: 0 ok, 1 a report could not be sent or written, 2 usage or I/O.\n");
 }
 
@@ -131,17 +133,17 @@ parse_period(struct run *r, const char *s)
 
 /* ---- organizational domains, as the milter finds them ---- */
 
-static int
-run_orgdomain(void *ctx, const char *domain, struct buf *ret)
+int
+cli_orgdomain_of(struct orgdomain *od, struct dns_resolver *dns,
+    const char *domain, struct buf *ret)
 {
-	const struct run *r = ctx;
 	struct orgdomain_org org;
 	struct arena *a = arena_new(4096);
 	int err;
 
 	if (a == NULL)
 		return -ENOMEM;
-	err = orgdomain_find(r->org, r->dns, a, domain, &org);
+	err = orgdomain_find(od, dns, a, domain, &org);
 	/* a lookup that did not complete compares the domain itself, so
 	 * the destination is checked rather than trusted */
 	if (err == 0)
@@ -149,6 +151,14 @@ run_orgdomain(void *ctx, const char *domain, struct buf *ret)
 		    domain);
 	arena_free(a);
 	return err != 0 ? err : buf_error(ret);
+}
+
+static int
+run_orgdomain(void *ctx, const char *domain, struct buf *ret)
+{
+	const struct run *r = ctx;
+
+	return cli_orgdomain_of(r->org, r->dns, domain, ret);
 }
 
 /* ---- claiming ---- */
@@ -548,7 +558,7 @@ parse_options(struct run *r, int argc, char **argv, const char **period,
 static int
 config_defaults(struct run *r, const char **ns)
 {
-	static char out[4096], nsbuf[512];
+	static char out[4096];
 	struct config *c;
 	struct buf errors;
 	size_t i;
@@ -573,17 +583,26 @@ config_defaults(struct run *r, const char **ns)
 		r->meta.email = c->report_email;
 	for (i = 0; i < c->no_reports_to.n && r->nsuppress < MAX_DIRS; i++)
 		r->suppress[r->nsuppress++] = c->no_reports_to.v[i];
-	if (r->org_opt.method == ORGDOMAIN_TREEWALK &&
+	cli_report_lookups(c, &r->org_opt, ns);
+	return 0;
+}
+
+void
+cli_report_lookups(const struct config *c, struct orgdomain_options *org,
+    const char **ns)
+{
+	static char nsbuf[512];
+
+	if (org->method == ORGDOMAIN_TREEWALK &&
 	    c->org_domain == CONFIG_ORGDOMAIN_PSL)
-		r->org_opt.method = ORGDOMAIN_PSL;
-	if (r->org_opt.psl_path == NULL)
-		r->org_opt.psl_path = c->public_suffix_list;
+		org->method = ORGDOMAIN_PSL;
+	if (org->psl_path == NULL)
+		org->psl_path = c->public_suffix_list;
 	if (*ns == NULL && c->n_nameservers > 0) {
 		snprintf(nsbuf, sizeof(nsbuf), "%s@%u", c->nameservers[0].addr,
 		    c->nameservers[0].port);
 		*ns = nsbuf;
 	}
-	return 0;
 }
 
 static int

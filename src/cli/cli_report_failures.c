@@ -143,18 +143,8 @@ static int
 frun_orgdomain(void *ctx, const char *domain, struct buf *ret)
 {
 	const struct frun *r = ctx;
-	struct orgdomain_org org;
-	struct arena *a = arena_new(4096);
-	int err;
 
-	if (a == NULL)
-		return -ENOMEM;
-	err = orgdomain_find(r->org, r->dns, a, domain, &org);
-	if (err == 0)
-		buf_adds(
-		    ret, org.status == ORGDOMAIN_OK ? org.org_domain : domain);
-	arena_free(a);
-	return err != 0 ? err : buf_error(ret);
+	return cli_orgdomain_of(r->org, r->dns, domain, ret);
 }
 
 /* spf_record -- the v=spf1 TXT record of domain, for SPF-DNS (arena
@@ -746,7 +736,6 @@ parse(struct frun *r, int argc, char **argv, const char **zone, const char **ns,
 static int
 defaults(struct frun *r, const char **ns, int redact)
 {
-	static char nsbuf[512];
 	const struct config *c;
 	struct buf errors;
 	size_t i;
@@ -794,16 +783,7 @@ defaults(struct frun *r, const char **ns, int redact)
 	}
 	if (r->max_per_run == 0)
 		r->max_per_run = c->failure_reports_max_per_run;
-	if (r->org_opt.method == ORGDOMAIN_TREEWALK &&
-	    c->org_domain == CONFIG_ORGDOMAIN_PSL)
-		r->org_opt.method = ORGDOMAIN_PSL;
-	if (r->org_opt.psl_path == NULL)
-		r->org_opt.psl_path = c->public_suffix_list;
-	if (*ns == NULL && c->n_nameservers > 0) {
-		snprintf(nsbuf, sizeof(nsbuf), "%s@%u", c->nameservers[0].addr,
-		    c->nameservers[0].port);
-		*ns = nsbuf;
-	}
+	cli_report_lookups(c, &r->org_opt, ns);
 	if (r->ndirs == 0)
 		return bad("--spool (or SpoolDir) is required", NULL);
 	if (r->from == NULL || strchr(r->from, '@') == NULL)

@@ -182,3 +182,22 @@ config_is_trusted_forwarder(const struct config *cfg,
 {
 	return table_hosts_match(cfg->trusted_forwarders, ip, hostname);
 }
+
+bool
+config_arc_seals(const struct config *cfg, const struct table_ip *ip,
+    const char *hostname, const char *rcpt_domain, bool verified)
+{
+	size_t i;
+
+	if (cfg->arc_key == NULL)
+		return false;
+	if (verified && cfg->arc_seal_inbound)
+		return true;
+	if (cfg->arc_seal_hosts != NULL &&
+	    table_hosts_match(cfg->arc_seal_hosts, ip, hostname))
+		return true;
+	for (i = 0; rcpt_domain != NULL && i < cfg->arc_seal_rcpt.n; i++)
+		if (strcasecmp(cfg->arc_seal_rcpt.v[i], rcpt_domain) == 0)
+			return true;
+	return false;
+}

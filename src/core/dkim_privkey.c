@@ -16,6 +16,7 @@
 
 #include "authmilter/b64.h"
 #include "authmilter/bounds.h"
+#include "authmilter/canon.h"
 #include "authmilter/dkim_privkey.h"
 
 struct dkim_privkey {
@@ -23,7 +24,27 @@ struct dkim_privkey {
 	enum dkim_key_type type;
 	unsigned bits;
 	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *sign_tpl; /* RSA: set up once, duplicated per
+	                         * signature; NULL: set one up each time */
 };
+
+/* RFC 6376 section 3.3.1: RSASSA-PKCS1-v1_5 over SHA-256, a signing
+ * context for pkey. NULL when OpenSSL cannot set it up. */
+static EVP_PKEY_CTX *
+rsa_sign_ctx(EVP_PKEY *pkey)
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pkey, NULL);
+
+	if (pctx != NULL &&
+	    (EVP_PKEY_sign_init(pctx) != 1 ||
+	        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
+	        EVP_PKEY_CTX_set_signature_md(pctx, canon_sha256()) != 1)) {
+		EVP_PKEY_CTX_free(pctx);
+		pctx = NULL;
+	}
+	ERR_clear_error();
+	return pctx;
+}
 
 struct dkim_privkey *
 dkim_privkey_ref(struct dkim_privkey *k)
@@ -37,6 +58,7 @@ struct dkim_privkey *
 dkim_privkey_unref(struct dkim_privkey *k)
 {
 	if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1) {
+		EVP_PKEY_CTX_free(k->sign_tpl);
 		EVP_PKEY_free(k->pkey);
 		free(k);
 	}
@@ -161,6 +183,8 @@ dkim_privkey_parse(
 		dkim_privkey_unref(k);
 		return r;
 	}
+	if (k->type == DKIM_KEY_RSA)
+		k->sign_tpl = rsa_sign_ctx(pk);
 	*ret = k;
 	return 0;
 }
@@ -215,16 +239,15 @@ dkim_privkey_sign(const struct dkim_privkey *k, const uint8_t *digest,
 		         1;
 		EVP_MD_CTX_free(mctx);
 	} else {
-		/* RFC 6376 section 3.3.1: RSASSA-PKCS1-v1_5 over SHA-256 */
-		pctx = EVP_PKEY_CTX_new(k->pkey, NULL);
-		if (pctx == NULL)
-			return -ENOMEM;
-		ok = EVP_PKEY_sign_init(pctx) == 1 &&
-		     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) ==
-		         1 &&
-		     EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
-		     EVP_PKEY_sign(pctx, sig, &len, digest, DKIM_DIGEST_LEN) ==
-		         1;
+		/* the context set up at load (rsa_sign_ctx), duplicated:
+		 * no algorithm look-up per signature */
+		if (k->sign_tpl != NULL) {
+			if ((pctx = EVP_PKEY_CTX_dup(k->sign_tpl)) == NULL)
+				return -ENOMEM;
+		} else if ((pctx = rsa_sign_ctx(k->pkey)) == NULL)
+			return -EIO;
+		ok = EVP_PKEY_sign(pctx, sig, &len, digest, DKIM_DIGEST_LEN) ==
+		     1;
 		EVP_PKEY_CTX_free(pctx);
 	}
 	ERR_clear_error();

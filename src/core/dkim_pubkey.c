@@ -14,6 +14,7 @@
 
 #include "authmilter/b64.h"
 #include "authmilter/bounds.h"
+#include "authmilter/canon.h"
 #include "authmilter/dkim_pubkey.h"
 #include "authmilter/span.h"
 #include "authmilter/tags.h"
@@ -42,7 +43,7 @@ rsa_verify_ctx(EVP_PKEY *pkey)
 	if (pctx != NULL &&
 	    (EVP_PKEY_verify_init(pctx) != 1 ||
 	        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
-	        EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) != 1)) {
+	        EVP_PKEY_CTX_set_signature_md(pctx, canon_sha256()) != 1)) {
 		EVP_PKEY_CTX_free(pctx);
 		pctx = NULL;
 	}

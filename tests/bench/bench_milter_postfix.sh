@@ -98,10 +98,17 @@ send() {
 # milters), print the figures (CPU of all PIDs summed); sets rate to the
 # messages/s, ms to the CPU ms per message, rss to the peak RSS in KB
 round() {
-	smtp=$(port)
-	sink=$(port)
-	bash "$e2e/postfix-instance.sh" start "$dir/pf" "$smtp" "$sink" \
-	    "$2" >/dev/null || { echo "postfix did not start" >&2; exit 1; }
+	# a port another job took, or the previous instance's master not
+	# gone yet (postfix stop does not wait): stop, wait, new ports
+	tries=0
+	until smtp=$(port) && sink=$(port) &&
+	    bash "$e2e/postfix-instance.sh" start "$dir/pf" "$smtp" "$sink" \
+	    "$2" >/dev/null 2>&1; do
+		tries=$((tries + 1))
+		[ $tries -lt 5 ] || { echo "postfix did not start" >&2; exit 1; }
+		bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
+		sleep 2
+	done
 	# warm up: one message (DNS cache, connections)
 	send 1 1
 	sleep 1
@@ -129,6 +136,14 @@ round() {
 	ar=$(grep -c '^Authentication-Results:' "$dir/pf/sink/$last")
 	dk=$(grep -o 'dkim=pass' "$dir/pf/sink/$last" | wc -l)
 	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
+	# let the master go before the next round reuses the directory
+	i=0
+	while [ -f "$dir/pf/queue/pid/master.pid" ] &&
+	    kill -0 "$(tr -d " " <"$dir/pf/queue/pid/master.pid" 2>/dev/null)" \
+	    2>/dev/null && [ $i -lt 100 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
 	rate=$(awk -v n="$got" -v t0="$t0" -v t1="$t1" \
 	    'BEGIN { printf "%.0f", n / (t1 - t0) }')
 	ms=$(awk -v n="$got" -v c="$((c1 - c0))" -v hz="$hz" \

@@ -24,6 +24,8 @@
 # BENCH_QUICKACK=1 also runs the inet rounds with the loopback route's
 # quickack attribute set (README.md "TCP_NODELAY and delayed ACKs"): it
 # changes the machine's routing table for the run and puts it back.
+# Ends with openssl speed rsa2048 (the signing target is in units of one
+# signature) and the load average.
 set -u
 src=${AUTHMILTER_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${AUTHMILTER_BUILD_ROOT:-$src/build}
@@ -449,4 +451,8 @@ echo "   opendkim+opendmarc; peak RSS of the daemon(s)"
 printf '%-34s %8s %4s %8s %7s %7s %9s\n' what bytes sigs ms/msg x-floor \
     x-peer "RSS KB"
 cat "$dir/curves"
+# the signing target is stated in units of one signature, same run
+openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048/ {
+	printf "openssl speed: one rsa-2048 signature %.3f ms, one" \
+	    " verification %.3f ms\n", $4 * 1000, $5 * 1000 }'
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

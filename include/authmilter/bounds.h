@@ -179,6 +179,32 @@
  * libmilter's poll timeout in milliseconds (an int) can hold. */
 #define BOUND_MILTER_SESSION_IDLE (7 * 86400)
 
+/* DMARC failure reports (RFC 9991; failure.h). The header section copied
+ * into a failure record: RFC 9991 section 2 wants "as much of the message
+ * header fields ... as possible"; 256 KB holds every real header section
+ * and the reserve of msg.h, and past it the copy is cut at a field
+ * boundary and marked so. */
+#define BOUND_FAILURE_HEADER_BYTES (256 * 1024)
+/* The most body FailureReportsBodies may keep: a report must stay far
+ * below receivers' message size limits (Postfix 10240000 bytes) after
+ * base64 in the spool; the default is no body at all. */
+#define BOUND_FAILURE_BODY_BYTES (1024 * 1024)
+/* Envelope recipients recorded (Original-Rcpt-To): one message to a
+ * mailing list can have thousands; the report needs a few. */
+#define BOUND_FAILURE_RCPTS 16
+/* One failure record as a JSON line: the header section and body in
+ * base64 (4/3) plus 64 KB for the rest. */
+#define BOUND_FAILURE_RECORD_BYTES                                         \
+	((BOUND_FAILURE_HEADER_BYTES + BOUND_FAILURE_BODY_BYTES) / 3 * 4 +   \
+	    65536)
+/* Keys (policy domains, destinations) the rate-limit state file keeps:
+ * each line is a few hundred bytes, so the file stays under 40 MB. */
+#define BOUND_FAILURE_RATE_KEYS 100000
+/* Tries for one failure record whose destinations had a temporary DNS
+ * failure or whose mail sendmail refused: a report days late is of no
+ * use (RFC 9991 section 2: "sent almost immediately"). */
+#define BOUND_FAILURE_ATTEMPTS 12
+
 /* ---- key rotation ---- */
 
 /* A TSIG secret, decoded: RFC 2104 hashes an HMAC key longer than the

@@ -251,6 +251,21 @@ struct config {
 	char *report_email;
 	struct config_strlist no_reports_to;	/* domains */
 
+	/* failure reports (RFC 9991; failure.h, report_arf.h) */
+	bool failure_reports;		/* FailureReports; no */
+	bool failure_reports_on_none;	/* FailureReportsOnNone; no */
+	char *failure_reports_sent_by;	/* FailureReportsSentBy; NULL:
+					 * ReportEmail */
+	struct config_strlist failure_reports_bcc;	/* addresses */
+	bool failure_reports_redact;	/* FailureReportsRedact; yes */
+	unsigned failure_reports_bodies;	/* bytes of body; 0 */
+	unsigned failure_rate_domain[2];	/* FailureReportsRateDomain
+						 * COUNT, SECONDS; 1/600 */
+	unsigned failure_rate_to[2];	/* FailureReportsRateTo; 5/600 */
+	unsigned failure_reports_max_per_run;	/* 100 */
+	char *report_command;		/* ReportCommand; NULL: sendmail
+					 * -t -oi */
+
 	/* key rotation */
 	struct config_rotate rotate;
 

@@ -145,6 +145,8 @@ struct report_dest {
 	const char *uri;	/* as published */
 	const char *address;	/* where to send; NULL: dropped */
 	const char *why;	/* why dropped, or how it was verified */
+	bool temporary;		/* dropped for a temporary DNS failure of
+				 * the external check: try again later */
 };
 
 struct report_dest_options {
@@ -152,6 +154,10 @@ struct report_dest_options {
 	report_orgdomain_fn *orgdomain;	/* NULL: compare domains exactly,
 					 * so every other domain is checked */
 	void *orgdomain_ctx;
+	const char *tag;		/* the tag of the authorization record
+					 * that may override the destination:
+					 * "rua" (NULL) or "ruf" (RFC 9991
+					 * section 4: ruf for rua) */
 	const char *const *suppress;	/* NoReportsTo: "user@domain"
 					 * (address) or "domain" entries */
 	size_t suppress_count;
@@ -198,5 +204,10 @@ struct report_mail {
  * non-ASCII); -ERANGE past BOUND_REPORT_MAIL_BYTES or out's cap;
  * -ENOMEM. */
 int report_mail_compose(const struct report_mail *m, struct buf *out);
+
+/* report_date -- t as an RFC 5322 section 3.3 date-time in UTC ("Mon, 07
+ * Dec 2026 19:40:41 +0000"), independent of the locale, appended to out
+ * (errors are out's sticky error). */
+void report_date(struct buf *out, time_t t);
 
 #endif

@@ -276,7 +276,8 @@ bool spool_file_day(const char *name, time_t *ret_day);
  * local write and other appenders. stats (may be NULL) counts the
  * outcome.
  * @return 0; -E2BIG past the kind's longest line (BOUND_SPOOL_RECORD_BYTES
- * with its "\n"); -EINVAL (a "\n" in line, a bad host, or the file is not
+ * with its "\n" for SPOOL_AGGREGATE, BOUND_FAILURE_RECORD_BYTES for
+ * SPOOL_FAILURE); -EINVAL (a "\n" in line, a bad host, or the file is not
  * a regular file); -ENOMEM, or the -errno of open/write as for
  * spool_append. A failure never leaves a partial line that a later
  * record would continue. */
@@ -313,5 +314,21 @@ typedef void spool_warn_fn(
  * (-ELOOP for a symbolic link). */
 int spool_read_file(const char *path, spool_record_fn *fn, spool_warn_fn *warn,
     void *ctx, struct spool_read_stats *stats);
+
+/* Callback of spool_read_lines: parse one line (len bytes, no "\n") of
+ * the file's kind and, when it is a record, act on it. @return 0 (a
+ * record, handled); -EINVAL or -E2BIG with *ret_why (not a record: the
+ * reader skips it, or finds a whole record glued after a torn one and
+ * calls fn again with that); any other value stops the reading and is
+ * returned by spool_read_lines. */
+typedef int spool_line_fn(void *ctx, const char *line, size_t len,
+    const char *path, unsigned long lineno, const char **ret_why);
+
+/* spool_read_lines -- spool_read_file for records of any kind: each line
+ * (at most the kind's longest, see spool_append_line) goes to fn, with
+ * the same handling of torn and invalid lines.
+ * @return 0, fn's stopping value, or -errno of open/read. */
+int spool_read_lines(const char *path, enum spool_kind kind, spool_line_fn *fn,
+    spool_warn_fn *warn, void *ctx, struct spool_read_stats *stats);
 
 #endif

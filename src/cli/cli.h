@@ -36,6 +36,31 @@ int cli_rotate(int argc, char **argv);
  * has been printed as "authmilter: PATH: reason"). */
 int cli_read_file(const char *path, char **ret_data, size_t *ret_len);
 
+/* cli_report_failures -- `authmilter report --failures` (the DMARC failure
+ * reports of the spool; cli_report_failures.c). */
+int cli_report_failures(int argc, char **argv);
+
+struct config;
+struct dns_resolver;
+struct orgdomain;
+struct orgdomain_options;
+
+/* cli_orgdomain_of -- the organizational domain of domain into ret, as the
+ * milter finds it (od over dns; cli_report.c); the domain itself when the
+ * lookup found none. @return 0, or -errno. */
+int cli_orgdomain_of(struct orgdomain *od, struct dns_resolver *dns,
+    const char *domain, struct buf *ret);
+
+/* cli_report_lookups -- what the report commands take from c unless the
+ * command line said it: OrgDomain and PublicSuffixList into org, the
+ * first of Nameservers into *ns (a static buffer). */
+void cli_report_lookups(const struct config *c,
+    struct orgdomain_options *org, const char **ns);
+
+/* cli_pipe_to -- run cmd with sh -c and data (len bytes) on its standard
+ * input. @return 0 when it exits 0, else -EIO or -errno. */
+int cli_pipe_to(const char *cmd, const char *data, size_t len);
+
 /* cli_lf_only -- whether data (len bytes) ends its first line with a bare
  * LF: output then keeps that form. */
 bool cli_lf_only(const char *data, size_t len);

@@ -50,6 +50,7 @@ struct migrate {
 	struct buf conf;    /* the options written */
 	struct buf dropped; /* "where: Name value: reason" lines */
 	struct buf notes;   /* changes the postmaster should know */
+	const char *spool;  /* --spool: SpoolDir, when something needs one */
 };
 
 /* ---- reading opendkim.conf / opendmarc.conf ---- */
@@ -473,6 +474,74 @@ migrate_verifying(struct migrate *m)
 	migrate_action(m, "On-InternalError", "OnInternalError", true);
 }
 
+/* migrate_address -- the bare address of an opendmarc From value
+ * ("Name <a@b>" or "a@b") into out. @return false when there is none. */
+static bool
+migrate_address(const char *v, char *out, size_t size)
+{
+	const char *lt = strrchr(v, '<'), *gt;
+	size_t n;
+
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL) {
+		v = lt + 1;
+		n = (size_t)(gt - v);
+	} else
+		n = strlen(v);
+	if (n == 0 || n >= size || memchr(v, '@', n) == NULL ||
+	    strcspn(v, " \t\"<>") < n)
+		return false;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* opendmarc.conf(5) FailureReports*, ReportCommand: the same options
+ * here (authmilter.conf(5)); the milter writes failure records to
+ * SpoolDir and `authmilter report --failures` (its timer) sends them. */
+static void
+migrate_failure(struct migrate *m)
+{
+	struct migrate_opt *o, *on = migrate_get(&m->dmarc, "FailureReports");
+	char addr[512];
+
+	if ((o = migrate_get(&m->dmarc, "ReportCommand")) != NULL)
+		migrate_set(m, "ReportCommand", o->value, o, NULL);
+	if (on == NULL || !migrate_bool(on->value)) {
+		if (on != NULL)
+			migrate_set(m, "FailureReports", "no", on, NULL);
+		return;
+	}
+	if (m->spool == NULL) {
+		migrate_drop(m, on,
+		    "failure records need a spool: run "
+		    "migrate with --spool DIR (the package's is "
+		    "/var/lib/authmilter) to keep failure reports");
+		return;
+	}
+	o = migrate_get(&m->dmarc, "FailureReportsSentBy");
+	if (o == NULL || !migrate_address(o->value, addr, sizeof(addr))) {
+		migrate_drop(m, on,
+		    "failure reports need a From address of "
+		    "ours: set FailureReportsSentBy (opendmarc used "
+		    "user@host)");
+		if (o != NULL)
+			migrate_drop(m, o, "not an address");
+		return;
+	}
+	migrate_set(m, "SpoolDir", m->spool, NULL, "--spool");
+	migrate_set(m, "FailureReports", "yes", on, NULL);
+	migrate_set(m, "FailureReportsSentBy", addr, o, "the address only");
+	if ((o = migrate_get(&m->dmarc, "FailureReportsOnNone")) != NULL)
+		migrate_set(m, "FailureReportsOnNone",
+		    migrate_bool(o->value) ? "yes" : "no", o, NULL);
+	if ((o = migrate_get(&m->dmarc, "FailureReportsBcc")) != NULL)
+		migrate_set(m, "FailureReportsBcc", o->value, o, NULL);
+	migrate_note(m,
+	    "FailureReports: the local parts of addresses "
+	    "are redacted (FailureReportsRedact yes), bodies are left out, "
+	    "and reports are rate-limited (authmilter.conf(5))");
+}
+
 static void
 migrate_dmarc(struct migrate *m, bool have)
 {
@@ -511,13 +580,14 @@ migrate_dmarc(struct migrate *m, bool have)
 		/* authmilter rejects network mail without a usable From by
 		 * default; opendkim and opendmarc did not */
 		migrate_set(m, "RequiredFrom", "no", NULL,
-		    have ? "opendmarc's default" :
-		    "mail without a From was accepted before");
+		    have ? "opendmarc's default"
+		         : "mail without a From was accepted before");
 	}
 	if ((o = migrate_get(&m->dmarc, "HistoryFile")) != NULL)
 		migrate_drop(m, o,
 		    "aggregate reports now come from the spool:"
 		    " set SpoolDir and run `authmilter report` (no database)");
+	migrate_failure(m);
 	if (!have)
 		migrate_note(m,
 		    "DMARC and SPF are now evaluated and recorded "
@@ -537,10 +607,6 @@ static const struct {
                         "authmilter reads its AD bit"},
     {"ReportAddress", "failure reports are not sent"},
     {"SendReports", "failure reports are not sent"},
-    {"FailureReports", "failure reports are not sent"},
-    {"FailureReportsBcc", "failure reports are not sent"},
-    {"FailureReportsOnNone", "failure reports are not sent"},
-    {"FailureReportsSentBy", "failure reports are not sent"},
     {"CopyFailuresTo", "failure reports are not sent"},
     {"AlwaysAddARHeader", "Authentication-Results is always added"},
     {"SoftwareHeader", "no software header is added"},
@@ -561,8 +627,6 @@ static const struct {
                          "never reads Received-SPF"},
     {"TrustedAuthservIDs", "no equivalent: authmilter never trusts "
                            "upstream Authentication-Results"},
-    {"ReportCommand", "`authmilter report --send` mails the reports "
-                      "through sendmail"},
     {"IgnoreHosts", "mail from InternalHosts is signed, not "
                     "DMARC-evaluated; other hosts are evaluated"},
     {"IgnoreAuthenticatedClients", "authenticated clients are signed "
@@ -724,6 +788,7 @@ migrate_usage(FILE *f)
 	fprintf(f,
 	    "usage: authmilter migrate --opendkim FILE [--opendmarc FILE] "
 	    "[-o OUT] [--force]\n"
+	    "           [--spool DIR]\n"
 	    "\n"
 	    "Write one authmilter.conf (OUT, default standard output) that "
 	    "keeps the\n"
@@ -731,7 +796,8 @@ migrate_usage(FILE *f)
 	    "could not\n"
 	    "be carried over (in the file and on stderr), check the result as "
 	    "check-config\n"
-	    "does, and print the Postfix milter lines to use.\n"
+	    "does, and print the Postfix milter lines to use. --spool DIR is\n"
+	    "the SpoolDir written when opendmarc sent failure reports.\n"
 	    "\n"
 	    "Exit status: 0 written and accepted, 1 written but the check "
 	    "found problems,\n"
@@ -792,6 +858,7 @@ cli_migrate(int argc, char **argv)
 	    {"opendmarc", required_argument, NULL, 'm'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
+	    {"spool", required_argument, NULL, 's'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -813,6 +880,9 @@ cli_migrate(int argc, char **argv)
 			break;
 		case 'o':
 			out = optarg;
+			break;
+		case 's':
+			m.spool = optarg;
 			break;
 		case 'f':
 			force = true;

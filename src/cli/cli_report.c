@@ -90,6 +90,8 @@ usage(FILE *f)
 "--nameserver, or the resolvers of /etc/resolv.conf; organizational\n"
 "domains are found as the milter finds them (--org-domain, default\n"
 "treewalk: the RFC 9989 DNS tree walk; psl: the Public Suffix List).\n"
+"With --failures: the DMARC failure reports of the spool instead\n"
+"(authmilter report --failures --help).\n"
 "Exit: 0 ok, 1 a report could not be sent or written, 2 usage or I/O.\n");
 }
 
@@ -131,17 +133,17 @@ parse_period(struct run *r, const char *s)
 
 /* ---- organizational domains, as the milter finds them ---- */
 
-static int
-run_orgdomain(void *ctx, const char *domain, struct buf *ret)
+int
+cli_orgdomain_of(struct orgdomain *od, struct dns_resolver *dns,
+    const char *domain, struct buf *ret)
 {
-	const struct run *r = ctx;
 	struct orgdomain_org org;
 	struct arena *a = arena_new(4096);
 	int err;
 
 	if (a == NULL)
 		return -ENOMEM;
-	err = orgdomain_find(r->org, r->dns, a, domain, &org);
+	err = orgdomain_find(od, dns, a, domain, &org);
 	/* a lookup that did not complete compares the domain itself, so
 	 * the destination is checked rather than trusted */
 	if (err == 0)
@@ -149,6 +151,14 @@ run_orgdomain(void *ctx, const char *domain, struct buf *ret)
 		    domain);
 	arena_free(a);
 	return err != 0 ? err : buf_error(ret);
+}
+
+static int
+run_orgdomain(void *ctx, const char *domain, struct buf *ret)
+{
+	const struct run *r = ctx;
+
+	return cli_orgdomain_of(r->org, r->dns, domain, ret);
 }
 
 /* ---- claiming ---- */
@@ -227,10 +237,8 @@ write_out(const char *dir, const char *name, const void *data, size_t len)
 	return err;
 }
 
-/* pipe_to -- run cmd with sh -c and the mail on its stdin.
- * @return 0 when it exits 0. */
-static int
-pipe_to(const char *cmd, const char *data, size_t len)
+int
+cli_pipe_to(const char *cmd, const char *data, size_t len)
 {
 	int fds[2], status;
 	ssize_t n;
@@ -310,7 +318,7 @@ send_report(struct run *r, const struct report_domain *d,
 	else if ((err = report_mail_compose(&mail, &b)) != 0)
 		fprintf(stderr, "authmilter: report: %s: cannot compose the "
 		    "mail: %s\n", d->domain, strerror(-err));
-	else if ((err = pipe_to(r->sendmail, b.data, b.len)) != 0)
+	else if ((err = cli_pipe_to(r->sendmail, b.data, b.len)) != 0)
 		fprintf(stderr, "authmilter: report: %s: \"%s\" failed\n",
 		    d->domain, r->sendmail);
 	else
@@ -550,7 +558,7 @@ parse_options(struct run *r, int argc, char **argv, const char **period,
 static int
 config_defaults(struct run *r, const char **ns)
 {
-	static char out[4096], nsbuf[512];
+	static char out[4096];
 	struct config *c;
 	struct buf errors;
 	size_t i;
@@ -575,17 +583,26 @@ config_defaults(struct run *r, const char **ns)
 		r->meta.email = c->report_email;
 	for (i = 0; i < c->no_reports_to.n && r->nsuppress < MAX_DIRS; i++)
 		r->suppress[r->nsuppress++] = c->no_reports_to.v[i];
-	if (r->org_opt.method == ORGDOMAIN_TREEWALK &&
+	cli_report_lookups(c, &r->org_opt, ns);
+	return 0;
+}
+
+void
+cli_report_lookups(const struct config *c, struct orgdomain_options *org,
+    const char **ns)
+{
+	static char nsbuf[512];
+
+	if (org->method == ORGDOMAIN_TREEWALK &&
 	    c->org_domain == CONFIG_ORGDOMAIN_PSL)
-		r->org_opt.method = ORGDOMAIN_PSL;
-	if (r->org_opt.psl_path == NULL)
-		r->org_opt.psl_path = c->public_suffix_list;
+		org->method = ORGDOMAIN_PSL;
+	if (org->psl_path == NULL)
+		org->psl_path = c->public_suffix_list;
 	if (*ns == NULL && c->n_nameservers > 0) {
 		snprintf(nsbuf, sizeof(nsbuf), "%s@%u", c->nameservers[0].addr,
 		    c->nameservers[0].port);
 		*ns = nsbuf;
 	}
-	return 0;
 }
 
 static int
@@ -651,6 +668,9 @@ cli_report(int argc, char **argv)
 	const char *why = NULL;
 	int err, status;
 
+	for (err = 1; err < argc; err++)
+		if (strcmp(argv[err], "--failures") == 0)
+			return cli_report_failures(argc, argv);
 	r.now = time(NULL);
 	if ((err = parse_options(&r, argc, argv, &period, &zone, &ns)) != 0)
 		return err > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;

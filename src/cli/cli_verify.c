@@ -18,6 +18,7 @@
 #include "authmilter/config.h"
 #include "authmilter/dkim_key_cache.h"
 #include "authmilter/dns.h"
+#include "authmilter/failure.h"
 #include "authmilter/msg.h"
 #include "authmilter/orgdomain.h"
 #include "authmilter/spool.h"
@@ -38,6 +39,10 @@ struct verify_opts {
 					 * this client's mail, or NULL */
 	const char *spool_dir;		/* NULL: no spool records */
 	struct spool_stats spool_stats;
+	bool failure_reports;		/* --failure-reports */
+	struct failure_options fail;	/* from --config */
+	const char **rcpt;		/* --rcpt-to */
+	size_t n_rcpt;
 	struct action_policy policy;
 	struct dmarc_options dmarc;
 	struct verdict_env env;
@@ -95,6 +100,11 @@ verify_usage(FILE *f)
 	    "failure (repeatable)\n"
 	    "  --spool DIR               append the aggregate-report records "
 	    "the milter would\n"
+	    "  --failure-reports         with --spool: append the failure "
+	    "records the milter\n"
+	    "                            would with FailureReports yes\n"
+	    "  --rcpt-to ADDR            an envelope recipient, for failure "
+	    "records (repeatable)\n"
 	    "  --json                    JSON output\n"
 	    "\n"
 	    "Each FILE is one message (an mbox is refused: split it into one "
@@ -359,6 +369,49 @@ verify_spool(struct verify_opts *o, const char *path, const struct verdict *v)
 	return 0;
 }
 
+/* Append the failure records the milter would write with FailureReports
+ * yes (failure.h); body is the message's body. */
+static int
+verify_failure(struct verify_opts *o, const char *path,
+    const struct verdict *v, const struct msg *m, const char *body,
+    size_t body_len, const struct action *act, struct arena *a)
+{
+	struct failure_envelope env;
+	struct failure_record *recs;
+	const char *why = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!o->failure_reports || o->spool_dir == NULL)
+		return 0;
+	memset(&env, 0, sizeof(env));
+	env.now = o->env.now;
+	env.reporting_host = o->env.receiver;
+	env.authserv_id = o->env.authserv_id;
+	env.client_ip = o->env.client_ip;
+	env.helo = o->env.helo;
+	env.mail_from = o->env.mail_from;
+	env.rcpt = o->rcpt;
+	env.rcpt_count = o->n_rcpt;
+	env.delivery_result = failure_delivery_result(
+	    act->kind == ACTION_REJECT || act->kind == ACTION_TEMPFAIL,
+	    act->kind == ACTION_QUARANTINE);
+	env.body = (const uint8_t *)body;
+	env.body_len = body_len < o->fail.body_max ? body_len : o->fail.body_max;
+	env.body_truncated = body_len > env.body_len;
+	r = failure_records(v, m, &env, &o->fail, a, &recs, &n, &why);
+	if (r == 0 && n > 0)
+		r = failure_append(o->spool_dir, recs, n, (time_t)o->env.now,
+		    NULL, &why);
+	if (r < 0)
+		fprintf(stderr, "authmilter verify: %s: failure record: %s\n",
+		    path, why != NULL ? why : strerror(-r));
+	else if (n == 0 && !o->json)
+		fprintf(stderr, "authmilter verify: %s: no failure record: "
+		    "%s\n", path, why);
+	return r;
+}
+
 /* RFC 4155: an mbox starts with a "From " separator line, and each
  * further message follows an empty line with another. A message's header
  * cannot start so ("From" then a space is no field name). @return the
@@ -419,6 +472,9 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 		r = verdict_finish(s, &v);
 	if (r == 0)
 		r = action_decide(v, &o->policy, o->local, a, &act);
+	if (r == 0 && o->unverified == NULL &&
+	    verify_failure(o, path, v, &m, data + body, len - body, &act, a) < 0)
+		r = 0; /* said on stderr; the verdict stands */
 	if (r == 0 && o->unverified != NULL) {
 		/* the milter accepts it unchanged; the verdict is shown all
 		 * the same */
@@ -547,6 +603,9 @@ verify_opt_smtp(
 	case 'L':
 		o->local = true;
 		return 0;
+	case 'C':
+		o->rcpt[o->n_rcpt++] = arg;
+		return 0;
 	}
 	return 1;
 }
@@ -614,6 +673,9 @@ verify_opt_eval(
 	case 'S':
 		o->spool_dir = arg;
 		return 0;
+	case 'F':
+		o->failure_reports = true;
+		return 0;
 	}
 	return 1;
 }
@@ -653,6 +715,8 @@ verify_parse(int argc, char **argv, struct verify_opts *o,
 		{ "trusted-forwarder", required_argument, NULL, 'T' },
 		{ "trusted-arc-sealer", required_argument, NULL, 'a' },
 		{ "spool", required_argument, NULL, 'S' },
+		{ "failure-reports", no_argument, NULL, 'F' },
+		{ "rcpt-to", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -852,7 +916,9 @@ cli_verify(int argc, char **argv)
 	args.zones = calloc((size_t)argc, sizeof(*args.zones));
 	args.fw = calloc((size_t)argc + 1, sizeof(*args.fw));
 	args.sealers = calloc((size_t)argc, sizeof(*args.sealers));
-	if (args.zones == NULL || args.fw == NULL || args.sealers == NULL)
+	o.rcpt = calloc((size_t)argc, sizeof(*o.rcpt));
+	if (args.zones == NULL || args.fw == NULL || args.sealers == NULL ||
+	    o.rcpt == NULL)
 		goto out;
 	r = verify_parse(argc, argv, &o, &args);
 	if (r != 0) {
@@ -864,6 +930,19 @@ cli_verify(int argc, char **argv)
 	verify_apply_config(&o, &args);
 	if (verify_arc_sealers(&o, &args) < 0)
 		goto out;
+	if (o.failure_reports &&
+	    failure_options_from_config(args.cfg, &o.fail) < 0)
+		goto out;
+	if (o.env.envelope_to == NULL && o.n_rcpt > 0) {
+		const char *at = strrchr(o.rcpt[0], '@');
+
+		static char dom[BOUND_DOMAIN_LEN + 1];
+
+		snprintf(dom, sizeof(dom), "%.*s",
+		    at != NULL ? (int)strcspn(at + 1, ">") : 0,
+		    at != NULL ? at + 1 : "");
+		o.env.envelope_to = dom[0] != '\0' ? dom : NULL;
+	}
 	if (orgdomain_new(&args.org, &org, &why) < 0) {
 		fprintf(stderr, "authmilter verify: public suffix list: %s\n",
 		    why != NULL ? why : "cannot be loaded");
@@ -888,5 +967,7 @@ out:
 	free(args.zones);
 	free(args.fw);
 	free(args.sealers);
+	free(o.rcpt);
+	failure_options_free(&o.fail);
 	return status;
 }

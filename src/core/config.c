@@ -31,6 +31,7 @@
 #include "authmilter/bounds.h"
 #include "authmilter/config.h"
 #include "authmilter/config_rotate.h"
+#include "authmilter/failure_rate.h"
 #include "authmilter/xalloc.h"
 
 struct config_loader;
@@ -505,9 +506,9 @@ config_set_domain_patterns(struct config_loader *l,
 	return s->n == 0 ? "empty list" : NULL;
 }
 
+/* config_email_why -- why v is not a bare address, or NULL. */
 static const char *
-config_set_email(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_email_why(struct config_loader *l, const char *v)
 {
 	const char *at = strrchr(v, '@');
 	const char *p;
@@ -519,7 +520,51 @@ config_set_email(struct config_loader *l, const struct config_option *o,
 	if (at == NULL || at == v || !config_domain_ok(at + 1))
 		return config_whyf(l, "\"%s\": want a bare address like "
 		    "dmarc-reports@example.com", v);
-	return config_set_string(l, o, v);
+	return NULL;
+}
+
+static const char *
+config_set_email(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	const char *why = config_email_why(l, v);
+
+	return why != NULL ? why : config_set_string(l, o, v);
+}
+
+/* A list of bare addresses (FailureReportsBcc). */
+static const char *
+config_set_emails(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	struct config_strlist *s = config_field(l, o);
+	const char *why;
+	size_t i;
+
+	config_strlist_free(s);
+	config_split(v, s);
+	for (i = 0; i < s->n; i++)
+		if ((why = config_email_why(l, s->v[i])) != NULL) {
+			config_strlist_free(s);
+			return why;
+		}
+	return s->n == 0 ? "empty list" : NULL;
+}
+
+/* COUNT/PERIOD (failure_rate.h) into two unsigned: count, seconds. */
+static const char *
+config_set_rate(struct config_loader *l, const struct config_option *o,
+    const char *v)
+{
+	struct failure_rate_limit r;
+	unsigned *f = config_field(l, o);
+
+	if (failure_rate_limit_parse(v, &r) != 0)
+		return config_whyf(l, "\"%s\": want COUNT/PERIOD, e.g. "
+		    "1/600 or 1/10m (s, m, h, d, w)", v);
+	f[0] = r.count;
+	f[1] = r.seconds;
+	return NULL;
 }
 
 /* RFC 8601 section 2.5: authserv-id is a value (token or quoted
@@ -920,6 +965,26 @@ static const struct config_option config_options[] = {
 	{ "TrustedARCSealers", NULL, config_set_domain_patterns,
 	    F(trusted_arc_sealers), 0, 0, NULL },
 	{ "NoReportsTo", NULL, config_set_domains, F(no_reports_to), 0, 0,
+	    NULL },
+	{ "FailureReports", NULL, config_set_bool, F(failure_reports), 0, 0,
+	    NULL },
+	{ "FailureReportsOnNone", NULL, config_set_bool,
+	    F(failure_reports_on_none), 0, 0, NULL },
+	{ "FailureReportsSentBy", NULL, config_set_email,
+	    F(failure_reports_sent_by), 0, 0, NULL },
+	{ "FailureReportsBcc", NULL, config_set_emails,
+	    F(failure_reports_bcc), 0, 0, NULL },
+	{ "FailureReportsRedact", NULL, config_set_bool,
+	    F(failure_reports_redact), 0, 0, NULL },
+	{ "FailureReportsBodies", NULL, config_set_unsigned,
+	    F(failure_reports_bodies), 0, BOUND_FAILURE_BODY_BYTES, NULL },
+	{ "FailureReportsRateDomain", NULL, config_set_rate,
+	    F(failure_rate_domain), 0, 0, NULL },
+	{ "FailureReportsRateTo", NULL, config_set_rate, F(failure_rate_to),
+	    0, 0, NULL },
+	{ "FailureReportsMaxPerRun", NULL, config_set_unsigned,
+	    F(failure_reports_max_per_run), 1, 1000000, NULL },
+	{ "ReportCommand", NULL, config_set_string, F(report_command), 0, 0,
 	    NULL },
 	{ "RotateDomains", NULL, config_set_domains, F(rotate.domains), 0, 0,
 	    NULL },
@@ -1440,6 +1505,15 @@ config_check(struct config_loader *l)
 			config_err(l, spool, "SpoolDir", "%s: not writable: %s",
 			    cfg->spool_dir, strerror(errno));
 	}
+	if (cfg->failure_reports && cfg->spool_dir == NULL)
+		config_err(l, config_option_line(cfg, "FailureReports"),
+		    "FailureReports", "needs SpoolDir (the milter writes "
+		    "failure records there)");
+	if (cfg->failure_reports && cfg->failure_reports_sent_by == NULL &&
+	    cfg->report_email == NULL)
+		config_err(l, config_option_line(cfg, "FailureReports"),
+		    "FailureReports", "needs FailureReportsSentBy or "
+		    "ReportEmail (the reports' From address)");
 	if (cfg->public_suffix_list != NULL &&
 	    access(cfg->public_suffix_list, R_OK) != 0)
 		config_err(l, config_option_line(cfg, "PublicSuffixList"),
@@ -1478,6 +1552,12 @@ config_defaults(struct config *cfg)
 	cfg->on_dns_error = CONFIG_ACTION_ACCEPT;
 	cfg->on_internal_error = CONFIG_ACTION_ACCEPT;
 	cfg->org_domain = CONFIG_ORGDOMAIN_TREEWALK;
+	cfg->failure_reports_redact = true;
+	cfg->failure_rate_domain[0] = 1; /* 1 per policy domain */
+	cfg->failure_rate_domain[1] = 600; /* per 10 minutes */
+	cfg->failure_rate_to[0] = 5; /* 5 per destination */
+	cfg->failure_rate_to[1] = 600;
+	cfg->failure_reports_max_per_run = 100;
 }
 
 char *
@@ -1548,6 +1628,9 @@ config_free(struct config *cfg)
 	free(cfg->report_org_name);
 	free(cfg->report_email);
 	config_strlist_free(&cfg->no_reports_to);
+	free(cfg->failure_reports_sent_by);
+	config_strlist_free(&cfg->failure_reports_bcc);
+	free(cfg->report_command);
 	free(cfg->arc_domain);
 	free(cfg->arc_selector);
 	free(cfg->arc_key_file);

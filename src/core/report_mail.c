@@ -137,7 +137,7 @@ same_org(const struct report_dest_options *o, const char *a, const char *b)
 /* confirms -- RFC 9990 section 4 step 6: a record whose first tag is
  * v=DMARC1; its rua tag into *ret_rua (NULL if none). */
 static bool
-confirms(const struct dns_rr *rr, struct tag_list *tl,
+confirms(const struct dns_rr *rr, const char *tag, struct tag_list *tl,
     const struct tag **ret_rua)
 {
 	const char *why;
@@ -148,7 +148,7 @@ confirms(const struct dns_rr *rr, struct tag_list *tl,
 	    tl->tags[0].name[0] != 'v' || tl->tags[0].value_len != 6 ||
 	    memcmp(tl->tags[0].value, "DMARC1", 6) != 0)
 		return false;
-	*ret_rua = tags_find(tl, "rua");
+	*ret_rua = tags_find(tl, tag);
 	return true;
 }
 
@@ -172,7 +172,7 @@ dests_add(struct dests *d, const char *uri, const char *addr,
 			addr = NULL;
 			why = "duplicate of an earlier destination";
 		}
-	d->v[d->n++] = (struct report_dest){ uri, addr, why };
+	d->v[d->n++] = (struct report_dest){ uri, addr, why, false };
 	return 0;
 }
 
@@ -239,7 +239,8 @@ external(struct dests *d, const struct report_dest_options *o,
 		return err;
 	}
 	for (i = 0; err == 0 && ans->status == DNS_OK && i < ans->count; i++)
-		if (confirms(&ans->rrs[i], &tl, &rua))
+		if (confirms(&ans->rrs[i], o->tag != NULL ? o->tag : "rua",
+		    &tl, &rua))
 			break;
 	if (o->dns == NULL)
 		why = "no resolver for the external-destination check";
@@ -252,9 +253,12 @@ external(struct dests *d, const struct report_dest_options *o,
 		    "record at <policy-domain>._report._dmarc.<host>)";
 	else
 		why = NULL;
-	if (why != NULL)
+	if (why != NULL) {
 		err = dests_add(d, uri, NULL, why);
-	else if (rua == NULL ||
+		/* RFC 9990 section 4: not verified now, maybe next time */
+		d->v[d->n - 1].temporary = err == 0 && o->dns != NULL &&
+		    ans != NULL && ans->status == DNS_TEMPFAIL;
+	} else if (rua == NULL ||
 	    (err = adopt_override(d, o, uri, host, rua, "external, "
 	    "authorized; rua override")) == 1)
 		err = dests_add(d, uri, addr, "external, authorized");
@@ -314,8 +318,8 @@ hdr_ok(const char *s)
 	return s != NULL;
 }
 
-static void
-add_date(struct buf *out, const char *field, time_t t)
+void
+report_date(struct buf *out, time_t t)
 {
 	static const char *const days[] = {
 		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
@@ -329,9 +333,17 @@ add_date(struct buf *out, const char *field, time_t t)
 	if (gmtime_r(&t, &tm) == NULL)
 		memset(&tm, 0, sizeof(tm));
 	/* RFC 5322 §3.3 date-time, independent of the locale */
-	buf_addf(out, "%s%s, %02d %s %04d %02d:%02d:%02d +0000\n", field,
+	buf_addf(out, "%s, %02d %s %04d %02d:%02d:%02d +0000",
 	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
 	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static void
+add_date(struct buf *out, const char *field, time_t t)
+{
+	buf_adds(out, field);
+	report_date(out, t);
+	buf_addc(out, '\n');
 }
 
 static void

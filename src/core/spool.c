@@ -840,7 +840,7 @@ static const struct spool_kind_desc {
     [SPOOL_AGGREGATE] = {"", "%Y-%m-%d", "dddd-dd-dd", 86400,
         BOUND_SPOOL_RECORD_BYTES},
     [SPOOL_FAILURE] = {"failure.", "%Y-%m-%dT%H-%M", "dddd-dd-ddTdd-dd", 60,
-        BOUND_SPOOL_RECORD_BYTES},
+        BOUND_FAILURE_RECORD_BYTES},
 };
 
 static const struct spool_kind_desc *
@@ -1098,6 +1098,8 @@ spool_append(const char *dir, const struct spool_record *r, time_t now,
 struct reader {
 	const char *path;
 	spool_record_fn *fn;
+	spool_line_fn *line_fn; /* instead of fn: records of another kind */
+	size_t max;             /* longest line, "\n" included */
 	spool_warn_fn *warn;
 	void *ctx;
 	struct spool_read_stats *stats;
@@ -1119,6 +1121,18 @@ skip(struct reader *rd, unsigned long *counter, const char *why)
  * there to the end of the line. */
 static const char record_start[] = "{\"version\":";
 
+/* parse_line -- one line of the reader's kind: an aggregate record
+ * into *ret, or (line_fn) handed to the caller's parser and handler.
+ * @return 0; -EINVAL/-E2BIG (not a record) with *ret_why; -errno. */
+static int
+parse_line(struct reader *rd, const char *s, size_t len,
+    struct spool_record *ret, const char **ret_why)
+{
+	if (rd->line_fn != NULL)
+		return rd->line_fn(rd->ctx, s, len, rd->path, rd->line, ret_why);
+	return spool_record_from_json(s, len, rd->arena, ret, ret_why);
+}
+
 /* glued -- s[0..len) is not a record; if it is a torn record with a
  * whole one written after it on the same line (by a writer that did not
  * end the fragment: an older authmilter, or a file system without
@@ -1134,8 +1148,7 @@ glued(struct reader *rd, const char *s, size_t len, struct spool_record *ret)
 	while ((p = memmem(p + 1, len - (size_t)(p + 1 - s), record_start,
 	            n)) != NULL) {
 		arena_reset(rd->arena);
-		err = spool_record_from_json(
-		    p, len - (size_t)(p - s), rd->arena, ret, &why);
+		err = parse_line(rd, p, len - (size_t)(p - s), ret, &why);
 		if (err != -EINVAL && err != -E2BIG)
 			return err == 0 ? 1 : err;
 	}
@@ -1151,8 +1164,8 @@ read_line(struct reader *rd, const char *s, size_t len)
 	int err;
 
 	arena_reset(rd->arena);
-	err = spool_record_from_json(s, len, rd->arena, &r, &why);
-	if (err == -ENOMEM)
+	err = parse_line(rd, s, len, &r, &why);
+	if (err != 0 && err != -EINVAL && err != -E2BIG)
 		return err;
 	if (err != 0) {
 		/* the reason may live in the arena that glued() reuses */
@@ -1168,6 +1181,8 @@ read_line(struct reader *rd, const char *s, size_t len)
 		    "the torn part is skipped");
 	}
 	rd->stats->records++;
+	if (rd->line_fn != NULL)
+		return 0; /* handled by line_fn */
 	return rd->fn(rd->ctx, &r, rd->path, rd->line);
 }
 
@@ -1186,7 +1201,7 @@ read_lines(struct reader *rd, char *data, size_t *len, bool *skipping)
 		if (*skipping) {
 			*skipping = false;
 			skip(rd, &rd->stats->invalid,
-			    "line longer than BOUND_SPOOL_RECORD_BYTES");
+			    "line longer than the longest record");
 		} else
 			err = read_line(
 			    rd, data + start, (size_t)(nl - (data + start)));
@@ -1200,7 +1215,7 @@ read_lines(struct reader *rd, char *data, size_t *len, bool *skipping)
 static int
 read_fd(struct reader *rd, int fd)
 {
-	size_t cap = BOUND_SPOOL_RECORD_BYTES + 1, len = 0;
+	size_t cap = rd->max, len = 0;
 	bool skipping = false;
 	char *data = malloc(cap);
 	ssize_t n;
@@ -1237,6 +1252,23 @@ read_fd(struct reader *rd, int fd)
 	return err;
 }
 
+static int
+read_path(struct reader *rd)
+{
+	int fd, err;
+
+	if ((fd = open(rd->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -errno;
+	if ((rd->arena = arena_new(16384)) == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	err = read_fd(rd, fd);
+	arena_free(rd->arena);
+	close(fd);
+	return err;
+}
+
 int
 spool_read_file(const char *path, spool_record_fn *fn, spool_warn_fn *warn,
     void *ctx, struct spool_read_stats *stats)
@@ -1245,20 +1277,28 @@ spool_read_file(const char *path, spool_record_fn *fn, spool_warn_fn *warn,
 	struct reader rd = {
 	    .path = path,
 	    .fn = fn,
+	    .max = kind_desc(SPOOL_AGGREGATE)->max,
 	    .warn = warn,
 	    .ctx = ctx,
 	    .stats = stats != NULL ? stats : &local,
 	};
-	int fd, err;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return -errno;
-	if ((rd.arena = arena_new(16384)) == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	err = read_fd(&rd, fd);
-	arena_free(rd.arena);
-	close(fd);
-	return err;
+	return read_path(&rd);
+}
+
+int
+spool_read_lines(const char *path, enum spool_kind kind, spool_line_fn *fn,
+    spool_warn_fn *warn, void *ctx, struct spool_read_stats *stats)
+{
+	struct spool_read_stats local = {0};
+	struct reader rd = {
+	    .path = path,
+	    .line_fn = fn,
+	    .max = kind_desc(kind)->max,
+	    .warn = warn,
+	    .ctx = ctx,
+	    .stats = stats != NULL ? stats : &local,
+	};
+
+	return read_path(&rd);
 }

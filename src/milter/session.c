@@ -62,6 +62,12 @@ struct session {
 	const char *mail_from;
 	const char *auth_authen;
 	const char *rcpt_domain;
+	const char **rcpts; /* FailureReports: the first recipients */
+	size_t n_rcpts;
+	uint8_t *body_copy; /* FailureReportsBodies: the first bytes */
+	size_t body_len;
+	bool body_more; /* more body came than was kept */
+	size_t n_failure; /* failure records written (for the log) */
 	struct msg msg;
 	enum session_path path;
 	const char *why;         /* why signed or not */
@@ -279,6 +285,8 @@ session_conf_new(struct config *cfg, struct session_dns *dns,
 		r = -ENOMEM;
 	if (r == 0)
 		r = session_conf_dmarc(c, errors);
+	if (r == 0 && cfg->failure_reports)
+		r = failure_options_from_config(cfg, &c->fail);
 	if (r < 0) {
 		session_conf_unref(c);
 		return r;
@@ -300,6 +308,7 @@ session_conf_unref(struct session_conf *c)
 	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
 		return NULL;
 	orgdomain_free(c->org);
+	failure_options_free(&c->fail);
 	free(c->arc_sealers);
 	free(c->sign_headers);
 	free(c->oversign);
@@ -456,6 +465,12 @@ session_reset(struct session *s)
 	s->in_message = false;
 	s->queue_id = s->mail_from = s->auth_authen = NULL;
 	s->rcpt_domain = s->why = s->from_domain = NULL;
+	s->rcpts = NULL;
+	s->n_rcpts = 0;
+	s->body_copy = NULL;
+	s->body_len = 0;
+	s->body_more = false;
+	s->n_failure = 0;
 	s->path = SESSION_PATH_NONE;
 	s->sign = NULL;
 	s->signers = NULL;
@@ -501,11 +516,27 @@ session_envfrom(struct session *s, const char *path, const char *auth_authen,
 	}
 }
 
+/* FailureReports: the first BOUND_FAILURE_RCPTS recipients, for
+ * Original-Rcpt-To (a copy that cannot be made is a report field less,
+ * never the message's problem). */
+static void
+session_keep_rcpt(struct session *s, const char *path)
+{
+	if (s->rcpts == NULL)
+		s->rcpts = arena_zalloc(
+		    s->arena, BOUND_FAILURE_RCPTS * sizeof(*s->rcpts));
+	if (s->rcpts != NULL && s->n_rcpts < BOUND_FAILURE_RCPTS &&
+	    (s->rcpts[s->n_rcpts] = session_keep(s, path)) != NULL)
+		s->n_rcpts++;
+}
+
 void
 session_rcpt(struct session *s, const char *path)
 {
 	struct addr_path p;
 
+	if (path != NULL && s->conf->cfg->failure_reports)
+		session_keep_rcpt(s, path);
 	if (path == NULL ||
 	    (s->rcpt_domain != NULL &&
 	        (s->seal_rcpt || s->conf->cfg->arc_seal_rcpt.n == 0)))
@@ -831,6 +862,24 @@ session_eoh(struct session *s)
 	session_verify_begin(s);
 }
 
+/* FailureReportsBodies: the first bytes of the body, for a failure
+ * record (memory: that many bytes per message in flight). */
+static void
+session_keep_body(struct session *s, const uint8_t *chunk, size_t len)
+{
+	size_t max = s->conf->fail.body_max, n;
+
+	if (s->body_copy == NULL &&
+	    (s->body_copy = arena_alloc(s->arena, max)) == NULL) {
+		s->body_more = true;
+		return;
+	}
+	n = max - s->body_len < len ? max - s->body_len : len;
+	memcpy(s->body_copy + s->body_len, chunk, n);
+	s->body_len += n;
+	s->body_more |= n < len;
+}
+
 void
 session_body(struct session *s, const uint8_t *chunk, size_t len)
 {
@@ -840,8 +889,11 @@ session_body(struct session *s, const uint8_t *chunk, size_t len)
 		return;
 	if (s->path == SESSION_PATH_SIGN)
 		r = dkim_sign_body(s->sign, (const char *)chunk, len);
-	else if (s->path == SESSION_PATH_VERIFY)
+	else if (s->path == SESSION_PATH_VERIFY) {
 		r = verdict_body(s->verdict, (const char *)chunk, len);
+		if (s->conf->fail.body_max > 0 && s->conf->cfg->failure_reports)
+			session_keep_body(s, chunk, len);
+	}
 	if (r == 0 && s->seal != NULL)
 		r = arc_seal_body(s->seal, (const char *)chunk, len);
 	if (r < 0)
@@ -1020,6 +1072,53 @@ session_spool(struct session *s, const struct verdict *v)
 	}
 }
 
+/* FailureReports: the failure records the message calls for, appended
+ * to the spool in one write each; nothing is built or sent here (the
+ * sender is `authmilter report --failures`). A record that cannot be
+ * written costs a report, never the message. */
+static void
+session_failure(
+    struct session *s, const struct verdict *v, const struct action *act)
+{
+	const struct config *cfg = s->conf->cfg;
+	struct failure_envelope env;
+	struct failure_record *recs;
+	const char *why = NULL, *qid;
+	size_t n = 0;
+	int r;
+
+	if (!cfg->failure_reports || cfg->spool_dir == NULL)
+		return;
+	qid = s->queue_id != NULL ? s->queue_id : "NOQUEUE";
+	memset(&env, 0, sizeof(env));
+	env.now = (int64_t)time(NULL);
+	env.reporting_host = cfg->authserv_id;
+	env.authserv_id = cfg->authserv_id;
+	env.client_ip = s->ip_text[0] != '\0' ? s->ip_text : NULL;
+	env.helo = s->helo;
+	env.mail_from = s->mail_from;
+	env.rcpt = s->rcpts;
+	env.rcpt_count = s->n_rcpts;
+	env.delivery_result = failure_delivery_result(
+	    act->kind == ACTION_REJECT || act->kind == ACTION_TEMPFAIL,
+	    act->kind == ACTION_QUARANTINE);
+	env.body = s->body_copy;
+	env.body_len = s->body_len;
+	env.body_truncated = s->body_more;
+	r = failure_records(v, &s->msg, &env, &s->conf->fail, s->arena, &recs,
+	    &n, &why);
+	if (r == 0 && n > 0)
+		r = failure_append(cfg->spool_dir, recs, n, time(NULL), NULL,
+		    &why);
+	if (r < 0)
+		log_warning("%s: failure record not written: %s", qid,
+		    why != NULL ? why : strerror(-r));
+	else if (n > 0)
+		s->n_failure = n; /* on the message's log line */
+	else
+		log_debug("%s: no failure record: %s", qid, why);
+}
+
 /* The header-limit and From facts of the verdict, when there are any. */
 static void
 session_log_limits(struct buf *b, const struct verdict *v)
@@ -1098,6 +1197,8 @@ session_log(
 	}
 	if (s->n_forged > 0)
 		buf_addf(&b, " removed-authres=%zu", s->n_forged);
+	if (s->n_failure > 0)
+		buf_addf(&b, " failure-records=%zu", s->n_failure);
 	if (s->error != 0)
 		buf_addf(&b, " error=\"%s: %s\"", s->error_where,
 		    strerror(-s->error));
@@ -1200,8 +1301,10 @@ session_eom(
 		if (action_decide(
 		        v, &s->conf->policy, s->local, s->arena, &act) < 0)
 			session_fail(s, -ENOMEM, "action");
-		else
+		else {
 			session_spool(s, v);
+			session_failure(s, v, &act);
+		}
 	}
 	if (s->error != 0) {
 		/* OnInternalError: the message goes on unsigned and, when

@@ -53,6 +53,7 @@
 #include "authmilter/config.h"
 #include "authmilter/dmarc.h"
 #include "authmilter/dns.h"
+#include "authmilter/failure.h"
 #include "authmilter/orgdomain.h"
 
 struct sockaddr;
@@ -85,6 +86,7 @@ struct session_conf {
 	const char **oversign; /* may be NULL */
 	size_t n_oversign;
 	struct session_dns *dns;             /* one reference, owned */
+	struct failure_options fail;         /* FailureReports (failure.h) */
 	struct dmarc_forwarder *arc_sealers; /* TrustedARCSealers */
 	struct arc_seal_options arc_seal;    /* ARC sealing (key borrowed from
 	                                      * cfg); unused without a key */

@@ -159,7 +159,8 @@ fi
 
 # ---- systemd units ----
 for u in authmilter.service authmilter-report.service \
-    authmilter-report.timer authmilter-rotate.service \
+    authmilter-report.timer authmilter-failure-reports.service \
+    authmilter-failure-reports.timer authmilter-rotate.service \
     authmilter-rotate.timer; do
 	check "unit $u installed" test -f "/lib/systemd/system/$u"
 done
@@ -167,6 +168,8 @@ check "authmilter.service enabled (deb-systemd-helper)" \
 	test -L /etc/systemd/system/multi-user.target.wants/authmilter.service
 check "authmilter-report.timer enabled" \
 	test -L /etc/systemd/system/timers.target.wants/authmilter-report.timer
+check "authmilter-failure-reports.timer enabled" \
+	test -L /etc/systemd/system/timers.target.wants/authmilter-failure-reports.timer
 check "authmilter-rotate.timer enabled" \
 	test -L /etc/systemd/system/timers.target.wants/authmilter-rotate.timer
 # the packaged configuration has rotation off: the service's condition
@@ -183,7 +186,8 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	# offline: it parses the units, checks the commands and runs man on
 	# Documentation=; no running systemd needed
 	for u in authmilter.service authmilter-report.service \
-	    authmilter-report.timer authmilter-rotate.service \
+	    authmilter-report.timer authmilter-failure-reports.service \
+	    authmilter-failure-reports.timer authmilter-rotate.service \
 	    authmilter-rotate.timer; do
 		if systemd-analyze verify "/lib/systemd/system/$u" \
 		    >"$work/verify.log" 2>&1 && [ ! -s "$work/verify.log" ]

@@ -10,6 +10,10 @@
 #     authserv-id is gone;
 #   - p=reject failing mail gets 550 at the SMTP level, p=quarantine
 #     lands in the hold queue; the spool has their records;
+#   - a DMARC failure for a domain with ruf= leaves a failure record;
+#     `authmilter report --failures` sends the report through Postfix's
+#     sendmail, our milter signs it on the way out (non_smtpd_milters),
+#     and it reaches the sink with a DKIM signature dkimpy verifies;
 #   - with the DNS server stopped mail is still accepted, temperror.
 # postfix-instance.sh runs under bash (it probes ports with /dev/tcp).
 # Needs root (Postfix). Exit 77 (skip) when a component is missing,
@@ -46,6 +50,8 @@ InternalHosts 127.0.0.1
 Nameservers 127.0.0.1@$dnsport
 DNSTimeout 1
 SpoolDir $dir/spool
+FailureReports yes
+FailureReportsSentBy dmarc-failures@example.com
 LogLevel debug
 EOF
 pf_milter_start
@@ -152,7 +158,35 @@ n=$(cat "$dir/spool/"*.jsonl 2>/dev/null | wc -l)
 [ "$n" -ge 3 ]
 check $? "spool holds the evaluated messages' records ($n)"
 
-# 6. DNS down: still accepted, temperror recorded
+# 6. failure reports: ruf.example (p=reject, ruf=) fails; the report goes
+# out through Postfix, signed by our milter, to the sink
+r=$(send 127.0.0.5 x@ruf.example "$(msg ruf x@ruf.example)")
+[ $? = 5 ]
+check $? "ruf.example failure rejected ($r)"
+ls "$dir/spool/"failure.*.jsonl >/dev/null 2>&1
+check $? "a failure record in the spool"
+"$am" report --failures --config "$dir/authmilter.conf" \
+    --sendmail "bash $e2e/postfix-instance.sh sendmail $dir/pf -t -oi" \
+    --now $(($(date +%s) + 200)) >"$dir/failures.log" 2>&1
+check $? "report --failures hands the report to Postfix" \
+    "$(cat "$dir/failures.log")"
+# the original's header section, with its X-Test, is in the report
+out=$(delivered ruf)
+check $? "the failure report reached the sink"
+grep -q '^Content-Type: multipart/report; report-type=feedback-report;' "$out"
+check $? "it is an ARF report"
+sed -n '/^DKIM-Signature:/,/^[^ \t]/p' "$out" | grep -q 'd=example.com;'
+check $? "signed by our milter on the way out (d=example.com)"
+dkimpy "$out" >/dev/null
+check $? "dkim=pass: dkimpy verifies the report as delivered"
+/usr/bin/python3 "$src/tests/vectors/failure/check_arf.py" "$out" \
+    --to failures@ruf.example --expect Reported-Domain=ruf.example \
+    --expect Source-IP=127.0.0.5 --expect Auth-Failure=dmarc \
+    --inner-has "X-Test: ruf" --transit >"$dir/check_arf.log" 2>&1
+check $? "the delivered report parses with Python's email package" \
+    "$(cat "$dir/check_arf.log")"
+
+# 7. DNS down: still accepted, temperror recorded
 sh "$e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
 r=$(send 127.0.0.5 x@dnsdown.example "$(msg dnsdown x@dnsdown.example)")
 check $? "DNS down: accepted ($r)"

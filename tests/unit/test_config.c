@@ -414,6 +414,25 @@ static const struct bad_case bad_cases[] = {
 	    "KeyFile go together\n" },
 	{ "Domain exa_mple..com\n", ETC ":1: Domain: \"exa_mple..com\": not a "
 	    "domain name\n" },
+	{ "FailureReports yes", ETC ":1: FailureReports: needs SpoolDir (the "
+	    "milter writes failure records there)\n" ETC ":1: FailureReports: "
+	    "needs FailureReportsSentBy or ReportEmail (the reports' From "
+	    "address)\n" },
+	{ "FailureReportsBcc a@example.com, b@", ETC ":1: FailureReportsBcc: "
+	    "\"b@\": want a bare address like dmarc-reports@example.com\n" },
+	{ "FailureReportsSentBy Name <a@example.com>", ETC ":1: "
+	    "FailureReportsSentBy: \"Name <a@example.com>\": want a bare "
+	    "address like dmarc-reports@example.com\n" },
+	{ "FailureReportsRateDomain 0/600", ETC ":1: FailureReportsRateDomain: "
+	    "\"0/600\": want COUNT/PERIOD, e.g. 1/600 or 1/10m (s, m, h, d, "
+	    "w)\n" },
+	{ "FailureReportsRateTo 5 per hour", ETC ":1: FailureReportsRateTo: "
+	    "\"5 per hour\": want COUNT/PERIOD, e.g. 1/600 or 1/10m (s, m, h, "
+	    "d, w)\n" },
+	{ "FailureReportsBodies 2000000", ETC ":1: FailureReportsBodies: "
+	    "\"2000000\": out of range (0 to 1048576)\n" },
+	{ "FailureReportsMaxPerRun 0", ETC ":1: FailureReportsMaxPerRun: \"0\": "
+	    "out of range (1 to 1000000)\n" },
 	/* every problem, not just the first */
 	{ "Syslog maybe\nFoo bar\nUMask 8\n", ETC ":1: Syslog: \"maybe\": want "
 	    "yes or no\n" ETC ":2: Foo: unknown option\n" ETC ":3: UMask: "

@@ -926,13 +926,14 @@ test_append_line(void)
 	CHECK_INT_EQ(spool_append_line(tmpdir, SPOOL_FAILURE, "mx9", 1700000000,
 	                 "x\ny", 3, &st),
 	    -EINVAL);
-	big = calloc(1, BOUND_SPOOL_RECORD_BYTES);
+	/* the failure kind's longest line: BOUND_FAILURE_RECORD_BYTES */
+	big = calloc(1, BOUND_FAILURE_RECORD_BYTES);
 	CHECK(big != NULL);
 	if (big != NULL) {
-		memset(big, 'x', BOUND_SPOOL_RECORD_BYTES - 1);
+		memset(big, 'x', BOUND_FAILURE_RECORD_BYTES - 1);
 		CHECK_INT_EQ(
 		    spool_append_line(tmpdir, SPOOL_FAILURE, "mx9", 1700000000,
-		        big, BOUND_SPOOL_RECORD_BYTES, &st),
+		        big, BOUND_FAILURE_RECORD_BYTES, &st),
 		    -E2BIG);
 		free(big);
 	}

@@ -56,10 +56,18 @@ CASES = [
       "InternalHosts file:%(dir)s/TrustedHosts",
       "RejectFailures yes", "Quarantine hold", "RequiredFrom yes",
       "AuthservID mx.example.com", "PublicSuffixList "
-      "/usr/share/publicsuffix/public_suffix_list.dat"],
+      "/usr/share/publicsuffix/public_suffix_list.dat",
+      "ReportCommand /usr/sbin/sendmail -t", "FailureReports no"],
      ["On-BadSignature", "TrustedAuthservIDs", "SPFSelfValidate",
-      "SPFIgnoreResults", "HistoryFile", "ReportCommand", "IgnoreHosts",
+      "SPFIgnoreResults", "HistoryFile", "IgnoreHosts",
       "IgnoreAuthenticatedClients", "Socket", "LogWhy"]),
+    ("failure", "debian-opendkim.conf.simple-verify",
+     "failure-opendmarc.conf", [], "inet:localhost:8891",
+     ["FailureReports yes", "FailureReportsOnNone yes",
+      "FailureReportsSentBy dmarc-failures@example.com",
+      "FailureReportsBcc postmaster@example.com",
+      "ReportCommand /usr/sbin/sendmail -t -oi",
+      "SpoolDir %(dir)s/spool"], []),
     ("single", "single-opendkim.conf", None,
      [("keys/single.private", "example.com", "single")],
      "unix:/run/opendkim/opendkim.sock",
@@ -262,6 +270,10 @@ def run_case(case, base):
             out]
     if dmarc:
         args += ["--opendmarc", os.path.join(work, dmarc)]
+    if dmarc and dmarc.startswith("failure"):
+        # failure records need a spool (FailureReports)
+        os.mkdir(os.path.join(work, "spool"))
+        args += ["--spool", os.path.join(work, "spool")]
     r = run(args)
     err = r.stderr.decode()
     check(name + ": migrate exit 0 (check-config accepts it)",

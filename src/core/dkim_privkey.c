@@ -16,7 +16,6 @@
 
 #include "authmilter/b64.h"
 #include "authmilter/bounds.h"
-#include "authmilter/canon.h"
 #include "authmilter/dkim_privkey.h"
 
 struct dkim_privkey {
@@ -27,24 +26,6 @@ struct dkim_privkey {
 	EVP_PKEY_CTX *sign_tpl; /* RSA: set up once, duplicated per
 	                         * signature; NULL: set one up each time */
 };
-
-/* RFC 6376 section 3.3.1: RSASSA-PKCS1-v1_5 over SHA-256, a signing
- * context for pkey. NULL when OpenSSL cannot set it up. */
-static EVP_PKEY_CTX *
-rsa_sign_ctx(EVP_PKEY *pkey)
-{
-	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pkey, NULL);
-
-	if (pctx != NULL &&
-	    (EVP_PKEY_sign_init(pctx) != 1 ||
-	        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
-	        EVP_PKEY_CTX_set_signature_md(pctx, canon_sha256()) != 1)) {
-		EVP_PKEY_CTX_free(pctx);
-		pctx = NULL;
-	}
-	ERR_clear_error();
-	return pctx;
-}
 
 struct dkim_privkey *
 dkim_privkey_ref(struct dkim_privkey *k)
@@ -184,7 +165,7 @@ dkim_privkey_parse(
 		return r;
 	}
 	if (k->type == DKIM_KEY_RSA)
-		k->sign_tpl = rsa_sign_ctx(pk);
+		k->sign_tpl = dkim_alg_rsa_ctx(pk, true);
 	*ret = k;
 	return 0;
 }
@@ -239,12 +220,12 @@ dkim_privkey_sign(const struct dkim_privkey *k, const uint8_t *digest,
 		         1;
 		EVP_MD_CTX_free(mctx);
 	} else {
-		/* the context set up at load (rsa_sign_ctx), duplicated:
+		/* the context set up at load (dkim_alg_rsa_ctx), duplicated:
 		 * no algorithm look-up per signature */
 		if (k->sign_tpl != NULL) {
 			if ((pctx = EVP_PKEY_CTX_dup(k->sign_tpl)) == NULL)
 				return -ENOMEM;
-		} else if ((pctx = rsa_sign_ctx(k->pkey)) == NULL)
+		} else if ((pctx = dkim_alg_rsa_ctx(k->pkey, true)) == NULL)
 			return -EIO;
 		ok = EVP_PKEY_sign(pctx, sig, &len, digest, DKIM_DIGEST_LEN) ==
 		     1;

@@ -62,22 +62,24 @@ sh "$e2e/dns-server.sh" start "$dir/dns" "$dnsport" \
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/key"
 cp "$dir/key" "$odir/key"
 
-# cpu PID...: user + system ticks of the processes, summed
-cpu() {
-	t=0
+# procsum AWK FILE PID...: the number AWK prints from /proc/PID/FILE,
+# summed over the processes
+procsum() {
+	prog=$1 file=$2 t=0
+	shift 2
 	for p in "$@"; do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+		t=$((t + $(awk "$prog" "/proc/$p/$file")))
 	done
 	echo "$t"
+}
+# cpu PID...: user + system ticks of the processes, summed
+cpu() {
+	procsum '{ print $14 + $15 }' stat "$@"
 }
 
 # hwm PID...: peak RSS (VmHWM) of the processes, summed, in KB
 hwm() {
-	t=0
-	for p in "$@"; do
-		t=$((t + $(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status")))
-	done
-	echo "$t"
+	procsum '/^VmHWM:/ { print $2 }' status "$@"
 }
 
 # send N SESSIONS: N messages into Postfix at $smtp: the file $msgfile

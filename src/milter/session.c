@@ -66,7 +66,7 @@ struct session {
 	size_t n_rcpts;
 	uint8_t *body_copy; /* FailureReportsBodies: the first bytes */
 	size_t body_len;
-	bool body_more; /* more body came than was kept */
+	bool body_more;   /* more body came than was kept */
 	size_t n_failure; /* failure records written (for the log) */
 	struct msg msg;
 	enum session_path path;
@@ -107,11 +107,15 @@ session_dns_new(
 {
 	struct dns_ldns_options opt;
 	struct dns_resolver *r = NULL;
+	struct dkim_key_cache *keys;
 	struct session_dns *d;
 	const char *why = NULL;
 	struct buf key, ns;
 	int err;
 
+	/* first: it may exit (or, at a reload, unwind through xalloc_try)
+	 * before anything else is held */
+	keys = dkim_key_cache_new(BOUND_KEY_CACHE_ENTRIES);
 	buf_init(&key, 4096);
 	buf_init(&ns, 4096);
 	session_dns_key(cfg, &key);
@@ -127,6 +131,7 @@ session_dns_new(
 		buf_addf(errors, "%s: Nameservers: %s\n", cfg->path,
 		    why != NULL ? why : strerror(-err));
 		buf_free(&key);
+		dkim_key_cache_free(keys);
 		return err;
 	}
 	if (cfg->dns_cache_size > 0)
@@ -136,11 +141,12 @@ session_dns_new(
 		free(d);
 		dns_resolver_free(r);
 		buf_free(&key);
+		dkim_key_cache_free(keys);
 		return -ENOMEM;
 	}
 	atomic_init(&d->refs, 1);
 	d->resolver = r;
-	d->keys = dkim_key_cache_new(BOUND_KEY_CACHE_ENTRIES);
+	d->keys = keys;
 	d->key = buf_steal(&key, NULL);
 	buf_free(&key);
 	*ret = d;
@@ -1105,11 +1111,11 @@ session_failure(
 	env.body = s->body_copy;
 	env.body_len = s->body_len;
 	env.body_truncated = s->body_more;
-	r = failure_records(v, &s->msg, &env, &s->conf->fail, s->arena, &recs,
-	    &n, &why);
+	r = failure_records(
+	    v, &s->msg, &env, &s->conf->fail, s->arena, &recs, &n, &why);
 	if (r == 0 && n > 0)
-		r = failure_append(cfg->spool_dir, recs, n, time(NULL), NULL,
-		    &why);
+		r = failure_append(
+		    cfg->spool_dir, recs, n, time(NULL), NULL, &why);
 	if (r < 0)
 		log_warning("%s: failure record not written: %s", qid,
 		    why != NULL ? why : strerror(-r));

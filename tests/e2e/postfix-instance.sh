@@ -72,9 +72,7 @@ CF
 	grep -q '^postlog' "$dir/etc/master.cf" ||
 		printf 'postlog   unix-dgram n  -       n       -       1       postlogd\n' \
 			>>"$dir/etc/master.cf"
-	smtp-sink -u postfix -d "$dir/sink/%Y%m%d%H%M%S." \
-		127.0.0.1:"$sink_port" 50 >"$dir/sink.log" 2>&1 &
-	echo $! >"$dir/sink.pid"
+	pf_sink "$sink_port"
 	postfix -c "$dir/etc" check >"$dir/check.log" 2>&1 || true
 	postfix -c "$dir/etc" start
 	i=0
@@ -82,6 +80,44 @@ CF
 		i=$((i + 1))
 		[ $i -lt 50 ] || { echo "postfix did not start" >&2; exit 1; }
 		sleep 0.1
+	done
+}
+
+# The sink on 127.0.0.1:PORT, waited for until it accepts. Another
+# process (a second copy of the suite) may have taken PORT since the
+# caller chose it: then the sink moves to a free port and relayhost
+# follows it, so Postfix never relays into a refused connection.
+pf_sink() {
+	p=$1
+	tries=0
+	while :; do
+		smtp-sink -u postfix -d "$dir/sink/%Y%m%d%H%M%S." \
+			127.0.0.1:"$p" 50 >"$dir/sink.log" 2>&1 &
+		echo $! >"$dir/sink.pid"
+		i=0
+		while kill -0 "$(cat "$dir/sink.pid")" 2>/dev/null; do
+			# connected, and still ours a moment later (not
+			# another listener while ours failed to bind)
+			if (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null &&
+			    sleep 0.2 &&
+			    kill -0 "$(cat "$dir/sink.pid")" 2>/dev/null; then
+				[ "$p" = "$1" ] ||
+					postconf -c "$dir/etc" -e \
+					    "relayhost = [127.0.0.1]:$p"
+				return 0
+			fi
+			i=$((i + 1))
+			[ $i -lt 50 ] || break
+			sleep 0.1
+		done
+		kill "$(cat "$dir/sink.pid")" 2>/dev/null
+		tries=$((tries + 1))
+		if [ $tries -ge 5 ]; then
+			echo "smtp-sink did not listen on 127.0.0.1:$p:" \
+			    "$(cat "$dir/sink.log")" >&2
+			exit 1
+		fi
+		p=$(sh "$(dirname "$0")/free-port.sh")
 	done
 }
 

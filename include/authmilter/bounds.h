@@ -60,6 +60,15 @@
 #define BOUND_DNS_TTL_MAX 86400
 #define BOUND_DNS_NEG_TTL_MAX 3600
 #define BOUND_DNS_TEMPFAIL_TTL 5
+/* Parsed DKIM keys kept process-wide (dkim_key_cache): one entry per
+ * distinct key record, each the record text (at most BOUND_TXT_BYTES,
+ * a few hundred bytes in practice) and its decoded key (about 1-2 KB for
+ * RSA-2048). Mail from the domains that send most of it uses a few
+ * hundred keys a day; 4096 holds them with room while the cache stays
+ * under about 16 MB even for typical records, and a sender who signs with
+ * a new key every message only cycles the entries (CLOCK eviction).
+ * Entries live at most the record's DNS TTL (clamped as above). */
+#define BOUND_KEY_CACHE_ENTRIES 4096
 
 /* DMARC reporting URIs kept per rua/ruf list. Real records list one to
  * three; RFC 9989 sets no limit, so a hostile record could make every
@@ -212,8 +221,8 @@
 /* How long a switch waits for negative caches after a new record is
  * seen everywhere: the zone's SOA MINIMUM (RFC 2308 section 5 caches a
  * negative answer for min(SOA TTL, MINIMUM)), but at most 3 hours,
- * the longest negative TTL common resolvers keep (BIND max-ncache-ttl, Unbound cache-max-negative-ttl
- * defaults are 3 h and 1 h). */
+ * the longest negative TTL common resolvers keep (BIND max-ncache-ttl, Unbound
+ * cache-max-negative-ttl defaults are 3 h and 1 h). */
 #define BOUND_ROTATE_NEG_WAIT 10800
 /* Domains one rotation state file holds, and keys per domain: current
  * and next keys of up to two types, and the old keys, which at the first

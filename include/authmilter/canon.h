@@ -12,9 +12,15 @@
  * One canon_body serves every signature that shares (canonicalization,
  * hash, limit); dkim_verify and dkim_sign keep one per distinct triple.
  *
+ * canon_sha256() is the one SHA-256 implementation every hash of the
+ * process uses (body, header, signature digests): fetched from OpenSSL's
+ * providers once, so no digest set-up on the per-message path looks the
+ * algorithm up by name again.
+ *
  * Memory: a canon_body lives in the arena given to canon_body_new() and
  * its OpenSSL context is released by the arena's cleanup; there is no
- * free function. Not thread-safe: one message, one thread.
+ * free function. Not thread-safe: one message, one thread (canon_sha256
+ * is: its object is made once and never changes).
  */
 #ifndef AUTHMILTER_CANON_H
 #define AUTHMILTER_CANON_H
@@ -36,6 +42,17 @@ enum canon_hash {
 };
 
 #define CANON_DIGEST_MAX 64
+
+/* OpenSSL's EVP_MD (openssl/types.h), named here without OpenSSL's
+ * headers: only canon and dkim_* use it. */
+struct evp_md_st;
+
+/* canon_sha256 -- SHA-256 fetched once for the process (EVP_MD_fetch,
+ * default library context; the first call fetches, thread-safe). Should
+ * the fetch fail, OpenSSL's built-in EVP_sha256(), which looks it up at
+ * each use. Never NULL; held until the process ends (not to be freed).
+ * @return the digest (for EVP_DigestInit_ex, set_signature_md) */
+const struct evp_md_st *canon_sha256(void);
 
 /* canon_alg_name -- "simple" or "relaxed" */
 const char *canon_alg_name(enum canon_alg alg);
@@ -66,8 +83,7 @@ int canon_body_update(struct canon_body *cb, const char *data, size_t len);
  * trailing empty lines rules) and write the digest (at most
  * CANON_DIGEST_MAX bytes). May be called once.
  * @return 0 and *ret_len, or -EIO. */
-int canon_body_final(struct canon_body *cb, uint8_t *digest,
-    size_t *ret_len);
+int canon_body_final(struct canon_body *cb, uint8_t *digest, size_t *ret_len);
 
 /* canon_body_length -- canonical body bytes produced in total (after
  * canon_body_final: complete), whether or not past the limit. A signature

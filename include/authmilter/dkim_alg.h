@@ -8,11 +8,13 @@
  * (dkim_sig, dkim_sign, dkim_verify) share this table, and so does ARC
  * (RFC 8617 sections 4.1.2 and 4.1.3: a= as in DKIM).
  *
- * Pure functions over static data; thread-safe.
+ * Pure functions over static data, and the one OpenSSL context set-up
+ * for rsa-sha256 that the key modules share; thread-safe.
  */
 #ifndef AUTHMILTER_DKIM_ALG_H
 #define AUTHMILTER_DKIM_ALG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum dkim_key_type {
@@ -43,5 +45,17 @@ int dkim_alg_parse(const char *s, size_t n, enum dkim_alg *ret_alg);
 enum dkim_key_type dkim_alg_key_type(enum dkim_alg alg);
 /* dkim_key_type_name -- "rsa" or "ed25519" (the k= words). */
 const char *dkim_key_type_name(enum dkim_key_type t);
+
+/* OpenSSL's EVP_PKEY and EVP_PKEY_CTX (openssl/types.h), named here
+ * without OpenSSL's headers. */
+struct evp_pkey_st;
+struct evp_pkey_ctx_st;
+
+/* dkim_alg_rsa_ctx -- a context for rsa-sha256 on the RSA key pkey
+ * (borrowed), ready to sign (sign) or to verify, to set up once per key
+ * and EVP_PKEY_CTX_dup() per operation (no algorithm look-up then).
+ * @return the context (caller frees: EVP_PKEY_CTX_free), or NULL when
+ * OpenSSL cannot set it up (its error queue cleared) */
+struct evp_pkey_ctx_st *dkim_alg_rsa_ctx(struct evp_pkey_st *pkey, bool sign);
 
 #endif

@@ -21,9 +21,11 @@
  * this).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "authmilter/canon.h"
@@ -35,27 +37,30 @@
 #define CANON_DIRECT 512
 
 struct canon_body {
-	EVP_MD_CTX *md;		/* arena cleanup frees it */
+	EVP_MD_CTX *md; /* arena cleanup frees it */
 	enum canon_alg alg;
 	enum canon_hash hash;
-	int64_t limit;		/* -1: no limit */
-	uint64_t total;		/* canonical bytes produced */
-	uint64_t crlfs;		/* CRLFs held back: maybe trailing lines */
-	bool cr;		/* the last byte seen was a CR */
-	bool wsp;		/* relaxed: a WSP run is pending */
-	bool any;		/* some content has been produced */
-	bool done;		/* canon_body_final() was called */
-	size_t staged;		/* bytes in stage */
-	uint8_t stage[CANON_STAGE];	/* canonical bytes not yet hashed */
+	int64_t limit;              /* -1: no limit */
+	uint64_t total;             /* canonical bytes produced */
+	uint64_t crlfs;             /* CRLFs held back: maybe trailing lines */
+	bool cr;                    /* the last byte seen was a CR */
+	bool wsp;                   /* relaxed: a WSP run is pending */
+	bool any;                   /* some content has been produced */
+	bool done;                  /* canon_body_final() was called */
+	size_t staged;              /* bytes in stage */
+	uint8_t stage[CANON_STAGE]; /* canonical bytes not yet hashed */
 };
 
 /* Relaxed: the bytes that end a run of plain content. */
 static const uint8_t canon_special[256] = {
-	['\r'] = 1, ['\n'] = 1, [' '] = 1, ['\t'] = 1,
+    ['\r'] = 1,
+    ['\n'] = 1,
+    [' '] = 1,
+    ['\t'] = 1,
 };
 
 static const char canon_crlfs[] = "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
-				  "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+                                  "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
 
 const char *
 canon_alg_name(enum canon_alg alg)
@@ -156,6 +161,23 @@ canon_md_free(void *p)
 	EVP_MD_CTX_free(p);
 }
 
+static EVP_MD *canon_sha256_md; /* set once by canon_sha256_fetch */
+static pthread_once_t canon_sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+canon_sha256_fetch(void)
+{
+	canon_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	ERR_clear_error();
+}
+
+const EVP_MD *
+canon_sha256(void)
+{
+	pthread_once(&canon_sha256_once, canon_sha256_fetch);
+	return canon_sha256_md != NULL ? canon_sha256_md : EVP_sha256();
+}
+
 int
 canon_body_new(struct arena *a, enum canon_alg alg, enum canon_hash hash,
     int64_t limit, struct canon_body **ret)
@@ -173,7 +195,7 @@ canon_body_new(struct arena *a, enum canon_alg alg, enum canon_hash hash,
 		return -ENOMEM;
 	if (arena_cleanup(a, canon_md_free, md) != 0)
 		return -ENOMEM;
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+	if (EVP_DigestInit_ex(md, canon_sha256(), NULL) != 1)
 		return -EIO;
 	cb->md = md;
 	cb->alg = alg;
@@ -207,8 +229,9 @@ canon_emit(struct canon_body *cb, const void *p, size_t n)
 
 	if (cb->limit >= 0) {
 		/* RFC 6376 §3.5 l=: only the first l bytes are hashed */
-		room = cb->total >= (uint64_t)cb->limit ?
-		    0 : (uint64_t)cb->limit - cb->total;
+		room = cb->total >= (uint64_t)cb->limit
+		           ? 0
+		           : (uint64_t)cb->limit - cb->total;
 		cb->total += n;
 		if (room < n)
 			n = (size_t)room;
@@ -237,8 +260,9 @@ canon_flush(struct canon_body *cb)
 	int r;
 
 	while (cb->crlfs > 0) {
-		n = cb->crlfs < sizeof(canon_crlfs) / 2 ?
-		    (size_t)cb->crlfs : sizeof(canon_crlfs) / 2;
+		n = cb->crlfs < sizeof(canon_crlfs) / 2
+		        ? (size_t)cb->crlfs
+		        : sizeof(canon_crlfs) / 2;
 		if ((r = canon_emit(cb, canon_crlfs, 2 * n)) != 0)
 			return r;
 		cb->crlfs -= n;
@@ -263,8 +287,7 @@ canon_line_end(struct canon_body *cb)
 
 /* Hash the run [*run, end) if one is open, and close it. */
 static int
-canon_close_run(struct canon_body *cb, const uint8_t **run,
-    const uint8_t *end)
+canon_close_run(struct canon_body *cb, const uint8_t **run, const uint8_t *end)
 {
 	int r = 0;
 
@@ -345,8 +368,7 @@ canon_special_byte(struct canon_body *cb, const uint8_t **run,
 /* Simple (RFC 6376 §3.4.3): only line ends matter, so the chunk goes line
  * by line with memchr(); a CRLF followed by content stays in the run. */
 static int
-canon_simple_chunk(struct canon_body *cb, const uint8_t *p,
-    const uint8_t *end)
+canon_simple_chunk(struct canon_body *cb, const uint8_t *p, const uint8_t *end)
 {
 	const uint8_t *run = NULL, *q, *eol;
 	int r;
@@ -383,7 +405,7 @@ static inline uint64_t
 canon_below(uint64_t w, unsigned n)
 {
 	return ~(((w & ~CANON_HIGH) + (0x80 - n) * CANON_ONES) | w) &
-	    CANON_HIGH;
+	       CANON_HIGH;
 }
 
 /* How many of the 8 bytes at p are canonical relaxed content where they
@@ -397,7 +419,7 @@ canon_relaxed_word(const uint8_t *p)
 
 	memcpy(&w, p, sizeof(w));
 	if ((ctl = canon_below(w, 0x20)) != 0)
-		return 0;	/* TAB, CR, LF or another control */
+		return 0; /* TAB, CR, LF or another control */
 	sp = canon_below(w, 0x21);
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 	if ((sp & (sp << 8)) != 0)
@@ -426,7 +448,7 @@ canon_relaxed_skip(const uint8_t *p, const uint8_t *end)
 		if (end - p >= 2 && p[0] == ' ' && !special[p[1]])
 			p += 2;
 		else if (end - p >= 3 && p[0] == '\r' && p[1] == '\n' &&
-		    !special[p[2]])
+		         !special[p[2]])
 			p += 3;
 		else
 			return p;
@@ -436,8 +458,7 @@ canon_relaxed_skip(const uint8_t *p, const uint8_t *end)
 /* Relaxed (RFC 6376 §3.4.4): runs of canonical bytes, and the bytes that
  * are not (WSP runs, line ends) one at a time. */
 static int
-canon_relaxed_chunk(struct canon_body *cb, const uint8_t *p,
-    const uint8_t *end)
+canon_relaxed_chunk(struct canon_body *cb, const uint8_t *p, const uint8_t *end)
 {
 	const uint8_t *run = NULL;
 	int r;
@@ -472,7 +493,7 @@ canon_body_update(struct canon_body *cb, const char *data, size_t len)
 			canon_line_end(cb);
 			p++;
 		} else if ((r = canon_flush(cb)) != 0 ||
-		    (r = canon_emit(cb, "\r", 1)) != 0) {
+		           (r = canon_emit(cb, "\r", 1)) != 0) {
 			return r;
 		}
 	}
@@ -491,8 +512,8 @@ canon_body_final(struct canon_body *cb, uint8_t *digest, size_t *ret_len)
 		panic("canon_body_final called twice");
 	cb->done = true;
 	/* a CR at the very end is a byte of the last line */
-	if (cb->cr && ((r = canon_flush(cb)) != 0 ||
-	    (r = canon_emit(cb, "\r", 1)) != 0))
+	if (cb->cr &&
+	    ((r = canon_flush(cb)) != 0 || (r = canon_emit(cb, "\r", 1)) != 0))
 		return r;
 	cb->cr = false;
 	/* WSP ending an unterminated last line stays as one SP */
@@ -524,5 +545,5 @@ canon_body_matches(const struct canon_body *cb, enum canon_alg alg,
     enum canon_hash hash, int64_t limit)
 {
 	return cb->alg == alg && cb->hash == hash &&
-	    cb->limit == (limit < 0 ? -1 : limit);
+	       cb->limit == (limit < 0 ? -1 : limit);
 }

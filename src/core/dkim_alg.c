@@ -3,6 +3,11 @@
  */
 #include <errno.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "authmilter/canon.h"
 #include "authmilter/dkim_alg.h"
 #include "authmilter/span.h"
 
@@ -38,4 +43,22 @@ const char *
 dkim_key_type_name(enum dkim_key_type t)
 {
 	return t == DKIM_KEY_ED25519 ? "ed25519" : "rsa";
+}
+
+EVP_PKEY_CTX *
+dkim_alg_rsa_ctx(EVP_PKEY *pkey, bool sign)
+{
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pkey, NULL);
+
+	/* RFC 6376 section 3.3.1: RSASSA-PKCS1-v1_5 with SHA-256 */
+	if (pctx != NULL &&
+	    ((sign ? EVP_PKEY_sign_init(pctx) : EVP_PKEY_verify_init(pctx)) !=
+	            1 ||
+	        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
+	        EVP_PKEY_CTX_set_signature_md(pctx, canon_sha256()) != 1)) {
+		EVP_PKEY_CTX_free(pctx);
+		pctx = NULL;
+	}
+	ERR_clear_error();
+	return pctx;
 }

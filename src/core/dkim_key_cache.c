@@ -4,9 +4,13 @@
  * dkim_pubkey_parse() is a pure function of (record bytes, minimum RSA
  * bits), so its outcome is kept under exactly that key: a parsed key (one
  * reference held by the cache) or the refusal reason. When a domain
- * changes its record, the DNS answer (and its TTL, kept by dns_cache)
- * carries different bytes, so the new text is a new entry and the old one
- * ages out; no time is kept here.
+ * changes its record, the DNS answer carries different bytes, so the new
+ * text is a new entry. An entry lives at most the TTL of the answer that
+ * brought it (clamped to BOUND_DNS_TTL_MAX): after that the record is
+ * parsed again, so a key is decoded once per TTL, and a record no longer
+ * published does not hold memory past its TTL (expired entries are the
+ * first to go when room is needed). Time is the cache's monotonic clock
+ * (dkim_key_cache_set_clock() for tests).
  *
  * At most max entries. Eviction is CLOCK (second chance): entries sit in
  * a ring of slots, a hit sets the entry's bit, and the hand clears bits
@@ -25,6 +29,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "authmilter/bounds.h"
 #include "authmilter/dkim_key_cache.h"
@@ -41,6 +46,8 @@ struct keyc_entry {
 	uint64_t hash;
 	unsigned min_bits;
 	bool used;               /* CLOCK bit: hit since the hand passed */
+	uint64_t expires;        /* valid while now < expires */
+	size_t slot;             /* its place in the ring */
 	struct dkim_pubkey *key; /* one reference; NULL: refused */
 	const char *reason;      /* refused: points into data */
 	size_t len;              /* record bytes at data */
@@ -53,8 +60,26 @@ struct dkim_key_cache {
 	size_t nbuckets;          /* power of two */
 	struct keyc_entry **ring; /* max slots; NULL = free */
 	size_t max, count, hand;
-	unsigned long hits, misses, evictions;
+	unsigned long hits, misses, evictions, expired;
+	uint64_t (*now)(void); /* seconds, monotonic */
 };
+
+static uint64_t
+keyc_real_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
+
+/* The TTL an answer gives an entry: RFC 2181 section 8, at least 1 s,
+ * at most BOUND_DNS_TTL_MAX as in dns_cache. */
+static uint64_t
+keyc_ttl(uint32_t ttl)
+{
+	return ttl < 1 ? 1 : ttl > BOUND_DNS_TTL_MAX ? BOUND_DNS_TTL_MAX : ttl;
+}
 
 /* The keyed hash (hash.h) of the minimum bits and the record bytes: the
  * records come from DNS, where anyone may publish colliding ones. */
@@ -85,44 +110,64 @@ keyc_find(struct dkim_key_cache *c, const char *rec, size_t len,
 	return NULL;
 }
 
-/* Take the entry the hand settles on out of the table and the ring; it
- * is returned for the caller to free after unlocking. */
-static struct keyc_entry *
-keyc_evict(struct dkim_key_cache *c)
+/* Take e out of the table and the ring (the caller frees it after
+ * unlocking). */
+static void
+keyc_unlink(struct dkim_key_cache *c, struct keyc_entry *e)
 {
-	struct keyc_entry *e, **pp;
+	struct keyc_entry **pp;
+
+	for (pp = keyc_bucket(c, e->hash); *pp != e; pp = &(*pp)->hnext)
+		;
+	*pp = e->hnext;
+	c->ring[e->slot] = NULL;
+	c->count--;
+}
+
+/* Take the entry the hand settles on (an expired one at once, else one
+ * not hit since the hand last passed) out of the cache; it is returned
+ * for the caller to free after unlocking. */
+static struct keyc_entry *
+keyc_evict(struct dkim_key_cache *c, uint64_t now)
+{
+	struct keyc_entry *e;
 
 	for (;;) {
 		e = c->ring[c->hand];
-		if (e != NULL && !e->used)
+		if (e != NULL && (!e->used || now >= e->expires))
 			break;
 		if (e != NULL)
 			e->used = false; /* second chance */
 		c->hand = (c->hand + 1) % c->max;
 	}
-	for (pp = keyc_bucket(c, e->hash); *pp != e; pp = &(*pp)->hnext)
-		;
-	*pp = e->hnext;
-	c->ring[c->hand] = NULL;
-	c->count--;
-	c->evictions++;
+	keyc_unlink(c, e);
+	if (now >= e->expires)
+		c->expired++;
+	else
+		c->evictions++;
 	return e;
 }
 
-/* Insert e unless an equal entry got there first. @return the entry
- * that no longer belongs to the cache (to free after unlocking): e when
- * it was not inserted, an evicted one, or NULL. */
+/* Insert e unless a live equal entry got there first (an expired one is
+ * replaced). @return the entry that no longer belongs to the cache (to
+ * free after unlocking): e when it was not inserted, an expired or
+ * evicted one, or NULL. */
 static struct keyc_entry *
-keyc_insert(struct dkim_key_cache *c, struct keyc_entry *e)
+keyc_insert(struct dkim_key_cache *c, struct keyc_entry *e, uint64_t now)
 {
-	struct keyc_entry *out = NULL, **b;
+	struct keyc_entry *out, **b;
 
-	if (keyc_find(c, e->data, e->len, e->min_bits, e->hash) != NULL)
+	out = keyc_find(c, e->data, e->len, e->min_bits, e->hash);
+	if (out != NULL && now < out->expires)
 		return e;
-	if (c->count == c->max)
-		out = keyc_evict(c);
+	if (out != NULL) {
+		keyc_unlink(c, out);
+		c->expired++;
+	} else if (c->count == c->max)
+		out = keyc_evict(c, now);
 	while (c->ring[c->hand] != NULL)
 		c->hand = (c->hand + 1) % c->max;
+	e->slot = c->hand;
 	c->ring[c->hand] = e;
 	c->hand = (c->hand + 1) % c->max; /* a full sweep before e goes */
 	c->count++;
@@ -142,15 +187,23 @@ keyc_entry_free(struct keyc_entry *e)
 }
 
 /* A cached outcome for the record: 1 with a key reference in *ret or the
- * reason appended to why (*ret left NULL); 0 when absent. */
+ * reason appended to why (*ret left NULL); 0 when absent or expired (an
+ * expired entry goes). */
 static int
 keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
     unsigned min_bits, uint64_t h, struct dkim_pubkey **ret, struct buf *why)
 {
-	struct keyc_entry *e;
+	struct keyc_entry *e, *old = NULL;
+	uint64_t now = c->now();
 
 	pthread_mutex_lock(&c->lock);
 	e = keyc_find(c, rec, len, min_bits, h);
+	if (e != NULL && now >= e->expires) {
+		keyc_unlink(c, e);
+		c->expired++;
+		old = e;
+		e = NULL;
+	}
 	if (e != NULL) {
 		e->used = true;
 		c->hits++;
@@ -161,6 +214,7 @@ keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
 	} else
 		c->misses++;
 	pthread_mutex_unlock(&c->lock);
+	keyc_entry_free(old);
 	return e != NULL;
 }
 
@@ -168,8 +222,10 @@ keyc_lookup(struct dkim_key_cache *c, const char *rec, size_t len,
  * of memory: nothing is kept, which only costs a later parse. */
 static void
 keyc_store(struct dkim_key_cache *c, const char *rec, size_t len,
-    unsigned min_bits, uint64_t h, struct dkim_pubkey *key, const char *reason)
+    unsigned min_bits, uint64_t h, uint32_t ttl, struct dkim_pubkey *key,
+    const char *reason)
 {
+	uint64_t now = c->now();
 	size_t rlen = key != NULL ? 0 : strlen(reason) + 1;
 	struct keyc_entry *e = malloc(sizeof(*e) + len + rlen);
 
@@ -178,6 +234,7 @@ keyc_store(struct dkim_key_cache *c, const char *rec, size_t len,
 	memset(e, 0, sizeof(*e));
 	e->hash = h;
 	e->min_bits = min_bits;
+	e->expires = now + keyc_ttl(ttl);
 	e->len = len;
 	memcpy(e->data, rec, len);
 	if (key != NULL)
@@ -187,14 +244,15 @@ keyc_store(struct dkim_key_cache *c, const char *rec, size_t len,
 		e->reason = e->data + len;
 	}
 	pthread_mutex_lock(&c->lock);
-	e = keyc_insert(c, e);
+	e = keyc_insert(c, e, now);
 	pthread_mutex_unlock(&c->lock);
 	keyc_entry_free(e);
 }
 
 int
 dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec, size_t len,
-    unsigned min_rsa_bits, struct dkim_pubkey **ret, struct buf *why)
+    unsigned min_rsa_bits, uint32_t ttl, struct dkim_pubkey **ret,
+    struct buf *why)
 {
 	struct dkim_pubkey *key = NULL;
 	struct buf reason;
@@ -217,7 +275,7 @@ dkim_key_cache_parse(struct dkim_key_cache *c, const char *rec, size_t len,
 	r = dkim_pubkey_parse(rec, len, min_rsa_bits, &key, &reason);
 	if (r == 0 || (r == -EINVAL && buf_error(&reason) == 0))
 		keyc_store(
-		    c, rec, len, min_rsa_bits, h, key, buf_cstr(&reason));
+		    c, rec, len, min_rsa_bits, h, ttl, key, buf_cstr(&reason));
 	if (r == -EINVAL && why != NULL)
 		buf_adds(why, buf_cstr(&reason));
 	buf_free(&reason);
@@ -237,9 +295,16 @@ dkim_key_cache_new(size_t max_entries)
 		c->nbuckets *= 2;
 	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
 	c->ring = xcalloc(c->max, sizeof(*c->ring));
+	c->now = keyc_real_clock;
 	if (pthread_mutex_init(&c->lock, NULL) != 0)
 		panic("pthread_mutex_init failed");
 	return c;
+}
+
+void
+dkim_key_cache_set_clock(struct dkim_key_cache *c, uint64_t (*now)(void))
+{
+	c->now = now != NULL ? now : keyc_real_clock;
 }
 
 struct dkim_key_cache *
@@ -265,6 +330,7 @@ dkim_key_cache_stats(struct dkim_key_cache *c, struct dkim_key_cache_stats *ret)
 	ret->hits = c->hits;
 	ret->misses = c->misses;
 	ret->evictions = c->evictions;
+	ret->expired = c->expired;
 	ret->entries = c->count;
 	pthread_mutex_unlock(&c->lock);
 }
@@ -291,7 +357,7 @@ keyc_from_answer(struct dkim_key_cache *c, unsigned min_rsa_bits,
 	for (i = 0; i < ans->count; i++) {
 		mark = why.len;
 		r = dkim_key_cache_parse(c, (const char *)ans->rrs[i].data,
-		    ans->rrs[i].len, min_rsa_bits, &k->key, &why);
+		    ans->rrs[i].len, min_rsa_bits, ans->ttl, &k->key, &why);
 		if (r == -ENOMEM)
 			break;
 		if (r == 0) {

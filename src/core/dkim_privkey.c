@@ -24,6 +24,8 @@ struct dkim_privkey {
 	enum dkim_key_type type;
 	unsigned bits;
 	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *sign_tpl; /* RSA: set up once, duplicated per
+	                         * signature; NULL: set one up each time */
 };
 
 struct dkim_privkey *
@@ -38,6 +40,7 @@ struct dkim_privkey *
 dkim_privkey_unref(struct dkim_privkey *k)
 {
 	if (k != NULL && atomic_fetch_sub(&k->refs, 1) == 1) {
+		EVP_PKEY_CTX_free(k->sign_tpl);
 		EVP_PKEY_free(k->pkey);
 		free(k);
 	}
@@ -162,6 +165,8 @@ dkim_privkey_parse(
 		dkim_privkey_unref(k);
 		return r;
 	}
+	if (k->type == DKIM_KEY_RSA)
+		k->sign_tpl = dkim_alg_rsa_ctx(pk, true);
 	*ret = k;
 	return 0;
 }
@@ -216,16 +221,15 @@ dkim_privkey_sign(const struct dkim_privkey *k, const uint8_t *digest,
 		         1;
 		EVP_MD_CTX_free(mctx);
 	} else {
-		/* RFC 6376 section 3.3.1: RSASSA-PKCS1-v1_5 over SHA-256 */
-		pctx = EVP_PKEY_CTX_new(k->pkey, NULL);
-		if (pctx == NULL)
-			return -ENOMEM;
-		ok = EVP_PKEY_sign_init(pctx) == 1 &&
-		     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) ==
-		         1 &&
-		     EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) == 1 &&
-		     EVP_PKEY_sign(pctx, sig, &len, digest, DKIM_DIGEST_LEN) ==
-		         1;
+		/* the context set up at load (dkim_alg_rsa_ctx), duplicated:
+		 * no algorithm look-up per signature */
+		if (k->sign_tpl != NULL) {
+			if ((pctx = EVP_PKEY_CTX_dup(k->sign_tpl)) == NULL)
+				return -ENOMEM;
+		} else if ((pctx = dkim_alg_rsa_ctx(k->pkey, true)) == NULL)
+			return -EIO;
+		ok = EVP_PKEY_sign(pctx, sig, &len, digest, DKIM_DIGEST_LEN) ==
+		     1;
 		EVP_PKEY_CTX_free(pctx);
 	}
 	ERR_clear_error();

@@ -32,24 +32,6 @@ struct dkim_pubkey_box {
 	((struct dkim_pubkey_box *)((char *)(k)-offsetof(                      \
 	    struct dkim_pubkey_box, pub)))
 
-/* RFC 6376 section 3.3.1: RSASSA-PKCS1-v1_5 with SHA-256. NULL when
- * OpenSSL cannot set it up. */
-static EVP_PKEY_CTX *
-rsa_verify_ctx(EVP_PKEY *pkey)
-{
-	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(pkey, NULL);
-
-	if (pctx != NULL &&
-	    (EVP_PKEY_verify_init(pctx) != 1 ||
-	        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1 ||
-	        EVP_PKEY_CTX_set_signature_md(pctx, EVP_sha256()) != 1)) {
-		EVP_PKEY_CTX_free(pctx);
-		pctx = NULL;
-	}
-	ERR_clear_error();
-	return pctx;
-}
-
 static void
 why_add(struct buf *why, const char *s)
 {
@@ -241,7 +223,7 @@ dkim_pubkey_parse(const char *rec, size_t len, unsigned min_rsa_bits,
 		return r;
 	}
 	if (box->pub.type == DKIM_KEY_RSA)
-		box->verify_tpl = rsa_verify_ctx(box->pub.pkey);
+		box->verify_tpl = dkim_alg_rsa_ctx(box->pub.pkey, false);
 	*ret = &box->pub;
 	return 0;
 }
@@ -271,7 +253,7 @@ dkim_pubkey_verify(const struct dkim_pubkey *k, enum dkim_alg alg,
 		                  offsetof(struct dkim_pubkey_box, pub)))
 		          ->verify_tpl;
 		pctx = tpl != NULL ? EVP_PKEY_CTX_dup(tpl)
-		                   : rsa_verify_ctx(k->pkey);
+		                   : dkim_alg_rsa_ctx(k->pkey, false);
 		if (pctx == NULL)
 			return -ENOMEM;
 		ok =

@@ -682,7 +682,7 @@ dkim_sig_hasher_init(struct dkim_sig_hasher *h, enum canon_alg hc)
 	buf_init(&h->v, DKIM_SIG_FIELD_MAX);
 	if ((h->md = EVP_MD_CTX_new()) == NULL)
 		return -ENOMEM;
-	return EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+	return EVP_DigestInit_ex(h->md, canon_sha256(), NULL) == 1 ? 0 : -EIO;
 }
 
 int

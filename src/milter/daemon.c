@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "authmilter/config_rotate.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/log.h"
 #include "authmilter/xalloc.h"
 #include "conns.h"
@@ -249,6 +250,7 @@ static void
 daemon_reload(struct daemon *d)
 {
 	struct session_conf *conf, *old;
+	struct dkim_key_cache_stats ks;
 	struct buf errors;
 	int r;
 
@@ -277,11 +279,15 @@ daemon_reload(struct daemon *d)
 		d->conf = conf;
 		pthread_mutex_unlock(&d->lock);
 		daemon_rotate_ack(conf->cfg);
-		log_notice("reloaded %s: %zu keys, mode %s%s, resolver %s",
+		dkim_key_cache_stats(old->dns->keys, &ks);
+		log_notice("reloaded %s: %zu keys, mode %s%s, resolver %s "
+		           "(parsed DKIM keys so far: %zu held, %lu hits, "
+		           "%lu parsed)",
 		    d->path, conf->cfg->n_keys,
 		    (conf->cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
 		    (conf->cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "",
-		    conf->dns == old->dns ? "kept" : "rebuilt");
+		    conf->dns == old->dns ? "kept" : "rebuilt", ks.entries,
+		    ks.hits, ks.misses);
 	}
 	session_conf_unref(old);
 	buf_free(&errors);

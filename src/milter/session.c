@@ -17,6 +17,7 @@
 #include "authmilter/arena.h"
 #include "authmilter/authres.h"
 #include "authmilter/bounds.h"
+#include "authmilter/dkim_key_cache.h"
 #include "authmilter/dkim_sign.h"
 #include "authmilter/log.h"
 #include "authmilter/msg.h"
@@ -66,7 +67,7 @@ struct session {
 	size_t n_rcpts;
 	uint8_t *body_copy; /* FailureReportsBodies: the first bytes */
 	size_t body_len;
-	bool body_more; /* more body came than was kept */
+	bool body_more;   /* more body came than was kept */
 	size_t n_failure; /* failure records written (for the log) */
 	struct msg msg;
 	enum session_path path;
@@ -76,13 +77,13 @@ struct session {
 	const struct config_signer *signers;
 	size_t n_signers;
 	struct verdict_session *verdict;
-	bool seal_rcpt;           /* a RCPT domain asks for sealing */
-	bool reseal;              /* sealing with our stored A-R */
-	struct arc_seal *seal;    /* the reseal session */
+	bool seal_rcpt;                  /* a RCPT domain asks for sealing */
+	bool reseal;                     /* sealing with our stored A-R */
+	struct arc_seal *seal;           /* the reseal session */
 	const struct arc_sealed *sealed; /* the new ARC set, or NULL */
-	const char *seal_why;     /* why not sealed, when asked */
-	int *forged; /* indices of A-R fields naming
-	              * our authserv-id (1-based) */
+	const char *seal_why;            /* why not sealed, when asked */
+	int *forged;                     /* indices of A-R fields naming
+	                                  * our authserv-id (1-based) */
 	size_t n_forged, cap_forged;
 	int n_authres; /* A-R fields seen */
 	int error;     /* first -errno of the message */
@@ -108,11 +109,15 @@ session_dns_new(const struct config *cfg, const struct dns_metrics *dm,
 {
 	struct dns_ldns_options opt;
 	struct dns_resolver *r = NULL;
+	struct dkim_key_cache *keys;
 	struct session_dns *d;
 	const char *why = NULL;
 	struct buf key, ns;
 	int err;
 
+	/* first: it may exit (or, at a reload, unwind through xalloc_try)
+	 * before anything else is held */
+	keys = dkim_key_cache_new(BOUND_KEY_CACHE_ENTRIES);
 	buf_init(&key, 4096);
 	buf_init(&ns, 4096);
 	session_dns_key(cfg, &key);
@@ -129,6 +134,7 @@ session_dns_new(const struct config *cfg, const struct dns_metrics *dm,
 		buf_addf(errors, "%s: Nameservers: %s\n", cfg->path,
 		    why != NULL ? why : strerror(-err));
 		buf_free(&key);
+		dkim_key_cache_free(keys);
 		return err;
 	}
 	if (cfg->dns_cache_size > 0) {
@@ -140,10 +146,12 @@ session_dns_new(const struct config *cfg, const struct dns_metrics *dm,
 		free(d);
 		dns_resolver_free(r);
 		buf_free(&key);
+		dkim_key_cache_free(keys);
 		return -ENOMEM;
 	}
 	atomic_init(&d->refs, 1);
 	d->resolver = r;
+	d->keys = keys;
 	d->key = buf_steal(&key, NULL);
 	buf_free(&key);
 	*ret = d;
@@ -177,6 +185,7 @@ session_dns_unref(struct session_dns *d)
 	if (d == NULL || atomic_fetch_sub(&d->refs, 1) != 1)
 		return NULL;
 	dns_resolver_free(d->resolver);
+	dkim_key_cache_free(d->keys);
 	free(d->key);
 	free(d);
 	return NULL;
@@ -218,8 +227,10 @@ session_conf_arc(struct session_conf *c, struct buf *errors)
 		if (c->arc_sealers == NULL)
 			return -ENOMEM;
 		if ((r = action_arc_sealers(cfg, c->arc_sealers, &bad)) < 0) {
-			buf_addf(errors, "%s: TrustedARCSealers: \"%s\": not "
-			    "a domain\n", cfg->path, bad);
+			buf_addf(errors,
+			    "%s: TrustedARCSealers: \"%s\": not "
+			    "a domain\n",
+			    cfg->path, bad);
 			return r;
 		}
 		c->dmarc.arc_sealers = c->arc_sealers;
@@ -506,11 +517,11 @@ session_envfrom(struct session *s, const char *path, const char *auth_authen,
 		struct buf b;
 
 		buf_init(&b, SESSION_LOG_MAX);
-		buf_addf(&b, "%s: mail from ",
-		    queue_id != NULL ? queue_id : "-");
+		buf_addf(
+		    &b, "%s: mail from ", queue_id != NULL ? queue_id : "-");
 		session_quote(&b, path);
-		buf_addf(&b, " auth=%s daemon=",
-		    s->auth_authen != NULL ? "yes" : "no");
+		buf_addf(&b,
+		    " auth=%s daemon=", s->auth_authen != NULL ? "yes" : "no");
 		session_quote(&b, daemon_name);
 		log_debug("%s", buf_cstr(&b));
 		buf_free(&b);
@@ -539,8 +550,8 @@ session_rcpt(struct session *s, const char *path)
 	if (path != NULL && s->conf->cfg->failure_reports)
 		session_keep_rcpt(s, path);
 	if (path == NULL ||
-	    (s->rcpt_domain != NULL && (s->seal_rcpt ||
-	                                   s->conf->cfg->arc_seal_rcpt.n == 0)))
+	    (s->rcpt_domain != NULL &&
+	        (s->seal_rcpt || s->conf->cfg->arc_seal_rcpt.n == 0)))
 		return;
 	if (addr_parse_path(s->arena, path, strlen(path), &p, NULL) != 0 ||
 	    p.null_sender)
@@ -548,8 +559,7 @@ session_rcpt(struct session *s, const char *path)
 	if (s->rcpt_domain == NULL)
 		s->rcpt_domain = p.mailbox.domain;
 	/* ARCSealRecipientDomains: any recipient in the list */
-	if (config_arc_seals(s->conf->cfg, NULL, NULL, p.mailbox.domain,
-	        false))
+	if (config_arc_seals(s->conf->cfg, NULL, NULL, p.mailbox.domain, false))
 		s->seal_rcpt = true;
 }
 
@@ -775,6 +785,7 @@ session_verify_begin(struct session *s)
 		return;
 	}
 	env->resolver = s->conf->dns->resolver;
+	env->key_cache = s->conf->dns->keys; /* one for all connections */
 	env->now = (int64_t)time(NULL);
 	env->authserv_id = cfg->authserv_id;
 	env->client_ip = s->ip_text[0] != '\0' ? s->ip_text : NULL;
@@ -946,8 +957,8 @@ session_apply(struct session *s, const struct action *act)
 	switch (act->kind) {
 	case ACTION_REJECT:
 	case ACTION_TEMPFAIL:
-		o->reply = act->kind == ACTION_REJECT ? SESSION_REJECT :
-		    SESSION_TEMPFAIL;
+		o->reply = act->kind == ACTION_REJECT ? SESSION_REJECT
+		                                      : SESSION_TEMPFAIL;
 		o->code = act->code;
 		o->xcode = act->xcode;
 		o->text = act->text;
@@ -1005,8 +1016,8 @@ session_edits(struct session *s, const char *authres, const char **sigs)
 	if (s->sealed != NULL &&
 	    (session_insert(s, &e[n++], "ARC-Authentication-Results",
 	         s->sealed->aar) < 0 ||
-	        session_insert(s, &e[n++], "ARC-Message-Signature",
-	            s->sealed->ams) < 0 ||
+	        session_insert(
+	            s, &e[n++], "ARC-Message-Signature", s->sealed->ams) < 0 ||
 	        session_insert(s, &e[n++], "ARC-Seal", s->sealed->as) < 0))
 		return -ENOMEM;
 	o->edits = e;
@@ -1040,12 +1051,12 @@ session_log_spf_dmarc(struct buf *b, const struct verdict *v)
 /* The ARC part of the log line: the chain's status (and why not pass),
  * and what was sealed or why not. */
 static void
-session_log_arc(struct buf *b, const struct session *s,
-    const struct verdict *v)
+session_log_arc(struct buf *b, const struct session *s, const struct verdict *v)
 {
 	if (v != NULL && v->arc != NULL) {
 		buf_addf(b, " arc=%s", auth_result_name(v->arc->status));
-		if (v->arc->status != AUTH_NONE && v->arc->status != AUTH_PASS) {
+		if (v->arc->status != AUTH_NONE &&
+		    v->arc->status != AUTH_PASS) {
 			buf_adds(b, " arc-reason=");
 			log_quote(b, v->arc->reason, strlen(v->arc->reason));
 		}
@@ -1109,11 +1120,11 @@ session_failure(
 	env.body = s->body_copy;
 	env.body_len = s->body_len;
 	env.body_truncated = s->body_more;
-	r = failure_records(v, &s->msg, &env, &s->conf->fail, s->arena, &recs,
-	    &n, &why);
+	r = failure_records(
+	    v, &s->msg, &env, &s->conf->fail, s->arena, &recs, &n, &why);
 	if (r == 0 && n > 0)
-		r = failure_append(cfg->spool_dir, recs, n, time(NULL), NULL,
-		    &why);
+		r = failure_append(
+		    cfg->spool_dir, recs, n, time(NULL), NULL, &why);
 	if (r < 0)
 		log_warning("%s: failure record not written: %s", qid,
 		    why != NULL ? why : strerror(-r));
@@ -1144,8 +1155,8 @@ session_log_limits(struct buf *b, const struct verdict *v)
  * done and how long it took. Every value that came from the client or
  * the message is quoted (log_quote). */
 static void
-session_log(struct session *s, const struct verdict *v,
-    const struct action *act)
+session_log(
+    struct session *s, const struct verdict *v, const struct action *act)
 {
 	const char *from;
 	struct timespec now;
@@ -1265,7 +1276,8 @@ session_finish(
 	if (s->error != 0)
 		return;
 	if (s->path == SESSION_PATH_SIGN) {
-		sigs = arena_alloc(s->arena, (s->n_signers + 1) * sizeof(*sigs));
+		sigs =
+		    arena_alloc(s->arena, (s->n_signers + 1) * sizeof(*sigs));
 		r = sigs == NULL
 		        ? -ENOMEM
 		        : dkim_sign_finish(s->sign, (int64_t)time(NULL), sigs);
@@ -1333,8 +1345,8 @@ session_eom(
 	session_finish(s, &sigs, &v);
 	if (s->error == 0 && v != NULL) {
 		authres = v->authres;
-		if (action_decide(v, &s->conf->policy, s->local, s->arena,
-		    &act) < 0)
+		if (action_decide(
+		        v, &s->conf->policy, s->local, s->arena, &act) < 0)
 			session_fail(s, -ENOMEM, "action");
 		else {
 			session_spool(s, v);

@@ -59,11 +59,17 @@
 struct sockaddr;
 struct observe;
 
-/* A shared resolver (the DNS cache in front of dns_ldns), refcounted so
- * that a reload that keeps the DNS options keeps the cache. */
+struct dkim_key_cache;
+
+/* A shared resolver (the DNS cache in front of dns_ldns) and the cache of
+ * parsed DKIM keys (dkim_key_cache.h) that every connection verifies
+ * through, refcounted so that a reload that keeps the DNS options keeps
+ * both caches (one that changes them starts both afresh; connections in
+ * flight keep the old ones until they end). */
 struct session_dns {
 	atomic_uint refs;
 	struct dns_resolver *resolver; /* owned */
+	struct dkim_key_cache *keys;   /* owned; BOUND_KEY_CACHE_ENTRIES */
 	char *key; /* the DNS options it was built from, to compare */
 };
 
@@ -80,8 +86,8 @@ struct session_conf {
 	size_t n_sign_headers;
 	const char **oversign; /* may be NULL */
 	size_t n_oversign;
-	struct session_dns *dns; /* one reference, owned */
-	struct failure_options fail; /* FailureReports (failure.h) */
+	struct session_dns *dns;             /* one reference, owned */
+	struct failure_options fail;         /* FailureReports (failure.h) */
 	struct dmarc_forwarder *arc_sealers; /* TrustedARCSealers */
 	struct arc_seal_options arc_seal;    /* ARC sealing (key borrowed from
 	                                      * cfg); unused without a key */
@@ -91,7 +97,7 @@ struct session_conf {
 
 /* session_dns_new -- a resolver for cfg's DNS options (Nameservers,
  * DNSTimeout, DNSCacheSize): dns_ldns behind a dns_cache, counting into
- * dm (borrowed; NULL: not counted).
+ * dm (borrowed; NULL: not counted); and an empty parsed-key cache.
  * @return 0 and *ret (refcount 1); -errno with a line in errors. */
 int session_dns_new(const struct config *cfg, const struct dns_metrics *dm,
     struct session_dns **ret, struct buf *errors);

@@ -13,6 +13,21 @@
 # change in CPU per message. ROUNDS=metrics runs only that part.
 # COUNT (default 500) messages, SESSIONS (default 4) parallel SMTP
 # sessions, 2 KB bodies. Needs root. Asserts nothing.
+#
+# Then the cost curves (unix sockets): DKIM-signed mail (bench_send.py
+# sends a file made with bench_dkim --gen and authmilter sign) verified by
+# authmilter and by opendkim+opendmarc, at 2 KB and 20 KB, each row with
+# the milters' CPU per message, its ratio to the do-nothing milter
+# (null_milter noreply, same size, same run: the floor) and to the peer,
+# and the daemon's peak RSS (VmHWM). BENCH_CURVES=1 adds 1 MB and 10 MB
+# (COUNT_BIG messages, default 50), 2, 5 and 10 signatures per message,
+# dual signing (rsa-sha256 + ed25519-sha256 in one pass) and a cold DNS
+# cache (DNSCacheSize 0: every record from nsd for every message).
+# BENCH_QUICKACK=1 also runs the inet rounds with the loopback route's
+# quickack attribute set (README.md "TCP_NODELAY and delayed ACKs"): it
+# changes the machine's routing table for the run and puts it back.
+# Ends with openssl speed rsa2048 (the signing target is in units of one
+# signature) and the load average.
 set -u
 src=${AUTHMILTER_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${AUTHMILTER_BUILD_ROOT:-$src/build}
@@ -24,10 +39,12 @@ hz=$(getconf CLK_TCK)
 dir=$(mktemp -d /var/tmp/authmilter-bpf.XXXXXX)
 odir=$(mktemp -d /run/authmilter-bpf-odkim.XXXXXX)
 mpid=
+spid=
 null=$build/tests/bench/null_milter
 # shellcheck source=tests/bench/peers.sh
 . "$src/tests/bench/peers.sh"
 cleanup() {
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
 	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
 	peers_stop
 	peers_dns_stop
@@ -49,27 +66,59 @@ sh "$e2e/dns-server.sh" start "$dir/dns" "$dnsport" \
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/key"
 cp "$dir/key" "$odir/key"
 
-# cpu PID...: user + system ticks of the processes, summed
-cpu() {
-	t=0
+# procsum AWK FILE PID...: the number AWK prints from /proc/PID/FILE,
+# summed over the processes
+procsum() {
+	prog=$1 file=$2 t=0
+	shift 2
 	for p in "$@"; do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+		t=$((t + $(awk "$prog" "/proc/$p/$file")))
 	done
 	echo "$t"
+}
+# cpu PID...: user + system ticks of the processes, summed
+cpu() {
+	procsum '{ print $14 + $15 }' stat "$@"
+}
+
+# hwm PID...: peak RSS (VmHWM) of the processes, summed, in KB
+hwm() {
+	procsum '/^VmHWM:/ { print $2 }' status "$@"
+}
+
+# send N SESSIONS: N messages into Postfix at $smtp: the file $msgfile
+# with bench_send.py when set, else smtp-source's generated
+# ${size:-2048} bytes
+send() {
+	if [ -n "${msgfile:-}" ]; then
+		/usr/bin/python3 "$src/tests/bench/bench_send.py" \
+		    127.0.0.1:"$smtp" "$msgfile" "$1" "$2" \
+		    "${sender:-user@example.com}" >/dev/null
+	else
+		smtp-source -s "$2" -m "$1" -l "${size:-2048}" \
+		    -f "${sender:-user@example.com}" -t rcpt@example.net \
+		    -S bench 127.0.0.1:"$smtp" >/dev/null 2>&1
+	fi
 }
 
 # round LABEL MILTER-SPEC PID...: send COUNT messages through a fresh
 # Postfix (fresh_pf) using MILTER-SPEC (empty: none; "A, B" chains two
 # milters), print the figures (CPU of all PIDs summed); sets rate to the
-# messages/s
+# messages/s, ms to the CPU ms per message, rss to the peak RSS in KB
 round() {
-	smtp=$(port)
-	sink=$(port)
-	bash "$e2e/postfix-instance.sh" start "$dir/pf" "$smtp" "$sink" \
-	    "$2" >/dev/null || { echo "postfix did not start" >&2; exit 1; }
+	# a port another job took, or the previous instance's master not
+	# gone yet (postfix stop does not wait): stop, wait, new ports
+	tries=0
+	until smtp=$(port) && sink=$(port) &&
+	    bash "$e2e/postfix-instance.sh" start "$dir/pf" "$smtp" "$sink" \
+	    "$2" >/dev/null 2>&1; do
+		tries=$((tries + 1))
+		[ $tries -lt 5 ] || { echo "postfix did not start" >&2; exit 1; }
+		bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
+		sleep 2
+	done
 	# warm up: one message (DNS cache, connections)
-	smtp-source -m 1 -l 2048 -f user@example.com -t rcpt@example.net \
-	    -S bench 127.0.0.1:"$smtp" >/dev/null 2>&1
+	send 1 1
 	sleep 1
 	label=$1
 	spec=$2
@@ -77,8 +126,7 @@ round() {
 	base=$(ls "$dir/pf/sink" | wc -l)
 	c0=$(cpu "$@")
 	t0=$(date +%s.%N)
-	smtp-source -s "$sessions" -m "$count" -l 2048 -f "${sender:-user@example.com}" \
-	    -t rcpt@example.net -S bench 127.0.0.1:"$smtp" >/dev/null 2>&1
+	send "$count" "$sessions"
 	i=0
 	while [ $(($(ls "$dir/pf/sink" | wc -l) - base)) -lt "$count" ] &&
 	    [ $i -lt 1200 ]; do
@@ -87,20 +135,32 @@ round() {
 	done
 	t1=$(date +%s.%N)
 	c1=$(cpu "$@")
+	rss=0
+	[ $# -gt 0 ] && rss=$(hwm "$@")
 	got=$(($(ls "$dir/pf/sink" | wc -l) - base))
 	# Authentication-Results fields in the last delivered message: shows
 	# the milters did their work (0 for sign and the null rounds)
 	last=$(ls -t "$dir/pf/sink" | head -n 1)
 	ar=$(grep -c '^Authentication-Results:' "$dir/pf/sink/$last")
+	dk=$(grep -o 'dkim=pass' "$dir/pf/sink/$last" | wc -l)
 	bash "$e2e/postfix-instance.sh" stop "$dir/pf" >/dev/null 2>&1
+	# let the master go before the next round reuses the directory
+	i=0
+	while [ -f "$dir/pf/queue/pid/master.pid" ] &&
+	    kill -0 "$(tr -d " " <"$dir/pf/queue/pid/master.pid" 2>/dev/null)" \
+	    2>/dev/null && [ $i -lt 100 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
 	rate=$(awk -v n="$got" -v t0="$t0" -v t1="$t1" \
 	    'BEGIN { printf "%.0f", n / (t1 - t0) }')
-	cpums=$(awk -v n="$got" -v c="$((c1 - c0))" -v hz="$hz" \
-	    'BEGIN { printf "%.4f", n ? c * 1000 / hz / n : 0 }')
-	awk -v l="$label" -v n="$got" -v t0="$t0" -v t1="$t1" -v c="$((c1 - c0))" \
-	    -v hz="$hz" -v ar="$ar" 'BEGIN { printf "%-34s %6.0f msgs/s  %6.2f ms CPU/msg" \
-	    " (milters)  %d delivered  A-R %d\n", l, n / (t1 - t0),
-	    n ? c * 1000 / hz / n : 0, n, ar }'
+	ms=$(awk -v n="$got" -v c="$((c1 - c0))" -v hz="$hz" \
+	    'BEGIN { printf "%.3f", n ? c * 1000 / hz / n : 0 }')
+	awk -v l="$label" -v n="$got" -v t0="$t0" -v t1="$t1" -v ms="$ms" \
+	    -v ar="$ar" -v dk="$dk" -v rss="$rss" 'BEGIN {
+		printf "%-34s %6.0f msgs/s  %6.2f ms CPU/msg" \
+		    " (milters)  %d delivered  A-R %d  dkim=pass %d" \
+		    "  peak RSS %d KB\n", l, n / (t1 - t0), ms, n, ar, dk, rss }'
 }
 
 # fresh_pf: an empty Postfix directory with room for a unix milter
@@ -134,14 +194,14 @@ start_am() {
 	cat >"$dir/am.conf" <<EOF
 Socket $sock
 AuthservID mx.bench.example
-Domain example.com
+${am_keys:-Domain example.com
 Selector demo-rsa
-KeyFile $dir/key
+KeyFile $dir/key}
 InternalHosts $1
 Nameservers 127.0.0.1@$dnsport
 LogLevel warning
 UMask 000
-${AM_EXTRA:-}
+${am_extra:-}
 EOF
 	"$am" run -c "$dir/am.conf" -f >"$dir/am.log" 2>&1 &
 	mpid=$!
@@ -165,7 +225,7 @@ stop_milter() {
 # metrics_round MODE off|on: one round of authmilter MODE (sign,
 # verify) on an inet socket, without metrics or with MetricsListen
 # scraped every second (metrics_client.py, as Prometheus would); sets
-# cpums
+# ms
 metrics_round() {
 	if [ "$1" = sign ]; then
 		internal=127.0.0.1 snd=user@example.com
@@ -181,7 +241,7 @@ metrics_round() {
 	# the random port may be taken: another one then
 	for try in 1 2 3; do
 		hp=$(port)
-		AM_EXTRA="MetricsListen 127.0.0.1:$hp" start_am "$internal" inet
+		am_extra="MetricsListen 127.0.0.1:$hp" start_am "$internal" inet
 		kill -0 "$mpid" 2>/dev/null && break
 		cat "$dir/am.log" >&2
 		wait "$mpid" 2>/dev/null
@@ -192,12 +252,13 @@ metrics_round() {
 	sender=$snd round "authmilter $1, scraped every 1 s" "$mspec" "$mpid"
 	kill "$spid" 2>/dev/null
 	wait "$spid" 2>/dev/null
+	spid=
 	# the listener's own thread (libmicrohttpd names it MHD-single):
 	# what the scrapes cost, measured apart from the noise of the rest
 	for t in /proc/"$mpid"/task/*; do
 		[ "$(cat "$t/comm" 2>/dev/null)" = MHD-single ] || continue
 		awk -v t="$(awk '{ print $14 + $15 }' "$t/stat")" -v hz="$hz" \
-		    -v m="$cpums" -v n="$count" 'BEGIN {
+		    -v m="$ms" -v n="$count" 'BEGIN {
 			printf "  the listener thread: %.1f ms CPU, %.2f%% of " \
 			    "the milter'"'"'s\n", t * 1000 / hz,
 			    (m * n > 0 ? t * 1000 / hz * 100 / (m * n) : 0) }'
@@ -216,9 +277,9 @@ metrics_rounds() {
 			metrics_round $mode $kind
 			sum='BEGIN { print a + b }'
 			if [ $kind = off ]; then
-				off=$(awk -v a="$off" -v b="$cpums" "$sum")
+				off=$(awk -v a="$off" -v b="$ms" "$sum")
 			else
-				on=$(awk -v a="$on" -v b="$cpums" "$sum")
+				on=$(awk -v a="$on" -v b="$ms" "$sum")
 			fi
 		done
 		awk -v m="$mode" -v a="$off" -v b="$on" 'BEGIN {
@@ -257,6 +318,19 @@ for st in unix inet; do
 	eval "verify_$st=\$rate"
 	stop_milter
 done
+# BENCH_QUICKACK=1: the inet rounds again with the loopback route's
+# quickack attribute (README.md), put back afterwards
+if [ -n "${BENCH_QUICKACK:-}" ] &&
+    ip route change local 127.0.0.1 dev lo table local quickack 1; then
+	start_null noreply inet
+	round "null_milter noreply, inet, quickack" "$mspec" "$mpid"
+	stop_milter
+	start_am 203.0.113.0/24 inet
+	sender=user@bench.example round "authmilter verify, inet, quickack" \
+	    "$mspec" "$mpid"
+	stop_milter
+	ip route change local 127.0.0.1 dev lo table local
+fi
 n='' nr='' sg='' vf='' v=''
 echo "== authmilter msgs/s / null_milter msgs/s (same socket type)"
 for st in unix inet; do
@@ -269,7 +343,10 @@ done
 
 metrics_rounds
 
-command -v opendkim >/dev/null || exit 0
+have_peers=
+command -v opendkim >/dev/null && command -v opendmarc >/dev/null &&
+	have_peers=1
+if command -v opendkim >/dev/null; then
 oport=$(port)
 cat >"$odir/odkim.conf" <<EOF
 Socket inet:$oport@127.0.0.1
@@ -288,12 +365,12 @@ mpid=$!
 sleep 0.5
 round "opendkim sign, inet socket" "inet:127.0.0.1:$oport" "$mpid"
 stop_milter
+fi
 
 # opendkim (verify, 127.0.0.1 external) chained with opendmarc, on the
 # messages the authmilter verify rounds get; CPU of both summed
-command -v opendmarc >/dev/null || exit 0
-peers_dns "$dir/dns" || exit 1
-for st in unix inet; do
+[ -n "$have_peers" ] && { peers_dns "$dir/dns" || exit 1; }
+for st in ${have_peers:+unix inet}; do
 	fresh_pf
 	if [ "$st" = unix ]; then
 		s1="local:$dir/pf/queue/m/dkim"
@@ -319,3 +396,142 @@ for st in unix inet; do
 		    " %.2fx its msgs/s\n", st, n ? r / n : 0, r ? v / r : 0 }'
 	peers_stop
 done
+
+# ---- cost curves (unix sockets) ----
+
+# mkmsg BYTES NSIG OUT: a generated message of about BYTES (bench_dkim
+# --gen) from alice@example.com, signed NSIG times (rsa-sha256, then
+# ed25519-sha256, alternating; 0: unsigned)
+mkmsg() {
+	"$build/tests/bench/bench_dkim" --gen "$1" >"$3.0"
+	j=0
+	while [ $j -lt "$2" ]; do
+		k=demo-rsa
+		[ $((j % 2)) -eq 1 ] && k=demo-ed
+		"$am" sign -d example.com -s $k -k "$src/keys/demo/$k.private" \
+		    "$3.$j" >"$3.$((j + 1))" || exit 1
+		j=$((j + 1))
+	done
+	mv "$3.$2" "$3"
+	rm -f "$3".[0-9]*
+}
+
+# peer_start / peer_stop: opendkim + opendmarc on unix sockets in the
+# Postfix directory (fresh_pf first); sets pspec
+peer_start() {
+	[ -n "${peers_nsd:-}" ] || peers_dns "$dir/dns" || exit 1
+	fresh_pf
+	umask 000
+	peers_start "$odir" "local:$dir/pf/queue/m/dkim" \
+	    "local:$dir/pf/queue/m/dmarc" || exit 1
+	umask 022
+	pspec="unix:/m/dkim, unix:/m/dmarc"
+}
+
+# row WHAT SIZE NSIG MS FLOOR PEER RSS: one line of the summary table
+row() {
+	awk -v w="$1" -v sz="$2" -v ns="$3" -v ms="$4" -v f="$5" -v p="$6" \
+	    -v rss="$7" 'BEGIN {
+		x = (f > 0) ? sprintf("%.2f", ms / f) : "-"
+		y = (p > 0) ? sprintf("%.2f", ms / p) : "-"
+		printf "%-34s %8s %4s %8.3f %7s %7s %9d\n", w, sz, ns, ms,
+		    x, y, rss }' >>"$dir/curves"
+}
+
+# point SIZE NSIG [cold]: the floor, authmilter verify and the peers on
+# one signed message; authmilter sign (one rsa-2048 key, or dual) and its
+# floor on the unsigned one
+point() {
+	sz=$1 ns=$2 c=$count
+	[ "$sz" -ge 1000000 ] && c=${COUNT_BIG:-50}
+	[ "$sz" -ge 5000000 ] && c=$(( ${COUNT_BIG:-50} / 5 ))
+	save=$count
+	count=$c
+	msgfile=$dir/msg.$sz.$ns
+	[ -f "$msgfile" ] || mkmsg "$sz" "$ns" "$msgfile"
+	start_null noreply unix
+	round "floor: null_milter, $sz B, $ns sig" "$mspec" "$mpid"
+	stop_milter
+	floor=$ms
+	peer=0
+	if [ -n "$have_peers" ] && [ "${3:-}" != cold ]; then
+		peer_start
+		round "opendkim+opendmarc, $sz B, $ns sig" "$pspec" \
+		    "$odkim_pid" "$odmarc_pid"
+		peers_stop
+		peer=$ms
+		row "opendkim+opendmarc verify" "$sz" "$ns" "$ms" "$floor" 0 \
+		    "$rss"
+	fi
+	what="authmilter verify+SPF+DMARC"
+	am_extra="MaxSignatures 16"
+	if [ "${3:-}" = cold ]; then
+		what="$what, cold DNS"
+		am_extra="$am_extra
+DNSCacheSize 0"
+	fi
+	start_am 203.0.113.0/24 unix
+	round "authmilter verify, $sz B, $ns sig${3:+, $3}" "$mspec" "$mpid"
+	stop_milter
+	am_extra=
+	row "$what" "$sz" "$ns" "$ms" "$floor" "$peer" "$rss"
+	if [ "$ns" = 1 ] && [ "${3:-}" != cold ]; then
+		msgfile=$dir/msg.$sz.0
+		[ -f "$msgfile" ] || mkmsg "$sz" 0 "$msgfile"
+		start_null noreply unix
+		round "floor: null_milter, $sz B, unsigned" "$mspec" "$mpid"
+		stop_milter
+		floor=$ms
+		start_am 127.0.0.1 unix
+		round "authmilter sign rsa, $sz B" "$mspec" "$mpid"
+		stop_milter
+		row "authmilter sign rsa-2048" "$sz" 0 "$ms" "$floor" 0 "$rss"
+		if [ -n "${BENCH_CURVES:-}" ]; then
+			install -m 0600 "$src/keys/demo/demo-ed.private" \
+			    "$dir/key-ed"
+			printf 'rsa example.com:demo-rsa:%s\ned example.com:demo-ed:%s\n' \
+			    "$dir/key" "$dir/key-ed" >"$dir/KeyTable"
+			printf '*@example.com rsa\n*@example.com ed\n' \
+			    >"$dir/SigningTable"
+			am_keys="KeyTable $dir/KeyTable
+SigningTable refile:$dir/SigningTable"
+			start_am 127.0.0.1 unix
+			round "authmilter sign rsa+ed25519, $sz B" "$mspec" \
+			    "$mpid"
+			stop_milter
+			am_keys=
+			row "authmilter dual sign rsa+ed25519" "$sz" 0 "$ms" \
+			    "$floor" 0 "$rss"
+		fi
+	fi
+	msgfile=
+	count=$save
+}
+
+echo "== cost curves, unix sockets: signed mail from example.com (client"
+echo "   127.0.0.1 external: SPF fails, DMARC passes through DKIM)"
+: >"$dir/curves"
+sender=user@example.com
+for sz in 2048 20480; do
+	point $sz 1
+done
+if [ -n "${BENCH_CURVES:-}" ]; then
+	for sz in 1000000 10000000; do
+		point $sz 1
+	done
+	for ns in 2 5 10; do
+		point 2048 $ns
+	done
+	point 2048 1 cold
+fi
+echo "== cost curves: CPU ms per message of the milters, ratio to the"
+echo "   floor (null_milter noreply on the same message, same run) and to"
+echo "   opendkim+opendmarc; peak RSS of the daemon(s)"
+printf '%-34s %8s %4s %8s %7s %7s %9s\n' what bytes sigs ms/msg x-floor \
+    x-peer "RSS KB"
+cat "$dir/curves"
+# the signing target is stated in units of one signature, same run
+openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048/ {
+	printf "openssl speed: one rsa-2048 signature %.3f ms, one" \
+	    " verification %.3f ms\n", $4 * 1000, $5 * 1000 }'
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"

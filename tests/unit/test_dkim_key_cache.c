@@ -2,8 +2,9 @@
  * test_dkim_key_cache.c -- the parsed-key cache: hits and misses by exact
  * record text and minimum bits (each miss is one parse), refused records
  * kept with their reason, CLOCK eviction at the bound, keys that outlive
- * their entry and the cache, the verifier's key lookup, the cache under
- * dkim_verify, and 8 threads verifying through one cache.
+ * their entry and the cache, expiry at the DNS TTL (on a fake clock),
+ * the verifier's key lookup, the cache under dkim_verify, and 8 threads
+ * verifying through one cache.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -55,18 +56,20 @@ stats(struct dkim_key_cache *c)
 	return s;
 }
 
-/* One lookup: rc, reason (refused) and key bits (accepted) as expected;
- * the key, when there is one, in *ret_key (may be NULL: dropped). */
+/* One lookup of a record with the given TTL: rc, reason (refused) and
+ * key bits (accepted) as expected; the key, when there is one, in
+ * *ret_key (may be NULL: dropped). */
 static void
-lookup(struct dkim_key_cache *c, const char *rec, unsigned min_bits,
-    int want_rc, const char *want, struct dkim_pubkey **ret_key)
+lookup_ttl(struct dkim_key_cache *c, const char *rec, unsigned min_bits,
+    uint32_t ttl, int want_rc, const char *want, struct dkim_pubkey **ret_key)
 {
 	struct dkim_pubkey *k = NULL;
 	struct buf why;
 
 	buf_init(&why, 512);
-	CHECK_INT_EQ(dkim_key_cache_parse(c, rec, strlen(rec), min_bits, &k,
-			 &why), want_rc);
+	CHECK_INT_EQ(
+	    dkim_key_cache_parse(c, rec, strlen(rec), min_bits, ttl, &k, &why),
+	    want_rc);
 	if (want_rc == 0) {
 		CHECK(k != NULL);
 		CHECK_STR_EQ(buf_cstr(&why), "");
@@ -81,15 +84,23 @@ lookup(struct dkim_key_cache *c, const char *rec, unsigned min_bits,
 		dkim_pubkey_unref(k);
 }
 
+/* lookup_ttl() with a TTL of an hour (nothing expires). */
+static void
+lookup(struct dkim_key_cache *c, const char *rec, unsigned min_bits,
+    int want_rc, const char *want, struct dkim_pubkey **ret_key)
+{
+	lookup_ttl(c, rec, min_bits, 3600, want_rc, want, ret_key);
+}
+
 /* ---- hits and misses, one step at a time ---- */
 
 struct step {
 	const char *name;
-	int rec;		/* index into the records below */
+	int rec; /* index into the records below */
 	unsigned min_bits;
 	int rc;
 	const char *reason;
-	unsigned long hits, misses;	/* counters after the step */
+	unsigned long hits, misses; /* counters after the step */
 };
 
 /* clang-format off */
@@ -147,7 +158,8 @@ test_steps(void)
 		struct dkim_pubkey *k = NULL;
 
 		CHECK_INT_EQ(dkim_key_cache_parse(c, recs[2], strlen(recs[2]),
-				 0, &k, NULL), -EINVAL);
+		                 0, 3600, &k, NULL),
+		    -EINVAL);
 		CHECK(k == NULL);
 	}
 	/* no cache: a plain parse with the same outcomes */
@@ -192,8 +204,8 @@ key_works(const struct dkim_pubkey *k, const struct dkim_privkey *priv)
 
 	memset(digest, 0x5a, sizeof(digest));
 	return dkim_privkey_sign(priv, digest, sig, &len) == 0 &&
-	    dkim_pubkey_verify(k, dkim_privkey_alg(priv), digest, sig,
-		len) == 0;
+	       dkim_pubkey_verify(
+	           k, dkim_privkey_alg(priv), digest, sig, len) == 0;
 }
 
 /* Bound 2: A and B fill it; a hit on A gives it a second chance, so C
@@ -211,28 +223,160 @@ test_eviction(void)
 
 	lookup(c, a, 0, 0, NULL, NULL);
 	lookup(c, b, 0, 0, NULL, &kb);
-	lookup(c, a, 0, 0, NULL, NULL);	/* hit: A is used */
+	lookup(c, a, 0, 0, NULL, NULL); /* hit: A is used */
 	s = stats(c);
 	CHECK_INT_EQ(s.entries, 2);
 	CHECK_INT_EQ(s.evictions, 0);
-	lookup(c, cc, 0, 0, NULL, NULL);	/* evicts B */
+	lookup(c, cc, 0, 0, NULL, NULL); /* evicts B */
 	s = stats(c);
 	CHECK_INT_EQ(s.entries, 2);
 	CHECK_INT_EQ(s.evictions, 1);
-	CHECK(kb != NULL && key_works(kb, ed));	/* after its eviction */
-	lookup(c, a, 0, 0, NULL, &ka);		/* still there */
+	CHECK(kb != NULL && key_works(kb, ed)); /* after its eviction */
+	lookup(c, a, 0, 0, NULL, &ka);          /* still there */
 	s = stats(c);
 	CHECK_INT_EQ(s.hits, 2);
 	CHECK_INT_EQ(s.misses, 3);
-	lookup(c, b, 0, 0, NULL, NULL);		/* gone: parsed again */
+	lookup(c, b, 0, 0, NULL, NULL); /* gone: parsed again */
 	s = stats(c);
 	CHECK_INT_EQ(s.misses, 4);
 	CHECK_INT_EQ(s.entries, 2);
 	CHECK_INT_EQ(s.evictions, 2);
 	dkim_pubkey_unref(kb);
 	dkim_key_cache_free(c);
-	CHECK(ka != NULL && key_works(ka, rsa));	/* after the cache */
+	CHECK(ka != NULL && key_works(ka, rsa)); /* after the cache */
 	dkim_pubkey_unref(ka);
+	free(a);
+	free(b);
+	free(cc);
+	dkim_privkey_unref(rsa);
+	dkim_privkey_unref(ed);
+}
+
+/* ---- expiry at the TTL ---- */
+
+static uint64_t fake_now = 1000;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now;
+}
+
+/* An entry lives the TTL it was stored with: a hit just before, a new
+ * parse (a miss, one expiry) at it; a refused record the same. TTL 0
+ * counts as 1 s, more than a day as a day. A key handed out before the
+ * expiry still works after it. */
+static void
+test_ttl(void)
+{
+	struct dkim_privkey *rsa = key("test-rsa2048.pkcs8.pem");
+	struct dkim_key_cache *c = dkim_key_cache_new(8);
+	struct dkim_pubkey *held = NULL, *again = NULL;
+	struct dkim_key_cache_stats s;
+	char *a = record(rsa, ""), *zero = record(rsa, " "),
+	     *long_ttl = record(rsa, "  ");
+	const char *revoked = "v=DKIM1; k=rsa; p=";
+
+	dkim_key_cache_set_clock(c, fake_clock);
+	fake_now = 1000;
+	lookup_ttl(c, a, 0, 300, 0, NULL, &held);
+	lookup_ttl(c, revoked, 0, 60, -EINVAL, "key revoked", NULL);
+	lookup_ttl(c, zero, 0, 0, 0, NULL, NULL);
+	lookup_ttl(c, long_ttl, 0, 7 * 86400, 0, NULL, NULL);
+	fake_now = 1000 + 59;
+	lookup_ttl(c, a, 0, 300, 0, NULL, NULL);
+	lookup_ttl(c, revoked, 0, 60, -EINVAL, "key revoked", NULL);
+	lookup_ttl(c, zero, 0, 0, 0, NULL, NULL); /* 1 s: gone */
+	s = stats(c);
+	CHECK_INT_EQ(s.misses, 5);
+	CHECK_INT_EQ(s.hits, 2);
+	CHECK_INT_EQ(s.expired, 1);
+	fake_now = 1000 + 60;
+	lookup_ttl(c, revoked, 0, 60, -EINVAL, "key revoked", NULL);
+	fake_now = 1000 + 299;
+	lookup_ttl(c, a, 0, 300, 0, NULL, NULL);
+	s = stats(c);
+	CHECK_INT_EQ(s.misses, 6);
+	CHECK_INT_EQ(s.hits, 3);
+	CHECK_INT_EQ(s.expired, 2);
+	fake_now = 1000 + 300;
+	lookup_ttl(c, a, 0, 300, 0, NULL, &again); /* parsed again */
+	s = stats(c);
+	CHECK_INT_EQ(s.misses, 7);
+	CHECK_INT_EQ(s.expired, 3);
+	CHECK(held != NULL && again != NULL && held != again);
+	CHECK(held != NULL && key_works(held, rsa));
+	fake_now = 1000 + 86399;
+	lookup_ttl(c, long_ttl, 0, 7 * 86400, 0, NULL, NULL);
+	CHECK_INT_EQ(stats(c).hits, 4);
+	fake_now = 1000 + 86400;
+	lookup_ttl(c, long_ttl, 0, 7 * 86400, 0, NULL, NULL);
+	s = stats(c);
+	CHECK_INT_EQ(s.hits, 4);
+	CHECK_INT_EQ(s.expired, 4);
+	CHECK_INT_EQ(s.evictions, 0);
+	dkim_pubkey_unref(held);
+	dkim_pubkey_unref(again);
+	dkim_key_cache_free(c);
+	free(a);
+	free(zero);
+	free(long_ttl);
+	dkim_privkey_unref(rsa);
+}
+
+/* A full cache makes room with an expired entry at once, although it was
+ * hit (a live one would get a second chance and the next, not hit, would
+ * go); through the verifier's lookup the TTL
+ * is the DNS answer's (60 s from the test resolver). */
+static void
+test_ttl_eviction(void)
+{
+	struct dkim_privkey *rsa = key("test-rsa2048.pkcs8.pem");
+	struct dkim_privkey *ed = key("test-ed25519.pkcs8.pem");
+	struct dkim_key_cache *c = dkim_key_cache_new(2);
+	struct dns_resolver *r = tu_resolver();
+	struct dkim_key_lookup k;
+	struct dkim_key_cache_stats s;
+	struct arena *ar = arena_new(4096);
+	char *a = record(rsa, ""), *b = record(ed, ""), *cc = record(ed, " ");
+
+	dkim_key_cache_set_clock(c, fake_clock);
+	fake_now = 5000;
+	lookup_ttl(c, a, 0, 10, 0, NULL, NULL); /* first in the ring */
+	lookup_ttl(c, b, 0, 3600, 0, NULL, NULL);
+	fake_now = 5005;
+	lookup_ttl(c, a, 0, 10, 0, NULL, NULL); /* hit: A is used */
+	fake_now = 5010; /* A expired, B live and not hit */
+	lookup_ttl(c, cc, 0, 3600, 0, NULL, NULL);
+	s = stats(c);
+	CHECK_INT_EQ(s.expired, 1);
+	CHECK_INT_EQ(s.evictions, 0);
+	lookup_ttl(c, b, 0, 3600, 0, NULL, NULL); /* still there */
+	CHECK_INT_EQ(stats(c).hits, 2);
+
+	/* the lookup: the answer's TTL */
+	tu_add(r, "rsa._domainkey.example.com", DNS_OK, a);
+	CHECK_INT_EQ(
+	    dkim_key_cache_lookup(c, r, 0, "rsa", "example.com", ar, &k), 0);
+	CHECK_INT_EQ(k.result, AUTH_PASS);
+	fake_now = 5010 + 59;
+	CHECK_INT_EQ(
+	    dkim_key_cache_lookup(c, r, 0, "rsa", "example.com", ar, &k), 0);
+	CHECK_INT_EQ(k.result, AUTH_PASS);
+	s = stats(c);
+	CHECK_INT_EQ(s.hits, 3);
+	CHECK_INT_EQ(s.misses, 4);
+	fake_now = 5010 + 60;
+	CHECK_INT_EQ(
+	    dkim_key_cache_lookup(c, r, 0, "rsa", "example.com", ar, &k), 0);
+	CHECK_INT_EQ(k.result, AUTH_PASS);
+	CHECK(k.key != NULL && key_works(k.key, rsa));
+	s = stats(c);
+	CHECK_INT_EQ(s.misses, 5);
+	CHECK_INT_EQ(s.expired, 2);
+	arena_free(ar);
+	dns_resolver_free(r);
+	dkim_key_cache_free(c);
 	free(a);
 	free(b);
 	free(cc);
@@ -242,12 +386,11 @@ test_eviction(void)
 
 /* ---- through dkim_verify ---- */
 
-static const char msg_text[] =
-    "From: Joe <joe@example.com>\r\n"
-    "To: Sue <sue@example.org>\r\n"
-    "Subject: key cache\r\n"
-    "\r\n"
-    "Hello.\r\n";
+static const char msg_text[] = "From: Joe <joe@example.com>\r\n"
+                               "To: Sue <sue@example.org>\r\n"
+                               "Subject: key cache\r\n"
+                               "\r\n"
+                               "Hello.\r\n";
 
 /* msg_text with signatures by keys[i] under selectors[i] on top
  * (caller frees). */
@@ -271,11 +414,10 @@ signed_text(struct dkim_privkey **keys, const char **selectors, size_t n)
 		s[i].selector = selectors[i];
 		s[i].key = keys[i];
 	}
-	CHECK_INT_EQ(msg_parse(&m, msg_text, strlen(msg_text), &body, &why),
-	    0);
+	CHECK_INT_EQ(msg_parse(&m, msg_text, strlen(msg_text), &body, &why), 0);
 	CHECK_INT_EQ(dkim_sign_begin(a, &m, s, n, &ds), 0);
-	if (ds != NULL && dkim_sign_body(ds, msg_text + body,
-			      strlen(msg_text) - body) == 0 &&
+	if (ds != NULL &&
+	    dkim_sign_body(ds, msg_text + body, strlen(msg_text) - body) == 0 &&
 	    dkim_sign_finish(ds, NOW, values) == 0)
 		for (i = 0; i < n; i++)
 			buf_addf(&out, "DKIM-Signature:%s\r\n", values[i]);
@@ -288,11 +430,10 @@ signed_text(struct dkim_privkey **keys, const char **selectors, size_t n)
  * their t=y flags into testing (may be NULL). @return how many results
  * (0 when verifying failed). */
 static size_t
-verify_text(const char *text, struct dns_resolver *r,
-    struct dkim_key_cache *c, enum auth_result *res, bool *testing,
-    size_t max)
+verify_text(const char *text, struct dns_resolver *r, struct dkim_key_cache *c,
+    enum auth_result *res, bool *testing, size_t max)
 {
-	struct dkim_verify_options o = { 0 };
+	struct dkim_verify_options o = {0};
 	const struct dkim_verify_result *out = NULL;
 	struct arena *a = arena_new(4096);
 	struct dkim_verify *v = NULL;
@@ -332,33 +473,34 @@ test_lookup(void)
 	tu_add(r, "bad._domainkey.example.com", DNS_OK, "v=DKIM1; p=");
 	tu_add(r, "tmp._domainkey.example.com", DNS_TEMPFAIL, NULL);
 	tu_add(r, "nod._domainkey.example.com", DNS_NODATA, NULL);
-	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "s", "example.com", a,
-			 &k), 0);
+	CHECK_INT_EQ(
+	    dkim_key_cache_lookup(c, r, 0, "s", "example.com", a, &k), 0);
 	CHECK_INT_EQ(k.result, AUTH_PASS);
 	CHECK_STR_EQ(k.reason, "");
 	CHECK(k.key != NULL && k.key->bits == 2048);
-	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "s", "example.com", a,
-			 &k), 0);
+	CHECK_INT_EQ(
+	    dkim_key_cache_lookup(c, r, 0, "s", "example.com", a, &k), 0);
 	CHECK_INT_EQ(stats(c).hits, 1);
 	CHECK_INT_EQ(stats(c).misses, 1);
-	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "bad", "example.com", a,
-			 &k), 0);
+	CHECK_INT_EQ(
+	    dkim_key_cache_lookup(c, r, 0, "bad", "example.com", a, &k), 0);
 	CHECK(k.key == NULL && k.result == AUTH_PERMERROR);
 	CHECK_STR_EQ(k.reason, "key revoked");
-	CHECK_INT_EQ(dkim_key_cache_lookup(NULL, r, 0, "tmp", "example.com", a,
-			 &k), 0);
+	CHECK_INT_EQ(
+	    dkim_key_cache_lookup(NULL, r, 0, "tmp", "example.com", a, &k), 0);
 	CHECK(k.key == NULL && k.result == AUTH_TEMPERROR);
 	CHECK_STR_EQ(k.reason, "DNS failure: fake");
-	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "nod", "example.com", a,
-			 &k), 0);
+	CHECK_INT_EQ(
+	    dkim_key_cache_lookup(c, r, 0, "nod", "example.com", a, &k), 0);
 	CHECK_STR_EQ(k.reason, "no key (NODATA)");
-	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, "none", "example.com", a,
-			 &k), 0);
+	CHECK_INT_EQ(
+	    dkim_key_cache_lookup(c, r, 0, "none", "example.com", a, &k), 0);
 	CHECK_STR_EQ(k.reason, "no key (NXDOMAIN)");
 	memset(long_sel, 'a', sizeof(long_sel) - 1);
 	long_sel[sizeof(long_sel) - 1] = '\0';
 	CHECK_INT_EQ(dkim_key_cache_lookup(c, r, 0, long_sel,
-			 "example.example.example.com", a, &k), 0);
+	                 "example.example.example.com", a, &k),
+	    0);
 	CHECK_STR_EQ(k.reason, "bad key name (s= and d= too long)");
 	/* the arena's cleanups drop the key references it holds */
 	arena_free(a);
@@ -375,8 +517,8 @@ static void
 test_verify(void)
 {
 	struct dkim_privkey *rsa = key("test-rsa2048.pkcs8.pem");
-	struct dkim_privkey *keys[2] = { rsa, rsa };
-	const char *sels[2] = { "k1", "gone" };
+	struct dkim_privkey *keys[2] = {rsa, rsa};
+	const char *sels[2] = {"k1", "gone"};
 	struct dkim_key_cache *c = dkim_key_cache_new(8);
 	struct dns_resolver *r1 = tu_resolver(), *r2 = tu_resolver();
 	char *rec = record(rsa, ""), *rec_t = record(rsa, "; t=y");
@@ -396,7 +538,7 @@ test_verify(void)
 		CHECK(!testing[0]);
 		CHECK_INT_EQ(res[1], AUTH_PERMERROR);
 		s = stats(c);
-		CHECK_INT_EQ(s.misses, 2);		/* parsed once */
+		CHECK_INT_EQ(s.misses, 2); /* parsed once */
 		CHECK_INT_EQ(s.hits, round * 2);
 	}
 	/* the domain changed its record: new text, new parse */
@@ -429,7 +571,7 @@ test_verify_reason(void)
 	struct dns_resolver *r = tu_resolver();
 	char *text = signed_text(&ed, &sel, 1);
 	const struct dkim_verify_result *out = NULL;
-	struct dkim_verify_options o = { 0 };
+	struct dkim_verify_options o = {0};
 	struct dkim_verify *v = NULL;
 	size_t round, body, n = 0;
 	const char *why;
@@ -443,15 +585,14 @@ test_verify_reason(void)
 		struct msg m;
 
 		msg_init(&m, a);
-		CHECK_INT_EQ(msg_parse(&m, text, strlen(text), &body, &why),
-		    0);
+		CHECK_INT_EQ(msg_parse(&m, text, strlen(text), &body, &why), 0);
 		CHECK_INT_EQ(dkim_verify_begin(a, &m, &o, &v), 0);
 		CHECK_INT_EQ(dkim_verify_finish(v, NOW, &out, &n), 0);
 		CHECK_INT_EQ(n, 1);
 		if (n == 1) {
 			CHECK_INT_EQ(out[0].result, AUTH_PERMERROR);
-			CHECK_STR_EQ(out[0].reason,
-			    "bad Ed25519 key (length 3)");
+			CHECK_STR_EQ(
+			    out[0].reason, "bad Ed25519 key (length 3)");
 		}
 		arena_free(a);
 	}
@@ -473,18 +614,18 @@ struct worker {
 	const char *text;
 	const char *recs[3];
 	struct dkim_key_cache *c;
-	int bad;		/* results that were not the expected ones */
+	int bad; /* results that were not the expected ones */
 };
 
 static void *
 worker_run(void *p)
 {
-	static const char *const names[3] = { "rsa._domainkey.example.com",
-		"ed._domainkey.example.com", "gone._domainkey.example.com" };
-	static const enum auth_result want[3] = { AUTH_PASS, AUTH_PASS,
-		AUTH_PERMERROR };
+	static const char *const names[3] = {"rsa._domainkey.example.com",
+	    "ed._domainkey.example.com", "gone._domainkey.example.com"};
+	static const enum auth_result want[3] = {
+	    AUTH_PASS, AUTH_PASS, AUTH_PERMERROR};
 	struct worker *w = p;
-	struct dns_resolver *r = tu_resolver();	/* not shared: no lock */
+	struct dns_resolver *r = tu_resolver(); /* not shared: no lock */
 	enum auth_result res[3];
 	size_t i, k;
 
@@ -508,10 +649,10 @@ worker_run(void *p)
 static void
 test_threads(void)
 {
-	static const size_t sizes[2] = { 16, 2 };
-	struct dkim_privkey *keys[3] = { key("test-rsa2048.pkcs8.pem"),
-		key("test-ed25519.pkcs8.pem"), NULL };
-	const char *sels[3] = { "rsa", "ed", "gone" };
+	static const size_t sizes[2] = {16, 2};
+	struct dkim_privkey *keys[3] = {
+	    key("test-rsa2048.pkcs8.pem"), key("test-ed25519.pkcs8.pem"), NULL};
+	const char *sels[3] = {"rsa", "ed", "gone"};
 	struct worker w[THREADS];
 	struct dkim_key_cache_stats s;
 	char *recs[2], *text;
@@ -531,8 +672,9 @@ test_threads(void)
 			w[t].recs[1] = recs[1];
 			w[t].recs[2] = "v=DKIM1; k=rsa; p=";
 			w[t].c = c;
-			CHECK_INT_EQ(pthread_create(&w[t].tid, NULL,
-					 worker_run, &w[t]), 0);
+			CHECK_INT_EQ(
+			    pthread_create(&w[t].tid, NULL, worker_run, &w[t]),
+			    0);
 		}
 		for (t = 0; t < THREADS; t++) {
 			pthread_join(w[t].tid, NULL);
@@ -550,7 +692,7 @@ test_threads(void)
 			/* a miss inserts unless another thread's
 			 * insert of the same record came first */
 			CHECK(s.evictions > 0 &&
-			    s.evictions <= s.misses - s.entries);
+			      s.evictions <= s.misses - s.entries);
 		dkim_key_cache_free(c);
 	}
 	free(text);
@@ -566,6 +708,8 @@ main(void)
 	test_steps();
 	test_same_key();
 	test_eviction();
+	test_ttl();
+	test_ttl_eviction();
 	test_lookup();
 	test_verify();
 	test_verify_reason();

@@ -8,11 +8,12 @@ packages="
 	gcc clang llvm libclang-rt-14-dev pkg-config meson ninja-build
 	libssl-dev openssl libldns-dev ldnsutils libjansson-dev
 	libmilter-dev libpsl-dev libidn2-dev publicsuffix zlib1g-dev libxml2-dev
+	libmicrohttpd-dev
 	libxml2-utils
 	python3 python3-dkim python3-authres python3-yaml python3-dnspython
 	opendkim opendkim-tools opendmarc miltertest
-	nsd unbound postfix knot
-	valgrind mandoc procps iproute2
+	nsd unbound postfix knot prometheus
+	valgrind mandoc procps iproute2 strace
 	dpkg-dev debhelper groff-base man-db systemd
 "
 

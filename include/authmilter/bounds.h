@@ -231,4 +231,30 @@
 #define BOUND_ROTATE_DOMAINS 10000
 #define BOUND_ROTATE_KEYS (4 + BOUND_SIGNING_KEYS)
 
+/* Bytes of SpoolDir/report-state (report_state.h): six lines of at most
+ * 34 bytes, and room for names a later version adds; a longer file is
+ * not ours. */
+#define BOUND_REPORT_STATE_BYTES 4096
+/* Metrics (metrics.h, MetricsListen). Values of one dynamic label
+ * (signing domains from the KeyTable, MetricsDomains): each is a series
+ * summed on every scrape, so the scrape stays well under a millisecond
+ * with this many; a hosting setup with more signing domains sees the
+ * rest under "%". */
+#define BOUND_METRICS_DOMAINS 4096
+/* Stripes of a counter: one per CPU up to this; more CPUs share them
+ * (an add stays one atomic instruction). Memory is 8 bytes per series
+ * and stripe: the signing domains at their bound take 1 MB at 16. */
+#define BOUND_METRICS_STRIPES 16
+/* HTTP connections the listener serves at once, and the seconds an idle
+ * or slow one is kept: a scraper needs one; the rest only bound what a
+ * stuck or hostile local client can hold. */
+#define BOUND_METRICS_CONNECTIONS 16
+#define BOUND_METRICS_TIMEOUT 10
+/* Bytes of one HTTP request (line and header fields) the listener reads:
+ * a scrape request is a few hundred. */
+#define BOUND_METRICS_REQUEST_BYTES 16384
+/* Bytes of one scrape's output: a few hundred series of 100 bytes, plus
+ * a line per dynamic label value and key. */
+#define BOUND_METRICS_OUTPUT_BYTES (8 * 1024 * 1024)
+
 #endif

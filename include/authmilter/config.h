@@ -269,6 +269,11 @@ struct config {
 	/* key rotation */
 	struct config_rotate rotate;
 
+	/* monitoring (metrics.h) */
+	char *metrics_listen;	/* MetricsListen spec; NULL = off */
+	struct config_strlist metrics_domains;	/* broken out by domain */
+	unsigned key_max_age;	/* KeyMaxAge, days; 0 = no expiry */
+
 	/* keys: the KeyTable in file order, or the one KeyFile key */
 	struct config_key *keys;
 	size_t n_keys;

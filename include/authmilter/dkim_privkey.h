@@ -61,4 +61,8 @@ int dkim_privkey_record(const struct dkim_privkey *k, struct buf *out);
 int dkim_privkey_sign(const struct dkim_privkey *k, const uint8_t *digest,
     uint8_t *sig, size_t *ret_len);
 
+/* dkim_privkey_library -- the version of the OpenSSL library that signs
+ * ("OpenSSL 3.0.17 1 Jul 2025"), for logs and build information. */
+const char *dkim_privkey_library(void);
+
 #endif

@@ -165,6 +165,46 @@ bool dns_name_valid(const char *name);
  * fit. */
 int dns_name_key(const char *name, char *out, size_t cap);
 
+/* ---- metrics ---- */
+
+/* What became of a query sent to a server, as the metrics count it. */
+enum dns_outcome {
+	DNS_OUTCOME_ANSWER = 0, /* NOERROR with records (DNS_OK) */
+	DNS_OUTCOME_NXDOMAIN,
+	DNS_OUTCOME_NODATA,   /* NOERROR, no usable record */
+	DNS_OUTCOME_SERVFAIL, /* RCODE 2 */
+	DNS_OUTCOME_TIMEOUT,  /* no reply from any server in time */
+	DNS_OUTCOME_ERROR,    /* REFUSED, another RCODE, a CNAME loop */
+	DNS_OUTCOME_COUNT
+};
+
+struct metrics;
+struct metrics_family;
+
+/* Where resolvers count their work (metrics.h families), handed to the
+ * backends by whoever owns the registry (the daemon); NULL everywhere
+ * means nothing is counted. Borrowed: it outlives the resolvers. */
+struct dns_metrics {
+	struct metrics_family *queries;  /* {type, outcome} */
+	struct metrics_family *duration; /* histogram, seconds */
+	struct metrics_family *cache;    /* {result}: hit, miss */
+};
+
+/* dns_metrics_register -- the DNS families in m (start-up):
+ * authmilter_dns_queries_total{type,outcome} (queries sent to a server,
+ * one per query however many tries), authmilter_dns_query_duration_seconds
+ * (the time until the answer or the give-up) and
+ * authmilter_dns_cache_lookups_total{result="hit"|"miss"}. */
+void dns_metrics_register(struct metrics *m, struct dns_metrics *ret);
+
+/* dns_metrics_query -- count one query of type t ended as o after usec
+ * microseconds. dm NULL: nothing. */
+void dns_metrics_query(const struct dns_metrics *dm, enum dns_type t,
+    enum dns_outcome o, uint64_t usec);
+
+/* dns_clock_us -- CLOCK_MONOTONIC in microseconds. */
+uint64_t dns_clock_us(void);
+
 /* ---- backends ---- */
 
 struct dns_ldns_options {
@@ -172,6 +212,7 @@ struct dns_ldns_options {
 					 * /etc/resolv.conf */
 	unsigned timeout_ms;		/* per try; 0 = 5000 */
 	unsigned retries;               /* tries of each query; 0 = 2 */
+	const struct dns_metrics *metrics; /* borrowed; NULL: not counted */
 };
 /* dns_ldns_new -- a stub resolver. Every query starts afresh: a server
  * that did not answer one query is asked again by the next (no state
@@ -224,6 +265,10 @@ struct dns_resolver *dns_cache_new(struct dns_resolver *backend,
 /* counters of a cache resolver: hits and misses so far */
 void dns_cache_stats(struct dns_resolver *cache, unsigned long *ret_hits,
     unsigned long *ret_misses);
+/* dns_cache_set_metrics -- count hits and misses in dm (borrowed; NULL:
+ * not counted). Call before the cache is shared between threads. */
+void dns_cache_set_metrics(struct dns_resolver *cache,
+    const struct dns_metrics *dm);
 /* dns_cache_set_clock -- replace the cache's clock (monotonic seconds) by
  * now, so tests can make TTLs expire without sleeping; NULL restores the
  * real clock. Call before the cache is shared between threads. */

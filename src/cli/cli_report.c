@@ -33,6 +33,7 @@
 #include "authmilter/hash.h"
 #include "authmilter/orgdomain.h"
 #include "authmilter/report.h"
+#include "authmilter/report_state.h"
 #include "authmilter/spool_claim.h"
 #include "authmilter/xalloc.h"
 #include "cli.h"
@@ -59,6 +60,7 @@ struct run {
 	struct orgdomain *org;
 	struct spool_claim *claim;
 	unsigned long warnings;
+	struct report_state state;	/* this run, for the metrics */
 };
 
 static void
@@ -321,9 +323,11 @@ send_report(struct run *r, const struct report_domain *d,
 	else if ((err = cli_pipe_to(r->sendmail, b.data, b.len)) != 0)
 		fprintf(stderr, "authmilter: report: %s: \"%s\" failed\n",
 		    d->domain, r->sendmail);
-	else
+	else {
 		printf("  sent to %zu address%s\n", mail.to_count,
 		    mail.to_count == 1 ? "" : "es");
+		r->state.reports_sent++;
+	}
 	buf_free(&b);
 	arena_free(a);
 	return err;
@@ -372,6 +376,8 @@ report_one(struct day *day, const struct report_domain *d)
 	}
 	free(marker);
 out:
+	if (err != 0)
+		r->state.reports_failed++;
 	if (err != 0 && err != -EIO)
 		fprintf(stderr, "authmilter: report: %s: %s\n", d->domain,
 		    strerror(-err));
@@ -659,6 +665,26 @@ resolver(struct run *r, const char *zone, const char *ns)
 	return 0;
 }
 
+/* record_run -- add this run to the first spool directory's state file
+ * (report_state.h), which the daemon's metrics endpoint reads; a dry run
+ * changes nothing. A state that cannot be written is a warning: the
+ * reports are what matters. */
+static void
+record_run(struct run *r, int status)
+{
+	int err;
+
+	if (r->dry_run || r->ndirs == 0)
+		return;
+	r->state.runs = 1;
+	r->state.runs_failed = status != CLI_EXIT_OK;
+	r->state.last_run = (uint64_t)time(NULL);
+	r->state.last_success = status == CLI_EXIT_OK ? r->state.last_run : 0;
+	if ((err = report_state_add(r->dirs[0], &r->state)) != 0)
+		fprintf(stderr, "authmilter: report: warning: %s/%s: %s\n",
+		    r->dirs[0], REPORT_STATE_FILE, strerror(-err));
+}
+
 int
 cli_report(int argc, char **argv)
 {
@@ -700,6 +726,7 @@ cli_report(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);	/* a dying sendmail is an error */
 	status = run_report(&r);
+	record_run(&r, status);
 	spool_claim_free(r.claim);
 	orgdomain_free(r.org);
 	config_unref(r.cfg);

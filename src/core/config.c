@@ -32,6 +32,7 @@
 #include "authmilter/config.h"
 #include "authmilter/config_rotate.h"
 #include "authmilter/failure_rate.h"
+#include "authmilter/metrics.h"
 #include "authmilter/xalloc.h"
 
 struct config_loader;
@@ -479,6 +480,19 @@ config_set_domains(struct config_loader *l, const struct config_option *o,
 		}
 	}
 	return s->n == 0 ? "empty list" : NULL;
+}
+
+/* MetricsListen: checked here, opened by the daemon (metrics.h). */
+static const char *
+config_set_metrics_listen(struct config_loader *l,
+    const struct config_option *o, const char *v)
+{
+	struct metrics_listen ml;
+	const char *why = NULL;
+
+	if (metrics_listen_parse(v, &ml, &why) < 0)
+		return config_whyf(l, "\"%s\": %s", v, why);
+	return config_set_string(l, o, v);
 }
 
 /* Domains, each one exactly or, written ".example.net", with every
@@ -1010,6 +1024,12 @@ static const struct config_option config_options[] = {
 	{ "RotateStateDir", NULL, config_set_path, F(rotate.state_dir), 0, 0,
 	    NULL },
 	{ "RotateKeyDir", NULL, config_set_path, F(rotate.key_dir), 0, 0,
+	    NULL },
+	{ "MetricsListen", NULL, config_set_metrics_listen, F(metrics_listen),
+	    0, 0, NULL },
+	{ "MetricsDomains", NULL, config_set_domains, F(metrics_domains), 0, 0,
+	    NULL },
+	{ "KeyMaxAge", NULL, config_set_unsigned, F(key_max_age), 1, 36500,
 	    NULL },
 };
 
@@ -1628,6 +1648,8 @@ config_free(struct config *cfg)
 	free(cfg->report_org_name);
 	free(cfg->report_email);
 	config_strlist_free(&cfg->no_reports_to);
+	free(cfg->metrics_listen);
+	config_strlist_free(&cfg->metrics_domains);
 	free(cfg->failure_reports_sent_by);
 	config_strlist_free(&cfg->failure_reports_bcc);
 	free(cfg->report_command);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -236,4 +237,10 @@ dkim_privkey_sign(const struct dkim_privkey *k, const uint8_t *digest,
 		return -EIO;
 	*ret_len = len;
 	return 0;
+}
+
+const char *
+dkim_privkey_library(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION);
 }

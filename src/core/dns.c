@@ -11,6 +11,7 @@
 
 #include "authmilter/bounds.h"
 #include "authmilter/dns.h"
+#include "authmilter/metrics.h"
 
 /* An answer and its data in one allocation, with a reference count ahead
  * of the public part. */
@@ -218,4 +219,78 @@ dns_type_name(enum dns_type t)
 		return "AAAA";
 	}
 	return "?";
+}
+
+/* ---- metrics ---- */
+
+/* Label values, in the order of enum dns_type's index below and enum
+ * dns_outcome. */
+static const char *const dns_metric_types[] = {"A", "AAAA", "MX", "PTR",
+    "TXT"};
+static const char *const dns_metric_outcomes[] = {"answer", "nxdomain",
+    "nodata", "servfail", "timeout", "error"};
+
+static size_t
+dns_metric_type(enum dns_type t)
+{
+	switch (t) {
+	case DNS_T_A:
+		return 0;
+	case DNS_T_AAAA:
+		return 1;
+	case DNS_T_MX:
+		return 2;
+	case DNS_T_PTR:
+		return 3;
+	case DNS_T_TXT:
+		break;
+	}
+	return 4;
+}
+
+void
+dns_metrics_register(struct metrics *m, struct dns_metrics *ret)
+{
+	/* from 100 us (a LAN resolver's cache) to the 10 s a query may
+	 * wait with DNSTimeout 5 and two tries */
+	static const uint64_t bounds[] = {100, 250, 500, 1000, 2500, 5000,
+	    10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+	    5000000, 10000000};
+	static const char *const results[] = {"hit", "miss"};
+	const struct metrics_label q[] = {
+	    {"type", dns_metric_types, 5},
+	    {"outcome", dns_metric_outcomes, DNS_OUTCOME_COUNT},
+	};
+	const struct metrics_label c = {"result", results, 2};
+
+	ret->queries = metrics_family(m, METRICS_COUNTER,
+	    "authmilter_dns_queries_total",
+	    "DNS queries sent to the name servers, by type and outcome.", q,
+	    2);
+	ret->duration = metrics_histogram(m,
+	    "authmilter_dns_query_duration_seconds",
+	    "Time from sending a DNS query to its answer or to giving up.",
+	    bounds, sizeof(bounds) / sizeof(bounds[0]), 1000000);
+	ret->cache = metrics_family(m, METRICS_COUNTER,
+	    "authmilter_dns_cache_lookups_total",
+	    "DNS cache lookups, by hit or miss.", &c, 1);
+}
+
+void
+dns_metrics_query(const struct dns_metrics *dm, enum dns_type t,
+    enum dns_outcome o, uint64_t usec)
+{
+	if (dm == NULL)
+		return;
+	metrics_add(dm->queries, dns_metric_type(t), (size_t)o, 1);
+	metrics_observe(dm->duration, usec);
+}
+
+uint64_t
+dns_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }

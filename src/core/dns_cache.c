@@ -34,6 +34,7 @@
 #include "authmilter/bounds.h"
 #include "authmilter/dns.h"
 #include "authmilter/hash.h"
+#include "authmilter/metrics.h"
 #include "authmilter/xalloc.h"
 
 /* The hash table has a bucket per entry up to this many (a million
@@ -63,6 +64,7 @@ struct cache {
 	size_t count, max;
 	unsigned long hits, misses;
 	uint64_t (*now)(void);
+	const struct dns_metrics *metrics;	/* borrowed, or NULL */
 };
 
 static int cache_query_by(struct dns_resolver *, const char *, enum dns_type,
@@ -216,7 +218,10 @@ cache_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 	/* keyed per process (hash.h): names a sender chooses cannot be
 	 * made to share a bucket */
 	h = hash_bytes((uint64_t)type, key, (size_t)len);
-	if ((a = cache_lookup(c, key, type, h, now)) != NULL) {
+	a = cache_lookup(c, key, type, h, now);
+	if (c->metrics != NULL)
+		metrics_add(c->metrics->cache, a != NULL ? 0 : 1, 0, 1);
+	if (a != NULL) {
 		atomic_fetch_add(&r->queries, 1);
 		*ret_answer = a;
 		return 0;
@@ -280,6 +285,12 @@ dns_cache_stats(struct dns_resolver *r, unsigned long *ret_hits,
 	*ret_hits = c->hits;
 	*ret_misses = c->misses;
 	pthread_mutex_unlock(&c->lock);
+}
+
+void
+dns_cache_set_metrics(struct dns_resolver *r, const struct dns_metrics *dm)
+{
+	cache_of(r)->metrics = dm;
 }
 
 void

@@ -68,6 +68,7 @@ struct ldns_ctx {
 	char *nameservers;		/* the option, or NULL: resolv.conf */
 	unsigned timeout_ms, retries;
 	char servers[256];		/* "IP@PORT ..." for reasons */
+	const struct dns_metrics *metrics;	/* borrowed, or NULL */
 };
 
 static int backend_query_by(struct dns_resolver *, const char *, enum dns_type,
@@ -332,6 +333,7 @@ dns_ldns_new(const struct dns_ldns_options *opt, struct dns_resolver **ret,
 	    xstrdup(opt->nameservers) : NULL;
 	c->timeout_ms = opt && opt->timeout_ms ? opt->timeout_ms : 5000;
 	c->retries = opt && opt->retries ? opt->retries : 2;
+	c->metrics = opt != NULL ? opt->metrics : NULL;
 	if (c->retries > 255)
 		c->retries = 255;
 	if ((err = ldns_make(c, &res)) != NULL) {
@@ -575,6 +577,27 @@ ldns_try_timeout(const struct ldns_ctx *c, const ldns_resolver *res,
 	return true;
 }
 
+/* What the metrics call the end of a query: pkt is the reply (NULL: no
+ * server replied), a the answer made of it. */
+static enum dns_outcome
+ldns_outcome(const ldns_pkt *pkt, const struct dns_answer *a)
+{
+	if (pkt == NULL)
+		return a->unanswered ? DNS_OUTCOME_TIMEOUT : DNS_OUTCOME_ERROR;
+	switch (ldns_pkt_get_rcode(pkt)) {
+	case LDNS_RCODE_NOERROR:
+		return a->status == DNS_OK       ? DNS_OUTCOME_ANSWER
+		       : a->status == DNS_NODATA ? DNS_OUTCOME_NODATA
+		                                 : DNS_OUTCOME_ERROR;
+	case LDNS_RCODE_NXDOMAIN:
+		return DNS_OUTCOME_NXDOMAIN;
+	case LDNS_RCODE_SERVFAIL:
+		return DNS_OUTCOME_SERVFAIL;
+	default:
+		return DNS_OUTCOME_ERROR;
+	}
+}
+
 static int
 backend_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
     uint64_t deadline, struct dns_answer **ret_answer)
@@ -587,6 +610,7 @@ backend_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 	struct dns_answer *a;
 	bool cut = false;
 	unsigned try, ms;
+	uint64_t t0 = c->metrics != NULL ? dns_clock_us() : 0;
 	ldns_rdf *qname = ldns_qname(name);
 
 	if (qname == NULL)
@@ -621,6 +645,9 @@ backend_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 		    st == LDNS_STATUS_NETWORK_ERR ? "timeout or network error"
 		                                  : ldns_get_errorstr_by_id(st),
 		    true, false);
+	if (a != NULL && c->metrics != NULL)
+		dns_metrics_query(c->metrics, type, ldns_outcome(pkt, a),
+		    dns_clock_us() - t0);
 	ldns_pkt_free(pkt);
 	ldns_rdf_deep_free(qname);
 out:

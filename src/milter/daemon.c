@@ -30,7 +30,9 @@
 #include "authmilter/xalloc.h"
 #include "conns.h"
 #include "daemon.h"
+#include "metrics_http.h"
 #include "milter.h"
+#include "observe.h"
 
 /* How long a shutdown waits for the messages in flight. */
 #define DAEMON_DRAIN_SECONDS 60
@@ -46,6 +48,9 @@ struct daemon {
 	int milter_result;
 	int pid_fd;  /* PidFile, locked; -1 */
 	bool syslog; /* the log goes to syslog, not stderr */
+	struct observe *obs;       /* metrics, when MetricsListen was set
+	                            * at the start; else NULL */
+	struct metrics_http *http; /* the listener, or NULL */
 };
 
 /* The self-pipe the signal handlers write to: the only state they
@@ -135,6 +140,7 @@ daemon_log_lines(enum log_level level, const struct buf *b)
 
 /* One configuration load, in steps that xalloc_try() can end. */
 struct daemon_loading {
+	struct daemon *d;
 	const char *path;
 	struct config *cfg;
 	struct session_dns *dns;
@@ -155,7 +161,8 @@ daemon_load_dns(void *arg)
 {
 	struct daemon_loading *l = arg;
 
-	return session_dns_new(l->cfg, &l->dns, l->errors);
+	return session_dns_new(
+	    l->cfg, observe_dns(l->d->obs), &l->dns, l->errors);
 }
 
 static int
@@ -166,6 +173,17 @@ daemon_load_conf(void *arg)
 	return session_conf_new(l->cfg, l->dns, &l->conf, l->errors);
 }
 
+/* The metrics learn the snapshot's domains, keys and spool. */
+static int
+daemon_load_observe(void *arg)
+{
+	struct daemon_loading *l = arg;
+
+	l->conf->obs = l->d->obs;
+	observe_config(l->d->obs, l->conf->cfg);
+	return 0;
+}
+
 /*
  * Load path into a snapshot; dns: a resolver to keep if the options
  * match (else a new one is built). Problems go to errors. The loaders are
@@ -174,18 +192,22 @@ daemon_load_conf(void *arg)
  * and out of memory fails the load like any other error: the old
  * snapshot stays. A step cut short that way leaks what it had allocated
  * (it is left mid-way); the steps hold no lock or descriptor across an
- * x* call (table_slurp reads files with checked allocations).
+ * x* call (table_slurp reads files with checked allocations). The
+ * metrics come to life with the first configuration that asks for them
+ * (MetricsListen), before the resolver that counts into them.
  */
 static int
-daemon_load(const char *path, struct session_dns *dns,
+daemon_load(struct daemon *d, const char *path, struct session_dns *dns,
     struct session_conf **ret, struct buf *errors)
 {
-	struct daemon_loading l = {.path = path, .errors = errors};
+	struct daemon_loading l = {.d = d, .path = path, .errors = errors};
 	int r;
 
 	r = xalloc_try(daemon_load_config, &l);
 	if (r < 0)
 		return r;
+	if (dns == NULL && d->obs == NULL && l.cfg->metrics_listen != NULL)
+		d->obs = observe_new();
 	if (dns != NULL && session_dns_matches(dns, l.cfg)) {
 		l.dns = session_dns_ref(dns);
 	} else if ((r = xalloc_try(daemon_load_dns, &l)) < 0) {
@@ -195,10 +217,19 @@ daemon_load(const char *path, struct session_dns *dns,
 	/* takes the config's reference whatever the outcome */
 	r = xalloc_try(daemon_load_conf, &l);
 	session_dns_unref(l.dns);
+	if (r == 0 && (r = xalloc_try(daemon_load_observe, &l)) < 0)
+		session_conf_unref(l.conf);
 	if (r < 0)
 		return r;
 	*ret = l.conf;
 	return 0;
+}
+
+/* Two optional strings are equal (both NULL or the same text). */
+static bool
+daemon_same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
 /* Tell key rotation which state the daemon serves now (see
@@ -225,7 +256,8 @@ daemon_reload(struct daemon *d)
 
 	buf_init(&errors, DAEMON_ERRORS_MAX);
 	old = daemon_conf(d);
-	r = daemon_load(d->path, old->dns, &conf, &errors);
+	r = daemon_load(d, d->path, old->dns, &conf, &errors);
+	observe_reload(d->obs, r == 0);
 	if (r < 0) {
 		daemon_log_lines(LOG_LVL_ERR, &errors);
 		log_err("reload of %s failed (%s): the previous configuration "
@@ -236,6 +268,10 @@ daemon_reload(struct daemon *d)
 		    conf->cfg->syslog != old->cfg->syslog)
 			log_notice("LogLevel and Syslog changes take effect "
 			           "at the next start");
+		if (!daemon_same(conf->cfg->metrics_listen,
+		        old->cfg->metrics_listen))
+			log_notice("MetricsListen changes take effect at the "
+			           "next start");
 		conns_set(
 		    conf->cfg->max_connections, conf->cfg->milter_timeout);
 		pthread_mutex_lock(&d->lock);
@@ -759,6 +795,7 @@ static int
 daemon_start(struct daemon *d, struct buf *errors)
 {
 	const struct config *cfg = d->conf->cfg;
+	char at[PATH_MAX + 16];
 	int r = 0;
 
 	if (cfg->umask >= 0)
@@ -774,6 +811,12 @@ daemon_start(struct daemon *d, struct buf *errors)
 		daemon_socket_own(d, cfg);
 		daemon_socket_check(d, cfg);
 	}
+	/* bound before privileges go, like the milter socket */
+	if (r == 0 && d->obs != NULL)
+		r = metrics_http_start(observe_metrics(d->obs),
+		    cfg->metrics_listen,
+		    daemon_at(cfg, "MetricsListen", at, sizeof(at)), &d->http,
+		    errors);
 	if (r == 0)
 		r = daemon_drop(cfg, errors);
 	if (r == 0 && geteuid() == 0)
@@ -805,11 +848,12 @@ daemon_run(const char *path, bool foreground)
 	atomic_init(&d.messages, 0);
 	pthread_mutex_init(&d.lock, NULL);
 	buf_init(&errors, DAEMON_ERRORS_MAX);
-	r = daemon_load(path, NULL, &d.conf, &errors);
+	r = daemon_load(&d, path, NULL, &d.conf, &errors);
 	if (r < 0) {
 		fputs(buf_cstr(&errors), stderr);
 		fprintf(stderr, "authmilter: %s: not started (%s)\n", path,
 		    strerror(-r));
+		observe_free(d.obs);
 		buf_free(&errors);
 		return 1;
 	}
@@ -822,21 +866,25 @@ daemon_run(const char *path, bool foreground)
 	if (r < 0) {
 		daemon_log_lines(LOG_LVL_ERR, &errors);
 		log_err("not started");
+		metrics_http_stop(d.http);
 		if (d.pid_fd >= 0) {
 			unlink(cfg->pid_file);
 			close(d.pid_fd);
 		}
 		session_conf_unref(d.conf);
+		observe_free(d.obs);
 		buf_free(&errors);
 		return 1;
 	}
 	daemon_rotate_ack(cfg);
 	log_notice("authmilter %s started: socket %s, %zu keys, mode %s%s, "
-	           "authserv-id %s, MaxConnections %u, MilterTimeout %u s",
+	           "authserv-id %s, MaxConnections %u, MilterTimeout %u s%s%s",
 	    AUTHMILTER_VERSION, cfg->socket.spec, cfg->n_keys,
 	    (cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
 	    (cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "", cfg->authserv_id,
-	    conns_max(), cfg->milter_timeout);
+	    conns_max(), cfg->milter_timeout,
+	    d.http != NULL ? ", metrics on " : "",
+	    d.http != NULL ? cfg->metrics_listen : "");
 	daemon_loop(&d);
 	/* from here no signal is waited for: blocked here too, they wait
 	 * (a second TERM does not cut the drain short) */
@@ -852,7 +900,9 @@ daemon_run(const char *path, bool foreground)
 		close(d.pid_fd);
 	log_notice("stopped");
 	r = d.milter_result;
+	metrics_http_stop(d.http);
 	session_conf_unref(d.conf);
+	observe_free(d.obs);
 	buf_free(&errors);
 	return r < 0 ? 1 : 0;
 }

@@ -25,6 +25,7 @@
 #include "authmilter/spool.h"
 #include "authmilter/table.h"
 #include "authmilter/verdict.h"
+#include "observe.h"
 #include "session.h"
 
 /* One arena block: a typical header section fits in the first block,
@@ -87,6 +88,7 @@ struct session {
 	int n_authres; /* A-R fields seen */
 	int error;     /* first -errno of the message */
 	const char *error_where;
+	uint64_t bytes; /* header and body as received, for the metrics */
 	struct session_outcome outcome;
 };
 
@@ -102,8 +104,8 @@ session_dns_key(const struct config *cfg, struct buf *b)
 }
 
 int
-session_dns_new(
-    const struct config *cfg, struct session_dns **ret, struct buf *errors)
+session_dns_new(const struct config *cfg, const struct dns_metrics *dm,
+    struct session_dns **ret, struct buf *errors)
 {
 	struct dns_ldns_options opt;
 	struct dns_resolver *r = NULL;
@@ -124,6 +126,7 @@ session_dns_new(
 		memset(&opt, 0, sizeof(opt));
 		opt.nameservers = ns.len > 0 ? buf_cstr(&ns) : NULL;
 		opt.timeout_ms = cfg->dns_timeout * 1000;
+		opt.metrics = dm;
 		err = dns_ldns_new(&opt, &r, &why);
 	}
 	buf_free(&ns);
@@ -134,8 +137,10 @@ session_dns_new(
 		dkim_key_cache_free(keys);
 		return err;
 	}
-	if (cfg->dns_cache_size > 0)
+	if (cfg->dns_cache_size > 0) {
 		r = dns_cache_new(r, cfg->dns_cache_size);
+		dns_cache_set_metrics(r, dm);
+	}
 	d = calloc(1, sizeof(*d));
 	if (d == NULL || r == NULL) {
 		free(d);
@@ -491,6 +496,7 @@ session_reset(struct session *s)
 	s->n_authres = 0;
 	s->error = 0;
 	s->error_where = NULL;
+	s->bytes = 0;
 	memset(&s->outcome, 0, sizeof(s->outcome));
 	msg_init(&s->msg, s->arena);
 }
@@ -591,6 +597,7 @@ session_header(
 	char *v;
 	int r;
 
+	s->bytes += strlen(name) + 1 + vlen + 2; /* name ":" value CRLF */
 	if (strcasecmp(name, "Authentication-Results") == 0)
 		session_note_authres(s, value, vlen);
 	if (s->error != 0)
@@ -891,6 +898,7 @@ session_body(struct session *s, const uint8_t *chunk, size_t len)
 {
 	int r = 0;
 
+	s->bytes += len;
 	if (s->error != 0)
 		return;
 	if (s->path == SESSION_PATH_SIGN)
@@ -1071,6 +1079,7 @@ session_spool(struct session *s, const struct verdict *v)
 
 	for (i = 0; dir != NULL && i < v->n_spool; i++) {
 		r = spool_append(dir, &v->spool[i], time(NULL), NULL);
+		observe_spool(s->conf->obs, r);
 		if (r < 0)
 			log_warning("%s: spool %s: %s",
 			    s->queue_id != NULL ? s->queue_id : "NOQUEUE", dir,
@@ -1289,6 +1298,37 @@ session_finish(
 		session_reseal_finish(s);
 }
 
+/* The message's counts for the metrics endpoint (observe.h): its path,
+ * the action (action.h) the MTA is told, the signatures made, the
+ * verdict (NULL after an internal error), and the time since
+ * session_eom began (t0, dns_clock_us). */
+static void
+session_observe(struct session *s, const struct verdict *v,
+    const struct action *act, bool signed_, uint64_t t0)
+{
+	static const enum observe_action actions[] = {
+	    [ACTION_ACCEPT] = OBSERVE_ACCEPT,
+	    [ACTION_QUARANTINE] = OBSERVE_QUARANTINE,
+	    [ACTION_TEMPFAIL] = OBSERVE_TEMPFAIL,
+	    [ACTION_REJECT] = OBSERVE_REJECT,
+	};
+	struct observe *o = s->conf->obs;
+	size_t i;
+
+	if (o == NULL)
+		return;
+	for (i = 0; signed_ && s->error == 0 && i < s->n_signers; i++)
+		observe_signature(
+		    o, s->signers[i].domain, s->signers[i].alg);
+	observe_verdict(o, v);
+	observe_message(o,
+	    s->path == SESSION_PATH_SIGN     ? OBSERVE_PATH_SIGN
+	    : s->path == SESSION_PATH_VERIFY ? OBSERVE_PATH_VERIFY
+	                                     : OBSERVE_PATH_NONE,
+	    actions[act->kind], s->error != 0, s->bytes,
+	    dns_clock_us() - t0);
+}
+
 void
 session_eom(
     struct session *s, const char *queue_id, struct session_outcome *ret)
@@ -1297,6 +1337,7 @@ session_eom(
 	const struct verdict *v = NULL;
 	const char **sigs = NULL, *authres = NULL;
 	struct action act;
+	uint64_t t0 = s->conf->obs != NULL ? dns_clock_us() : 0;
 
 	memset(&act, 0, sizeof(act));
 	if (s->queue_id == NULL && queue_id != NULL)
@@ -1330,6 +1371,7 @@ session_eom(
 		s->outcome.n_edits = 0;
 	}
 	session_log(s, v, &act);
+	session_observe(s, v, &act, sigs != NULL, t0);
 	*ret = s->outcome;
 	s->in_message = false;
 }

@@ -57,6 +57,7 @@
 #include "authmilter/orgdomain.h"
 
 struct sockaddr;
+struct observe;
 
 struct dkim_key_cache;
 
@@ -90,14 +91,16 @@ struct session_conf {
 	struct dmarc_forwarder *arc_sealers; /* TrustedARCSealers */
 	struct arc_seal_options arc_seal;    /* ARC sealing (key borrowed from
 	                                      * cfg); unused without a key */
+	struct observe *obs;     /* the daemon's metrics (borrowed, outlives
+	                          * every snapshot), or NULL: off */
 };
 
 /* session_dns_new -- a resolver for cfg's DNS options (Nameservers,
- * DNSTimeout, DNSCacheSize): dns_ldns behind a dns_cache; and an empty
- * parsed-key cache.
+ * DNSTimeout, DNSCacheSize): dns_ldns behind a dns_cache, counting into
+ * dm (borrowed; NULL: not counted); and an empty parsed-key cache.
  * @return 0 and *ret (refcount 1); -errno with a line in errors. */
-int session_dns_new(
-    const struct config *cfg, struct session_dns **ret, struct buf *errors);
+int session_dns_new(const struct config *cfg, const struct dns_metrics *dm,
+    struct session_dns **ret, struct buf *errors);
 /* session_dns_matches -- whether d was built from the DNS options of
  * cfg (so a reload may keep it). */
 bool session_dns_matches(const struct session_dns *d, const struct config *cfg);

@@ -8,7 +8,9 @@
 # milters on a unix socket in the Postfix queue directory or an inet
 # socket on loopback. Prints messages/s (wall clock until the sink has
 # them all), the milters' CPU ms per message, and authmilter's msgs/s as
-# a ratio of null_milter's on the same socket type.
+# a ratio of null_milter's on the same socket type. Then authmilter with
+# MetricsListen, scraped every second, against the same without: the
+# change in CPU per message. ROUNDS=metrics runs only that part.
 # COUNT (default 500) messages, SESSIONS (default 4) parallel SMTP
 # sessions, 2 KB bodies. Needs root. Asserts nothing.
 #
@@ -37,10 +39,12 @@ hz=$(getconf CLK_TCK)
 dir=$(mktemp -d /var/tmp/authmilter-bpf.XXXXXX)
 odir=$(mktemp -d /run/authmilter-bpf-odkim.XXXXXX)
 mpid=
+spid=
 null=$build/tests/bench/null_milter
 # shellcheck source=tests/bench/peers.sh
 . "$src/tests/bench/peers.sh"
 cleanup() {
+	[ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
 	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null
 	peers_stop
 	peers_dns_stop
@@ -218,6 +222,77 @@ stop_milter() {
 	mpid=
 }
 
+# metrics_round MODE off|on: one round of authmilter MODE (sign,
+# verify) on an inet socket, without metrics or with MetricsListen
+# scraped every second (metrics_client.py, as Prometheus would); sets
+# ms
+metrics_round() {
+	if [ "$1" = sign ]; then
+		internal=127.0.0.1 snd=user@example.com
+	else
+		internal=203.0.113.0/24 snd=user@bench.example
+	fi
+	if [ "$2" = off ]; then
+		start_am "$internal" inet
+		sender=$snd round "authmilter $1, no metrics" "$mspec" "$mpid"
+		stop_milter
+		return
+	fi
+	# the random port may be taken: another one then
+	for try in 1 2 3; do
+		hp=$(port)
+		am_extra="MetricsListen 127.0.0.1:$hp" start_am "$internal" inet
+		kill -0 "$mpid" 2>/dev/null && break
+		cat "$dir/am.log" >&2
+		wait "$mpid" 2>/dev/null
+	done
+	/usr/bin/python3 "$e2e/metrics_client.py" repeat "127.0.0.1:$hp" \
+	    100000 1 >/dev/null 2>&1 &
+	spid=$!
+	sender=$snd round "authmilter $1, scraped every 1 s" "$mspec" "$mpid"
+	kill "$spid" 2>/dev/null
+	wait "$spid" 2>/dev/null
+	spid=
+	# the listener's own thread (libmicrohttpd names it MHD-single):
+	# what the scrapes cost, measured apart from the noise of the rest
+	for t in /proc/"$mpid"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = MHD-single ] || continue
+		awk -v t="$(awk '{ print $14 + $15 }' "$t/stat")" -v hz="$hz" \
+		    -v m="$ms" -v n="$count" 'BEGIN {
+			printf "  the listener thread: %.1f ms CPU, %.2f%% of " \
+			    "the milter'"'"'s\n", t * 1000 / hz,
+			    (m * n > 0 ? t * 1000 / hz * 100 / (m * n) : 0) }'
+	done
+	stop_milter
+}
+
+# metrics_rounds: for sign and verify, rounds without and with metrics in
+# the order off, on, on, off (so a drift of the machine's load cancels
+# out), and the change in milter CPU per message
+metrics_rounds() {
+	echo "== metrics: MetricsListen scraped every second, inet socket"
+	for mode in sign verify; do
+		off=0 on=0
+		for kind in off on on off; do
+			metrics_round $mode $kind
+			sum='BEGIN { print a + b }'
+			if [ $kind = off ]; then
+				off=$(awk -v a="$off" -v b="$ms" "$sum")
+			else
+				on=$(awk -v a="$on" -v b="$ms" "$sum")
+			fi
+		done
+		awk -v m="$mode" -v a="$off" -v b="$on" 'BEGIN {
+			printf "%s: CPU/msg %.4f ms without, %.4f ms with " \
+			    "metrics: %+.1f%%\n", m, a / 2, b / 2,
+			    (a > 0 ? (b - a) * 100 / a : 0) }'
+	done
+}
+if [ "${ROUNDS:-all}" = metrics ]; then
+	metrics_rounds
+	exit 0
+fi
+
 echo "== through Postfix: $count messages, $sessions sessions, 2 KB"
 fresh_pf
 round "no milter" ""
@@ -265,6 +340,8 @@ for st in unix inet; do
 		    " (noreply %.2fx)\n", st, n ? sg / n : 0, nr ? sg / nr : 0,
 		    n ? vf / n : 0, nr ? vf / nr : 0 }'
 done
+
+metrics_rounds
 
 have_peers=
 command -v opendkim >/dev/null && command -v opendmarc >/dev/null &&

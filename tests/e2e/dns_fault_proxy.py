@@ -2,10 +2,11 @@
 # dns_fault_proxy.py -- a UDP DNS proxy on loopback for tests: it forwards
 # queries to a real server (nsd from dns-server.sh) and makes the faults a
 # zone file cannot: a server that is gone for a while, one that loses the
-# first queries, one that is slow for one name.
+# first queries, one that is slow for one name, one that fails for one.
 #
 #   dns_fault_proxy.py --upstream PORT --port-file FILE [--log FILE]
 #       [--drop-seconds N] [--drop-first N] [--delay NAME=SECONDS]...
+#       [--servfail NAME]...
 #
 #   --upstream PORT      the real server, 127.0.0.1@PORT
 #   --port-file FILE     the proxy binds a free port of 127.0.0.1 and
@@ -17,6 +18,8 @@
 #   --drop-first N       no answer to the first N queries
 #   --delay NAME=SECS    answer queries for NAME (any type, case ignored)
 #                        SECS seconds late; the others are not held up
+#   --servfail NAME      answer queries for NAME (any type, case ignored)
+#                        with SERVFAIL (RCODE 2) at once
 #
 # UDP only: the test answers are small. Stops on SIGTERM.
 # Needs Debian's python3-dnspython (run with /usr/bin/python3).
@@ -29,6 +32,7 @@ import threading
 import time
 
 import dns.message
+import dns.rcode
 import dns.rdatatype
 
 
@@ -40,7 +44,9 @@ def parse_args():
     p.add_argument("--drop-seconds", type=float, default=0)
     p.add_argument("--drop-first", type=int, default=0)
     p.add_argument("--delay", action="append", default=[])
+    p.add_argument("--servfail", action="append", default=[])
     a = p.parse_args()
+    a.servfail = {n.lower().rstrip(".") for n in a.servfail}
     delays = {}
     for d in a.delay:
         name, _, secs = d.rpartition("=")
@@ -99,12 +105,21 @@ class Proxy:
         finally:
             up.close()
 
+    def servfail(self, wire, client):
+        reply = dns.message.make_response(dns.message.from_wire(wire))
+        reply.set_rcode(dns.rcode.SERVFAIL)
+        self.sock.sendto(reply.to_wire(), client)
+
     def serve(self):
         while True:
             wire, client = self.sock.recvfrom(65535)
             name, rtype = self.question(wire)
             if self.dropped():
                 self.log("drop %s %s" % (name, rtype))
+                continue
+            if name in self.args.servfail:
+                self.log("servfail %s %s" % (name, rtype))
+                self.servfail(wire, client)
                 continue
             delay = self.args.delays.get(name, 0)
             self.log("%s %s %s" % ("delay" if delay else "forward", name,

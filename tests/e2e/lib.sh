@@ -1,6 +1,8 @@
 # lib.sh -- what the e2e scripts share; they source it first:
 #	. "${AUTHMILTER_SOURCE_ROOT:?}/tests/e2e/lib.sh"
-# Sets src, build, am (the binary), e2e (this directory), pass and fail.
+# Sets src, build, am (the binary), e2e (this directory), pass and fail;
+# the mail helpers at the end use the caller's dir (its work directory,
+# with the private Postfix in dir/pf) and smtp (that Postfix's port).
 src=${AUTHMILTER_SOURCE_ROOT:?}
 build=${AUTHMILTER_BUILD_ROOT:?}
 am=$build/src/cli/authmilter
@@ -50,8 +52,20 @@ sink_file() {
 	echo "$f"
 }
 
-# The private Postfix tests (test_postfix.sh, test_arc_list.sh) share the
-# rest: they set dir, and mpid once the milter runs.
+# The private Postfix tests (test_postfix.sh, test_arc_list.sh,
+# test_metrics.sh) share the rest: they set dir, and mpid once the milter
+# runs.
+
+# pf_need: what each of them needs: Postfix and its smtp-sink (as root),
+# bash for postfix-instance.sh, nsd and drill for the test zones
+pf_need() {
+	need postfix
+	need bash
+	need smtp-sink
+	need nsd
+	need drill
+	[ "$(id -u)" = 0 ] || unavailable "Postfix needs root"
+}
 
 # pf_setup PREFIX: a fresh test directory /var/tmp/PREFIX.XXXXXX in dir,
 # with dns/ and pf/, removed at exit with what runs in it (KEEP=1 keeps
@@ -89,6 +103,22 @@ pf_dns_start() {
 	exit 1
 }
 
+# pf_conf MILTERPORT: the configuration lines they share (after
+# pf_dns_start): the milter on 127.0.0.1:MILTERPORT signing example.com
+# with $dir/demo-rsa.private for 127.0.0.1, nsd for DNS
+pf_conf() {
+	cat <<EOF
+Socket inet:$1@127.0.0.1
+AuthservID mx.test.example
+Domain example.com
+Selector demo-rsa
+KeyFile $dir/demo-rsa.private
+InternalHosts 127.0.0.1
+Nameservers 127.0.0.1@$dnsport
+DNSTimeout 1
+EOF
+}
+
 # pf_milter_start: authmilter run -f with $dir/authmilter.conf, its log
 # in $dir/milter.log; sets mpid and waits until it has started.
 pf_milter_start() {
@@ -101,6 +131,36 @@ pf_milter_start() {
 		[ $i -lt 100 ] || { cat "$dir/milter.log" >&2; exit 1; }
 		sleep 0.05
 	done
+}
+
+# msg NAME FROM [EXTRA-HEADER]: write dir/NAME.eml, a test message from
+# FROM with X-Test: NAME; prints its path
+msg() {
+	{
+		[ -n "${3:-}" ] && printf '%s\r\n' "$3"
+		printf 'From: Test <%s>\r\nTo: rcpt@example.net\r\n' "$2"
+		printf 'Subject: e2e %s\r\nX-Test: %s\r\n' "$1" "$1"
+		printf 'Message-ID: <%s@example.com>\r\n\r\n' "$1"
+		printf 'Hello from the %s test.\r\n' "$1"
+	} >"$dir/$1.eml"
+	echo "$dir/$1.eml"
+}
+
+# delivered NAME: the sink's copy of message NAME (waits up to 20 s),
+# without smtp-sink's envelope lines, CRLF line ends, in dir/NAME.out;
+# prints its path
+delivered() {
+	f=$(sink_file "$dir/pf" "$1") || return 1
+	sed -e '1,/^X-Rcpt-Args:/d' "$f" | sed 's/\r*$/\r/' >"$dir/$1.out"
+	echo "$dir/$1.out"
+}
+
+# send IP FROM FILE: FILE over SMTP to the private Postfix from the
+# loopback address IP, to rcpt@example.net (smtp_send.py: prints the
+# reply, exit 0 on 250, 5 on 5xx, 4 on 4xx)
+send() {
+	/usr/bin/python3 "$e2e/smtp_send.py" "$smtp" "$1" "$2" \
+	    rcpt@example.net "$3"
 }
 
 # pf_finish: stop the milter, check it stopped cleanly, show the logs

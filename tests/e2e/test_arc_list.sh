@@ -19,14 +19,9 @@
 # unless CI=true.
 set -u
 . "${AUTHMILTER_SOURCE_ROOT:?}/tests/e2e/lib.sh"
-need postfix
-need bash
-need smtp-sink
-need nsd
-need drill
+pf_need
 /usr/bin/python3 -c 'import dkim, authres' 2>/dev/null ||
 	need python3-authres
-[ "$(id -u)" = 0 ] || unavailable "Postfix needs root"
 
 pf_setup authmilter-arc
 
@@ -34,34 +29,22 @@ pf_dns_start
 
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/demo-rsa.private"
 mport=$(sh "$e2e/free-port.sh")
-cat >"$dir/authmilter.conf" <<EOF
-Socket inet:$mport@127.0.0.1
-AuthservID mx.test.example
-Domain example.com
-Selector demo-rsa
-KeyFile $dir/demo-rsa.private
-InternalHosts 127.0.0.1
-Nameservers 127.0.0.1@$dnsport
-DNSTimeout 1
+{
+	pf_conf "$mport"
+	cat <<EOF
 ARCDomain forwarder.example
 ARCSelector arc
 ARCKeyFile $dir/demo-rsa.private
 ARCSealHosts 127.0.0.1, localhost
 LogLevel debug
 EOF
+} >"$dir/authmilter.conf"
 pf_milter_start
 
 smtp=$(sh "$e2e/free-port.sh")
 sink=$(sh "$e2e/free-port.sh")
 bash "$e2e/postfix-instance.sh" start "$dir/pf" "$smtp" "$sink" \
     "inet:127.0.0.1:$mport" || { echo "postfix did not start" >&2; exit 1; }
-
-# delivered NAME: the sink's copy of message NAME, CRLF line ends
-delivered() {
-	f=$(sink_file "$dir/pf" "$1") || return 1
-	sed -e '1,/^X-Rcpt-Args:/d' "$f" | sed 's/\r*$/\r/' >"$dir/$1.out"
-	echo "$dir/$1.out"
-}
 
 # field NAME FILE: the field NAME of FILE, unfolded
 field() {

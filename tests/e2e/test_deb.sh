@@ -36,7 +36,7 @@ for tool in dpkg-buildpackage dh mandoc groff man runuser setpriv \
     /usr/bin/python3; do
 	command -v "$tool" >/dev/null 2>&1 || unavailable "$tool is missing"
 done
-if dpkg-query -W -f '${Status}' authmilter 2>/dev/null | grep -q installed
+if dpkg-query -W -f '${Status}' authmilter 2>/dev/null | grep -q 'ok installed'
 then
 	unavailable "an authmilter package is installed already: not touching it"
 fi
@@ -47,10 +47,12 @@ work=$(mktemp -d)
 daemon=
 cleanup() {
 	[ -n "$daemon" ] && kill "$daemon" 2>/dev/null
-	if dpkg-query -W -f '${Status}' authmilter 2>/dev/null |
-	    grep -q installed; then
-		dpkg --purge authmilter >/dev/null 2>&1
-	fi
+	# anything but "not-installed" (dpkg keeps that record after a
+	# purge): installed, or left half-way by a failed dpkg -i
+	case $(dpkg-query -W -f '${Status}' authmilter 2>/dev/null) in
+	"" | *not-installed) ;;
+	*) dpkg --purge authmilter >/dev/null 2>&1 ;;
+	esac
 	rm -f /etc/authmilter/keys/test-deb.private \
 	    /var/lib/authmilter/2000-01-01.test-deb.jsonl
 	rmdir /etc/authmilter/keys /etc/authmilter /var/lib/authmilter \
@@ -155,6 +157,80 @@ if /usr/sbin/authmilter run --help >/dev/null 2>&1 &&
 	daemon=
 else
 	echo "note: no run subcommand or no postfix group: socket not checked"
+fi
+
+# ---- the metrics listener inside the unit's sandbox ----
+# The daemon as user authmilter with MetricsListen on loopback, traced:
+# it serves /metrics, and every system call it makes (start-up, the
+# milter, the listener, scrapes) is one the unit's SystemCallFilter
+# lines allow, and every socket family one RestrictAddressFamilies
+# allows. (No running systemd here: the unit's filter is applied by
+# hand, expanded with systemd-analyze syscall-filter.)
+unit=/lib/systemd/system/authmilter.service
+# expand SET...: the system calls of the sets, groups resolved
+expand() {
+	for x in "$@"; do
+		systemd-analyze syscall-filter "$x" 2>/dev/null |
+		    sed -n 's/^    //p' | grep -v '^#' | while read -r y; do
+			case $y in
+			@*) expand "$y" ;;
+			*) echo "$y" ;;
+			esac
+		done
+	done
+}
+if command -v strace >/dev/null && command -v systemd-analyze >/dev/null &&
+    /usr/sbin/authmilter run --help >/dev/null 2>&1 &&
+    [ "$sockgroup" = postfix ]; then
+	mdir=$(mktemp -d /tmp/authmilter-deb-metrics.XXXXXX)
+	chown authmilter "$mdir"
+	mport=$(sh "$(dirname "$0")/free-port.sh")
+	{ cat "$conf"; echo "MetricsListen 127.0.0.1:$mport"; } >"$mdir/conf"
+	chmod 644 "$mdir/conf"
+	setpriv --reuid=authmilter --regid=authmilter --init-groups \
+		strace -f -qq -o "$mdir/trace" \
+		/usr/sbin/authmilter run -f -c "$mdir/conf" >"$mdir/log" 2>&1 &
+	daemon=$!
+	i=0
+	until grep -q ' started: ' "$mdir/log" || [ $i -ge 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	client=$(dirname "$0")/metrics_client.py
+	/usr/bin/python3 "$client" get "127.0.0.1:$mport" /metrics \
+		>"$mdir/scrape"
+	check "as authmilter, the listener serves /metrics" test \
+		"$(head -1 "$mdir/scrape")" = 200
+	/usr/bin/python3 "$client" repeat "127.0.0.1:$mport" 3 >/dev/null
+	# strace with -o blocks SIGTERM: the daemon under it gets it, and
+	# strace ends with it
+	kill -TERM $(pgrep -P "$daemon") "$daemon" 2>/dev/null
+	wait "$daemon"
+	daemon=
+	sed -n 's/^[0-9]* *\([a-z_0-9]*\)(.*/\1/p' "$mdir/trace" | sort -u \
+		>"$mdir/calls"
+	expand $(sed -n 's/^SystemCallFilter=\([^~].*\)/\1/p' "$unit") |
+		sort -u >"$mdir/allowed"
+	expand $(sed -n 's/^SystemCallFilter=~\(.*\)/\1/p' "$unit") |
+		sort -u >"$mdir/denied"
+	bad=$( (comm -23 "$mdir/calls" "$mdir/allowed"
+		comm -12 "$mdir/calls" "$mdir/denied") | sort -u | tr '\n' ' ')
+	check "every system call of the daemon with the listener passes the unit's SystemCallFilter ($(wc -l <"$mdir/calls") calls)" \
+		test -z "$bad" -a -s "$mdir/calls"
+	[ -n "$bad" ] && echo "blocked: $bad"
+	fams=$(sed -n 's/.*socket(\(AF_[A-Z0-9]*\).*/\1/p' "$mdir/trace" |
+		sort -u | tr '\n' ' ')
+	allowed=" $(sed -n 's/^RestrictAddressFamilies=//p' "$unit") "
+	ok=0
+	for f in $fams; do
+		case $allowed in *" $f "*) ;; *) ok=1 ;; esac
+	done
+	check "its socket families ($fams) pass RestrictAddressFamilies" \
+		test $ok = 0
+	rm -rf "$mdir"
+else
+	[ "${CI:-}" = true ] && fail "strace or systemd-analyze is missing"
+	echo "note: the listener's system calls not checked"
 fi
 
 # ---- systemd units ----

@@ -13,18 +13,20 @@
  *                                    the zone's other names
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "authmilter/dns.h"
+#include "authmilter/metrics.h"
 #include "../unit/check.h"
 
 static struct dns_resolver *
 live(const char *servers, unsigned timeout_ms)
 {
-	struct dns_ldns_options o = { servers, timeout_ms, 1 };
+	struct dns_ldns_options o = { servers, timeout_ms, 1, NULL };
 	struct dns_resolver *r = NULL;
 	const char *why = "";
 
@@ -253,13 +255,80 @@ test_slow(const char *port)
 	dns_resolver_free(r);
 }
 
+/* ask name/t through r once, the answer dropped */
+static void
+ask(struct dns_resolver *r, const char *name, enum dns_type t)
+{
+	struct dns_answer *a = NULL;
+
+	CHECK_INT_EQ(dns_query(r, name, t, &a), 0);
+	dns_answer_unref(a);
+}
+
+/* The DNS metrics of a real server's answers: each outcome is counted
+ * under its type, every query is in the latency histogram, and the cache
+ * in front counts a hit for a repeated question. dead: servers is a port
+ * nobody answers on, for the timeout. */
+static void
+test_metrics(const char *servers, bool dead)
+{
+	struct metrics *m = metrics_new();
+	struct dns_metrics dm;
+	struct dns_ldns_options o = { servers, dead ? 200 : 1000, 1, &dm };
+	struct dns_resolver *r = NULL, *c;
+	const char *why = "";
+
+	dns_metrics_register(m, &dm);
+	CHECK_INT_EQ(dns_ldns_new(&o, &r, &why), 0);
+	if (r == NULL) {
+		metrics_free(m);
+		return;
+	}
+	c = dns_cache_new(r, 100);
+	dns_cache_set_metrics(c, &dm);
+	if (dead) {
+		ask(c, "example.com", DNS_T_TXT);
+		CHECK_INT_EQ(metrics_get(dm.queries, 4, DNS_OUTCOME_TIMEOUT),
+		    1);
+		CHECK_INT_EQ(metrics_get(dm.cache, 1, 0), 1);
+	} else {
+		ask(c, "example.com", DNS_T_TXT);
+		ask(c, "example.com", DNS_T_TXT);	/* from the cache */
+		ask(c, "mx1.example.com", DNS_T_A);
+		ask(c, "nowhere.example.com", DNS_T_TXT);
+		ask(c, "mx1.example.com", DNS_T_MX);
+		ask(c, "loop1.example.com", DNS_T_TXT);	/* CNAME loop */
+		CHECK_INT_EQ(metrics_get(dm.queries, 4, DNS_OUTCOME_ANSWER),
+		    1);
+		CHECK_INT_EQ(metrics_get(dm.queries, 0, DNS_OUTCOME_ANSWER),
+		    1);
+		CHECK_INT_EQ(metrics_get(dm.queries, 4, DNS_OUTCOME_NXDOMAIN),
+		    1);
+		CHECK_INT_EQ(metrics_get(dm.queries, 2, DNS_OUTCOME_NODATA),
+		    1);
+		CHECK_INT_EQ(metrics_get(dm.queries, 4, DNS_OUTCOME_ERROR), 1);
+		CHECK_INT_EQ(metrics_get(dm.cache, 0, 0), 1);	/* hit */
+		CHECK_INT_EQ(metrics_get(dm.cache, 1, 0), 5);	/* misses */
+		CHECK_INT_EQ(metrics_get(dm.duration, 0, 0), 5);
+	}
+	dns_resolver_free(c);
+	metrics_free(m);
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc == 4 && strcmp(argv[1], "up") == 0)
+	char servers[64];
+
+	if (argc >= 3)
+		snprintf(servers, sizeof(servers), "127.0.0.1@%s", argv[2]);
+	if (argc == 4 && strcmp(argv[1], "up") == 0) {
 		test_up(argv[2], argv[3]);
-	else if (argc == 3 && strcmp(argv[1], "down") == 0)
+		test_metrics(servers, false);
+	} else if (argc == 3 && strcmp(argv[1], "down") == 0) {
 		test_down(argv[2]);
+		test_metrics(servers, true);
+	}
 	else if (argc == 3 && strcmp(argv[1], "slow") == 0)
 		test_slow(argv[2]);
 	else {

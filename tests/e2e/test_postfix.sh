@@ -20,13 +20,8 @@
 # unless CI=true.
 set -u
 . "${AUTHMILTER_SOURCE_ROOT:?}/tests/e2e/lib.sh"
-need postfix
-need bash
-need smtp-sink
-need nsd
-need drill
+pf_need
 /usr/bin/python3 -c 'import dkim' 2>/dev/null || need python3-dkim
-[ "$(id -u)" = 0 ] || unavailable "Postfix needs root"
 
 # a random high port that nothing listens on (TCP or UDP) right now
 port() {
@@ -40,20 +35,15 @@ pf_dns_start
 
 install -m 0600 "$src/keys/demo/demo-rsa.private" "$dir/demo-rsa.private"
 mport=$(port)
-cat >"$dir/authmilter.conf" <<EOF
-Socket inet:$mport@127.0.0.1
-AuthservID mx.test.example
-Domain example.com
-Selector demo-rsa
-KeyFile $dir/demo-rsa.private
-InternalHosts 127.0.0.1
-Nameservers 127.0.0.1@$dnsport
-DNSTimeout 1
+{
+	pf_conf "$mport"
+	cat <<EOF
 SpoolDir $dir/spool
 FailureReports yes
 FailureReportsSentBy dmarc-failures@example.com
 LogLevel debug
 EOF
+} >"$dir/authmilter.conf"
 pf_milter_start
 
 smtp=$(port)
@@ -61,33 +51,8 @@ sink=$(port)
 bash "$e2e/postfix-instance.sh" start "$dir/pf" "$smtp" "$sink" \
     "inet:127.0.0.1:$mport" || { echo "postfix did not start" >&2; exit 1; }
 
-# msg NAME FROM [EXTRA-HEADER]: a test message with X-Test: NAME
-msg() {
-	{
-		[ -n "${3:-}" ] && printf '%s\r\n' "$3"
-		printf 'From: Test <%s>\r\nTo: rcpt@example.net\r\n' "$2"
-		printf 'Subject: e2e %s\r\nX-Test: %s\r\n' "$1" "$1"
-		printf 'Message-ID: <%s@example.com>\r\n\r\n' "$1"
-		printf 'Hello from the %s test.\r\n' "$1"
-	} >"$dir/$1.eml"
-	echo "$dir/$1.eml"
-}
-
-# delivered NAME: the sink's copy of message NAME (waits up to 20 s),
-# without smtp-sink's envelope lines, CRLF line ends
-delivered() {
-	f=$(sink_file "$dir/pf" "$1") || return 1
-	sed -e '1,/^X-Rcpt-Args:/d' "$f" | sed 's/\r*$/\r/' >"$dir/$1.out"
-	echo "$dir/$1.out"
-}
-
 dkimpy() {
 	/usr/bin/python3 "$src/tests/milter/dkimpy_verify.py" "$dnsport" "$1"
-}
-
-send() {
-	/usr/bin/python3 "$e2e/smtp_send.py" "$smtp" "$1" "$2" \
-	    rcpt@example.net "$3"
 }
 
 # 1. internal client over SMTP: signed

@@ -8,7 +8,9 @@
 --   3. at the next receiver the author's signature is broken and SPF
 --      fails, so DMARC fails, but the chain passes and the trusted sealer
 --      (TrustedARCSealers) recorded dmarc=pass for author.example: the
---      message is accepted, the A-R and the report record say why;
+--      message is accepted, the A-R and the report record say why, the
+--      metrics count a trusted_forwarder override, and the report run
+--      (mailed to a file) is in the metrics too;
 --   4. without TrustedARCSealers the same message is rejected.
 dofile(os.getenv("MT_HERE") .. "/lib.lua")
 
@@ -132,6 +134,9 @@ T.check(ar:find("disposition=none override=trusted_forwarder by ARC " ..
     "sealer forwarder.example i=1 dmarc=pass", 1, true) ~= nil,
     "A-R: the override and the sealer")
 mt.disconnect(c)
+local s = T.scrape()
+T.check(T.metric(s, 'authmilter_dmarc_overrides_total{reason=' ..
+    '"trusted_forwarder"}') == 1, "metrics: one trusted_forwarder override")
 -- verify, offline, gives the same verdict for the same message and
 -- envelope, with and without the trusted sealer
 local args = "--authserv-id mx.test.example --ip 198.51.100.60 " ..
@@ -164,7 +169,8 @@ f:write("Mode v\nSocket local:" .. T.dir .. "/report.sock\nSyslog no\n" ..
     "ReportEmail dmarc-reports@mx.test.example\n" ..
     "Nameservers 127.0.0.1@" .. T.port .. "\n")
 f:close()
-run(os.getenv("MT_AM") .. " report --config " .. rconf .. " --now " ..
+run(os.getenv("MT_AM") .. " report --config " .. rconf .. " --send " ..
+    "--sendmail 'cat >" .. T.dir .. "/report.mail' --now " ..
     (os.time() + 86400) .. " >" .. T.dir .. "/report.log 2>&1")
 local xml = run("zcat " .. T.dir .. "/spool/reports/*author.example*.xml.gz")
 T.check(xml:find("<reason>%s*<type>trusted_forwarder</type>%s*" ..
@@ -177,6 +183,13 @@ f:close()
 T.check(os.execute("xmllint --noout --schema " .. T.here ..
     "/../data/dmarc/rfc9990-dmarc-2.0.xsd " .. T.dir ..
     "/report.xml 2>/dev/null"), "the report is valid against the schema")
+-- the daemon's metrics read the run from the spool's report-state
+s = T.scrape()
+T.check(T.metric(s, 'authmilter_report_runs_total{result="ok"}') == 1 and
+    T.metric(s, 'authmilter_report_runs_total{result="failed"}') == 0 and
+    T.metric(s, "authmilter_reports_sent_total") == 1 and
+    T.metric(s, "authmilter_report_failures_total") == 0,
+    "metrics: the report run and the report it mailed")
 
 -- 4. the same message without TrustedARCSealers: rejected
 T.set_conf(T.read(T.conf):gsub("TrustedARCSealers[^\n]*\n", ""))

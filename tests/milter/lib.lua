@@ -213,3 +213,41 @@ function T.verify(args)
 	p:close()
 	return out, tonumber(out:match("exit=(%d+)%s*$"))
 end
+
+-- The metrics endpoint of a test whose NAME.conf has MetricsListen
+-- @DIR@/metrics.sock, through tests/e2e/metrics_client.py (scripts that
+-- run.sh does not start have no MT_DIR, nor metrics)
+if T.dir ~= nil then
+	T.metrics_client = "/usr/bin/python3 " .. T.here ..
+	    "/../e2e/metrics_client.py"
+	T.metrics_addr = "unix:" .. T.dir .. "/metrics.sock"
+end
+
+-- http: the status and body of one request (method default GET)
+function T.http(path, method)
+	local p = io.popen(T.metrics_client .. " get " .. T.metrics_addr ..
+	    " " .. path .. " " .. (method or "GET"))
+	local out = p:read("*a")
+	p:close()
+	return out:match("^(%d+)\n(.*)$")
+end
+
+-- scrape: the text of /metrics (which must answer 200)
+function T.scrape()
+	local status, body = T.http("/metrics")
+	T.must(status == "200", "scrape answered 200 (" ..
+	    tostring(status) .. ")")
+	return body
+end
+
+-- metric: the value of one series of a scrape, the series written
+-- exactly as there, or nil
+function T.metric(text, series)
+	for line in text:gmatch("[^\n]+") do
+		local k, v = line:match("^(.*) (%S+)$")
+		if k == series then
+			return tonumber(v)
+		end
+	end
+	return nil
+end

@@ -42,6 +42,10 @@ pid=
 proxy=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	# what a test mounted in its directory and left (metrics: a full
+	# tmpfs as the spool)
+	awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/mounts |
+	    xargs -r umount -l
 	[ -n "$proxy" ] && kill "$proxy" 2>/dev/null && wait "$proxy" 2>/dev/null
 	sh "$src/tests/e2e/dns-server.sh" stop "$dir/dns" >/dev/null 2>&1
 	if [ "${KEEP:-}" = 1 ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi

@@ -394,6 +394,13 @@ static const struct bad_case bad_cases[] = {
 	    "bare address like dmarc-reports@example.com\n" },
 	{ "NoReportsTo example.com, exa mple.com", ETC ":1: NoReportsTo: "
 	    "\"exa mple.com\": not a domain name\n" },
+	{ "MetricsListen localhost:9101", ETC ":1: MetricsListen: "
+	    "\"localhost:9101\": not a numeric IP address (IPv6 in brackets)\n" },
+	{ "MetricsListen 127.0.0.1:0", ETC ":1: MetricsListen: "
+	    "\"127.0.0.1:0\": port must be 1 to 65535\n" },
+	{ "MetricsDomains example.com, a..b", ETC ":1: MetricsDomains: "
+	    "\"a..b\": not a domain name\n" },
+	{ "KeyMaxAge 0", ETC ":1: KeyMaxAge: \"0\": out of range (1 to 36500)\n" },
 	{ "SpoolDir /nonexistent-spool", ETC ":1: SpoolDir: /nonexistent-spool: "
 	    "No such file or directory\n" },
 	{ "SpoolDir /etc/passwd", ETC ":1: SpoolDir: /etc/passwd: not a "

@@ -479,7 +479,7 @@ test_ldns_options(void)
 		{ "ns.example.com", "nameserver is not an IPv4 or IPv6 address" },
 		{ "127.0.0.1@53 ::1@54", "all nameservers must use the same port" },
 	};
-	struct dns_ldns_options o = { NULL, 100, 1 };
+	struct dns_ldns_options o = { NULL, 100, 1, NULL };
 	struct dns_resolver *r = NULL;
 	const char *why = NULL;
 	size_t i;

@@ -47,5 +47,10 @@ rows=$(xmllint --xpath 'count(//*[local-name()="record"])' "$d/r.xml")
 [ "$rows" = 3 ] || { echo "report has $rows rows, want 3"; fail=1; }
 grep -q '<disposition>reject</disposition>' "$d/r.xml" ||
 	{ echo "no reject row"; fail=1; }
+# the run is in the state file the daemon's metrics endpoint reads
+grep -qx 'runs 1' "$d/spool/report-state" &&
+    grep -qx 'runs_failed 0' "$d/spool/report-state" &&
+    grep -qx 'reports_failed 0' "$d/spool/report-state" ||
+	{ echo "report-state:"; cat "$d/spool/report-state"; fail=1; }
 [ $fail -eq 0 ] && echo "ok: $n messages -> 1 report, $rows rows, valid"
 exit $fail

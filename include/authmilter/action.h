@@ -92,8 +92,8 @@ bool action_forwarder(const struct config *cfg, const char *client_ip,
  * sealers (dmarc_options.arc_sealers) into ret, which has room for
  * cfg->trusted_arc_sealers.n. @return how many; -EINVAL with *bad the
  * entry that is not a domain (an IP address). */
-int action_arc_sealers(const struct config *cfg, struct dmarc_forwarder *ret,
-    const char **bad);
+int action_arc_sealers(
+    const struct config *cfg, struct dmarc_forwarder *ret, const char **bad);
 
 /* action_unverified -- why the milter does not verify mail from this
  * client at all (it accepts it unchanged), or NULL: Mode without v, or a

@@ -40,29 +40,29 @@
 #include "authmilter/arena.h"
 
 struct addr {
-	const char *local;	/* local-part: quotes removed, quoted-pairs
-				 * resolved, CFWS dropped */
+	const char *local; /* local-part: quotes removed, quoted-pairs
+	                    * resolved, CFWS dropped */
 	size_t local_len;
-	const char *domain;	/* ASCII lower-cased, no trailing dot; a
-				 * domain-literal keeps its brackets */
+	const char *domain; /* ASCII lower-cased, no trailing dot; a
+	                     * domain-literal keeps its brackets */
 	size_t domain_len;
-	const char *display;	/* decoded display name, "" when none */
+	const char *display; /* decoded display name, "" when none */
 	size_t display_len;
-	const char *spec;	/* the addr-spec as written (local-part to
-				 * the end of the domain, CFWS inside kept) */
+	const char *spec; /* the addr-spec as written (local-part to
+	                   * the end of the domain, CFWS inside kept) */
 	size_t spec_len;
-	bool local_quoted;	/* the local-part held a quoted-string */
-	bool domain_literal;	/* domain is "[...]" (RFC 5322 §3.4.1) */
+	bool local_quoted;   /* the local-part held a quoted-string */
+	bool domain_literal; /* domain is "[...]" (RFC 5322 §3.4.1) */
 };
 
 struct addr_list {
-	struct addr *addrs;	/* arena-owned, in field order */
-	size_t count;		/* 1..BOUND_FROM_ADDRESSES */
+	struct addr *addrs; /* arena-owned, in field order */
+	size_t count;       /* 1..BOUND_FROM_ADDRESSES */
 };
 
 struct addr_path {
-	bool null_sender;	/* "<>": mailbox is all empty */
-	struct addr mailbox;	/* display is always "" */
+	bool null_sender;    /* "<>": mailbox is all empty */
+	struct addr mailbox; /* display is always "" */
 };
 
 /* Why a parse failed: a static string and the byte offset in the value

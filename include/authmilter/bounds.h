@@ -194,8 +194,8 @@
 #define BOUND_FAILURE_RCPTS 16
 /* One failure record as a JSON line: the header section and body in
  * base64 (4/3) plus 64 KB for the rest. */
-#define BOUND_FAILURE_RECORD_BYTES                                         \
-	((BOUND_FAILURE_HEADER_BYTES + BOUND_FAILURE_BODY_BYTES) / 3 * 4 +   \
+#define BOUND_FAILURE_RECORD_BYTES                                             \
+	((BOUND_FAILURE_HEADER_BYTES + BOUND_FAILURE_BODY_BYTES) / 3 * 4 +     \
 	    65536)
 /* Keys (policy domains, destinations) the rate-limit state file keeps:
  * each line is a few hundred bytes, so the file stays under 40 MB. */

@@ -18,11 +18,11 @@
 #include <stdint.h>
 
 struct buf {
-	char *data;	/* owned; NULL until the first append */
-	size_t len;	/* bytes used, not counting the NUL */
-	size_t size;	/* bytes allocated */
-	size_t max;	/* hard cap on len */
-	int error;	/* 0, or the first -errno (-ERANGE past max, -ENOMEM) */
+	char *data;  /* owned; NULL until the first append */
+	size_t len;  /* bytes used, not counting the NUL */
+	size_t size; /* bytes allocated */
+	size_t max;  /* hard cap on len */
+	int error;   /* 0, or the first -errno (-ERANGE past max, -ENOMEM) */
 };
 
 /* buf_init -- make an empty buffer that may hold at most max bytes. */

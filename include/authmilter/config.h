@@ -57,47 +57,47 @@
 #define CONFIG_MODE_VERIFY 0x2
 
 enum config_socket_type {
-	CONFIG_SOCKET_LOCAL = 0,	/* local:/path, unix:/path, /path */
-	CONFIG_SOCKET_INET,		/* inet:port[@host] */
-	CONFIG_SOCKET_INET6,		/* inet6:port[@host] */
+	CONFIG_SOCKET_LOCAL = 0, /* local:/path, unix:/path, /path */
+	CONFIG_SOCKET_INET,      /* inet:port[@host] */
+	CONFIG_SOCKET_INET6,     /* inet6:port[@host] */
 };
 
 struct config_socket {
 	enum config_socket_type type;
-	char *spec;	/* as written, for libmilter's smfi_setconn() */
-	char *path;	/* local: the socket path; else NULL */
-	char *host;	/* inet/inet6: address or name; NULL = any */
-	unsigned port;	/* inet/inet6: 1..65535 */
+	char *spec;    /* as written, for libmilter's smfi_setconn() */
+	char *path;    /* local: the socket path; else NULL */
+	char *host;    /* inet/inet6: address or name; NULL = any */
+	unsigned port; /* inet/inet6: 1..65535 */
 };
 
 enum config_alg {
-	CONFIG_ALG_DEFAULT = 0,	/* follow the key type */
+	CONFIG_ALG_DEFAULT = 0, /* follow the key type */
 	CONFIG_ALG_RSA_SHA256,
 	CONFIG_ALG_ED25519_SHA256,
 };
 
 /* What to do with mail DMARC says to quarantine. */
 enum config_quarantine {
-	CONFIG_QUARANTINE_HOLD = 0,	/* milter quarantine: Postfix hold */
-	CONFIG_QUARANTINE_HEADER,	/* only the A-R header tells */
+	CONFIG_QUARANTINE_HOLD = 0, /* milter quarantine: Postfix hold */
+	CONFIG_QUARANTINE_HEADER,   /* only the A-R header tells */
 };
 
 /* The answer to the MTA when something could not be evaluated. */
 enum config_action {
 	CONFIG_ACTION_ACCEPT = 0,
-	CONFIG_ACTION_TEMPFAIL,		/* 451 4.7.x */
-	CONFIG_ACTION_REJECT,		/* 550 5.7.x */
+	CONFIG_ACTION_TEMPFAIL, /* 451 4.7.x */
+	CONFIG_ACTION_REJECT,   /* 550 5.7.x */
 };
 
 enum config_orgdomain {
-	CONFIG_ORGDOMAIN_TREEWALK = 0,	/* RFC 9989 DNS tree walk */
-	CONFIG_ORGDOMAIN_PSL,		/* Public Suffix List (libpsl) */
+	CONFIG_ORGDOMAIN_TREEWALK = 0, /* RFC 9989 DNS tree walk */
+	CONFIG_ORGDOMAIN_PSL,          /* Public Suffix List (libpsl) */
 };
 
 /* Signatures whose l= leaves part of the body unsigned. */
 enum config_body_length {
-	CONFIG_BODY_LENGTH_POLICY = 0,	/* dkim=policy: not acceptable */
-	CONFIG_BODY_LENGTH_ACCEPT,	/* verify as RFC 6376 says */
+	CONFIG_BODY_LENGTH_POLICY = 0, /* dkim=policy: not acceptable */
+	CONFIG_BODY_LENGTH_ACCEPT,     /* verify as RFC 6376 says */
 };
 
 struct config_strlist {
@@ -106,189 +106,189 @@ struct config_strlist {
 };
 
 struct config_nameserver {
-	char *addr;	/* IPv4 or IPv6 address, text */
-	unsigned port;	/* 53 unless given */
+	char *addr;    /* IPv4 or IPv6 address, text */
+	unsigned port; /* 53 unless given */
 };
 
 /* Key rotation (`authmilter rotate`, authmilter.conf(5) ROTATION). */
 enum config_rotate_publish {
-	CONFIG_ROTATE_MANUAL = 0,	/* print the records, wait for them */
-	CONFIG_ROTATE_UPDATE,		/* RFC 2136 UPDATE signed with TSIG */
+	CONFIG_ROTATE_MANUAL = 0, /* print the records, wait for them */
+	CONFIG_ROTATE_UPDATE,     /* RFC 2136 UPDATE signed with TSIG */
 };
 
 /* A key type rotation makes. */
 struct config_rotate_type {
 	enum dkim_key_type type;
-	unsigned bits;			/* RSA modulus; 0 for Ed25519 */
+	unsigned bits; /* RSA modulus; 0 for Ed25519 */
 };
 
 struct config_rotate {
-	struct config_strlist domains;	/* RotateDomains; none: off */
-	unsigned interval;	/* seconds between switches; 90 days */
-	unsigned overlap;	/* old records stay; 7 days */
-	unsigned ttl;		/* TTL of the records published; 1 hour */
-	struct config_rotate_type types[2];	/* RotateKeys; rsa-2048 */
+	struct config_strlist domains; /* RotateDomains; none: off */
+	unsigned interval;             /* seconds between switches; 90 days */
+	unsigned overlap;              /* old records stay; 7 days */
+	unsigned ttl; /* TTL of the records published; 1 hour */
+	struct config_rotate_type types[2]; /* RotateKeys; rsa-2048 */
 	size_t n_types;
-	char *selector;		/* RotateSelector pattern; %Y%m%d-%t */
-	int publish;		/* enum config_rotate_publish; manual */
-	char *tsig_key;		/* RotateTSIGKey file, or NULL */
-	struct config_nameserver update_server;	/* addr NULL: the zone's
-						 * SOA MNAME, port 53 */
-	unsigned auth_port;	/* authoritative servers' port; 53 */
-	bool reveal;		/* RotateReveal; no */
-	char *state_dir;	/* RotateStateDir; /var/lib/authmilter/rotate */
-	char *key_dir;		/* RotateKeyDir; "keys" beside the config */
+	char *selector; /* RotateSelector pattern; %Y%m%d-%t */
+	int publish;    /* enum config_rotate_publish; manual */
+	char *tsig_key; /* RotateTSIGKey file, or NULL */
+	struct config_nameserver update_server; /* addr NULL: the zone's
+	                                         * SOA MNAME, port 53 */
+	unsigned auth_port; /* authoritative servers' port; 53 */
+	bool reveal;        /* RotateReveal; no */
+	char *state_dir;    /* RotateStateDir; /var/lib/authmilter/rotate */
+	char *key_dir;      /* RotateKeyDir; "keys" beside the config */
 	/* from the state file: the keys that sign each rotated domain, as
 	 * indexes into config.keys (private: see config_rotate.h) */
 	unsigned long long generation;
-	size_t *key_first, *key_count;	/* per domains.v[i] */
+	size_t *key_first, *key_count; /* per domains.v[i] */
 };
 
 /* One signing key: a KeyTable line, or the Domain/Selector/KeyFile
  * shortcut (name "KeyFile"). */
 struct config_key {
-	char *name;		/* KeyTable key name */
-	char *domain;		/* d=; "%" stands for the From domain */
-	char *selector;		/* s= */
-	char *path;		/* private key file */
-	char *where;		/* "table:line" or "conf:line", for messages */
-	enum dkim_alg alg;	/* the KeyTable's, SignatureAlgorithm, or the
-				 * key type's */
-	unsigned bits;		/* key size */
-	struct dkim_privkey *key;	/* one reference, the snapshot's */
+	char *name;        /* KeyTable key name */
+	char *domain;      /* d=; "%" stands for the From domain */
+	char *selector;    /* s= */
+	char *path;        /* private key file */
+	char *where;       /* "table:line" or "conf:line", for messages */
+	enum dkim_alg alg; /* the KeyTable's, SignatureAlgorithm, or the
+	                    * key type's */
+	unsigned bits;     /* key size */
+	struct dkim_privkey *key; /* one reference, the snapshot's */
 };
 
 /* Everything is read-only once config_load() returns. */
 struct config {
-	atomic_uint refs;	/* private: use config_ref/config_unref */
-	char *path;		/* the file this came from */
+	atomic_uint refs; /* private: use config_ref/config_unref */
+	char *path;       /* the file this came from */
 
 	/* daemon */
-	struct config_socket socket;	/* default local:/run/authmilter/
-					 * authmilter.sock */
-	char *user;		/* UserID user, NULL = stay */
-	char *group;		/* UserID :group, NULL = the user's */
-	int umask;		/* -1 = leave as inherited */
-	char *socket_user;	/* unix socket owner; NULL = UserID's user,
-				 * else as created */
-	char *socket_group;	/* unix socket group; NULL = MTAGroup */
-	int socket_mode;	/* unix socket mode; default 0660 */
-	char *mta_group;	/* the MTA's group, checked at start-up;
-				 * NULL = postfix, if the system has it */
-	char *pid_file;		/* NULL = none */
-	unsigned max_connections;	/* MaxConnections; 0 = from the
-					 * descriptor limit (conns.h) */
-	unsigned milter_timeout;	/* MilterTimeout, seconds; 300 */
-	bool syslog;		/* default yes */
-	int syslog_facility;	/* LOG_MAIL unless SyslogFacility */
-	enum log_level log_level;	/* default info */
+	struct config_socket socket; /* default local:/run/authmilter/
+	                              * authmilter.sock */
+	char *user;                  /* UserID user, NULL = stay */
+	char *group;                 /* UserID :group, NULL = the user's */
+	int umask;                   /* -1 = leave as inherited */
+	char *socket_user;           /* unix socket owner; NULL = UserID's user,
+	                              * else as created */
+	char *socket_group;          /* unix socket group; NULL = MTAGroup */
+	int socket_mode;             /* unix socket mode; default 0660 */
+	char *mta_group;             /* the MTA's group, checked at start-up;
+	                              * NULL = postfix, if the system has it */
+	char *pid_file;              /* NULL = none */
+	unsigned max_connections;    /* MaxConnections; 0 = from the
+	                              * descriptor limit (conns.h) */
+	unsigned milter_timeout;     /* MilterTimeout, seconds; 300 */
+	bool syslog;                 /* default yes */
+	int syslog_facility;         /* LOG_MAIL unless SyslogFacility */
+	enum log_level log_level;    /* default info */
 
 	/* what to do */
-	char *authserv_id;	/* default: config_default_authserv_id() */
-	unsigned mode;		/* CONFIG_MODE_*; default sv */
-	struct table *key_table;	/* NULL unless KeyTable */
-	struct table *signing_table;	/* NULL unless SigningTable */
-	bool multiple_signatures;	/* every SigningTable match; no */
-	struct table_hosts *internal_hosts;	/* default 127.0.0.1, ::1 */
-	struct table_hosts *external_ignore;	/* NULL = none */
-	struct table_hosts *trusted_forwarders;	/* NULL = none */
-	struct config_strlist domains;	/* Domain shortcut */
-	bool sub_domains;	/* Domain covers subdomains; no */
-	char *selector;		/* Selector shortcut */
-	char *key_file;		/* KeyFile shortcut */
+	char *authserv_id;           /* default: config_default_authserv_id() */
+	unsigned mode;               /* CONFIG_MODE_*; default sv */
+	struct table *key_table;     /* NULL unless KeyTable */
+	struct table *signing_table; /* NULL unless SigningTable */
+	bool multiple_signatures;    /* every SigningTable match; no */
+	struct table_hosts *internal_hosts;     /* default 127.0.0.1, ::1 */
+	struct table_hosts *external_ignore;    /* NULL = none */
+	struct table_hosts *trusted_forwarders; /* NULL = none */
+	struct config_strlist domains;          /* Domain shortcut */
+	bool sub_domains; /* Domain covers subdomains; no */
+	char *selector;   /* Selector shortcut */
+	char *key_file;   /* KeyFile shortcut */
 
 	/* signing */
-	enum canon_alg canon_header;	/* default relaxed */
-	enum canon_alg canon_body;	/* default simple */
-	enum config_alg sign_alg;	/* default: follow the key */
-	struct config_strlist sign_headers;	/* empty = signer's list */
-	struct config_strlist oversign_headers;	/* always has From */
-	unsigned max_signatures;	/* verified per message; 8 */
+	enum canon_alg canon_header;            /* default relaxed */
+	enum canon_alg canon_body;              /* default simple */
+	enum config_alg sign_alg;               /* default: follow the key */
+	struct config_strlist sign_headers;     /* empty = signer's list */
+	struct config_strlist oversign_headers; /* always has From */
+	unsigned max_signatures;                /* verified per message; 8 */
 
 	/* verifying */
-	unsigned min_key_bits;	/* default 1024 (RFC 8301 section 3.2) */
-	bool require_safe_keys;	/* default yes */
-	enum config_body_length body_length;	/* default policy */
-	bool required_from;	/* reject network mail without a usable
-				 * From; yes */
+	unsigned min_key_bits;  /* default 1024 (RFC 8301 section 3.2) */
+	bool require_safe_keys; /* default yes */
+	enum config_body_length body_length; /* default policy */
+	bool required_from; /* reject network mail without a usable
+	                     * From; yes */
 
 	/* DNS */
-	struct config_nameserver *nameservers;	/* none: resolv.conf */
+	struct config_nameserver *nameservers; /* none: resolv.conf */
 	size_t n_nameservers;
-	unsigned dns_timeout;	/* seconds; default 5 */
-	unsigned dns_cache_size;	/* entries; default 10000, 0 = off */
-	unsigned dns_time_budget;       /* seconds of DNS work per message;
-	                                 * CONFIG_DNS_TIME_BUDGET */
+	unsigned dns_timeout;     /* seconds; default 5 */
+	unsigned dns_cache_size;  /* entries; default 10000, 0 = off */
+	unsigned dns_time_budget; /* seconds of DNS work per message;
+	                           * CONFIG_DNS_TIME_BUDGET */
 
 	/* policy */
-	bool reject_failures;	/* DMARC reject -> 550; default yes */
-	enum config_quarantine quarantine;	/* default hold */
-	enum config_action on_dns_error;	/* accept | tempfail */
-	enum config_action on_internal_error;	/* default accept */
-	bool spf_reject_fail;	/* SPF fail -> 550 at MAIL; no */
-	enum config_orgdomain org_domain;	/* default treewalk */
-	char *public_suffix_list;	/* NULL = libpsl's built-in */
+	bool reject_failures; /* DMARC reject -> 550; default yes */
+	enum config_quarantine quarantine;    /* default hold */
+	enum config_action on_dns_error;      /* accept | tempfail */
+	enum config_action on_internal_error; /* default accept */
+	bool spf_reject_fail;                 /* SPF fail -> 550 at MAIL; no */
+	enum config_orgdomain org_domain;     /* default treewalk */
+	char *public_suffix_list;             /* NULL = libpsl's built-in */
 
 	/* ARC (RFC 8617): the sealing key (OpenARC's Domain, Selector and
 	 * KeyFile), which mail is sealed, and whose seals DMARC trusts */
-	char *arc_domain;	/* ARCDomain: d= of our sets */
-	char *arc_selector;	/* ARCSelector */
-	char *arc_key_file;	/* ARCKeyFile */
-	struct dkim_privkey *arc_key;	/* loaded (RSA); NULL: no sealing */
-	bool arc_seal_inbound;	/* ARCSealInbound: every verified
-				 * message */
-	struct table_hosts *arc_seal_hosts;	/* ARCSealHosts: mail from
-						 * these clients */
-	struct config_strlist arc_seal_rcpt;	/* ARCSealRecipientDomains:
-						 * mail to these domains */
-	struct config_strlist trusted_arc_sealers;	/* TrustedARCSealers:
-							 * domains, ".suffix"
-							 * for subdomains */
+	char *arc_domain;                   /* ARCDomain: d= of our sets */
+	char *arc_selector;                 /* ARCSelector */
+	char *arc_key_file;                 /* ARCKeyFile */
+	struct dkim_privkey *arc_key;       /* loaded (RSA); NULL: no sealing */
+	bool arc_seal_inbound;              /* ARCSealInbound: every verified
+	                                     * message */
+	struct table_hosts *arc_seal_hosts; /* ARCSealHosts: mail from
+	                                     * these clients */
+	struct config_strlist arc_seal_rcpt;       /* ARCSealRecipientDomains:
+	                                            * mail to these domains */
+	struct config_strlist trusted_arc_sealers; /* TrustedARCSealers:
+	                                            * domains, ".suffix"
+	                                            * for subdomains */
 
 	/* reports */
-	char *spool_dir;	/* NULL = no spool */
+	char *spool_dir; /* NULL = no spool */
 	char *report_org_name;
 	char *report_email;
-	struct config_strlist no_reports_to;	/* domains */
+	struct config_strlist no_reports_to; /* domains */
 
 	/* failure reports (RFC 9991; failure.h, report_arf.h) */
-	bool failure_reports;		/* FailureReports; no */
-	bool failure_reports_on_none;	/* FailureReportsOnNone; no */
-	char *failure_reports_sent_by;	/* FailureReportsSentBy; NULL:
-					 * ReportEmail */
-	struct config_strlist failure_reports_bcc;	/* addresses */
-	bool failure_reports_redact;	/* FailureReportsRedact; yes */
-	unsigned failure_reports_bodies;	/* bytes of body; 0 */
-	unsigned failure_rate_domain[2];	/* FailureReportsRateDomain
-						 * COUNT, SECONDS; 1/600 */
-	unsigned failure_rate_to[2];	/* FailureReportsRateTo; 5/600 */
-	unsigned failure_reports_max_per_run;	/* 100 */
-	char *report_command;		/* ReportCommand; NULL: sendmail
-					 * -t -oi */
+	bool failure_reports;          /* FailureReports; no */
+	bool failure_reports_on_none;  /* FailureReportsOnNone; no */
+	char *failure_reports_sent_by; /* FailureReportsSentBy; NULL:
+	                                * ReportEmail */
+	struct config_strlist failure_reports_bcc; /* addresses */
+	bool failure_reports_redact;          /* FailureReportsRedact; yes */
+	unsigned failure_reports_bodies;      /* bytes of body; 0 */
+	unsigned failure_rate_domain[2];      /* FailureReportsRateDomain
+	                                       * COUNT, SECONDS; 1/600 */
+	unsigned failure_rate_to[2];          /* FailureReportsRateTo; 5/600 */
+	unsigned failure_reports_max_per_run; /* 100 */
+	char *report_command;                 /* ReportCommand; NULL: sendmail
+	                                       * -t -oi */
 
 	/* key rotation */
 	struct config_rotate rotate;
 
 	/* monitoring (metrics.h) */
-	char *metrics_listen;	/* MetricsListen spec; NULL = off */
-	struct config_strlist metrics_domains;	/* broken out by domain */
-	unsigned key_max_age;	/* KeyMaxAge, days; 0 = no expiry */
+	char *metrics_listen; /* MetricsListen spec; NULL = off */
+	struct config_strlist metrics_domains; /* broken out by domain */
+	unsigned key_max_age; /* KeyMaxAge, days; 0 = no expiry */
 
 	/* keys: the KeyTable in file order, or the one KeyFile key */
 	struct config_key *keys;
 	size_t n_keys;
-	size_t *signing_key;	/* private: SigningTable entry -> keys[] */
-	char **signing_identity;	/* private: its signer, or NULL */
-	unsigned *option_lines;	/* private: see config_option_line */
+	size_t *signing_key;     /* private: SigningTable entry -> keys[] */
+	char **signing_identity; /* private: its signer, or NULL */
+	unsigned *option_lines;  /* private: see config_option_line */
 };
 
 /* One signature to make. Pointers borrow from the snapshot, from domain
  * (as given to config_signing_keys) or from the arena. */
 struct config_signer {
-	const char *domain;	/* d= */
-	const char *selector;	/* s= */
-	const char *identity;	/* i= from the SigningTable, or NULL */
-	const struct config_key *key;	/* key->key signs */
+	const char *domain;           /* d= */
+	const char *selector;         /* s= */
+	const char *identity;         /* i= from the SigningTable, or NULL */
+	const struct config_key *key; /* key->key signs */
 	enum dkim_alg alg;
 };
 
@@ -298,8 +298,7 @@ struct config_signer {
  * @return 0 and *ret_cfg (one reference; drop with config_unref); -EINVAL
  * when anything was wrong; -errno when path cannot be read. On error
  * nothing is returned and nothing leaks. */
-int config_load(const char *path, struct config **ret_cfg,
-    struct buf *errors);
+int config_load(const char *path, struct config **ret_cfg, struct buf *errors);
 
 /* config_load_mem -- as config_load, from text (len bytes) that messages
  * call name. Table and key paths inside are still opened as files. */
@@ -354,23 +353,23 @@ struct config *config_unref(struct config *cfg);
  * @return 0 with *ret_n set (0 when nothing applies, and then *ret_why
  * says why, e.g. "no SigningTable entry for user@example.org"); -ENOMEM. */
 int config_signing_keys(const struct config *cfg, const char *local,
-    const char *domain, struct arena *a, struct config_signer *ret,
-    size_t max, size_t *ret_n, const char **ret_why);
+    const char *domain, struct arena *a, struct config_signer *ret, size_t max,
+    size_t *ret_n, const char **ret_why);
 
 /* config_table_signers -- as config_signing_keys, from the operator's
  * tables (or the Domain shortcut) alone, before rotation replaces keys:
  * what signed a domain before its first rotation. */
 int config_table_signers(const struct config *cfg, const char *local,
-    const char *domain, struct arena *a, struct config_signer *ret,
-    size_t max, size_t *ret_n, const char **ret_why);
+    const char *domain, struct arena *a, struct config_signer *ret, size_t max,
+    size_t *ret_n, const char **ret_why);
 
 /* Client classification (ip and hostname may be NULL when unknown). */
-bool config_is_internal(const struct config *cfg, const struct table_ip *ip,
-    const char *hostname);
-bool config_is_external_ignored(const struct config *cfg,
-    const struct table_ip *ip, const char *hostname);
-bool config_is_trusted_forwarder(const struct config *cfg,
-    const struct table_ip *ip, const char *hostname);
+bool config_is_internal(
+    const struct config *cfg, const struct table_ip *ip, const char *hostname);
+bool config_is_external_ignored(
+    const struct config *cfg, const struct table_ip *ip, const char *hostname);
+bool config_is_trusted_forwarder(
+    const struct config *cfg, const struct table_ip *ip, const char *hostname);
 /* config_arc_seals -- whether mail from the client (ip, hostname; either
  * may be NULL) to a recipient in rcpt_domain (NULL: unknown), evaluated
  * on the verify path (verified) or not, is to be sealed: ARCSealInbound

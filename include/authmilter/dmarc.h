@@ -97,7 +97,7 @@
 
 /* A Domain Owner Assessment Policy (p, sp, np) or an evaluated policy. */
 enum dmarc_policy {
-	DMARC_POLICY_UNSET = 0,	/* tag absent (or discarded) */
+	DMARC_POLICY_UNSET = 0, /* tag absent (or discarded) */
 	DMARC_POLICY_NONE,
 	DMARC_POLICY_QUARANTINE,
 	DMARC_POLICY_REJECT,
@@ -105,8 +105,8 @@ enum dmarc_policy {
 
 /* What is done with the message (RFC 9990 ActionDispositionType). */
 enum dmarc_disposition {
-	DMARC_DISP_NONE = 0,	/* no action (also: DMARC does not apply) */
-	DMARC_DISP_PASS,	/* passed DMARC under an enforcing policy */
+	DMARC_DISP_NONE = 0, /* no action (also: DMARC does not apply) */
+	DMARC_DISP_PASS,     /* passed DMARC under an enforcing policy */
 	DMARC_DISP_QUARANTINE,
 	DMARC_DISP_REJECT,
 };
@@ -133,10 +133,10 @@ enum dmarc_align {
 #define DMARC_OVERRIDE_ARC_SEALER 0x8u
 
 enum dmarc_record_status {
-	DMARC_RECORD_OK = 0,		/* a policy applies */
-	DMARC_RECORD_NOT_DMARC,		/* v=DMARC1 is not the first tag */
-	DMARC_RECORD_NO_POLICY,		/* p/sp/np not valid and no valid rua:
-					 * no DMARC processing (4.10.1) */
+	DMARC_RECORD_OK = 0,    /* a policy applies */
+	DMARC_RECORD_NOT_DMARC, /* v=DMARC1 is not the first tag */
+	DMARC_RECORD_NO_POLICY, /* p/sp/np not valid and no valid rua:
+	                         * no DMARC processing (4.10.1) */
 };
 
 /* A span of the TXT text (borrowed, not NUL-terminated). */
@@ -147,27 +147,27 @@ struct dmarc_span {
 
 struct dmarc_record {
 	enum dmarc_record_status status;
-	const char *why;		/* status reason (static) or "" */
-	enum dmarc_policy p;		/* NONE when p_implied */
-	enum dmarc_policy sp;		/* UNSET when absent */
-	enum dmarc_policy np;		/* UNSET when absent */
-	bool p_implied;			/* p/sp/np were not valid; p=none
-					 * because rua has a valid URI */
+	const char *why;      /* status reason (static) or "" */
+	enum dmarc_policy p;  /* NONE when p_implied */
+	enum dmarc_policy sp; /* UNSET when absent */
+	enum dmarc_policy np; /* UNSET when absent */
+	bool p_implied;       /* p/sp/np were not valid; p=none
+	                       * because rua has a valid URI */
 	enum dmarc_align adkim;
 	enum dmarc_align aspf;
-	unsigned fo;			/* DMARC_FO_* (default DMARC_FO_0) */
-	struct dmarc_span fo_text;	/* fo as published ("0:d"), or
-					 * {"0", 1} by default */
+	unsigned fo;               /* DMARC_FO_* (default DMARC_FO_0) */
+	struct dmarc_span fo_text; /* fo as published ("0:d"), or
+	                            * {"0", 1} by default */
 	enum orgdomain_psd psd;
-	bool testing;			/* t=y */
-	size_t rua_count;		/* usable (mailto:) URIs kept */
-	struct dmarc_span rua[BOUND_DMARC_URIS];	/* without "!size" */
+	bool testing;     /* t=y */
+	size_t rua_count; /* usable (mailto:) URIs kept */
+	struct dmarc_span rua[BOUND_DMARC_URIS]; /* without "!size" */
 	size_t ruf_count;
 	struct dmarc_span ruf[BOUND_DMARC_URIS];
-	size_t rua_valid;		/* syntactically valid rua URIs (any
-					 * scheme), for the p=none rule */
-	size_t note_count;		/* things ignored, for the logs */
-	const char *notes[BOUND_DMARC_NOTES];	/* static text */
+	size_t rua_valid;  /* syntactically valid rua URIs (any
+	                    * scheme), for the p=none rule */
+	size_t note_count; /* things ignored, for the logs */
+	const char *notes[BOUND_DMARC_NOTES]; /* static text */
 };
 
 /* dmarc_record_parse -- parse TXT data txt (len bytes) into *ret, whose
@@ -179,28 +179,28 @@ int dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *ret);
 /* ---- inputs ---- */
 
 enum dmarc_from_state {
-	DMARC_FROM_OK = 0,	/* author_domains lists what From gave */
-	DMARC_FROM_ABSENT,	/* no From header field */
-	DMARC_FROM_UNPARSEABLE,	/* a From header that does not parse */
+	DMARC_FROM_OK = 0,      /* author_domains lists what From gave */
+	DMARC_FROM_ABSENT,      /* no From header field */
+	DMARC_FROM_UNPARSEABLE, /* a From header that does not parse */
 };
 
 enum dmarc_spf_scope {
-	DMARC_SPF_MFROM = 0,	/* the MAIL FROM domain */
-	DMARC_SPF_HELO,		/* HELO: only when MAIL FROM was empty (RFC
-				 * 7208 section 2.4, RFC 9989 section 3.2.4) */
+	DMARC_SPF_MFROM = 0, /* the MAIL FROM domain */
+	DMARC_SPF_HELO,      /* HELO: only when MAIL FROM was empty (RFC
+	                      * 7208 section 2.4, RFC 9989 section 3.2.4) */
 };
 
 struct dmarc_dkim {
-	const char *domain;	/* d= (borrowed) */
-	const char *selector;	/* s= (borrowed; for reports) */
-	enum auth_result result;	/* only AUTH_PASS counts; AUTH_POLICY
-					 * (partial l=) does not */
+	const char *domain;      /* d= (borrowed) */
+	const char *selector;    /* s= (borrowed; for reports) */
+	enum auth_result result; /* only AUTH_PASS counts; AUTH_POLICY
+	                          * (partial l=) does not */
 };
 
 struct dmarc_spf {
-	const char *domain;	/* the domain SPF checked (borrowed) */
+	const char *domain; /* the domain SPF checked (borrowed) */
 	enum dmarc_spf_scope scope;
-	enum auth_result result;	/* only AUTH_PASS counts */
+	enum auth_result result; /* only AUTH_PASS counts */
 };
 
 /* Everything dmarc_discover() and dmarc_evaluate() read about a message.
@@ -209,18 +209,18 @@ struct dmarc_spf {
  * ASCII (A-labels: RFC 9989 section 5.3.1). */
 struct dmarc_input {
 	enum dmarc_from_state from_state;
-	const char *from_why;		/* why From did not parse, or NULL */
-	bool from_invalid;		/* FROM_OK, but a From field is not a
-					 * valid mailbox-list (or there are
-					 * several): no author passes */
+	const char *from_why; /* why From did not parse, or NULL */
+	bool from_invalid;    /* FROM_OK, but a From field is not a
+	                       * valid mailbox-list (or there are
+	                       * several): no author passes */
 	const char *const *author_domains;
 	size_t author_count;
-	bool authors_more;		/* the message has more author domains
-					 * than author_domains lists */
-	const struct dmarc_dkim *dkim;	/* every DKIM result */
+	bool authors_more;             /* the message has more author domains
+	                                * than author_domains lists */
+	const struct dmarc_dkim *dkim; /* every DKIM result */
 	size_t dkim_count;
-	const struct dmarc_spf *spf;	/* NULL: SPF not evaluated */
-	const char *client_ip;		/* textual IPv4/IPv6, or NULL */
+	const struct dmarc_spf *spf; /* NULL: SPF not evaluated */
+	const char *client_ip;       /* textual IPv4/IPv6, or NULL */
 	/* ARC (RFC 8617): whether the chain passed, and what its sealers
 	 * recorded (arc_claims(), newest set first) */
 	bool arc_pass;
@@ -232,10 +232,10 @@ struct dmarc_input {
  * of passing DKIM signatures (exactly, or any subdomain when written with
  * a leading dot: ".example.net"). */
 struct dmarc_forwarder {
-	int family;			/* AF_INET, AF_INET6, or 0: domain */
+	int family; /* AF_INET, AF_INET6, or 0: domain */
 	uint8_t net[16];
 	unsigned prefix;
-	char domain[BOUND_DOMAIN_LEN + 1];	/* lower-case */
+	char domain[BOUND_DOMAIN_LEN + 1]; /* lower-case */
 };
 
 /* dmarc_forwarder_parse -- "192.0.2.0/24", "2001:db8::/32", "192.0.2.1",
@@ -250,7 +250,7 @@ struct dmarc_options {
 	 * never rejects; NONE never acts. A cap that lowers the disposition
 	 * records DMARC_OVERRIDE_LOCAL_POLICY. */
 	enum dmarc_policy max_policy;
-	const struct dmarc_forwarder *forwarders;	/* borrowed */
+	const struct dmarc_forwarder *forwarders; /* borrowed */
 	size_t forwarder_count;
 	/* Trusted ARC sealers (the AS d=, exactly or as ".suffix"; IP
 	 * entries are ignored): when DMARC fails, the chain passed and one
@@ -270,12 +270,12 @@ void dmarc_options_init(struct dmarc_options *opt);
 
 /* The policy found for one author domain. */
 struct dmarc_found {
-	struct orgdomain_policy walk;	/* status, record text, policy and
-					 * org domain, relation, method,
-					 * queries */
-	struct dmarc_record record;	/* parsed walk.record; status
-					 * NOT_DMARC when walk.record is
-					 * NULL */
+	struct orgdomain_policy walk; /* status, record text, policy and
+	                               * org domain, relation, method,
+	                               * queries */
+	struct dmarc_record record;   /* parsed walk.record; status
+	                               * NOT_DMARC when walk.record is
+	                               * NULL */
 };
 
 /* The organizational domain of one authenticated identifier. */
@@ -285,14 +285,14 @@ struct dmarc_ident_org {
 
 struct dmarc_discovery {
 	enum orgdomain_method method;
-	size_t author_count;		/* distinct, at most
-					 * BOUND_DMARC_AUTHOR_DOMAINS */
-	bool authors_truncated;		/* more distinct domains were given
-					 * (or in.authors_more) */
-	struct dmarc_found *authors;	/* arena-owned */
+	size_t author_count;         /* distinct, at most
+	                              * BOUND_DMARC_AUTHOR_DOMAINS */
+	bool authors_truncated;      /* more distinct domains were given
+	                              * (or in.authors_more) */
+	struct dmarc_found *authors; /* arena-owned */
 	size_t ident_count;
 	struct dmarc_ident_org idents[BOUND_DMARC_IDENTIFIERS];
-	unsigned queries;		/* TXT + existence queries in all */
+	unsigned queries; /* TXT + existence queries in all */
 };
 
 /* dmarc_discover -- the DNS part: dmarc_discover_authors, then
@@ -325,41 +325,41 @@ int dmarc_discover_identifiers(const struct orgdomain *o,
 
 /* The outcome for one author domain. */
 struct dmarc_author {
-	const char *domain;		/* lower-case author domain */
-	enum auth_result result;	/* pass fail none temperror permerror */
-	const char *reason;		/* arena or static text */
-	const struct dmarc_found *found;	/* NULL when not discovered */
-	const char *policy_domain;	/* NULL when no record */
-	const char *org_domain;		/* NULL unless discovery completed */
+	const char *domain;      /* lower-case author domain */
+	enum auth_result result; /* pass fail none temperror permerror */
+	const char *reason;      /* arena or static text */
+	const struct dmarc_found *found; /* NULL when not discovered */
+	const char *policy_domain;       /* NULL when no record */
+	const char *org_domain;          /* NULL unless discovery completed */
 	enum orgdomain_method method;
-	const char *policy_tag;		/* "p", "sp", "np" or NULL */
-	enum dmarc_policy requested;	/* the record's p/sp/np selected */
-	enum dmarc_policy evaluated;	/* after t=y: policy.dmarc */
-	enum dmarc_disposition disposition;	/* after local overrides */
-	unsigned overrides;		/* DMARC_OVERRIDE_* */
-	bool dkim_aligned;		/* a passing DKIM d= aligns */
-	bool spf_aligned;		/* the passing SPF domain aligns */
-	const char *dkim_domain;	/* the first aligned d= (input
-					 * order), or NULL */
-	const char *spf_domain;		/* the aligned SPF domain, or NULL */
-	const struct arc_claim *arc;    /* with DMARC_OVERRIDE_ARC_SEALER:
-	                                 * the sealer's record that applied */
+	const char *policy_tag;             /* "p", "sp", "np" or NULL */
+	enum dmarc_policy requested;        /* the record's p/sp/np selected */
+	enum dmarc_policy evaluated;        /* after t=y: policy.dmarc */
+	enum dmarc_disposition disposition; /* after local overrides */
+	unsigned overrides;                 /* DMARC_OVERRIDE_* */
+	bool dkim_aligned;                  /* a passing DKIM d= aligns */
+	bool spf_aligned;                   /* the passing SPF domain aligns */
+	const char *dkim_domain;            /* the first aligned d= (input
+	                                     * order), or NULL */
+	const char *spf_domain;      /* the aligned SPF domain, or NULL */
+	const struct arc_claim *arc; /* with DMARC_OVERRIDE_ARC_SEALER:
+	                              * the sealer's record that applied */
 };
 
 struct dmarc_result {
-	enum auth_result result;	/* the strictest over all authors */
+	enum auth_result result; /* the strictest over all authors */
 	const char *reason;
 	enum dmarc_disposition disposition;
-	unsigned overrides;		/* of the decisive author */
+	unsigned overrides; /* of the decisive author */
 	size_t author_count;
-	struct dmarc_author *authors;	/* arena-owned; may be empty; past
-					 * BOUND_DMARC_AUTHOR_DOMAINS the
-					 * last stands for the authors not
-					 * evaluated (found NULL, domain the
-					 * first of them) */
-	const struct dmarc_author *decisive;	/* the author whose outcome
-						 * is the overall one, or NULL
-						 * (no author evaluated) */
+	struct dmarc_author *authors;        /* arena-owned; may be empty; past
+	                                      * BOUND_DMARC_AUTHOR_DOMAINS the
+	                                      * last stands for the authors not
+	                                      * evaluated (found NULL, domain the
+	                                      * first of them) */
+	const struct dmarc_author *decisive; /* the author whose outcome
+	                                      * is the overall one, or NULL
+	                                      * (no author evaluated) */
 };
 
 /* dmarc_evaluate -- the DMARC outcome of a message: pure (no DNS, no

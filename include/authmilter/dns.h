@@ -48,10 +48,10 @@ enum dns_type {
 };
 
 enum dns_status {
-	DNS_OK = 0,	/* one or more records */
-	DNS_NXDOMAIN,	/* the name does not exist (RCODE 3) */
-	DNS_NODATA,	/* the name exists, no record of this type */
-	DNS_TEMPFAIL,	/* timeout, SERVFAIL, REFUSED, unreachable server */
+	DNS_OK = 0,   /* one or more records */
+	DNS_NXDOMAIN, /* the name does not exist (RCODE 3) */
+	DNS_NODATA,   /* the name exists, no record of this type */
+	DNS_TEMPFAIL, /* timeout, SERVFAIL, REFUSED, unreachable server */
 };
 
 /*
@@ -73,11 +73,11 @@ struct dns_rr {
 
 struct dns_answer {
 	enum dns_status status;
-	uint32_t ttl;		/* smallest TTL of the records (or SOA min) */
-	bool ad;		/* the server set the AD bit (DNSSEC) */
-	size_t count;		/* records, at most BOUND_DNS_RECORDS */
+	uint32_t ttl; /* smallest TTL of the records (or SOA min) */
+	bool ad;      /* the server set the AD bit (DNSSEC) */
+	size_t count; /* records, at most BOUND_DNS_RECORDS */
 	const struct dns_rr *rrs;
-	const char *why;	/* reason when status != DNS_OK, else "" */
+	const char *why; /* reason when status != DNS_OK, else "" */
 	/* DNS_TEMPFAIL without a reply from any server (timeout, network
 	 * error): nothing was learned about the name, so caches do not keep
 	 * it and the next query asks again */
@@ -108,10 +108,10 @@ struct dns_ops {
 
 struct dns_resolver {
 	const struct dns_ops *ops;
-	void *ctx;			/* backend state */
-	atomic_ulong queries;		/* answered by this resolver itself
-					 * (for a cache: hits); read with
-					 * dns_resolver_queries() */
+	void *ctx;            /* backend state */
+	atomic_ulong queries; /* answered by this resolver itself
+	                       * (for a cache: hits); read with
+	                       * dns_resolver_queries() */
 };
 
 /* dns_resolver_queries -- how many queries r answered itself so far (a
@@ -142,8 +142,8 @@ struct dns_resolver *dns_resolver_free(struct dns_resolver *r);
 /* dns_answer_new -- build an answer (for backends): status, ttl, ad, why
  * (copied; NULL for ""), and n records copied from rrs. One allocation,
  * refcount 1. @return the answer or NULL on ENOMEM. */
-struct dns_answer *dns_answer_new(enum dns_status status, uint32_t ttl,
-    bool ad, const char *why, const struct dns_rr *rrs, size_t n);
+struct dns_answer *dns_answer_new(enum dns_status status, uint32_t ttl, bool ad,
+    const char *why, const struct dns_rr *rrs, size_t n);
 struct dns_answer *dns_answer_ref(struct dns_answer *a);
 /* dns_answer_unref -- drop one reference; NULL is a no-op. @return NULL */
 struct dns_answer *dns_answer_unref(struct dns_answer *a);
@@ -208,10 +208,10 @@ uint64_t dns_clock_us(void);
 /* ---- backends ---- */
 
 struct dns_ldns_options {
-	const char *nameservers;	/* "IP[@PORT] IP[@PORT]..." or NULL:
-					 * /etc/resolv.conf */
-	unsigned timeout_ms;		/* per try; 0 = 5000 */
-	unsigned retries;               /* tries of each query; 0 = 2 */
+	const char *nameservers;           /* "IP[@PORT] IP[@PORT]..." or NULL:
+	                                    * /etc/resolv.conf */
+	unsigned timeout_ms;               /* per try; 0 = 5000 */
+	unsigned retries;                  /* tries of each query; 0 = 2 */
 	const struct dns_metrics *metrics; /* borrowed; NULL: not counted */
 };
 /* dns_ldns_new -- a stub resolver. Every query starts afresh: a server
@@ -219,8 +219,8 @@ struct dns_ldns_options {
  * carries over between queries). Honours deadlines (dns_query_by).
  * @return 0 and *ret, or -errno with *ret_why (static or thread-local
  * text) saying what was wrong. */
-int dns_ldns_new(const struct dns_ldns_options *opt,
-    struct dns_resolver **ret, const char **ret_why);
+int dns_ldns_new(const struct dns_ldns_options *opt, struct dns_resolver **ret,
+    const char **ret_why);
 
 /* dns_zone_new -- an empty in-memory zone store (answers only what was
  * added; every other name is NXDOMAIN). Never NULL (exits on ENOMEM: it is
@@ -260,15 +260,15 @@ int dns_zone_add_fault(struct dns_resolver *r, const char *name,
  * answers for the SOA minimum, capped; a server's failure reply such as
  * SERVFAIL for a few seconds; an unanswered query not at all).
  * Deadlines pass through to the backend. Thread-safe. */
-struct dns_resolver *dns_cache_new(struct dns_resolver *backend,
-    size_t max_entries);
+struct dns_resolver *dns_cache_new(
+    struct dns_resolver *backend, size_t max_entries);
 /* counters of a cache resolver: hits and misses so far */
 void dns_cache_stats(struct dns_resolver *cache, unsigned long *ret_hits,
     unsigned long *ret_misses);
 /* dns_cache_set_metrics -- count hits and misses in dm (borrowed; NULL:
  * not counted). Call before the cache is shared between threads. */
-void dns_cache_set_metrics(struct dns_resolver *cache,
-    const struct dns_metrics *dm);
+void dns_cache_set_metrics(
+    struct dns_resolver *cache, const struct dns_metrics *dm);
 /* dns_cache_set_clock -- replace the cache's clock (monotonic seconds) by
  * now, so tests can make TTLs expire without sleeping; NULL restores the
  * real clock. Call before the cache is shared between threads. */

@@ -40,10 +40,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
 #define log_warning(...) log_msg(LOG_LVL_WARNING, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LVL_NOTICE, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                    \
-	do {                                                              \
-		if (log_enabled(LOG_LVL_DEBUG))                           \
-			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);              \
+#define log_debug(...)                                                         \
+	do {                                                                   \
+		if (log_enabled(LOG_LVL_DEBUG))                                \
+			log_msg(LOG_LVL_DEBUG, __VA_ARGS__);                   \
 	} while (0)
 
 /* log_quote -- append s (n bytes) to b between double quotes, escaping

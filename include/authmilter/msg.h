@@ -35,9 +35,9 @@
 #include "authmilter/arena.h"
 
 struct msg_header {
-	const char *name;	/* arena-owned, NUL-terminated, as received */
+	const char *name; /* arena-owned, NUL-terminated, as received */
 	size_t name_len;
-	const char *value;	/* arena-owned, NUL-terminated, after ':' */
+	const char *value; /* arena-owned, NUL-terminated, after ':' */
 	size_t value_len;
 };
 
@@ -49,23 +49,23 @@ struct msg_header {
 extern const char *const msg_unique_fields[MSG_UNIQUE_FIELDS];
 
 struct msg {
-	struct arena *arena;		/* borrowed */
-	struct msg_header *headers;	/* arena-owned, in received order */
+	struct arena *arena;        /* borrowed */
+	struct msg_header *headers; /* arena-owned, in received order */
 	size_t count;
 	size_t cap;
-	size_t bytes;			/* names + values kept within the
-					 * bounds */
-	size_t reserve_bytes;		/* kept past them (From, DKIM-
-					 * Signature) */
+	size_t bytes;         /* names + values kept within the
+	                       * bounds */
+	size_t reserve_bytes; /* kept past them (From, DKIM-
+	                       * Signature) */
 	size_t reserve_count;
 	/* what the bounds cost; never an error */
-	const char *limit;		/* the first bound broken (static
-					 * text), or NULL */
-	size_t dropped;			/* fields not kept */
-	const char *lost;		/* a From field not kept (static
-					 * text): nothing can be evaluated */
-	unsigned unique_dropped[MSG_UNIQUE_FIELDS];	/* per field of
-							 * msg_unique_fields */
+	const char *limit; /* the first bound broken (static
+	                    * text), or NULL */
+	size_t dropped;    /* fields not kept */
+	const char *lost;  /* a From field not kept (static
+	                    * text): nothing can be evaluated */
+	unsigned unique_dropped[MSG_UNIQUE_FIELDS]; /* per field of
+	                                             * msg_unique_fields */
 };
 
 /* msg_init -- an empty message whose data lives in arena a. */
@@ -92,14 +92,14 @@ int msg_parse(struct msg *m, const char *data, size_t len,
     size_t *ret_body_offset, const char **ret_why);
 
 /* msg_header_is -- whether h's name equals name (ASCII case-insensitive) */
-bool msg_header_is(const struct msg_header *h, const char *name,
-    size_t name_len);
+bool msg_header_is(
+    const struct msg_header *h, const char *name, size_t name_len);
 
 /* msg_find -- the next field named name at or after index *pos; on a hit
  * *pos is set past it, so a loop visits every instance in order.
  * @return the field (msg-owned) or NULL when there is none left. */
-const struct msg_header *msg_find(const struct msg *m, const char *name,
-    size_t *pos);
+const struct msg_header *msg_find(
+    const struct msg *m, const char *name, size_t *pos);
 
 /* msg_count -- how many fields are named name. */
 size_t msg_count(const struct msg *m, const char *name);

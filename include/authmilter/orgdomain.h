@@ -54,23 +54,23 @@ enum orgdomain_method {
 };
 
 enum orgdomain_status {
-	ORGDOMAIN_OK = 0,	/* the lookup completed (a record or not) */
-	ORGDOMAIN_TEMPFAIL,	/* a query needed did not complete */
-	ORGDOMAIN_INVALID,	/* the domain is not a valid domain name */
+	ORGDOMAIN_OK = 0,   /* the lookup completed (a record or not) */
+	ORGDOMAIN_TEMPFAIL, /* a query needed did not complete */
+	ORGDOMAIN_INVALID,  /* the domain is not a valid domain name */
 };
 
 /* Where the policy record was found, relative to the author domain. */
 enum orgdomain_relation {
-	ORGDOMAIN_SELF = 0,		/* at the author domain: p= applies */
-	ORGDOMAIN_SUBDOMAIN,		/* at a parent, author exists: sp= */
-	ORGDOMAIN_NXSUBDOMAIN,		/* at a parent, author NXDOMAIN: np= */
-	ORGDOMAIN_SUBDOMAIN_UNKNOWN,	/* at a parent, the existence query
-					 * failed (DNS tempfail) */
+	ORGDOMAIN_SELF = 0,          /* at the author domain: p= applies */
+	ORGDOMAIN_SUBDOMAIN,         /* at a parent, author exists: sp= */
+	ORGDOMAIN_NXSUBDOMAIN,       /* at a parent, author NXDOMAIN: np= */
+	ORGDOMAIN_SUBDOMAIN_UNKNOWN, /* at a parent, the existence query
+	                              * failed (DNS tempfail) */
 };
 
 /* The psd tag as the walk reads it (RFC 9989 section 4.7). */
 enum orgdomain_psd {
-	ORGDOMAIN_PSD_U = 0,	/* absent, "u" or not valid */
+	ORGDOMAIN_PSD_U = 0, /* absent, "u" or not valid */
 	ORGDOMAIN_PSD_Y,
 	ORGDOMAIN_PSD_N,
 };
@@ -89,31 +89,31 @@ struct orgdomain_options {
  * lower-case, without the final dot, arena-owned. */
 struct orgdomain_policy {
 	enum orgdomain_status status;
-	const char *why;		/* for TEMPFAIL/INVALID, and notes such
-					 * as discarded duplicate records; ""
-					 * when nothing to say; arena/static */
-	const char *domain;		/* the author domain asked for */
-	const char *record;		/* raw TXT (strings joined) of the
-					 * policy record, NUL-terminated; NULL
-					 * when none was found */
+	const char *why;    /* for TEMPFAIL/INVALID, and notes such
+	                     * as discarded duplicate records; ""
+	                     * when nothing to say; arena/static */
+	const char *domain; /* the author domain asked for */
+	const char *record; /* raw TXT (strings joined) of the
+	                     * policy record, NUL-terminated; NULL
+	                     * when none was found */
 	size_t record_len;
-	const char *policy_domain;	/* where the record was found, or
-					 * NULL */
-	const char *org_domain;		/* the author domain's organizational
-					 * domain (always set when OK) */
+	const char *policy_domain; /* where the record was found, or
+	                            * NULL */
+	const char *org_domain;    /* the author domain's organizational
+	                            * domain (always set when OK) */
 	enum orgdomain_relation relation;
 	enum orgdomain_method method;
-	unsigned queries;		/* TXT queries made (<= 8 treewalk) */
-	unsigned discarded;		/* names where several DMARC records
-					 * were found and all dropped */
+	unsigned queries;   /* TXT queries made (<= 8 treewalk) */
+	unsigned discarded; /* names where several DMARC records
+	                     * were found and all dropped */
 };
 
 /* The organizational domain of any domain (an authenticated identifier). */
 struct orgdomain_org {
 	enum orgdomain_status status;
-	const char *why;		/* as above */
-	const char *domain;		/* the domain asked for, lower-case */
-	const char *org_domain;		/* set when OK */
+	const char *why;        /* as above */
+	const char *domain;     /* the domain asked for, lower-case */
+	const char *org_domain; /* set when OK */
 	unsigned queries;
 };
 
@@ -155,8 +155,8 @@ int orgdomain_find(const struct orgdomain *o, struct dns_resolver *r,
  * discarded, the rest of the record still counts). *cur advances past
  * the tag-spec.
  * @return true with *ret, false at the end of the record. */
-bool orgdomain_tag_next(const char **cur, const char *end, struct tag *ret,
-    const char **ret_why);
+bool orgdomain_tag_next(
+    const char **cur, const char *end, struct tag *ret, const char **ret_why);
 
 /* orgdomain_sniff -- whether TXT data txt (len bytes) is a DMARC record
  * for the walk: its first tag is v=DMARC1 (tag name case-insensitive,

@@ -59,12 +59,12 @@ struct report_row {
 
 /* One policy domain of an aggregation. */
 struct report_domain {
-	const char *domain;		/* lower case */
-	struct spool_policy_published policy;	/* of the latest record */
-	int64_t first_time, last_time;	/* of its records */
-	unsigned long messages;		/* records added */
-	unsigned long dmarc_pass, dmarc_fail;	/* by the record's dmarc */
-	struct report_row **rows;	/* sorted once report_agg_finish ran */
+	const char *domain;                   /* lower case */
+	struct spool_policy_published policy; /* of the latest record */
+	int64_t first_time, last_time;        /* of its records */
+	unsigned long messages;               /* records added */
+	unsigned long dmarc_pass, dmarc_fail; /* by the record's dmarc */
+	struct report_row **rows; /* sorted once report_agg_finish ran */
 	size_t row_count;
 };
 
@@ -87,19 +87,19 @@ int report_agg_add(struct report_agg *g, const struct spool_record *r);
 size_t report_agg_finish(struct report_agg *g);
 /* report_agg_domain -- the i-th domain after report_agg_finish (owned by
  * the aggregation), or NULL when i is out of range. */
-const struct report_domain *report_agg_domain(const struct report_agg *g,
-    size_t i);
+const struct report_domain *report_agg_domain(
+    const struct report_agg *g, size_t i);
 /* report_agg_rows -- distinct rows over all domains so far. */
 size_t report_agg_rows(const struct report_agg *g);
 
 /* What a report says about its author. */
 struct report_meta {
-	const char *org_name;		/* required */
-	const char *email;		/* required: contact, and the From */
-	const char *extra_contact_info;	/* NULL: none */
-	const char *submitter;		/* the receiver's domain: file name,
-					 * Subject; required */
-	const char *generator;		/* NULL: none */
+	const char *org_name;           /* required */
+	const char *email;              /* required: contact, and the From */
+	const char *extra_contact_info; /* NULL: none */
+	const char *submitter;          /* the receiver's domain: file name,
+	                                 * Subject; required */
+	const char *generator;          /* NULL: none */
 };
 
 /* report_xml -- write the RFC 9990 report of domain d for the period
@@ -120,15 +120,15 @@ int report_gzip(const void *data, size_t len, struct buf *out);
 /* report_file_name -- "receiver!policy-domain!begin!end!unique-id.xml.gz"
  * (RFC 9990 "Email"; unique-id 1*(ALPHA / DIGIT)).
  * @return 0, or -EINVAL when a part does not fit the ABNF. */
-int report_file_name(const char *submitter, const char *domain,
-    int64_t begin, int64_t end, const char *unique_id, struct buf *out);
+int report_file_name(const char *submitter, const char *domain, int64_t begin,
+    int64_t end, const char *unique_id, struct buf *out);
 
 /* ---- destinations (report_mail.c) ---- */
 
 /* The organizational domain of domain into ret_org (RFC 9989 §4.10); the
  * orgdomain module provides it, the caller wires it. @return 0 or -errno. */
-typedef int report_orgdomain_fn(void *ctx, const char *domain,
-    struct buf *ret_org);
+typedef int report_orgdomain_fn(
+    void *ctx, const char *domain, struct buf *ret_org);
 
 /* report_mailto_parse -- the address of one rua URI: "mailto:" (RFC
  * 6068, any case) with surrounding WSP ignored, percent-escapes decoded,
@@ -142,24 +142,24 @@ char *report_mailto_parse(struct arena *a, const char *uri, size_t len,
     char **ret_host, const char **ret_why);
 
 struct report_dest {
-	const char *uri;	/* as published */
-	const char *address;	/* where to send; NULL: dropped */
-	const char *why;	/* why dropped, or how it was verified */
-	bool temporary;		/* dropped for a temporary DNS failure of
-				 * the external check: try again later */
+	const char *uri;     /* as published */
+	const char *address; /* where to send; NULL: dropped */
+	const char *why;     /* why dropped, or how it was verified */
+	bool temporary;      /* dropped for a temporary DNS failure of
+	                      * the external check: try again later */
 };
 
 struct report_dest_options {
-	struct dns_resolver *dns;	/* for the external check */
-	report_orgdomain_fn *orgdomain;	/* NULL: compare domains exactly,
-					 * so every other domain is checked */
+	struct dns_resolver *dns;       /* for the external check */
+	report_orgdomain_fn *orgdomain; /* NULL: compare domains exactly,
+	                                 * so every other domain is checked */
 	void *orgdomain_ctx;
-	const char *tag;		/* the tag of the authorization record
-					 * that may override the destination:
-					 * "rua" (NULL) or "ruf" (RFC 9991
-					 * section 4: ruf for rua) */
-	const char *const *suppress;	/* NoReportsTo: "user@domain"
-					 * (address) or "domain" entries */
+	const char *tag;             /* the tag of the authorization record
+	                              * that may override the destination:
+	                              * "rua" (NULL) or "ruf" (RFC 9991
+	                              * section 4: ruf for rua) */
+	const char *const *suppress; /* NoReportsTo: "user@domain"
+	                              * (address) or "domain" entries */
 	size_t suppress_count;
 };
 
@@ -182,16 +182,16 @@ int report_destinations(const struct spool_policy_published *p,
 
 /* The report mail's parts. */
 struct report_mail {
-	const char *from;		/* the reporter's address */
-	const char *const *to;		/* verified destinations */
+	const char *from;      /* the reporter's address */
+	const char *const *to; /* verified destinations */
 	size_t to_count;
-	const char *domain;		/* policy domain */
-	const char *submitter;		/* receiver domain */
-	const char *report_id;		/* ridfmt, without <> */
-	const char *file_name;		/* the attachment's name */
-	int64_t begin, end;		/* for the text part */
-	time_t date;			/* Date: header */
-	const void *gz;			/* the gzip report */
+	const char *domain;    /* policy domain */
+	const char *submitter; /* receiver domain */
+	const char *report_id; /* ridfmt, without <> */
+	const char *file_name; /* the attachment's name */
+	int64_t begin, end;    /* for the text part */
+	time_t date;           /* Date: header */
+	const void *gz;        /* the gzip report */
 	size_t gz_len;
 };
 

@@ -43,8 +43,8 @@
 /* A client address. IPv4-mapped IPv6 (::ffff:a.b.c.d) is stored as IPv4
  * (RFC 7208 section 5: such a client MUST be treated as IPv4). */
 struct spf_ip {
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];	/* 4 or 16 bytes used, network order */
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* 4 or 16 bytes used, network order */
 };
 
 /* spf_ip_parse -- text (dotted quad or RFC 4291 IPv6) into *ret_ip.
@@ -52,24 +52,24 @@ struct spf_ip {
 int spf_ip_parse(const char *s, struct spf_ip *ret_ip);
 
 enum spf_identity {
-	SPF_MFROM = 0,	/* MAIL FROM (postmaster@HELO when it is null) */
-	SPF_HELO,	/* the HELO/EHLO name */
+	SPF_MFROM = 0, /* MAIL FROM (postmaster@HELO when it is null) */
+	SPF_HELO,      /* the HELO/EHLO name */
 };
 
 /* What one evaluation is about. Every pointer is borrowed for the call. */
 struct spf_request {
-	struct dns_resolver *dns;	/* where every query goes */
-	struct spf_ip ip;		/* the SMTP client */
-	const char *helo;		/* HELO/EHLO argument as given, or
-					 * NULL */
-	const char *mail_from;		/* reverse-path without <>; "" or
-					 * NULL: the null sender */
-	const char *receiver;		/* %{r}: our host name; NULL:
-					 * "unknown" */
-	const char *default_exp;	/* explanation for fail when the
-					 * domain publishes none (a macro-
-					 * string, exp rules); NULL: built-in */
-	long long now;			/* %{t}: seconds since the epoch */
+	struct dns_resolver *dns; /* where every query goes */
+	struct spf_ip ip;         /* the SMTP client */
+	const char *helo;         /* HELO/EHLO argument as given, or
+	                           * NULL */
+	const char *mail_from;    /* reverse-path without <>; "" or
+	                           * NULL: the null sender */
+	const char *receiver;     /* %{r}: our host name; NULL:
+	                           * "unknown" */
+	const char *default_exp;  /* explanation for fail when the
+	                           * domain publishes none (a macro-
+	                           * string, exp rules); NULL: built-in */
+	long long now;            /* %{t}: seconds since the epoch */
 };
 
 /* The outcome. result is one of none, neutral, pass, fail, softfail,
@@ -77,20 +77,20 @@ struct spf_request {
 struct spf_result {
 	enum auth_result result;
 	enum spf_identity identity;
-	const char *sender;	/* <sender> checked: local-part@domain */
-	const char *domain;	/* <domain> check_host() started from
-				 * ("" when there is no usable domain) */
-	const char *mechanism;	/* the term that decided, as written
-				 * ("-all", "include:_spf.example.com"),
-				 * "default" when none matched, NULL when no
-				 * term decided (none, errors) */
-	const char *reason;	/* why, for logs (names the offending term
-				 * and domain for errors) */
+	const char *sender;      /* <sender> checked: local-part@domain */
+	const char *domain;      /* <domain> check_host() started from
+	                          * ("" when there is no usable domain) */
+	const char *mechanism;   /* the term that decided, as written
+	                          * ("-all", "include:_spf.example.com"),
+	                          * "default" when none matched, NULL when no
+	                          * term decided (none, errors) */
+	const char *reason;      /* why, for logs (names the offending term
+	                          * and domain for errors) */
 	const char *explanation; /* fail only (RFC 7208 section 6.2), else
-				 * NULL */
-	unsigned lookups;	/* terms counted against SPF_MAX_LOOKUPS */
-	unsigned void_lookups;	/* RFC 7208 section 4.6.4 */
-	unsigned queries;	/* DNS queries made, explanation included */
+	                          * NULL */
+	unsigned lookups;        /* terms counted against SPF_MAX_LOOKUPS */
+	unsigned void_lookups;   /* RFC 7208 section 4.6.4 */
+	unsigned queries;        /* DNS queries made, explanation included */
 };
 
 /* spf_check -- evaluate one identity (RFC 7208 section 4). For SPF_MFROM
@@ -105,8 +105,8 @@ int spf_check(const struct spf_request *req, enum spf_identity identity,
  * section 9.1: result, comment, key-value pairs; without the field name
  * and without a final CRLF) for res to b. Values from the client are
  * quoted; control bytes are dropped. */
-void spf_received(struct buf *b, const struct spf_request *req,
-    const struct spf_result *res);
+void spf_received(
+    struct buf *b, const struct spf_request *req, const struct spf_result *res);
 
 /* spf_identity_name -- "mailfrom" or "helo" (RFC 7208 section 9.1). */
 const char *spf_identity_name(enum spf_identity identity);
@@ -127,22 +127,22 @@ enum spf_mech {
 /* One directive. Pointers point into the parsed text (not copied). */
 struct spf_term {
 	enum spf_mech mech;
-	enum auth_result qualifier;	/* pass, fail, softfail, neutral */
-	const char *text;		/* the term as written */
+	enum auth_result qualifier; /* pass, fail, softfail, neutral */
+	const char *text;           /* the term as written */
 	size_t text_len;
-	const char *spec;		/* domain-spec, or NULL: <domain> */
+	const char *spec; /* domain-spec, or NULL: <domain> */
 	size_t spec_len;
-	unsigned cidr4, cidr6;		/* prefix lengths (32, 128 unless
-					 * given) */
-	uint8_t addr[16];		/* ip4 (4 bytes) or ip6 network */
+	unsigned cidr4, cidr6; /* prefix lengths (32, 128 unless
+	                        * given) */
+	uint8_t addr[16];      /* ip4 (4 bytes) or ip6 network */
 };
 
 struct spf_record {
 	size_t nterms;
-	struct spf_term *terms;		/* arena-owned */
-	const char *redirect;		/* domain-spec of redirect=, or NULL */
+	struct spf_term *terms; /* arena-owned */
+	const char *redirect;   /* domain-spec of redirect=, or NULL */
 	size_t redirect_len;
-	const char *exp;		/* domain-spec of exp=, or NULL */
+	const char *exp; /* domain-spec of exp=, or NULL */
 	size_t exp_len;
 };
 
@@ -163,21 +163,21 @@ int spf_record_parse(struct arena *a, const char *txt, size_t len,
 /* ---- macros (spf_macro.c) ---- */
 
 enum spf_macro_kind {
-	SPF_MACRO_DOMAIN = 0,	/* domain-spec: letters s l o d i p h v */
-	SPF_MACRO_EXP,		/* explanation text: also c r t, and SP */
-	SPF_MACRO_ANY,		/* unknown-modifier value: any letter */
+	SPF_MACRO_DOMAIN = 0, /* domain-spec: letters s l o d i p h v */
+	SPF_MACRO_EXP,        /* explanation text: also c r t, and SP */
+	SPF_MACRO_ANY,        /* unknown-modifier value: any letter */
 };
 
 /* The values macros expand to (RFC 7208 section 7.3). */
 struct spf_macro_env {
-	const char *sender;		/* s */
-	const char *local;		/* l */
-	const char *sender_domain;	/* o */
-	const char *domain;		/* d */
-	const struct spf_ip *ip;	/* i, c, v */
-	const char *helo;		/* h ("" when unknown) */
-	const char *receiver;		/* r */
-	long long now;			/* t */
+	const char *sender;        /* s */
+	const char *local;         /* l */
+	const char *sender_domain; /* o */
+	const char *domain;        /* d */
+	const struct spf_ip *ip;   /* i, c, v */
+	const char *helo;          /* h ("" when unknown) */
+	const char *receiver;      /* r */
+	long long now;             /* t */
 	/* p: the validated name of ip for domain, or "unknown"; NULL on
 	 * ENOMEM. Called only when %{p} occurs. */
 	const char *(*validated_name)(void *ctx, const char *domain);
@@ -195,9 +195,8 @@ int spf_macro_check(const char *s, size_t len, enum spf_macro_kind kind,
  * the result). The syntax is checked as by spf_macro_check.
  * @return 0, -EINVAL with *ret_why (static text), -ERANGE when out's cap
  * is reached, -ENOMEM. */
-int spf_macro_expand(const struct spf_macro_env *env, const char *s,
-    size_t len, enum spf_macro_kind kind, struct buf *out,
-    const char **ret_why);
+int spf_macro_expand(const struct spf_macro_env *env, const char *s, size_t len,
+    enum spf_macro_kind kind, struct buf *out, const char **ret_why);
 
 /* spf_macro_ip -- append ip in %{i} form (dotted quad, or 32 dot-separated
  * nibbles for IPv6) to out. */

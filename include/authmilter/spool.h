@@ -201,7 +201,7 @@ struct spool_read_stats {
 	unsigned long records; /* handed to the callback */
 	unsigned long invalid; /* skipped: not a valid record */
 	unsigned long torn;    /* skipped: last line without "\n", or a
-				* torn record before a whole one on a line */
+	                        * torn record before a whole one on a line */
 };
 
 /* Names of the enum values, as the XML and the JSON spell them. */

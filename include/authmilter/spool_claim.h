@@ -65,13 +65,13 @@ struct spool_claim;
 struct spool_claim_options {
 	enum spool_kind kind; /* claim files of this kind */
 	time_t first, last;   /* whose period starts in [first, last] */
-	time_t now;          /* the clock */
-	long grace;          /* seconds the period must have been over */
-	bool dry_run;        /* only list: rename nothing, recover nothing */
-	spool_warn_fn *warn; /* (may be NULL) hears, with line 0, of a
-	                      * rename that failed and of each recovered
-	                      * claim */
-	void *ctx;           /* for warn */
+	time_t now;           /* the clock */
+	long grace;           /* seconds the period must have been over */
+	bool dry_run;         /* only list: rename nothing, recover nothing */
+	spool_warn_fn *warn;  /* (may be NULL) hears, with line 0, of a
+	                       * rename that failed and of each recovered
+	                       * claim */
+	void *ctx;            /* for warn */
 };
 
 /* One claimed file. */

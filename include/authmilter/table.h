@@ -45,9 +45,9 @@
 
 /* One line of a key/value table. */
 struct table_entry {
-	char *key;		/* as written (lower-cased); a pattern for refile */
-	char *value;		/* rest of the line, trimmed; "" when none */
-	unsigned line;		/* 1-based line number in the file */
+	char *key;     /* as written (lower-cased); a pattern for refile */
+	char *value;   /* rest of the line, trimmed; "" when none */
+	unsigned line; /* 1-based line number in the file */
 };
 
 struct table;
@@ -58,20 +58,20 @@ struct table;
  * the order the backend defines, stops there and returns how many it
  * stored. */
 struct table_ops {
-	const char *type;	/* "file", "refile" */
-	bool patterns;		/* keys are wildcard patterns */
+	const char *type; /* "file", "refile" */
+	bool patterns;    /* keys are wildcard patterns */
 	int (*index)(struct table *t, struct buf *errors);
-	size_t (*match)(const struct table *t, const char *key,
-	    size_t key_len, const struct table_entry **ret, size_t max);
+	size_t (*match)(const struct table *t, const char *key, size_t key_len,
+	    const struct table_entry **ret, size_t max);
 	void (*free_priv)(struct table *t);
 };
 
 struct table {
 	const struct table_ops *ops;
-	char *path;			/* file name, for messages */
-	struct table_entry *entries;	/* in file order */
+	char *path;                  /* file name, for messages */
+	struct table_entry *entries; /* in file order */
 	size_t n_entries;
-	void *priv;			/* backend index */
+	void *priv; /* backend index */
 };
 
 extern const struct table_ops table_file_ops;
@@ -83,8 +83,7 @@ extern const struct table_ops table_refile_ops;
  * @return 0 and *ret_table (caller frees with table_free) when the file was
  * read with no bad line; -EINVAL for a bad spec or bad lines, -errno when
  * the file cannot be read (both with a line in errors). */
-int table_open(const char *spec, struct table **ret_table,
-    struct buf *errors);
+int table_open(const char *spec, struct table **ret_table, struct buf *errors);
 
 /* table_free -- release a table. NULL is a no-op. @return NULL */
 struct table *table_free(struct table *t);
@@ -92,13 +91,13 @@ struct table *table_free(struct table *t);
 /* table_lookup -- the first entry matching key (key_len bytes), or NULL.
  * For a file table that is the first line with that key; for a refile
  * table the first pattern in file order that matches the whole key. */
-const struct table_entry *table_lookup(const struct table *t,
-    const char *key, size_t key_len);
+const struct table_entry *table_lookup(
+    const struct table *t, const char *key, size_t key_len);
 
 /* table_lookup_all -- the entries matching key, in table_lookup() order:
  * stores at most max of them in ret and returns how many it stored. */
-size_t table_lookup_all(const struct table *t, const char *key,
-    size_t key_len, const struct table_entry **ret, size_t max);
+size_t table_lookup_all(const struct table *t, const char *key, size_t key_len,
+    const struct table_entry **ret, size_t max);
 
 /* table_lookup_address -- the SigningTable lookup of an author address
  * local@domain (either part may be empty), as opendkim does it:
@@ -111,36 +110,34 @@ size_t table_lookup_all(const struct table *t, const char *key,
  * does not
  * fit BOUND_TABLE_KEY_BYTES). */
 size_t table_lookup_address(const struct table *t, const char *local,
-    const char *domain, bool all, const struct table_entry **ret,
-    size_t max);
+    const char *domain, bool all, const struct table_entry **ret, size_t max);
 
 /* table_glob -- whether pattern (pattern_len bytes) matches s (s_len bytes)
  * as a whole, case-insensitively, where '*' matches any run of bytes
  * (opendkim's refile wildcard; no other character is special). Runs in
  * O(pattern_len * s_len) at worst, with no recursion. */
-bool table_glob(const char *pattern, size_t pattern_len, const char *s,
-    size_t s_len);
+bool table_glob(
+    const char *pattern, size_t pattern_len, const char *s, size_t s_len);
 
 /* ---- the line syntax, shared by the backends and config.c ---- */
 
 /* A cursor over text in opendkim's line syntax. */
 struct table_cursor {
-	const char *p, *end;	/* borrowed text */
-	unsigned line;		/* number of the line last returned */
+	const char *p, *end; /* borrowed text */
+	unsigned line;       /* number of the line last returned */
 	char buf[BOUND_CONFIG_LINE_BYTES + 1];
 };
 
 /* table_cursor_init -- start at the first line of text (len bytes). */
-void table_cursor_init(struct table_cursor *c, const char *text,
-    size_t len);
+void table_cursor_init(struct table_cursor *c, const char *text, size_t len);
 
 /* table_next_line -- the next line that is not blank or a comment, split
  * into key (to the first whitespace) and value (the rest, trimmed, maybe
  * ""); both point into c->buf and stay valid until the next call.
  * @return 1 with *ret_key and *ret_value, 0 at the end, -EINVAL for a bad
  * line (too long, NUL byte) with *ret_why; c->line numbers the line. */
-int table_next_line(struct table_cursor *c, char **ret_key,
-    char **ret_value, const char **ret_why);
+int table_next_line(struct table_cursor *c, char **ret_key, char **ret_value,
+    const char **ret_why);
 
 /* table_slurp -- read a whole file. @return 0 and *ret_text (NUL-
  * terminated, caller frees) and *ret_len, or -errno. */
@@ -201,8 +198,8 @@ struct table_hosts *table_hosts_free(struct table_hosts *h);
  *    contains ip decides; at equal length a '!' entry wins.
  * The client is on the list when either the name or the address says so.
  * Lookups are O(log n) per distinct prefix length used by the list. */
-bool table_hosts_match(const struct table_hosts *h,
-    const struct table_ip *ip, const char *hostname);
+bool table_hosts_match(const struct table_hosts *h, const struct table_ip *ip,
+    const char *hostname);
 
 /* table_hosts_count -- number of entries (addresses, names, patterns). */
 size_t table_hosts_count(const struct table_hosts *h);

@@ -26,9 +26,9 @@
 #include "authmilter/bounds.h"
 
 struct tag {
-	const char *name;	/* borrowed, not NUL-terminated */
+	const char *name; /* borrowed, not NUL-terminated */
 	size_t name_len;
-	const char *value;	/* borrowed, trimmed, not NUL-terminated */
+	const char *value; /* borrowed, trimmed, not NUL-terminated */
 	size_t value_len;
 };
 

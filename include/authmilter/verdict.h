@@ -64,29 +64,29 @@
 #include "authmilter/spool.h"
 
 struct verdict_env {
-	struct dns_resolver *resolver;	/* borrowed; required */
-	int64_t now;			/* Unix time */
-	const char *authserv_id;	/* borrowed; A-R authserv-id */
+	struct dns_resolver *resolver; /* borrowed; required */
+	int64_t now;                   /* Unix time */
+	const char *authserv_id;       /* borrowed; A-R authserv-id */
 	/* SMTP facts; all may be NULL (unknown) */
-	const char *client_ip;		/* textual IPv4/IPv6; NULL: SPF is
-					 * not evaluated */
-	const char *helo;		/* HELO/EHLO argument */
-	const char *mail_from;		/* reverse-path as given ("<a@b>",
-					 * "a@b", "<>" or "" for null) */
-	const char *receiver;		/* our host name (SPF %{r}; the
-					 * spool's reporting host) */
-	const char *envelope_to;	/* domain of the first RCPT, or NULL */
+	const char *client_ip;   /* textual IPv4/IPv6; NULL: SPF is
+	                          * not evaluated */
+	const char *helo;        /* HELO/EHLO argument */
+	const char *mail_from;   /* reverse-path as given ("<a@b>",
+	                          * "a@b", "<>" or "" for null) */
+	const char *receiver;    /* our host name (SPF %{r}; the
+	                          * spool's reporting host) */
+	const char *envelope_to; /* domain of the first RCPT, or NULL */
 	/* DKIM options */
-	size_t max_signatures;		/* 0 = BOUND_DKIM_SIGNATURES */
-	unsigned min_rsa_bits;		/* 0 = BOUND_RSA_MIN_BITS */
-	bool allow_partial_body;	/* l= leaving bytes unsigned: pass */
-	struct dkim_key_cache *key_cache;	/* borrowed, shared; NULL:
-						 * parse keys per message */
-	unsigned dns_budget_ms; /* DNS time for the whole message
-	                         * (dns_budget); 0 = no limit */
+	size_t max_signatures;            /* 0 = BOUND_DKIM_SIGNATURES */
+	unsigned min_rsa_bits;            /* 0 = BOUND_RSA_MIN_BITS */
+	bool allow_partial_body;          /* l= leaving bytes unsigned: pass */
+	struct dkim_key_cache *key_cache; /* borrowed, shared; NULL:
+	                                   * parse keys per message */
+	unsigned dns_budget_ms;           /* DNS time for the whole message
+	                                   * (dns_budget); 0 = no limit */
 	/* DMARC: NULL org skips DMARC */
 	const struct orgdomain *org;
-	const struct dmarc_options *dmarc;	/* NULL: defaults */
+	const struct dmarc_options *dmarc; /* NULL: defaults */
 	/* ARC: the chain is validated on every message; with arc_seal a
 	 * new set is sealed after the verdict (its bodies field is
 	 * ignored: the message's set is used); NULL: not sealed */
@@ -109,17 +109,17 @@ struct verdict {
 	const char *spf_skipped;
 	/* From: the author domains, the state */
 	enum dmarc_from_state from_state;
-	const char *from_why;		/* why a From is not valid, or NULL */
-	bool from_invalid;		/* a From field is not a valid
-					 * mailbox-list, or there are several
-					 * From fields: DMARC never passes */
-	size_t n_from_fields;		/* From header fields */
-	const char *const *from_domains;	/* distinct, lower-case
-						 * A-labels: the addresses'
-						 * first, then the shown ones */
-	size_t n_from;			/* at most
-					 * BOUND_DMARC_AUTHOR_DOMAINS + 1 */
-	bool from_more;			/* more distinct domains than that */
+	const char *from_why;            /* why a From is not valid, or NULL */
+	bool from_invalid;               /* a From field is not a valid
+	                                  * mailbox-list, or there are several
+	                                  * From fields: DMARC never passes */
+	size_t n_from_fields;            /* From header fields */
+	const char *const *from_domains; /* distinct, lower-case
+	                                  * A-labels: the addresses'
+	                                  * first, then the shown ones */
+	size_t n_from;                   /* at most
+	                                  * BOUND_DMARC_AUTHOR_DOMAINS + 1 */
+	bool from_more;                  /* more distinct domains than that */
 	/* DMARC: NULL when not evaluated (no orgdomain context) */
 	const struct dmarc_result *dmarc;
 	const struct dmarc_discovery *discovery;

@@ -54,8 +54,8 @@ int cli_orgdomain_of(struct orgdomain *od, struct dns_resolver *dns,
 /* cli_report_lookups -- what the report commands take from c unless the
  * command line said it: OrgDomain and PublicSuffixList into org, the
  * first of Nameservers into *ns (a static buffer). */
-void cli_report_lookups(const struct config *c,
-    struct orgdomain_options *org, const char **ns);
+void cli_report_lookups(
+    const struct config *c, struct orgdomain_options *org, const char **ns);
 
 /* cli_pipe_to -- run cmd with sh -c and data (len bytes) on its standard
  * input. @return 0 when it exits 0, else -EIO or -errno. */

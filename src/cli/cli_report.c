@@ -28,7 +28,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 #include "authmilter/config.h"
 #include "authmilter/hash.h"
 #include "authmilter/orgdomain.h"
@@ -45,7 +44,7 @@ struct run {
 	const char *dirs[MAX_DIRS];
 	size_t ndirs;
 	const char *out;
-	time_t first_day, last_day;	/* inclusive */
+	time_t first_day, last_day; /* inclusive */
 	time_t now;
 	long grace;
 	struct report_meta meta;
@@ -54,47 +53,70 @@ struct run {
 	const char *suppress[MAX_DIRS];
 	size_t nsuppress;
 	struct dns_resolver *dns;
-	struct orgdomain_options org_opt;	/* --org-domain, --psl */
-	const char *config_path;	/* -c: defaults from authmilter.conf */
+	struct orgdomain_options org_opt; /* --org-domain, --psl */
+	const char *config_path; /* -c: defaults from authmilter.conf */
 	struct config *cfg;
 	struct orgdomain *org;
 	struct spool_claim *claim;
 	unsigned long warnings;
-	struct report_state state;	/* this run, for the metrics */
+	struct report_state state; /* this run, for the metrics */
 };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: authmilter report [--config FILE] --spool DIR [--spool DIR...]\n"
-"           --out DIR\n"
-"           [--period yesterday|all|YYYY-MM-DD[..YYYY-MM-DD]]\n"
-"           [--org-name NAME] [--email ADDR] [--submitter DOMAIN]\n"
-"           [--send] [--sendmail CMD] [--no-reports-to ADDR|DOMAIN...]\n"
-"           [--zone FILE | --nameserver IP[@PORT]] [--grace SECONDS]\n"
-"           [--org-domain treewalk|psl [--psl FILE]] [--dry-run]\n\n"
-"Builds one RFC 9990 aggregate report per policy domain and UTC day from\n"
-"the spool files of the period (default: yesterday), writes them to --out\n"
-"as RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz and, with --send, mails each to\n"
-"the rua addresses of the domain's DMARC record through CMD (default\n"
-"\"/usr/sbin/sendmail -t -oi\"). Spool files are claimed by rename and\n"
-"moved to DIR/processed/ once their reports are out; a failed send puts\n"
-"them back for the next run. Days that ended less than --grace seconds\n"
-"(default 300) ago, and today, are left alone. --dry-run claims nothing.\n"
-"--config FILE (authmilter.conf) gives the defaults: --spool from SpoolDir,\n"
-"--out SpoolDir/reports, --org-name and --email from ReportOrgName and\n"
-"ReportEmail, --no-reports-to from NoReportsTo, --org-domain and --psl\n"
-"from OrgDomain and PublicSuffixList, --nameserver from Nameservers.\n"
-"Without it --org-name and --email default to $AUTHMILTER_REPORT_ORG_NAME\n"
-"and $AUTHMILTER_REPORT_EMAIL; --submitter to the domain of the email.\n"
-"The external-destination checks of --send ask --zone (a zone file),\n"
-"--nameserver, or the resolvers of /etc/resolv.conf; organizational\n"
-"domains are found as the milter finds them (--org-domain, default\n"
-"treewalk: the RFC 9989 DNS tree walk; psl: the Public Suffix List).\n"
-"With --failures: the DMARC failure reports of the spool instead\n"
-"(authmilter report --failures --help).\n"
-"Exit: 0 ok, 1 a report could not be sent or written, 2 usage or I/O.\n");
+	    "usage: authmilter report [--config FILE] --spool DIR [--spool "
+	    "DIR...]\n"
+	    "           --out DIR\n"
+	    "           [--period yesterday|all|YYYY-MM-DD[..YYYY-MM-DD]]\n"
+	    "           [--org-name NAME] [--email ADDR] [--submitter DOMAIN]\n"
+	    "           [--send] [--sendmail CMD] [--no-reports-to "
+	    "ADDR|DOMAIN...]\n"
+	    "           [--zone FILE | --nameserver IP[@PORT]] [--grace "
+	    "SECONDS]\n"
+	    "           [--org-domain treewalk|psl [--psl FILE]] "
+	    "[--dry-run]\n\n"
+	    "Builds one RFC 9990 aggregate report per policy domain and UTC "
+	    "day from\n"
+	    "the spool files of the period (default: yesterday), writes them "
+	    "to --out\n"
+	    "as RECEIVER!DOMAIN!BEGIN!END!ID.xml.gz and, with --send, mails "
+	    "each to\n"
+	    "the rua addresses of the domain's DMARC record through CMD "
+	    "(default\n"
+	    "\"/usr/sbin/sendmail -t -oi\"). Spool files are claimed by rename "
+	    "and\n"
+	    "moved to DIR/processed/ once their reports are out; a failed send "
+	    "puts\n"
+	    "them back for the next run. Days that ended less than --grace "
+	    "seconds\n"
+	    "(default 300) ago, and today, are left alone. --dry-run claims "
+	    "nothing.\n"
+	    "--config FILE (authmilter.conf) gives the defaults: --spool from "
+	    "SpoolDir,\n"
+	    "--out SpoolDir/reports, --org-name and --email from ReportOrgName "
+	    "and\n"
+	    "ReportEmail, --no-reports-to from NoReportsTo, --org-domain and "
+	    "--psl\n"
+	    "from OrgDomain and PublicSuffixList, --nameserver from "
+	    "Nameservers.\n"
+	    "Without it --org-name and --email default to "
+	    "$AUTHMILTER_REPORT_ORG_NAME\n"
+	    "and $AUTHMILTER_REPORT_EMAIL; --submitter to the domain of the "
+	    "email.\n"
+	    "The external-destination checks of --send ask --zone (a zone "
+	    "file),\n"
+	    "--nameserver, or the resolvers of /etc/resolv.conf; "
+	    "organizational\n"
+	    "domains are found as the milter finds them (--org-domain, "
+	    "default\n"
+	    "treewalk: the RFC 9989 DNS tree walk; psl: the Public Suffix "
+	    "List).\n"
+	    "With --failures: the DMARC failure reports of the spool instead\n"
+	    "(authmilter report --failures --help).\n"
+	    "Exit: 0 ok, 1 a report could not be sent or written, 2 usage or "
+	    "I/O.\n");
 }
 
 static int
@@ -124,8 +146,9 @@ parse_period(struct run *r, const char *s)
 		return 0;
 	}
 	if (dots == NULL)
-		return parse_day(s, strlen(s), &r->first_day) != 0 ? -EINVAL :
-		    parse_day(s, strlen(s), &r->last_day);
+		return parse_day(s, strlen(s), &r->first_day) != 0
+		           ? -EINVAL
+		           : parse_day(s, strlen(s), &r->last_day);
 	if (parse_day(s, (size_t)(dots - s), &r->first_day) != 0 ||
 	    parse_day(dots + 2, strlen(dots + 2), &r->last_day) != 0 ||
 	    r->last_day < r->first_day)
@@ -149,8 +172,8 @@ cli_orgdomain_of(struct orgdomain *od, struct dns_resolver *dns,
 	/* a lookup that did not complete compares the domain itself, so
 	 * the destination is checked rather than trusted */
 	if (err == 0)
-		buf_adds(ret, org.status == ORGDOMAIN_OK ? org.org_domain :
-		    domain);
+		buf_adds(
+		    ret, org.status == ORGDOMAIN_OK ? org.org_domain : domain);
 	arena_free(a);
 	return err != 0 ? err : buf_error(ret);
 }
@@ -180,7 +203,7 @@ path2(const char *dir, const char *name, const char *suffix)
 struct day {
 	struct run *run;
 	struct report_agg *agg;
-	uint64_t id;		/* hash of the day's spool file names */
+	uint64_t id; /* hash of the day's spool file names */
 	time_t begin;
 };
 
@@ -192,9 +215,10 @@ add_record(void *ctx, const struct spool_record *rec, const char *path,
 	int err = report_agg_add(d->agg, rec);
 
 	if (err != 0)
-		fprintf(stderr, "authmilter: report: %s:%lu: %s\n", path,
-		    line, err == -E2BIG ? "more distinct rows than "
-		    "BOUND_REPORT_ROWS" : strerror(-err));
+		fprintf(stderr, "authmilter: report: %s:%lu: %s\n", path, line,
+		    err == -E2BIG ? "more distinct rows than "
+		                    "BOUND_REPORT_ROWS"
+		                  : strerror(-err));
 	return err;
 }
 
@@ -204,8 +228,8 @@ warn_line(void *ctx, const char *path, unsigned long line, const char *why)
 	struct day *d = ctx;
 
 	d->run->warnings++;
-	fprintf(stderr, "authmilter: report: %s:%lu: %s (line skipped)\n",
-	    path, line, why);
+	fprintf(stderr, "authmilter: report: %s:%lu: %s (line skipped)\n", path,
+	    line, why);
 }
 
 /* id_add -- the report id chained with s: hash_stable, so that a report
@@ -269,20 +293,22 @@ cli_pipe_to(const char *cmd, const char *data, size_t len)
 	close(fds[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	return len == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ?
-	    0 : -EIO;
+	return len == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0
+	                                                                 : -EIO;
 }
 
 /* destinations -- the verified addresses of d's rua (stderr says why
  * others were dropped). @return the count. */
 static size_t
-destinations(struct run *r, const struct report_domain *d,
-    struct arena *a, const char **to)
+destinations(struct run *r, const struct report_domain *d, struct arena *a,
+    const char **to)
 {
 	struct report_dest_options o = {
-		.dns = r->dns, .orgdomain = run_orgdomain,
-		.orgdomain_ctx = r, .suppress = r->suppress,
-		.suppress_count = r->nsuppress,
+	    .dns = r->dns,
+	    .orgdomain = run_orgdomain,
+	    .orgdomain_ctx = r,
+	    .suppress = r->suppress,
+	    .suppress_count = r->nsuppress,
 	};
 	struct report_dest *v;
 	size_t n, i, k = 0;
@@ -295,14 +321,16 @@ destinations(struct run *r, const struct report_domain *d,
 		if (v[i].address != NULL)
 			to[k++] = v[i].address;
 		else
-			fprintf(stderr, "authmilter: report: %s: rua %s "
-			    "dropped: %s\n", d->domain, v[i].uri, v[i].why);
+			fprintf(stderr,
+			    "authmilter: report: %s: rua %s "
+			    "dropped: %s\n",
+			    d->domain, v[i].uri, v[i].why);
 	return k;
 }
 
 static int
-send_report(struct run *r, const struct report_domain *d,
-    const struct report_mail *m)
+send_report(
+    struct run *r, const struct report_domain *d, const struct report_mail *m)
 {
 	const char *to[BOUND_SPOOL_RUA * (BOUND_SPOOL_RUA + 1)];
 	struct report_mail mail = *m;
@@ -318,8 +346,10 @@ send_report(struct run *r, const struct report_domain *d,
 	if (mail.to_count == 0)
 		printf("  not sent: no usable rua destination\n");
 	else if ((err = report_mail_compose(&mail, &b)) != 0)
-		fprintf(stderr, "authmilter: report: %s: cannot compose the "
-		    "mail: %s\n", d->domain, strerror(-err));
+		fprintf(stderr,
+		    "authmilter: report: %s: cannot compose the "
+		    "mail: %s\n",
+		    d->domain, strerror(-err));
 	else if ((err = cli_pipe_to(r->sendmail, b.data, b.len)) != 0)
 		fprintf(stderr, "authmilter: report: %s: \"%s\" failed\n",
 		    d->domain, r->sendmail);
@@ -349,30 +379,34 @@ report_one(struct day *day, const struct report_domain *d)
 	buf_init(&id, 4096);
 	buf_addf(&id, "%s@%s", uid, r->meta.submitter);
 	if ((err = report_file_name(r->meta.submitter, d->domain, day->begin,
-	    day->begin + DAY - 1, uid, &name)) != 0 ||
+	         day->begin + DAY - 1, uid, &name)) != 0 ||
 	    (err = report_xml(d, &r->meta, day->begin, day->begin + DAY - 1,
-	    buf_cstr(&id), &xml)) != 0 ||
+	         buf_cstr(&id), &xml)) != 0 ||
 	    (err = report_gzip(xml.data, xml.len, &gz)) != 0 ||
 	    (err = write_out(r->out, buf_cstr(&name), gz.data, gz.len)) != 0)
 		goto out;
-	printf("%s: %lu messages, %zu rows -> %s/%s\n", d->domain,
-	    d->messages, d->row_count, r->out, buf_cstr(&name));
+	printf("%s: %lu messages, %zu rows -> %s/%s\n", d->domain, d->messages,
+	    d->row_count, r->out, buf_cstr(&name));
 	marker = path2(r->out, buf_cstr(&name), ".sent");
 	if (r->send && access(marker, F_OK) == 0)
 		printf("  already sent (%s)\n", marker);
 	else if (r->send) {
 		struct report_mail m = {
-			.from = r->meta.email, .domain = d->domain,
-			.submitter = r->meta.submitter,
-			.report_id = buf_cstr(&id),
-			.file_name = buf_cstr(&name), .begin = day->begin,
-			.end = day->begin + DAY - 1, .date = r->now,
-			.gz = gz.data, .gz_len = gz.len,
+		    .from = r->meta.email,
+		    .domain = d->domain,
+		    .submitter = r->meta.submitter,
+		    .report_id = buf_cstr(&id),
+		    .file_name = buf_cstr(&name),
+		    .begin = day->begin,
+		    .end = day->begin + DAY - 1,
+		    .date = r->now,
+		    .gz = gz.data,
+		    .gz_len = gz.len,
 		};
 
 		if ((err = send_report(r, d, &m)) == 0)
-			err = write_out(r->out, strrchr(marker, '/') + 1, "",
-			    0);
+			err =
+			    write_out(r->out, strrchr(marker, '/') + 1, "", 0);
 	}
 	free(marker);
 out:
@@ -460,37 +494,53 @@ run_report(struct run *r)
 	}
 	if (n == 0)
 		fprintf(stderr, "authmilter: report: no complete spool day in "
-		    "the period\n");
+		                "the period\n");
 	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 /* ---- options ---- */
 
-enum { OPT_SPOOL = 256, OPT_OUT, OPT_PERIOD, OPT_ORG, OPT_EMAIL,
-	OPT_SUBMITTER, OPT_SEND, OPT_SENDMAIL, OPT_NOREPORTS, OPT_ZONE,
-	OPT_GRACE, OPT_DRYRUN, OPT_NOW, OPT_NAMESERVER, OPT_ORGDOMAIN, OPT_PSL,
-	OPT_CONFIG, OPT_HELP };
+enum {
+	OPT_SPOOL = 256,
+	OPT_OUT,
+	OPT_PERIOD,
+	OPT_ORG,
+	OPT_EMAIL,
+	OPT_SUBMITTER,
+	OPT_SEND,
+	OPT_SENDMAIL,
+	OPT_NOREPORTS,
+	OPT_ZONE,
+	OPT_GRACE,
+	OPT_DRYRUN,
+	OPT_NOW,
+	OPT_NAMESERVER,
+	OPT_ORGDOMAIN,
+	OPT_PSL,
+	OPT_CONFIG,
+	OPT_HELP
+};
 
 static const struct option options[] = {
-	{ "spool", required_argument, NULL, OPT_SPOOL },
-	{ "out", required_argument, NULL, OPT_OUT },
-	{ "period", required_argument, NULL, OPT_PERIOD },
-	{ "org-name", required_argument, NULL, OPT_ORG },
-	{ "email", required_argument, NULL, OPT_EMAIL },
-	{ "submitter", required_argument, NULL, OPT_SUBMITTER },
-	{ "send", no_argument, NULL, OPT_SEND },
-	{ "sendmail", required_argument, NULL, OPT_SENDMAIL },
-	{ "no-reports-to", required_argument, NULL, OPT_NOREPORTS },
-	{ "zone", required_argument, NULL, OPT_ZONE },
-	{ "nameserver", required_argument, NULL, OPT_NAMESERVER },
-	{ "grace", required_argument, NULL, OPT_GRACE },
-	{ "dry-run", no_argument, NULL, OPT_DRYRUN },
-	{ "now", required_argument, NULL, OPT_NOW },	/* tests: the clock */
-	{ "org-domain", required_argument, NULL, OPT_ORGDOMAIN },
-	{ "psl", required_argument, NULL, OPT_PSL },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+    {"spool", required_argument, NULL, OPT_SPOOL},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"period", required_argument, NULL, OPT_PERIOD},
+    {"org-name", required_argument, NULL, OPT_ORG},
+    {"email", required_argument, NULL, OPT_EMAIL},
+    {"submitter", required_argument, NULL, OPT_SUBMITTER},
+    {"send", no_argument, NULL, OPT_SEND},
+    {"sendmail", required_argument, NULL, OPT_SENDMAIL},
+    {"no-reports-to", required_argument, NULL, OPT_NOREPORTS},
+    {"zone", required_argument, NULL, OPT_ZONE},
+    {"nameserver", required_argument, NULL, OPT_NAMESERVER},
+    {"grace", required_argument, NULL, OPT_GRACE},
+    {"dry-run", no_argument, NULL, OPT_DRYRUN},
+    {"now", required_argument, NULL, OPT_NOW}, /* tests: the clock */
+    {"org-domain", required_argument, NULL, OPT_ORGDOMAIN},
+    {"psl", required_argument, NULL, OPT_PSL},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 static int
@@ -515,16 +565,36 @@ parse_options(struct run *r, int argc, char **argv, const char **period,
 				return bad("too many --spool", NULL);
 			r->dirs[r->ndirs++] = optarg;
 			break;
-		case OPT_OUT: r->out = optarg; break;
-		case OPT_PERIOD: *period = optarg; break;
-		case OPT_ORG: r->meta.org_name = optarg; break;
-		case OPT_EMAIL: r->meta.email = optarg; break;
-		case OPT_SUBMITTER: r->meta.submitter = optarg; break;
-		case OPT_SEND: r->send = true; break;
-		case OPT_SENDMAIL: r->sendmail = optarg; break;
-		case OPT_ZONE: *zone = optarg; break;
-		case OPT_NAMESERVER: *ns = optarg; break;
-		case OPT_DRYRUN: r->dry_run = true; break;
+		case OPT_OUT:
+			r->out = optarg;
+			break;
+		case OPT_PERIOD:
+			*period = optarg;
+			break;
+		case OPT_ORG:
+			r->meta.org_name = optarg;
+			break;
+		case OPT_EMAIL:
+			r->meta.email = optarg;
+			break;
+		case OPT_SUBMITTER:
+			r->meta.submitter = optarg;
+			break;
+		case OPT_SEND:
+			r->send = true;
+			break;
+		case OPT_SENDMAIL:
+			r->sendmail = optarg;
+			break;
+		case OPT_ZONE:
+			*zone = optarg;
+			break;
+		case OPT_NAMESERVER:
+			*ns = optarg;
+			break;
+		case OPT_DRYRUN:
+			r->dry_run = true;
+			break;
 		case OPT_NOREPORTS:
 			if (r->nsuppress == MAX_DIRS)
 				return bad("too many --no-reports-to", NULL);
@@ -533,9 +603,10 @@ parse_options(struct run *r, int argc, char **argv, const char **period,
 		case OPT_GRACE:
 		case OPT_NOW:
 			errno = 0;
-			(c == OPT_GRACE ? (void)(r->grace = strtol(optarg,
-			    &end, 10)) : (void)(r->now = (time_t)strtoll(
-			    optarg, &end, 10)));
+			(c == OPT_GRACE
+			        ? (void)(r->grace = strtol(optarg, &end, 10))
+			        : (void)(r->now = (time_t)strtoll(
+			                     optarg, &end, 10)));
 			if (errno != 0 || *end != '\0' || end == optarg)
 				return bad("not a number:", optarg);
 			break;
@@ -545,13 +616,21 @@ parse_options(struct run *r, int argc, char **argv, const char **period,
 			else if (strcmp(optarg, "treewalk") == 0)
 				r->org_opt.method = ORGDOMAIN_TREEWALK;
 			else
-				return bad("--org-domain: want treewalk or psl:",
+				return bad(
+				    "--org-domain: want treewalk or psl:",
 				    optarg);
 			break;
-		case OPT_PSL: r->org_opt.psl_path = optarg; break;
-		case OPT_CONFIG: r->config_path = optarg; break;
-		case OPT_HELP: usage(stdout); return 1;
-		default: return -EINVAL;
+		case OPT_PSL:
+			r->org_opt.psl_path = optarg;
+			break;
+		case OPT_CONFIG:
+			r->config_path = optarg;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 1;
+		default:
+			return -EINVAL;
 		}
 	}
 	if (optind != argc)
@@ -594,8 +673,8 @@ config_defaults(struct run *r, const char **ns)
 }
 
 void
-cli_report_lookups(const struct config *c, struct orgdomain_options *org,
-    const char **ns)
+cli_report_lookups(
+    const struct config *c, struct orgdomain_options *org, const char **ns)
 {
 	static char nsbuf[512];
 
@@ -623,7 +702,8 @@ check_options(struct run *r, const char *period)
 	if (r->ndirs == 0 || r->out == NULL)
 		return bad("--spool and --out are required", NULL);
 	if (r->meta.org_name == NULL || r->meta.email == NULL)
-		return bad("--org-name and --email are required (or "
+		return bad(
+		    "--org-name and --email are required (or "
 		    "AUTHMILTER_REPORT_ORG_NAME / AUTHMILTER_REPORT_EMAIL)",
 		    NULL);
 	if ((at = strrchr(r->meta.email, '@')) == NULL || at[1] == '\0')
@@ -632,7 +712,8 @@ check_options(struct run *r, const char *period)
 		r->meta.submitter = at + 1;
 	if (parse_period(r, period) != 0)
 		return bad("--period must be yesterday, all, YYYY-MM-DD or "
-		    "YYYY-MM-DD..YYYY-MM-DD, not", period);
+		           "YYYY-MM-DD..YYYY-MM-DD, not",
+		    period);
 	if (r->grace < 0)
 		return bad("--grace must not be negative", NULL);
 	return 0;
@@ -643,7 +724,7 @@ check_options(struct run *r, const char *period)
 static int
 resolver(struct run *r, const char *zone, const char *ns)
 {
-	struct dns_ldns_options opt = { .nameservers = ns };
+	struct dns_ldns_options opt = {.nameservers = ns};
 	const char *lwhy = NULL;
 	char *why = NULL;
 
@@ -688,8 +769,9 @@ record_run(struct run *r, int status)
 int
 cli_report(int argc, char **argv)
 {
-	struct run r = { .grace = 300, .sendmail = "/usr/sbin/sendmail -t -oi",
-		.meta.generator = "authmilter " AUTHMILTER_VERSION };
+	struct run r = {.grace = 300,
+	    .sendmail = "/usr/sbin/sendmail -t -oi",
+	    .meta.generator = "authmilter " AUTHMILTER_VERSION};
 	const char *period = "yesterday", *zone = NULL, *ns = NULL;
 	const char *why = NULL;
 	int err, status;
@@ -704,8 +786,7 @@ cli_report(int argc, char **argv)
 		config_unref(r.cfg);
 		return CLI_EXIT_USAGE;
 	}
-	if (check_options(&r, period) != 0 ||
-	    resolver(&r, zone, ns) != 0) {
+	if (check_options(&r, period) != 0 || resolver(&r, zone, ns) != 0) {
 		dns_resolver_free(r.dns);
 		config_unref(r.cfg);
 		return CLI_EXIT_USAGE;
@@ -724,7 +805,7 @@ cli_report(int argc, char **argv)
 		config_unref(r.cfg);
 		return CLI_EXIT_USAGE;
 	}
-	signal(SIGPIPE, SIG_IGN);	/* a dying sendmail is an error */
+	signal(SIGPIPE, SIG_IGN); /* a dying sendmail is an error */
 	status = run_report(&r);
 	record_run(&r, status);
 	spool_claim_free(r.claim);

@@ -29,12 +29,15 @@ sign_usage(FILE *f)
 	    "  -s, --selector SELECTOR    selector (s=)\n"
 	    "  -k, --key KEYFILE          private key: PEM (RSA or Ed25519) or "
 	    "base64 Ed25519 seed\n"
-	    "  -a, --algorithm ALG        rsa-sha256 | ed25519-sha256 (default: "
+	    "  -a, --algorithm ALG        rsa-sha256 | ed25519-sha256 "
+	    "(default: "
 	    "follows the key)\n"
 	    "  -c, --canon HDR/BODY       canonicalization (default "
 	    "relaxed/simple)\n"
-	    "      --oversign H1,H2       header names to oversign besides From\n"
-	    "      --headers H1,H2        header names to sign (default: RFC 6376 "
+	    "      --oversign H1,H2       header names to oversign besides "
+	    "From\n"
+	    "      --headers H1,H2        header names to sign (default: RFC "
+	    "6376 "
 	    "5.4.1 list)\n"
 	    "  -x, --expire SECONDS       add x= this many seconds after t=\n"
 	    "      --now EPOCH            time for t= (default: now)\n"
@@ -120,29 +123,37 @@ static int
 sign_parse(int argc, char **argv, struct arena *a, struct sign_args *args)
 {
 	static const struct option longopts[] = {
-		{ "domain", required_argument, NULL, 'd' },
-		{ "selector", required_argument, NULL, 's' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "algorithm", required_argument, NULL, 'a' },
-		{ "canon", required_argument, NULL, 'c' },
-		{ "expire", required_argument, NULL, 'x' },
-		{ "oversign", required_argument, NULL, 'O' },
-		{ "headers", required_argument, NULL, 'H' },
-		{ "now", required_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"domain", required_argument, NULL, 'd'},
+	    {"selector", required_argument, NULL, 's'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"algorithm", required_argument, NULL, 'a'},
+	    {"canon", required_argument, NULL, 'c'},
+	    {"expire", required_argument, NULL, 'x'},
+	    {"oversign", required_argument, NULL, 'O'},
+	    {"headers", required_argument, NULL, 'H'},
+	    {"now", required_argument, NULL, 'N'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct dkim_signer *sg = &args->sg;
 	char *end;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:s:k:a:c:x:h", longopts,
-	    NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:s:k:a:c:x:h", longopts, NULL)) !=
+	       -1) {
 		switch (c) {
-		case 'd': sg->domain = optarg; break;
-		case 's': sg->selector = optarg; break;
-		case 'k': args->keyfile = optarg; break;
-		case 'a': args->alg = optarg; break;
+		case 'd':
+			sg->domain = optarg;
+			break;
+		case 's':
+			sg->selector = optarg;
+			break;
+		case 'k':
+			args->keyfile = optarg;
+			break;
+		case 'a':
+			args->alg = optarg;
+			break;
 		case 'c':
 			if (sign_parse_canon(optarg, sg) < 0)
 				goto bad;
@@ -153,10 +164,12 @@ sign_parse(int argc, char **argv, struct arena *a, struct sign_args *args)
 				goto bad;
 			break;
 		case 'O':
-			sg->oversign = cli_split_names(a, optarg, &sg->n_oversign);
+			sg->oversign =
+			    cli_split_names(a, optarg, &sg->n_oversign);
 			break;
 		case 'H':
-			sg->headers = cli_split_names(a, optarg, &sg->n_headers);
+			sg->headers =
+			    cli_split_names(a, optarg, &sg->n_headers);
 			break;
 		case 'N':
 			args->now = strtoll(optarg, &end, 10);
@@ -177,8 +190,10 @@ sign_parse(int argc, char **argv, struct arena *a, struct sign_args *args)
 	sign_usage(stderr);
 	return -1;
 bad:
-	fprintf(stderr, "authmilter sign: \"%s\": invalid value "
-	    "(authmilter sign --help)\n", optarg);
+	fprintf(stderr,
+	    "authmilter sign: \"%s\": invalid value "
+	    "(authmilter sign --help)\n",
+	    optarg);
 	return -1;
 }
 
@@ -210,16 +225,19 @@ cli_sign(int argc, char **argv)
 		fprintf(stderr, "authmilter sign: %s\n", buf_cstr(&why));
 		goto out;
 	}
-	if (args.alg != NULL && (dkim_alg_parse(args.alg, strlen(args.alg),
-	    &want) < 0 || want != dkim_privkey_alg(key))) {
-		fprintf(stderr, "authmilter sign: -a \"%s\": the key %s is "
-		    "for %s\n", args.alg, args.keyfile,
+	if (args.alg != NULL &&
+	    (dkim_alg_parse(args.alg, strlen(args.alg), &want) < 0 ||
+	        want != dkim_privkey_alg(key))) {
+		fprintf(stderr,
+		    "authmilter sign: -a \"%s\": the key %s is "
+		    "for %s\n",
+		    args.alg, args.keyfile,
 		    dkim_alg_name(dkim_privkey_alg(key)));
 		goto out;
 	}
 	args.sg.key = key;
-	r = sign_message(&args.sg, argc > optind ? argv[optind] : "-",
-	    args.now);
+	r = sign_message(
+	    &args.sg, argc > optind ? argv[optind] : "-", args.now);
 	status = r == 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 out:
 	dkim_privkey_unref(key);

@@ -24,13 +24,16 @@ struct stats {
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-"usage: authmilter stats --spool DIR [--spool DIR...] [--since YYYY-MM-DD]\n"
-"           [--top N]\n\n"
-"Per policy domain: messages, DMARC pass and fail, and the N (default 5)\n"
-"source IPs with the most failing messages, from every spool file of the\n"
-"directories (processed/ and claimed ones too) dated --since or later.\n"
-"Exit: 0 ok, 2 usage or I/O error.\n");
+	fprintf(f, "usage: authmilter stats --spool DIR [--spool DIR...] "
+	           "[--since YYYY-MM-DD]\n"
+	           "           [--top N]\n\n"
+	           "Per policy domain: messages, DMARC pass and fail, and the "
+	           "N (default 5)\n"
+	           "source IPs with the most failing messages, from every "
+	           "spool file of the\n"
+	           "directories (processed/ and claimed ones too) dated "
+	           "--since or later.\n"
+	           "Exit: 0 ok, 2 usage or I/O error.\n");
 }
 
 static int
@@ -52,8 +55,8 @@ warn_line(void *ctx, const char *path, unsigned long line, const char *why)
 	struct stats *s = ctx;
 
 	s->skipped++;
-	fprintf(stderr, "authmilter: stats: %s:%lu: %s (line skipped)\n",
-	    path, line, why);
+	fprintf(stderr, "authmilter: stats: %s:%lu: %s (line skipped)\n", path,
+	    line, why);
 }
 
 /* spool_day -- the day of a spool file name, also when claimed:
@@ -92,7 +95,8 @@ read_dir(struct stats *s, const char *dir, bool must_exist)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if ((err = spool_read_file(path, add, warn_line, s, NULL)) !=
-		    0 && err != -ENOENT)	/* claimed away meanwhile */
+		        0 &&
+		    err != -ENOENT) /* claimed away meanwhile */
 			fprintf(stderr, "authmilter: stats: %s: %s\n", path,
 			    strerror(-err));
 		err = err == -ENOENT ? 0 : err;
@@ -106,15 +110,17 @@ read_dir(struct stats *s, const char *dir, bool must_exist)
 static void
 print_top(const struct report_domain *d, int top)
 {
-	unsigned long best[64] = { 0 }, n;
+	unsigned long best[64] = {0}, n;
 	const char *ip[64];
 	size_t i, j;
 	int k, shown = 0;
 
 	for (i = 0; i < d->row_count; i = j) {
 		n = 0;
-		for (j = i; j < d->row_count && strcmp(d->rows[j]->rec.source_ip,
-		    d->rows[i]->rec.source_ip) == 0; j++)
+		for (j = i;
+		     j < d->row_count && strcmp(d->rows[j]->rec.source_ip,
+		                             d->rows[i]->rec.source_ip) == 0;
+		     j++)
 			if (d->rows[j]->rec.dmarc != AUTH_PASS)
 				n += d->rows[j]->count;
 		for (k = 0; k < top && n > 0; k++)
@@ -129,8 +135,8 @@ print_top(const struct report_domain *d, int top)
 			}
 	}
 	for (k = 0; k < top && best[k] > 0; k++)
-		printf("%s %s (%lu)", shown++ ? "," : "  top failing sources:",
-		    ip[k], best[k]);
+		printf("%s %s (%lu)",
+		    shown++ ? "," : "  top failing sources:", ip[k], best[k]);
 	if (shown)
 		printf("\n");
 }
@@ -144,7 +150,8 @@ print_stats(struct stats *s)
 
 	for (i = 0; i < n; i++) {
 		d = report_agg_domain(s->agg, i);
-		printf("%s: %lu messages, %lu dmarc pass, %lu fail, %lu other\n",
+		printf(
+		    "%s: %lu messages, %lu dmarc pass, %lu fail, %lu other\n",
 		    d->domain, d->messages, d->dmarc_pass, d->dmarc_fail,
 		    d->messages - d->dmarc_pass - d->dmarc_fail);
 		print_top(d, s->top);
@@ -158,15 +165,14 @@ print_stats(struct stats *s)
 }
 
 static int
-parse(int argc, char **argv, struct stats *s, const char **dirs,
-    size_t *ndirs)
+parse(int argc, char **argv, struct stats *s, const char **dirs, size_t *ndirs)
 {
 	static const struct option opts[] = {
-		{ "spool", required_argument, NULL, 's' },
-		{ "since", required_argument, NULL, 'S' },
-		{ "top", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"spool", required_argument, NULL, 's'},
+	    {"since", required_argument, NULL, 'S'},
+	    {"top", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	char name[64], *end;
 	int c;
@@ -181,15 +187,19 @@ parse(int argc, char **argv, struct stats *s, const char **dirs,
 			snprintf(name, sizeof(name), "%s.x.jsonl", optarg);
 			if (strlen(optarg) != 10 ||
 			    !spool_file_day(name, &s->since)) {
-				fprintf(stderr, "authmilter: stats: --since "
-				    "\"%s\" is not YYYY-MM-DD\n", optarg);
+				fprintf(stderr,
+				    "authmilter: stats: --since "
+				    "\"%s\" is not YYYY-MM-DD\n",
+				    optarg);
 				return -EINVAL;
 			}
 		} else if (c == 't') {
 			s->top = (int)strtol(optarg, &end, 10);
 			if (*end != '\0' || s->top < 1 || s->top > 64) {
-				fprintf(stderr, "authmilter: stats: --top "
-				    "\"%s\" is not 1..64\n", optarg);
+				fprintf(stderr,
+				    "authmilter: stats: --top "
+				    "\"%s\" is not 1..64\n",
+				    optarg);
 				return -EINVAL;
 			}
 		} else
@@ -197,7 +207,7 @@ parse(int argc, char **argv, struct stats *s, const char **dirs,
 	}
 	if (*ndirs == 0 || optind != argc) {
 		fprintf(stderr, "authmilter: stats: --spool DIR is required "
-		    "(authmilter stats --help)\n");
+		                "(authmilter stats --help)\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -206,7 +216,7 @@ parse(int argc, char **argv, struct stats *s, const char **dirs,
 int
 cli_stats(int argc, char **argv)
 {
-	struct stats s = { .top = 5 };
+	struct stats s = {.top = 5};
 	const char *dirs[64];
 	char sub[4096];
 	size_t ndirs = 0, i;

@@ -34,14 +34,14 @@
 
 struct verify_opts {
 	bool json;
-	bool local;			/* --local: a local submission */
-	const char *unverified;		/* why the milter would not verify
-					 * this client's mail, or NULL */
-	const char *spool_dir;		/* NULL: no spool records */
+	bool local;             /* --local: a local submission */
+	const char *unverified; /* why the milter would not verify
+	                         * this client's mail, or NULL */
+	const char *spool_dir;  /* NULL: no spool records */
 	struct spool_stats spool_stats;
-	bool failure_reports;		/* --failure-reports */
-	struct failure_options fail;	/* from --config */
-	const char **rcpt;		/* --rcpt-to */
+	bool failure_reports;        /* --failure-reports */
+	struct failure_options fail; /* from --config */
+	const char **rcpt;           /* --rcpt-to */
 	size_t n_rcpt;
 	struct action_policy policy;
 	struct dmarc_options dmarc;
@@ -112,21 +112,18 @@ verify_usage(FILE *f)
 	    "\n"
 	    "Exit status: what the milter would do, the strictest over all "
 	    "messages:\n0 accept, 1 reject, 4 quarantine, 3 tempfail; 2 usage, "
-	    "I/O, message format\nor internal error.\n", CONFIG_DNS_TIME_BUDGET);
+	    "I/O, message format\nor internal error.\n",
+	    CONFIG_DNS_TIME_BUDGET);
 }
 
 static json_t *
 verify_json_dkim(const struct dkim_verify_result *d)
 {
 	return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:i, s:b}",
-	    "result", auth_result_name(d->result),
-	    "reason", d->reason,
-	    "domain", d->domain,
-	    "selector", d->selector,
-	    "algorithm", d->algorithm,
-	    "identity", d->identity,
-	    "key_bits", (json_int_t)d->key_bits,
-	    "testing", d->testing);
+	    "result", auth_result_name(d->result), "reason", d->reason,
+	    "domain", d->domain, "selector", d->selector, "algorithm",
+	    d->algorithm, "identity", d->identity, "key_bits",
+	    (json_int_t)d->key_bits, "testing", d->testing);
 }
 
 static json_t *
@@ -138,50 +135,42 @@ verify_json_spf(const struct verdict *v)
 		return json_pack("{s:b, s:s}", "evaluated", 0, "reason",
 		    v->spf_skipped != NULL ? v->spf_skipped : "");
 	return json_pack("{s:b, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:i, "
-	    "s:i}", "evaluated", 1,
-	    "result", auth_result_name(spf->result),
-	    "identity", spf_identity_name(spf->identity),
-	    "sender", spf->sender,
-	    "domain", spf->domain,
-	    "mechanism", spf->mechanism,
-	    "reason", spf->reason,
-	    "explanation", spf->explanation,
-	    "lookups", (json_int_t)spf->lookups,
-	    "queries", (json_int_t)spf->queries);
+	                 "s:i}",
+	    "evaluated", 1, "result", auth_result_name(spf->result), "identity",
+	    spf_identity_name(spf->identity), "sender", spf->sender, "domain",
+	    spf->domain, "mechanism", spf->mechanism, "reason", spf->reason,
+	    "explanation", spf->explanation, "lookups",
+	    (json_int_t)spf->lookups, "queries", (json_int_t)spf->queries);
 }
 
 static json_t *
 verify_json_author(const struct dmarc_author *au)
 {
-	const struct dmarc_record *rec = au->found != NULL ?
-	    &au->found->record : NULL;
+	const struct dmarc_record *rec =
+	    au->found != NULL ? &au->found->record : NULL;
 	json_t *o, *ov = json_array();
 	unsigned bit;
 
 	for (bit = 1; bit != 0 && bit <= au->overrides; bit <<= 1)
 		if ((au->overrides & bit) && dmarc_override_name(bit) != NULL)
-			json_array_append_new(ov,
-			    json_string(dmarc_override_name(bit)));
+			json_array_append_new(
+			    ov, json_string(dmarc_override_name(bit)));
 	o = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s?, s:s, s:s, "
-	    "s:s, s:b, s:b, s:s?, s:s?, s:o}",
-	    "domain", au->domain,
-	    "result", auth_result_name(au->result),
-	    "reason", au->reason,
-	    "policy_domain", au->policy_domain,
-	    "org_domain", au->org_domain,
-	    "discovery_method", orgdomain_method_name(au->method),
-	    "policy_tag", au->policy_tag,
+	              "s:s, s:b, s:b, s:s?, s:s?, s:o}",
+	    "domain", au->domain, "result", auth_result_name(au->result),
+	    "reason", au->reason, "policy_domain", au->policy_domain,
+	    "org_domain", au->org_domain, "discovery_method",
+	    orgdomain_method_name(au->method), "policy_tag", au->policy_tag,
 	    "requested_policy", dmarc_policy_name(au->requested),
-	    "evaluated_policy", dmarc_policy_name(au->evaluated),
-	    "disposition", dmarc_disposition_name(au->disposition),
-	    "dkim_aligned", au->dkim_aligned,
-	    "spf_aligned", au->spf_aligned,
-	    "dkim_aligned_domain", au->dkim_domain,
-	    "spf_aligned_domain", au->spf_domain,
-	    "overrides", ov);
+	    "evaluated_policy", dmarc_policy_name(au->evaluated), "disposition",
+	    dmarc_disposition_name(au->disposition), "dkim_aligned",
+	    au->dkim_aligned, "spf_aligned", au->spf_aligned,
+	    "dkim_aligned_domain", au->dkim_domain, "spf_aligned_domain",
+	    au->spf_domain, "overrides", ov);
 	if (o != NULL && rec != NULL && rec->status == DMARC_RECORD_OK)
-		json_object_set_new(o, "record", json_stringn(
-		    au->found->walk.record, au->found->walk.record_len));
+		json_object_set_new(o, "record",
+		    json_stringn(
+		        au->found->walk.record, au->found->walk.record_len));
 	return o;
 }
 
@@ -196,13 +185,11 @@ verify_json_dmarc(const struct verdict *v)
 		return json_null();
 	authors = json_array();
 	for (i = 0; i < dm->author_count; i++)
-		json_array_append_new(authors,
-		    verify_json_author(&dm->authors[i]));
-	return json_pack("{s:s, s:s, s:s, s:o}",
-	    "result", auth_result_name(dm->result),
-	    "reason", dm->reason,
-	    "disposition", dmarc_disposition_name(dm->disposition),
-	    "authors", authors);
+		json_array_append_new(
+		    authors, verify_json_author(&dm->authors[i]));
+	return json_pack("{s:s, s:s, s:s, s:o}", "result",
+	    auth_result_name(dm->result), "reason", dm->reason, "disposition",
+	    dmarc_disposition_name(dm->disposition), "authors", authors);
 }
 
 /* The ARC chain: status, reason, instances, oldest pass, each set's
@@ -215,25 +202,20 @@ verify_json_arc(const struct verdict *v)
 	unsigned i;
 
 	for (i = 0; i < a->count; i++)
-		json_array_append_new(sets, json_pack("{s:i, s:s?, s:s?, s:s?, "
-		    "s:s, s:s?, s:s, s:s?}",
-		    "instance", (int)a->sets[i].instance,
-		    "sealer", a->sets[i].sealer,
-		    "selector", a->sets[i].selector,
-		    "ams_domain", a->sets[i].ams_domain,
-		    "ams", auth_result_name(a->sets[i].ams),
-		    "ams_reason", a->sets[i].ams == AUTH_NONE ? NULL :
-		    a->sets[i].ams_why,
-		    "seal", auth_result_name(a->sets[i].as),
-		    "seal_reason", a->sets[i].as == AUTH_NONE ? NULL :
-		    a->sets[i].as_why));
-	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}",
-	    "status", auth_result_name(a->status),
-	    "reason", a->reason,
-	    "instances", (int)a->count,
-	    "oldest_pass", (int)a->oldest_pass,
-	    "failed_instance", (int)a->failed_instance,
-	    "sets", sets);
+		json_array_append_new(sets,
+		    json_pack("{s:i, s:s?, s:s?, s:s?, "
+		              "s:s, s:s?, s:s, s:s?}",
+		        "instance", (int)a->sets[i].instance, "sealer",
+		        a->sets[i].sealer, "selector", a->sets[i].selector,
+		        "ams_domain", a->sets[i].ams_domain, "ams",
+		        auth_result_name(a->sets[i].ams), "ams_reason",
+		        a->sets[i].ams == AUTH_NONE ? NULL : a->sets[i].ams_why,
+		        "seal", auth_result_name(a->sets[i].as), "seal_reason",
+		        a->sets[i].as == AUTH_NONE ? NULL : a->sets[i].as_why));
+	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:o}", "status",
+	    auth_result_name(a->status), "reason", a->reason, "instances",
+	    (int)a->count, "oldest_pass", (int)a->oldest_pass,
+	    "failed_instance", (int)a->failed_instance, "sets", sets);
 }
 
 /* The From facts: the author domains and what limited them. */
@@ -245,12 +227,9 @@ verify_json_from(const struct verdict *v)
 
 	for (i = 0; i < v->n_from; i++)
 		json_array_append_new(doms, json_string(v->from_domains[i]));
-	return json_pack("{s:i, s:o, s:b, s:b, s:s?}",
-	    "fields", (json_int_t)v->n_from_fields,
-	    "domains", doms,
-	    "more_domains", v->from_more,
-	    "invalid", v->from_invalid,
-	    "why", v->from_why);
+	return json_pack("{s:i, s:o, s:b, s:b, s:s?}", "fields",
+	    (json_int_t)v->n_from_fields, "domains", doms, "more_domains",
+	    v->from_more, "invalid", v->from_invalid, "why", v->from_why);
 }
 
 /* What the milter would do: the action and, for reject and tempfail, the
@@ -263,11 +242,9 @@ verify_json_action(const struct action *act)
 	if (act->code != NULL)
 		reply = json_pack("{s:s, s:s, s:s}", "code", act->code,
 		    "enhanced_code", act->xcode, "text", act->text);
-	return json_pack("{s:s, s:s?, s:s?, s:o}",
-	    "action", action_name(act->kind),
-	    "why", act->why,
-	    "quarantine", act->kind == ACTION_QUARANTINE ? act->text : NULL,
-	    "reply", reply);
+	return json_pack("{s:s, s:s?, s:s?, s:o}", "action",
+	    action_name(act->kind), "why", act->why, "quarantine",
+	    act->kind == ACTION_QUARANTINE ? act->text : NULL, "reply", reply);
 }
 
 static void
@@ -309,16 +286,13 @@ verify_print(const char *path, const struct verdict *v,
 	for (i = 0; i < v->n_dkim; i++)
 		json_array_append_new(arr, verify_json_dkim(&v->dkim[i]));
 	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:i, "
-	    "s:s?}",
-	    "file", path,
-	    "authentication_results", v->authres, "dkim", arr,
-	    "spf", verify_json_spf(v), "dmarc", verify_json_dmarc(v),
-	    "arc", verify_json_arc(v),
-	    "from", verify_json_from(v),
-	    "action", verify_json_action(act),
-	    "header_limit", v->header_limit,
-	    "header_dropped", (json_int_t)v->header_dropped,
-	    "unevaluable", v->unevaluable);
+	              "s:s?}",
+	    "file", path, "authentication_results", v->authres, "dkim", arr,
+	    "spf", verify_json_spf(v), "dmarc", verify_json_dmarc(v), "arc",
+	    verify_json_arc(v), "from", verify_json_from(v), "action",
+	    verify_json_action(act), "header_limit", v->header_limit,
+	    "header_dropped", (json_int_t)v->header_dropped, "unevaluable",
+	    v->unevaluable);
 	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s != NULL)
 		puts(s);
@@ -353,16 +327,20 @@ verify_spool(struct verify_opts *o, const char *path, const struct verdict *v)
 	if (o->spool_dir == NULL)
 		return 0;
 	if (o->env.client_ip == NULL) {
-		fprintf(stderr, "authmilter verify: %s: no spool record "
-		    "without --ip (reports are by source IP)\n", path);
+		fprintf(stderr,
+		    "authmilter verify: %s: no spool record "
+		    "without --ip (reports are by source IP)\n",
+		    path);
 		return 0;
 	}
 	for (i = 0; i < v->n_spool; i++) {
-		r = spool_append(o->spool_dir, &v->spool[i],
-		    (time_t)o->env.now, &o->spool_stats);
+		r = spool_append(o->spool_dir, &v->spool[i], (time_t)o->env.now,
+		    &o->spool_stats);
 		if (r < 0) {
-			fprintf(stderr, "authmilter verify: %s: spool %s: "
-			    "%s\n", path, o->spool_dir, strerror(-r));
+			fprintf(stderr,
+			    "authmilter verify: %s: spool %s: "
+			    "%s\n",
+			    path, o->spool_dir, strerror(-r));
 			return r;
 		}
 	}
@@ -372,9 +350,9 @@ verify_spool(struct verify_opts *o, const char *path, const struct verdict *v)
 /* Append the failure records the milter would write with FailureReports
  * yes (failure.h); body is the message's body. */
 static int
-verify_failure(struct verify_opts *o, const char *path,
-    const struct verdict *v, const struct msg *m, const char *body,
-    size_t body_len, const struct action *act, struct arena *a)
+verify_failure(struct verify_opts *o, const char *path, const struct verdict *v,
+    const struct msg *m, const char *body, size_t body_len,
+    const struct action *act, struct arena *a)
 {
 	struct failure_envelope env;
 	struct failure_record *recs;
@@ -397,18 +375,21 @@ verify_failure(struct verify_opts *o, const char *path,
 	    act->kind == ACTION_REJECT || act->kind == ACTION_TEMPFAIL,
 	    act->kind == ACTION_QUARANTINE);
 	env.body = (const uint8_t *)body;
-	env.body_len = body_len < o->fail.body_max ? body_len : o->fail.body_max;
+	env.body_len =
+	    body_len < o->fail.body_max ? body_len : o->fail.body_max;
 	env.body_truncated = body_len > env.body_len;
 	r = failure_records(v, m, &env, &o->fail, a, &recs, &n, &why);
 	if (r == 0 && n > 0)
-		r = failure_append(o->spool_dir, recs, n, (time_t)o->env.now,
-		    NULL, &why);
+		r = failure_append(
+		    o->spool_dir, recs, n, (time_t)o->env.now, NULL, &why);
 	if (r < 0)
 		fprintf(stderr, "authmilter verify: %s: failure record: %s\n",
 		    path, why != NULL ? why : strerror(-r));
 	else if (n == 0 && !o->json)
-		fprintf(stderr, "authmilter verify: %s: no failure record: "
-		    "%s\n", path, why);
+		fprintf(stderr,
+		    "authmilter verify: %s: no failure record: "
+		    "%s\n",
+		    path, why);
 	return r;
 }
 
@@ -427,15 +408,15 @@ verify_mbox_count(const char *data, size_t len)
 	 * CRLF) and the next starts "From " */
 	for (i = 1; i + 6 < len; i++)
 		if (data[i] == '\n' && memcmp(data + i + 1, "From ", 5) == 0 &&
-		    (data[i - 1] == '\n' || (data[i - 1] == '\r' && i > 1 &&
-		    data[i - 2] == '\n')))
+		    (data[i - 1] == '\n' ||
+		        (data[i - 1] == '\r' && i > 1 && data[i - 2] == '\n')))
 			n++;
 	return n + 1;
 }
 
 static int
-verify_file(struct verify_opts *o, const char *path, bool several,
-    struct arena *a)
+verify_file(
+    struct verify_opts *o, const char *path, bool several, struct arena *a)
 {
 	struct verdict_session *s;
 	const struct verdict *v;
@@ -450,10 +431,11 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	if (r < 0)
 		return CLI_EXIT_USAGE;
 	if ((n = verify_mbox_count(data, len)) > 0) {
-		fprintf(stderr, "authmilter verify: %s: an mbox of %zu "
+		fprintf(stderr,
+		    "authmilter verify: %s: an mbox of %zu "
 		    "message%s (it starts with a \"From \" line), not one "
-		    "message: split it into one file per message\n", path, n,
-		    n == 1 ? "" : "s");
+		    "message: split it into one file per message\n",
+		    path, n, n == 1 ? "" : "s");
 		free(data);
 		return CLI_EXIT_USAGE;
 	}
@@ -473,7 +455,8 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 	if (r == 0)
 		r = action_decide(v, &o->policy, o->local, a, &act);
 	if (r == 0 && o->unverified == NULL &&
-	    verify_failure(o, path, v, &m, data + body, len - body, &act, a) < 0)
+	    verify_failure(o, path, v, &m, data + body, len - body, &act, a) <
+	        0)
 		r = 0; /* said on stderr; the verdict stands */
 	if (r == 0 && o->unverified != NULL) {
 		/* the milter accepts it unchanged; the verdict is shown all
@@ -486,9 +469,10 @@ verify_file(struct verify_opts *o, const char *path, bool several,
 		/* ours, not the message's: the milter would take
 		 * OnInternalError's action */
 		action_internal_error(&o->policy, &act);
-		fprintf(stderr, "authmilter verify: %s: evaluation failed: "
-		    "%s (the milter would %s)\n", path, strerror(-r),
-		    action_name(act.kind));
+		fprintf(stderr,
+		    "authmilter verify: %s: evaluation failed: "
+		    "%s (the milter would %s)\n",
+		    path, strerror(-r), action_name(act.kind));
 		return CLI_EXIT_USAGE;
 	}
 	verify_print(path, v, &act, o->json, several);
@@ -536,13 +520,13 @@ struct verify_args {
 	size_t nzones;
 	const char *nameserver;
 	struct orgdomain_options org;
-	bool org_given;			/* --org-domain or --psl */
-	struct dmarc_forwarder *fw;	/* argc + 1 entries */
+	bool org_given;             /* --org-domain or --psl */
+	struct dmarc_forwarder *fw; /* argc + 1 entries */
 	size_t nfw;
-	const char *config_path;	/* --config */
-	int required_from;		/* -1 as configured, 0 no, 1 yes */
+	const char *config_path; /* --config */
+	int required_from;       /* -1 as configured, 0 no, 1 yes */
 	struct config *cfg;
-	char *nameservers;		/* the config's, as one string */
+	char *nameservers;               /* the config's, as one string */
 	struct dmarc_forwarder *sealers; /* argc + the config's */
 	size_t nsealers;
 };
@@ -629,8 +613,8 @@ verify_opt_policy(
 		args->nfw++;
 		return 0;
 	case 'a':
-		if (dmarc_forwarder_parse(arg,
-		        &args->sealers[args->nsealers]) < 0 ||
+		if (dmarc_forwarder_parse(arg, &args->sealers[args->nsealers]) <
+		        0 ||
 		    args->sealers[args->nsealers].family != 0)
 			return -EINVAL;
 		args->nsealers++;
@@ -691,34 +675,34 @@ static int (*const verify_opt_groups[])(
 /* Parse the options into o and args.
  * @return 0 to go on, 1 after --help, -1 on a usage error (printed). */
 static int
-verify_parse(int argc, char **argv, struct verify_opts *o,
-    struct verify_args *args)
+verify_parse(
+    int argc, char **argv, struct verify_opts *o, struct verify_args *args)
 {
 	static const struct option longopts[] = {
-		{ "zone", required_argument, NULL, 'z' },
-		{ "nameserver", required_argument, NULL, 'n' },
-		{ "dns-time-budget", required_argument, NULL, 'B' },
-		{ "authserv-id", required_argument, NULL, 'A' },
-		{ "now", required_argument, NULL, 'N' },
-		{ "min-key-bits", required_argument, NULL, 'b' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "ip", required_argument, NULL, 'i' },
-		{ "helo", required_argument, NULL, 'H' },
-		{ "mail-from", required_argument, NULL, 'f' },
-		{ "rcpt-domain", required_argument, NULL, 'r' },
-		{ "org-domain", required_argument, NULL, 'O' },
-		{ "psl", required_argument, NULL, 'P' },
-		{ "required-from", no_argument, NULL, 'R' },
-		{ "no-required-from", no_argument, NULL, 'X' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "local", no_argument, NULL, 'L' },
-		{ "trusted-forwarder", required_argument, NULL, 'T' },
-		{ "trusted-arc-sealer", required_argument, NULL, 'a' },
-		{ "spool", required_argument, NULL, 'S' },
-		{ "failure-reports", no_argument, NULL, 'F' },
-		{ "rcpt-to", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"zone", required_argument, NULL, 'z'},
+	    {"nameserver", required_argument, NULL, 'n'},
+	    {"dns-time-budget", required_argument, NULL, 'B'},
+	    {"authserv-id", required_argument, NULL, 'A'},
+	    {"now", required_argument, NULL, 'N'},
+	    {"min-key-bits", required_argument, NULL, 'b'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"helo", required_argument, NULL, 'H'},
+	    {"mail-from", required_argument, NULL, 'f'},
+	    {"rcpt-domain", required_argument, NULL, 'r'},
+	    {"org-domain", required_argument, NULL, 'O'},
+	    {"psl", required_argument, NULL, 'P'},
+	    {"required-from", no_argument, NULL, 'R'},
+	    {"no-required-from", no_argument, NULL, 'X'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"local", no_argument, NULL, 'L'},
+	    {"trusted-forwarder", required_argument, NULL, 'T'},
+	    {"trusted-arc-sealer", required_argument, NULL, 'a'},
+	    {"spool", required_argument, NULL, 'S'},
+	    {"failure-reports", no_argument, NULL, 'F'},
+	    {"rcpt-to", required_argument, NULL, 'C'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	size_t i;
 	int c, r, idx = 0;
@@ -805,10 +789,12 @@ verify_config(struct verify_args *args)
 	else
 		r = config_load_mem("(defaults)", "", 0, &args->cfg, &errors);
 	if (r < 0) {
-		fprintf(stderr, "%sauthmilter verify: %s: cannot use the "
-		    "configuration\n", buf_cstr(&errors),
-		    args->config_path != NULL ? args->config_path :
-		    "(defaults)");
+		fprintf(stderr,
+		    "%sauthmilter verify: %s: cannot use the "
+		    "configuration\n",
+		    buf_cstr(&errors),
+		    args->config_path != NULL ? args->config_path
+		                              : "(defaults)");
 		buf_free(&errors);
 		return r;
 	}
@@ -842,8 +828,8 @@ verify_apply_config(struct verify_opts *o, struct verify_args *args)
 		cip = &ip;
 	/* as the milter: a submitting client (InternalHosts, a local
 	 * submission) is never ignored */
-	o->unverified = action_unverified(c, cip, NULL,
-	    o->local || config_is_internal(c, cip, NULL));
+	o->unverified = action_unverified(
+	    c, cip, NULL, o->local || config_is_internal(c, cip, NULL));
 	if (args->required_from >= 0)
 		o->policy.required_from = args->required_from == 1;
 	action_dmarc_options(&o->policy, &o->dmarc);
@@ -862,8 +848,9 @@ verify_apply_config(struct verify_opts *o, struct verify_args *args)
 		o->env.min_rsa_bits = c->min_key_bits;
 	o->env.allow_partial_body = c->body_length == CONFIG_BODY_LENGTH_ACCEPT;
 	if (given && !args->org_given) {
-		args->org.method = c->org_domain == CONFIG_ORGDOMAIN_PSL ?
-		    ORGDOMAIN_PSL : ORGDOMAIN_TREEWALK;
+		args->org.method = c->org_domain == CONFIG_ORGDOMAIN_PSL
+		                       ? ORGDOMAIN_PSL
+		                       : ORGDOMAIN_TREEWALK;
 		args->org.psl_path = c->public_suffix_list;
 	}
 	if (args->nzones == 0 && args->nameserver == NULL)
@@ -889,8 +876,10 @@ verify_arc_sealers(struct verify_opts *o, struct verify_args *args)
 	args->sealers = all;
 	if ((r = action_arc_sealers(args->cfg, all + args->nsealers, &bad)) <
 	    0) {
-		fprintf(stderr, "authmilter verify: %s: TrustedARCSealers: "
-		    "\"%s\": not a domain\n", args->config_path, bad);
+		fprintf(stderr,
+		    "authmilter verify: %s: TrustedARCSealers: "
+		    "\"%s\": not a domain\n",
+		    args->config_path, bad);
 		return r;
 	}
 	args->nsealers += (size_t)r;
@@ -949,14 +938,13 @@ cli_verify(int argc, char **argv)
 		goto out;
 	}
 	o.env.org = org;
-	o.env.resolver = cli_resolver(args.zones, args.nzones,
-	    args.nameserver);
+	o.env.resolver = cli_resolver(args.zones, args.nzones, args.nameserver);
 	if (o.env.resolver == NULL)
 		goto out;
 	o.env.key_cache = dkim_key_cache_new(1024);
 	if (o.env.client_ip == NULL && !o.json)
 		fprintf(stderr, "authmilter verify: SPF not evaluated "
-		    "(no --ip)\n");
+		                "(no --ip)\n");
 	status = verify_files(&o, argc, argv);
 out:
 	dns_resolver_free(o.env.resolver);

@@ -46,8 +46,8 @@ action_forwarder(const struct config *cfg, const char *client_ip,
 }
 
 int
-action_arc_sealers(const struct config *cfg, struct dmarc_forwarder *ret,
-    const char **bad)
+action_arc_sealers(
+    const struct config *cfg, struct dmarc_forwarder *ret, const char **bad)
 {
 	const struct config_strlist *l = &cfg->trusted_arc_sealers;
 	size_t i;

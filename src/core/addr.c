@@ -29,18 +29,18 @@
 #define ADDR_DOMAIN_TEXT_MAX (BOUND_DOMAIN_LEN - 2)
 
 struct addr_cur {
-	const uint8_t *s;	/* the value, borrowed */
+	const uint8_t *s; /* the value, borrowed */
 	size_t len;
 	size_t pos;
-	uint8_t *out;		/* scratch, arena-owned */
+	uint8_t *out; /* scratch, arena-owned */
 	size_t out_len;
 	size_t out_cap;
 	struct arena *arena;
-	bool smtp;		/* RFC 5321 path: no CFWS, no folds */
-	const char *why;	/* last failure (static) */
+	bool smtp;       /* RFC 5321 path: no CFWS, no folds */
+	const char *why; /* last failure (static) */
 	size_t why_off;
 	size_t list_cap;
-	addr_visit_fn *visit;	/* addr_parse_from_each: instead of a list */
+	addr_visit_fn *visit; /* addr_parse_from_each: instead of a list */
 	void *visit_ctx;
 };
 
@@ -130,8 +130,8 @@ addr_skip_line_break(struct addr_cur *c)
 	}
 	c->pos++;
 	if (c->pos < c->len && !addr_is_wsp(c->s[c->pos]))
-		return addr_fail(c, at,
-		    "line break not followed by whitespace");
+		return addr_fail(
+		    c, at, "line break not followed by whitespace");
 	return 0;
 }
 
@@ -177,8 +177,8 @@ addr_skip_comment(struct addr_cur *c)
 			if (b < 0)
 				return addr_fail(c, open, "unbalanced comment");
 			if (b == '\r' || b == '\n')
-				return addr_fail(c, c->pos,
-				    "invalid quoted-pair");
+				return addr_fail(
+				    c, c->pos, "invalid quoted-pair");
 		} else if (b == '\r' || b == '\n') {
 			if ((r = addr_skip_line_break(c)) < 0)
 				return r;
@@ -248,11 +248,11 @@ addr_parse_quoted_string(struct addr_cur *c)
 		if (b == '\\') {
 			c->pos++;
 			if ((b = addr_peek(c)) < 0)
-				return addr_fail(c, open,
-				    "unterminated quoted string");
+				return addr_fail(
+				    c, open, "unterminated quoted string");
 			if (b == '\r' || b == '\n')
-				return addr_fail(c, c->pos,
-				    "invalid quoted-pair");
+				return addr_fail(
+				    c, c->pos, "invalid quoted-pair");
 		}
 		addr_out(c, (uint8_t)b);
 		c->pos++;
@@ -326,7 +326,8 @@ addr_check_domain(uint8_t *d, size_t *lenp)
 		if (d[i] >= 'A' && d[i] <= 'Z')
 			d[i] += 'a' - 'A';
 		else if (!((d[i] >= 'a' && d[i] <= 'z') ||
-		    (d[i] >= '0' && d[i] <= '9') || d[i] == '-' || d[i] == '_'))
+		             (d[i] >= '0' && d[i] <= '9') || d[i] == '-' ||
+		             d[i] == '_'))
 			return "invalid character in domain";
 		i++;
 		label++;
@@ -383,18 +384,18 @@ addr_parse_domain_literal(struct addr_cur *c)
 		if (!c->smtp && (r = addr_skip_fws(c)) < 0)
 			return r;
 		if ((b = addr_peek(c)) < 0)
-			return addr_fail(c, open,
-			    "unterminated domain literal");
+			return addr_fail(
+			    c, open, "unterminated domain literal");
 		if (b == ']')
 			break;
 		if (b == '\\') {
 			c->pos++;
 			if ((b = addr_peek(c)) < 0 || b == '\r' || b == '\n')
-				return addr_fail(c, open,
-				    "unterminated domain literal");
+				return addr_fail(
+				    c, open, "unterminated domain literal");
 		} else if (b == '[' || addr_is_wsp(b)) {
-			return addr_fail(c, c->pos,
-			    "invalid character in domain literal");
+			return addr_fail(
+			    c, c->pos, "invalid character in domain literal");
 		}
 		/* lower-cased like every domain: "[IPv6:...]" compares
 		 * equal however it was written */
@@ -442,8 +443,9 @@ addr_parse_domain(struct addr_cur *c, struct addr *a, size_t *ret_end)
 	}
 	len = c->out_len - first;
 	if (a->domain_literal)
-		why = len > ADDR_DOMAIN_TEXT_MAX ?
-		    "invalid domain: longer than 253 bytes" : NULL;
+		why = len > ADDR_DOMAIN_TEXT_MAX
+		          ? "invalid domain: longer than 253 bytes"
+		          : NULL;
 	else
 		why = addr_check_domain(c->out + first, &len);
 	if (why != NULL)
@@ -642,11 +644,11 @@ addr_parse_phrase(struct addr_cur *c)
  * space (§2, §4; RFC 2231 §5's "*language" rides along in the charset).
  * Only a whole whitespace-separated token counts (§5). */
 struct addr_ew {
-	const uint8_t *charset;	/* up to '?' or '*' (RFC 2231 language) */
+	const uint8_t *charset; /* up to '?' or '*' (RFC 2231 language) */
 	size_t charset_len;
 	const uint8_t *text;
 	size_t text_len;
-	size_t len;	/* of the whole encoded word */
+	size_t len; /* of the whole encoded word */
 	bool base64;
 };
 
@@ -662,8 +664,8 @@ addr_ew_span(const uint8_t *p, size_t i, size_t n)
  * 5, for display names); otherwise it may stand anywhere, as lenient
  * readers decode it. */
 static bool
-addr_match_encoded_word(const uint8_t *p, size_t n, struct addr_ew *ew,
-    bool token)
+addr_match_encoded_word(
+    const uint8_t *p, size_t n, struct addr_ew *ew, bool token)
 {
 	size_t i, j;
 
@@ -761,7 +763,7 @@ addr_decode_b(const struct addr_ew *ew, uint8_t *out)
 
 	/* the bytes are fewer than the characters they replace */
 	if (b64_decode((const char *)ew->text, ew->text_len, B64_PAD_OPTIONAL,
-	    out, ew->text_len, &n) != 0)
+	        out, ew->text_len, &n) != 0)
 		return -1;
 	return (int)n;
 }
@@ -779,8 +781,8 @@ addr_decode_encoded_word(const struct addr_ew *ew, uint8_t *out)
  * because what a reader shows is what the display name is for. At most
  * BOUND_ENCODED_WORDS are decoded. t[0..n) is the phrase's text. */
 static int
-addr_decode_display_name(struct addr_cur *c, const uint8_t *t, size_t n,
-    struct addr *a)
+addr_decode_display_name(
+    struct addr_cur *c, const uint8_t *t, size_t n, struct addr *a)
 {
 	size_t i = 0, w = 0, ws_at = 0, words = 0;
 	bool prev_ew = false, ws = false;
@@ -809,8 +811,8 @@ addr_decode_display_name(struct addr_cur *c, const uint8_t *t, size_t n,
 				return k;
 			if (k >= 0) {
 				if (prev_ew && ws) {
-					memmove(out + ws_at, out + w,
-					    (size_t)k);
+					memmove(
+					    out + ws_at, out + w, (size_t)k);
 					w = ws_at;
 				}
 				w += (size_t)k;
@@ -875,7 +877,7 @@ addr_parse_mailbox(struct addr_cur *c, struct addr *a)
 	if ((r = addr_skip_cfws(c)) < 0)
 		return r;
 	name = addr_peek(c) == '<' ||
-	    (addr_parse_phrase(c) == 0 && addr_peek(c) == '<');
+	       (addr_parse_phrase(c) == 0 && addr_peek(c) == '<');
 	c->pos = start;
 	c->out_len = mark;
 	if (name)
@@ -884,8 +886,8 @@ addr_parse_mailbox(struct addr_cur *c, struct addr *a)
 }
 
 static int
-addr_list_add(struct addr_cur *c, struct addr_list *l, const struct addr *a,
-    size_t at)
+addr_list_add(
+    struct addr_cur *c, struct addr_list *l, const struct addr *a, size_t at)
 {
 	struct addr *v;
 	size_t cap;
@@ -917,8 +919,8 @@ addr_list_add(struct addr_cur *c, struct addr_list *l, const struct addr *a,
  * @return 1 when an element starts here; 0 at the end or at stop;
  * -EBADMSG when two elements have no comma between them. */
 static int
-addr_next_element(struct addr_cur *c, bool *need_sep, int stop,
-    const char *garbage)
+addr_next_element(
+    struct addr_cur *c, bool *need_sep, int stop, const char *garbage)
 {
 	int b, r;
 
@@ -954,7 +956,7 @@ addr_parse_group(struct addr_cur *c, struct addr_list *l)
 	c->out_len = mark;
 	open = c->pos++;
 	while ((r = addr_next_element(c, &need_sep, ';',
-	    "trailing garbage after address in group")) > 0) {
+	            "trailing garbage after address in group")) > 0) {
 		at = c->pos;
 		if ((r = addr_parse_mailbox(c, &a)) < 0 ||
 		    (r = addr_list_add(c, l, &a, at)) < 0)
@@ -998,8 +1000,8 @@ addr_parse_address_list(struct addr_cur *c, struct addr_list *l)
 	bool need_sep = false;
 	int r;
 
-	while ((r = addr_next_element(c, &need_sep, -1,
-	    "trailing garbage after address")) > 0) {
+	while ((r = addr_next_element(
+	            c, &need_sep, -1, "trailing garbage after address")) > 0) {
 		if ((r = addr_parse_address(c, l)) < 0)
 			return r;
 	}
@@ -1056,7 +1058,7 @@ struct addr_render {
 	uint8_t *out;
 	size_t len, cap;
 	struct addr_iconv cache[ADDR_ICONV_CACHE];
-	size_t next;		/* cache slot to reuse */
+	size_t next; /* cache slot to reuse */
 };
 
 static void
@@ -1104,8 +1106,8 @@ addr_render_cd(struct addr_render *r, const struct addr_ew *ew)
  * byte the charset does not have is skipped, as readers show a
  * replacement character there and go on. */
 static void
-addr_render_convert(struct addr_render *r, const struct addr_ew *ew,
-    uint8_t *in, size_t n)
+addr_render_convert(
+    struct addr_render *r, const struct addr_ew *ew, uint8_t *in, size_t n)
 {
 	iconv_t cd = addr_render_cd(r, ew);
 	char *ip = (char *)in, *op;
@@ -1125,8 +1127,8 @@ addr_render_convert(struct addr_render *r, const struct addr_ew *ew,
 		}
 		r->len = r->cap - ol;
 		if (errno == E2BIG)
-			return;	/* cannot happen: see addr_render */
-		ip++;	/* EILSEQ, EINVAL: skip the byte */
+			return; /* cannot happen: see addr_render */
+		ip++;           /* EILSEQ, EINVAL: skip the byte */
 		il--;
 	}
 	op = (char *)r->out + r->len;
@@ -1155,8 +1157,8 @@ addr_render(struct addr_render *r, const uint8_t *p, size_t n)
 	if (r->cap < n || (r->out = arena_alloc(r->arena, r->cap)) == NULL)
 		return -ENOMEM;
 	while (i < n) {
-		if (p[i] == '=' && addr_match_encoded_word(p + i, n - i, &ew,
-		    false)) {
+		if (p[i] == '=' &&
+		    addr_match_encoded_word(p + i, n - i, &ew, false)) {
 			if ((dec = arena_alloc(r->arena, ew.text_len + 4)) ==
 			    NULL)
 				return -ENOMEM;
@@ -1193,8 +1195,8 @@ addr_at_sign(const uint8_t *p, size_t n)
 {
 	if (n >= 1 && p[0] == '@')
 		return 1;
-	if (n >= 3 && p[0] == 0xef && ((p[1] == 0xbc && p[2] == 0xa0) ||
-	    (p[1] == 0xb9 && p[2] == 0xab)))
+	if (n >= 3 && p[0] == 0xef &&
+	    ((p[1] == 0xbc && p[2] == 0xa0) || (p[1] == 0xb9 && p[2] == 0xab)))
 		return 3;
 	return 0;
 }
@@ -1207,7 +1209,7 @@ addr_is_domain_byte(const uint8_t *p, size_t n)
 	if (b >= 0x80)
 		return addr_at_sign(p, n) == 0;
 	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
-	    (b >= '0' && b <= '9') || b == '-' || b == '_' || b == '.';
+	       (b >= '0' && b <= '9') || b == '-' || b == '_' || b == '.';
 }
 
 /* Hand cand[0..n) to fn without the dots and hyphens at its ends, when
@@ -1269,7 +1271,8 @@ addr_scan(const uint8_t *p, size_t n, addr_domain_fn *fn, void *ctx)
 		if ((k = addr_at_sign(p + i, n - i)) == 0)
 			continue;
 		for (j = i + k; j < n && (addr_is_wsp(p[j]) || p[j] == '\r' ||
-		    p[j] == '\n'); j++)
+		                             p[j] == '\n');
+		     j++)
 			;
 		len = 0;
 		ascii = true;
@@ -1285,11 +1288,10 @@ addr_scan(const uint8_t *p, size_t n, addr_domain_fn *fn, void *ctx)
 		}
 		i = j - 1;
 		if (len == 0 || len >= sizeof(cand))
-			continue;	/* longer than any domain */
+			continue; /* longer than any domain */
 		if (!ascii && (r = addr_emit(cand, len, fn, ctx)) < 0)
 			return r;
-		if ((r = addr_emit(cand, ascii ? len : ascii_len, fn,
-		    ctx)) < 0)
+		if ((r = addr_emit(cand, ascii ? len : ascii_len, fn, ctx)) < 0)
 			return r;
 	}
 	return 0;
@@ -1328,7 +1330,7 @@ int
 addr_parse_from(struct arena *a, const char *value, size_t len,
     struct addr_list *ret_list, struct addr_error *err)
 {
-	struct addr_list l = { NULL, 0 };
+	struct addr_list l = {NULL, 0};
 	struct addr_cur c;
 	int r;
 
@@ -1343,7 +1345,7 @@ int
 addr_parse_from_each(struct arena *a, const char *value, size_t len,
     addr_visit_fn *fn, void *ctx, struct addr_error *err)
 {
-	struct addr_list l = { NULL, 0 };
+	struct addr_list l = {NULL, 0};
 	struct addr_cur c;
 	int r;
 
@@ -1384,7 +1386,7 @@ addr_shown_domains(struct arena *a, const char *value, size_t len,
 	/* without an encoded word or a quoted-pair a reader's rendering is
 	 * the text as written */
 	if (rc != 0 || (memmem(value, len, "=?", 2) == NULL &&
-	    memchr(value, '\\', len) == NULL))
+	                   memchr(value, '\\', len) == NULL))
 		return rc;
 	rc = addr_render(&r, (const uint8_t *)value, len);
 	for (i = 0; i < ADDR_ICONV_CACHE; i++)

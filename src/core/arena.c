@@ -13,7 +13,7 @@
 
 struct arena_block {
 	struct arena_block *next;
-	size_t size;	/* usable bytes after the header */
+	size_t size; /* usable bytes after the header */
 	size_t used;
 	alignas(max_align_t) unsigned char data[];
 };
@@ -25,8 +25,8 @@ struct arena_hook {
 };
 
 struct arena {
-	struct arena_block *head;	/* current block, newest first */
-	struct arena_block *first;	/* kept across resets */
+	struct arena_block *head;  /* current block, newest first */
+	struct arena_block *first; /* kept across resets */
 	struct arena_hook *hooks;
 	size_t block_size;
 	size_t used;

@@ -168,15 +168,16 @@ authres_is_ours(const char *value, size_t len, const char *authserv_id)
 			if (value[i] == '\\' && i + 1 < len)
 				i++;
 			else if (value[i] == '\r' || value[i] == '\n')
-				continue;	/* FWS: the CRLF goes */
+				continue; /* FWS: the CRLF goes */
 			if (n == sizeof(buf))
 				return false;
 			buf[n++] = value[i];
 		}
 		return authres_names(buf, n, authserv_id, idlen);
 	}
-	for (n = 0; i + n < len &&
-	    authres_is_token_char((unsigned char)value[i + n]); n++)
+	for (n = 0;
+	     i + n < len && authres_is_token_char((unsigned char)value[i + n]);
+	     n++)
 		;
 	return authres_names(value + i, n, authserv_id, idlen);
 }

@@ -39,8 +39,8 @@ struct config_loader;
 struct config_option;
 
 /* A value parser: NULL when value is good, else the reason. */
-typedef const char *config_parse_fn(struct config_loader *l,
-    const struct config_option *o, const char *value);
+typedef const char *config_parse_fn(
+    struct config_loader *l, const struct config_option *o, const char *value);
 
 struct config_word {
 	const char *word;
@@ -49,32 +49,37 @@ struct config_word {
 
 struct config_option {
 	const char *name;
-	const char *alias;	/* opendkim's spelling, or NULL */
+	const char *alias; /* opendkim's spelling, or NULL */
 	config_parse_fn *parse;
-	size_t offset;		/* field in struct config */
-	long min, max;		/* numbers */
-	const struct config_word *words;	/* enums */
+	size_t offset;                   /* field in struct config */
+	long min, max;                   /* numbers */
+	const struct config_word *words; /* enums */
 };
 
 /* Specs whose loading waits until every line is read. */
 enum config_deferred {
-	DEFER_KEY_TABLE, DEFER_SIGNING_TABLE, DEFER_INTERNAL,
-	DEFER_EXTERNAL_IGNORE, DEFER_TRUSTED_FORWARDERS, DEFER_DOMAIN,
-	DEFER_ARC_SEAL_HOSTS, DEFER_N
+	DEFER_KEY_TABLE,
+	DEFER_SIGNING_TABLE,
+	DEFER_INTERNAL,
+	DEFER_EXTERNAL_IGNORE,
+	DEFER_TRUSTED_FORWARDERS,
+	DEFER_DOMAIN,
+	DEFER_ARC_SEAL_HOSTS,
+	DEFER_N
 };
 
 struct config_loader {
 	struct config *cfg;
-	const char *file;	/* for messages */
-	char *dir;		/* for relative paths */
+	const char *file; /* for messages */
+	char *dir;        /* for relative paths */
 	struct buf *errors;
 	int status;
 	unsigned line;
-	char why[300];		/* formatted reasons */
+	char why[300]; /* formatted reasons */
 	char *deferred[DEFER_N];
 	unsigned deferred_line[DEFER_N];
-	unsigned selector_line;	/* where Selector and KeyFile were given, */
-	unsigned key_file_line;	/* for errors found after reading */
+	unsigned selector_line; /* where Selector and KeyFile were given, */
+	unsigned key_file_line; /* for errors found after reading */
 	bool mode_given;
 };
 
@@ -83,12 +88,11 @@ _Static_assert(sizeof(enum config_quarantine) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_orgdomain) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_body_length) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum config_alg) == sizeof(int), "enum size");
-_Static_assert(sizeof(enum config_rotate_publish) == sizeof(int),
-    "enum size");
+_Static_assert(sizeof(enum config_rotate_publish) == sizeof(int), "enum size");
 
-static void
-config_err(struct config_loader *l, unsigned line, const char *option,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void config_err(struct config_loader *l, unsigned line,
+    const char *option, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 config_err(struct config_loader *l, unsigned line, const char *option,
@@ -114,8 +118,7 @@ config_err(struct config_loader *l, unsigned line, const char *option,
 	l->status = -EINVAL;
 }
 
-static const char *
-config_whyf(struct config_loader *l, const char *fmt, ...)
+static const char *config_whyf(struct config_loader *l, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static const char *
@@ -214,7 +217,8 @@ config_split(const char *value, struct config_strlist *out)
 		while (end > p && isspace((unsigned char)end[-1]))
 			end--;
 		if (end > p) {
-			out->v = xrealloc(out->v, (out->n + 1) * sizeof(char *));
+			out->v =
+			    xrealloc(out->v, (out->n + 1) * sizeof(char *));
 			out->v[out->n++] = xstrndup(p, (size_t)(end - p));
 		}
 		if (comma == NULL)
@@ -249,11 +253,11 @@ config_strlist_has(const struct config_strlist *s, const char *item)
 /* ---- parsers, one per value type ---- */
 
 static const char *
-config_set_bool(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_bool(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
 	bool *b = config_field(l, o);
 	size_t i;
 
@@ -282,15 +286,15 @@ config_parse_number(struct config_loader *l, const struct config_option *o,
 	if (!isdigit((unsigned char)v[0]) || *end != '\0')
 		return config_whyf(l, "\"%s\": not a number", v);
 	if (errno == ERANGE || n < o->min || n > o->max)
-		return config_whyf(l, "\"%s\": out of range (%ld to %ld)", v,
-		    o->min, o->max);
+		return config_whyf(
+		    l, "\"%s\": out of range (%ld to %ld)", v, o->min, o->max);
 	*ret = n;
 	return NULL;
 }
 
 static const char *
-config_set_unsigned(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_unsigned(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	const char *why;
 	long n;
@@ -302,8 +306,8 @@ config_set_unsigned(struct config_loader *l, const struct config_option *o,
 
 /* An octal mode or mask (UMask, SocketMode) into an int field. */
 static const char *
-config_set_octal(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_octal(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	const char *why;
 	long n;
@@ -314,8 +318,8 @@ config_set_octal(struct config_loader *l, const struct config_option *o,
 }
 
 static const char *
-config_set_enum(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_enum(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	const struct config_word *w;
 
@@ -330,14 +334,17 @@ config_set_enum(struct config_loader *l, const struct config_option *o,
 		size_t n = strlen(l->why);
 
 		snprintf(l->why + n, sizeof(l->why) - n, "%s%s",
-		    w == o->words ? "" : w[1].word ? ", " : " or ", w->word);
+		    w == o->words ? ""
+		    : w[1].word   ? ", "
+		                  : " or ",
+		    w->word);
 	}
 	return l->why;
 }
 
 static const char *
-config_set_string(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_string(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	char **s = config_field(l, o);
 
@@ -347,8 +354,8 @@ config_set_string(struct config_loader *l, const struct config_option *o,
 }
 
 static const char *
-config_set_path(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_path(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	char **s = config_field(l, o);
 
@@ -358,27 +365,35 @@ config_set_path(struct config_loader *l, const struct config_option *o,
 }
 
 static const char *
-config_set_log_level(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_log_level(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	if (log_level_parse(v, &l->cfg->log_level) != 0)
-		return config_whyf(l, "\"%s\": want err, warning, notice, "
-		    "info or debug", v);
+		return config_whyf(l,
+		    "\"%s\": want err, warning, notice, "
+		    "info or debug",
+		    v);
 	return NULL;
 }
 
 static const char *
-config_set_facility(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_facility(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	static const struct config_word f[] = {
-		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
-		{ "user", LOG_USER }, { "auth", LOG_AUTH },
-		{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
-		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
-		{ "local4", LOG_LOCAL4 }, { "local5", LOG_LOCAL5 },
-		{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
-		{ NULL, 0 },
+	    {"mail", LOG_MAIL},
+	    {"daemon", LOG_DAEMON},
+	    {"user", LOG_USER},
+	    {"auth", LOG_AUTH},
+	    {"local0", LOG_LOCAL0},
+	    {"local1", LOG_LOCAL1},
+	    {"local2", LOG_LOCAL2},
+	    {"local3", LOG_LOCAL3},
+	    {"local4", LOG_LOCAL4},
+	    {"local5", LOG_LOCAL5},
+	    {"local6", LOG_LOCAL6},
+	    {"local7", LOG_LOCAL7},
+	    {NULL, 0},
 	};
 	size_t i;
 
@@ -388,13 +403,15 @@ config_set_facility(struct config_loader *l, const struct config_option *o,
 			return NULL;
 		}
 	}
-	return config_whyf(l, "\"%s\": want mail, daemon, user, auth or "
-	    "local0..local7", v);
+	return config_whyf(l,
+	    "\"%s\": want mail, daemon, user, auth or "
+	    "local0..local7",
+	    v);
 }
 
 static const char *
-config_set_mode(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_mode(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	unsigned mode = 0;
 	const char *p;
@@ -413,13 +430,13 @@ config_set_mode(struct config_loader *l, const struct config_option *o,
 }
 
 static const char *
-config_set_canon(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_canon(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	const char *slash = strchr(v, '/');
-	enum canon_alg alg[2] = { CANON_SIMPLE, CANON_SIMPLE };
-	const char *part[2] = { v, slash ? slash + 1 : NULL };
-	size_t len[2] = { slash ? (size_t)(slash - v) : strlen(v), 0 };
+	enum canon_alg alg[2] = {CANON_SIMPLE, CANON_SIMPLE};
+	const char *part[2] = {v, slash ? slash + 1 : NULL};
+	size_t len[2] = {slash ? (size_t)(slash - v) : strlen(v), 0};
 	int i;
 
 	if (part[1] != NULL)
@@ -432,8 +449,10 @@ config_set_canon(struct config_loader *l, const struct config_option *o,
 		else if (len[i] == 7 && strncasecmp(part[i], "relaxed", 7) == 0)
 			alg[i] = CANON_RELAXED;
 		else
-			return config_whyf(l, "\"%s\": want simple or relaxed, "
-			    "as header/body", v);
+			return config_whyf(l,
+			    "\"%s\": want simple or relaxed, "
+			    "as header/body",
+			    v);
 	}
 	l->cfg->canon_header = alg[0];
 	l->cfg->canon_body = alg[1];
@@ -441,8 +460,8 @@ config_set_canon(struct config_loader *l, const struct config_option *o,
 }
 
 static const char *
-config_set_headers(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_headers(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	struct config_strlist *s = config_field(l, o);
 	size_t i;
@@ -451,8 +470,8 @@ config_set_headers(struct config_loader *l, const struct config_option *o,
 	config_split(v, s);
 	for (i = 0; i < s->n; i++)
 		if (!config_field_name_ok(s->v[i]))
-			return config_whyf(l, "\"%s\": not a header field name",
-			    s->v[i]);
+			return config_whyf(
+			    l, "\"%s\": not a header field name", s->v[i]);
 	if (s->n == 0)
 		return "empty list";
 	/* RFC 6376 section 5.4: From MUST be signed (and we oversign it) */
@@ -464,8 +483,8 @@ config_set_headers(struct config_loader *l, const struct config_option *o,
 }
 
 static const char *
-config_set_domains(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_domains(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	struct config_strlist *s = config_field(l, o);
 	size_t i;
@@ -484,8 +503,8 @@ config_set_domains(struct config_loader *l, const struct config_option *o,
 
 /* MetricsListen: checked here, opened by the daemon (metrics.h). */
 static const char *
-config_set_metrics_listen(struct config_loader *l,
-    const struct config_option *o, const char *v)
+config_set_metrics_listen(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	struct metrics_listen ml;
 	const char *why = NULL;
@@ -498,8 +517,8 @@ config_set_metrics_listen(struct config_loader *l,
 /* Domains, each one exactly or, written ".example.net", with every
  * subdomain (TrustedARCSealers). */
 static const char *
-config_set_domain_patterns(struct config_loader *l,
-    const struct config_option *o, const char *v)
+config_set_domain_patterns(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	struct config_strlist *s = config_field(l, o);
 	size_t i;
@@ -511,8 +530,10 @@ config_set_domain_patterns(struct config_loader *l,
 		 * a d= is never one */
 		if (!config_domain_ok(s->v[i] + (s->v[i][0] == '.')) ||
 		    strspn(s->v[i], "0123456789.") == strlen(s->v[i])) {
-			config_whyf(l, "\"%s\": not a domain name (or "
-			    ".domain for its subdomains)", s->v[i]);
+			config_whyf(l,
+			    "\"%s\": not a domain name (or "
+			    ".domain for its subdomains)",
+			    s->v[i]);
 			config_strlist_free(s);
 			return l->why;
 		}
@@ -529,17 +550,21 @@ config_email_why(struct config_loader *l, const char *v)
 
 	for (p = v; *p != '\0'; p++)
 		if (*p <= ' ' || *p > '~' || *p == '<' || *p == '>')
-			return config_whyf(l, "\"%s\": want a bare address "
-			    "like dmarc-reports@example.com", v);
+			return config_whyf(l,
+			    "\"%s\": want a bare address "
+			    "like dmarc-reports@example.com",
+			    v);
 	if (at == NULL || at == v || !config_domain_ok(at + 1))
-		return config_whyf(l, "\"%s\": want a bare address like "
-		    "dmarc-reports@example.com", v);
+		return config_whyf(l,
+		    "\"%s\": want a bare address like "
+		    "dmarc-reports@example.com",
+		    v);
 	return NULL;
 }
 
 static const char *
-config_set_email(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_email(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	const char *why = config_email_why(l, v);
 
@@ -548,8 +573,8 @@ config_set_email(struct config_loader *l, const struct config_option *o,
 
 /* A list of bare addresses (FailureReportsBcc). */
 static const char *
-config_set_emails(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_emails(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	struct config_strlist *s = config_field(l, o);
 	const char *why;
@@ -567,15 +592,17 @@ config_set_emails(struct config_loader *l, const struct config_option *o,
 
 /* COUNT/PERIOD (failure_rate.h) into two unsigned: count, seconds. */
 static const char *
-config_set_rate(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_rate(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	struct failure_rate_limit r;
 	unsigned *f = config_field(l, o);
 
 	if (failure_rate_limit_parse(v, &r) != 0)
-		return config_whyf(l, "\"%s\": want COUNT/PERIOD, e.g. "
-		    "1/600 or 1/10m (s, m, h, d, w)", v);
+		return config_whyf(l,
+		    "\"%s\": want COUNT/PERIOD, e.g. "
+		    "1/600 or 1/10m (s, m, h, d, w)",
+		    v);
 	f[0] = r.count;
 	f[1] = r.seconds;
 	return NULL;
@@ -584,23 +611,25 @@ config_set_rate(struct config_loader *l, const struct config_option *o,
 /* RFC 8601 section 2.5: authserv-id is a value (token or quoted
  * string); we take tokens, which every host name is. */
 static const char *
-config_set_authserv_id(struct config_loader *l,
-    const struct config_option *o, const char *v)
+config_set_authserv_id(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	const char *p;
 
 	for (p = v; *p != '\0'; p++)
 		if (*p <= ' ' || *p > '~' || strchr("()<>@,;:\\\"/[]?=", *p))
-			return config_whyf(l, "\"%s\": not a token (RFC 8601 "
-			    "section 2.5)", v);
+			return config_whyf(l,
+			    "\"%s\": not a token (RFC 8601 "
+			    "section 2.5)",
+			    v);
 	return config_set_string(l, o, v);
 }
 
 static const char *
-config_set_deferred(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_deferred(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
-	size_t i = o->offset;	/* enum config_deferred */
+	size_t i = o->offset; /* enum config_deferred */
 
 	free(l->deferred[i]);
 	l->deferred[i] = xstrdup(v);
@@ -635,11 +664,15 @@ config_socket_local(struct config_loader *l, const char *v, const char *path)
 	struct sockaddr_un sun;
 
 	if (path[0] != '/')
-		return config_whyf(l, "\"%s\": the socket path must be "
-		    "absolute", v);
+		return config_whyf(l,
+		    "\"%s\": the socket path must be "
+		    "absolute",
+		    v);
 	if (strlen(path) >= sizeof(sun.sun_path))
-		return config_whyf(l, "\"%s\": socket path longer than %zu "
-		    "bytes", v, sizeof(sun.sun_path) - 1);
+		return config_whyf(l,
+		    "\"%s\": socket path longer than %zu "
+		    "bytes",
+		    v, sizeof(sun.sun_path) - 1);
 	l->cfg->socket.type = CONFIG_SOCKET_LOCAL;
 	l->cfg->socket.path = xstrdup(path);
 	return NULL;
@@ -648,8 +681,8 @@ config_socket_local(struct config_loader *l, const char *v, const char *path)
 /* libmilter's socket specs: local:/path, unix:/path, /path,
  * inet:port[@host], inet6:port[@host]. */
 static const char *
-config_set_socket(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_socket(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	struct config_socket *s = &l->cfg->socket;
 	const char *rest, *at;
@@ -669,15 +702,17 @@ config_set_socket(struct config_loader *l, const struct config_option *o,
 		return config_socket_local(l, v, v);
 	six = strncasecmp(v, "inet6:", 6) == 0;
 	if (!six && strncasecmp(v, "inet:", 5) != 0)
-		return config_whyf(l, "\"%s\": want local:/path, inet:port@host"
-		    " or inet6:port@host", v);
+		return config_whyf(l,
+		    "\"%s\": want local:/path, inet:port@host"
+		    " or inet6:port@host",
+		    v);
 	rest = v + (six ? 6 : 5);
 	at = strchr(rest, '@');
 	n = at ? (size_t)(at - rest) : strlen(rest);
 	port = config_port(rest, n);
 	if (port < 0)
-		return config_whyf(l, "\"%s\": %s", v, n ? "bad port" :
-		    "no port");
+		return config_whyf(
+		    l, "\"%s\": %s", v, n ? "bad port" : "no port");
 	if (port == 0 || port > 65535)
 		return config_whyf(l, "\"%s\": port out of range", v);
 	s->type = six ? CONFIG_SOCKET_INET6 : CONFIG_SOCKET_INET;
@@ -699,8 +734,8 @@ config_set_socket(struct config_loader *l, const struct config_option *o,
 
 /* A user or group: a name (checked against the system) or a number. */
 static const char *
-config_check_id(struct config_loader *l, const char *v, const char *name,
-    bool group)
+config_check_id(
+    struct config_loader *l, const char *v, const char *name, bool group)
 {
 	char buf[16384];
 	struct passwd pw, *pwp = NULL;
@@ -722,8 +757,8 @@ config_check_id(struct config_loader *l, const char *v, const char *name,
 /* A user (SocketUser) or, with o->min set, a group (SocketGroup,
  * MTAGroup) that exists, by name or number, into a string field. */
 static const char *
-config_set_account(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_account(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	const char *why = config_check_id(l, v, v, o->min != 0);
 
@@ -731,8 +766,8 @@ config_set_account(struct config_loader *l, const struct config_option *o,
 }
 
 static const char *
-config_set_userid(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_userid(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	const char *colon = strchr(v, ':'), *why;
 
@@ -754,8 +789,7 @@ config_set_userid(struct config_loader *l, const struct config_option *o,
 /* One server: addr, addr@port, v4:port or [v6]:port (item is changed)
  * into *ns. @return NULL or the reason. */
 static const char *
-config_server(struct config_loader *l, char *item,
-    struct config_nameserver *ns)
+config_server(struct config_loader *l, char *item, struct config_nameserver *ns)
 {
 	char *sep = strrchr(item, '@'), *addr;
 	struct table_ip ip;
@@ -785,10 +819,10 @@ config_server(struct config_loader *l, char *item,
 
 /* Name servers: a comma list of addr, addr@port, v4:port or [v6]:port. */
 static const char *
-config_set_nameservers(struct config_loader *l,
-    const struct config_option *o, const char *v)
+config_set_nameservers(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
-	struct config_strlist items = { 0 };
+	struct config_strlist items = {0};
 	struct config_nameserver *ns;
 	const char *why = NULL;
 	size_t i;
@@ -810,8 +844,8 @@ config_set_nameservers(struct config_loader *l,
 /* ---- key rotation (config_rotate.c holds the rules) ---- */
 
 static const char *
-config_set_duration(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_duration(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	const char *why;
 	unsigned n;
@@ -826,23 +860,23 @@ config_set_duration(struct config_loader *l, const struct config_option *o,
 }
 
 static const char *
-config_set_rotate_keys(struct config_loader *l, const struct config_option *o,
-    const char *v)
+config_set_rotate_keys(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	struct config_rotate *r = &l->cfg->rotate;
-	struct config_strlist items = { 0 };
+	struct config_strlist items = {0};
 	const char *why;
 
 	config_split(v, &items);
-	why = config_rotate_types(&items, r->types, &r->n_types, l->why,
-	    sizeof(l->why));
+	why = config_rotate_types(
+	    &items, r->types, &r->n_types, l->why, sizeof(l->why));
 	config_strlist_free(&items);
 	return why;
 }
 
 static const char *
-config_set_update_server(struct config_loader *l,
-    const struct config_option *o, const char *v)
+config_set_update_server(
+    struct config_loader *l, const struct config_option *o, const char *v)
 {
 	char *item = xstrdup(v);
 	const char *why;
@@ -859,178 +893,163 @@ config_set_update_server(struct config_loader *l,
 #define F(field) offsetof(struct config, field)
 
 static const struct config_word config_words_quarantine[] = {
-	{ "hold", CONFIG_QUARANTINE_HOLD }, { "header", CONFIG_QUARANTINE_HEADER },
-	{ "yes", CONFIG_QUARANTINE_HOLD }, { "no", CONFIG_QUARANTINE_HEADER },
-	{ NULL, 0 },
+    {"hold", CONFIG_QUARANTINE_HOLD},
+    {"header", CONFIG_QUARANTINE_HEADER},
+    {"yes", CONFIG_QUARANTINE_HOLD},
+    {"no", CONFIG_QUARANTINE_HEADER},
+    {NULL, 0},
 };
 static const struct config_word config_words_dns_error[] = {
-	{ "accept", CONFIG_ACTION_ACCEPT }, { "tempfail", CONFIG_ACTION_TEMPFAIL },
-	{ NULL, 0 },
+    {"accept", CONFIG_ACTION_ACCEPT},
+    {"tempfail", CONFIG_ACTION_TEMPFAIL},
+    {NULL, 0},
 };
 static const struct config_word config_words_action[] = {
-	{ "accept", CONFIG_ACTION_ACCEPT }, { "tempfail", CONFIG_ACTION_TEMPFAIL },
-	{ "reject", CONFIG_ACTION_REJECT }, { NULL, 0 },
+    {"accept", CONFIG_ACTION_ACCEPT},
+    {"tempfail", CONFIG_ACTION_TEMPFAIL},
+    {"reject", CONFIG_ACTION_REJECT},
+    {NULL, 0},
 };
 static const struct config_word config_words_orgdomain[] = {
-	{ "treewalk", CONFIG_ORGDOMAIN_TREEWALK }, { "psl", CONFIG_ORGDOMAIN_PSL },
-	{ NULL, 0 },
+    {"treewalk", CONFIG_ORGDOMAIN_TREEWALK},
+    {"psl", CONFIG_ORGDOMAIN_PSL},
+    {NULL, 0},
 };
 static const struct config_word config_words_body_length[] = {
-	{ "policy", CONFIG_BODY_LENGTH_POLICY },
-	{ "accept", CONFIG_BODY_LENGTH_ACCEPT }, { NULL, 0 },
+    {"policy", CONFIG_BODY_LENGTH_POLICY},
+    {"accept", CONFIG_BODY_LENGTH_ACCEPT},
+    {NULL, 0},
 };
 static const struct config_word config_words_publish[] = {
-	{ "manual", CONFIG_ROTATE_MANUAL }, { "update", CONFIG_ROTATE_UPDATE },
-	{ NULL, 0 },
+    {"manual", CONFIG_ROTATE_MANUAL},
+    {"update", CONFIG_ROTATE_UPDATE},
+    {NULL, 0},
 };
 static const struct config_word config_words_alg[] = {
-	{ "rsa-sha256", CONFIG_ALG_RSA_SHA256 },
-	{ "ed25519-sha256", CONFIG_ALG_ED25519_SHA256 }, { NULL, 0 },
+    {"rsa-sha256", CONFIG_ALG_RSA_SHA256},
+    {"ed25519-sha256", CONFIG_ALG_ED25519_SHA256},
+    {NULL, 0},
 };
 
 static const struct config_option config_options[] = {
-	{ "Socket", NULL, config_set_socket, 0, 0, 0, NULL },
-	{ "UserID", NULL, config_set_userid, 0, 0, 0, NULL },
-	{ "UMask", NULL, config_set_octal, F(umask), 0, 0777, NULL },
-	{ "SocketUser", NULL, config_set_account, F(socket_user), 0, 0, NULL },
-	{ "SocketGroup", NULL, config_set_account, F(socket_group), 1, 0,
-	    NULL },
-	{ "SocketMode", NULL, config_set_octal, F(socket_mode), 0, 0777,
-	    NULL },
-	{ "MTAGroup", NULL, config_set_account, F(mta_group), 1, 0, NULL },
-	{ "PidFile", NULL, config_set_path, F(pid_file), 0, 0, NULL },
-	{ "MaxConnections", NULL, config_set_unsigned, F(max_connections), 0,
-	    1000000, NULL },
-	{ "MilterTimeout", NULL, config_set_unsigned, F(milter_timeout), 1,
-	    86400, NULL },
-	{ "Syslog", NULL, config_set_bool, F(syslog), 0, 0, NULL },
-	{ "SyslogFacility", NULL, config_set_facility, 0, 0, 0, NULL },
-	{ "LogLevel", NULL, config_set_log_level, 0, 0, 0, NULL },
-	{ "AuthservID", NULL, config_set_authserv_id, F(authserv_id), 0, 0,
-	    NULL },
-	{ "Mode", NULL, config_set_mode, 0, 0, 0, NULL },
-	{ "KeyTable", NULL, config_set_deferred, DEFER_KEY_TABLE, 0, 0, NULL },
-	{ "SigningTable", NULL, config_set_deferred, DEFER_SIGNING_TABLE, 0, 0,
-	    NULL },
-	{ "MultipleSignatures", NULL, config_set_bool,
-	    F(multiple_signatures), 0, 0, NULL },
-	{ "InternalHosts", NULL, config_set_deferred, DEFER_INTERNAL, 0, 0,
-	    NULL },
-	{ "ExternalIgnoreList", NULL, config_set_deferred,
-	    DEFER_EXTERNAL_IGNORE, 0, 0, NULL },
-	{ "TrustedForwarders", NULL, config_set_deferred,
-	    DEFER_TRUSTED_FORWARDERS, 0, 0, NULL },
-	{ "Domain", NULL, config_set_deferred, DEFER_DOMAIN, 0, 0, NULL },
-	{ "SubDomains", NULL, config_set_bool, F(sub_domains), 0, 0, NULL },
-	{ "Selector", NULL, config_set_string, F(selector), 0, 0, NULL },
-	{ "KeyFile", NULL, config_set_path, F(key_file), 0, 0, NULL },
-	{ "Canonicalization", NULL, config_set_canon, 0, 0, 0, NULL },
-	{ "SignatureAlgorithm", NULL, config_set_enum, F(sign_alg), 0, 0,
-	    config_words_alg },
-	{ "SignHeaders", NULL, config_set_headers, F(sign_headers), 0, 0,
-	    NULL },
-	{ "OversignHeaders", NULL, config_set_headers, F(oversign_headers), 0,
-	    0, NULL },
-	{ "MaxSignatures", NULL, config_set_unsigned, F(max_signatures), 1, 64,
-	    NULL },
-	{ "MinimumKeyBits", NULL, config_set_unsigned, F(min_key_bits),
-	    BOUND_RSA_MIN_BITS, BOUND_RSA_MAX_BITS, NULL },
-	{ "RequireSafeKeys", NULL, config_set_bool, F(require_safe_keys), 0, 0,
-	    NULL },
-	{ "BodyLengthPolicy", NULL, config_set_enum, F(body_length), 0, 0,
-	    config_words_body_length },
-	{ "RequiredFrom", NULL, config_set_bool, F(required_from), 0, 0,
-	    NULL },
-	{ "Nameservers", NULL, config_set_nameservers, 0, 0, 0, NULL },
-	{ "DNSTimeout", NULL, config_set_unsigned, F(dns_timeout), 1, 300,
-	    NULL },
-	{ "DNSCacheSize", NULL, config_set_unsigned, F(dns_cache_size), 0,
-	    10000000, NULL },
-	{ "DNSTimeBudget", NULL, config_set_unsigned, F(dns_time_budget), 1,
-	    3600, NULL },
-	{ "RejectFailures", NULL, config_set_bool, F(reject_failures), 0, 0,
-	    NULL },
-	{ "Quarantine", NULL, config_set_enum, F(quarantine), 0, 0,
-	    config_words_quarantine },
-	{ "OnDNSError", "On-DNSError", config_set_enum, F(on_dns_error), 0, 0,
-	    config_words_dns_error },
-	{ "OnInternalError", "On-InternalError", config_set_enum,
-	    F(on_internal_error), 0, 0, config_words_action },
-	{ "SPFRejectFail", NULL, config_set_bool, F(spf_reject_fail), 0, 0,
-	    NULL },
-	{ "OrgDomain", NULL, config_set_enum, F(org_domain), 0, 0,
-	    config_words_orgdomain },
-	{ "PublicSuffixList", NULL, config_set_path, F(public_suffix_list), 0,
-	    0, NULL },
-	{ "SpoolDir", NULL, config_set_path, F(spool_dir), 0, 0, NULL },
-	{ "ReportOrgName", NULL, config_set_string, F(report_org_name), 0, 0,
-	    NULL },
-	{ "ReportEmail", NULL, config_set_email, F(report_email), 0, 0, NULL },
-	{ "ARCDomain", NULL, config_set_string, F(arc_domain), 0, 0, NULL },
-	{ "ARCSelector", NULL, config_set_string, F(arc_selector), 0, 0,
-	    NULL },
-	{ "ARCKeyFile", NULL, config_set_path, F(arc_key_file), 0, 0, NULL },
-	{ "ARCSealInbound", NULL, config_set_bool, F(arc_seal_inbound), 0, 0,
-	    NULL },
-	{ "ARCSealHosts", NULL, config_set_deferred, DEFER_ARC_SEAL_HOSTS, 0,
-	    0, NULL },
-	{ "ARCSealRecipientDomains", NULL, config_set_domains,
-	    F(arc_seal_rcpt), 0, 0, NULL },
-	{ "TrustedARCSealers", NULL, config_set_domain_patterns,
-	    F(trusted_arc_sealers), 0, 0, NULL },
-	{ "NoReportsTo", NULL, config_set_domains, F(no_reports_to), 0, 0,
-	    NULL },
-	{ "FailureReports", NULL, config_set_bool, F(failure_reports), 0, 0,
-	    NULL },
-	{ "FailureReportsOnNone", NULL, config_set_bool,
-	    F(failure_reports_on_none), 0, 0, NULL },
-	{ "FailureReportsSentBy", NULL, config_set_email,
-	    F(failure_reports_sent_by), 0, 0, NULL },
-	{ "FailureReportsBcc", NULL, config_set_emails,
-	    F(failure_reports_bcc), 0, 0, NULL },
-	{ "FailureReportsRedact", NULL, config_set_bool,
-	    F(failure_reports_redact), 0, 0, NULL },
-	{ "FailureReportsBodies", NULL, config_set_unsigned,
-	    F(failure_reports_bodies), 0, BOUND_FAILURE_BODY_BYTES, NULL },
-	{ "FailureReportsRateDomain", NULL, config_set_rate,
-	    F(failure_rate_domain), 0, 0, NULL },
-	{ "FailureReportsRateTo", NULL, config_set_rate, F(failure_rate_to),
-	    0, 0, NULL },
-	{ "FailureReportsMaxPerRun", NULL, config_set_unsigned,
-	    F(failure_reports_max_per_run), 1, 1000000, NULL },
-	{ "ReportCommand", NULL, config_set_string, F(report_command), 0, 0,
-	    NULL },
-	{ "RotateDomains", NULL, config_set_domains, F(rotate.domains), 0, 0,
-	    NULL },
-	{ "RotateInterval", NULL, config_set_duration, F(rotate.interval),
-	    86400, 3650L * 86400, NULL },
-	{ "RotateOverlap", NULL, config_set_duration, F(rotate.overlap), 3600,
-	    365L * 86400, NULL },
-	{ "RotateTTL", NULL, config_set_duration, F(rotate.ttl), 60, 86400,
-	    NULL },
-	{ "RotateKeys", NULL, config_set_rotate_keys, 0, 0, 0, NULL },
-	{ "RotateSelector", NULL, config_set_string, F(rotate.selector), 0, 0,
-	    NULL },
-	{ "RotatePublish", NULL, config_set_enum, F(rotate.publish), 0, 0,
-	    config_words_publish },
-	{ "RotateTSIGKey", NULL, config_set_path, F(rotate.tsig_key), 0, 0,
-	    NULL },
-	{ "RotateUpdateServer", NULL, config_set_update_server, 0, 0, 0,
-	    NULL },
-	{ "RotateAuthPort", NULL, config_set_unsigned, F(rotate.auth_port), 1,
-	    65535, NULL },
-	{ "RotateReveal", NULL, config_set_bool, F(rotate.reveal), 0, 0,
-	    NULL },
-	{ "RotateStateDir", NULL, config_set_path, F(rotate.state_dir), 0, 0,
-	    NULL },
-	{ "RotateKeyDir", NULL, config_set_path, F(rotate.key_dir), 0, 0,
-	    NULL },
-	{ "MetricsListen", NULL, config_set_metrics_listen, F(metrics_listen),
-	    0, 0, NULL },
-	{ "MetricsDomains", NULL, config_set_domains, F(metrics_domains), 0, 0,
-	    NULL },
-	{ "KeyMaxAge", NULL, config_set_unsigned, F(key_max_age), 1, 36500,
-	    NULL },
+    {"Socket", NULL, config_set_socket, 0, 0, 0, NULL},
+    {"UserID", NULL, config_set_userid, 0, 0, 0, NULL},
+    {"UMask", NULL, config_set_octal, F(umask), 0, 0777, NULL},
+    {"SocketUser", NULL, config_set_account, F(socket_user), 0, 0, NULL},
+    {"SocketGroup", NULL, config_set_account, F(socket_group), 1, 0, NULL},
+    {"SocketMode", NULL, config_set_octal, F(socket_mode), 0, 0777, NULL},
+    {"MTAGroup", NULL, config_set_account, F(mta_group), 1, 0, NULL},
+    {"PidFile", NULL, config_set_path, F(pid_file), 0, 0, NULL},
+    {"MaxConnections", NULL, config_set_unsigned, F(max_connections), 0,
+        1000000, NULL},
+    {"MilterTimeout", NULL, config_set_unsigned, F(milter_timeout), 1, 86400,
+        NULL},
+    {"Syslog", NULL, config_set_bool, F(syslog), 0, 0, NULL},
+    {"SyslogFacility", NULL, config_set_facility, 0, 0, 0, NULL},
+    {"LogLevel", NULL, config_set_log_level, 0, 0, 0, NULL},
+    {"AuthservID", NULL, config_set_authserv_id, F(authserv_id), 0, 0, NULL},
+    {"Mode", NULL, config_set_mode, 0, 0, 0, NULL},
+    {"KeyTable", NULL, config_set_deferred, DEFER_KEY_TABLE, 0, 0, NULL},
+    {"SigningTable", NULL, config_set_deferred, DEFER_SIGNING_TABLE, 0, 0,
+        NULL},
+    {"MultipleSignatures", NULL, config_set_bool, F(multiple_signatures), 0, 0,
+        NULL},
+    {"InternalHosts", NULL, config_set_deferred, DEFER_INTERNAL, 0, 0, NULL},
+    {"ExternalIgnoreList", NULL, config_set_deferred, DEFER_EXTERNAL_IGNORE, 0,
+        0, NULL},
+    {"TrustedForwarders", NULL, config_set_deferred, DEFER_TRUSTED_FORWARDERS,
+        0, 0, NULL},
+    {"Domain", NULL, config_set_deferred, DEFER_DOMAIN, 0, 0, NULL},
+    {"SubDomains", NULL, config_set_bool, F(sub_domains), 0, 0, NULL},
+    {"Selector", NULL, config_set_string, F(selector), 0, 0, NULL},
+    {"KeyFile", NULL, config_set_path, F(key_file), 0, 0, NULL},
+    {"Canonicalization", NULL, config_set_canon, 0, 0, 0, NULL},
+    {"SignatureAlgorithm", NULL, config_set_enum, F(sign_alg), 0, 0,
+        config_words_alg},
+    {"SignHeaders", NULL, config_set_headers, F(sign_headers), 0, 0, NULL},
+    {"OversignHeaders", NULL, config_set_headers, F(oversign_headers), 0, 0,
+        NULL},
+    {"MaxSignatures", NULL, config_set_unsigned, F(max_signatures), 1, 64,
+        NULL},
+    {"MinimumKeyBits", NULL, config_set_unsigned, F(min_key_bits),
+        BOUND_RSA_MIN_BITS, BOUND_RSA_MAX_BITS, NULL},
+    {"RequireSafeKeys", NULL, config_set_bool, F(require_safe_keys), 0, 0,
+        NULL},
+    {"BodyLengthPolicy", NULL, config_set_enum, F(body_length), 0, 0,
+        config_words_body_length},
+    {"RequiredFrom", NULL, config_set_bool, F(required_from), 0, 0, NULL},
+    {"Nameservers", NULL, config_set_nameservers, 0, 0, 0, NULL},
+    {"DNSTimeout", NULL, config_set_unsigned, F(dns_timeout), 1, 300, NULL},
+    {"DNSCacheSize", NULL, config_set_unsigned, F(dns_cache_size), 0, 10000000,
+        NULL},
+    {"DNSTimeBudget", NULL, config_set_unsigned, F(dns_time_budget), 1, 3600,
+        NULL},
+    {"RejectFailures", NULL, config_set_bool, F(reject_failures), 0, 0, NULL},
+    {"Quarantine", NULL, config_set_enum, F(quarantine), 0, 0,
+        config_words_quarantine},
+    {"OnDNSError", "On-DNSError", config_set_enum, F(on_dns_error), 0, 0,
+        config_words_dns_error},
+    {"OnInternalError", "On-InternalError", config_set_enum,
+        F(on_internal_error), 0, 0, config_words_action},
+    {"SPFRejectFail", NULL, config_set_bool, F(spf_reject_fail), 0, 0, NULL},
+    {"OrgDomain", NULL, config_set_enum, F(org_domain), 0, 0,
+        config_words_orgdomain},
+    {"PublicSuffixList", NULL, config_set_path, F(public_suffix_list), 0, 0,
+        NULL},
+    {"SpoolDir", NULL, config_set_path, F(spool_dir), 0, 0, NULL},
+    {"ReportOrgName", NULL, config_set_string, F(report_org_name), 0, 0, NULL},
+    {"ReportEmail", NULL, config_set_email, F(report_email), 0, 0, NULL},
+    {"ARCDomain", NULL, config_set_string, F(arc_domain), 0, 0, NULL},
+    {"ARCSelector", NULL, config_set_string, F(arc_selector), 0, 0, NULL},
+    {"ARCKeyFile", NULL, config_set_path, F(arc_key_file), 0, 0, NULL},
+    {"ARCSealInbound", NULL, config_set_bool, F(arc_seal_inbound), 0, 0, NULL},
+    {"ARCSealHosts", NULL, config_set_deferred, DEFER_ARC_SEAL_HOSTS, 0, 0,
+        NULL},
+    {"ARCSealRecipientDomains", NULL, config_set_domains, F(arc_seal_rcpt), 0,
+        0, NULL},
+    {"TrustedARCSealers", NULL, config_set_domain_patterns,
+        F(trusted_arc_sealers), 0, 0, NULL},
+    {"NoReportsTo", NULL, config_set_domains, F(no_reports_to), 0, 0, NULL},
+    {"FailureReports", NULL, config_set_bool, F(failure_reports), 0, 0, NULL},
+    {"FailureReportsOnNone", NULL, config_set_bool, F(failure_reports_on_none),
+        0, 0, NULL},
+    {"FailureReportsSentBy", NULL, config_set_email, F(failure_reports_sent_by),
+        0, 0, NULL},
+    {"FailureReportsBcc", NULL, config_set_emails, F(failure_reports_bcc), 0, 0,
+        NULL},
+    {"FailureReportsRedact", NULL, config_set_bool, F(failure_reports_redact),
+        0, 0, NULL},
+    {"FailureReportsBodies", NULL, config_set_unsigned,
+        F(failure_reports_bodies), 0, BOUND_FAILURE_BODY_BYTES, NULL},
+    {"FailureReportsRateDomain", NULL, config_set_rate, F(failure_rate_domain),
+        0, 0, NULL},
+    {"FailureReportsRateTo", NULL, config_set_rate, F(failure_rate_to), 0, 0,
+        NULL},
+    {"FailureReportsMaxPerRun", NULL, config_set_unsigned,
+        F(failure_reports_max_per_run), 1, 1000000, NULL},
+    {"ReportCommand", NULL, config_set_string, F(report_command), 0, 0, NULL},
+    {"RotateDomains", NULL, config_set_domains, F(rotate.domains), 0, 0, NULL},
+    {"RotateInterval", NULL, config_set_duration, F(rotate.interval), 86400,
+        3650L * 86400, NULL},
+    {"RotateOverlap", NULL, config_set_duration, F(rotate.overlap), 3600,
+        365L * 86400, NULL},
+    {"RotateTTL", NULL, config_set_duration, F(rotate.ttl), 60, 86400, NULL},
+    {"RotateKeys", NULL, config_set_rotate_keys, 0, 0, 0, NULL},
+    {"RotateSelector", NULL, config_set_string, F(rotate.selector), 0, 0, NULL},
+    {"RotatePublish", NULL, config_set_enum, F(rotate.publish), 0, 0,
+        config_words_publish},
+    {"RotateTSIGKey", NULL, config_set_path, F(rotate.tsig_key), 0, 0, NULL},
+    {"RotateUpdateServer", NULL, config_set_update_server, 0, 0, 0, NULL},
+    {"RotateAuthPort", NULL, config_set_unsigned, F(rotate.auth_port), 1, 65535,
+        NULL},
+    {"RotateReveal", NULL, config_set_bool, F(rotate.reveal), 0, 0, NULL},
+    {"RotateStateDir", NULL, config_set_path, F(rotate.state_dir), 0, 0, NULL},
+    {"RotateKeyDir", NULL, config_set_path, F(rotate.key_dir), 0, 0, NULL},
+    {"MetricsListen", NULL, config_set_metrics_listen, F(metrics_listen), 0, 0,
+        NULL},
+    {"MetricsDomains", NULL, config_set_domains, F(metrics_domains), 0, 0,
+        NULL},
+    {"KeyMaxAge", NULL, config_set_unsigned, F(key_max_age), 1, 36500, NULL},
 };
 
 #define CONFIG_N_OPTIONS (sizeof(config_options) / sizeof(config_options[0]))
@@ -1088,8 +1107,10 @@ config_read_lines(struct config_loader *l, const char *text, size_t len)
 			continue;
 		}
 		if (seen[o - config_options] != 0) {
-			config_err(l, c->line, o->name, "given twice (first "
-			    "on line %u)", seen[o - config_options]);
+			config_err(l, c->line, o->name,
+			    "given twice (first "
+			    "on line %u)",
+			    seen[o - config_options]);
 			continue;
 		}
 		seen[o - config_options] = c->line;
@@ -1111,7 +1132,8 @@ config_table_spec(struct config_loader *l, const char *spec)
 	char *joined, *out;
 	size_t n;
 
-	if (strncmp(spec, "file:", 5) == 0 || strncmp(spec, "refile:", 7) == 0) {
+	if (strncmp(spec, "file:", 5) == 0 ||
+	    strncmp(spec, "refile:", 7) == 0) {
 		path = strchr(spec, ':') + 1;
 		prefix = spec[0] == 'f' ? "file:" : "refile:";
 	}
@@ -1141,8 +1163,8 @@ config_relay(struct config_loader *l, enum config_deferred d,
 		return;
 	}
 	for (; (nl = strchr(p, '\n')) != NULL; p = nl + 1)
-		config_err(l, l->deferred_line[d], option, "%.*s",
-		    (int)(nl - p), p);
+		config_err(
+		    l, l->deferred_line[d], option, "%.*s", (int)(nl - p), p);
 }
 
 static void
@@ -1159,15 +1181,15 @@ config_load_hosts(struct config_loader *l, enum config_deferred d,
 	    l->deferred_line[d], option);
 	full = config_table_spec(l, spec);
 	buf_init(&err, 64 * 1024);
-	config_relay(l, d, option, table_hosts_open(full, where, ret, &err),
-	    &err);
+	config_relay(
+	    l, d, option, table_hosts_open(full, where, ret, &err), &err);
 	buf_free(&err);
 	free(full);
 }
 
 static struct table *
-config_load_table(struct config_loader *l, enum config_deferred d,
-    const char *option)
+config_load_table(
+    struct config_loader *l, enum config_deferred d, const char *option)
 {
 	const char *spec = l->deferred[d];
 	struct table *t = NULL;
@@ -1176,10 +1198,12 @@ config_load_table(struct config_loader *l, enum config_deferred d,
 
 	if (spec == NULL)
 		return NULL;
-	if (strncmp(spec, "file:", 5) != 0 && strncmp(spec, "refile:", 7) != 0 &&
-	    spec[0] != '/') {
-		config_err(l, l->deferred_line[d], option, "\"%s\": want "
-		    "file:PATH, refile:PATH or an absolute path", spec);
+	if (strncmp(spec, "file:", 5) != 0 &&
+	    strncmp(spec, "refile:", 7) != 0 && spec[0] != '/') {
+		config_err(l, l->deferred_line[d], option,
+		    "\"%s\": want "
+		    "file:PATH, refile:PATH or an absolute path",
+		    spec);
 		return NULL;
 	}
 	full = config_table_spec(l, spec);
@@ -1206,10 +1230,10 @@ config_key_read(struct config_loader *l, struct config_key *k,
 	int r;
 
 	buf_init(&why, sizeof(l->why) - 40);
-	if ((r = dkim_key_load_private(k->path, !require_safe, &k->key,
-	    &why)) != 0) {
-		config_whyf(l, "%s%s", buf_cstr(&why), r == -EPERM ?
-		    ", or set RequireSafeKeys no" : "");
+	if ((r = dkim_key_load_private(
+	         k->path, !require_safe, &k->key, &why)) != 0) {
+		config_whyf(l, "%s%s", buf_cstr(&why),
+		    r == -EPERM ? ", or set RequireSafeKeys no" : "");
 		buf_free(&why);
 		return l->why;
 	}
@@ -1218,22 +1242,25 @@ config_key_read(struct config_loader *l, struct config_key *k,
 	k->bits = dkim_privkey_bits(k->key);
 	k->alg = alg;
 	if (want == CONFIG_ALG_RSA_SHA256 && alg != DKIM_ALG_RSA_SHA256)
-		return config_whyf(l, "%s: an Ed25519 key cannot sign "
-		    "rsa-sha256", k->path);
-	if (want == CONFIG_ALG_ED25519_SHA256 &&
-	    alg != DKIM_ALG_ED25519_SHA256)
-		return config_whyf(l, "%s: an RSA key cannot sign "
-		    "ed25519-sha256", k->path);
+		return config_whyf(l,
+		    "%s: an Ed25519 key cannot sign "
+		    "rsa-sha256",
+		    k->path);
+	if (want == CONFIG_ALG_ED25519_SHA256 && alg != DKIM_ALG_ED25519_SHA256)
+		return config_whyf(l,
+		    "%s: an RSA key cannot sign "
+		    "ed25519-sha256",
+		    k->path);
 	return NULL;
 }
 
 /* Split a KeyTable value "domain:selector:keyfile[:algorithm]" into k.
  * @return NULL, or the reason. */
 static const char *
-config_key_fields(struct config_loader *l, const char *value,
-    const char *dir, struct config_key *k, enum config_alg *want)
+config_key_fields(struct config_loader *l, const char *value, const char *dir,
+    struct config_key *k, enum config_alg *want)
 {
-	char *f[5] = { NULL }, *copy = xstrdup(value), *p = copy;
+	char *f[5] = {NULL}, *copy = xstrdup(value), *p = copy;
 	const char *why = NULL;
 	size_t n = 0;
 	int alg;
@@ -1253,14 +1280,16 @@ config_key_fields(struct config_loader *l, const char *value,
 		why = config_whyf(l, "\"%s\": not a selector", f[1]);
 	else if (strchr(f[2], '%') != NULL)
 		why = "'%' in a key file name is not supported (keys are "
-		    "loaded once, at startup)";
+		      "loaded once, at startup)";
 	if (why == NULL && n == 4) {
 		for (alg = 0; config_words_alg[alg].word != NULL; alg++)
 			if (strcasecmp(f[3], config_words_alg[alg].word) == 0)
 				break;
 		if (config_words_alg[alg].word == NULL)
-			why = config_whyf(l, "\"%s\": want rsa-sha256 or "
-			    "ed25519-sha256", f[3]);
+			why = config_whyf(l,
+			    "\"%s\": want rsa-sha256 or "
+			    "ed25519-sha256",
+			    f[3]);
 		else
 			*want = config_words_alg[alg].value;
 	}
@@ -1294,8 +1323,8 @@ config_load_key_table(struct config_loader *l)
 	const char *why;
 	size_t i;
 
-	cfg->keys = xcalloc(kt->n_entries ? kt->n_entries : 1,
-	    sizeof(*cfg->keys));
+	cfg->keys =
+	    xcalloc(kt->n_entries ? kt->n_entries : 1, sizeof(*cfg->keys));
 	cfg->n_keys = kt->n_entries;
 	for (i = 0; i < kt->n_entries; i++) {
 		struct config_key *k = &cfg->keys[i];
@@ -1306,8 +1335,8 @@ config_load_key_table(struct config_loader *l)
 		want = cfg->sign_alg;
 		why = config_key_fields(l, e->value, dir, k, &want);
 		if (why == NULL)
-			why = config_key_read(l, k, want,
-			    cfg->require_safe_keys);
+			why =
+			    config_key_read(l, k, want, cfg->require_safe_keys);
 		if (why != NULL) {
 			buf_addf(l->errors, "%s: %s\n", k->where, why);
 			l->status = -EINVAL;
@@ -1325,10 +1354,10 @@ config_link_signing_table(struct config_loader *l)
 	const struct table_entry *k;
 	size_t i, n;
 
-	cfg->signing_key = xcalloc(st->n_entries ? st->n_entries : 1,
-	    sizeof(size_t));
-	cfg->signing_identity = xcalloc(st->n_entries ? st->n_entries : 1,
-	    sizeof(char *));
+	cfg->signing_key =
+	    xcalloc(st->n_entries ? st->n_entries : 1, sizeof(size_t));
+	cfg->signing_identity =
+	    xcalloc(st->n_entries ? st->n_entries : 1, sizeof(char *));
 	for (i = 0; i < st->n_entries; i++) {
 		const struct table_entry *e = &st->entries[i];
 		const char *v = e->value, *sp;
@@ -1342,8 +1371,10 @@ config_link_signing_table(struct config_loader *l)
 			continue;
 		}
 		if (*sp != '\0' && sp[strcspn(sp, " \t")] != '\0') {
-			buf_addf(l->errors, "%s:%u: want a KeyTable name and "
-			    "at most a signer\n", st->path, e->line);
+			buf_addf(l->errors,
+			    "%s:%u: want a KeyTable name and "
+			    "at most a signer\n",
+			    st->path, e->line);
 			l->status = -EINVAL;
 			continue;
 		}
@@ -1351,8 +1382,10 @@ config_link_signing_table(struct config_loader *l)
 			cfg->signing_identity[i] = xstrdup(sp);
 		k = cfg->key_table ? table_lookup(cfg->key_table, v, n) : NULL;
 		if (k == NULL) {
-			buf_addf(l->errors, "%s:%u: \"%.*s\" is not in the "
-			    "KeyTable\n", st->path, e->line, (int)n, v);
+			buf_addf(l->errors,
+			    "%s:%u: \"%.*s\" is not in the "
+			    "KeyTable\n",
+			    st->path, e->line, (int)n, v);
 			l->status = -EINVAL;
 			continue;
 		}
@@ -1375,8 +1408,8 @@ config_load_domains(struct config_loader *l)
 		return;
 	if (strncmp(spec, "file:", 5) != 0 && strncmp(spec, "refile:", 7) &&
 	    spec[0] != '/') {
-		static const struct config_option o = { "Domain", NULL, NULL,
-			F(domains), 0, 0, NULL };
+		static const struct config_option o = {
+		    "Domain", NULL, NULL, F(domains), 0, 0, NULL};
 
 		if ((why = config_set_domains(l, &o, spec)) != NULL)
 			config_err(l, l->deferred_line[DEFER_DOMAIN], "Domain",
@@ -1387,14 +1420,15 @@ config_load_domains(struct config_loader *l)
 		return;
 	for (i = 0; i < t->n_entries; i++) {
 		if (!config_domain_ok(t->entries[i].key)) {
-			buf_addf(l->errors, "%s:%u: \"%s\": not a domain "
-			    "name\n", t->path, t->entries[i].line,
-			    t->entries[i].key);
+			buf_addf(l->errors,
+			    "%s:%u: \"%s\": not a domain "
+			    "name\n",
+			    t->path, t->entries[i].line, t->entries[i].key);
 			l->status = -EINVAL;
 			continue;
 		}
-		cfg->domains.v = xrealloc(cfg->domains.v,
-		    (cfg->domains.n + 1) * sizeof(char *));
+		cfg->domains.v = xrealloc(
+		    cfg->domains.v, (cfg->domains.n + 1) * sizeof(char *));
 		cfg->domains.v[cfg->domains.n++] = xstrdup(t->entries[i].key);
 	}
 	table_free(t);
@@ -1414,21 +1448,25 @@ config_load_key_file(struct config_loader *l)
 	    cfg->key_file == NULL)
 		return;
 	if (cfg->domains.n == 0 && l->deferred[DEFER_DOMAIN] != NULL)
-		return;	/* the Domain line had its error */
+		return; /* the Domain line had its error */
 	if (cfg->domains.n == 0 || cfg->selector == NULL ||
 	    cfg->key_file == NULL) {
-		config_err(l, line, "Domain", "Domain, Selector and KeyFile "
+		config_err(l, line, "Domain",
+		    "Domain, Selector and KeyFile "
 		    "go together");
 		return;
 	}
 	if (l->deferred[DEFER_SIGNING_TABLE] != NULL) {
-		config_err(l, line, "Domain", "use either Domain, Selector "
+		config_err(l, line, "Domain",
+		    "use either Domain, Selector "
 		    "and KeyFile or SigningTable and KeyTable, not both");
 		return;
 	}
 	if (!config_domain_ok(cfg->selector)) {
-		config_err(l, l->selector_line, "Selector", "\"%s\": not a "
-		    "selector", cfg->selector);
+		config_err(l, l->selector_line, "Selector",
+		    "\"%s\": not a "
+		    "selector",
+		    cfg->selector);
 		return;
 	}
 	k = cfg->keys = xcalloc(1, sizeof(*cfg->keys));
@@ -1438,8 +1476,8 @@ config_load_key_file(struct config_loader *l)
 	k->selector = xstrdup(cfg->selector);
 	k->path = xstrdup(cfg->key_file);
 	k->where = config_where(l->file, l->key_file_line);
-	if ((why = config_key_read(l, k, cfg->sign_alg,
-	    cfg->require_safe_keys)) != NULL)
+	if ((why = config_key_read(
+	         l, k, cfg->sign_alg, cfg->require_safe_keys)) != NULL)
 		config_err(l, l->key_file_line, "KeyFile", "%s", why);
 }
 
@@ -1459,37 +1497,43 @@ config_load_arc(struct config_loader *l)
 	int r;
 
 	if (!some && seals)
-		config_err(l, config_option_line(cfg, cfg->arc_seal_inbound ?
-		    "ARCSealInbound" : cfg->arc_seal_rcpt.n > 0 ?
-		    "ARCSealRecipientDomains" : "ARCSealHosts"), "ARCKeyFile",
+		config_err(l,
+		    config_option_line(cfg,
+		        cfg->arc_seal_inbound      ? "ARCSealInbound"
+		        : cfg->arc_seal_rcpt.n > 0 ? "ARCSealRecipientDomains"
+		                                   : "ARCSealHosts"),
+		    "ARCKeyFile",
 		    "sealing needs ARCDomain, ARCSelector and ARCKeyFile");
 	if (!some)
 		return;
 	if (cfg->arc_domain == NULL || cfg->arc_selector == NULL ||
 	    cfg->arc_key_file == NULL) {
-		config_err(l, kline, "ARCKeyFile", "ARCDomain, ARCSelector "
+		config_err(l, kline, "ARCKeyFile",
+		    "ARCDomain, ARCSelector "
 		    "and ARCKeyFile go together");
 		return;
 	}
 	if (!config_domain_ok(cfg->arc_domain))
-		config_err(l, config_option_line(cfg, "ARCDomain"),
-		    "ARCDomain", "\"%s\": not a domain name", cfg->arc_domain);
+		config_err(l, config_option_line(cfg, "ARCDomain"), "ARCDomain",
+		    "\"%s\": not a domain name", cfg->arc_domain);
 	if (!config_domain_ok(cfg->arc_selector))
 		config_err(l, config_option_line(cfg, "ARCSelector"),
-		    "ARCSelector", "\"%s\": not a selector",
-		    cfg->arc_selector);
+		    "ARCSelector", "\"%s\": not a selector", cfg->arc_selector);
 	if (!seals)
-		config_err(l, kline, "ARCKeyFile", "seals nothing: set "
+		config_err(l, kline, "ARCKeyFile",
+		    "seals nothing: set "
 		    "ARCSealInbound, ARCSealHosts or ARCSealRecipientDomains");
 	buf_init(&why, sizeof(l->why) - 40);
-	r = dkim_key_load_private(cfg->arc_key_file, !cfg->require_safe_keys,
-	    &cfg->arc_key, &why);
+	r = dkim_key_load_private(
+	    cfg->arc_key_file, !cfg->require_safe_keys, &cfg->arc_key, &why);
 	if (r != 0)
 		config_err(l, kline, "ARCKeyFile", "%s%s", buf_cstr(&why),
 		    r == -EPERM ? ", or set RequireSafeKeys no" : "");
 	else if (dkim_privkey_type(cfg->arc_key) != DKIM_KEY_RSA)
-		config_err(l, kline, "ARCKeyFile", "%s: not an RSA key (RFC "
-		    "8617 seals with rsa-sha256 only)", cfg->arc_key_file);
+		config_err(l, kline, "ARCKeyFile",
+		    "%s: not an RSA key (RFC "
+		    "8617 seals with rsa-sha256 only)",
+		    cfg->arc_key_file);
 	buf_free(&why);
 }
 
@@ -1527,12 +1571,14 @@ config_check(struct config_loader *l)
 	}
 	if (cfg->failure_reports && cfg->spool_dir == NULL)
 		config_err(l, config_option_line(cfg, "FailureReports"),
-		    "FailureReports", "needs SpoolDir (the milter writes "
+		    "FailureReports",
+		    "needs SpoolDir (the milter writes "
 		    "failure records there)");
 	if (cfg->failure_reports && cfg->failure_reports_sent_by == NULL &&
 	    cfg->report_email == NULL)
 		config_err(l, config_option_line(cfg, "FailureReports"),
-		    "FailureReports", "needs FailureReportsSentBy or "
+		    "FailureReports",
+		    "needs FailureReportsSentBy or "
 		    "ReportEmail (the reports' From address)");
 	if (cfg->public_suffix_list != NULL &&
 	    access(cfg->public_suffix_list, R_OK) != 0)
@@ -1573,9 +1619,9 @@ config_defaults(struct config *cfg)
 	cfg->on_internal_error = CONFIG_ACTION_ACCEPT;
 	cfg->org_domain = CONFIG_ORGDOMAIN_TREEWALK;
 	cfg->failure_reports_redact = true;
-	cfg->failure_rate_domain[0] = 1; /* 1 per policy domain */
+	cfg->failure_rate_domain[0] = 1;   /* 1 per policy domain */
 	cfg->failure_rate_domain[1] = 600; /* per 10 minutes */
-	cfg->failure_rate_to[0] = 5; /* 5 per destination */
+	cfg->failure_rate_to[0] = 5;       /* 5 per destination */
 	cfg->failure_rate_to[1] = 600;
 	cfg->failure_reports_max_per_run = 100;
 }
@@ -1679,7 +1725,7 @@ int
 config_load_mem(const char *name, const char *text, size_t len,
     struct config **ret_cfg, struct buf *errors)
 {
-	struct config_loader l = { 0 };
+	struct config_loader l = {0};
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
 	size_t i;
 
@@ -1697,17 +1743,17 @@ config_load_mem(const char *name, const char *text, size_t len,
 		cfg->oversign_headers.v[cfg->oversign_headers.n++] =
 		    xstrdup("From");
 	}
-	config_load_hosts(&l, DEFER_INTERNAL, "InternalHosts",
-	    "127.0.0.1,::1", &cfg->internal_hosts);
-	config_load_hosts(&l, DEFER_EXTERNAL_IGNORE, "ExternalIgnoreList",
-	    NULL, &cfg->external_ignore);
+	config_load_hosts(&l, DEFER_INTERNAL, "InternalHosts", "127.0.0.1,::1",
+	    &cfg->internal_hosts);
+	config_load_hosts(&l, DEFER_EXTERNAL_IGNORE, "ExternalIgnoreList", NULL,
+	    &cfg->external_ignore);
 	config_load_hosts(&l, DEFER_TRUSTED_FORWARDERS, "TrustedForwarders",
 	    NULL, &cfg->trusted_forwarders);
 	config_load_hosts(&l, DEFER_ARC_SEAL_HOSTS, "ARCSealHosts", NULL,
 	    &cfg->arc_seal_hosts);
 	cfg->key_table = config_load_table(&l, DEFER_KEY_TABLE, "KeyTable");
-	cfg->signing_table = config_load_table(&l, DEFER_SIGNING_TABLE,
-	    "SigningTable");
+	cfg->signing_table =
+	    config_load_table(&l, DEFER_SIGNING_TABLE, "SigningTable");
 	config_load_domains(&l);
 	if (cfg->key_table != NULL)
 		config_load_key_table(&l);
@@ -1757,8 +1803,7 @@ config_unref(struct config *cfg)
 {
 	if (cfg == NULL)
 		return NULL;
-	if (atomic_fetch_sub_explicit(&cfg->refs, 1,
-	    memory_order_acq_rel) == 1)
+	if (atomic_fetch_sub_explicit(&cfg->refs, 1, memory_order_acq_rel) == 1)
 		config_free(cfg);
 	return NULL;
 }

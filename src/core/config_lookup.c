@@ -45,8 +45,8 @@ config_subst(struct arena *a, const char *s, const char *domain)
 }
 
 static const char *
-config_why_none(struct arena *a, const char *what, const char *local,
-    const char *domain)
+config_why_none(
+    struct arena *a, const char *what, const char *local, const char *domain)
 {
 	size_t n = strlen(what) + strlen(local) + strlen(domain) + 4;
 	char *s = arena_alloc(a, n);
@@ -78,15 +78,15 @@ config_domain_match(const struct config *cfg, const char *domain)
 
 static int
 config_signers_table(const struct config *cfg, const char *local,
-    const char *domain, struct arena *a, struct config_signer *ret,
-    size_t max, size_t *ret_n)
+    const char *domain, struct arena *a, struct config_signer *ret, size_t max,
+    size_t *ret_n)
 {
 	const struct table_entry *m[BOUND_SIGNING_KEYS];
 	const struct table *st = cfg->signing_table;
 	size_t i, n;
 
-	n = table_lookup_address(st, local, domain, cfg->multiple_signatures,
-	    m, max < BOUND_SIGNING_KEYS ? max : BOUND_SIGNING_KEYS);
+	n = table_lookup_address(st, local, domain, cfg->multiple_signatures, m,
+	    max < BOUND_SIGNING_KEYS ? max : BOUND_SIGNING_KEYS);
 	for (i = 0; i < n; i++) {
 		size_t e = (size_t)(m[i] - st->entries);
 		const struct config_key *k = &cfg->keys[cfg->signing_key[e]];
@@ -96,8 +96,8 @@ config_signers_table(const struct config *cfg, const char *local,
 		ret[i].alg = k->alg;
 		ret[i].selector = k->selector;
 		/* opendkim.conf(5), KeyTable: a lone "%" is the domain */
-		ret[i].domain = strcmp(k->domain, "%") == 0 ? domain :
-		    k->domain;
+		ret[i].domain =
+		    strcmp(k->domain, "%") == 0 ? domain : k->domain;
 		ret[i].identity = id ? config_subst(a, id, domain) : NULL;
 		if (id != NULL && ret[i].identity == NULL)
 			return -ENOMEM;
@@ -108,8 +108,8 @@ config_signers_table(const struct config *cfg, const char *local,
 
 int
 config_table_signers(const struct config *cfg, const char *local,
-    const char *domain, struct arena *a, struct config_signer *ret,
-    size_t max, size_t *ret_n, const char **ret_why)
+    const char *domain, struct arena *a, struct config_signer *ret, size_t max,
+    size_t *ret_n, const char **ret_why)
 {
 	const char *d;
 	int r;
@@ -124,12 +124,14 @@ config_table_signers(const struct config *cfg, const char *local,
 		return 0;
 	}
 	if (cfg->signing_table != NULL) {
-		if ((r = config_signers_table(cfg, local, domain, a, ret, max,
-		    ret_n)) != 0)
+		if ((r = config_signers_table(
+		         cfg, local, domain, a, ret, max, ret_n)) != 0)
 			return r;
 		if (*ret_n == 0)
-			*ret_why = config_why_none(a, "no SigningTable entry "
-			    "for", local, domain);
+			*ret_why = config_why_none(a,
+			    "no SigningTable entry "
+			    "for",
+			    local, domain);
 		return 0;
 	}
 	if (cfg->n_keys == 1 && (d = config_domain_match(cfg, domain))) {
@@ -141,19 +143,19 @@ config_table_signers(const struct config *cfg, const char *local,
 		*ret_n = 1;
 		return 0;
 	}
-	*ret_why = cfg->domains.n > 0 ?
-	    config_why_none(a, "Domain does not list", "", domain) :
-	    "no SigningTable and no Domain configured";
+	*ret_why = cfg->domains.n > 0
+	               ? config_why_none(a, "Domain does not list", "", domain)
+	               : "no SigningTable and no Domain configured";
 	return 0;
 }
 
 int
 config_signing_keys(const struct config *cfg, const char *local,
-    const char *domain, struct arena *a, struct config_signer *ret,
-    size_t max, size_t *ret_n, const char **ret_why)
+    const char *domain, struct arena *a, struct config_signer *ret, size_t max,
+    size_t *ret_n, const char **ret_why)
 {
-	int r = config_table_signers(cfg, local, domain, a, ret, max, ret_n,
-	    ret_why);
+	int r = config_table_signers(
+	    cfg, local, domain, a, ret, max, ret_n, ret_why);
 
 	if (r != 0 || cfg->rotate.domains.n == 0 ||
 	    !(cfg->mode & CONFIG_MODE_SIGN) || max == 0)
@@ -163,22 +165,22 @@ config_signing_keys(const struct config *cfg, const char *local,
 }
 
 bool
-config_is_internal(const struct config *cfg, const struct table_ip *ip,
-    const char *hostname)
+config_is_internal(
+    const struct config *cfg, const struct table_ip *ip, const char *hostname)
 {
 	return table_hosts_match(cfg->internal_hosts, ip, hostname);
 }
 
 bool
-config_is_external_ignored(const struct config *cfg,
-    const struct table_ip *ip, const char *hostname)
+config_is_external_ignored(
+    const struct config *cfg, const struct table_ip *ip, const char *hostname)
 {
 	return table_hosts_match(cfg->external_ignore, ip, hostname);
 }
 
 bool
-config_is_trusted_forwarder(const struct config *cfg,
-    const struct table_ip *ip, const char *hostname)
+config_is_trusted_forwarder(
+    const struct config *cfg, const struct table_ip *ip, const char *hostname)
 {
 	return table_hosts_match(cfg->trusted_forwarders, ip, hostname);
 }

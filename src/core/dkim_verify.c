@@ -121,8 +121,8 @@ tag_i(struct dkim_verify *v, struct dkim_vsig *s)
 		return bad_i(v, why);
 	if (!span_in_domain(at + 1, t->value_len - local - 1, d))
 		return "i= not within d=";
-	if ((s->res->identity = arena_memdup(
-	         v->arena, t->value, t->value_len)) == NULL) {
+	if ((s->res->identity =
+	            arena_memdup(v->arena, t->value, t->value_len)) == NULL) {
 		v->nomem = true;
 		return "out of memory";
 	}

@@ -938,8 +938,8 @@ select_policy(
  * sealer recorded, whose own organizational domains were not discovered
  * (only passing identifiers of the message are). */
 static bool
-could_align(const struct dmarc_author *au, const char *id,
-    enum dmarc_align mode)
+could_align(
+    const struct dmarc_author *au, const char *id, enum dmarc_align mode)
 {
 	if (id == NULL)
 		return false;
@@ -1124,8 +1124,10 @@ eval_found(const struct dmarc_input *in, const struct dmarc_discovery *d,
 		                 unknown, NULL);
 	} else if ((unknown = temp_identifier(in, au)) != NULL) {
 		au->result = AUTH_TEMPERROR;
-		au->reason = arena_fmt(a, "DKIM or SPF check of %s did not "
-		    "complete (DNS)", unknown, NULL);
+		au->reason = arena_fmt(a,
+		    "DKIM or SPF check of %s did not "
+		    "complete (DNS)",
+		    unknown, NULL);
 	} else {
 		au->result = AUTH_FAIL;
 		au->reason = "no aligned DKIM or SPF pass";
@@ -1264,7 +1266,7 @@ eval_omitted(const struct dmarc_input *in, const struct dmarc_options *opt,
 	au->domain = first != NULL ? first : "";
 	au->result = AUTH_FAIL;
 	au->reason = "more than 8 author domains: the rest count as failing "
-		     "under p=reject";
+	             "under p=reject";
 	au->requested = au->evaluated = DMARC_POLICY_REJECT;
 	fail_disposition(in, opt, au);
 }
@@ -1319,8 +1321,8 @@ dmarc_evaluate(const struct dmarc_input *in, const struct dmarc_discovery *d,
 	if (in->from_invalid &&
 	    result_rank(res->result) < result_rank(AUTH_PERMERROR)) {
 		res->result = AUTH_PERMERROR;
-		res->reason = in->from_why != NULL ? in->from_why :
-		    "several From fields";
+		res->reason =
+		    in->from_why != NULL ? in->from_why : "several From fields";
 	}
 	*ret = res;
 	return 0;

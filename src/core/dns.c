@@ -21,9 +21,9 @@ struct dns_answer_box {
 	/* then: struct dns_rr[count], the rr data bytes, the why string */
 };
 
-#define DNS_BOX(a)                                                        \
-	((struct dns_answer_box *)((char *)(a) -                           \
-	    offsetof(struct dns_answer_box, pub)))
+#define DNS_BOX(a)                                                             \
+	((struct dns_answer_box *)((char *)(a)-offsetof(                       \
+	    struct dns_answer_box, pub)))
 
 /* A byte allowed in a label of a name we query. DNS labels may hold any
  * octet (RFC 2181 section 11) and SPF domain-specs are macro-expanded
@@ -55,8 +55,7 @@ dns_name_valid(const char *name)
 			if (label == 0)
 				return false;
 			label = 0;
-		} else if (!dns_name_char(name[i]) ||
-		    ++label > BOUND_LABEL_LEN)
+		} else if (!dns_name_char(name[i]) || ++label > BOUND_LABEL_LEN)
 			return false;
 	}
 	return label > 0;
@@ -225,10 +224,9 @@ dns_type_name(enum dns_type t)
 
 /* Label values, in the order of enum dns_type's index below and enum
  * dns_outcome. */
-static const char *const dns_metric_types[] = {"A", "AAAA", "MX", "PTR",
-    "TXT"};
-static const char *const dns_metric_outcomes[] = {"answer", "nxdomain",
-    "nodata", "servfail", "timeout", "error"};
+static const char *const dns_metric_types[] = {"A", "AAAA", "MX", "PTR", "TXT"};
+static const char *const dns_metric_outcomes[] = {
+    "answer", "nxdomain", "nodata", "servfail", "timeout", "error"};
 
 static size_t
 dns_metric_type(enum dns_type t)
@@ -265,12 +263,11 @@ dns_metrics_register(struct metrics *m, struct dns_metrics *ret)
 
 	ret->queries = metrics_family(m, METRICS_COUNTER,
 	    "authmilter_dns_queries_total",
-	    "DNS queries sent to the name servers, by type and outcome.", q,
-	    2);
-	ret->duration = metrics_histogram(m,
-	    "authmilter_dns_query_duration_seconds",
-	    "Time from sending a DNS query to its answer or to giving up.",
-	    bounds, sizeof(bounds) / sizeof(bounds[0]), 1000000);
+	    "DNS queries sent to the name servers, by type and outcome.", q, 2);
+	ret->duration =
+	    metrics_histogram(m, "authmilter_dns_query_duration_seconds",
+	        "Time from sending a DNS query to its answer or to giving up.",
+	        bounds, sizeof(bounds) / sizeof(bounds[0]), 1000000);
 	ret->cache = metrics_family(m, METRICS_COUNTER,
 	    "authmilter_dns_cache_lookups_total",
 	    "DNS cache lookups, by hit or miss.", &c, 1);

@@ -46,25 +46,25 @@ struct cache_link {
 };
 
 struct cache_entry {
-	struct cache_link link;		/* LRU list; first member */
-	struct cache_entry *hnext;	/* hash chain */
+	struct cache_link link;    /* LRU list; first member */
+	struct cache_entry *hnext; /* hash chain */
 	uint64_t hash;
 	enum dns_type type;
-	uint64_t expires;		/* valid while now < expires */
-	struct dns_answer *answer;	/* one reference */
+	uint64_t expires;          /* valid while now < expires */
+	struct dns_answer *answer; /* one reference */
 	char name[];
 };
 
 struct cache {
 	pthread_mutex_t lock;
-	struct dns_resolver *backend;	/* owned */
+	struct dns_resolver *backend; /* owned */
 	struct cache_entry **buckets;
-	size_t nbuckets;		/* power of two */
-	struct cache_link lru;		/* sentinel: next = most recent */
+	size_t nbuckets;       /* power of two */
+	struct cache_link lru; /* sentinel: next = most recent */
 	size_t count, max;
 	unsigned long hits, misses;
 	uint64_t (*now)(void);
-	const struct dns_metrics *metrics;	/* borrowed, or NULL */
+	const struct dns_metrics *metrics; /* borrowed, or NULL */
 };
 
 static int cache_query_by(struct dns_resolver *, const char *, enum dns_type,
@@ -167,7 +167,7 @@ cache_insert(struct cache *c, struct cache_entry *e)
 	size_t b = e->hash & (c->nbuckets - 1);
 
 	if (old != NULL)
-		cache_remove(c, old);	/* a concurrent miss got there first */
+		cache_remove(c, old); /* a concurrent miss got there first */
 	e->hnext = c->buckets[b];
 	c->buckets[b] = e;
 	cache_lru_push(c, &e->link);
@@ -231,7 +231,7 @@ cache_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 	if (rc != 0)
 		return rc;
 	e = a->unanswered ? NULL : malloc(sizeof(*e) + (size_t)len + 1);
-	if (e != NULL) {	/* out of memory: answer, do not cache */
+	if (e != NULL) { /* out of memory: answer, do not cache */
 		memcpy(e->name, key, (size_t)len + 1);
 		e->hash = h;
 		e->type = type;
@@ -276,8 +276,8 @@ cache_of(struct dns_resolver *r)
 }
 
 void
-dns_cache_stats(struct dns_resolver *r, unsigned long *ret_hits,
-    unsigned long *ret_misses)
+dns_cache_stats(
+    struct dns_resolver *r, unsigned long *ret_hits, unsigned long *ret_misses)
 {
 	struct cache *c = cache_of(r);
 

@@ -63,12 +63,12 @@
 
 struct ldns_ctx {
 	pthread_mutex_t lock;
-	ldns_resolver **idle;		/* pool of idle resolvers */
+	ldns_resolver **idle; /* pool of idle resolvers */
 	size_t nidle, capidle;
-	char *nameservers;		/* the option, or NULL: resolv.conf */
+	char *nameservers; /* the option, or NULL: resolv.conf */
 	unsigned timeout_ms, retries;
-	char servers[256];		/* "IP@PORT ..." for reasons */
-	const struct dns_metrics *metrics;	/* borrowed, or NULL */
+	char servers[256];                 /* "IP@PORT ..." for reasons */
+	const struct dns_metrics *metrics; /* borrowed, or NULL */
 };
 
 static int backend_query_by(struct dns_resolver *, const char *, enum dns_type,
@@ -99,8 +99,9 @@ dns_ldns_dname_key(const ldns_rdf *rdf, char *out, size_t cap)
 		for (; l > 0; l--, i++) {
 			if (d[i] == 0)
 				return -1;
-			out[o++] = (char)((d[i] >= 'A' && d[i] <= 'Z') ?
-			    d[i] + 32 : d[i]);
+			out[o++] =
+			    (char)((d[i] >= 'A' && d[i] <= 'Z') ? d[i] + 32
+			                                        : d[i]);
 		}
 	}
 	out[o] = '\0';
@@ -132,8 +133,8 @@ ldns_txt_join(const ldns_rr *rr, uint8_t *buf, size_t cap, size_t *ret_len)
 }
 
 int
-dns_ldns_rr_data(const ldns_rr *rr, uint8_t *buf, size_t cap,
-    struct dns_rr *out)
+dns_ldns_rr_data(
+    const ldns_rr *rr, uint8_t *buf, size_t cap, struct dns_rr *out)
 {
 	size_t n = ldns_rr_rd_count(rr), len;
 	const ldns_rdf *d = n > 0 ? ldns_rr_rdf(rr, 0) : NULL;
@@ -194,7 +195,7 @@ ldns_push_servers(ldns_resolver *res, const char *spec)
 	ldns_rdf *rdf;
 
 	for (tok = strtok_r(copy, " \t,", &save); tok != NULL && err == NULL;
-	    tok = strtok_r(NULL, " \t,", &save)) {
+	     tok = strtok_r(NULL, " \t,", &save)) {
 		p = 53;
 		if ((at = strchr(tok, '@')) != NULL) {
 			*at++ = '\0';
@@ -210,8 +211,8 @@ ldns_push_servers(ldns_resolver *res, const char *spec)
 		if (inet_pton(AF_INET, tok, addr) == 1)
 			rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, addr);
 		else if (inet_pton(AF_INET6, tok, addr) == 1)
-			rdf = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16,
-			    addr);
+			rdf =
+			    ldns_rdf_new_frm_data(LDNS_RDF_TYPE_AAAA, 16, addr);
 		else {
 			err = "nameserver is not an IPv4 or IPv6 address";
 			break;
@@ -234,8 +235,8 @@ ldns_push_servers(ldns_resolver *res, const char *spec)
 static const char *
 ldns_make(const struct ldns_ctx *c, ldns_resolver **ret)
 {
-	struct timeval tv = { c->timeout_ms / 1000,
-		(c->timeout_ms % 1000) * 1000 };
+	struct timeval tv = {
+	    c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
 	ldns_resolver *res = NULL;
 	const char *err = NULL;
 
@@ -252,16 +253,16 @@ ldns_make(const struct ldns_ctx *c, ldns_resolver **ret)
 		ldns_resolver_deep_free(res);
 		return err;
 	}
-	ldns_resolver_set_recursive(res, true);		/* RD */
-	ldns_resolver_set_dnssec(res, true);		/* EDNS0, DO bit */
+	ldns_resolver_set_recursive(res, true); /* RD */
+	ldns_resolver_set_dnssec(res, true);    /* EDNS0, DO bit */
 	ldns_resolver_set_edns_udp_size(res, LDNS_EDNS_SIZE);
-	ldns_resolver_set_fallback(res, true);		/* TCP on TC */
-	ldns_resolver_set_defnames(res, false);		/* no search list */
+	ldns_resolver_set_fallback(res, true);  /* TCP on TC */
+	ldns_resolver_set_defnames(res, false); /* no search list */
 	ldns_resolver_set_dnsrch(res, false);
 	ldns_resolver_set_random(res, false);
 	ldns_resolver_set_timeout(res, tv);
-	ldns_resolver_set_retry(res, 1);        /* backend_query_by tries */
-	ldns_resolver_set_retrans(res, 0);	/* no sleep between tries */
+	ldns_resolver_set_retry(res, 1);   /* backend_query_by tries */
+	ldns_resolver_set_retrans(res, 0); /* no sleep between tries */
 	*ret = res;
 	return NULL;
 }
@@ -305,8 +306,7 @@ ldns_pool_put(struct ldns_ctx *c, ldns_resolver *res)
 
 	pthread_mutex_lock(&c->lock);
 	if (c->nidle == c->capidle) {
-		grown = realloc(c->idle, (c->capidle * 2 + 4) *
-		    sizeof(*grown));
+		grown = realloc(c->idle, (c->capidle * 2 + 4) * sizeof(*grown));
 		if (grown != NULL) {
 			c->idle = grown;
 			c->capidle = c->capidle * 2 + 4;
@@ -317,7 +317,7 @@ ldns_pool_put(struct ldns_ctx *c, ldns_resolver *res)
 		res = NULL;
 	}
 	pthread_mutex_unlock(&c->lock);
-	ldns_resolver_deep_free(res);	/* no room: let it go */
+	ldns_resolver_deep_free(res); /* no room: let it go */
 }
 
 int
@@ -329,8 +329,8 @@ dns_ldns_new(const struct dns_ldns_options *opt, struct dns_resolver **ret,
 	ldns_resolver *res;
 	const char *err;
 
-	c->nameservers = opt && opt->nameservers ?
-	    xstrdup(opt->nameservers) : NULL;
+	c->nameservers =
+	    opt && opt->nameservers ? xstrdup(opt->nameservers) : NULL;
 	c->timeout_ms = opt && opt->timeout_ms ? opt->timeout_ms : 5000;
 	c->retries = opt && opt->retries ? opt->retries : 2;
 	c->metrics = opt != NULL ? opt->metrics : NULL;
@@ -417,7 +417,7 @@ ldns_select(const ldns_pkt *pkt, const ldns_rdf *qname, enum dns_type type,
 			    n < BOUND_DNS_RECORDS)
 				sel[n++] = rr;
 			else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
-			    ldns_rr_rd_count(rr) > 0)
+			         ldns_rr_rd_count(rr) > 0)
 				cname = rr;
 		}
 		if (n > 0 || cname == NULL)
@@ -429,8 +429,7 @@ ldns_select(const ldns_pkt *pkt, const ldns_rdf *qname, enum dns_type type,
 
 /* Answer from a NOERROR packet. */
 static struct dns_answer *
-ldns_answer_ok(const ldns_pkt *pkt, const ldns_rdf *qname,
-    enum dns_type type)
+ldns_answer_ok(const ldns_pkt *pkt, const ldns_rdf *qname, enum dns_type type)
 {
 	const ldns_rr *sel[BOUND_DNS_RECORDS];
 	struct dns_rr rrs[BOUND_DNS_RECORDS];
@@ -441,8 +440,8 @@ ldns_answer_ok(const ldns_pkt *pkt, const ldns_rdf *qname,
 	int n = ldns_select(pkt, qname, type, sel);
 
 	if (n < 0)
-		return dns_answer_new(DNS_TEMPFAIL, 0, false,
-		    "CNAME chain too long", NULL, 0);
+		return dns_answer_new(
+		    DNS_TEMPFAIL, 0, false, "CNAME chain too long", NULL, 0);
 	if (n == 0)
 		return dns_answer_new(DNS_NODATA, ldns_neg_ttl(pkt),
 		    ldns_pkt_ad(pkt), "no record of this type", NULL, 0);
@@ -453,9 +452,9 @@ ldns_answer_ok(const ldns_pkt *pkt, const ldns_rdf *qname,
 	if ((buf = malloc(cap)) == NULL)
 		return NULL;
 	for (i = 0; i < (size_t)n; i++) {
-		if (dns_ldns_rr_data(sel[i], buf + off, cap - off,
-		    &rrs[count]) != 0)
-			continue;	/* over the bounds or malformed: drop */
+		if (dns_ldns_rr_data(
+		        sel[i], buf + off, cap - off, &rrs[count]) != 0)
+			continue; /* over the bounds or malformed: drop */
 		off += rrs[count].len + 1;
 		if (ldns_rr_ttl(sel[i]) < ttl)
 			ttl = ldns_rr_ttl(sel[i]);
@@ -463,11 +462,13 @@ ldns_answer_ok(const ldns_pkt *pkt, const ldns_rdf *qname,
 	}
 	if (count == 0)
 		a = dns_answer_new(DNS_NODATA, ldns_neg_ttl(pkt),
-		    ldns_pkt_ad(pkt), "every record malformed or over "
-		    "BOUND_TXT_BYTES", NULL, 0);
+		    ldns_pkt_ad(pkt),
+		    "every record malformed or over "
+		    "BOUND_TXT_BYTES",
+		    NULL, 0);
 	else
-		a = dns_answer_new(DNS_OK, ttl, ldns_pkt_ad(pkt), NULL, rrs,
-		    count);
+		a = dns_answer_new(
+		    DNS_OK, ttl, ldns_pkt_ad(pkt), NULL, rrs, count);
 	free(buf);
 	return a;
 }

@@ -27,7 +27,7 @@ int dns_ldns_dname_key(const ldns_rdf *rdf, char *out, size_t cap);
  * points into buf, NUL-terminated). TXT strings are joined.
  * @return 0, -E2BIG when the data does not fit buf or a TXT record is
  * over BOUND_TXT_BYTES, -EINVAL for malformed data or another type. */
-int dns_ldns_rr_data(const ldns_rr *rr, uint8_t *buf, size_t cap,
-    struct dns_rr *out);
+int dns_ldns_rr_data(
+    const ldns_rr *rr, uint8_t *buf, size_t cap, struct dns_rr *out);
 
 #endif

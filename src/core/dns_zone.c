@@ -47,41 +47,41 @@ struct zone_rec {
 	uint16_t pref;
 	uint32_t ttl;
 	size_t len;
-	uint8_t *data;		/* len bytes + NUL */
+	uint8_t *data; /* len bytes + NUL */
 };
 
 struct zone_fault {
-	uint16_t type;		/* 0 = any */
-	bool unanswered;        /* a timeout: no server replied */
+	uint16_t type;   /* 0 = any */
+	bool unanswered; /* a timeout: no server replied */
 	char *why;
 };
 
 struct zone_node {
-	struct zone_node *next;	/* hash chain */
+	struct zone_node *next; /* hash chain */
 	uint64_t hash;
 	size_t nrecs, caprecs;
 	struct zone_rec *recs;
-	bool below;		/* some name with records ends in .name */
+	bool below; /* some name with records ends in .name */
 	size_t nfaults;
 	struct zone_fault *faults;
 	bool has_soa;
 	uint32_t soa_min;
-	char name[];		/* lower-case, no final dot */
+	char name[]; /* lower-case, no final dot */
 };
 
 struct zone {
 	struct zone_node **buckets;
-	size_t nbuckets;	/* power of two */
+	size_t nbuckets; /* power of two */
 	size_t nnodes;
 };
 
-static int zone_query(struct dns_resolver *, const char *, enum dns_type,
-    struct dns_answer **);
+static int zone_query(
+    struct dns_resolver *, const char *, enum dns_type, struct dns_answer **);
 static void zone_free(struct dns_resolver *);
 
 static const struct dns_ops zone_ops = {
-	.query = zone_query,
-	.free = zone_free,
+    .query = zone_query,
+    .free = zone_free,
 };
 
 static struct zone_node *
@@ -219,7 +219,7 @@ zone_rr_valid(enum dns_type type, const struct dns_rr *rr)
 	case DNS_T_MX:
 	case DNS_T_PTR:
 		return rr->len < BOUND_DOMAIN_LEN &&
-		    memchr(rr->data, '\0', rr->len) == NULL;
+		       memchr(rr->data, '\0', rr->len) == NULL;
 	}
 	return false;
 }
@@ -249,14 +249,14 @@ dns_zone_add_rr(struct dns_resolver *r, const char *name, enum dns_type type,
 		    rr->pref, data, i);
 		return 0;
 	}
-	zone_add(r->ctx, key, (uint16_t)type, ZONE_DEFAULT_TTL, rr->pref,
-	    data, rr->len);
+	zone_add(r->ctx, key, (uint16_t)type, ZONE_DEFAULT_TTL, rr->pref, data,
+	    rr->len);
 	return 0;
 }
 
 int
-dns_zone_add_fault(struct dns_resolver *r, const char *name,
-    enum dns_type type, const char *why)
+dns_zone_add_fault(struct dns_resolver *r, const char *name, enum dns_type type,
+    const char *why)
 {
 	char key[BOUND_DOMAIN_LEN + 1];
 	struct zone_node *n;
@@ -284,7 +284,7 @@ zone_add_ldns(struct zone *z, const ldns_rr *rr, uint8_t *buf)
 {
 	char key[BOUND_DOMAIN_LEN + 1];
 	uint16_t type = (uint16_t)ldns_rr_get_type(rr);
-	struct dns_rr d = { 0, 0, NULL };
+	struct dns_rr d = {0, 0, NULL};
 	struct zone_node *node;
 	uint32_t ttl = ldns_rr_ttl(rr), min;
 	int rc;
@@ -325,7 +325,11 @@ static int
 zone_fault_type(const char *word, enum dns_type *ret)
 {
 	static const enum dns_type types[] = {
-		DNS_T_A, DNS_T_AAAA, DNS_T_MX, DNS_T_TXT, DNS_T_PTR,
+	    DNS_T_A,
+	    DNS_T_AAAA,
+	    DNS_T_MX,
+	    DNS_T_TXT,
+	    DNS_T_PTR,
 	};
 	size_t i;
 
@@ -381,8 +385,8 @@ zone_error(const char *label, int line, const char *reason)
 
 /* Pass 1: the ";@fault" comment directives, which ldns skips. */
 static int
-zone_load_faults(struct dns_resolver *r, const char *label,
-    const char *text, size_t len, char **ret_why)
+zone_load_faults(struct dns_resolver *r, const char *label, const char *text,
+    size_t len, char **ret_why)
 {
 	static const char tag[] = ";@fault";
 	const char *p = text, *end = text + len, *eol, *err;
@@ -400,7 +404,7 @@ zone_load_faults(struct dns_resolver *r, const char *label,
 			continue;
 		p += sizeof(tag) - 1;
 		if (p < eol && *p != ' ' && *p != '\t')
-			continue;	/* ";@faultX" is a comment */
+			continue; /* ";@faultX" is a comment */
 		if ((err = zone_fault_line(r, p, (size_t)(eol - p))) != NULL) {
 			*ret_why = zone_error(label, line, err);
 			return -EINVAL;
@@ -430,8 +434,8 @@ zone_load_records(struct dns_resolver *r, FILE *f, bool ends_nl,
 		else if (st == LDNS_STATUS_SYNTAX_INCLUDE)
 			err = "$INCLUDE is not supported";
 		else if (st != LDNS_STATUS_SYNTAX_EMPTY &&
-		    st != LDNS_STATUS_SYNTAX_TTL &&
-		    st != LDNS_STATUS_SYNTAX_ORIGIN)
+		         st != LDNS_STATUS_SYNTAX_TTL &&
+		         st != LDNS_STATUS_SYNTAX_ORIGIN)
 			err = ldns_get_errorstr_by_id(st);
 		ldns_rr_free(rr);
 	}
@@ -450,8 +454,8 @@ zone_load_records(struct dns_resolver *r, FILE *f, bool ends_nl,
 }
 
 int
-dns_zone_load_mem(struct dns_resolver *r, const char *label,
-    const char *text, size_t len, char **ret_why)
+dns_zone_load_mem(struct dns_resolver *r, const char *label, const char *text,
+    size_t len, char **ret_why)
 {
 	FILE *f;
 	int rc;
@@ -521,11 +525,12 @@ dns_zone_add(struct dns_resolver *r, const char *name, enum dns_type type,
 		return -EINVAL;
 	dns_name_key(name, key, sizeof(key));
 	if (asprintf(&line, "%s. %d IN %s %s", key, ZONE_DEFAULT_TTL,
-	    dns_type_name(type), rdata) < 0)
+	        dns_type_name(type), rdata) < 0)
 		return -ENOMEM;
 	st = ldns_rr_new_frm_str(&rr, line, ZONE_DEFAULT_TTL, NULL, NULL);
 	free(line);
-	if (st != LDNS_STATUS_OK || ldns_rr_get_type(rr) != (ldns_rr_type)type) {
+	if (st != LDNS_STATUS_OK ||
+	    ldns_rr_get_type(rr) != (ldns_rr_type)type) {
 		ldns_rr_free(rr);
 		return -EINVAL;
 	}

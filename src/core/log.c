@@ -16,8 +16,7 @@ static void
 log_stderr(enum log_level level, const char *line)
 {
 	static const char *const names[] = {
-		"error", "warning", "notice", "info", "debug"
-	};
+	    "error", "warning", "notice", "info", "debug"};
 
 	fprintf(stderr, "authmilter: %s: %s\n", names[level], line);
 }
@@ -73,8 +72,7 @@ int
 log_level_parse(const char *s, enum log_level *ret_level)
 {
 	static const char *const names[] = {
-		"err", "warning", "notice", "info", "debug"
-	};
+	    "err", "warning", "notice", "info", "debug"};
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

@@ -33,8 +33,17 @@ msg_name_ok(const char *name, size_t len)
 }
 
 const char *const msg_unique_fields[MSG_UNIQUE_FIELDS] = {
-	"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Message-ID",
-	"In-Reply-To", "References", "Subject", "Date",
+    "From",
+    "Sender",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Bcc",
+    "Message-ID",
+    "In-Reply-To",
+    "References",
+    "Subject",
+    "Date",
 };
 
 int
@@ -82,8 +91,8 @@ msg_copy_value(struct arena *a, const char *v, size_t len, size_t stored)
 }
 
 static int
-msg_store(struct msg *m, const char *name, size_t name_len,
-    const char *value, size_t value_len, size_t stored)
+msg_store(struct msg *m, const char *name, size_t name_len, const char *value,
+    size_t value_len, size_t stored)
 {
 	struct msg_header *h;
 	char *v;
@@ -154,9 +163,10 @@ msg_add_header(struct msg *m, const char *name, size_t name_len,
 		return msg_store(m, name, name_len, value, value_len, stored);
 	}
 	if (from && m->lost == NULL)
-		m->lost = size > BOUND_HEADER_FIELD_BYTES ?
-		    "a From field larger than 100 KiB" :
-		    "more From and DKIM-Signature fields than the limits hold";
+		m->lost = size > BOUND_HEADER_FIELD_BYTES
+		              ? "a From field larger than 100 KiB"
+		              : "more From and DKIM-Signature fields than the "
+		                "limits hold";
 	m->dropped++;
 	if ((u = msg_unique_index(name, name_len)) >= 0)
 		m->unique_dropped[u]++;
@@ -185,8 +195,8 @@ msg_line(const char *p, size_t left, size_t *ret_eol)
 }
 
 int
-msg_parse(struct msg *m, const char *data, size_t len,
-    size_t *ret_body_offset, const char **ret_why)
+msg_parse(struct msg *m, const char *data, size_t len, size_t *ret_body_offset,
+    const char **ret_why)
 {
 	size_t off = 0, eol, n, start, vstart, end;
 	const char *colon;
@@ -202,7 +212,7 @@ msg_parse(struct msg *m, const char *data, size_t len,
 		}
 		if (data[off] == ' ' || data[off] == '\t') {
 			*ret_why = "continuation line before the first "
-				   "header field";
+			           "header field";
 			return -EBADMSG;
 		}
 		colon = memchr(data + off, ':', n);
@@ -224,10 +234,10 @@ msg_parse(struct msg *m, const char *data, size_t len,
 		 * syntax, RFC 5322 section 4.5); keep it out of the name */
 		n = (size_t)(colon - (data + start));
 		while (n > 0 && (data[start + n - 1] == ' ' ||
-		    data[start + n - 1] == '\t'))
+		                    data[start + n - 1] == '\t'))
 			n--;
-		r = msg_add_header(m, data + start, n, data + vstart,
-		    end - vstart);
+		r = msg_add_header(
+		    m, data + start, n, data + vstart, end - vstart);
 		if (r == -EINVAL) {
 			*ret_why = "invalid header field name";
 			return -EBADMSG;
@@ -243,7 +253,7 @@ bool
 msg_header_is(const struct msg_header *h, const char *name, size_t name_len)
 {
 	return h->name_len == name_len &&
-	    strncasecmp(h->name, name, name_len) == 0;
+	       strncasecmp(h->name, name, name_len) == 0;
 }
 
 const struct msg_header *

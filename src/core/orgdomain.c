@@ -100,7 +100,7 @@ orgdomain_name_norm(struct arena *a, const char *domain, int *ret_err)
 	/* host names only: letters, digits, '-', '_' and dots; no quotes,
 	 * brackets or '\' that would let two spellings align */
 	if (strspn(domain, "abcdefghijklmnopqrstuvwxyz"
-			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") < len) {
+	                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") < len) {
 		*ret_err = -EINVAL;
 		return NULL;
 	}

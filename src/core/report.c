@@ -20,7 +20,7 @@
 
 struct map_entry {
 	uint64_t hash;
-	const char *key;	/* arena-owned; NULL: free slot */
+	const char *key; /* arena-owned; NULL: free slot */
 	size_t key_len;
 	void *val;
 };
@@ -32,7 +32,7 @@ struct map {
 };
 
 struct row_priv {
-	struct report_row pub;	/* first: rows are handed out as this */
+	struct report_row pub; /* first: rows are handed out as this */
 	const char *key;
 	size_t key_len;
 };
@@ -43,11 +43,11 @@ struct domain_priv {
 };
 
 struct report_agg {
-	struct arena *arena;	/* rows, domains, keys */
+	struct arena *arena; /* rows, domains, keys */
 	struct map rows, domains;
-	struct domain_priv **dom;	/* heap vector, in insertion order */
+	struct domain_priv **dom; /* heap vector, in insertion order */
 	size_t dom_count, dom_cap;
-	struct buf key;		/* scratch */
+	struct buf key; /* scratch */
 };
 
 static int
@@ -62,7 +62,7 @@ map_grow(struct map *m)
 		if (m->e[i].key == NULL)
 			continue;
 		for (j = m->e[i].hash & (cap - 1); e[j].key != NULL;
-		    j = (j + 1) & (cap - 1))
+		     j = (j + 1) & (cap - 1))
 			;
 		e[j] = m->e[i];
 	}
@@ -83,8 +83,8 @@ map_slot(struct map *m, const char *key, size_t len, uint64_t h,
 
 	if ((m->n + 1) * 10 >= m->cap * 7 && (err = map_grow(m)) != 0)
 		return err;
-	for (j = h & (m->cap - 1); m->e[j].key != NULL; j = (j + 1) &
-	    (m->cap - 1))
+	for (j = h & (m->cap - 1); m->e[j].key != NULL;
+	     j = (j + 1) & (m->cap - 1))
 		if (m->e[j].hash == h && m->e[j].key_len == len &&
 		    memcmp(m->e[j].key, key, len) == 0)
 			break;
@@ -197,16 +197,17 @@ copy_record(struct arena *a, struct spool_record *r)
 	struct spool_dkim *dkim = NULL;
 	size_t i;
 
-	if (r->reason_count > 0 && (reasons = arena_alloc(a,
-	    r->reason_count * sizeof(*reasons))) == NULL)
+	if (r->reason_count > 0 &&
+	    (reasons = arena_alloc(a, r->reason_count * sizeof(*reasons))) ==
+	        NULL)
 		return -ENOMEM;
 	for (i = 0; i < r->reason_count; i++) {
 		reasons[i] = r->reasons[i];
 		if (!dup_str(a, &reasons[i].comment))
 			return -ENOMEM;
 	}
-	if (r->dkim_count > 0 && (dkim = arena_alloc(a,
-	    r->dkim_count * sizeof(*dkim))) == NULL)
+	if (r->dkim_count > 0 &&
+	    (dkim = arena_alloc(a, r->dkim_count * sizeof(*dkim))) == NULL)
 		return -ENOMEM;
 	for (i = 0; i < r->dkim_count; i++) {
 		dkim[i] = r->dkim[i];
@@ -254,8 +255,8 @@ same_policy(const struct spool_policy_published *a,
 /* ---- adding ---- */
 
 static int
-new_domain(struct report_agg *g, const struct spool_record *r,
-    const char *name, struct domain_priv **ret)
+new_domain(struct report_agg *g, const struct spool_record *r, const char *name,
+    struct domain_priv **ret)
 {
 	struct domain_priv *d, **v;
 	size_t cap;
@@ -293,7 +294,7 @@ find_domain(struct report_agg *g, const struct spool_record *r,
 	int err = 0;
 
 	if (len > BOUND_DOMAIN_LEN)
-		return -EINVAL;	/* spool_record_check refuses these */
+		return -EINVAL; /* spool_record_check refuses these */
 	for (i = 0; i <= len; i++)
 		lower[i] = (char)tolower((unsigned char)r->policy.domain[i]);
 	h = hash_bytes(0, lower, len);
@@ -303,7 +304,7 @@ find_domain(struct report_agg *g, const struct spool_record *r,
 		if ((name = arena_strdup(g->arena, lower)) == NULL ||
 		    (err = new_domain(g, r, name, ret)) != 0)
 			return err != 0 ? err : -ENOMEM;
-		*e = (struct map_entry){ h, name, len, *ret };
+		*e = (struct map_entry){h, name, len, *ret};
 		g->domains.n++;
 		return 0;
 	}
@@ -344,15 +345,15 @@ new_row(struct report_agg *g, struct domain_priv *d,
 	if (g->rows.n >= BOUND_REPORT_ROWS)
 		return -E2BIG;
 	if ((row = arena_zalloc(g->arena, sizeof(*row))) == NULL ||
-	    (row->key = arena_memdup(g->arena, g->key.data,
-	    g->key.len)) == NULL)
+	    (row->key = arena_memdup(g->arena, g->key.data, g->key.len)) ==
+	        NULL)
 		return -ENOMEM;
 	row->key_len = g->key.len;
 	row->pub.rec = *r;
 	if ((err = copy_record(g->arena, &row->pub.rec)) != 0 ||
 	    (err = domain_add_row(d, row)) != 0)
 		return err;
-	*e = (struct map_entry){ h, row->key, row->key_len, row };
+	*e = (struct map_entry){h, row->key, row->key_len, row};
 	g->rows.n++;
 	return 0;
 }

@@ -18,7 +18,8 @@
 /* local-part + "@" + domain (RFC 5321 §4.5.3.1.1: local-part 64) */
 #define ADDR_MAX (64 + 1 + BOUND_DOMAIN_LEN)
 
-#define ATEXT "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+#define ATEXT                                                                  \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"                 \
 	"0123456789!#$%&'*+-/=?^_`{|}~"
 #define LDH "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."
 
@@ -101,14 +102,14 @@ report_mailto_parse(struct arena *a, const char *uri, size_t len,
 }
 
 static bool
-suppressed(const struct report_dest_options *o, const char *addr,
-    const char *host)
+suppressed(
+    const struct report_dest_options *o, const char *addr, const char *host)
 {
 	size_t i;
 
 	for (i = 0; i < o->suppress_count; i++)
-		if (strcasecmp(o->suppress[i], strchr(o->suppress[i], '@') ?
-		    addr : host) == 0)
+		if (strcasecmp(o->suppress[i],
+		        strchr(o->suppress[i], '@') ? addr : host) == 0)
 			return true;
 	return false;
 }
@@ -126,9 +127,9 @@ same_org(const struct report_dest_options *o, const char *a, const char *b)
 	buf_init(&oa, BOUND_DOMAIN_LEN + 1);
 	buf_init(&ob, BOUND_DOMAIN_LEN + 1);
 	same = o->orgdomain(o->orgdomain_ctx, a, &oa) == 0 &&
-	    o->orgdomain(o->orgdomain_ctx, b, &ob) == 0 &&
-	    buf_error(&oa) == 0 && buf_error(&ob) == 0 &&
-	    strcasecmp(buf_cstr(&oa), buf_cstr(&ob)) == 0;
+	       o->orgdomain(o->orgdomain_ctx, b, &ob) == 0 &&
+	       buf_error(&oa) == 0 && buf_error(&ob) == 0 &&
+	       strcasecmp(buf_cstr(&oa), buf_cstr(&ob)) == 0;
 	buf_free(&oa);
 	buf_free(&ob);
 	return same;
@@ -143,8 +144,9 @@ confirms(const struct dns_rr *rr, const char *tag, struct tag_list *tl,
 	const char *why;
 	size_t where;
 
-	if (tags_parse((const char *)rr->data, rr->len, tl, &why,
-	    &where) != 0 || tl->count == 0 || tl->tags[0].name_len != 1 ||
+	if (tags_parse((const char *)rr->data, rr->len, tl, &why, &where) !=
+	        0 ||
+	    tl->count == 0 || tl->tags[0].name_len != 1 ||
 	    tl->tags[0].name[0] != 'v' || tl->tags[0].value_len != 6 ||
 	    memcmp(tl->tags[0].value, "DMARC1", 6) != 0)
 		return false;
@@ -159,20 +161,19 @@ struct dests {
 };
 
 static int
-dests_add(struct dests *d, const char *uri, const char *addr,
-    const char *why)
+dests_add(struct dests *d, const char *uri, const char *addr, const char *why)
 {
 	size_t i;
 
 	if (d->n == d->cap)
-		return 0;	/* sized for the worst case: cannot happen */
+		return 0; /* sized for the worst case: cannot happen */
 	for (i = 0; addr != NULL && i < d->n; i++)
 		if (d->v[i].address != NULL &&
 		    strcasecmp(d->v[i].address, addr) == 0) {
 			addr = NULL;
 			why = "duplicate of an earlier destination";
 		}
-	d->v[d->n++] = (struct report_dest){ uri, addr, why, false };
+	d->v[d->n++] = (struct report_dest){uri, addr, why, false};
 	return 0;
 }
 
@@ -193,18 +194,19 @@ adopt_override(struct dests *d, const struct report_dest_options *o,
 	for (; p < end && n < BOUND_SPOOL_RUA; p = c + 1) {
 		if ((c = memchr(p, ',', (size_t)(end - p))) == NULL)
 			c = end;
-		if ((addr = report_mailto_parse(d->a, p, (size_t)(c - p), &h,
-		    &why)) == NULL)
-			continue;	/* malformed: ignored */
+		if ((addr = report_mailto_parse(
+		         d->a, p, (size_t)(c - p), &h, &why)) == NULL)
+			continue; /* malformed: ignored */
 		if (strcmp(h, host) != 0)
-			return dests_add(d, uri, NULL, "the authorization "
+			return dests_add(d, uri, NULL,
+			    "the authorization "
 			    "record's rua names another host");
 		if (suppressed(o, addr, h))
 			continue;
 		snprintf(addrs[n++], sizeof(addrs[0]), "%s", addr);
 	}
 	if (n == 0)
-		return 1;	/* nothing usable: keep the original */
+		return 1; /* nothing usable: keep the original */
 	for (i = 0; i < n; i++)
 		dests_add(d, uri, arena_strdup(d->a, addrs[i]), why_ok);
 	return 0;
@@ -228,19 +230,19 @@ external(struct dests *d, const struct report_dest_options *o,
 	buf_init(&name, BOUND_DOMAIN_LEN + 1);
 	buf_addf(&name, "%s._report._dmarc.%s", policy_domain, host);
 	if (buf_error(&name) != 0 || !dns_name_valid(buf_cstr(&name))) {
-		buf_free(&name);	/* step 4 */
+		buf_free(&name); /* step 4 */
 		return dests_add(d, uri, NULL, "authorization name too long");
 	}
 	if (o->dns == NULL)
 		err = -EINVAL;
-	else if ((err = dns_query(o->dns, buf_cstr(&name), DNS_T_TXT,
-	    &ans)) == -ENOMEM) {
+	else if ((err = dns_query(o->dns, buf_cstr(&name), DNS_T_TXT, &ans)) ==
+	         -ENOMEM) {
 		buf_free(&name);
 		return err;
 	}
 	for (i = 0; err == 0 && ans->status == DNS_OK && i < ans->count; i++)
-		if (confirms(&ans->rrs[i], o->tag != NULL ? o->tag : "rua",
-		    &tl, &rua))
+		if (confirms(&ans->rrs[i], o->tag != NULL ? o->tag : "rua", &tl,
+		        &rua))
 			break;
 	if (o->dns == NULL)
 		why = "no resolver for the external-destination check";
@@ -250,17 +252,18 @@ external(struct dests *d, const struct report_dest_options *o,
 		why = "temporary DNS failure on the authorization record";
 	else if (ans->status != DNS_OK || i == ans->count)
 		why = "external destination not authorized (no v=DMARC1 "
-		    "record at <policy-domain>._report._dmarc.<host>)";
+		      "record at <policy-domain>._report._dmarc.<host>)";
 	else
 		why = NULL;
 	if (why != NULL) {
 		err = dests_add(d, uri, NULL, why);
 		/* RFC 9990 section 4: not verified now, maybe next time */
 		d->v[d->n - 1].temporary = err == 0 && o->dns != NULL &&
-		    ans != NULL && ans->status == DNS_TEMPFAIL;
-	} else if (rua == NULL ||
-	    (err = adopt_override(d, o, uri, host, rua, "external, "
-	    "authorized; rua override")) == 1)
+		                           ans != NULL &&
+		                           ans->status == DNS_TEMPFAIL;
+	} else if (rua == NULL || (err = adopt_override(d, o, uri, host, rua,
+	                               "external, "
+	                               "authorized; rua override")) == 1)
 		err = dests_add(d, uri, addr, "external, authorized");
 	dns_answer_unref(ans);
 	buf_free(&name);
@@ -272,31 +275,30 @@ report_destinations(const struct spool_policy_published *p,
     const struct report_dest_options *o, struct arena *a,
     struct report_dest **ret, size_t *ret_n)
 {
-	struct dests d = { a, NULL, 0, 0 };
+	struct dests d = {a, NULL, 0, 0};
 	const char *why;
 	char *addr, *host;
 	size_t i, n = p->rua_count;
 	int err = 0;
 
 	if (n > BOUND_SPOOL_RUA)
-		n = BOUND_SPOOL_RUA;	/* RFC 9990: the receiver's limit */
+		n = BOUND_SPOOL_RUA; /* RFC 9990: the receiver's limit */
 	d.cap = n * (BOUND_SPOOL_RUA + 1);
 	if (n > 0 && (d.v = arena_zalloc(a, d.cap * sizeof(*d.v))) == NULL)
 		return -ENOMEM;
 	for (i = 0; err == 0 && i < n; i++) {
-		addr = report_mailto_parse(a, p->rua[i], strlen(p->rua[i]), &host,
-		    &why);
-		if (addr == NULL)	/* RFC 9990: malformed URIs ignored */
+		addr = report_mailto_parse(
+		    a, p->rua[i], strlen(p->rua[i]), &host, &why);
+		if (addr == NULL) /* RFC 9990: malformed URIs ignored */
 			err = dests_add(&d, p->rua[i], NULL, why);
 		else if (suppressed(o, addr, host))
 			err = dests_add(&d, p->rua[i], NULL,
 			    "on the suppression list (NoReportsTo)");
 		else if (same_org(o, p->domain, host))
-			err = dests_add(&d, p->rua[i], addr,
-			    "same organizational domain");
+			err = dests_add(
+			    &d, p->rua[i], addr, "same organizational domain");
 		else
-			err = external(&d, o, p->domain, p->rua[i], addr,
-			    host);
+			err = external(&d, o, p->domain, p->rua[i], addr, host);
 	}
 	if (err != 0)
 		return err;
@@ -322,12 +324,9 @@ void
 report_date(struct buf *out, time_t t)
 {
 	static const char *const days[] = {
-		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
-	};
-	static const char *const months[] = {
-		"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep",
-		"Oct", "Nov", "Dec"
-	};
+	    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	struct tm tm;
 
 	if (gmtime_r(&t, &tm) == NULL)
@@ -347,8 +346,7 @@ add_date(struct buf *out, const char *field, time_t t)
 }
 
 static void
-add_headers(struct buf *out, const struct report_mail *m,
-    const char *boundary)
+add_headers(struct buf *out, const struct report_mail *m, const char *boundary)
 {
 	size_t i;
 
@@ -356,8 +354,10 @@ add_headers(struct buf *out, const struct report_mail *m,
 	for (i = 0; i < m->to_count; i++)
 		buf_addf(out, "%s%s", i == 0 ? "To: " : ",\n ", m->to[i]);
 	/* RFC 9990 "Email": dmarc-subject, folded as its example is */
-	buf_addf(out, "\nSubject: Report Domain: %s\n Submitter: %s\n"
-	    " Report-ID: <%s>\n", m->domain, m->submitter, m->report_id);
+	buf_addf(out,
+	    "\nSubject: Report Domain: %s\n Submitter: %s\n"
+	    " Report-ID: <%s>\n",
+	    m->domain, m->submitter, m->report_id);
 	add_date(out, "Date: ", m->date);
 	buf_addf(out, "Message-ID: <%s>\n", m->report_id);
 	/* RFC 3834 §5: no auto-replies to reports, no report loops */
@@ -369,13 +369,17 @@ add_headers(struct buf *out, const struct report_mail *m,
 }
 
 static void
-add_text_part(struct buf *out, const struct report_mail *m,
-    const char *boundary)
+add_text_part(
+    struct buf *out, const struct report_mail *m, const char *boundary)
 {
-	buf_addf(out, "--%s\nContent-Type: text/plain; charset=us-ascii\n"
-	    "Content-Transfer-Encoding: 7bit\n\n", boundary);
-	buf_addf(out, "This is a DMARC aggregate report (RFC 9990) for %s\n"
-	    "from %s.\n\n", m->domain, m->submitter);
+	buf_addf(out,
+	    "--%s\nContent-Type: text/plain; charset=us-ascii\n"
+	    "Content-Transfer-Encoding: 7bit\n\n",
+	    boundary);
+	buf_addf(out,
+	    "This is a DMARC aggregate report (RFC 9990) for %s\n"
+	    "from %s.\n\n",
+	    m->domain, m->submitter);
 	add_date(out, "Period begins: ", (time_t)m->begin);
 	add_date(out, "Period ends:   ", (time_t)m->end);
 	buf_addf(out, "Report-ID: <%s>\n\n", m->report_id);
@@ -406,7 +410,8 @@ report_mail_compose(const struct report_mail *m, struct buf *out)
 	add_headers(out, m, boundary);
 	add_text_part(out, m, boundary);
 	/* RFC 9990 "Email": application/gzip (RFC 6713) with the name */
-	buf_addf(out, "--%s\nContent-Type: application/gzip;\n name=\"%s\"\n"
+	buf_addf(out,
+	    "--%s\nContent-Type: application/gzip;\n name=\"%s\"\n"
 	    "Content-Transfer-Encoding: base64\n"
 	    "Content-Disposition: attachment;\n filename=\"%s\"\n\n",
 	    boundary, m->file_name, m->file_name);

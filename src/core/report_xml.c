@@ -31,8 +31,8 @@ static void
 xw_start(struct xw *x, const char *name)
 {
 	if (x->err == 0)
-		xw_check(x, xmlTextWriterStartElement(x->w,
-		    (const xmlChar *)name));
+		xw_check(
+		    x, xmlTextWriterStartElement(x->w, (const xmlChar *)name));
 }
 
 static void
@@ -51,8 +51,8 @@ xw_elem(struct xw *x, const char *name, const char *text, bool empty_ok)
 		return;
 	xw_start(x, name);
 	if (x->err == 0 && text[0] != '\0')
-		xw_check(x, xmlTextWriterWriteString(x->w,
-		    (const xmlChar *)text));
+		xw_check(
+		    x, xmlTextWriterWriteString(x->w, (const xmlChar *)text));
 	xw_end(x);
 }
 
@@ -75,7 +75,7 @@ write_metadata(struct xw *x, const struct report_meta *m, int64_t begin,
 	xw_elem(x, "email", m->email, false);
 	xw_elem(x, "extra_contact_info", m->extra_contact_info, false);
 	xw_elem(x, "report_id", report_id, false);
-	xw_start(x, "date_range");	/* seconds since the epoch, UTC */
+	xw_start(x, "date_range"); /* seconds since the epoch, UTC */
 	xw_int(x, "begin", begin);
 	xw_int(x, "end", end);
 	xw_end(x);
@@ -86,8 +86,8 @@ write_metadata(struct xw *x, const struct report_meta *m, int64_t begin,
 /* RFC 9990 "Contents of the policy_published element"; unset optional
  * tags omitted */
 static void
-write_policy(struct xw *x, const char *domain,
-    const struct spool_policy_published *p)
+write_policy(
+    struct xw *x, const char *domain, const struct spool_policy_published *p)
 {
 	xw_start(x, "policy_published");
 	xw_elem(x, "domain", domain, false);
@@ -115,8 +115,8 @@ write_row(struct xw *x, const struct report_row *row)
 	xw_elem(x, "source_ip", r->source_ip, false);
 	xw_int(x, "count", (long long)row->count);
 	xw_start(x, "policy_evaluated");
-	xw_elem(x, "disposition", spool_disposition_name(r->disposition),
-	    false);
+	xw_elem(
+	    x, "disposition", spool_disposition_name(r->disposition), false);
 	xw_elem(x, "dkim", r->dkim_aligned ? "pass" : "fail", false);
 	xw_elem(x, "spf", r->spf_aligned ? "pass" : "fail", false);
 	for (i = 0; i < r->reason_count; i++) {
@@ -130,9 +130,9 @@ write_row(struct xw *x, const struct report_row *row)
 	xw_end(x);
 }
 
-/* dkim_rank -- RFC 9990 "DKIM Signatures in Aggregate Reports" order: 0 passing and strictly
- * aligned (same domain), 1 passing and relaxed-aligned by name, 2 other
- * passing, 3 the rest. Relaxed alignment proper needs organizational
+/* dkim_rank -- RFC 9990 "DKIM Signatures in Aggregate Reports" order: 0 passing
+ * and strictly aligned (same domain), 1 passing and relaxed-aligned by name, 2
+ * other passing, 3 the rest. Relaxed alignment proper needs organizational
  * domains; "one is a subdomain of the other" is the part of it a report
  * can see, and only the order depends on it. */
 static int
@@ -145,9 +145,9 @@ dkim_rank(const struct spool_dkim *d, const char *from)
 	if (strcasecmp(d->domain, from) == 0)
 		return 0;
 	if ((dl < fl && from[fl - dl - 1] == '.' &&
-	    strcasecmp(from + fl - dl, d->domain) == 0) ||
+	        strcasecmp(from + fl - dl, d->domain) == 0) ||
 	    (fl < dl && d->domain[dl - fl - 1] == '.' &&
-	    strcasecmp(d->domain + dl - fl, from) == 0))
+	        strcasecmp(d->domain + dl - fl, from) == 0))
 		return 1;
 	return 2;
 }
@@ -223,8 +223,8 @@ write_feedback(struct xw *x, const struct report_domain *d,
 	xw_check(x, xmlTextWriterStartDocument(x->w, NULL, "UTF-8", NULL));
 	if (x->err == 0)
 		xw_check(x, xmlTextWriterStartElementNS(x->w, NULL,
-		    (const xmlChar *)"feedback",
-		    (const xmlChar *)REPORT_XMLNS));
+		                (const xmlChar *)"feedback",
+		                (const xmlChar *)REPORT_XMLNS));
 	/* RFC 9990 "First Level Elements": version, report_metadata,
 	 * policy_published, (extension), record+ in this order; version
 	 * MUST be 1.0 */
@@ -242,7 +242,7 @@ int
 report_xml(const struct report_domain *d, const struct report_meta *m,
     int64_t begin, int64_t end, const char *report_id, struct buf *out)
 {
-	struct xw x = { NULL, 0 };
+	struct xw x = {NULL, 0};
 	xmlBufferPtr xb;
 	int err;
 
@@ -256,7 +256,7 @@ report_xml(const struct report_domain *d, const struct report_meta *m,
 		return -ENOMEM;
 	}
 	write_feedback(&x, d, m, begin, end, report_id);
-	xmlFreeTextWriter(x.w);	/* flushes into xb */
+	xmlFreeTextWriter(x.w); /* flushes into xb */
 	err = x.err;
 	if (err == 0) {
 		buf_add(out, xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
@@ -277,14 +277,14 @@ report_gzip(const void *data, size_t len, struct buf *out)
 	memset(&z, 0, sizeof(z));
 	/* windowBits 15 + 16: a gzip (RFC 1952) wrapper, not zlib's */
 	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-	    Z_DEFAULT_STRATEGY) != Z_OK)
+	        Z_DEFAULT_STRATEGY) != Z_OK)
 		return -ENOMEM;
 	bound = deflateBound(&z, (uLong)len);
 	if ((tmp = malloc(bound)) == NULL) {
 		deflateEnd(&z);
 		return -ENOMEM;
 	}
-	z.next_in = (Bytef *)(uintptr_t)data;	/* zlib does not write it */
+	z.next_in = (Bytef *)(uintptr_t)data; /* zlib does not write it */
 	z.avail_in = (uInt)len;
 	z.next_out = (Bytef *)tmp;
 	z.avail_out = (uInt)bound;

@@ -28,16 +28,16 @@
 enum spf_match {
 	SPF_NOMATCH = 0,
 	SPF_MATCH,
-	SPF_ERROR,	/* ev->error says why; ev->error_result which */
+	SPF_ERROR, /* ev->error says why; ev->error_result which */
 };
 
 struct spf_eval {
 	const struct spf_request *req;
 	struct arena *a;
-	struct spf_macro_env env;	/* domain set per expansion */
+	struct spf_macro_env env; /* domain set per expansion */
 	unsigned lookups, voids, queries;
-	enum auth_result error_result;	/* temperror or permerror */
-	const char *error;		/* the first error's reason */
+	enum auth_result error_result; /* temperror or permerror */
+	const char *error;             /* the first error's reason */
 	/* the PTR walk (RFC 7208 section 5.5), done once for ptr and %{p} */
 	bool ptr_done, ptr_void;
 	size_t nvalid;
@@ -52,8 +52,8 @@ struct spf_outcome {
 	const char *domain;
 };
 
-static int spf_check_host(struct spf_eval *, const char *, unsigned,
-    struct spf_outcome *);
+static int spf_check_host(
+    struct spf_eval *, const char *, unsigned, struct spf_outcome *);
 
 int
 spf_ip_parse(const char *s, struct spf_ip *ret_ip)
@@ -84,9 +84,8 @@ spf_identity_name(enum spf_identity identity)
 }
 
 /* Record the first error of the evaluation (later ones are consequences). */
-static enum spf_match
-spf_error(struct spf_eval *ev, enum auth_result r, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static enum spf_match spf_error(struct spf_eval *ev, enum auth_result r,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static enum spf_match
 spf_error(struct spf_eval *ev, enum auth_result r, const char *fmt, ...)
@@ -140,8 +139,8 @@ spf_query(struct spf_eval *ev, const char *name, enum dns_type type,
 	if (arena_cleanup(ev->a, spf_answer_release, ans) != 0)
 		return -ENOMEM;
 	*ret = ans;
-	*ret_status = ans->status == DNS_OK && ans->count == 0 ? DNS_NODATA :
-	    ans->status;
+	*ret_status =
+	    ans->status == DNS_OK && ans->count == 0 ? DNS_NODATA : ans->status;
 	return 0;
 }
 
@@ -178,7 +177,7 @@ spf_trim_name(char *s, size_t len)
 		char *dot = memchr(s, '.', len);
 
 		if (dot == NULL)
-			return s;	/* one long label: invalid anyway */
+			return s; /* one long label: invalid anyway */
 		len -= (size_t)(dot + 1 - s);
 		s = dot + 1;
 	}
@@ -204,8 +203,8 @@ spf_target(struct spf_eval *ev, const char *domain, const char *spec,
 	}
 	buf_init(&b, BOUND_SPF_MACRO_BYTES);
 	ev->env.domain = domain;
-	error = spf_macro_expand(&ev->env, spec, len, SPF_MACRO_DOMAIN, &b,
-	    &why);
+	error =
+	    spf_macro_expand(&ev->env, spec, len, SPF_MACRO_DOMAIN, &b, &why);
 	if (error == -ENOMEM) {
 		buf_free(&b);
 		return -ENOMEM;
@@ -238,8 +237,8 @@ spf_prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
 
 /* Whether one of the addresses of ans is within bits of the client. */
 static bool
-spf_answer_match(const struct spf_eval *ev, const struct dns_answer *ans,
-    unsigned bits)
+spf_answer_match(
+    const struct spf_eval *ev, const struct dns_answer *ans, unsigned bits)
 {
 	size_t alen = ev->env.ip->family == AF_INET ? 4 : 16, i;
 
@@ -259,8 +258,8 @@ spf_addr_type(const struct spf_eval *ev)
 /* Look up the addresses of name and compare. void: whether an empty
  * answer counts as a void lookup. @return a match value or -ENOMEM. */
 static int
-spf_addr_lookup(struct spf_eval *ev, const char *name, unsigned bits,
-    bool count_void)
+spf_addr_lookup(
+    struct spf_eval *ev, const char *name, unsigned bits, bool count_void)
 {
 	const struct dns_answer *ans;
 	enum dns_status st;
@@ -290,8 +289,8 @@ spf_mx(struct spf_eval *ev, const char *name, unsigned bits)
 	if (error != 0)
 		return error;
 	if (st == DNS_TEMPFAIL)
-		return spf_error(ev, AUTH_TEMPERROR, "%s MX: %s", name,
-		    ans->why);
+		return spf_error(
+		    ev, AUTH_TEMPERROR, "%s MX: %s", name, ans->why);
 	if (st != DNS_OK)
 		return spf_void(ev, name);
 	/* RFC 7208 section 4.6.4: more than 10 MX records is a permerror */
@@ -325,8 +324,8 @@ spf_reverse_name(const struct spf_ip *ip, struct buf *b)
 		return;
 	}
 	for (i = 15; i >= 0; i--)
-		buf_addf(b, "%c.%c.", hex[ip->addr[i] & 15],
-		    hex[ip->addr[i] >> 4]);
+		buf_addf(
+		    b, "%c.%c.", hex[ip->addr[i] & 15], hex[ip->addr[i] >> 4]);
 	buf_adds(b, "ip6.arpa");
 }
 
@@ -361,8 +360,9 @@ spf_ptr_walk(struct spf_eval *ev)
 		error = spf_query(ev, name, spf_addr_type(ev), &fwd, &st);
 		if (error != 0)
 			return error;
-		if (st == DNS_OK && spf_answer_match(ev, fwd,
-		    ev->env.ip->family == AF_INET ? 32 : 128))
+		if (st == DNS_OK &&
+		    spf_answer_match(
+		        ev, fwd, ev->env.ip->family == AF_INET ? 32 : 128))
 			ev->valid[ev->nvalid++] = name;
 	}
 	return 0;
@@ -407,8 +407,8 @@ spf_ptr(struct spf_eval *ev, const char *target)
  * neutral do not match; temperror is temperror; permerror and none are
  * permerror. */
 static int
-spf_include(struct spf_eval *ev, const char *domain, const char *target,
-    unsigned depth)
+spf_include(
+    struct spf_eval *ev, const char *domain, const char *target, unsigned depth)
 {
 	struct spf_outcome sub;
 	int error;
@@ -436,8 +436,8 @@ spf_include(struct spf_eval *ev, const char *domain, const char *target,
 /* Evaluate one directive of domain's record. @return a match value or
  * -ENOMEM. */
 static int
-spf_term_eval(struct spf_eval *ev, const char *domain,
-    const struct spf_term *t, unsigned depth)
+spf_term_eval(struct spf_eval *ev, const char *domain, const struct spf_term *t,
+    unsigned depth)
 {
 	const struct spf_ip *ip = ev->env.ip;
 	const char *target;
@@ -448,10 +448,10 @@ spf_term_eval(struct spf_eval *ev, const char *domain,
 		return SPF_MATCH;
 	case SPF_M_IP4:
 		return ip->family == AF_INET &&
-		    spf_prefix_match(t->addr, ip->addr, t->cidr4);
+		       spf_prefix_match(t->addr, ip->addr, t->cidr4);
 	case SPF_M_IP6:
 		return ip->family == AF_INET6 &&
-		    spf_prefix_match(t->addr, ip->addr, t->cidr6);
+		       spf_prefix_match(t->addr, ip->addr, t->cidr6);
 	default:
 		break;
 	}
@@ -461,7 +461,7 @@ spf_term_eval(struct spf_eval *ev, const char *domain,
 	if (m != SPF_NOMATCH)
 		return m;
 	if (target == NULL && t->mech != SPF_M_INCLUDE)
-		return SPF_NOMATCH;	/* an invalid name does not exist */
+		return SPF_NOMATCH; /* an invalid name does not exist */
 	switch (t->mech) {
 	case SPF_M_INCLUDE:
 		return spf_include(ev, domain, target, depth);
@@ -469,8 +469,8 @@ spf_term_eval(struct spf_eval *ev, const char *domain,
 		return spf_addr_lookup(ev, target,
 		    ip->family == AF_INET ? t->cidr4 : t->cidr6, true);
 	case SPF_M_MX:
-		return spf_mx(ev, target,
-		    ip->family == AF_INET ? t->cidr4 : t->cidr6);
+		return spf_mx(
+		    ev, target, ip->family == AF_INET ? t->cidr4 : t->cidr6);
 	case SPF_M_PTR:
 		return spf_ptr(ev, target);
 	case SPF_M_EXISTS: {
@@ -482,8 +482,8 @@ spf_term_eval(struct spf_eval *ev, const char *domain,
 		if (error != 0)
 			return error;
 		if (st == DNS_TEMPFAIL)
-			return spf_error(ev, AUTH_TEMPERROR, "%s A: %s",
-			    target, ans->why);
+			return spf_error(
+			    ev, AUTH_TEMPERROR, "%s A: %s", target, ans->why);
 		return st == DNS_OK ? SPF_MATCH : (int)spf_void(ev, target);
 	}
 	default:
@@ -526,13 +526,13 @@ spf_fetch(struct spf_eval *ev, const char *domain, struct spf_outcome *out,
 	}
 	if (n > 1) {
 		/* RFC 7208 section 4.5: more than one record is permerror */
-		spf_error(ev, AUTH_PERMERROR, "%s has %zu SPF records", domain,
-		    n);
+		spf_error(
+		    ev, AUTH_PERMERROR, "%s has %zu SPF records", domain, n);
 		out->result = AUTH_PERMERROR;
 		return 0;
 	}
-	error = spf_record_parse(ev->a, (const char *)found->data, found->len,
-	    &rec, &why);
+	error = spf_record_parse(
+	    ev->a, (const char *)found->data, found->len, &rec, &why);
 	if (error == -ENOMEM)
 		return error;
 	if (error != 0) {
@@ -555,8 +555,8 @@ spf_redirect(struct spf_eval *ev, const char *domain,
 
 	m = spf_count_lookup(ev, "redirect", 8);
 	if (m == SPF_NOMATCH)
-		m = spf_target(ev, domain, rec->redirect, rec->redirect_len,
-		    &target);
+		m = spf_target(
+		    ev, domain, rec->redirect, rec->redirect_len, &target);
 	if (m < 0)
 		return m;
 	if (m == SPF_NOMATCH && target == NULL)
@@ -608,8 +608,8 @@ spf_check_host(struct spf_eval *ev, const char *domain, unsigned depth,
 		}
 		if (m == SPF_MATCH) {
 			out->result = t->qualifier;
-			out->mechanism = arena_memdup(ev->a, t->text,
-			    t->text_len);
+			out->mechanism =
+			    arena_memdup(ev->a, t->text, t->text_len);
 			return out->mechanism == NULL ? -ENOMEM : 0;
 		}
 	}
@@ -625,8 +625,8 @@ spf_check_host(struct spf_eval *ev, const char *domain, unsigned depth,
  * *ret (NULL when the string does not expand: bad syntax or too long),
  * or -ENOMEM. */
 static int
-spf_expand(struct spf_eval *ev, const char *domain, const char *s,
-    size_t len, enum spf_macro_kind kind, char **ret)
+spf_expand(struct spf_eval *ev, const char *domain, const char *s, size_t len,
+    enum spf_macro_kind kind, char **ret)
 {
 	const char *why;
 	struct buf b;
@@ -673,19 +673,19 @@ spf_exp_text(struct spf_eval *ev, const struct spf_outcome *out, char **ret)
 }
 
 static int
-spf_explain(struct spf_eval *ev, const struct spf_outcome *out,
-    const char **ret)
+spf_explain(
+    struct spf_eval *ev, const struct spf_outcome *out, const char **ret)
 {
-	const char *def = ev->req->default_exp != NULL ?
-	    ev->req->default_exp : SPF_DEFAULT_EXP;
+	const char *def = ev->req->default_exp != NULL ? ev->req->default_exp
+	                                               : SPF_DEFAULT_EXP;
 	char *text = NULL;
 	int error = 0;
 
 	if (out->rec != NULL && out->rec->exp != NULL)
 		error = spf_exp_text(ev, out, &text);
 	if (error == 0 && text == NULL)
-		error = spf_expand(ev, out->domain, def, strlen(def),
-		    SPF_MACRO_EXP, &text);
+		error = spf_expand(
+		    ev, out->domain, def, strlen(def), SPF_MACRO_EXP, &text);
 	if (error != 0)
 		return error;
 	*ret = text != NULL ? text : def;
@@ -695,8 +695,8 @@ spf_explain(struct spf_eval *ev, const struct spf_outcome *out,
 /* RFC 7208 sections 2.3, 2.4 and 4.3: the <sender> and <domain> of an
  * identity; a missing local-part is "postmaster". */
 static int
-spf_sender(struct spf_eval *ev, enum spf_identity identity,
-    struct spf_result *res)
+spf_sender(
+    struct spf_eval *ev, enum spf_identity identity, struct spf_result *res)
 {
 	const struct spf_request *req = ev->req;
 	const char *helo = req->helo != NULL ? req->helo : "";
@@ -710,9 +710,8 @@ spf_sender(struct spf_eval *ev, enum spf_identity identity,
 		domain = from;
 	} else {
 		domain = at + 1;
-		if (at > from &&
-		    (local = arena_memdup(ev->a, from, (size_t)(at - from))) ==
-		    NULL)
+		if (at > from && (local = arena_memdup(ev->a, from,
+		                      (size_t)(at - from))) == NULL)
 			return -ENOMEM;
 	}
 	if (local == NULL)
@@ -749,7 +748,7 @@ spf_domain_ok(const char *d)
 	if (!dns_name_valid(d) || memchr(d, '.', len) == NULL)
 		return false;
 	return strspn(d, "abcdefghijklmnopqrstuvwxyz"
-			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") >= len;
+	                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") >= len;
 }
 
 /* The reason of a result that is not an error. */
@@ -793,8 +792,9 @@ spf_check(const struct spf_request *req, enum spf_identity identity,
 	res->identity = identity;
 	if (!spf_domain_ok(res->domain)) {
 		res->result = AUTH_NONE;
-		res->reason = res->domain[0] == '\0' ? "no domain to check" :
-		    "not a valid multi-label domain name";
+		res->reason = res->domain[0] == '\0'
+		                  ? "no domain to check"
+		                  : "not a valid multi-label domain name";
 	} else {
 		error = spf_check_host(&ev, res->domain, 0, &out);
 		if (error != 0)
@@ -888,24 +888,32 @@ spf_received_comment(struct buf *b, const struct spf_request *req,
 		    res->sender, ip);
 		break;
 	case AUTH_FAIL:
-		buf_addf(&c, "domain of %s does not designate %s as permitted "
-		    "sender", res->sender, ip);
+		buf_addf(&c,
+		    "domain of %s does not designate %s as permitted "
+		    "sender",
+		    res->sender, ip);
 		break;
 	case AUTH_SOFTFAIL:
-		buf_addf(&c, "domain of transitioning %s does not designate "
-		    "%s as permitted sender", res->sender, ip);
+		buf_addf(&c,
+		    "domain of transitioning %s does not designate "
+		    "%s as permitted sender",
+		    res->sender, ip);
 		break;
 	case AUTH_NEUTRAL:
-		buf_addf(&c, "%s is neither permitted nor denied by domain of "
-		    "%s", ip, res->sender);
+		buf_addf(&c,
+		    "%s is neither permitted nor denied by domain of "
+		    "%s",
+		    ip, res->sender);
 		break;
 	case AUTH_NONE:
-		buf_addf(&c, "domain of %s does not designate permitted "
-		    "sender hosts", res->sender);
+		buf_addf(&c,
+		    "domain of %s does not designate permitted "
+		    "sender hosts",
+		    res->sender);
 		break;
 	case AUTH_TEMPERROR:
-		buf_addf(&c, "error in processing during lookup of %s",
-		    res->sender);
+		buf_addf(
+		    &c, "error in processing during lookup of %s", res->sender);
 		break;
 	default:
 		buf_addf(&c, "permanent error in processing domain of %s",
@@ -919,8 +927,8 @@ spf_received_comment(struct buf *b, const struct spf_request *req,
 }
 
 void
-spf_received(struct buf *b, const struct spf_request *req,
-    const struct spf_result *res)
+spf_received(
+    struct buf *b, const struct spf_request *req, const struct spf_result *res)
 {
 	char ip[INET6_ADDRSTRLEN];
 
@@ -929,8 +937,8 @@ spf_received(struct buf *b, const struct spf_request *req,
 	buf_adds(b, auth_result_name(res->result));
 	spf_received_comment(b, req, res, ip);
 	spf_key_value(b, "client-ip", ip);
-	spf_key_value(b, "envelope-from",
-	    req->mail_from != NULL ? req->mail_from : "");
+	spf_key_value(
+	    b, "envelope-from", req->mail_from != NULL ? req->mail_from : "");
 	spf_key_value(b, "helo", req->helo != NULL ? req->helo : "");
 	if (req->receiver != NULL)
 		spf_key_value(b, "receiver", req->receiver);

@@ -23,11 +23,11 @@
 
 /* One parsed macro-expand. */
 struct macro_tok {
-	char letter;		/* lower case; '%', '_' or '-' for escapes */
-	bool upper;		/* URL-escape the result */
-	unsigned digits;	/* 0: keep every part */
+	char letter;     /* lower case; '%', '_' or '-' for escapes */
+	bool upper;      /* URL-escape the result */
+	unsigned digits; /* 0: keep every part */
 	bool reverse;
-	const char *delims;	/* NULL: "." */
+	const char *delims; /* NULL: "." */
 	size_t ndelims;
 };
 
@@ -87,8 +87,8 @@ macro_parse(const char *s, size_t len, size_t *pos, enum spf_macro_kind kind,
 	tok->letter = (char)tolower((unsigned char)c);
 	if (!macro_letter_ok(tok->letter, kind)) {
 		*why = kind == SPF_MACRO_DOMAIN && strchr("crtCRT", c) != NULL
-		    ? "macro letter c, r or t outside an explanation"
-		    : "unknown macro letter";
+		           ? "macro letter c, r or t outside an explanation"
+		           : "unknown macro letter";
 		return -EINVAL;
 	}
 	i++;
@@ -209,7 +209,7 @@ macro_value(const struct spf_macro_env *env, char letter, struct buf *v)
 	case 'c':
 		/* RFC 7208 section 7.3: c is the readable form */
 		if (inet_ntop(env->ip->family, env->ip->addr, text,
-		    sizeof(text)) != NULL)
+		        sizeof(text)) != NULL)
 			buf_adds(v, text);
 		break;
 	case 'v':
@@ -225,8 +225,9 @@ macro_value(const struct spf_macro_env *env, char letter, struct buf *v)
 		buf_addf(v, "%lld", env->now);
 		break;
 	case 'p':
-		p = env->validated_name != NULL ?
-		    env->validated_name(env->ctx, env->domain) : "unknown";
+		p = env->validated_name != NULL
+		        ? env->validated_name(env->ctx, env->domain)
+		        : "unknown";
 		if (p == NULL)
 			return -ENOMEM;
 		buf_adds(v, p);
@@ -267,8 +268,8 @@ macro_is_delim(const struct macro_tok *tok, char c)
 /* RFC 7208 section 7.3: split v on the delimiters, reverse if asked,
  * keep the rightmost DIGIT parts, join them with '.'. */
 static void
-macro_transform(struct buf *out, const char *v, size_t n,
-    const struct macro_tok *tok)
+macro_transform(
+    struct buf *out, const char *v, size_t n, const struct macro_tok *tok)
 {
 	size_t parts = 1, keep, i, seen, end;
 

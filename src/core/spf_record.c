@@ -22,14 +22,14 @@ static const struct {
 	const char *name;
 	enum spf_mech mech;
 } record_mechs[] = {
-	{ "all", SPF_M_ALL },
-	{ "include", SPF_M_INCLUDE },
-	{ "a", SPF_M_A },
-	{ "mx", SPF_M_MX },
-	{ "ptr", SPF_M_PTR },
-	{ "ip4", SPF_M_IP4 },
-	{ "ip6", SPF_M_IP6 },
-	{ "exists", SPF_M_EXISTS },
+    {"all", SPF_M_ALL},
+    {"include", SPF_M_INCLUDE},
+    {"a", SPF_M_A},
+    {"mx", SPF_M_MX},
+    {"ptr", SPF_M_PTR},
+    {"ip4", SPF_M_IP4},
+    {"ip6", SPF_M_IP6},
+    {"exists", SPF_M_EXISTS},
 };
 
 bool
@@ -37,7 +37,7 @@ spf_record_is_spf(const uint8_t *txt, size_t len)
 {
 	/* RFC 7208 section 4.5: "v=spf1" then SP or the end */
 	return len >= 6 && strncasecmp((const char *)txt, "v=spf1", 6) == 0 &&
-	    (len == 6 || txt[6] == ' ');
+	       (len == 6 || txt[6] == ' ');
 }
 
 /* A reason naming the term: "<what>: \"term\"" (arena-owned). */
@@ -149,8 +149,8 @@ record_digits_back(const char *s, size_t n)
  * off the end of rest (what follows "a" or "mx"). @return false on a
  * bad length. */
 static bool
-record_dual_cidr(const char *rest, size_t *n, struct spf_term *t,
-    const char **why)
+record_dual_cidr(
+    const char *rest, size_t *n, struct spf_term *t, const char **why)
 {
 	size_t d = record_digits_back(rest, *n);
 
@@ -198,8 +198,8 @@ record_ip(const char *rest, size_t n, struct spf_term *t, const char **why)
 
 /* The part after the mechanism name: ":" domain-spec and/or CIDR. */
 static bool
-record_mech_args(const char *rest, size_t n, struct spf_term *t,
-    const char **why)
+record_mech_args(
+    const char *rest, size_t n, struct spf_term *t, const char **why)
 {
 	switch (t->mech) {
 	case SPF_M_ALL:
@@ -235,8 +235,7 @@ record_mech_args(const char *rest, size_t n, struct spf_term *t,
 }
 
 static int
-record_directive(const char *s, size_t n, struct spf_term *t,
-    const char **why)
+record_directive(const char *s, size_t n, struct spf_term *t, const char **why)
 {
 	size_t name, i;
 
@@ -309,7 +308,8 @@ record_modifier(struct spf_record *r, const char *s, size_t n, size_t name,
 	}
 	if (slot == NULL)
 		return spf_macro_check(v, vlen, SPF_MACRO_ANY, NULL, why) == 0
-		    ? 0 : -EINVAL;
+		           ? 0
+		           : -EINVAL;
 	if (*slot != NULL) {
 		*why = "modifier given twice";
 		return -EINVAL;
@@ -357,8 +357,8 @@ spf_record_parse(struct arena *a, const char *txt, size_t len,
 	for (i = 6; i < len; i++)
 		max += txt[i] == ' ';
 	r = arena_zalloc(a, sizeof(*r));
-	if (r == NULL || (r->terms = arena_alloc(a, max *
-	    sizeof(*r->terms))) == NULL)
+	if (r == NULL ||
+	    (r->terms = arena_alloc(a, max * sizeof(*r->terms))) == NULL)
 		return -ENOMEM;
 	for (i = 6; i < len;) {
 		if (txt[i] == ' ') {

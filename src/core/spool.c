@@ -1129,7 +1129,8 @@ parse_line(struct reader *rd, const char *s, size_t len,
     struct spool_record *ret, const char **ret_why)
 {
 	if (rd->line_fn != NULL)
-		return rd->line_fn(rd->ctx, s, len, rd->path, rd->line, ret_why);
+		return rd->line_fn(
+		    rd->ctx, s, len, rd->path, rd->line, ret_why);
 	return spool_record_from_json(s, len, rd->arena, ret, ret_why);
 }
 

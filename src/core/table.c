@@ -18,8 +18,7 @@
 static bool
 table_space(char c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\v' ||
-	    c == '\f';
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
 int
@@ -113,8 +112,8 @@ table_next_line(struct table_cursor *c, char **ret_key, char **ret_value,
 }
 
 void
-table_error(struct buf *errors, const char *where, unsigned line,
-    const char *fmt, ...)
+table_error(
+    struct buf *errors, const char *where, unsigned line, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[512];
@@ -156,8 +155,8 @@ table_read_lines(struct table *t, struct buf *errors)
 		}
 		if (t->n_entries == cap) {
 			cap = cap ? cap * 2 : 16;
-			t->entries = xrealloc(t->entries,
-			    cap * sizeof(*t->entries));
+			t->entries =
+			    xrealloc(t->entries, cap * sizeof(*t->entries));
 		}
 		for (char *k = key; *k != '\0'; k++)
 			*k = (char)tolower((unsigned char)*k);
@@ -196,7 +195,8 @@ table_open(const char *spec, struct table **ret_table, struct buf *errors)
 		ops = &table_file_ops;
 		path = spec;
 	} else {
-		table_error(errors, spec, 0, "not a table: want file:/path, "
+		table_error(errors, spec, 0,
+		    "not a table: want file:/path, "
 		    "refile:/path or an absolute path");
 		return -EINVAL;
 	}
@@ -267,8 +267,7 @@ table_try(const struct table *t, const char *key, size_t key_len,
 
 size_t
 table_lookup_address(const struct table *t, const char *local,
-    const char *domain, bool all, const struct table_entry **ret,
-    size_t max)
+    const char *domain, bool all, const struct table_entry **ret, size_t max)
 {
 	char key[BOUND_TABLE_KEY_BYTES + 3];
 	size_t ll = strlen(local), dl = strlen(domain), n = 0;
@@ -314,7 +313,7 @@ table_glob(const char *pat, size_t pl, const char *s, size_t sl)
 			star_p = pi++;
 			star_s = si;
 		} else if (pi < pl && tolower((unsigned char)pat[pi]) ==
-		    tolower((unsigned char)s[si])) {
+		                          tolower((unsigned char)s[si])) {
 			pi++;
 			si++;
 		} else if (star_p != (size_t)-1) {

@@ -25,31 +25,30 @@
 #include "authmilter/xalloc.h"
 
 struct hosts_prefix {
-	struct table_ip addr;	/* host bits cleared */
-	uint8_t len;		/* 0..128, IPv4 as 96 + n */
+	struct table_ip addr; /* host bits cleared */
+	uint8_t len;          /* 0..128, IPv4 as 96 + n */
 	bool neg;
 };
 
 struct hosts_name {
-	char *name;		/* lower-case; ".x" is a suffix */
+	char *name; /* lower-case; ".x" is a suffix */
 	bool neg;
 };
 
 struct table_hosts {
-	struct hosts_prefix *pfx;	/* sorted: len desc, addr, neg first */
+	struct hosts_prefix *pfx; /* sorted: len desc, addr, neg first */
 	size_t n_pfx, cap_pfx;
-	uint8_t lens[129];		/* distinct lengths, longest first */
-	size_t start[129];		/* first pfx index of lens[i] */
+	uint8_t lens[129]; /* distinct lengths, longest first */
+	size_t start[129]; /* first pfx index of lens[i] */
 	size_t n_lens;
-	struct hosts_name *names;	/* sorted by name, neg first */
+	struct hosts_name *names; /* sorted by name, neg first */
 	size_t n_names, cap_names;
-	struct hosts_name *globs;	/* refile patterns, file order */
+	struct hosts_name *globs; /* refile patterns, file order */
 	size_t n_globs, cap_globs;
 	bool refile;
 };
 
-static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0xff, 0xff };
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 int
 table_ip_parse(const char *s, struct table_ip *ret_ip)
@@ -119,8 +118,8 @@ hosts_prefix_len(const char *s, bool v4)
 		for (n = 0; n < 32 && (bits & (0x80000000u >> n)); n++)
 			;
 		/* the ones must be contiguous: 255.0.255.0 is no netmask */
-		return bits == (n == 0 ? 0 : 0xffffffffu << (32 - n)) ?
-		    (int)n : -1;
+		return bits == (n == 0 ? 0 : 0xffffffffu << (32 - n)) ? (int)n
+		                                                      : -1;
 	}
 	if (*s == '\0' || strlen(s) > 3)
 		return -1;
@@ -185,8 +184,10 @@ hosts_check_name(const char *s, bool refile)
 		    *p == '.')
 			continue;
 		if (*p == '*')
-			return refile ? NULL : "wildcard '*' needs a refile: "
-			    "list (opendkim never matched it in a file: list)";
+			return refile ? NULL
+			              : "wildcard '*' needs a refile: "
+			                "list (opendkim never matched it in a "
+			                "file: list)";
 		return "not an address, network or host name";
 	}
 	if (strlen(s) > 255)
@@ -195,8 +196,8 @@ hosts_check_name(const char *s, bool refile)
 }
 
 static void
-hosts_add_name(struct hosts_name **v, size_t *n, size_t *cap,
-    const char *name, bool neg)
+hosts_add_name(
+    struct hosts_name **v, size_t *n, size_t *cap, const char *name, bool neg)
 {
 	size_t len = strlen(name), i;
 
@@ -276,8 +277,7 @@ hosts_index(struct table_hosts *h)
 	if (h->n_pfx > 0)
 		qsort(h->pfx, h->n_pfx, sizeof(*h->pfx), hosts_pfx_cmp);
 	if (h->n_names > 0)
-		qsort(h->names, h->n_names, sizeof(*h->names),
-		    hosts_name_cmp);
+		qsort(h->names, h->n_names, sizeof(*h->names), hosts_name_cmp);
 	h->n_lens = 0;
 	for (i = 0; i < h->n_pfx; i++) {
 		if (h->n_lens > 0 && h->lens[h->n_lens - 1] == h->pfx[i].len)
@@ -297,7 +297,7 @@ hosts_from_list(struct table_hosts *h, const char *list, const char *where,
 	int status = 0;
 
 	for (item = strtok_r(copy, ",", &save); item != NULL;
-	    item = strtok_r(NULL, ",", &save)) {
+	     item = strtok_r(NULL, ",", &save)) {
 		while (isspace((unsigned char)*item))
 			item++;
 		end = item + strlen(item);
@@ -316,10 +316,9 @@ hosts_from_list(struct table_hosts *h, const char *list, const char *where,
 
 /* Entries from a file, one per line. */
 static int
-hosts_from_file(struct table_hosts *h, const char *path,
-    struct buf *errors)
+hosts_from_file(struct table_hosts *h, const char *path, struct buf *errors)
 {
-	struct table t = { .path = (char *)(uintptr_t)path };
+	struct table t = {.path = (char *)(uintptr_t)path};
 	const char *why;
 	size_t i;
 	int status;
@@ -333,8 +332,8 @@ hosts_from_file(struct table_hosts *h, const char *path,
 			    "\"%s\": one entry per line", e->value);
 			status = -EINVAL;
 		} else if ((why = hosts_add(h, e->key)) != NULL) {
-			table_error(errors, path, e->line, "\"%s\": %s",
-			    e->key, why);
+			table_error(
+			    errors, path, e->line, "\"%s\": %s", e->key, why);
 			status = -EINVAL;
 		}
 		free(e->key);
@@ -361,7 +360,7 @@ table_hosts_open(const char *spec, const char *where,
 	} else if (strncmp(spec, "csl:", 4) == 0) {
 		r = hosts_from_list(h, spec + 4, where, errors);
 	} else if (strncmp(spec, "file:", 5) == 0 ||
-	    strncmp(spec, "refile:", 7) == 0) {
+	           strncmp(spec, "refile:", 7) == 0) {
 		table_error(errors, where, 0, "\"%s\": no file name", spec);
 		r = -EINVAL;
 	} else {
@@ -433,11 +432,11 @@ hosts_match_name(const struct table_hosts *h, const char *hostname)
 
 	if (len > 1 && hostname[len - 1] == '.')
 		len--;
-	if (len == 0 || hostname[0] == '[')	/* no name, or an address */
+	if (len == 0 || hostname[0] == '[') /* no name, or an address */
 		return false;
 	/* opendkim.conf(5), PeerList: the name, then ".domain" suffixes */
 	for (p = hostname; p != NULL && p < hostname + len;
-	    p = memchr(p + 1, '.', len - (size_t)(p + 1 - hostname))) {
+	     p = memchr(p + 1, '.', len - (size_t)(p + 1 - hostname))) {
 		e = hosts_find_name(h, p, len - (size_t)(p - hostname));
 		if (e != NULL)
 			return !e->neg;
@@ -447,7 +446,7 @@ hosts_match_name(const struct table_hosts *h, const char *hostname)
 		for (i = 0; i < h->n_globs; i++)
 			if (h->globs[i].neg == (pass == 0) &&
 			    table_glob(h->globs[i].name,
-			    strlen(h->globs[i].name), hostname, len))
+			        strlen(h->globs[i].name), hostname, len))
 				return pass == 1;
 	return false;
 }

@@ -60,7 +60,7 @@ table_file_match(const struct table *t, const char *key, size_t key_len,
 	const struct table_entry *const *idx = t->priv;
 	size_t lo = 0, hi = t->n_entries, mid, n = 0;
 
-	while (lo < hi) {	/* first index whose key is >= the query */
+	while (lo < hi) { /* first index whose key is >= the query */
 		mid = lo + (hi - lo) / 2;
 		if (table_file_cmp(idx[mid]->key, key, key_len) < 0)
 			lo = mid + 1;
@@ -68,7 +68,8 @@ table_file_match(const struct table *t, const char *key, size_t key_len,
 			hi = mid;
 	}
 	for (; lo < t->n_entries && n < max &&
-	    table_file_cmp(idx[lo]->key, key, key_len) == 0; lo++)
+	       table_file_cmp(idx[lo]->key, key, key_len) == 0;
+	     lo++)
 		ret[n++] = idx[lo];
 	return n;
 }
@@ -81,9 +82,9 @@ table_file_free(struct table *t)
 }
 
 const struct table_ops table_file_ops = {
-	.type = "file",
-	.patterns = false,
-	.index = table_file_index,
-	.match = table_file_match,
-	.free_priv = table_file_free,
+    .type = "file",
+    .patterns = false,
+    .index = table_file_index,
+    .match = table_file_match,
+    .free_priv = table_file_free,
 };

@@ -12,7 +12,7 @@ table_refile_index(struct table *t, struct buf *errors)
 {
 	(void)t;
 	(void)errors;
-	return 0;	/* patterns are matched as written, in file order */
+	return 0; /* patterns are matched as written, in file order */
 }
 
 static size_t
@@ -32,9 +32,9 @@ table_refile_match(const struct table *t, const char *key, size_t key_len,
 }
 
 const struct table_ops table_refile_ops = {
-	.type = "refile",
-	.patterns = true,
-	.index = table_refile_index,
-	.match = table_refile_match,
-	.free_priv = NULL,
+    .type = "refile",
+    .patterns = true,
+    .index = table_refile_index,
+    .match = table_refile_match,
+    .free_priv = NULL,
 };

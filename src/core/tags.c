@@ -74,8 +74,9 @@ static int
 tags_skip_name(struct tags_cur *c, const char **ret_why)
 {
 	if (c->pos >= c->len || !tags_is_alpha(c->s[c->pos])) {
-		*ret_why = c->pos < c->len && c->s[c->pos] == ';' ?
-		    "empty tag-spec" : "invalid tag name";
+		*ret_why = c->pos < c->len && c->s[c->pos] == ';'
+		               ? "empty tag-spec"
+		               : "invalid tag name";
 		return -EINVAL;
 	}
 	while (c->pos < c->len && tags_is_alnumpunc(c->s[c->pos]))
@@ -170,7 +171,7 @@ int
 tags_parse(const char *s, size_t len, struct tag_list *ret,
     const char **ret_why, size_t *ret_where)
 {
-	struct tags_cur c = { s, len, 0 };
+	struct tags_cur c = {s, len, 0};
 	struct tag_list l;
 	const char *why = NULL;
 	int r;
@@ -186,7 +187,7 @@ tags_parse(const char *s, size_t len, struct tag_list *ret,
 		}
 		if (c.pos == c.len)
 			break;
-		c.pos++;	/* the ';' that ended the value */
+		c.pos++; /* the ';' that ended the value */
 		tags_skip_fws(&c);
 		/* RFC 6376 §3.2: tag-list = tag-spec *(";" tag-spec) [";"]:
 		 * one trailing ';' is allowed, an empty spec before more

@@ -34,11 +34,11 @@ struct verdict_session {
 	struct dkim_verify *dkim;
 	struct dkim_sig_bodies *bodies; /* DKIM's and ARC's */
 	struct arc_verify *arc;
-	struct arc_seal *seal;          /* NULL: not sealing */
+	struct arc_seal *seal; /* NULL: not sealing */
 	struct verdict result;
-	const char **authors;		/* backs result.from_domains */
-	const char *envelope_from;	/* MAIL FROM domain, "" for null,
-					 * NULL when unknown */
+	const char **authors;      /* backs result.from_domains */
+	const char *envelope_from; /* MAIL FROM domain, "" for null,
+	                            * NULL when unknown */
 	bool null_sender;
 	bool finished;
 };
@@ -51,8 +51,8 @@ struct verdict_session {
  * domain either.
  * @return 0; -ENOMEM. */
 static int
-verdict_author_add(struct verdict_session *s, const char *dom, size_t len,
-    bool shown)
+verdict_author_add(
+    struct verdict_session *s, const char *dom, size_t len, bool shown)
 {
 	struct verdict *v = &s->result;
 	char *copy, *ascii = NULL;
@@ -120,8 +120,8 @@ verdict_from(struct verdict_session *s)
 	size_t pos = 0;
 	int r;
 
-	s->authors = arena_alloc(s->arena, VERDICT_AUTHORS *
-	    sizeof(*s->authors));
+	s->authors =
+	    arena_alloc(s->arena, VERDICT_AUTHORS * sizeof(*s->authors));
 	if (s->authors == NULL)
 		return -ENOMEM;
 	v->from_domains = s->authors;
@@ -139,8 +139,8 @@ verdict_from(struct verdict_session *s)
 	}
 	pos = 0;
 	while ((h = msg_find(s->msg, "From", &pos)) != NULL) {
-		r = addr_shown_domains(s->arena, h->value, h->value_len,
-		    verdict_from_shown, s);
+		r = addr_shown_domains(
+		    s->arena, h->value, h->value_len, verdict_from_shown, s);
 		if (r < 0)
 			return r;
 	}
@@ -364,7 +364,7 @@ verdict_dkim_cover(struct verdict_session *s)
 	struct verdict *v = &s->result;
 	struct dkim_verify_result *copy = NULL;
 	unsigned counts[MSG_UNIQUE_FIELDS];
-	char text[96];	/* the text below with two numbers and a name */
+	char text[96]; /* the text below with two numbers and a name */
 	const char *reason;
 	size_t i, n;
 	int u;
@@ -374,15 +374,17 @@ verdict_dkim_cover(struct verdict_session *s)
 			continue;
 		memset(counts, 0, sizeof(counts));
 		reason = NULL;
-		if (verdict_h_counts(&s->msg->headers[v->dkim[i].header_index],
-		    counts) < 0)
+		if (verdict_h_counts(
+		        &s->msg->headers[v->dkim[i].header_index], counts) < 0)
 			reason = "h= cannot be read";
 		for (u = 0; reason == NULL && u < MSG_UNIQUE_FIELDS; u++) {
 			n = msg_count_received(s->msg, msg_unique_fields[u]);
 			if (n <= counts[u] || (counts[u] == 0 && n == 1))
 				continue;
-			snprintf(text, sizeof(text), "h= covers %u of %zu %s "
-			    "fields", counts[u], n, msg_unique_fields[u]);
+			snprintf(text, sizeof(text),
+			    "h= covers %u of %zu %s "
+			    "fields",
+			    counts[u], n, msg_unique_fields[u]);
 			if ((reason = arena_strdup(s->arena, text)) == NULL)
 				return -ENOMEM;
 		}
@@ -453,8 +455,7 @@ verdict_dmarc(struct verdict_session *s)
 		spf.domain = v->spf->domain;
 		/* RFC 9989 section 4.4.2: the HELO identity is used when
 		 * the reverse-path is null; spf.c checks postmaster@HELO */
-		spf.scope = s->null_sender ? DMARC_SPF_HELO :
-		    DMARC_SPF_MFROM;
+		spf.scope = s->null_sender ? DMARC_SPF_HELO : DMARC_SPF_MFROM;
 		spf.result = v->spf->result;
 		in.spf = &spf;
 	}
@@ -478,8 +479,8 @@ verdict_dmarc(struct verdict_session *s)
 	}
 	if (env->dmarc == NULL)
 		dmarc_options_init(&defaults);
-	r = dmarc_evaluate(&in, disc, env->dmarc != NULL ? env->dmarc :
-	    &defaults, s->arena, &res);
+	r = dmarc_evaluate(&in, disc,
+	    env->dmarc != NULL ? env->dmarc : &defaults, s->arena, &res);
 	if (r < 0)
 		return r;
 	v->dmarc = res;
@@ -515,16 +516,17 @@ verdict_authres_spf(struct buf *b, const struct verdict_session *s)
 	    spf->result == AUTH_PASS ? NULL : spf->reason);
 	if (spf->domain[0] == '\0')
 		return;
-	authres_prop(b, "smtp", s->null_sender ? "helo" : "mailfrom",
-	    spf->domain);
+	authres_prop(
+	    b, "smtp", s->null_sender ? "helo" : "mailfrom", spf->domain);
 }
 
 /* The method word of what an ARC sealer recorded. */
 static const char *
 verdict_claim_name(enum arc_claim_method m)
 {
-	return m == ARC_CLAIM_DKIM ? "dkim" : m == ARC_CLAIM_SPF ? "spf"
-	                                                         : "dmarc";
+	return m == ARC_CLAIM_DKIM  ? "dkim"
+	       : m == ARC_CLAIM_SPF ? "spf"
+	                            : "dmarc";
 }
 
 /* RFC 8617 section 10 (RFC 8601 registry): arc=RESULT, the reason in
@@ -568,8 +570,8 @@ verdict_authres_dmarc(struct buf *b, const struct dmarc_author *au)
 	authres_method(b, "dmarc", au->result, comment);
 	authres_prop(b, "header", "from", au->domain);
 	if (au->policy_domain != NULL)
-		authres_prop(b, "policy", "dmarc",
-		    dmarc_policy_name(au->evaluated));
+		authres_prop(
+		    b, "policy", "dmarc", dmarc_policy_name(au->evaluated));
 }
 
 /* The ARC, SPF and DMARC resinfos, which the header must always
@@ -612,7 +614,7 @@ verdict_authres(struct verdict_session *s)
 		authres_method(&b, "dkim", AUTH_NONE, "no signatures");
 	for (i = 0; i < v->n_dkim; i++) {
 		if (v->dkim[i].result == AUTH_NONE) {
-			skipped++;	/* past the signature limit */
+			skipped++; /* past the signature limit */
 			continue;
 		}
 		verdict_authres_dkim(&one, &v->dkim[i]);
@@ -623,8 +625,8 @@ verdict_authres(struct verdict_session *s)
 		buf_reset(&one);
 	}
 	if (skipped > 0) {
-		buf_addf(&one, "%zu more signatures not evaluated (limit)",
-		    skipped);
+		buf_addf(
+		    &one, "%zu more signatures not evaluated (limit)", skipped);
 		authres_method(&b, "dkim", AUTH_NONE, buf_cstr(&one));
 	}
 	buf_add(&b, tail.data, tail.len);
@@ -686,26 +688,26 @@ verdict_spool_policy_published(struct verdict_session *s,
 	size_t i;
 
 	pp->domain = au->policy_domain;
-	pp->discovery_method = au->method == ORGDOMAIN_PSL ?
-	    SPOOL_DISCOVERY_PSL : SPOOL_DISCOVERY_TREEWALK;
-	pp->p = rec->p_implied ? SPOOL_POLICY_NONE :
-	    verdict_spool_policy(rec->p);
+	pp->discovery_method = au->method == ORGDOMAIN_PSL
+	                           ? SPOOL_DISCOVERY_PSL
+	                           : SPOOL_DISCOVERY_TREEWALK;
+	pp->p =
+	    rec->p_implied ? SPOOL_POLICY_NONE : verdict_spool_policy(rec->p);
 	if (pp->p == SPOOL_POLICY_UNSET)
 		pp->p = SPOOL_POLICY_NONE;
 	pp->sp = verdict_spool_policy(rec->sp);
 	pp->np = verdict_spool_policy(rec->np);
-	pp->adkim = rec->adkim == DMARC_ALIGN_STRICT ? SPOOL_ALIGN_STRICT :
-	    SPOOL_ALIGN_RELAXED;
-	pp->aspf = rec->aspf == DMARC_ALIGN_STRICT ? SPOOL_ALIGN_STRICT :
-	    SPOOL_ALIGN_RELAXED;
+	pp->adkim = rec->adkim == DMARC_ALIGN_STRICT ? SPOOL_ALIGN_STRICT
+	                                             : SPOOL_ALIGN_RELAXED;
+	pp->aspf = rec->aspf == DMARC_ALIGN_STRICT ? SPOOL_ALIGN_STRICT
+	                                           : SPOOL_ALIGN_RELAXED;
 	pp->fo = arena_memdup(s->arena, rec->fo_text.s, rec->fo_text.len);
 	pp->testing = rec->testing ? SPOOL_TESTING_Y : SPOOL_TESTING_N;
 	rua = arena_alloc(s->arena, (rec->rua_count + 1) * sizeof(*rua));
 	if (pp->fo == NULL || rua == NULL)
 		return -ENOMEM;
 	for (i = 0; i < rec->rua_count && i < BOUND_SPOOL_RUA; i++) {
-		rua[i] = arena_memdup(s->arena, rec->rua[i].s,
-		    rec->rua[i].len);
+		rua[i] = arena_memdup(s->arena, rec->rua[i].s, rec->rua[i].len);
 		if (rua[i] == NULL)
 			return -ENOMEM;
 	}
@@ -723,8 +725,8 @@ verdict_spool_common(struct verdict_session *s, struct spool_record *sr)
 	size_t i, n = 0;
 
 	sr->time = s->env->now;
-	sr->reporting_host = s->env->receiver != NULL ? s->env->receiver :
-	    s->env->authserv_id;
+	sr->reporting_host =
+	    s->env->receiver != NULL ? s->env->receiver : s->env->authserv_id;
 	sr->source_ip = s->env->client_ip;
 	sr->envelope_from = s->envelope_from;
 	sr->envelope_to = s->env->envelope_to;
@@ -738,16 +740,16 @@ verdict_spool_common(struct verdict_session *s, struct spool_record *sr)
 		dk[n].domain = v->dkim[i].domain;
 		dk[n].selector = v->dkim[i].selector;
 		dk[n].result = v->dkim[i].result;
-		dk[n].human_result = v->dkim[i].reason[0] != '\0' ?
-		    v->dkim[i].reason : NULL;
+		dk[n].human_result =
+		    v->dkim[i].reason[0] != '\0' ? v->dkim[i].reason : NULL;
 		n++;
 	}
 	sr->dkim = dk;
 	sr->dkim_count = n;
 	if (v->spf != NULL && v->spf->domain[0] != '\0') {
 		sr->spf.domain = v->spf->domain;
-		sr->spf.scope = s->null_sender ? SPOOL_SCOPE_HELO :
-		    SPOOL_SCOPE_MFROM;
+		sr->spf.scope =
+		    s->null_sender ? SPOOL_SCOPE_HELO : SPOOL_SCOPE_MFROM;
 		sr->spf.result = v->spf->result;
 		sr->spf.human_result = v->spf->reason;
 	}
@@ -768,27 +770,24 @@ verdict_arc_comment(struct verdict_session *s, const struct dmarc_author *au)
 }
 
 static int
-verdict_spool_reasons(struct verdict_session *s,
-    const struct dmarc_author *au, struct spool_record *sr)
+verdict_spool_reasons(struct verdict_session *s, const struct dmarc_author *au,
+    struct spool_record *sr)
 {
 	static const struct {
 		unsigned bit;
 		enum spool_reason_type type;
 	} map[] = {
-		{ DMARC_OVERRIDE_POLICY_TEST_MODE,
-		    SPOOL_REASON_POLICY_TEST_MODE },
-		{ DMARC_OVERRIDE_TRUSTED_FORWARDER,
-		    SPOOL_REASON_TRUSTED_FORWARDER },
-		{ DMARC_OVERRIDE_LOCAL_POLICY, SPOOL_REASON_LOCAL_POLICY },
-		/* RFC 9990: the sealer is a trusted forwarder; which one,
-		 * in the comment */
-		{ DMARC_OVERRIDE_ARC_SEALER, SPOOL_REASON_TRUSTED_FORWARDER },
+	    {DMARC_OVERRIDE_POLICY_TEST_MODE, SPOOL_REASON_POLICY_TEST_MODE},
+	    {DMARC_OVERRIDE_TRUSTED_FORWARDER, SPOOL_REASON_TRUSTED_FORWARDER},
+	    {DMARC_OVERRIDE_LOCAL_POLICY, SPOOL_REASON_LOCAL_POLICY},
+	    /* RFC 9990: the sealer is a trusted forwarder; which one,
+	     * in the comment */
+	    {DMARC_OVERRIDE_ARC_SEALER, SPOOL_REASON_TRUSTED_FORWARDER},
 	};
 	struct spool_reason *rs;
 	size_t i;
 
-	rs = arena_zalloc(s->arena, sizeof(map) / sizeof(map[0]) *
-	    sizeof(*rs));
+	rs = arena_zalloc(s->arena, sizeof(map) / sizeof(map[0]) * sizeof(*rs));
 	if (rs == NULL)
 		return -ENOMEM;
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -878,8 +877,8 @@ verdict_finish(struct verdict_session *s, const struct verdict **ret)
 	if (s->finished)
 		return -EINVAL;
 	s->finished = true;
-	r = dkim_verify_finish(s->dkim, s->env->now, &s->result.dkim,
-	    &s->result.n_dkim);
+	r = dkim_verify_finish(
+	    s->dkim, s->env->now, &s->result.dkim, &s->result.n_dkim);
 	if (r == 0)
 		r = verdict_dkim_cover(s);
 	if (r == 0)

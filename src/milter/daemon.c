@@ -46,8 +46,8 @@ struct daemon {
 	atomic_int messages;       /* in flight */
 	pthread_t milter_thread;
 	int milter_result;
-	int pid_fd;  /* PidFile, locked; -1 */
-	bool syslog; /* the log goes to syslog, not stderr */
+	int pid_fd;                /* PidFile, locked; -1 */
+	bool syslog;               /* the log goes to syslog, not stderr */
 	struct observe *obs;       /* metrics, when MetricsListen was set
 	                            * at the start; else NULL */
 	struct metrics_http *http; /* the listener, or NULL */
@@ -268,8 +268,8 @@ daemon_reload(struct daemon *d)
 		    conf->cfg->syslog != old->cfg->syslog)
 			log_notice("LogLevel and Syslog changes take effect "
 			           "at the next start");
-		if (!daemon_same(conf->cfg->metrics_listen,
-		        old->cfg->metrics_listen))
+		if (!daemon_same(
+		        conf->cfg->metrics_listen, old->cfg->metrics_listen))
 			log_notice("MetricsListen changes take effect at the "
 			           "next start");
 		conns_set(

@@ -199,9 +199,9 @@ metrics_http_start(struct metrics *m, const char *spec, const char *at,
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	h->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD |
-	                              MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, metrics_http_answer, h,
+	h->mhd = MHD_start_daemon(
+	    MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+	    metrics_http_answer, h,
 	    /* the logger first, or MHD logs about the options before it */
 	    MHD_OPTION_EXTERNAL_LOGGER, metrics_http_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,

@@ -1318,15 +1318,13 @@ session_observe(struct session *s, const struct verdict *v,
 	if (o == NULL)
 		return;
 	for (i = 0; signed_ && s->error == 0 && i < s->n_signers; i++)
-		observe_signature(
-		    o, s->signers[i].domain, s->signers[i].alg);
+		observe_signature(o, s->signers[i].domain, s->signers[i].alg);
 	observe_verdict(o, v);
 	observe_message(o,
 	    s->path == SESSION_PATH_SIGN     ? OBSERVE_PATH_SIGN
 	    : s->path == SESSION_PATH_VERIFY ? OBSERVE_PATH_VERIFY
 	                                     : OBSERVE_PATH_NONE,
-	    actions[act->kind], s->error != 0, s->bytes,
-	    dns_clock_us() - t0);
+	    actions[act->kind], s->error != 0, s->bytes, dns_clock_us() - t0);
 }
 
 void

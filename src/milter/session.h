@@ -91,8 +91,8 @@ struct session_conf {
 	struct dmarc_forwarder *arc_sealers; /* TrustedARCSealers */
 	struct arc_seal_options arc_seal;    /* ARC sealing (key borrowed from
 	                                      * cfg); unused without a key */
-	struct observe *obs;     /* the daemon's metrics (borrowed, outlives
-	                          * every snapshot), or NULL: off */
+	struct observe *obs; /* the daemon's metrics (borrowed, outlives
+	                      * every snapshot), or NULL: off */
 };
 
 /* session_dns_new -- a resolver for cfg's DNS options (Nameservers,

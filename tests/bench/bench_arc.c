@@ -327,8 +327,8 @@ bench_cell(const char *name, enum bench_op op, struct arena *a,
 		if (k == 0 || t * 1e3 / (double)n < best)
 			best = t * 1e3 / (double)n;
 	}
-	printf("%-14s %10.4f cpu-ms/op %10.1f op/cpu-s %8lu ops\n", name,
-	    best, 1e3 / best, total);
+	printf("%-14s %10.4f cpu-ms/op %10.1f op/cpu-s %8lu ops\n", name, best,
+	    1e3 / best, total);
 	return best;
 }
 

@@ -53,7 +53,7 @@ bench_body(size_t *ret_len)
 			col++;
 		}
 		if (line % 8 != 0)
-			n--;	/* most lines end without WSP */
+			n--; /* most lines end without WSP */
 		b[n++] = '\r';
 		b[n++] = '\n';
 		if (line++ % 20 == 19) {
@@ -89,15 +89,15 @@ bench_run(const char *body, size_t len, int alg, bool raw, double secs)
 			exit(1);
 		}
 		for (at = 0; at < len; at += BENCH_CHUNK) {
-			size_t k = len - at < BENCH_CHUNK ? len - at :
-			    BENCH_CHUNK;
+			size_t k =
+			    len - at < BENCH_CHUNK ? len - at : BENCH_CHUNK;
 
-			if (raw ? EVP_DigestUpdate(md, body + at, k) != 1 :
-			    canon_body_update(cb, body + at, k) != 0)
+			if (raw ? EVP_DigestUpdate(md, body + at, k) != 1
+			        : canon_body_update(cb, body + at, k) != 0)
 				exit(1);
 		}
-		if (raw ? EVP_DigestFinal_ex(md, dg, &ulen) != 1 :
-		    canon_body_final(cb, dg, &dlen) != 0)
+		if (raw ? EVP_DigestFinal_ex(md, dg, &ulen) != 1
+		        : canon_body_final(cb, dg, &dlen) != 0)
 			exit(1);
 		EVP_MD_CTX_free(md);
 		arena_reset(a);

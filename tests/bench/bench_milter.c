@@ -384,24 +384,24 @@ struct peer {
 
 /* one message through the milter and then the peer, if any */
 static bool
-chain_message(const char *spec, const struct peer *peer, bool sign,
-    bool null, const char *sig, const char *body, size_t blen)
+chain_message(const char *spec, const struct peer *peer, bool sign, bool null,
+    const char *sig, const char *body, size_t blen)
 {
 	static char got[8192], ar[8192];
 	char r;
 
 	got[0] = '\0';
 	ar[0] = '\0';
-	r = one_message(spec, sign, sign || null ? NULL : sig, body, blen,
-	    got, ar);
+	r = one_message(
+	    spec, sign, sign || null ? NULL : sig, body, blen, got, ar);
 	/* accepted ('c' continue or 'a' accept), and signed when signing */
 	if ((r != 'c' && r != 'a') || (sign && got[0] == '\0'))
 		return false;
 	if (peer == NULL)
 		return true;
 	chain_ar = ar[0] != '\0' ? ar : NULL;
-	r = one_message(peer->spec, sign, sign || null ? NULL : sig, body,
-	    blen, NULL, NULL);
+	r = one_message(peer->spec, sign, sign || null ? NULL : sig, body, blen,
+	    NULL, NULL);
 	chain_ar = NULL;
 	return r == 'c' || r == 'a';
 }
@@ -458,8 +458,7 @@ main(int argc, char **argv)
 	    argv[3], blen, (double)count / secs,
 	    (double)(c1 - c0) * 1000.0 / (double)sysconf(_SC_CLK_TCK) /
 	        (double)count,
-	    peer ? "s" : "",
-	    bad ? " (some not accepted or not signed!)" : "");
+	    peer ? "s" : "", bad ? " (some not accepted or not signed!)" : "");
 	free(body);
 	return bad ? 1 : 0;
 }

@@ -89,8 +89,8 @@ null_unknown(SMFICTX *ctx, const char *cmd)
 
 static sfsistat
 null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-    unsigned long f2, unsigned long f3, unsigned long *pf0,
-    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+    unsigned long f2, unsigned long f3, unsigned long *pf0, unsigned long *pf1,
+    unsigned long *pf2, unsigned long *pf3)
 {
 	unsigned long want = SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL |
 	                     SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN |

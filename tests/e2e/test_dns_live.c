@@ -26,7 +26,7 @@
 static struct dns_resolver *
 live(const char *servers, unsigned timeout_ms)
 {
-	struct dns_ldns_options o = { servers, timeout_ms, 1, NULL };
+	struct dns_ldns_options o = {servers, timeout_ms, 1, NULL};
 	struct dns_resolver *r = NULL;
 	const char *why = "";
 
@@ -84,19 +84,19 @@ test_up(const char *port, const char *dead)
 		enum dns_type type;
 		enum dns_status want;
 	} cases[] = {
-		{ "example.com", DNS_T_TXT, DNS_OK },
-		{ "Example.COM.", DNS_T_TXT, DNS_OK },
-		{ "multi.example.com", DNS_T_TXT, DNS_OK },
-		{ "big.example.com", DNS_T_TXT, DNS_OK },
-		{ "alias.example.com", DNS_T_TXT, DNS_OK },
-		{ "example.com", DNS_T_MX, DNS_OK },
-		{ "mx1.example.com", DNS_T_A, DNS_OK },
-		{ "mx2.example.com", DNS_T_AAAA, DNS_OK },
-		{ "1.2.0.192.in-addr.arpa", DNS_T_PTR, DNS_OK },
-		{ "other.example.net", DNS_T_TXT, DNS_OK },
-		{ "nope.example.com", DNS_T_TXT, DNS_NXDOMAIN },
-		{ "mx1.example.com", DNS_T_TXT, DNS_NODATA },
-		{ "deep.example.com", DNS_T_TXT, DNS_NODATA },
+	    {"example.com", DNS_T_TXT, DNS_OK},
+	    {"Example.COM.", DNS_T_TXT, DNS_OK},
+	    {"multi.example.com", DNS_T_TXT, DNS_OK},
+	    {"big.example.com", DNS_T_TXT, DNS_OK},
+	    {"alias.example.com", DNS_T_TXT, DNS_OK},
+	    {"example.com", DNS_T_MX, DNS_OK},
+	    {"mx1.example.com", DNS_T_A, DNS_OK},
+	    {"mx2.example.com", DNS_T_AAAA, DNS_OK},
+	    {"1.2.0.192.in-addr.arpa", DNS_T_PTR, DNS_OK},
+	    {"other.example.net", DNS_T_TXT, DNS_OK},
+	    {"nope.example.com", DNS_T_TXT, DNS_NXDOMAIN},
+	    {"mx1.example.com", DNS_T_TXT, DNS_NODATA},
+	    {"deep.example.com", DNS_T_TXT, DNS_NODATA},
 	};
 	const char *src = getenv("AUTHMILTER_SOURCE_ROOT");
 	char servers[128], path[4096], *why = NULL;
@@ -161,7 +161,8 @@ test_down(const char *port)
 	t0 = now_s();
 	if (dns_query(r, "example.com", DNS_T_TXT, &a) == 0) {
 		if (a->status != DNS_TEMPFAIL)
-			fprintf(stderr, "down: %s\n", dns_status_name(a->status));
+			fprintf(
+			    stderr, "down: %s\n", dns_status_name(a->status));
 		CHECK_INT_EQ(a->status, DNS_TEMPFAIL);
 		CHECK(strstr(a->why, servers) != NULL);
 		fprintf(stderr, "down: why \"%s\"\n", a->why);
@@ -274,7 +275,7 @@ test_metrics(const char *servers, bool dead)
 {
 	struct metrics *m = metrics_new();
 	struct dns_metrics dm;
-	struct dns_ldns_options o = { servers, dead ? 200 : 1000, 1, &dm };
+	struct dns_ldns_options o = {servers, dead ? 200 : 1000, 1, &dm};
 	struct dns_resolver *r = NULL, *c;
 	const char *why = "";
 
@@ -288,27 +289,24 @@ test_metrics(const char *servers, bool dead)
 	dns_cache_set_metrics(c, &dm);
 	if (dead) {
 		ask(c, "example.com", DNS_T_TXT);
-		CHECK_INT_EQ(metrics_get(dm.queries, 4, DNS_OUTCOME_TIMEOUT),
-		    1);
+		CHECK_INT_EQ(
+		    metrics_get(dm.queries, 4, DNS_OUTCOME_TIMEOUT), 1);
 		CHECK_INT_EQ(metrics_get(dm.cache, 1, 0), 1);
 	} else {
 		ask(c, "example.com", DNS_T_TXT);
-		ask(c, "example.com", DNS_T_TXT);	/* from the cache */
+		ask(c, "example.com", DNS_T_TXT); /* from the cache */
 		ask(c, "mx1.example.com", DNS_T_A);
 		ask(c, "nowhere.example.com", DNS_T_TXT);
 		ask(c, "mx1.example.com", DNS_T_MX);
-		ask(c, "loop1.example.com", DNS_T_TXT);	/* CNAME loop */
-		CHECK_INT_EQ(metrics_get(dm.queries, 4, DNS_OUTCOME_ANSWER),
-		    1);
-		CHECK_INT_EQ(metrics_get(dm.queries, 0, DNS_OUTCOME_ANSWER),
-		    1);
-		CHECK_INT_EQ(metrics_get(dm.queries, 4, DNS_OUTCOME_NXDOMAIN),
-		    1);
-		CHECK_INT_EQ(metrics_get(dm.queries, 2, DNS_OUTCOME_NODATA),
-		    1);
+		ask(c, "loop1.example.com", DNS_T_TXT); /* CNAME loop */
+		CHECK_INT_EQ(metrics_get(dm.queries, 4, DNS_OUTCOME_ANSWER), 1);
+		CHECK_INT_EQ(metrics_get(dm.queries, 0, DNS_OUTCOME_ANSWER), 1);
+		CHECK_INT_EQ(
+		    metrics_get(dm.queries, 4, DNS_OUTCOME_NXDOMAIN), 1);
+		CHECK_INT_EQ(metrics_get(dm.queries, 2, DNS_OUTCOME_NODATA), 1);
 		CHECK_INT_EQ(metrics_get(dm.queries, 4, DNS_OUTCOME_ERROR), 1);
-		CHECK_INT_EQ(metrics_get(dm.cache, 0, 0), 1);	/* hit */
-		CHECK_INT_EQ(metrics_get(dm.cache, 1, 0), 5);	/* misses */
+		CHECK_INT_EQ(metrics_get(dm.cache, 0, 0), 1); /* hit */
+		CHECK_INT_EQ(metrics_get(dm.cache, 1, 0), 5); /* misses */
 		CHECK_INT_EQ(metrics_get(dm.duration, 0, 0), 5);
 	}
 	dns_resolver_free(c);
@@ -328,8 +326,7 @@ main(int argc, char **argv)
 	} else if (argc == 3 && strcmp(argv[1], "down") == 0) {
 		test_down(argv[2]);
 		test_metrics(servers, true);
-	}
-	else if (argc == 3 && strcmp(argv[1], "slow") == 0)
+	} else if (argc == 3 && strcmp(argv[1], "slow") == 0)
 		test_slow(argv[2]);
 	else {
 		fprintf(stderr, "usage: test_dns_live up PORT DEADPORT | "

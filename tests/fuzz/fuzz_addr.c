@@ -22,8 +22,7 @@ fuzz_check_addr(const struct addr *a, bool may_be_empty)
 
 	if (a->local[a->local_len] != '\0' ||
 	    a->domain[a->domain_len] != '\0' ||
-	    a->display[a->display_len] != '\0' ||
-	    a->spec[a->spec_len] != '\0')
+	    a->display[a->display_len] != '\0' || a->spec[a->spec_len] != '\0')
 		__builtin_trap();
 	if (strlen(a->domain) != a->domain_len ||
 	    strlen(a->local) != a->local_len)
@@ -43,7 +42,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct arena *a = arena_new(4096);
-	struct addr_error err = { NULL, 0 };
+	struct addr_error err = {NULL, 0};
 	struct addr_list l;
 	struct addr_path p;
 	size_t i;

@@ -59,8 +59,8 @@ fuzz_id_forms(const uint8_t *data, size_t size)
 	if (n == 0 || id[n - 1] == '.')
 		return;
 	for (i = 0; i <= n; i++)
-		upper[i] = (char)(id[i] >= 'a' && id[i] <= 'z' ? id[i] - 32 :
-		    id[i]);
+		upper[i] =
+		    (char)(id[i] >= 'a' && id[i] <= 'z' ? id[i] - 32 : id[i]);
 	buf_init(&b, 1024);
 	buf_addf(&b, " %s; none", id);
 	if (!fuzz_ours(&b, id) || !fuzz_ours(&b, upper))
@@ -97,7 +97,7 @@ fuzz_writer(const uint8_t *data, size_t size)
 		return;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	buf_init(&b, 8 * size + 1024);	/* each byte at most twice, thrice */
+	buf_init(&b, 8 * size + 1024); /* each byte at most twice, thrice */
 	authres_begin(&b, FUZZ_ID);
 	authres_method(&b, "dkim", AUTH_FAIL, text);
 	authres_prop(&b, "header", "d", text);
@@ -108,8 +108,9 @@ fuzz_writer(const uint8_t *data, size_t size)
 	if (!authres_is_ours(b.data, b.len, FUZZ_ID))
 		fuzz_die("our own header is not ours", FUZZ_ID);
 	for (i = 0; i < b.len; i++)
-		if ((b.data[i] == '\r' && (i + 2 >= b.len ||
-		    b.data[i + 1] != '\n' || b.data[i + 2] != '\t')) ||
+		if ((b.data[i] == '\r' &&
+		        (i + 2 >= b.len || b.data[i + 1] != '\n' ||
+		            b.data[i + 2] != '\t')) ||
 		    (b.data[i] == '\n' && (i == 0 || b.data[i - 1] != '\r')) ||
 		    b.data[i] == '\0')
 			fuzz_die("a line break or NUL from the input", FUZZ_ID);

@@ -29,8 +29,8 @@ ref_canon(const uint8_t *in, size_t n, enum canon_alg alg, uint8_t *out)
 		abort();
 	/* CRLF and bare LF are line ends; a lone CR is a byte */
 	for (i = 0, j = 0; i < n; i++) {
-		if (in[i] == '\n' || (in[i] == '\r' && i + 1 < n &&
-		    in[i + 1] == '\n')) {
+		if (in[i] == '\n' ||
+		    (in[i] == '\r' && i + 1 < n && in[i + 1] == '\n')) {
 			norm[j++] = '\r';
 			norm[j++] = '\n';
 			i += in[i] == '\r';
@@ -56,7 +56,7 @@ ref_canon(const uint8_t *in, size_t n, enum canon_alg alg, uint8_t *out)
 	free(norm);
 	/* trailing CRLFs: keep one, add one if there is none */
 	while (o >= 2 * (k + 1) && out[o - 2 * k - 2] == '\r' &&
-	    out[o - 2 * k - 1] == '\n')
+	       out[o - 2 * k - 1] == '\n')
 		k++;
 	if (k == 0) {
 		out[o++] = '\r';
@@ -65,13 +65,13 @@ ref_canon(const uint8_t *in, size_t n, enum canon_alg alg, uint8_t *out)
 		o -= 2 * (k - 1);
 	}
 	if (alg == CANON_RELAXED && o == 2)
-		o = 0;	/* relaxed: the empty body stays empty */
+		o = 0; /* relaxed: the empty body stays empty */
 	return o;
 }
 
 static void
-fuzz_stream(const uint8_t *body, size_t n, enum canon_alg alg,
-    int64_t limit, unsigned seed, uint8_t *dg, uint64_t *total)
+fuzz_stream(const uint8_t *body, size_t n, enum canon_alg alg, int64_t limit,
+    unsigned seed, uint8_t *dg, uint64_t *total)
 {
 	struct arena *a = arena_new(1024);
 	struct canon_body *cb;
@@ -114,10 +114,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (alg = CANON_SIMPLE; alg <= CANON_RELAXED; alg++) {
 		size_t rn = ref_canon(data + 3, n, alg, ref);
 
-		hashed = limit >= 0 && (uint64_t)limit < rn ?
-		    (size_t)limit : rn;
-		if (EVP_Digest(ref, hashed, want, &dlen, EVP_sha256(),
-		    NULL) != 1)
+		hashed =
+		    limit >= 0 && (uint64_t)limit < rn ? (size_t)limit : rn;
+		if (EVP_Digest(ref, hashed, want, &dlen, EVP_sha256(), NULL) !=
+		    1)
 			abort();
 		fuzz_stream(data + 3, n, alg, limit, 0, whole, &tw);
 		fuzz_stream(data + 3, n, alg, limit, data[2] | 1u, split, &ts);

@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((r == 0) != (cfg != NULL))
 		__builtin_trap();
 	if (r != 0 && err.len == 0 && buf_error(&err) == 0)
-		__builtin_trap();	/* every failure says why */
+		__builtin_trap(); /* every failure says why */
 	config_unref(cfg);
 	buf_free(&err);
 	return 0;

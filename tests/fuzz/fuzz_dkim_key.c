@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 		dkim_pubkey_unref(k);
 	} else if (why.len == 0)
-		__builtin_trap();	/* every refusal says why */
+		__builtin_trap(); /* every refusal says why */
 	buf_free(&why);
 	return 0;
 }

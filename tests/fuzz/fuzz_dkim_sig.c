@@ -47,8 +47,8 @@ fz_query(struct dns_resolver *r, const char *name, enum dns_type type,
 	else if (strncasecmp(name, "brisbane._domainkey.", 20) == 0)
 		txt = ed_key;
 	else if (strncasecmp(name, "temp.", 5) == 0) {
-		*ret = dns_answer_new(DNS_TEMPFAIL, 0, false, "timeout",
-		    NULL, 0);
+		*ret =
+		    dns_answer_new(DNS_TEMPFAIL, 0, false, "timeout", NULL, 0);
 		return *ret == NULL ? -ENOMEM : 0;
 	}
 	if (txt == NULL) {
@@ -70,18 +70,17 @@ fz_free(struct dns_resolver *r)
 
 static const struct dns_ops fz_ops = {.query = fz_query, .free = fz_free};
 
-static const char headers[] =
-    "From: Joe SixPack <joe@football.example.com>\r\n"
-    "To: Suzie Q <suzie@shopping.example.net>\r\n"
-    "Subject: Is dinner ready?\r\n"
-    "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n";
+static const char headers[] = "From: Joe SixPack <joe@football.example.com>\r\n"
+                              "To: Suzie Q <suzie@shopping.example.net>\r\n"
+                              "Subject: Is dinner ready?\r\n"
+                              "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n";
 static const char body[] = "Hi.\r\n\r\nWe lost the game.\r\n";
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct dns_resolver r = { &fz_ops, NULL, 0 };
-	struct dkim_verify_options opt = { .resolver = &r };
+	struct dns_resolver r = {&fz_ops, NULL, 0};
+	struct dkim_verify_options opt = {.resolver = &r};
 	const struct dkim_verify_result *res;
 	struct dkim_verify *v;
 	struct arena *a = arena_new(4096);
@@ -93,8 +92,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	msg_init(&m, a);
 	if (msg_parse(&m, headers, sizeof(headers) - 1, &off, &why) != 0 ||
-	    msg_add_header(&m, "DKIM-Signature", 14, (const char *)data,
-		size) != 0)
+	    msg_add_header(
+	        &m, "DKIM-Signature", 14, (const char *)data, size) != 0)
 		goto out;
 	/* message content never fails the session: only ENOMEM/EIO */
 	if ((i = (size_t)-dkim_verify_begin(a, &m, &opt, &v)) != 0) {
@@ -115,7 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !kept_ok(res[i].algorithm, 14, FZ_HOST "-") ||
 		    !kept_ok(res[i].b_prefix, 8, FZ_HOST "+/") ||
 		    !kept_ok(res[i].identity, 64 + 1 + 253,
-			FZ_HOST "-_.@!#$%&'*+/=?^`{|}~"))
+		        FZ_HOST "-_.@!#$%&'*+/=?^`{|}~"))
 			__builtin_trap();
 	}
 out:

@@ -71,8 +71,8 @@ main(int argc, char **argv)
 
 			if (e->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "%s/%s", argv[i],
-			    e->d_name);
+			snprintf(
+			    path, sizeof(path), "%s/%s", argv[i], e->d_name);
 			errors += fuzz_file(path) != 0;
 			files++;
 		}

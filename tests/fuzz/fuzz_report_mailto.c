@@ -25,12 +25,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char fuzz_zone[] =
-	"$TTL 300\n"
-	"example.com._report._dmarc.ext.example. IN TXT \"v=DMARC1\"\n"
-	"example.com._report._dmarc.over.example. IN TXT "
-	"\"v=DMARC1; rua=mailto:a@over.example,mailto:b%40x@over.example\"\n"
-	"example.com._report._dmarc.other.example. IN TXT "
-	"\"v=DMARC1; rua=mailto:a@third.example\"\n";
+    "$TTL 300\n"
+    "example.com._report._dmarc.ext.example. IN TXT \"v=DMARC1\"\n"
+    "example.com._report._dmarc.over.example. IN TXT "
+    "\"v=DMARC1; rua=mailto:a@over.example,mailto:b%40x@over.example\"\n"
+    "example.com._report._dmarc.other.example. IN TXT "
+    "\"v=DMARC1; rua=mailto:a@third.example\"\n";
 
 static struct dns_resolver *fuzz_dns;
 
@@ -72,9 +72,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (fuzz_dns == NULL) {
 		fuzz_dns = dns_zone_new();
-		if (fuzz_dns == NULL || dns_zone_load_mem(fuzz_dns,
-		    "fuzz_report_mailto", fuzz_zone, sizeof(fuzz_zone) - 1,
-		    &zwhy) < 0)
+		if (fuzz_dns == NULL ||
+		    dns_zone_load_mem(fuzz_dns, "fuzz_report_mailto", fuzz_zone,
+		        sizeof(fuzz_zone) - 1, &zwhy) < 0)
 			fuzz_die("zone", zwhy != NULL ? zwhy : "?");
 	}
 	if ((a = arena_new(4096)) == NULL)
@@ -100,8 +100,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pp.rua_count = n;
 	memset(&o, 0, sizeof(o));
 	o.dns = fuzz_dns;
-	static const char *const suppress[] = { "no@example.com",
-		"never.example" };
+	static const char *const suppress[] = {
+	    "no@example.com", "never.example"};
 	o.suppress = suppress;
 	o.suppress_count = 2;
 	if (report_destinations(&pp, &o, a, &dests, &nd) == 0) {
@@ -109,12 +109,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (dests[i].uri == NULL)
 				fuzz_die("destination without its URI", "");
 			if (dests[i].address == NULL && dests[i].why == NULL)
-				fuzz_die("dropped without a reason",
-				    dests[i].uri);
+				fuzz_die(
+				    "dropped without a reason", dests[i].uri);
 			if (dests[i].address != NULL &&
 			    (strchr(dests[i].address, '@') == NULL ||
-			    strchr(strchr(dests[i].address, '@') + 1, '@') !=
-			    NULL))
+			        strchr(strchr(dests[i].address, '@') + 1,
+			            '@') != NULL))
 				fuzz_die("kept address", dests[i].address);
 		}
 	}

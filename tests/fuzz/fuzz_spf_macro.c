@@ -23,15 +23,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct spf_ip ip;
 	struct spf_macro_env env = {
-		.sender = "strong-bad@email.example.com",
-		.local = "strong-bad",
-		.sender_domain = "email.example.com",
-		.domain = "email.example.com",
-		.ip = &ip,
-		.helo = "mx.example.org",
-		.receiver = "mx.example.net",
-		.now = 1700000000,
-		.validated_name = fuzz_ptr,
+	    .sender = "strong-bad@email.example.com",
+	    .local = "strong-bad",
+	    .sender_domain = "email.example.com",
+	    .domain = "email.example.com",
+	    .ip = &ip,
+	    .helo = "mx.example.org",
+	    .receiver = "mx.example.net",
+	    .now = 1700000000,
+	    .validated_name = fuzz_ptr,
 	};
 	enum spf_macro_kind kind;
 	const char *why;
@@ -44,10 +44,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	kind = (enum spf_macro_kind)(data[0] % 3);
 	spf_ip_parse(data[0] & 4 ? "2001:db8::cb01" : "192.0.2.3", &ip);
 	buf_init(&b, BOUND_SPF_MACRO_BYTES);
-	r = spf_macro_expand(&env, (const char *)data + 1, size - 1, kind, &b,
-	    &why);
-	c = spf_macro_check((const char *)data + 1, size - 1, kind, &end,
-	    &why);
+	r = spf_macro_expand(
+	    &env, (const char *)data + 1, size - 1, kind, &b, &why);
+	c = spf_macro_check((const char *)data + 1, size - 1, kind, &end, &why);
 	/* expansion fails only where the syntax check does, or on the cap */
 	if ((r == 0 && c != 0) || (r != 0 && r != -ERANGE && c == 0))
 		__builtin_trap();

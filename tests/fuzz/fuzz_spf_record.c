@@ -35,7 +35,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < r->nterms; i++)
 			if (r->terms[i].text < text ||
 			    r->terms[i].text + r->terms[i].text_len >
-			    text + n ||
+			        text + n ||
 			    r->terms[i].cidr4 > 32 || r->terms[i].cidr6 > 128)
 				__builtin_trap();
 	} else if (why == NULL)

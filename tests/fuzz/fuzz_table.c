@@ -36,7 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap();
 	buf_init(&err, 1 << 16);
 	if (strlen(text) == size && text[0] != '/' &&
-	    strncmp(text, "file:", 5) != 0 && strncmp(text, "refile:", 7) != 0 &&
+	    strncmp(text, "file:", 5) != 0 &&
+	    strncmp(text, "refile:", 7) != 0 &&
 	    table_hosts_open(text, "fuzz", &h, &err) == 0) {
 		memset(ip.b, size & 0xff, sizeof(ip.b));
 		(void)table_hosts_match(h, &ip, text);

@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (j = 0; j < i; j++)
 			if (l.tags[i].name_len == l.tags[j].name_len &&
 			    memcmp(l.tags[i].name, l.tags[j].name,
-				l.tags[i].name_len) == 0)
+			        l.tags[i].name_len) == 0)
 				__builtin_trap();
 	}
 	return 0;

@@ -32,21 +32,29 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char fuzz_zone[] =
-	"$TTL 300\n"
-	"; example.com: the test-only demo keys of keys/demo (public knowledge),\n"
-	"; p=reject, SPF for 192.0.2.0/24\n"
-	"demo-rsa._domainkey.example.com. IN TXT ( \"v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAqTZ0Tx/1zI9kMhxgnYrsbcp7oXT+uPmn3pSRuun+D5wPJEpmzkXewrwiwrB3cSA39Fy284pAh6ED/mXTOTivqTG35qGIR/EEZGYF5JnlgGpe4ccjNVTJk3jX3zV/Z91RKrNJPWZ4rzcUFWM9Y4b5/DM0K2OwTCw7Fa+Bc6E7+q3cAX71hY/dIrWm9QCq\" \"lgkiApttA03BJpSb71qVr/zNglhL7SCnjuHkdOzrtJUCrmlLbnSJoVgl3D4T6DoAw1GLpWQx2etNOK7QKEk8OZIT7as7REMg7nJvVNX83IENBNMAF+ijLYeaYRlI0YTs0Ud+fz9vZtl+fS51NfjECMVO9QIDAQAB\" )\n"
-	"demo-ed._domainkey.example.com. IN TXT \"v=DKIM1; k=ed25519; p=QtBk5TYObqLH4Q2cyTVylRKPQBl0yWwXxTdenuGpAqI=\"\n"
-	"example.com. IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
-	"_dmarc.example.com. IN TXT \"v=DMARC1; p=reject\"\n"
-	"; reject.example: p=reject, signs nothing, sends from nowhere\n"
-	"reject.example. IN TXT \"v=spf1 -all\"\n"
-	"_dmarc.reject.example. IN TXT \"v=DMARC1; p=reject\"\n"
-	"; quar.example: p=quarantine\n"
-	"_dmarc.quar.example. IN TXT \"v=DMARC1; p=quarantine\"\n"
-	"; pass.example: the fuzzer's MAIL FROM; SPF passes for its client\n"
-	"pass.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
-	"_dmarc.pass.example. IN TXT \"v=DMARC1; p=none\"\n";
+    "$TTL 300\n"
+    "; example.com: the test-only demo keys of keys/demo (public knowledge),\n"
+    "; p=reject, SPF for 192.0.2.0/24\n"
+    "demo-rsa._domainkey.example.com. IN TXT ( \"v=DKIM1; k=rsa; "
+    "p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAqTZ0Tx/"
+    "1zI9kMhxgnYrsbcp7oXT+uPmn3pSRuun+D5wPJEpmzkXewrwiwrB3cSA39Fy284pAh6ED/"
+    "mXTOTivqTG35qGIR/EEZGYF5JnlgGpe4ccjNVTJk3jX3zV/Z91RKrNJPWZ4rzcUFWM9Y4b5/"
+    "DM0K2OwTCw7Fa+Bc6E7+q3cAX71hY/dIrWm9QCq\" "
+    "\"lgkiApttA03BJpSb71qVr/"
+    "zNglhL7SCnjuHkdOzrtJUCrmlLbnSJoVgl3D4T6DoAw1GLpWQx2etNOK7QKEk8OZIT7as7REMg"
+    "7nJvVNX83IENBNMAF+ijLYeaYRlI0YTs0Ud+fz9vZtl+fS51NfjECMVO9QIDAQAB\" )\n"
+    "demo-ed._domainkey.example.com. IN TXT \"v=DKIM1; k=ed25519; "
+    "p=QtBk5TYObqLH4Q2cyTVylRKPQBl0yWwXxTdenuGpAqI=\"\n"
+    "example.com. IN TXT \"v=spf1 ip4:192.0.2.0/24 -all\"\n"
+    "_dmarc.example.com. IN TXT \"v=DMARC1; p=reject\"\n"
+    "; reject.example: p=reject, signs nothing, sends from nowhere\n"
+    "reject.example. IN TXT \"v=spf1 -all\"\n"
+    "_dmarc.reject.example. IN TXT \"v=DMARC1; p=reject\"\n"
+    "; quar.example: p=quarantine\n"
+    "_dmarc.quar.example. IN TXT \"v=DMARC1; p=quarantine\"\n"
+    "; pass.example: the fuzzer's MAIL FROM; SPF passes for its client\n"
+    "pass.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"\n"
+    "_dmarc.pass.example. IN TXT \"v=DMARC1; p=none\"\n";
 
 static struct dns_resolver *fuzz_dns;
 static struct orgdomain *fuzz_org;
@@ -63,7 +71,7 @@ fuzz_die(const char *what)
 static void
 fuzz_setup(void)
 {
-	struct orgdomain_options oo = { ORGDOMAIN_TREEWALK, NULL };
+	struct orgdomain_options oo = {ORGDOMAIN_TREEWALK, NULL};
 	struct config *cfg = NULL;
 	const char *why = NULL;
 	char *zwhy = NULL;
@@ -72,8 +80,9 @@ fuzz_setup(void)
 	if (fuzz_dns != NULL)
 		return;
 	fuzz_dns = dns_zone_new();
-	if (fuzz_dns == NULL || dns_zone_load_mem(fuzz_dns, "fuzz_verdict",
-	    fuzz_zone, sizeof(fuzz_zone) - 1, &zwhy) < 0)
+	if (fuzz_dns == NULL ||
+	    dns_zone_load_mem(fuzz_dns, "fuzz_verdict", fuzz_zone,
+	        sizeof(fuzz_zone) - 1, &zwhy) < 0)
 		fuzz_die(zwhy != NULL ? zwhy : "zone");
 	if (orgdomain_new(&oo, &fuzz_org, &why) < 0)
 		fuzz_die(why != NULL ? why : "orgdomain");
@@ -90,7 +99,7 @@ static bool
 fuzz_domain_byte(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
 /* Whether v names reject.example right after an at-sign, as a whole
@@ -116,7 +125,7 @@ fuzz_names_reject(const char *v, size_t n)
 			continue;
 		if (e < n && v[e] == '.' && e + 1 < n &&
 		    (fuzz_domain_byte((unsigned char)v[e + 1]) ||
-		    (unsigned char)v[e + 1] >= 0x80))
+		        (unsigned char)v[e + 1] >= 0x80))
 			continue;
 		return true;
 	}
@@ -169,7 +178,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    v->dmarc->result == AUTH_PASS)
 		fuzz_die("an invalid From passed DMARC");
 	if (v->authres == NULL || (act.kind == ACTION_REJECT &&
-	    (act.code == NULL || act.text == NULL)))
+	                              (act.code == NULL || act.text == NULL)))
 		fuzz_die("incomplete verdict or action");
 	arena_free(a);
 	return 0;

@@ -18,55 +18,55 @@
 static int check_failures;
 static int check_count;
 
-#define CHECK(cond)                                                       \
-	do {                                                              \
-		check_count++;                                            \
-		if (!(cond)) {                                            \
-			check_failures++;                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n",      \
-			    __FILE__, __LINE__, #cond);                   \
-		}                                                         \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		check_count++;                                                 \
+		if (!(cond)) {                                                 \
+			check_failures++;                                      \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
+			    __LINE__, #cond);                                  \
+		}                                                              \
 	} while (0)
 
-#define CHECK_INT_EQ(a, b)                                                \
-	do {                                                              \
-		long long check_a_ = (long long)(a);                      \
-		long long check_b_ = (long long)(b);                      \
-		check_count++;                                            \
-		if (check_a_ != check_b_) {                               \
-			check_failures++;                                 \
-			fprintf(stderr, "%s:%d: %s == %lld, want %lld\n", \
-			    __FILE__, __LINE__, #a, check_a_, check_b_);  \
-		}                                                         \
+#define CHECK_INT_EQ(a, b)                                                     \
+	do {                                                                   \
+		long long check_a_ = (long long)(a);                           \
+		long long check_b_ = (long long)(b);                           \
+		check_count++;                                                 \
+		if (check_a_ != check_b_) {                                    \
+			check_failures++;                                      \
+			fprintf(stderr, "%s:%d: %s == %lld, want %lld\n",      \
+			    __FILE__, __LINE__, #a, check_a_, check_b_);       \
+		}                                                              \
 	} while (0)
 
-#define CHECK_STR_EQ(a, b)                                                \
-	do {                                                              \
-		const char *check_a_ = (a);                               \
-		const char *check_b_ = (b);                               \
-		check_count++;                                            \
-		if (check_a_ == NULL || check_b_ == NULL ||               \
-		    strcmp(check_a_, check_b_) != 0) {                    \
-			check_failures++;                                 \
-			fprintf(stderr,                                   \
-			    "%s:%d: %s == \"%s\", want \"%s\"\n",         \
-			    __FILE__, __LINE__, #a,                       \
-			    check_a_ ? check_a_ : "(null)",               \
-			    check_b_ ? check_b_ : "(null)");              \
-		}                                                         \
+#define CHECK_STR_EQ(a, b)                                                     \
+	do {                                                                   \
+		const char *check_a_ = (a);                                    \
+		const char *check_b_ = (b);                                    \
+		check_count++;                                                 \
+		if (check_a_ == NULL || check_b_ == NULL ||                    \
+		    strcmp(check_a_, check_b_) != 0) {                         \
+			check_failures++;                                      \
+			fprintf(stderr, "%s:%d: %s == \"%s\", want \"%s\"\n",  \
+			    __FILE__, __LINE__, #a,                            \
+			    check_a_ ? check_a_ : "(null)",                    \
+			    check_b_ ? check_b_ : "(null)");                   \
+		}                                                              \
 	} while (0)
 
-#define CHECK_MEM_EQ(a, alen, b, blen)                                    \
-	do {                                                              \
-		size_t check_al_ = (alen), check_bl_ = (blen);            \
-		check_count++;                                            \
-		if (check_al_ != check_bl_ ||                             \
-		    memcmp((a), (b), check_al_) != 0) {                   \
-			check_failures++;                                 \
-			fprintf(stderr, "%s:%d: %s (%zu bytes) differs "  \
-			    "from %s (%zu bytes)\n", __FILE__, __LINE__,  \
-			    #a, check_al_, #b, check_bl_);                \
-		}                                                         \
+#define CHECK_MEM_EQ(a, alen, b, blen)                                         \
+	do {                                                                   \
+		size_t check_al_ = (alen), check_bl_ = (blen);                 \
+		check_count++;                                                 \
+		if (check_al_ != check_bl_ ||                                  \
+		    memcmp((a), (b), check_al_) != 0) {                        \
+			check_failures++;                                      \
+			fprintf(stderr,                                        \
+			    "%s:%d: %s (%zu bytes) differs "                   \
+			    "from %s (%zu bytes)\n",                           \
+			    __FILE__, __LINE__, #a, check_al_, #b, check_bl_); \
+		}                                                              \
 	} while (0)
 
 /* check_fixture -- path is an input the tests need: when it cannot be
@@ -76,8 +76,10 @@ static inline void
 check_fixture(const char *path)
 {
 	if (access(path, R_OK) != 0) {
-		fprintf(stderr, "FAIL: fixture %s: %s (the tests cannot run "
-		    "without it)\n", path, strerror(errno));
+		fprintf(stderr,
+		    "FAIL: fixture %s: %s (the tests cannot run "
+		    "without it)\n",
+		    path, strerror(errno));
 		exit(1);
 	}
 }
@@ -85,8 +87,7 @@ check_fixture(const char *path)
 static inline int
 check_summary(const char *name)
 {
-	printf("%s: %d checks, %d failed\n", name, check_count,
-	    check_failures);
+	printf("%s: %d checks, %d failed\n", name, check_count, check_failures);
 	return check_failures == 0 ? 0 : 1;
 }
 

@@ -112,9 +112,10 @@ tu_query(struct dns_resolver *r, const char *name, enum dns_type type,
 		if (strcasecmp(z->e[i].name, name) != 0)
 			continue;
 		if (z->e[i].status != DNS_OK || type != DNS_T_TXT) {
-			a = dns_answer_new(z->e[i].status == DNS_OK ?
-				DNS_NODATA : z->e[i].status, 60, false,
-			    "fake", NULL, 0);
+			a = dns_answer_new(z->e[i].status == DNS_OK
+			                       ? DNS_NODATA
+			                       : z->e[i].status,
+			    60, false, "fake", NULL, 0);
 		} else {
 			rr.pref = 0;
 			rr.data = (const uint8_t *)z->e[i].txt;
@@ -124,8 +125,8 @@ tu_query(struct dns_resolver *r, const char *name, enum dns_type type,
 		break;
 	}
 	if (i == z->n)
-		a = dns_answer_new(DNS_NXDOMAIN, 60, false, "no such name",
-		    NULL, 0);
+		a = dns_answer_new(
+		    DNS_NXDOMAIN, 60, false, "no such name", NULL, 0);
 	if (a == NULL)
 		return -ENOMEM;
 	*ret = a;
@@ -182,8 +183,8 @@ tu_key(const char *file)
 	struct buf why;
 
 	buf_init(&why, 1024);
-	if (dkim_key_load_private(tu_path(file, path, sizeof(path)), true, &k,
-	    &why) != 0) {
+	if (dkim_key_load_private(
+	        tu_path(file, path, sizeof(path)), true, &k, &why) != 0) {
 		fprintf(stderr, "FAIL: test key %s does not load: %s\n", path,
 		    buf_cstr(&why));
 		exit(1);

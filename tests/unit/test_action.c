@@ -268,8 +268,7 @@ test_arc_sealers(void)
 	CHECK_INT_EQ(
 	    config_load_mem("addr", addr, sizeof(addr) - 1, &cfg, &errors),
 	    -EINVAL);
-	CHECK(strstr(buf_cstr(&errors), "\"192.0.2.1\": not a domain") !=
-	    NULL);
+	CHECK(strstr(buf_cstr(&errors), "\"192.0.2.1\": not a domain") != NULL);
 	config_unref(cfg);
 	buf_free(&errors);
 }

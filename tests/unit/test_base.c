@@ -34,10 +34,10 @@ test_buf_cap(void)
 	buf_addf(&b, "%d", 123);
 	CHECK_STR_EQ(buf_cstr(&b), "abcd123");
 	CHECK_INT_EQ(buf_error(&b), 0);
-	buf_adds(&b, "xy");	/* 9 > 8: refused, sticky */
+	buf_adds(&b, "xy"); /* 9 > 8: refused, sticky */
 	CHECK_INT_EQ(buf_error(&b), -ERANGE);
 	CHECK_STR_EQ(buf_cstr(&b), "abcd123");
-	buf_addc(&b, 'z');	/* would fit, but the error is sticky */
+	buf_addc(&b, 'z'); /* would fit, but the error is sticky */
 	CHECK_INT_EQ(b.len, 7);
 	buf_reset(&b);
 	CHECK_INT_EQ(buf_error(&b), 0);
@@ -65,7 +65,7 @@ test_arena(void)
 	CHECK(a != NULL);
 	s = arena_strdup(a, "hello");
 	CHECK_STR_EQ(s, "hello");
-	big = arena_alloc(a, 10000);	/* larger than a block */
+	big = arena_alloc(a, 10000); /* larger than a block */
 	CHECK(big != NULL);
 	memset(big, 'x', 10000);
 	for (i = 0; i < 1000; i++)
@@ -96,12 +96,11 @@ test_log_quote(void)
 static void
 test_msg_parse(void)
 {
-	static const char m1[] =
-	    "From: a@example.com\r\n"
-	    "Subject: one\n two\r\n"	/* mixed line ends */
-	    "X-Empty:\r\n"
-	    "\r\n"
-	    "body\r\n";
+	static const char m1[] = "From: a@example.com\r\n"
+	                         "Subject: one\n two\r\n" /* mixed line ends */
+	                         "X-Empty:\r\n"
+	                         "\r\n"
+	                         "body\r\n";
 	struct arena *a = arena_new(4096);
 	struct msg m;
 	const char *why;
@@ -184,16 +183,15 @@ test_msg_bounds(void)
  * past them is dropped (kept: 1, dropped: 0). */
 static const struct {
 	const char *name;
-	size_t len;	/* value bytes as given */
-	size_t step;	/* every step-th byte a bare LF (0: none) */
+	size_t len;  /* value bytes as given */
+	size_t step; /* every step-th byte a bare LF (0: none) */
 	int kept;
 } msg_field_cases[] = {
-	{ "at the bound, no LF", BOUND_HEADER_FIELD_BYTES - 1, 0, 1 },
-	{ "past the bound, no LF", BOUND_HEADER_FIELD_BYTES, 0, 0 },
-	{ "under the bound, grows past it", BOUND_HEADER_FIELD_BYTES - 1, 3,
-	    0 },
-	{ "under the bound, grows to near it", 76500, 3, 1 },
-	{ "many bare LFs", BOUND_HEADER_FIELD_BYTES / 4 * 3, 2, 0 },
+    {"at the bound, no LF", BOUND_HEADER_FIELD_BYTES - 1, 0, 1},
+    {"past the bound, no LF", BOUND_HEADER_FIELD_BYTES, 0, 0},
+    {"under the bound, grows past it", BOUND_HEADER_FIELD_BYTES - 1, 3, 0},
+    {"under the bound, grows to near it", 76500, 3, 1},
+    {"many bare LFs", BOUND_HEADER_FIELD_BYTES / 4 * 3, 2, 0},
 };
 
 static void
@@ -206,27 +204,29 @@ test_msg_field_bounds(void)
 	int r;
 
 	for (i = 0; i < sizeof(msg_field_cases) / sizeof(msg_field_cases[0]);
-	    i++) {
+	     i++) {
 		v = malloc(msg_field_cases[i].len);
 		if (v == NULL)
 			abort();
 		for (k = 0; k < msg_field_cases[i].len; k++)
 			v[k] = msg_field_cases[i].step != 0 &&
-			    k % msg_field_cases[i].step ==
-				msg_field_cases[i].step - 1 ? '\n' : 'b';
+			               k % msg_field_cases[i].step ==
+			                   msg_field_cases[i].step - 1
+			           ? '\n'
+			           : 'b';
 		msg_init(&m, a);
 		r = msg_add_header(&m, "X", 1, v, msg_field_cases[i].len);
 		CHECK_INT_EQ(r, 0);
 		CHECK_INT_EQ(m.count, msg_field_cases[i].kept);
 		if ((int)m.count != msg_field_cases[i].kept)
-			fprintf(stderr, "  case \"%s\"\n",
-			    msg_field_cases[i].name);
+			fprintf(
+			    stderr, "  case \"%s\"\n", msg_field_cases[i].name);
 		if (m.count == 1)
 			CHECK(1 + m.headers[0].value_len <=
-			    BOUND_HEADER_FIELD_BYTES);
+			      BOUND_HEADER_FIELD_BYTES);
 		else
-			CHECK_STR_EQ(m.limit,
-			    "a header field larger than 100 KiB");
+			CHECK_STR_EQ(
+			    m.limit, "a header field larger than 100 KiB");
 		/* a From that large cannot be kept anywhere */
 		msg_init(&m, a);
 		r = msg_add_header(&m, "From", 4, v, msg_field_cases[i].len);
@@ -240,7 +240,7 @@ test_msg_field_bounds(void)
 	v = malloc(40000);
 	if (v == NULL)
 		abort();
-	memset(v, '\n', 40000);	/* 80000 bytes stored */
+	memset(v, '\n', 40000); /* 80000 bytes stored */
 	for (i = 0; i < 100; i++)
 		CHECK_INT_EQ(msg_add_header(&m, "X", 1, v, 40000), 0);
 	CHECK(m.bytes <= BOUND_HEADER_BYTES);
@@ -256,25 +256,25 @@ static const struct {
 	const char *value;
 	bool ours;
 } authres_ours_cases[] = {
-	{ " mx.example.org; none", true },
-	{ "mx.example.org;none", true },
-	{ " \"mx.example.org\"; none", true },
-	{ " \"mx.example\\.org\"; none", true },	/* quoted-pair */
-	{ " \"\\m\\x.example.org\"; none", true },
-	{ " \"mx.example.org", true },	/* unterminated: read anyway */
-	{ " \"mx.exam\r\n ple.org\"; none", false },	/* the WSP stays */
-	{ " mx.example.org/1; none", true },	/* a token ends at '/' */
-	{ " mx.example.org.; none", true },	/* trailing dot */
-	{ " MX.EXAMPLE.ORG ; none", true },
-	{ " (a (nested) comment)\r\n\tmx.example.org; none", true },
-	{ " mx.example.org.evil; none", false },
-	{ " evil.mx.example.org; none", false },
-	{ " \"mx.example.org.evil\"; none", false },
-	{ " mx.example.or; none", false },
-	{ " mx_example.org; none", false },
-	{ " ; mx.example.org", false },
-	{ " (mx.example.org) other.example; none", false },
-	{ " (unclosed mx.example.org; none", false },
+    {" mx.example.org; none", true},
+    {"mx.example.org;none", true},
+    {" \"mx.example.org\"; none", true},
+    {" \"mx.example\\.org\"; none", true}, /* quoted-pair */
+    {" \"\\m\\x.example.org\"; none", true},
+    {" \"mx.example.org", true},               /* unterminated: read anyway */
+    {" \"mx.exam\r\n ple.org\"; none", false}, /* the WSP stays */
+    {" mx.example.org/1; none", true},         /* a token ends at '/' */
+    {" mx.example.org.; none", true},          /* trailing dot */
+    {" MX.EXAMPLE.ORG ; none", true},
+    {" (a (nested) comment)\r\n\tmx.example.org; none", true},
+    {" mx.example.org.evil; none", false},
+    {" evil.mx.example.org; none", false},
+    {" \"mx.example.org.evil\"; none", false},
+    {" mx.example.or; none", false},
+    {" mx_example.org; none", false},
+    {" ; mx.example.org", false},
+    {" (mx.example.org) other.example; none", false},
+    {" (unclosed mx.example.org; none", false},
 };
 
 static void
@@ -282,8 +282,9 @@ test_authres_ours(void)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(authres_ours_cases) /
-	    sizeof(authres_ours_cases[0]); i++) {
+	for (i = 0;
+	     i < sizeof(authres_ours_cases) / sizeof(authres_ours_cases[0]);
+	     i++) {
 		const char *v = authres_ours_cases[i].value;
 		bool got = authres_is_ours(v, strlen(v), "mx.example.org");
 
@@ -292,11 +293,13 @@ test_authres_ours(void)
 		CHECK(got == authres_ours_cases[i].ours);
 	}
 	/* an authserv-id longer than any host name is never ours */
-	CHECK(!authres_is_ours(" x; none", 8, "x"
+	CHECK(!authres_is_ours(" x; none", 8,
+	    "x"
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "x"));
 }
 
 static void
@@ -309,20 +312,20 @@ test_authres(void)
 	authres_method(&b, "dkim", AUTH_FAIL, "body hash (bh=) mismatch");
 	authres_prop(&b, "header", "d", "example.com");
 	authres_prop(&b, "header", "b", "ab+/cd");
-	CHECK_STR_EQ(buf_cstr(&b), " mx.example.org;\r\n\tdkim=fail "
+	CHECK_STR_EQ(buf_cstr(&b),
+	    " mx.example.org;\r\n\tdkim=fail "
 	    "(body hash \\(bh=\\) mismatch) header.d=example.com "
 	    "header.b=\"ab+/cd\"");
 	buf_free(&b);
-	CHECK(authres_is_ours(" mx.example.org; dkim=pass", 26,
-	    "MX.example.org"));
-	CHECK(authres_is_ours(" (c) mx.example.org 1; none", 27,
-	    "mx.example.org"));
-	CHECK(!authres_is_ours(" mx.example.org.evil; none", 26,
-	    "mx.example.org"));
+	CHECK(authres_is_ours(
+	    " mx.example.org; dkim=pass", 26, "MX.example.org"));
+	CHECK(authres_is_ours(
+	    " (c) mx.example.org 1; none", 27, "mx.example.org"));
+	CHECK(!authres_is_ours(
+	    " mx.example.org.evil; none", 26, "mx.example.org"));
 	CHECK(!authres_is_ours("", 0, "mx.example.org"));
 	test_authres_ours();
 }
-
 
 /* The reader: resinfos split at ';' outside comments and quoted strings,
  * then method, result and properties of each. */
@@ -352,18 +355,18 @@ test_authres_read(void)
 		n++;
 		if (n == 1) {
 			CHECK_MEM_EQ(m.s, m.len, "dkim", 4);
-			CHECK(authres_resinfo_prop(r.s, r.len, "header", "i",
-			    &p));
+			CHECK(authres_resinfo_prop(
+			    r.s, r.len, "header", "i", &p));
 			CHECK_MEM_EQ(p.s, p.len, "@a;b.example", 12);
-			CHECK(authres_resinfo_prop(r.s, r.len, "HEADER", "d",
-			    &p));
+			CHECK(authres_resinfo_prop(
+			    r.s, r.len, "HEADER", "d", &p));
 			CHECK_MEM_EQ(p.s, p.len, "example.com", 11);
-			CHECK(!authres_resinfo_prop(r.s, r.len, "header", "s",
-			    &p));
+			CHECK(!authres_resinfo_prop(
+			    r.s, r.len, "header", "s", &p));
 		} else if (n == 2) {
 			CHECK_MEM_EQ(res.s, res.len, "pass", 4);
-			CHECK(authres_resinfo_prop(r.s, r.len, "smtp",
-			    "mailfrom", &p));
+			CHECK(authres_resinfo_prop(
+			    r.s, r.len, "smtp", "mailfrom", &p));
 			CHECK_MEM_EQ(p.s, p.len, "u@example.net", 13);
 		} else {
 			CHECK_MEM_EQ(m.s, m.len, "dmarc", 5);
@@ -383,8 +386,8 @@ test_authres_read(void)
 	CHECK(authres_next_resinfo(" a; dkim=pass (x; \"y", 20, &pos, &r));
 	CHECK_INT_EQ(r.len, 16);
 	CHECK(!authres_next_resinfo(" a; dkim=pass (x; \"y", 20, &pos, &r));
-	CHECK(!authres_resinfo_prop("dkim=pass header.d=\"x", 21, "header",
-	    "s", &p));
+	CHECK(!authres_resinfo_prop(
+	    "dkim=pass header.d=\"x", 21, "header", "s", &p));
 }
 
 /* what the functions run by xalloc_try allocated before failing (kept

@@ -23,9 +23,12 @@
 #define ETC "/etc/authmilter/authmilter.conf"
 
 static const char *const fixture_keys[] = {
-	"example.com.rsa.private", "example.com.ed25519.private",
-	"example.org.rsa.private", "p256.private", "rsa512.private",
-	"not-a-key.private",
+    "example.com.rsa.private",
+    "example.com.ed25519.private",
+    "example.org.rsa.private",
+    "p256.private",
+    "rsa512.private",
+    "not-a-key.private",
 };
 
 static void
@@ -55,8 +58,8 @@ load_ok(const char *path)
 }
 
 static void
-check_signers(const struct config *cfg, const char *local,
-    const char *domain, size_t want_n, const char *want)
+check_signers(const struct config *cfg, const char *local, const char *domain,
+    size_t want_n, const char *want)
 {
 	struct arena *a = arena_new(1024);
 	struct config_signer s[8];
@@ -65,12 +68,12 @@ check_signers(const struct config *cfg, const char *local,
 	size_t n = 99, i;
 
 	buf_init(&got, 1024);
-	CHECK_INT_EQ(config_signing_keys(cfg, local, domain, a, s, 8, &n,
-	    &why), 0);
+	CHECK_INT_EQ(
+	    config_signing_keys(cfg, local, domain, a, s, 8, &n, &why), 0);
 	CHECK_INT_EQ(n, want_n);
 	for (i = 0; i < n && i < 8; i++)
-		buf_addf(&got, "%sd=%s s=%s %s%s%s", i ? "; " : "",
-		    s[i].domain, s[i].selector, dkim_alg_name(s[i].alg),
+		buf_addf(&got, "%sd=%s s=%s %s%s%s", i ? "; " : "", s[i].domain,
+		    s[i].selector, dkim_alg_name(s[i].alg),
 		    s[i].identity ? " i=" : "",
 		    s[i].identity ? s[i].identity : "");
 	if (n == 0)
@@ -82,8 +85,8 @@ check_signers(const struct config *cfg, const char *local,
 
 static bool
 client(const struct config *cfg,
-    bool (*fn)(const struct config *, const struct table_ip *,
-	const char *), const char *ip, const char *host)
+    bool (*fn)(const struct config *, const struct table_ip *, const char *),
+    const char *ip, const char *host)
 {
 	struct table_ip a;
 
@@ -122,7 +125,7 @@ test_full(void)
 	CHECK(cfg->multiple_signatures);
 	CHECK_INT_EQ(cfg->canon_header, CANON_RELAXED);
 	CHECK_INT_EQ(cfg->canon_body, CANON_RELAXED);
-	CHECK_INT_EQ(cfg->oversign_headers.n, 3);	/* + From */
+	CHECK_INT_EQ(cfg->oversign_headers.n, 3); /* + From */
 	CHECK_STR_EQ(cfg->oversign_headers.v[2], "From");
 	CHECK_INT_EQ(cfg->sign_headers.n, 6);
 	CHECK_INT_EQ(cfg->min_key_bits, 2048);
@@ -180,14 +183,12 @@ test_full(void)
 	CHECK(client(cfg, config_is_internal, "192.168.1.1", NULL));
 	CHECK(!client(cfg, config_is_internal, "192.168.99.1", NULL));
 	CHECK(client(cfg, config_is_external_ignored, "192.0.2.9", NULL));
-	CHECK(client(cfg, config_is_external_ignored, NULL,
-	    "Relay.Example.NET"));
+	CHECK(
+	    client(cfg, config_is_external_ignored, NULL, "Relay.Example.NET"));
 	CHECK(!client(cfg, config_is_external_ignored, "192.0.3.9", NULL));
 	CHECK(client(cfg, config_is_trusted_forwarder, "198.51.100.7", NULL));
-	CHECK(client(cfg, config_is_trusted_forwarder, "2001:db8:f::1",
-	    NULL));
-	CHECK(!client(cfg, config_is_trusted_forwarder, "2001:db8:e::1",
-	    NULL));
+	CHECK(client(cfg, config_is_trusted_forwarder, "2001:db8:f::1", NULL));
+	CHECK(!client(cfg, config_is_trusted_forwarder, "2001:db8:e::1", NULL));
 	/* the snapshot outlives the loader's reference while one is held */
 	CHECK(config_ref(cfg) == cfg);
 	CHECK_INT_EQ(atomic_load(&cfg->refs), 2);
@@ -201,13 +202,14 @@ static void
 test_file_signing_table(void)
 {
 	static const char text[] = "KeyTable file:KeyTable\n"
-	    "SigningTable file:SigningTable\n";
+	                           "SigningTable file:SigningTable\n";
 	struct config *cfg = NULL;
 	struct buf err;
 
 	buf_init(&err, 4096);
-	CHECK_INT_EQ(config_load_mem(DATA "inline.conf", text,
-	    sizeof(text) - 1, &cfg, &err), 0);
+	CHECK_INT_EQ(config_load_mem(DATA "inline.conf", text, sizeof(text) - 1,
+	                 &cfg, &err),
+	    0);
 	CHECK_STR_EQ(buf_cstr(&err), "");
 	if (cfg != NULL) {
 		/* first match only without MultipleSignatures */
@@ -247,8 +249,8 @@ test_defaults(void)
 	/* the host name, qualified when the system knows how
 	 * (tests/vectors/verify_cli.sh checks a qualified one) */
 	CHECK_STR_EQ(cfg->authserv_id, fqdn);
-	CHECK(strncmp(fqdn, host, n) == 0 && (fqdn[n] == '\0' ||
-	    fqdn[n] == '.'));
+	CHECK(
+	    strncmp(fqdn, host, n) == 0 && (fqdn[n] == '\0' || fqdn[n] == '.'));
 	free(fqdn);
 	CHECK_INT_EQ(cfg->mode, CONFIG_MODE_SIGN | CONFIG_MODE_VERIFY);
 	CHECK_INT_EQ(cfg->canon_header, CANON_RELAXED);
@@ -276,7 +278,7 @@ test_defaults(void)
 	CHECK_INT_EQ(cfg->on_dns_error, CONFIG_ACTION_ACCEPT);
 	CHECK_INT_EQ(cfg->on_internal_error, CONFIG_ACTION_ACCEPT);
 	CHECK(!cfg->spf_reject_fail);
-	CHECK(cfg->required_from);	/* network mail needs a From */
+	CHECK(cfg->required_from); /* network mail needs a From */
 	CHECK(!cfg->multiple_signatures);
 	CHECK_INT_EQ(cfg->org_domain, CONFIG_ORGDOMAIN_TREEWALK);
 	CHECK_INT_EQ(cfg->max_signatures, 8);
@@ -300,8 +302,8 @@ test_shortcut(void)
 		return;
 	CHECK_INT_EQ(cfg->mode, CONFIG_MODE_SIGN);
 	CHECK_INT_EQ(cfg->n_keys, 1);
-	check_signers(cfg, "a", "EXAMPLE.com", 1,
-	    "d=example.com s=mail ed25519-sha256");
+	check_signers(
+	    cfg, "a", "EXAMPLE.com", 1, "d=example.com s=mail ed25519-sha256");
 	check_signers(cfg, "a", "mail.example.net", 1,
 	    "d=example.net s=mail ed25519-sha256");
 	check_signers(cfg, "a", "badexample.net", 0,
@@ -311,139 +313,160 @@ test_shortcut(void)
 
 struct bad_case {
 	const char *text;
-	const char *want;	/* every error line */
+	const char *want; /* every error line */
 };
 
 static const struct bad_case bad_cases[] = {
-	{ "Socket inet:99999@localhost\n", ETC ":1: Socket: "
-	    "\"inet:99999@localhost\": port out of range\n" },
-	{ "Socket inet:0@localhost", ETC ":1: Socket: \"inet:0@localhost\": "
-	    "port out of range\n" },
-	{ "Socket inet:@localhost", ETC ":1: Socket: \"inet:@localhost\": "
-	    "no port\n" },
-	{ "Socket inet:88a", ETC ":1: Socket: \"inet:88a\": bad port\n" },
-	{ "Socket tcp:25", ETC ":1: Socket: \"tcp:25\": want local:/path, "
-	    "inet:port@host or inet6:port@host\n" },
-	{ "Socket local:run/x.sock", ETC ":1: Socket: \"local:run/x.sock\": "
-	    "the socket path must be absolute\n" },
-	{ "Socket inet6:25@[::g]", ETC ":1: Socket: \"inet6:25@[::g]\": bad "
-	    "IPv6 address\n" },
-	{ "Socket inet:25@bad!host", ETC ":1: Socket: \"inet:25@bad!host\": "
-	    "bad host\n" },
-	{ "\n# comment\nFrobnicate yes\n", ETC ":3: Frobnicate: unknown "
-	    "option\n" },
-	{ "Syslog", ETC ":1: Syslog: missing value\n" },
-	{ "syslog maybe", ETC ":1: Syslog: \"maybe\": want yes or no\n" },
-	{ "Syslog yes\nSYSLOG no\n", ETC ":2: Syslog: given twice (first on "
-	    "line 1)\n" },
-	{ "UMask 0999", ETC ":1: UMask: \"0999\": not a number\n" },
-	{ "UMask 01777", ETC ":1: UMask: \"01777\": out of range (0 to "
-	    "511)\n" },
-	{ "UserID nosuchuser-xyz", ETC ":1: UserID: \"nosuchuser-xyz\": no "
-	    "such user \"nosuchuser-xyz\"\n" },
-	{ "UserID root:nosuchgroup-xyz", ETC ":1: UserID: \"root:nosuchgroup-"
-	    "xyz\": no such group \"nosuchgroup-xyz\"\n" },
-	{ "UserID :x", ETC ":1: UserID: \":x\": want user or user:group\n" },
-	{ "SocketUser nosuchuser-xyz", ETC ":1: SocketUser: \"nosuchuser-xyz"
-	    "\": no such user \"nosuchuser-xyz\"\n" },
-	{ "SocketGroup nosuchgroup-xyz", ETC ":1: SocketGroup: \"nosuchgroup-"
-	    "xyz\": no such group \"nosuchgroup-xyz\"\n" },
-	{ "MTAGroup nosuchgroup-xyz", ETC ":1: MTAGroup: \"nosuchgroup-xyz\": "
-	    "no such group \"nosuchgroup-xyz\"\n" },
-	{ "SocketMode 0680", ETC ":1: SocketMode: \"0680\": not a number\n" },
-	{ "SocketMode 4770", ETC ":1: SocketMode: \"4770\": out of range (0 "
-	    "to 511)\n" },
-	{ "SyslogFacility kern", ETC ":1: SyslogFacility: \"kern\": want "
-	    "mail, daemon, user, auth or local0..local7\n" },
-	{ "LogLevel loud", ETC ":1: LogLevel: \"loud\": want err, warning, "
-	    "notice, info or debug\n" },
-	{ "AuthservID mx;evil", ETC ":1: AuthservID: \"mx;evil\": not a token "
-	    "(RFC 8601 section 2.5)\n" },
-	{ "Mode x", ETC ":1: Mode: \"x\": want s, v or sv\n" },
-	{ "Mode s", ETC ":1: Mode: signing (s) needs SigningTable and KeyTable, "
-	    "or Domain, Selector and KeyFile\n" },
-	{ "Canonicalization relaxed/strict", ETC ":1: Canonicalization: "
-	    "\"relaxed/strict\": want simple or relaxed, as header/body\n" },
-	{ "SignatureAlgorithm rsa-sha1", ETC ":1: SignatureAlgorithm: "
-	    "\"rsa-sha1\": want rsa-sha256 or ed25519-sha256\n" },
-	{ "OversignHeaders To, Bad Header", ETC ":1: OversignHeaders: \"Bad "
-	    "Header\": not a header field name\n" },
-	{ "MinimumKeyBits 512", ETC ":1: MinimumKeyBits: \"512\": out of range "
-	    "(1024 to 8192)\n" },
-	{ "MaxSignatures 0", ETC ":1: MaxSignatures: \"0\": out of range (1 to "
-	    "64)\n" },
-	{ "DNSTimeout abc", ETC ":1: DNSTimeout: \"abc\": not a number\n" },
-	{ "DNSCacheSize -1", ETC ":1: DNSCacheSize: \"-1\": not a number\n" },
-	{ "DNSTimeBudget 0", ETC ":1: DNSTimeBudget: \"0\": out of range "
-	    "(1 to 3600)\n" },
-	{ "Nameservers 1.2.3.4@99999", ETC ":1: Nameservers: \"1.2.3.4\": bad "
-	    "port\n" },
-	{ "Nameservers dns.example", ETC ":1: Nameservers: \"dns.example\": "
-	    "not an IP address\n" },
-	{ "Quarantine maybe", ETC ":1: Quarantine: \"maybe\": want hold, "
-	    "header, yes or no\n" },
-	{ "OnInternalError discard", ETC ":1: OnInternalError: \"discard\": "
-	    "want accept, tempfail or reject\n" },
-	{ "On-DNSError reject", ETC ":1: OnDNSError: \"reject\": want accept "
-	    "or tempfail\n" },
-	{ "OrgDomain guess", ETC ":1: OrgDomain: \"guess\": want treewalk or "
-	    "psl\n" },
-	{ "BodyLengthPolicy ignore", ETC ":1: BodyLengthPolicy: \"ignore\": "
-	    "want policy or accept\n" },
-	{ "ReportEmail reports", ETC ":1: ReportEmail: \"reports\": want a "
-	    "bare address like dmarc-reports@example.com\n" },
-	{ "NoReportsTo example.com, exa mple.com", ETC ":1: NoReportsTo: "
-	    "\"exa mple.com\": not a domain name\n" },
-	{ "MetricsListen localhost:9101", ETC ":1: MetricsListen: "
-	    "\"localhost:9101\": not a numeric IP address (IPv6 in brackets)\n" },
-	{ "MetricsListen 127.0.0.1:0", ETC ":1: MetricsListen: "
-	    "\"127.0.0.1:0\": port must be 1 to 65535\n" },
-	{ "MetricsDomains example.com, a..b", ETC ":1: MetricsDomains: "
-	    "\"a..b\": not a domain name\n" },
-	{ "KeyMaxAge 0", ETC ":1: KeyMaxAge: \"0\": out of range (1 to 36500)\n" },
-	{ "SpoolDir /nonexistent-spool", ETC ":1: SpoolDir: /nonexistent-spool: "
-	    "No such file or directory\n" },
-	{ "SpoolDir /etc/passwd", ETC ":1: SpoolDir: /etc/passwd: not a "
-	    "directory\n" },
-	{ "PublicSuffixList /nonexistent.dat", ETC ":1: PublicSuffixList: "
-	    "/nonexistent.dat: No such file or directory\n" },
-	{ "KeyTable KeyTable\nSigningTable file:/nonexistent/ST\n", ETC ":1: "
-	    "KeyTable: \"KeyTable\": want file:PATH, refile:PATH or an absolute "
-	    "path\n" ETC ":2: SigningTable: /nonexistent/ST: No such file or "
-	    "directory\n" },
-	{ "InternalHosts 10.0.0.0/33, ::1", ETC ":1: InternalHosts: "
-	    "\"10.0.0.0/33\": bad prefix length\n" },
-	{ "TrustedForwarders file:/nonexistent/TF", ETC ":1: TrustedForwarders:"
-	    " /nonexistent/TF: No such file or directory\n" },
-	{ "Domain example.com\n", ETC ":1: Domain: Domain, Selector and "
-	    "KeyFile go together\n" },
-	{ "Mode v\nSelector s1\n", ETC ":2: Domain: Domain, Selector and "
-	    "KeyFile go together\n" },
-	{ "Domain exa_mple..com\n", ETC ":1: Domain: \"exa_mple..com\": not a "
-	    "domain name\n" },
-	{ "FailureReports yes", ETC ":1: FailureReports: needs SpoolDir (the "
-	    "milter writes failure records there)\n" ETC ":1: FailureReports: "
-	    "needs FailureReportsSentBy or ReportEmail (the reports' From "
-	    "address)\n" },
-	{ "FailureReportsBcc a@example.com, b@", ETC ":1: FailureReportsBcc: "
-	    "\"b@\": want a bare address like dmarc-reports@example.com\n" },
-	{ "FailureReportsSentBy Name <a@example.com>", ETC ":1: "
-	    "FailureReportsSentBy: \"Name <a@example.com>\": want a bare "
-	    "address like dmarc-reports@example.com\n" },
-	{ "FailureReportsRateDomain 0/600", ETC ":1: FailureReportsRateDomain: "
-	    "\"0/600\": want COUNT/PERIOD, e.g. 1/600 or 1/10m (s, m, h, d, "
-	    "w)\n" },
-	{ "FailureReportsRateTo 5 per hour", ETC ":1: FailureReportsRateTo: "
-	    "\"5 per hour\": want COUNT/PERIOD, e.g. 1/600 or 1/10m (s, m, h, "
-	    "d, w)\n" },
-	{ "FailureReportsBodies 2000000", ETC ":1: FailureReportsBodies: "
-	    "\"2000000\": out of range (0 to 1048576)\n" },
-	{ "FailureReportsMaxPerRun 0", ETC ":1: FailureReportsMaxPerRun: \"0\": "
-	    "out of range (1 to 1000000)\n" },
-	/* every problem, not just the first */
-	{ "Syslog maybe\nFoo bar\nUMask 8\n", ETC ":1: Syslog: \"maybe\": want "
-	    "yes or no\n" ETC ":2: Foo: unknown option\n" ETC ":3: UMask: "
-	    "\"8\": not a number\n" },
+    {"Socket inet:99999@localhost\n",
+        ETC ":1: Socket: "
+            "\"inet:99999@localhost\": port out of range\n"},
+    {"Socket inet:0@localhost", ETC ":1: Socket: \"inet:0@localhost\": "
+                                    "port out of range\n"},
+    {"Socket inet:@localhost", ETC ":1: Socket: \"inet:@localhost\": "
+                                   "no port\n"},
+    {"Socket inet:88a", ETC ":1: Socket: \"inet:88a\": bad port\n"},
+    {"Socket tcp:25", ETC ":1: Socket: \"tcp:25\": want local:/path, "
+                          "inet:port@host or inet6:port@host\n"},
+    {"Socket local:run/x.sock", ETC ":1: Socket: \"local:run/x.sock\": "
+                                    "the socket path must be absolute\n"},
+    {"Socket inet6:25@[::g]", ETC ":1: Socket: \"inet6:25@[::g]\": bad "
+                                  "IPv6 address\n"},
+    {"Socket inet:25@bad!host", ETC ":1: Socket: \"inet:25@bad!host\": "
+                                    "bad host\n"},
+    {"\n# comment\nFrobnicate yes\n", ETC ":3: Frobnicate: unknown "
+                                          "option\n"},
+    {"Syslog", ETC ":1: Syslog: missing value\n"},
+    {"syslog maybe", ETC ":1: Syslog: \"maybe\": want yes or no\n"},
+    {"Syslog yes\nSYSLOG no\n", ETC ":2: Syslog: given twice (first on "
+                                    "line 1)\n"},
+    {"UMask 0999", ETC ":1: UMask: \"0999\": not a number\n"},
+    {"UMask 01777", ETC ":1: UMask: \"01777\": out of range (0 to "
+                        "511)\n"},
+    {"UserID nosuchuser-xyz", ETC ":1: UserID: \"nosuchuser-xyz\": no "
+                                  "such user \"nosuchuser-xyz\"\n"},
+    {"UserID root:nosuchgroup-xyz",
+        ETC ":1: UserID: \"root:nosuchgroup-"
+            "xyz\": no such group \"nosuchgroup-xyz\"\n"},
+    {"UserID :x", ETC ":1: UserID: \":x\": want user or user:group\n"},
+    {"SocketUser nosuchuser-xyz", ETC ":1: SocketUser: \"nosuchuser-xyz"
+                                      "\": no such user \"nosuchuser-xyz\"\n"},
+    {"SocketGroup nosuchgroup-xyz",
+        ETC ":1: SocketGroup: \"nosuchgroup-"
+            "xyz\": no such group \"nosuchgroup-xyz\"\n"},
+    {"MTAGroup nosuchgroup-xyz", ETC ":1: MTAGroup: \"nosuchgroup-xyz\": "
+                                     "no such group \"nosuchgroup-xyz\"\n"},
+    {"SocketMode 0680", ETC ":1: SocketMode: \"0680\": not a number\n"},
+    {"SocketMode 4770", ETC ":1: SocketMode: \"4770\": out of range (0 "
+                            "to 511)\n"},
+    {"SyslogFacility kern", ETC ":1: SyslogFacility: \"kern\": want "
+                                "mail, daemon, user, auth or local0..local7\n"},
+    {"LogLevel loud", ETC ":1: LogLevel: \"loud\": want err, warning, "
+                          "notice, info or debug\n"},
+    {"AuthservID mx;evil", ETC ":1: AuthservID: \"mx;evil\": not a token "
+                               "(RFC 8601 section 2.5)\n"},
+    {"Mode x", ETC ":1: Mode: \"x\": want s, v or sv\n"},
+    {"Mode s", ETC ":1: Mode: signing (s) needs SigningTable and KeyTable, "
+                   "or Domain, Selector and KeyFile\n"},
+    {"Canonicalization relaxed/strict",
+        ETC ":1: Canonicalization: "
+            "\"relaxed/strict\": want simple or relaxed, as header/body\n"},
+    {"SignatureAlgorithm rsa-sha1",
+        ETC ":1: SignatureAlgorithm: "
+            "\"rsa-sha1\": want rsa-sha256 or ed25519-sha256\n"},
+    {"OversignHeaders To, Bad Header",
+        ETC ":1: OversignHeaders: \"Bad "
+            "Header\": not a header field name\n"},
+    {"MinimumKeyBits 512", ETC ":1: MinimumKeyBits: \"512\": out of range "
+                               "(1024 to 8192)\n"},
+    {"MaxSignatures 0", ETC ":1: MaxSignatures: \"0\": out of range (1 to "
+                            "64)\n"},
+    {"DNSTimeout abc", ETC ":1: DNSTimeout: \"abc\": not a number\n"},
+    {"DNSCacheSize -1", ETC ":1: DNSCacheSize: \"-1\": not a number\n"},
+    {"DNSTimeBudget 0", ETC ":1: DNSTimeBudget: \"0\": out of range "
+                            "(1 to 3600)\n"},
+    {"Nameservers 1.2.3.4@99999", ETC ":1: Nameservers: \"1.2.3.4\": bad "
+                                      "port\n"},
+    {"Nameservers dns.example", ETC ":1: Nameservers: \"dns.example\": "
+                                    "not an IP address\n"},
+    {"Quarantine maybe", ETC ":1: Quarantine: \"maybe\": want hold, "
+                             "header, yes or no\n"},
+    {"OnInternalError discard", ETC ":1: OnInternalError: \"discard\": "
+                                    "want accept, tempfail or reject\n"},
+    {"On-DNSError reject", ETC ":1: OnDNSError: \"reject\": want accept "
+                               "or tempfail\n"},
+    {"OrgDomain guess", ETC ":1: OrgDomain: \"guess\": want treewalk or "
+                            "psl\n"},
+    {"BodyLengthPolicy ignore", ETC ":1: BodyLengthPolicy: \"ignore\": "
+                                    "want policy or accept\n"},
+    {"ReportEmail reports",
+        ETC ":1: ReportEmail: \"reports\": want a "
+            "bare address like dmarc-reports@example.com\n"},
+    {"NoReportsTo example.com, exa mple.com",
+        ETC ":1: NoReportsTo: "
+            "\"exa mple.com\": not a domain name\n"},
+    {"MetricsListen localhost:9101", ETC
+        ":1: MetricsListen: "
+        "\"localhost:9101\": not a numeric IP address (IPv6 in brackets)\n"},
+    {"MetricsListen 127.0.0.1:0",
+        ETC ":1: MetricsListen: "
+            "\"127.0.0.1:0\": port must be 1 to 65535\n"},
+    {"MetricsDomains example.com, a..b", ETC ":1: MetricsDomains: "
+                                             "\"a..b\": not a domain name\n"},
+    {"KeyMaxAge 0", ETC ":1: KeyMaxAge: \"0\": out of range (1 to 36500)\n"},
+    {"SpoolDir /nonexistent-spool", ETC ":1: SpoolDir: /nonexistent-spool: "
+                                        "No such file or directory\n"},
+    {"SpoolDir /etc/passwd", ETC ":1: SpoolDir: /etc/passwd: not a "
+                                 "directory\n"},
+    {"PublicSuffixList /nonexistent.dat",
+        ETC ":1: PublicSuffixList: "
+            "/nonexistent.dat: No such file or directory\n"},
+    {"KeyTable KeyTable\nSigningTable file:/nonexistent/ST\n", ETC
+        ":1: "
+        "KeyTable: \"KeyTable\": want file:PATH, refile:PATH or an absolute "
+        "path\n" ETC ":2: SigningTable: /nonexistent/ST: No such file or "
+        "directory\n"},
+    {"InternalHosts 10.0.0.0/33, ::1",
+        ETC ":1: InternalHosts: "
+            "\"10.0.0.0/33\": bad prefix length\n"},
+    {"TrustedForwarders file:/nonexistent/TF",
+        ETC ":1: TrustedForwarders:"
+            " /nonexistent/TF: No such file or directory\n"},
+    {"Domain example.com\n", ETC ":1: Domain: Domain, Selector and "
+                                 "KeyFile go together\n"},
+    {"Mode v\nSelector s1\n", ETC ":2: Domain: Domain, Selector and "
+                                  "KeyFile go together\n"},
+    {"Domain exa_mple..com\n", ETC ":1: Domain: \"exa_mple..com\": not a "
+                                   "domain name\n"},
+    {"FailureReports yes",
+        ETC ":1: FailureReports: needs SpoolDir (the "
+            "milter writes failure records there)\n" ETC ":1: FailureReports: "
+            "needs FailureReportsSentBy or ReportEmail (the reports' From "
+            "address)\n"},
+    {"FailureReportsBcc a@example.com, b@",
+        ETC ":1: FailureReportsBcc: "
+            "\"b@\": want a bare address like dmarc-reports@example.com\n"},
+    {"FailureReportsSentBy Name <a@example.com>",
+        ETC ":1: "
+            "FailureReportsSentBy: \"Name <a@example.com>\": want a bare "
+            "address like dmarc-reports@example.com\n"},
+    {"FailureReportsRateDomain 0/600",
+        ETC ":1: FailureReportsRateDomain: "
+            "\"0/600\": want COUNT/PERIOD, e.g. 1/600 or 1/10m (s, m, h, d, "
+            "w)\n"},
+    {"FailureReportsRateTo 5 per hour",
+        ETC ":1: FailureReportsRateTo: "
+            "\"5 per hour\": want COUNT/PERIOD, e.g. 1/600 or 1/10m (s, m, h, "
+            "d, w)\n"},
+    {"FailureReportsBodies 2000000",
+        ETC ":1: FailureReportsBodies: "
+            "\"2000000\": out of range (0 to 1048576)\n"},
+    {"FailureReportsMaxPerRun 0", ETC ":1: FailureReportsMaxPerRun: \"0\": "
+                                      "out of range (1 to 1000000)\n"},
+    /* every problem, not just the first */
+    {"Syslog maybe\nFoo bar\nUMask 8\n",
+        ETC ":1: Syslog: \"maybe\": want "
+            "yes or no\n" ETC ":2: Foo: unknown option\n" ETC ":3: UMask: "
+            "\"8\": not a number\n"},
 };
 
 static void
@@ -459,8 +482,9 @@ test_bad_options(void)
 
 		cfg = NULL;
 		buf_reset(&err);
-		CHECK_INT_EQ(config_load_mem(ETC, c->text, strlen(c->text),
-		    &cfg, &err), -EINVAL);
+		CHECK_INT_EQ(
+		    config_load_mem(ETC, c->text, strlen(c->text), &cfg, &err),
+		    -EINVAL);
 		CHECK(cfg == NULL);
 		CHECK_STR_EQ(buf_cstr(&err), c->want);
 	}
@@ -480,8 +504,8 @@ test_long_line(void)
 	for (i = 0; i < 9000; i++)
 		buf_addc(&text, 'x');
 	buf_adds(&text, "\nSyslog yes\n");
-	CHECK_INT_EQ(config_load_mem(ETC, text.data, text.len, &cfg, &err),
-	    -EINVAL);
+	CHECK_INT_EQ(
+	    config_load_mem(ETC, text.data, text.len, &cfg, &err), -EINVAL);
 	CHECK_STR_EQ(buf_cstr(&err), ETC ":1: line too long\n");
 	buf_free(&text);
 	buf_free(&err);
@@ -491,24 +515,24 @@ static void
 test_bad_tables(void)
 {
 	static const char text[] = "KeyTable file:KeyTable.bad\n"
-	    "SigningTable file:SigningTable.bad\n";
+	                           "SigningTable file:SigningTable.bad\n";
 	struct config *cfg = NULL;
 	struct buf err;
 
 	buf_init(&err, 1 << 16);
-	CHECK_INT_EQ(config_load_mem(DATA "bad.conf", text, sizeof(text) - 1,
-	    &cfg, &err), -EINVAL);
+	CHECK_INT_EQ(config_load_mem(
+	                 DATA "bad.conf", text, sizeof(text) - 1, &cfg, &err),
+	    -EINVAL);
 	CHECK(cfg == NULL);
-	CHECK_STR_EQ(buf_cstr(&err),
-	    DATA "KeyTable.bad:2: want domain:selector:keyfile[:algorithm]\n"
-	    DATA "KeyTable.bad:3: want domain:selector:keyfile[:algorithm]\n"
-	    DATA "KeyTable.bad:4: \"rsa-sha1\": want rsa-sha256 or "
-	    "ed25519-sha256\n"
-	    DATA "KeyTable.bad:5: \"\": not a selector\n"
-	    DATA "SigningTable.bad:1: \"rsa._domainkey.example.com\" is not in "
-	    "the KeyTable\n"
-	    DATA "SigningTable.bad:2: no KeyTable name\n"
-	    DATA "SigningTable.bad:3: \"no-such-key\" is not in the KeyTable\n");
+	CHECK_STR_EQ(buf_cstr(&err), DATA
+	    "KeyTable.bad:2: want domain:selector:keyfile[:algorithm]\n" DATA
+	    "KeyTable.bad:3: want domain:selector:keyfile[:algorithm]\n" DATA
+	    "KeyTable.bad:4: \"rsa-sha1\": want rsa-sha256 or "
+	    "ed25519-sha256\n" DATA
+	    "KeyTable.bad:5: \"\": not a selector\n" DATA
+	    "SigningTable.bad:1: \"rsa._domainkey.example.com\" is not in "
+	    "the KeyTable\n" DATA "SigningTable.bad:2: no KeyTable name\n" DATA
+	    "SigningTable.bad:3: \"no-such-key\" is not in the KeyTable\n");
 	buf_free(&err);
 }
 
@@ -537,45 +561,59 @@ test_keys(void)
 {
 	char dir[] = "/tmp/test_config.XXXXXX", path[64], cmd[256];
 
-	check_key("keys/p256.private", "", DATA "k.conf:3: KeyFile: " DATA
+	check_key("keys/p256.private", "",
+	    DATA
+	    "k.conf:3: KeyFile: " DATA
 	    "keys/p256.private: unsupported key type (not RSA or Ed25519)\n");
-	check_key("keys/rsa512.private", "", DATA "k.conf:3: KeyFile: " DATA
-	    "keys/rsa512.private: RSA key of 512 bits (allowed: 1024 to "
-	    "8192)\n");
-	check_key("keys/not-a-key.private", "", DATA "k.conf:3: KeyFile: " DATA
+	check_key("keys/rsa512.private", "",
+	    DATA "k.conf:3: KeyFile: " DATA
+	         "keys/rsa512.private: RSA key of 512 bits (allowed: 1024 to "
+	         "8192)\n");
+	check_key("keys/not-a-key.private", "",
+	    DATA
+	    "k.conf:3: KeyFile: " DATA
 	    "keys/not-a-key.private: not a PEM private key or Ed25519 seed (or "
 	    "encrypted)\n");
-	check_key("keys/missing.private", "", DATA "k.conf:3: KeyFile: " DATA
-	    "keys/missing.private: No such file or directory\n");
-	check_key("keys", "", DATA "k.conf:3: KeyFile: " DATA "keys: not a "
-	    "regular file\n");
+	check_key("keys/missing.private", "",
+	    DATA "k.conf:3: KeyFile: " DATA
+	         "keys/missing.private: No such file or directory\n");
+	check_key("keys", "",
+	    DATA "k.conf:3: KeyFile: " DATA "keys: not a "
+	         "regular file\n");
 	check_key("keys/example.com.ed25519.private",
-	    "SignatureAlgorithm rsa-sha256\n", DATA "k.conf:3: KeyFile: " DATA
-	    "keys/example.com.ed25519.private: an Ed25519 key cannot sign "
-	    "rsa-sha256\n");
+	    "SignatureAlgorithm rsa-sha256\n",
+	    DATA "k.conf:3: KeyFile: " DATA
+	         "keys/example.com.ed25519.private: an Ed25519 key cannot sign "
+	         "rsa-sha256\n");
 	check_key("keys/example.com.rsa.private",
-	    "SignatureAlgorithm ed25519-sha256\n", DATA "k.conf:3: KeyFile: "
-	    DATA "keys/example.com.rsa.private: an RSA key cannot sign "
-	    "ed25519-sha256\n");
+	    "SignatureAlgorithm ed25519-sha256\n",
+	    DATA "k.conf:3: KeyFile: " DATA
+	         "keys/example.com.rsa.private: an RSA key cannot sign "
+	         "ed25519-sha256\n");
 	check_key("keys/example.com.rsa.private", "SigningTable /x\n",
-	    DATA "k.conf:4: SigningTable: /x: No such file or directory\n"
-	    DATA "k.conf:1: Domain: use either Domain, Selector and KeyFile "
-	    "or SigningTable and KeyTable, not both\n");
+	    DATA "k.conf:4: SigningTable: /x: No such file or directory\n" DATA
+	         "k.conf:1: Domain: use either Domain, Selector and KeyFile "
+	         "or SigningTable and KeyTable, not both\n");
 	/* a world-readable key is refused unless RequireSafeKeys no */
 	if (mkdtemp(dir) == NULL) {
 		CHECK(0);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/k.private", dir);
-	snprintf(cmd, sizeof(cmd), "cp " DATA "keys/example.com.rsa.private "
-	    "%s && chmod 0644 %s", path, path);
+	snprintf(cmd, sizeof(cmd),
+	    "cp " DATA "keys/example.com.rsa.private "
+	    "%s && chmod 0644 %s",
+	    path, path);
 	CHECK_INT_EQ(system(cmd), 0);
 	{
 		char want[512];
 
-		snprintf(want, sizeof(want), DATA "k.conf:3: KeyFile: %s: key "
+		snprintf(want, sizeof(want),
+		    DATA
+		    "k.conf:3: KeyFile: %s: key "
 		    "file is accessible by group or others (mode 0644); chmod "
-		    "600 it, or set RequireSafeKeys no\n", path);
+		    "600 it, or set RequireSafeKeys no\n",
+		    path);
 		check_key(path, "", want);
 		check_key(path, "RequireSafeKeys no\n", "");
 	}
@@ -590,8 +628,7 @@ test_missing_file(void)
 	struct buf err;
 
 	buf_init(&err, 4096);
-	CHECK_INT_EQ(config_load(DATA "nonexistent.conf", &cfg, &err),
-	    -ENOENT);
+	CHECK_INT_EQ(config_load(DATA "nonexistent.conf", &cfg, &err), -ENOENT);
 	CHECK(cfg == NULL);
 	CHECK_STR_EQ(buf_cstr(&err),
 	    DATA "nonexistent.conf: No such file or directory\n");
@@ -601,10 +638,9 @@ test_missing_file(void)
 int
 main(void)
 {
-	static const char *const files[] = { "authmilter.conf",
-		"minimal.conf", "shortcut.conf", "KeyTable", "SigningTable",
-		"SigningTable.re", "InternalHosts", "KeyTable.bad",
-		"SigningTable.bad", "README" };
+	static const char *const files[] = {"authmilter.conf", "minimal.conf",
+	    "shortcut.conf", "KeyTable", "SigningTable", "SigningTable.re",
+	    "InternalHosts", "KeyTable.bad", "SigningTable.bad", "README"};
 	char path[256];
 	size_t i;
 

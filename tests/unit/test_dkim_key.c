@@ -24,87 +24,95 @@
 #include "dkim_testutil.h"
 
 #define RFC8463_ED "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
-#define RFC8463_RSA                                                       \
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk" \
-	"08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8" \
-	"uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kr" \
+#define RFC8463_RSA                                                            \
+	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk"   \
+	"08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8"    \
+	"uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kr"    \
 	"yOTIKT+l/K4w3QIDAQAB"
 /* the same, with whitespace inside p= as a TXT record may have it */
-#define RFC8463_RSA_SPACED                                                \
-	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk" \
-	"08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8" \
-	" uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kr" \
+#define RFC8463_RSA_SPACED                                                     \
+	"MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk"   \
+	"08a5qhdR6wy5bdOKb2jLQiY/J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8"    \
+	" uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kr"   \
 	"\r\n\tyOTIKT+l/K4w3QIDAQAB"
 
 struct record_case {
 	const char *name;
 	const char *record;
 	unsigned min_bits;
-	int want;		/* 0 or -EINVAL */
-	const char *why;	/* expected reason (prefix) when want != 0 */
+	int want;        /* 0 or -EINVAL */
+	const char *why; /* expected reason (prefix) when want != 0 */
 	enum dkim_key_type type;
 	unsigned bits;
 	bool testing, strict;
 };
 
 static const struct record_case record_cases[] = {
-	{ "rfc8463 ed25519", "v=DKIM1; k=ed25519; p=" RFC8463_ED, 0, 0, NULL,
-	    DKIM_KEY_ED25519, 256, false, false },
-	{ "rfc8463 rsa", "v=DKIM1; k=rsa; p=" RFC8463_RSA, 0, 0, NULL,
-	    DKIM_KEY_RSA, 1024, false, false },
-	{ "no v, no k", "p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA, 1024,
-	    false, false },
-	{ "whitespace in p", "v=DKIM1; p=" RFC8463_RSA_SPACED, 0, 0, NULL,
-	    DKIM_KEY_RSA, 1024, false, false },
-	{ "h=sha1:sha256", "h=sha1 : sha256; p=" RFC8463_RSA, 0, 0, NULL,
-	    DKIM_KEY_RSA, 1024, false, false },
-	{ "s=email:web", "s=web:email; p=" RFC8463_RSA, 0, 0, NULL,
-	    DKIM_KEY_RSA, 1024, false, false },
-	{ "s=*", "s=*; p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA, 1024,
-	    false, false },
-	{ "t=y:s", "v=DKIM1; t=y:s; p=" RFC8463_RSA, 0, 0, NULL,
-	    DKIM_KEY_RSA, 1024, true, true },
-	{ "t=y", "t=y; p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA, 1024,
-	    true, false },
-	{ "t=unknown flag", "t=x; p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA,
-	    1024, false, false },
-	{ "unknown tags ignored", "v=DKIM1; n=notes; zz=1; p=" RFC8463_RSA,
-	    0, 0, NULL, DKIM_KEY_RSA, 1024, false, false },
-	{ "revoked", "v=DKIM1; k=rsa; p=", 0, -EINVAL, "key revoked", 0, 0, false, false },
-	{ "v= after p=", "p= ; v=", 0, -EINVAL, "v= not first", 0, 0, false, false },
-	{ "revoked alone", "p=", 0, -EINVAL, "key revoked", 0, 0, false, false },
-	{ "min bits parameter", "p=" RFC8463_RSA, 2048, -EINVAL,
-	    "key too small (1024 bits, minimum 2048)", 0, 0, false, false },
-	{ "unknown k", "v=DKIM1; k=dsa; p=" RFC8463_RSA, 0, -EINVAL,
-	    "unknown key type (k=dsa)", 0, 0, false, false },
-	{ "bad base64", "p=MIGf!!!!", 0, -EINVAL, "bad base64 in p=", 0, 0, false, false },
-	{ "base64 not padded", "p=QUJD" "QQ", 0, -EINVAL,
-	    "bad base64 in p=", 0, 0, false, false },
-	{ "base64 with '-'", "p=QUJD-UJD", 0, -EINVAL, "bad base64 in p=", 0, 0, false, false },
-	{ "h=sha1 only", "h=sha1; p=" RFC8463_RSA, 0, -EINVAL,
-	    "h= does not allow sha256", 0, 0, false, false },
-	{ "s=web", "s=web; p=" RFC8463_RSA, 0, -EINVAL,
-	    "not for email (s=)", 0, 0, false, false },
-	{ "v not first", "k=rsa; v=DKIM1; p=" RFC8463_RSA, 0, -EINVAL,
-	    "v= not first", 0, 0, false, false },
-	{ "v=DKIM2", "v=DKIM2; p=" RFC8463_RSA, 0, -EINVAL, "v= not DKIM1", 0, 0, false, false },
-	{ "no p", "v=DKIM1; k=rsa", 0, -EINVAL, "no p= tag", 0, 0, false, false },
-	{ "empty record", "", 0, -EINVAL, "no p= tag", 0, 0, false, false },
-	{ "duplicate p", "p=" RFC8463_ED "; p=" RFC8463_ED, 0, -EINVAL,
-	    "bad key record syntax: duplicate tag", 0, 0, false, false },
-	{ "syntax", "v=DKIM1; =x", 0, -EINVAL, "bad key record syntax: ", 0, 0, false, false },
-	{ "8-bit byte", "v=DKIM1; n=caf\xc3\xa9; p=" RFC8463_RSA, 0, -EINVAL,
-	    "bad key record syntax: ", 0, 0, false, false },
-	{ "ed25519 short", "k=ed25519; p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-			   "AAAAAAAAAA==", 0, -EINVAL,
-	    "bad Ed25519 key (length 31)", 0, 0, false, false },
-	{ "ed25519 given rsa", "k=ed25519; p=" RFC8463_RSA, 0, -EINVAL,
-	    "bad Ed25519 key (length 162)", 0, 0, false, false },
-	{ "rsa given ed25519", "k=rsa; p=" RFC8463_ED, 0, -EINVAL,
-	    "bad RSA key", 0, 0, false, false },
-	{ "rsa garbage DER", "p=QUJDRA==", 0, -EINVAL, "bad RSA key", 0, 0, false, false },
-	{ "rsa DER with trailing byte", "p=" RFC8463_RSA "AA==", 0, -EINVAL,
-	    "bad RSA key", 0, 0, false, false },
+    {"rfc8463 ed25519", "v=DKIM1; k=ed25519; p=" RFC8463_ED, 0, 0, NULL,
+        DKIM_KEY_ED25519, 256, false, false},
+    {"rfc8463 rsa", "v=DKIM1; k=rsa; p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA,
+        1024, false, false},
+    {"no v, no k", "p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA, 1024, false,
+        false},
+    {"whitespace in p", "v=DKIM1; p=" RFC8463_RSA_SPACED, 0, 0, NULL,
+        DKIM_KEY_RSA, 1024, false, false},
+    {"h=sha1:sha256", "h=sha1 : sha256; p=" RFC8463_RSA, 0, 0, NULL,
+        DKIM_KEY_RSA, 1024, false, false},
+    {"s=email:web", "s=web:email; p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA,
+        1024, false, false},
+    {"s=*", "s=*; p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA, 1024, false,
+        false},
+    {"t=y:s", "v=DKIM1; t=y:s; p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA, 1024,
+        true, true},
+    {"t=y", "t=y; p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA, 1024, true, false},
+    {"t=unknown flag", "t=x; p=" RFC8463_RSA, 0, 0, NULL, DKIM_KEY_RSA, 1024,
+        false, false},
+    {"unknown tags ignored", "v=DKIM1; n=notes; zz=1; p=" RFC8463_RSA, 0, 0,
+        NULL, DKIM_KEY_RSA, 1024, false, false},
+    {"revoked", "v=DKIM1; k=rsa; p=", 0, -EINVAL, "key revoked", 0, 0, false,
+        false},
+    {"v= after p=", "p= ; v=", 0, -EINVAL, "v= not first", 0, 0, false, false},
+    {"revoked alone", "p=", 0, -EINVAL, "key revoked", 0, 0, false, false},
+    {"min bits parameter", "p=" RFC8463_RSA, 2048, -EINVAL,
+        "key too small (1024 bits, minimum 2048)", 0, 0, false, false},
+    {"unknown k", "v=DKIM1; k=dsa; p=" RFC8463_RSA, 0, -EINVAL,
+        "unknown key type (k=dsa)", 0, 0, false, false},
+    {"bad base64", "p=MIGf!!!!", 0, -EINVAL, "bad base64 in p=", 0, 0, false,
+        false},
+    {"base64 not padded",
+        "p=QUJD"
+        "QQ",
+        0, -EINVAL, "bad base64 in p=", 0, 0, false, false},
+    {"base64 with '-'", "p=QUJD-UJD", 0, -EINVAL, "bad base64 in p=", 0, 0,
+        false, false},
+    {"h=sha1 only", "h=sha1; p=" RFC8463_RSA, 0, -EINVAL,
+        "h= does not allow sha256", 0, 0, false, false},
+    {"s=web", "s=web; p=" RFC8463_RSA, 0, -EINVAL, "not for email (s=)", 0, 0,
+        false, false},
+    {"v not first", "k=rsa; v=DKIM1; p=" RFC8463_RSA, 0, -EINVAL,
+        "v= not first", 0, 0, false, false},
+    {"v=DKIM2", "v=DKIM2; p=" RFC8463_RSA, 0, -EINVAL, "v= not DKIM1", 0, 0,
+        false, false},
+    {"no p", "v=DKIM1; k=rsa", 0, -EINVAL, "no p= tag", 0, 0, false, false},
+    {"empty record", "", 0, -EINVAL, "no p= tag", 0, 0, false, false},
+    {"duplicate p", "p=" RFC8463_ED "; p=" RFC8463_ED, 0, -EINVAL,
+        "bad key record syntax: duplicate tag", 0, 0, false, false},
+    {"syntax", "v=DKIM1; =x", 0, -EINVAL, "bad key record syntax: ", 0, 0,
+        false, false},
+    {"8-bit byte", "v=DKIM1; n=caf\xc3\xa9; p=" RFC8463_RSA, 0, -EINVAL,
+        "bad key record syntax: ", 0, 0, false, false},
+    {"ed25519 short",
+        "k=ed25519; p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        "AAAAAAAAAA==",
+        0, -EINVAL, "bad Ed25519 key (length 31)", 0, 0, false, false},
+    {"ed25519 given rsa", "k=ed25519; p=" RFC8463_RSA, 0, -EINVAL,
+        "bad Ed25519 key (length 162)", 0, 0, false, false},
+    {"rsa given ed25519", "k=rsa; p=" RFC8463_ED, 0, -EINVAL, "bad RSA key", 0,
+        0, false, false},
+    {"rsa garbage DER", "p=QUJDRA==", 0, -EINVAL, "bad RSA key", 0, 0, false,
+        false},
+    {"rsa DER with trailing byte", "p=" RFC8463_RSA "AA==", 0, -EINVAL,
+        "bad RSA key", 0, 0, false, false},
 };
 
 static void
@@ -112,16 +120,15 @@ test_records(void)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(record_cases) / sizeof(record_cases[0]);
-	    i++) {
+	for (i = 0; i < sizeof(record_cases) / sizeof(record_cases[0]); i++) {
 		const struct record_case *c = &record_cases[i];
 		struct dkim_pubkey *k = NULL;
 		struct buf why;
 		int r;
 
 		buf_init(&why, 1024);
-		r = dkim_pubkey_parse(c->record, strlen(c->record),
-		    c->min_bits, &k, &why);
+		r = dkim_pubkey_parse(
+		    c->record, strlen(c->record), c->min_bits, &k, &why);
 		CHECK_INT_EQ(r, c->want);
 		if (r != c->want)
 			fprintf(stderr, "  case \"%s\": %s\n", c->name,
@@ -133,10 +140,10 @@ test_records(void)
 			CHECK_INT_EQ(k->strict, c->strict);
 		}
 		if (r != 0 && c->why != NULL) {
-			CHECK(strncmp(buf_cstr(&why), c->why,
-			    strlen(c->why)) == 0);
-			if (strncmp(buf_cstr(&why), c->why,
-				strlen(c->why)) != 0)
+			CHECK(strncmp(buf_cstr(&why), c->why, strlen(c->why)) ==
+			      0);
+			if (strncmp(buf_cstr(&why), c->why, strlen(c->why)) !=
+			    0)
 				fprintf(stderr, "  case \"%s\": why \"%s\"\n",
 				    c->name, buf_cstr(&why));
 		}
@@ -158,10 +165,9 @@ test_record_files(void)
 	rec = tu_read("test-rsa512.record.txt", &len);
 	CHECK(rec != NULL);
 	if (rec != NULL) {
-		CHECK_INT_EQ(dkim_pubkey_parse(rec, len, 0, &k, &why),
-		    -EINVAL);
-		CHECK_STR_EQ(buf_cstr(&why),
-		    "key too small (512 bits, minimum 1024)");
+		CHECK_INT_EQ(dkim_pubkey_parse(rec, len, 0, &k, &why), -EINVAL);
+		CHECK_STR_EQ(
+		    buf_cstr(&why), "key too small (512 bits, minimum 1024)");
 		/* a lower minimum is a parameter (RFC 8301 allows policy) */
 		CHECK_INT_EQ(dkim_pubkey_parse(rec, len, 512, &k, NULL), 0);
 		if (k != NULL)
@@ -192,31 +198,30 @@ struct priv_case {
 	int want;
 	enum dkim_key_type type;
 	unsigned bits;
-	const char *record;	/* fixture file or literal record, or NULL */
-	const char *why;	/* reason suffix when want != 0 */
+	const char *record; /* fixture file or literal record, or NULL */
+	const char *why;    /* reason suffix when want != 0 */
 };
 
 static const struct priv_case priv_cases[] = {
-	{ "test-rsa2048.pkcs1.pem", 0, DKIM_KEY_RSA, 2048,
-	    "@test-rsa2048.record.txt", NULL },
-	{ "test-rsa2048.pkcs8.pem", 0, DKIM_KEY_RSA, 2048,
-	    "@test-rsa2048.record.txt", NULL },
-	{ "test-ed25519.pkcs8.pem", 0, DKIM_KEY_ED25519, 256, NULL, NULL },
-	{ "rfc8463-A1-ed25519.seed.b64", 0, DKIM_KEY_ED25519, 256,
-	    "v=DKIM1; k=ed25519; p=" RFC8463_ED, NULL },
-	{ "rfc8463-A1-rsa.private.pem", 0, DKIM_KEY_RSA, 1024,
-	    "v=DKIM1; k=rsa; p=" RFC8463_RSA, NULL },
-	{ "rfc6376-appendixC-rsa.private.pem", 0, DKIM_KEY_RSA, 1024, NULL, NULL },
-	{ "test-rsa512.pem", -EINVAL, 0, 0, NULL,
-	    "RSA key of 512 bits (allowed: 1024 to 8192)" },
-	{ "test-rsa2048.encrypted.pem", -EINVAL, 0, 0, NULL,
-	    "not a PEM private key or Ed25519 seed (or encrypted)" },
-	{ "test-ec256.pem", -EINVAL, 0, 0, NULL,
-	    "unsupported key type (not RSA or Ed25519)" },
-	{ "rfc8463.zone", -EINVAL, 0, 0, NULL,
-	    "not a PEM private key or Ed25519 seed (or encrypted)" },
-	{ "no-such-file.pem", -ENOENT, 0, 0, NULL,
-	    "No such file or directory" },
+    {"test-rsa2048.pkcs1.pem", 0, DKIM_KEY_RSA, 2048,
+        "@test-rsa2048.record.txt", NULL},
+    {"test-rsa2048.pkcs8.pem", 0, DKIM_KEY_RSA, 2048,
+        "@test-rsa2048.record.txt", NULL},
+    {"test-ed25519.pkcs8.pem", 0, DKIM_KEY_ED25519, 256, NULL, NULL},
+    {"rfc8463-A1-ed25519.seed.b64", 0, DKIM_KEY_ED25519, 256,
+        "v=DKIM1; k=ed25519; p=" RFC8463_ED, NULL},
+    {"rfc8463-A1-rsa.private.pem", 0, DKIM_KEY_RSA, 1024,
+        "v=DKIM1; k=rsa; p=" RFC8463_RSA, NULL},
+    {"rfc6376-appendixC-rsa.private.pem", 0, DKIM_KEY_RSA, 1024, NULL, NULL},
+    {"test-rsa512.pem", -EINVAL, 0, 0, NULL,
+        "RSA key of 512 bits (allowed: 1024 to 8192)"},
+    {"test-rsa2048.encrypted.pem", -EINVAL, 0, 0, NULL,
+        "not a PEM private key or Ed25519 seed (or encrypted)"},
+    {"test-ec256.pem", -EINVAL, 0, 0, NULL,
+        "unsupported key type (not RSA or Ed25519)"},
+    {"rfc8463.zone", -EINVAL, 0, 0, NULL,
+        "not a PEM private key or Ed25519 seed (or encrypted)"},
+    {"no-such-file.pem", -ENOENT, 0, 0, NULL, "No such file or directory"},
 };
 
 static char *
@@ -264,14 +269,13 @@ test_private(void)
 		r = dkim_key_load_private(path, true, &k, &why);
 		CHECK_INT_EQ(r, c->want);
 		if (r != c->want)
-			fprintf(stderr, "  %s: %s\n", c->file,
-			    buf_cstr(&why));
+			fprintf(stderr, "  %s: %s\n", c->file, buf_cstr(&why));
 		if (r == 0) {
 			CHECK_INT_EQ(dkim_privkey_type(k), c->type);
 			CHECK_INT_EQ(dkim_privkey_bits(k), c->bits);
 			CHECK_INT_EQ(dkim_privkey_alg(k),
-			    c->type == DKIM_KEY_RSA ? DKIM_ALG_RSA_SHA256 :
-						      DKIM_ALG_ED25519_SHA256);
+			    c->type == DKIM_KEY_RSA ? DKIM_ALG_RSA_SHA256
+			                            : DKIM_ALG_ED25519_SHA256);
 			if (c->record != NULL)
 				check_record(k, c->record);
 		} else if (c->why != NULL) {
@@ -280,7 +284,7 @@ test_private(void)
 
 			CHECK(strncmp(buf_cstr(&why), path, pl) == 0);
 			CHECK(why.len >= pl + 2 &&
-			    strcmp(buf_cstr(&why) + pl + 2, c->why) == 0);
+			      strcmp(buf_cstr(&why) + pl + 2, c->why) == 0);
 			if (why.len < pl + 2 ||
 			    strcmp(buf_cstr(&why) + pl + 2, c->why) != 0)
 				fprintf(stderr, "  %s: why \"%s\"\n", c->file,
@@ -296,24 +300,24 @@ static void
 test_private_memory(void)
 {
 	static const char garbage[] = "-----BEGIN RSA PRIVATE KEY-----\n"
-				      "QUJDRA==\n"
-				      "-----END RSA PRIVATE KEY-----\n";
+	                              "QUJDRA==\n"
+	                              "-----END RSA PRIVATE KEY-----\n";
 	static const char truncated[] = "-----BEGIN PRIVATE KEY-----\n"
-					"MC4CAQAwBQYDK2Vw\n";
+	                                "MC4CAQAwBQYDK2Vw\n";
 	static const char seed31[] =
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n";
 	struct dkim_privkey *k = NULL;
 	struct buf why;
 
 	buf_init(&why, 1024);
-	CHECK_INT_EQ(dkim_privkey_parse(garbage, strlen(garbage), &k, &why),
-	    -EINVAL);
+	CHECK_INT_EQ(
+	    dkim_privkey_parse(garbage, strlen(garbage), &k, &why), -EINVAL);
 	CHECK_STR_EQ(buf_cstr(&why),
 	    "not a PEM private key or Ed25519 seed (or encrypted)");
-	CHECK_INT_EQ(dkim_privkey_parse(truncated, strlen(truncated), &k,
-			 NULL), -EINVAL);
-	CHECK_INT_EQ(dkim_privkey_parse(seed31, strlen(seed31), &k, NULL),
+	CHECK_INT_EQ(dkim_privkey_parse(truncated, strlen(truncated), &k, NULL),
 	    -EINVAL);
+	CHECK_INT_EQ(
+	    dkim_privkey_parse(seed31, strlen(seed31), &k, NULL), -EINVAL);
 	CHECK_INT_EQ(dkim_privkey_parse("", 0, &k, NULL), -EINVAL);
 	CHECK(k == NULL);
 	buf_free(&why);
@@ -382,7 +386,7 @@ static void *
 feed(void *p)
 {
 	struct feeder *f = p;
-	const struct timespec pause = { 0, 5 * 1000 * 1000 };
+	const struct timespec pause = {0, 5 * 1000 * 1000};
 	int i;
 
 	for (i = 0; i < 6; i++) {
@@ -424,8 +428,8 @@ test_read_eintr(void)
 	f.fd = pfd[1];
 	f.data = pem;
 	CHECK_INT_EQ(pthread_create(&t, NULL, feed, &f), 0);
-	CHECK_INT_EQ(dkim_key_read(pfd[0], "pipe", 65536, &data, &len, NULL),
-	    0);
+	CHECK_INT_EQ(
+	    dkim_key_read(pfd[0], "pipe", 65536, &data, &len, NULL), 0);
 	pthread_join(t, NULL);
 	/* pending signals merge when the reader is slow to run: at least
 	 * one arrived */
@@ -459,8 +463,9 @@ test_read_eio(void)
 	if (s >= 0)
 		close(s);
 	buf_init(&why, 256);
-	CHECK_INT_EQ(dkim_key_read(m, "/etc/authmilter/k.private", 65536,
-			 &data, &len, &why), -EIO);
+	CHECK_INT_EQ(dkim_key_read(m, "/etc/authmilter/k.private", 65536, &data,
+	                 &len, &why),
+	    -EIO);
 	CHECK_STR_EQ(buf_cstr(&why),
 	    "/etc/authmilter/k.private: read failed: Input/output error");
 	CHECK(data == NULL);
@@ -481,8 +486,7 @@ test_read_too_large(void)
 	CHECK_INT_EQ(write(pfd[1], "0123456789abcdefg", 17), 17);
 	close(pfd[1]);
 	buf_init(&why, 256);
-	CHECK_INT_EQ(dkim_key_read(pfd[0], "k", 16, &data, &len, &why),
-	    -EFBIG);
+	CHECK_INT_EQ(dkim_key_read(pfd[0], "k", 16, &data, &len, &why), -EFBIG);
 	CHECK_STR_EQ(buf_cstr(&why), "k: larger than 16 bytes, not a key");
 	close(pfd[0]);
 	/* exactly max is fine */
@@ -490,7 +494,8 @@ test_read_too_large(void)
 	CHECK_INT_EQ(write(pfd[1], "0123456789abcdef", 16), 16);
 	close(pfd[1]);
 	CHECK_INT_EQ(dkim_key_read(pfd[0], "k", 16, &data, &len, NULL), 0);
-	CHECK(data != NULL && len == 16 && strcmp(data, "0123456789abcdef") == 0);
+	CHECK(
+	    data != NULL && len == 16 && strcmp(data, "0123456789abcdef") == 0);
 	close(pfd[0]);
 	free(data);
 	buf_free(&why);
@@ -500,8 +505,8 @@ test_read_too_large(void)
 static void
 test_sign_verify(void)
 {
-	static const char *files[] = { "test-rsa2048.pkcs8.pem",
-		"test-ed25519.pkcs8.pem", "rfc8463-A1-ed25519.seed.b64" };
+	static const char *files[] = {"test-rsa2048.pkcs8.pem",
+	    "test-ed25519.pkcs8.pem", "rfc8463-A1-ed25519.seed.b64"};
 	uint8_t digest[DKIM_DIGEST_LEN], sig[DKIM_SIG_MAX];
 	size_t i, siglen;
 
@@ -512,29 +517,34 @@ test_sign_verify(void)
 		enum dkim_alg alg, other;
 		struct buf rec;
 
-		CHECK_INT_EQ(dkim_key_load_private(fixture_path(files[i]),
-				 true, &k, NULL), 0);
+		CHECK_INT_EQ(dkim_key_load_private(
+		                 fixture_path(files[i]), true, &k, NULL),
+		    0);
 		if (k == NULL)
 			continue;
 		alg = dkim_privkey_alg(k);
-		other = alg == DKIM_ALG_RSA_SHA256 ? DKIM_ALG_ED25519_SHA256 :
-						     DKIM_ALG_RSA_SHA256;
+		other = alg == DKIM_ALG_RSA_SHA256 ? DKIM_ALG_ED25519_SHA256
+		                                   : DKIM_ALG_RSA_SHA256;
 		buf_init(&rec, 8192);
 		CHECK_INT_EQ(dkim_privkey_record(k, &rec), 0);
-		CHECK_INT_EQ(dkim_pubkey_parse(rec.data, rec.len, 0, &pk,
-				 NULL), 0);
+		CHECK_INT_EQ(
+		    dkim_pubkey_parse(rec.data, rec.len, 0, &pk, NULL), 0);
 		CHECK_INT_EQ(dkim_privkey_sign(k, digest, sig, &siglen), 0);
 		CHECK_INT_EQ(siglen, alg == DKIM_ALG_RSA_SHA256 ? 256 : 64);
 		if (pk != NULL) {
-			CHECK_INT_EQ(dkim_pubkey_verify(pk, alg, digest, sig,
-					 siglen), 0);
-			CHECK_INT_EQ(dkim_pubkey_verify(pk, other, digest,
-					 sig, siglen), -EINVAL);
+			CHECK_INT_EQ(
+			    dkim_pubkey_verify(pk, alg, digest, sig, siglen),
+			    0);
+			CHECK_INT_EQ(
+			    dkim_pubkey_verify(pk, other, digest, sig, siglen),
+			    -EINVAL);
 			sig[siglen / 2] ^= 1;
-			CHECK_INT_EQ(dkim_pubkey_verify(pk, alg, digest, sig,
-					 siglen), -EBADMSG);
-			CHECK_INT_EQ(dkim_pubkey_verify(pk, alg, digest, sig,
-					 siglen - 1), -EBADMSG);
+			CHECK_INT_EQ(
+			    dkim_pubkey_verify(pk, alg, digest, sig, siglen),
+			    -EBADMSG);
+			CHECK_INT_EQ(dkim_pubkey_verify(
+			                 pk, alg, digest, sig, siglen - 1),
+			    -EBADMSG);
 		}
 		dkim_pubkey_unref(pk);
 		dkim_privkey_unref(k);
@@ -553,11 +563,10 @@ test_alg_names(void)
 	CHECK_INT_EQ(a, DKIM_ALG_ED25519_SHA256);
 	CHECK_INT_EQ(dkim_alg_parse("rsa-sha1", 8, &a), -EINVAL);
 	CHECK_INT_EQ(dkim_alg_parse("rsa-sha2567", 11, &a), -EINVAL);
-	CHECK_STR_EQ(dkim_alg_name(DKIM_ALG_ED25519_SHA256),
-	    "ed25519-sha256");
+	CHECK_STR_EQ(dkim_alg_name(DKIM_ALG_ED25519_SHA256), "ed25519-sha256");
 	CHECK_STR_EQ(dkim_key_type_name(DKIM_KEY_RSA), "rsa");
-	CHECK_INT_EQ(dkim_alg_key_type(DKIM_ALG_ED25519_SHA256),
-	    DKIM_KEY_ED25519);
+	CHECK_INT_EQ(
+	    dkim_alg_key_type(DKIM_ALG_ED25519_SHA256), DKIM_KEY_ED25519);
 }
 
 int

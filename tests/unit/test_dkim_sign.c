@@ -16,8 +16,8 @@
 struct loaded {
 	struct arena *a;
 	struct msg m;
-	char *data;		/* CRLF message */
-	size_t len, body;	/* body: offset of the body */
+	char *data;       /* CRLF message */
+	size_t len, body; /* body: offset of the body */
 };
 
 static int
@@ -44,7 +44,6 @@ unload(struct loaded *l)
 	free(l->data);
 }
 
-
 /* base64 text without whitespace, for comparing b= values. */
 static void
 strip_ws(char *out, const char *s, size_t n)
@@ -52,8 +51,7 @@ strip_ws(char *out, const char *s, size_t n)
 	size_t i, o = 0;
 
 	for (i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' &&
-		    s[i] != '\n')
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
 			out[o++] = s[i];
 	out[o] = '\0';
 }
@@ -78,8 +76,8 @@ test_rfc8463_exact(void)
 		struct tag_list tl;
 		size_t where, tlen;
 
-		CHECK_INT_EQ(tags_parse(h->value, h->value_len, &tl, &why,
-				 &where), 0);
+		CHECK_INT_EQ(
+		    tags_parse(h->value, h->value_len, &tl, &why, &where), 0);
 		tb = tags_find(&tl, "b");
 		tbh = tags_find(&tl, "bh");
 		ta = tags_find(&tl, "a");
@@ -95,20 +93,23 @@ test_rfc8463_exact(void)
 		memcpy(tmpl + tlen, tb->value + tb->value_len,
 		    h->value_len - tlen - tb->value_len);
 		tlen += h->value_len - tlen - tb->value_len;
-		CHECK_INT_EQ(dkim_sign_template(l.a, &l.m,
-				 tags_value_is(ta, "rsa-sha256") ? rsa : ed,
-				 tmpl, tlen, l.data + l.body, l.len - l.body,
-				 &b, &bh), 0);
+		CHECK_INT_EQ(
+		    dkim_sign_template(l.a, &l.m,
+		        tags_value_is(ta, "rsa-sha256") ? rsa : ed, tmpl, tlen,
+		        l.data + l.body, l.len - l.body, &b, &bh),
+		    0);
 		CHECK_STR_EQ(bh, want_bh);
 		CHECK_STR_EQ(b, want_b);
 		/* the same template with the other key is refused (a=) */
-		CHECK_INT_EQ(dkim_sign_template(l.a, &l.m,
-				 tags_value_is(ta, "rsa-sha256") ? ed : rsa,
-				 tmpl, tlen, l.data + l.body, l.len - l.body,
-				 &b, &bh), -EINVAL);
+		CHECK_INT_EQ(
+		    dkim_sign_template(l.a, &l.m,
+		        tags_value_is(ta, "rsa-sha256") ? ed : rsa, tmpl, tlen,
+		        l.data + l.body, l.len - l.body, &b, &bh),
+		    -EINVAL);
 		/* and a template whose b= is not empty */
 		CHECK_INT_EQ(dkim_sign_template(l.a, &l.m, ed, h->value,
-				 h->value_len, l.data, 0, &b, &bh), -EINVAL);
+		                 h->value_len, l.data, 0, &b, &bh),
+		    -EINVAL);
 		free(tmpl);
 		done++;
 	}
@@ -118,16 +119,15 @@ test_rfc8463_exact(void)
 	dkim_privkey_unref(rsa);
 }
 
-static const char sample[] =
-    "From: Joe <joe@example.com>\r\n"
-    "To: Suzie <suzie@example.net>\r\n"
-    "Subject: dinner\r\n"
-    "Received: from x by y\r\n"
-    "Date: Fri, 11 Jul 2003 21:00:37 -0700\r\n"
-    "Message-ID: <1@example.com>\r\n"
-    "X-Mailer: test\r\n"
-    "\r\n"
-    "Hi.\r\n";
+static const char sample[] = "From: Joe <joe@example.com>\r\n"
+                             "To: Suzie <suzie@example.net>\r\n"
+                             "Subject: dinner\r\n"
+                             "Received: from x by y\r\n"
+                             "Date: Fri, 11 Jul 2003 21:00:37 -0700\r\n"
+                             "Message-ID: <1@example.com>\r\n"
+                             "X-Mailer: test\r\n"
+                             "\r\n"
+                             "Hi.\r\n";
 
 static int
 load_sample(struct loaded *l, const char *text)
@@ -168,8 +168,8 @@ sign_sample(struct loaded *l, const struct dkim_signer *s, size_t n,
 	CHECK_INT_EQ(dkim_sign_begin(l->a, &l->m, s, n, &ds), 0);
 	if (ds == NULL)
 		return NULL;
-	CHECK_INT_EQ(dkim_sign_body(ds, l->data + l->body,
-			 l->len - l->body), 0);
+	CHECK_INT_EQ(
+	    dkim_sign_body(ds, l->data + l->body, l->len - l->body), 0);
 	CHECK_INT_EQ(dkim_sign_finish(ds, 1700000000, values), 0);
 	return values[0];
 }
@@ -177,12 +177,12 @@ sign_sample(struct loaded *l, const struct dkim_signer *s, size_t n,
 static void
 test_header_selection(void)
 {
-	static const char *const mine[] = { "subject", "X-Mailer", "To",
-		"Subject", "X-Absent" };
-	static const char *const over[] = { "Subject", "Reply-To" };
+	static const char *const mine[] = {
+	    "subject", "X-Mailer", "To", "Subject", "X-Absent"};
+	static const char *const over[] = {"Subject", "Reply-To"};
 	struct dkim_privkey *k = tu_key("test-ed25519.pkcs8.pem");
 	struct dkim_signer s;
-	const char *v[1] = { NULL };
+	const char *v[1] = {NULL};
 	struct loaded l;
 	char h[1024];
 
@@ -205,7 +205,7 @@ test_header_selection(void)
 	if (sign_sample(&l, &s, 1, v) != NULL) {
 		h_of(v[0], h, sizeof(h));
 		CHECK_STR_EQ(h, "From:From:subject:subject:X-Mailer:To:"
-				"Reply-To");
+		                "Reply-To");
 	}
 	unload(&l);
 	dkim_privkey_unref(k);
@@ -232,11 +232,11 @@ static void
 test_format(void)
 {
 	static const char want[] = " v=1; a=rsa-sha256; c=relaxed/simple; "
-				   "d=example.com; i=joe@sub.example.com; "
-				   "s=sel; t=";
+	                           "d=example.com; i=joe@sub.example.com; "
+	                           "s=sel; t=";
 	char flat[2048];
 	struct dkim_privkey *k = tu_key("test-rsa2048.pkcs8.pem");
-	const char *v[1] = { NULL }, *p, *line;
+	const char *v[1] = {NULL}, *p, *line;
 	struct dkim_signer s;
 	struct loaded l;
 
@@ -250,16 +250,15 @@ test_format(void)
 	if (sign_sample(&l, &s, 1, v) != NULL) {
 		unfold(v[0], flat, sizeof(flat));
 		CHECK(strncmp(flat, want, strlen(want)) == 0);
-		CHECK(strstr(flat, "t=1700000000; x=1700003600; h=") !=
-		    NULL);
+		CHECK(strstr(flat, "t=1700000000; x=1700003600; h=") != NULL);
 		CHECK(strstr(v[0], "l=") == NULL);
 		CHECK(strstr(v[0], " b=") != NULL &&
-		    strchr(strstr(v[0], " b="), ';') == NULL);
+		      strchr(strstr(v[0], " b="), ';') == NULL);
 		/* every line fits 78 columns ("DKIM-Signature:" first) */
 		line = v[0];
 		while ((p = strstr(line, "\r\n")) != NULL) {
-			CHECK((size_t)(p - line) +
-				(line == v[0] ? 15 : 7) <= 78);
+			CHECK(
+			    (size_t)(p - line) + (line == v[0] ? 15 : 7) <= 78);
 			CHECK(p[2] == '\t');
 			line = p + 2;
 		}
@@ -278,7 +277,7 @@ test_shared_bodies(void)
 	struct dkim_privkey *ed = tu_key("test-ed25519.pkcs8.pem");
 	struct dkim_signer s[3];
 	struct dkim_sign *ds = NULL;
-	const char *v[3] = { NULL, NULL, NULL };
+	const char *v[3] = {NULL, NULL, NULL};
 	struct loaded l;
 
 	CHECK_INT_EQ(load_sample(&l, sample), 0);
@@ -298,14 +297,14 @@ test_shared_bodies(void)
 	if (ds != NULL) {
 		CHECK_INT_EQ(dkim_sign_body_streams(ds), 2);
 		CHECK_INT_EQ(dkim_sign_body(ds, l.data + l.body, 2), 0);
-		CHECK_INT_EQ(dkim_sign_body(ds, l.data + l.body + 2,
-				 l.len - l.body - 2), 0);
+		CHECK_INT_EQ(
+		    dkim_sign_body(ds, l.data + l.body + 2, l.len - l.body - 2),
+		    0);
 		CHECK_INT_EQ(dkim_sign_finish(ds, 1, v), 0);
 		CHECK(v[0] != NULL && strstr(v[0], "a=rsa-sha256") != NULL);
-		CHECK(v[1] != NULL && strstr(v[1], "a=ed25519-sha256") !=
-			NULL);
-		CHECK(v[2] != NULL && strstr(v[2], "c=relaxed/relaxed") !=
-			NULL);
+		CHECK(v[1] != NULL && strstr(v[1], "a=ed25519-sha256") != NULL);
+		CHECK(
+		    v[2] != NULL && strstr(v[2], "c=relaxed/relaxed") != NULL);
 	}
 	unload(&l);
 	dkim_privkey_unref(rsa);
@@ -319,19 +318,17 @@ struct signer_case {
 };
 
 static const struct signer_case signer_cases[] = {
-	{ "good", "example.com", "sel", NULL, 0 },
-	{ "good identity", "example.com", "s1.x", "@mail.example.com", 0 },
-	{ "no domain", NULL, "sel", NULL, -EINVAL },
-	{ "no selector", "example.com", NULL, NULL, -EINVAL },
-	{ "bad domain", "exa;mple.com", "sel", NULL, -EINVAL },
-	{ "empty label", "example..com", "sel", NULL, -EINVAL },
-	{ "space in selector", "example.com", "s el", NULL, -EINVAL },
-	{ "identity outside d", "example.com", "sel", "joe@example.net",
-	    -EINVAL },
-	{ "identity suffix only", "example.com", "sel", "joe@badexample.com",
-	    -EINVAL },
-	{ "identity without @", "example.com", "sel", "example.com",
-	    -EINVAL },
+    {"good", "example.com", "sel", NULL, 0},
+    {"good identity", "example.com", "s1.x", "@mail.example.com", 0},
+    {"no domain", NULL, "sel", NULL, -EINVAL},
+    {"no selector", "example.com", NULL, NULL, -EINVAL},
+    {"bad domain", "exa;mple.com", "sel", NULL, -EINVAL},
+    {"empty label", "example..com", "sel", NULL, -EINVAL},
+    {"space in selector", "example.com", "s el", NULL, -EINVAL},
+    {"identity outside d", "example.com", "sel", "joe@example.net", -EINVAL},
+    {"identity suffix only", "example.com", "sel", "joe@badexample.com",
+        -EINVAL},
+    {"identity without @", "example.com", "sel", "example.com", -EINVAL},
 };
 
 static void
@@ -344,8 +341,7 @@ test_bad_signers(void)
 	size_t i;
 
 	CHECK_INT_EQ(load_sample(&l, sample), 0);
-	for (i = 0; i < sizeof(signer_cases) / sizeof(signer_cases[0]);
-	    i++) {
+	for (i = 0; i < sizeof(signer_cases) / sizeof(signer_cases[0]); i++) {
 		const struct signer_case *c = &signer_cases[i];
 
 		dkim_signer_init(&s);
@@ -370,7 +366,7 @@ static void
 test_too_many_headers(void)
 {
 	struct dkim_privkey *k = tu_key("test-ed25519.pkcs8.pem");
-	static const char *const rec[] = { "Received" };
+	static const char *const rec[] = {"Received"};
 	struct dkim_sign *ds;
 	struct dkim_signer s;
 	struct loaded l;

@@ -57,7 +57,7 @@ verify(struct vmsg *vm, struct dns_resolver *r,
     const struct dkim_verify_options *o, int64_t now, size_t chunk,
     size_t *ret_n, struct dkim_verify **ret_v)
 {
-	struct dkim_verify_options def = { 0 };
+	struct dkim_verify_options def = {0};
 	const struct dkim_verify_result *res = NULL;
 	struct dkim_verify *v = NULL;
 	size_t off = vm->body, n;
@@ -71,8 +71,7 @@ verify(struct vmsg *vm, struct dns_resolver *r,
 	if (v == NULL)
 		return NULL;
 	while (off < vm->len) {
-		n = chunk == 0 || vm->len - off < chunk ? vm->len - off :
-							  chunk;
+		n = chunk == 0 || vm->len - off < chunk ? vm->len - off : chunk;
 		CHECK_INT_EQ(dkim_verify_body(v, vm->text + off, n), 0);
 		off += n;
 	}
@@ -81,7 +80,6 @@ verify(struct vmsg *vm, struct dns_resolver *r,
 		*ret_v = v;
 	return res;
 }
-
 
 /* Publish k's record (then extra) at name in the fake resolver. */
 static void
@@ -100,8 +98,7 @@ publish(struct dns_resolver *r, const char *name, struct dkim_privkey *k,
 /* Sign text with signers; returns the DKIM-Signature fields to put on
  * top (caller frees). */
 static char *
-sign_text(const char *text, const struct dkim_signer *s, size_t n,
-    int64_t now)
+sign_text(const char *text, const struct dkim_signer *s, size_t n, int64_t now)
 {
 	const char *values[BOUND_DKIM_SIGNATURES];
 	struct dkim_sign *ds = NULL;
@@ -138,18 +135,15 @@ struct vector {
 	const char *eml, *zone;
 	size_t n;
 	enum auth_result want[2];
-	const char *reason;	/* for a failing vector */
+	const char *reason; /* for a failing vector */
 };
 
 static const struct vector vectors[] = {
-	{ "rfc8463-A3-signed.eml", "rfc8463.zone", 2,
-	    { AUTH_PASS, AUTH_PASS }, NULL },
-	{ "rfc6376-A2-verifiable.eml", "rfc6376.zone", 1, { AUTH_PASS },
-	    NULL },
-	{ "rfc6376-A2-as-printed.eml", "rfc6376.zone", 1, { AUTH_FAIL },
-	    "body hash mismatch" },
-	{ "rfc6376-A1-unsigned.eml", "rfc6376.zone", 0, { AUTH_NONE },
-	    NULL },
+    {"rfc8463-A3-signed.eml", "rfc8463.zone", 2, {AUTH_PASS, AUTH_PASS}, NULL},
+    {"rfc6376-A2-verifiable.eml", "rfc6376.zone", 1, {AUTH_PASS}, NULL},
+    {"rfc6376-A2-as-printed.eml", "rfc6376.zone", 1, {AUTH_FAIL},
+        "body hash mismatch"},
+    {"rfc6376-A1-unsigned.eml", "rfc6376.zone", 0, {AUTH_NONE}, NULL},
 };
 
 static struct dns_resolver *
@@ -158,8 +152,8 @@ zone(const char *file)
 	struct dns_resolver *r = dns_zone_new();
 	char path[1024], *why = NULL;
 
-	CHECK_INT_EQ(dns_zone_load(r, tu_path(file, path, sizeof(path)),
-	    &why), 0);
+	CHECK_INT_EQ(
+	    dns_zone_load(r, tu_path(file, path, sizeof(path)), &why), 0);
 	if (why != NULL)
 		fprintf(stderr, "%s\n", why);
 	free(why);
@@ -202,8 +196,8 @@ test_vectors(void)
 				    res[j].reason);
 			if (c->reason != NULL)
 				CHECK_STR_EQ(res[j].reason, c->reason);
-			CHECK_INT_EQ(res[j].key_bits, res[j].algorithm[0] ==
-				'e' ? 256 : 1024);
+			CHECK_INT_EQ(res[j].key_bits,
+			    res[j].algorithm[0] == 'e' ? 256 : 1024);
 		}
 		if (i == 0 && n == 2) {
 			CHECK_STR_EQ(res[0].domain, "football.example.com");
@@ -226,8 +220,8 @@ test_vectors(void)
 			res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
 			for (j = 0; res != NULL && j < n; j++) {
 				CHECK_INT_EQ(res[j].result, AUTH_FAIL);
-				CHECK_STR_EQ(res[j].reason,
-				    "body hash mismatch");
+				CHECK_STR_EQ(
+				    res[j].reason, "body hash mismatch");
 			}
 			vmsg_free(&vm);
 		}
@@ -238,28 +232,27 @@ test_vectors(void)
 
 /* ---- round trips ---- */
 
-static const char rt_text[] =
-    "Received: from a by b\r\n"
-    "From: Joe <joe@example.com>\r\n"
-    "To: Suzie <suzie@example.net>,\r\n"
-    "   Bob <bob@example.net>\r\n"
-    "Subject:   folded  \r\n"
-    "\tsubject line \r\n"
-    "Date: Fri, 11 Jul 2003 21:00:37 -0700\r\n"
-    "Message-ID: <1@example.com>\r\n"
-    "\r\n"
-    "Hi.  \r\n"
-    "\r\n"
-    "  trailing whitespace \t \r\n"
-    "8-bit: \xc3\xa9\r\n"
-    "\r\n"
-    "\r\n";
+static const char rt_text[] = "Received: from a by b\r\n"
+                              "From: Joe <joe@example.com>\r\n"
+                              "To: Suzie <suzie@example.net>,\r\n"
+                              "   Bob <bob@example.net>\r\n"
+                              "Subject:   folded  \r\n"
+                              "\tsubject line \r\n"
+                              "Date: Fri, 11 Jul 2003 21:00:37 -0700\r\n"
+                              "Message-ID: <1@example.com>\r\n"
+                              "\r\n"
+                              "Hi.  \r\n"
+                              "\r\n"
+                              "  trailing whitespace \t \r\n"
+                              "8-bit: \xc3\xa9\r\n"
+                              "\r\n"
+                              "\r\n";
 
 static void
 test_round_trips(void)
 {
-	struct dkim_privkey *keys[2] = { tu_key("test-rsa2048.pkcs8.pem"),
-		tu_key("test-ed25519.pkcs8.pem") };
+	struct dkim_privkey *keys[2] = {
+	    tu_key("test-rsa2048.pkcs8.pem"), tu_key("test-ed25519.pkcs8.pem")};
 	struct dns_resolver *r = tu_resolver();
 	size_t ki, c, n;
 
@@ -278,14 +271,15 @@ test_round_trips(void)
 			s.expire = 86400;
 			sig = sign_text(rt_text, &s, 1, 1700000000);
 			CHECK_INT_EQ(vmsg_load(&vm, sig, rt_text), 0);
-			res = verify(&vm, r, NULL, 1700000100, c + 1, &n,
-			    NULL);
+			res = verify(&vm, r, NULL, 1700000100, c + 1, &n, NULL);
 			CHECK_INT_EQ(n, 1);
 			if (n == 1) {
 				CHECK_INT_EQ(res[0].result, AUTH_PASS);
 				if (res[0].result != AUTH_PASS)
-					fprintf(stderr, "  key %zu canon %zu:"
-					    " %s\n", ki, c, res[0].reason);
+					fprintf(stderr,
+					    "  key %zu canon %zu:"
+					    " %s\n",
+					    ki, c, res[0].reason);
 			}
 			vmsg_free(&vm);
 			/* one day later plus a second: expired */
@@ -293,8 +287,8 @@ test_round_trips(void)
 			res = verify(&vm, r, NULL, 1700086401, 0, &n, NULL);
 			if (n == 1) {
 				CHECK_INT_EQ(res[0].result, AUTH_FAIL);
-				CHECK_STR_EQ(res[0].reason,
-				    "signature expired");
+				CHECK_STR_EQ(
+				    res[0].reason, "signature expired");
 			}
 			vmsg_free(&vm);
 			free(sig);
@@ -393,7 +387,7 @@ test_several(void)
 	/* with a limit of 2, the third is named but not evaluated */
 	CHECK_INT_EQ(vmsg_load(&vm, sig, rt_text), 0);
 	{
-		struct dkim_verify_options o = { .max_signatures = 2 };
+		struct dkim_verify_options o = {.max_signatures = 2};
 
 		res = verify(&vm, r, &o, 1700000000, 0, &n, NULL);
 	}
@@ -421,7 +415,7 @@ test_shared_set(void)
 {
 	struct dkim_privkey *rsa = tu_key("test-rsa2048.pkcs1.pem");
 	struct dns_resolver *r = tu_resolver();
-	struct dkim_verify_options o = { 0 };
+	struct dkim_verify_options o = {0};
 	const struct dkim_verify_result *res;
 	struct dkim_sig_body *arc;
 	struct dkim_verify *v = NULL;
@@ -439,8 +433,9 @@ test_shared_set(void)
 	sig = sign_text(rt_text, s, 2, 1700000000);
 	CHECK_INT_EQ(vmsg_load(&vm, sig, rt_text), 0);
 	CHECK_INT_EQ(dkim_sig_bodies_new(vm.a, &o.bodies), 0);
-	CHECK_INT_EQ(dkim_sig_body_for(o.bodies, CANON_RELAXED, CANON_SHA256,
-			 -1, &arc), 0);
+	CHECK_INT_EQ(
+	    dkim_sig_body_for(o.bodies, CANON_RELAXED, CANON_SHA256, -1, &arc),
+	    0);
 	res = verify(&vm, r, &o, 1700000000, 5, &n, &v);
 	CHECK_INT_EQ(n, 2);
 	for (i = 0; res != NULL && i < n; i++)
@@ -462,39 +457,38 @@ test_shared_set(void)
 struct key_case {
 	const char *name;
 	enum dns_status status;
-	const char *record;	/* NULL: the signing key's own record */
-	const char *suffix;	/* tags after the key's own record */
-	const char *identity;	/* i= to sign with */
+	const char *record;   /* NULL: the signing key's own record */
+	const char *suffix;   /* tags after the key's own record */
+	const char *identity; /* i= to sign with */
 	enum auth_result want;
 	const char *reason;
 	bool testing;
 };
 
 static const struct key_case key_cases[] = {
-	{ "good", DNS_OK, NULL, NULL, NULL, AUTH_PASS, "", false },
-	{ "testing", DNS_OK, NULL, "; t=y", NULL, AUTH_PASS, "", true },
-	{ "strict, i= = d=", DNS_OK, NULL, "; t=s", "@example.com",
-	    AUTH_PASS, "", false },
-	{ "strict, i= subdomain", DNS_OK, NULL, "; t=s",
-	    "joe@sub.example.com", AUTH_PERMERROR,
-	    "t=s key with i= subdomain", false },
-	{ "tempfail", DNS_TEMPFAIL, NULL, NULL, NULL, AUTH_TEMPERROR,
-	    "DNS failure: fake", false },
-	{ "nxdomain", DNS_NXDOMAIN, NULL, NULL, NULL, AUTH_PERMERROR,
-	    "no key (NXDOMAIN)", false },
-	{ "nodata", DNS_NODATA, NULL, NULL, NULL, AUTH_PERMERROR,
-	    "no key (NODATA)", false },
-	{ "revoked", DNS_OK, "v=DKIM1; p=", NULL, NULL, AUTH_PERMERROR,
-	    "key revoked", false },
-	{ "syntax", DNS_OK, "v=DKIM1; p", NULL, NULL, AUTH_PERMERROR,
-	    "bad key record syntax: tag without '='", false },
-	{ "wrong type", DNS_OK,
-	    "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
-	    NULL, NULL, AUTH_PERMERROR, "key type does not match a=", false },
-	{ "other rsa key", DNS_OK, "@test-rsa2048.record.txt", NULL, NULL,
-	    AUTH_FAIL, "signature mismatch", false },
-	{ "too small", DNS_OK, "@test-rsa512.record.txt", NULL, NULL,
-	    AUTH_PERMERROR, "key too small (512 bits, minimum 1024)", false },
+    {"good", DNS_OK, NULL, NULL, NULL, AUTH_PASS, "", false},
+    {"testing", DNS_OK, NULL, "; t=y", NULL, AUTH_PASS, "", true},
+    {"strict, i= = d=", DNS_OK, NULL, "; t=s", "@example.com", AUTH_PASS, "",
+        false},
+    {"strict, i= subdomain", DNS_OK, NULL, "; t=s", "joe@sub.example.com",
+        AUTH_PERMERROR, "t=s key with i= subdomain", false},
+    {"tempfail", DNS_TEMPFAIL, NULL, NULL, NULL, AUTH_TEMPERROR,
+        "DNS failure: fake", false},
+    {"nxdomain", DNS_NXDOMAIN, NULL, NULL, NULL, AUTH_PERMERROR,
+        "no key (NXDOMAIN)", false},
+    {"nodata", DNS_NODATA, NULL, NULL, NULL, AUTH_PERMERROR, "no key (NODATA)",
+        false},
+    {"revoked", DNS_OK, "v=DKIM1; p=", NULL, NULL, AUTH_PERMERROR,
+        "key revoked", false},
+    {"syntax", DNS_OK, "v=DKIM1; p", NULL, NULL, AUTH_PERMERROR,
+        "bad key record syntax: tag without '='", false},
+    {"wrong type", DNS_OK,
+        "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+        NULL, NULL, AUTH_PERMERROR, "key type does not match a=", false},
+    {"other rsa key", DNS_OK, "@test-rsa2048.record.txt", NULL, NULL, AUTH_FAIL,
+        "signature mismatch", false},
+    {"too small", DNS_OK, "@test-rsa512.record.txt", NULL, NULL, AUTH_PERMERROR,
+        "key too small (512 bits, minimum 1024)", false},
 };
 
 static void
@@ -514,14 +508,13 @@ test_keys(void)
 		if (c->record != NULL && c->record[0] == '@')
 			file = tu_read(c->record + 1, NULL);
 		if (c->status != DNS_OK)
-			tu_add(r, "sel._domainkey.example.com", c->status,
-			    NULL);
+			tu_add(
+			    r, "sel._domainkey.example.com", c->status, NULL);
 		else if (c->record != NULL)
 			tu_add(r, "sel._domainkey.example.com", DNS_OK,
 			    file != NULL ? file : c->record);
 		else
-			publish(r, "sel._domainkey.example.com", k,
-			    c->suffix);
+			publish(r, "sel._domainkey.example.com", k, c->suffix);
 		signer(&s, "sel", k);
 		s.identity = c->identity;
 		sig = sign_text(rt_text, &s, 1, 1700000000);
@@ -551,102 +544,128 @@ test_keys(void)
 
 struct sig_case {
 	const char *name;
-	const char *value;	/* the DKIM-Signature value */
+	const char *value; /* the DKIM-Signature value */
 	enum auth_result want;
 	const char *reason;
 };
 
 static const struct sig_case sig_cases[] = {
-	{ "well-formed, wrong hashes",
-	    " v=1; a=rsa-sha256; d=example.com; s=sel; h=from:to; " SIG_TAIL,
-	    AUTH_FAIL, "body hash mismatch" },
-	{ "missing v", " a=rsa-sha256; d=example.com; s=sel; h=from; "
-		       SIG_TAIL, AUTH_PERMERROR, "missing v= tag" },
-	{ "missing a", " v=1; d=example.com; s=sel; h=from; " SIG_TAIL,
-	    AUTH_PERMERROR, "missing a= tag" },
-	{ "missing b", " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; "
-		       BH, AUTH_PERMERROR, "missing b= tag" },
-	{ "missing bh", " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; "
-			"b=QUJD", AUTH_PERMERROR, "missing bh= tag" },
-	{ "missing d", " v=1; a=rsa-sha256; s=sel; h=from; " SIG_TAIL,
-	    AUTH_PERMERROR, "missing d= tag" },
-	{ "missing h", " v=1; a=rsa-sha256; d=example.com; s=sel; " SIG_TAIL,
-	    AUTH_PERMERROR, "missing h= tag" },
-	{ "missing s", " v=1; a=rsa-sha256; d=example.com; h=from; " SIG_TAIL,
-	    AUTH_PERMERROR, "missing s= tag" },
-	{ "duplicate tag", " v=1; v=1; a=rsa-sha256; d=example.com; s=sel; "
-			   "h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "duplicate tag" },
-	{ "syntax", " v=1; a=rsa-sha256; d", AUTH_PERMERROR,
-	    "bad signature syntax" },
-	{ "empty", "", AUTH_PERMERROR, "missing v= tag" },
-	{ "v=2", " v=2; a=rsa-sha256; d=example.com; s=sel; h=from; "
-		 SIG_TAIL, AUTH_PERMERROR, "v= not 1" },
-	{ "rsa-sha1", " v=1; a=rsa-sha1; d=example.com; s=sel; h=from; "
-		      SIG_TAIL, AUTH_PERMERROR,
-	    "rsa-sha1 not accepted (RFC 8301)" },
-	{ "unknown a", " v=1; a=dsa-sha256; d=example.com; s=sel; h=from; "
-		       SIG_TAIL, AUTH_PERMERROR, "unknown algorithm" },
-	{ "bad base64 b", " v=1; a=rsa-sha256; d=example.com; s=sel; "
-			  "h=from; " BH "b=QUJ!", AUTH_PERMERROR,
-	    "bad base64 in b=" },
-	{ "empty b", " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH
-		     "b=", AUTH_PERMERROR, "bad base64 in b=" },
-	{ "bad base64 bh", " v=1; a=rsa-sha256; d=example.com; s=sel; "
-			   "h=from; bh=AAA; b=QUJD", AUTH_PERMERROR,
-	    "bad base64 in bh=" },
-	{ "bad c", " v=1; a=rsa-sha256; c=nofws; d=example.com; s=sel; "
-		   "h=from; " SIG_TAIL, AUTH_PERMERROR, "bad c=" },
-	{ "bad body c", " v=1; a=rsa-sha256; c=simple/x; d=example.com; "
-			"s=sel; h=from; " SIG_TAIL, AUTH_PERMERROR, "bad c=" },
-	{ "l not numeric", " v=1; a=rsa-sha256; l=1x; d=example.com; s=sel; "
-			   "h=from; " SIG_TAIL, AUTH_PERMERROR, "bad l=" },
-	{ "l past the body", " v=1; a=rsa-sha256; l=99999; d=example.com; "
-			     "s=sel; h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "l= exceeds body length" },
-	{ "x before t", " v=1; a=rsa-sha256; d=example.com; s=sel; t=200; "
-			"x=100; h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "x= not after t=" },
-	{ "x equal t", " v=1; a=rsa-sha256; d=example.com; s=sel; t=200; "
-		       "x=200; h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "x= not after t=" },
-	{ "bad t", " v=1; a=rsa-sha256; d=example.com; s=sel; t=soon; "
-		   "h=from; " SIG_TAIL, AUTH_PERMERROR, "bad t=" },
-	{ "h without from", " v=1; a=rsa-sha256; d=example.com; s=sel; "
-			    "h=to:subject; " SIG_TAIL, AUTH_PERMERROR,
-	    "h= does not include From" },
-	{ "h empty name", " v=1; a=rsa-sha256; d=example.com; s=sel; "
-			  "h=from::to; " SIG_TAIL, AUTH_PERMERROR, "bad h=" },
-	{ "i outside d", " v=1; a=rsa-sha256; d=example.com; s=sel; "
-			 "i=joe@example.net; h=from; " SIG_TAIL,
-	    AUTH_PERMERROR, "i= not within d=" },
-	{ "i suffix", " v=1; a=rsa-sha256; d=example.com; s=sel; "
-		      "i=@badexample.com; h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "i= not within d=" },
-	{ "i without @", " v=1; a=rsa-sha256; d=example.com; s=sel; "
-			 "i=example.com; h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "bad i=: no @" },
-	{ "d with empty label", " v=1; a=rsa-sha256; d=example..com; s=sel; "
-				"h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "bad d=: empty label" },
-	{ "d with space", " v=1; a=rsa-sha256; d=exa mple.com; s=sel; "
-			  "h=from; " SIG_TAIL, AUTH_PERMERROR,
-	    "bad d=: character not allowed" },
-	{ "d empty", " v=1; a=rsa-sha256; d=; s=sel; h=from; " SIG_TAIL,
-	    AUTH_PERMERROR, "bad d=: empty" },
-	{ "s empty", " v=1; a=rsa-sha256; d=example.com; s=; h=from; "
-		     SIG_TAIL, AUTH_PERMERROR, "bad s=: empty" },
-	{ "unknown q", " v=1; a=rsa-sha256; q=http; d=example.com; s=sel; "
-		       "h=from; " SIG_TAIL, AUTH_PERMERROR, "unknown q=" },
-	{ "unknown tags ignored", " v=1; a=rsa-sha256; d=example.com; "
-				  "s=sel; zz=1; z=a|b; h=from; " SIG_TAIL,
-	    AUTH_FAIL, "body hash mismatch" },
-	{ "key name too long", " v=1; a=rsa-sha256; d=example.com; h=from; "
-	    "s=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
-	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; " SIG_TAIL,
-	    AUTH_PERMERROR, "bad key name (s= and d= too long)" },
+    {"well-formed, wrong hashes",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; h=from:to; " SIG_TAIL,
+        AUTH_FAIL, "body hash mismatch"},
+    {"missing v", " a=rsa-sha256; d=example.com; s=sel; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "missing v= tag"},
+    {"missing a", " v=1; d=example.com; s=sel; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "missing a= tag"},
+    {"missing b", " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH,
+        AUTH_PERMERROR, "missing b= tag"},
+    {"missing bh",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; "
+        "b=QUJD",
+        AUTH_PERMERROR, "missing bh= tag"},
+    {"missing d", " v=1; a=rsa-sha256; s=sel; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "missing d= tag"},
+    {"missing h", " v=1; a=rsa-sha256; d=example.com; s=sel; " SIG_TAIL,
+        AUTH_PERMERROR, "missing h= tag"},
+    {"missing s", " v=1; a=rsa-sha256; d=example.com; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "missing s= tag"},
+    {"duplicate tag",
+        " v=1; v=1; a=rsa-sha256; d=example.com; s=sel; "
+        "h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "duplicate tag"},
+    {"syntax", " v=1; a=rsa-sha256; d", AUTH_PERMERROR, "bad signature syntax"},
+    {"empty", "", AUTH_PERMERROR, "missing v= tag"},
+    {"v=2", " v=2; a=rsa-sha256; d=example.com; s=sel; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "v= not 1"},
+    {"rsa-sha1", " v=1; a=rsa-sha1; d=example.com; s=sel; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "rsa-sha1 not accepted (RFC 8301)"},
+    {"unknown a", " v=1; a=dsa-sha256; d=example.com; s=sel; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "unknown algorithm"},
+    {"bad base64 b",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; "
+        "h=from; " BH "b=QUJ!",
+        AUTH_PERMERROR, "bad base64 in b="},
+    {"empty b", " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH "b=",
+        AUTH_PERMERROR, "bad base64 in b="},
+    {"bad base64 bh",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; "
+        "h=from; bh=AAA; b=QUJD",
+        AUTH_PERMERROR, "bad base64 in bh="},
+    {"bad c",
+        " v=1; a=rsa-sha256; c=nofws; d=example.com; s=sel; "
+        "h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "bad c="},
+    {"bad body c",
+        " v=1; a=rsa-sha256; c=simple/x; d=example.com; "
+        "s=sel; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "bad c="},
+    {"l not numeric",
+        " v=1; a=rsa-sha256; l=1x; d=example.com; s=sel; "
+        "h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "bad l="},
+    {"l past the body",
+        " v=1; a=rsa-sha256; l=99999; d=example.com; "
+        "s=sel; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "l= exceeds body length"},
+    {"x before t",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; t=200; "
+        "x=100; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "x= not after t="},
+    {"x equal t",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; t=200; "
+        "x=200; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "x= not after t="},
+    {"bad t",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; t=soon; "
+        "h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "bad t="},
+    {"h without from",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; "
+        "h=to:subject; " SIG_TAIL,
+        AUTH_PERMERROR, "h= does not include From"},
+    {"h empty name",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; "
+        "h=from::to; " SIG_TAIL,
+        AUTH_PERMERROR, "bad h="},
+    {"i outside d",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; "
+        "i=joe@example.net; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "i= not within d="},
+    {"i suffix",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; "
+        "i=@badexample.com; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "i= not within d="},
+    {"i without @",
+        " v=1; a=rsa-sha256; d=example.com; s=sel; "
+        "i=example.com; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "bad i=: no @"},
+    {"d with empty label",
+        " v=1; a=rsa-sha256; d=example..com; s=sel; "
+        "h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "bad d=: empty label"},
+    {"d with space",
+        " v=1; a=rsa-sha256; d=exa mple.com; s=sel; "
+        "h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "bad d=: character not allowed"},
+    {"d empty", " v=1; a=rsa-sha256; d=; s=sel; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "bad d=: empty"},
+    {"s empty", " v=1; a=rsa-sha256; d=example.com; s=; h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "bad s=: empty"},
+    {"unknown q",
+        " v=1; a=rsa-sha256; q=http; d=example.com; s=sel; "
+        "h=from; " SIG_TAIL,
+        AUTH_PERMERROR, "unknown q="},
+    {"unknown tags ignored",
+        " v=1; a=rsa-sha256; d=example.com; "
+        "s=sel; zz=1; z=a|b; h=from; " SIG_TAIL,
+        AUTH_FAIL, "body hash mismatch"},
+    {"key name too long",
+        " v=1; a=rsa-sha256; d=example.com; h=from; "
+        "s=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; " SIG_TAIL,
+        AUTH_PERMERROR, "bad key name (s= and d= too long)"},
 };
 
 static void
@@ -697,32 +716,31 @@ test_bad_signatures(void)
 	 * digest: too long, not bad base64 (issue 10); bad text in a long
 	 * b= is still bad base64 */
 	buf_reset(&v);
-	buf_adds(&v, " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH
-		     "b=");
+	buf_adds(
+	    &v, " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; " BH "b=");
 	for (i = 0; i < DKIM_SIG_MAX / 3 + 1; i++)
 		buf_adds(&v, "AAAA");
-	check_sig_case(r, "long b=", buf_cstr(&v), AUTH_PERMERROR,
-	    "b= too long");
+	check_sig_case(
+	    r, "long b=", buf_cstr(&v), AUTH_PERMERROR, "b= too long");
 	buf_adds(&v, "A!==");
-	check_sig_case(r, "long bad b=", buf_cstr(&v), AUTH_PERMERROR,
-	    "bad base64 in b=");
+	check_sig_case(
+	    r, "long bad b=", buf_cstr(&v), AUTH_PERMERROR, "bad base64 in b=");
 	buf_reset(&v);
 	buf_adds(&v, " v=1; a=rsa-sha256; d=example.com; s=sel; h=from; bh=");
 	for (i = 0; i < 30; i++)
 		buf_adds(&v, "AAAA");
 	buf_adds(&v, "; b=QUJD");
-	check_sig_case(r, "long bh=", buf_cstr(&v), AUTH_PERMERROR,
-	    "bh= too long");
+	check_sig_case(
+	    r, "long bh=", buf_cstr(&v), AUTH_PERMERROR, "bh= too long");
 	buf_free(&v);
 	/* no resolver is a caller error */
 	{
-		struct dkim_verify_options o = { 0 };
+		struct dkim_verify_options o = {0};
 		struct dkim_verify *dv;
 		struct vmsg vm;
 
 		CHECK_INT_EQ(vmsg_load(&vm, NULL, rt_text), 0);
-		CHECK_INT_EQ(dkim_verify_begin(vm.a, &vm.m, &o, &dv),
-		    -EINVAL);
+		CHECK_INT_EQ(dkim_verify_begin(vm.a, &vm.m, &o, &dv), -EINVAL);
 		vmsg_free(&vm);
 	}
 	dns_resolver_free(r);
@@ -742,88 +760,107 @@ struct tagval_case {
 };
 
 static const struct tagval_case tagval_cases[] = {
-	{ "tab in d", " v=1; a=rsa-sha256; d=exa\tmple.com; s=x; h=from; "
-		      "bh=AAAA; b=AAAA", "bad d=: character not allowed",
-	    NULL, NULL, "rsa-sha256", NULL, "AAAA", 0 },
-	{ "tab in s", " v=1; a=rsa-sha256; d=example.com; s=x\ty; h=from; "
-		      "bh=AAAA; b=AAAA", "bad s=: character not allowed",
-	    "example.com", NULL, "rsa-sha256", NULL, "AAAA", 1 },
-	{ "escaped dot in d", " v=1; a=rsa-sha256; d=x\\.paypal.com; s=x; "
-			      "h=from; " SIG_TAIL,
-	    "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL,
-	    "QUJD", 0 },
-	{ "decimal escape in s", " v=1; a=rsa-sha256; d=example.com; "
-				 "s=a\\046b; h=from; " SIG_TAIL,
-	    "bad s=: character not allowed", "example.com", NULL,
-	    "rsa-sha256", NULL, "QUJD", 1 },
-	{ "quote in d", " v=1; a=rsa-sha256; d=a\"b.example; s=x; h=from; "
-			SIG_TAIL, "bad d=: character not allowed", NULL,
-	    NULL, "rsa-sha256", NULL, "QUJD", 0 },
-	{ "angle and paren in d", " v=1; a=rsa-sha256; d=<a>(b).example; "
-				  "s=x; h=from; " SIG_TAIL,
-	    "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL,
-	    "QUJD", 0 },
-	{ "8-bit d", " v=1; a=rsa-sha256; d=b\xc3\xbc" "cher.example; s=x; "
-		     "h=from; " SIG_TAIL, "bad signature syntax", NULL, NULL,
-	    NULL, NULL, NULL, 0 },
-	{ "final dot in d", " v=1; a=rsa-sha256; d=example.com.; s=x; "
-			    "h=from; " SIG_TAIL, "bad d=: empty label", NULL,
-	    NULL, "rsa-sha256", NULL, "QUJD", 0 },
-	{ "long label in d", " v=1; a=rsa-sha256; d=aaaaaaaaaaaaaaaaaaaaaaaa"
-			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com; "
-			     "s=x; h=from; " SIG_TAIL,
-	    "bad d=: label longer than 63 bytes", NULL, NULL, "rsa-sha256",
-	    NULL, "QUJD", 0 },
-	{ "unknown a", " v=1; a=rsa-sha999; d=example.com; s=x; h=from; "
-		       SIG_TAIL, "unknown algorithm", NULL, NULL, NULL, NULL,
-	    NULL, 0 },
-	{ "a with junk", " v=1; a=rsa-sha256\"<x>; d=example.com; s=x; "
-			 "h=from; " SIG_TAIL, "unknown algorithm", NULL, NULL,
-	    NULL, NULL, NULL, 0 },
-	{ "rsa-sha1 named", " v=1; a=rsa-sha1; d=example.com; s=x; h=from; "
-			    SIG_TAIL, "rsa-sha1 not accepted (RFC 8301)", NULL,
-	    NULL, "rsa-sha1", NULL, NULL, 0 },
-	{ "junk in b", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; " BH
-		       "b=QU\"<>JD", "bad base64 in b=", NULL, NULL,
-	    "rsa-sha256", NULL, "QU", 0 },
-	{ "folded b", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; " BH
-		      "b=Q U\r\n\tJD", "body hash mismatch", "example.com", "x",
-	    "rsa-sha256", "@example.com", "QUJD", 1 },
-	{ "quote in i", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
-			"i=\"a\"@example.com; " SIG_TAIL,
-	    "bad i=: character not allowed", "example.com", "x",
-	    "rsa-sha256", NULL, "QUJD", 1 },
-	{ "long local part in i", " v=1; a=rsa-sha256; d=example.com; s=x; "
-				  "h=from; i=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-				  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com; "
-				  SIG_TAIL,
-	    "bad i=: local part longer than 64 bytes", "example.com", "x",
-	    "rsa-sha256", NULL, "QUJD", 1 },
-	{ "tab in i domain", " v=1; a=rsa-sha256; d=example.com; s=x; "
-			     "h=from; i=a@sub\t.example.com; " SIG_TAIL,
-	    "bad i=: character not allowed", "example.com", "x",
-	    "rsa-sha256", NULL, "QUJD", 1 },
-	{ "good i", " v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
-		    "i=joe.q=40x@sub.example.com; " SIG_TAIL,
-	    "body hash mismatch", "example.com", "x", "rsa-sha256",
-	    "joe.q=40x@sub.example.com", "QUJD", 1 },
-	{ "from signed twice", " v=1; a=rsa-sha256; d=example.com; s=x; "
-			       "h=From:to:FROM:subject:from; " SIG_TAIL,
-	    "body hash mismatch", "example.com", "x", "rsa-sha256",
-	    "@example.com", "QUJD", 3 },
-	{ "h without from", " v=1; a=rsa-sha256; d=example.com; s=x; "
-			    "h=to:from-x:xfrom; " SIG_TAIL,
-	    "h= does not include From", "example.com", NULL, "rsa-sha256",
-	    NULL, "QUJD", 0 },
-	{ "h unparsed", " v=1; a=rsa-sha256; d=example.com; s=x; "
-			"h=from::from; " SIG_TAIL, "bad h=", "example.com",
-	    NULL, "rsa-sha256", NULL, "QUJD", 0 },
+    {"tab in d",
+        " v=1; a=rsa-sha256; d=exa\tmple.com; s=x; h=from; "
+        "bh=AAAA; b=AAAA",
+        "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL, "AAAA",
+        0},
+    {"tab in s",
+        " v=1; a=rsa-sha256; d=example.com; s=x\ty; h=from; "
+        "bh=AAAA; b=AAAA",
+        "bad s=: character not allowed", "example.com", NULL, "rsa-sha256",
+        NULL, "AAAA", 1},
+    {"escaped dot in d",
+        " v=1; a=rsa-sha256; d=x\\.paypal.com; s=x; "
+        "h=from; " SIG_TAIL,
+        "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL, "QUJD",
+        0},
+    {"decimal escape in s",
+        " v=1; a=rsa-sha256; d=example.com; "
+        "s=a\\046b; h=from; " SIG_TAIL,
+        "bad s=: character not allowed", "example.com", NULL, "rsa-sha256",
+        NULL, "QUJD", 1},
+    {"quote in d", " v=1; a=rsa-sha256; d=a\"b.example; s=x; h=from; " SIG_TAIL,
+        "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL, "QUJD",
+        0},
+    {"angle and paren in d",
+        " v=1; a=rsa-sha256; d=<a>(b).example; "
+        "s=x; h=from; " SIG_TAIL,
+        "bad d=: character not allowed", NULL, NULL, "rsa-sha256", NULL, "QUJD",
+        0},
+    {"8-bit d",
+        " v=1; a=rsa-sha256; d=b\xc3\xbc"
+        "cher.example; s=x; "
+        "h=from; " SIG_TAIL,
+        "bad signature syntax", NULL, NULL, NULL, NULL, NULL, 0},
+    {"final dot in d",
+        " v=1; a=rsa-sha256; d=example.com.; s=x; "
+        "h=from; " SIG_TAIL,
+        "bad d=: empty label", NULL, NULL, "rsa-sha256", NULL, "QUJD", 0},
+    {"long label in d",
+        " v=1; a=rsa-sha256; d=aaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com; "
+        "s=x; h=from; " SIG_TAIL,
+        "bad d=: label longer than 63 bytes", NULL, NULL, "rsa-sha256", NULL,
+        "QUJD", 0},
+    {"unknown a", " v=1; a=rsa-sha999; d=example.com; s=x; h=from; " SIG_TAIL,
+        "unknown algorithm", NULL, NULL, NULL, NULL, NULL, 0},
+    {"a with junk",
+        " v=1; a=rsa-sha256\"<x>; d=example.com; s=x; "
+        "h=from; " SIG_TAIL,
+        "unknown algorithm", NULL, NULL, NULL, NULL, NULL, 0},
+    {"rsa-sha1 named",
+        " v=1; a=rsa-sha1; d=example.com; s=x; h=from; " SIG_TAIL,
+        "rsa-sha1 not accepted (RFC 8301)", NULL, NULL, "rsa-sha1", NULL, NULL,
+        0},
+    {"junk in b",
+        " v=1; a=rsa-sha256; d=example.com; s=x; h=from; " BH "b=QU\"<>JD",
+        "bad base64 in b=", NULL, NULL, "rsa-sha256", NULL, "QU", 0},
+    {"folded b",
+        " v=1; a=rsa-sha256; d=example.com; s=x; h=from; " BH "b=Q U\r\n\tJD",
+        "body hash mismatch", "example.com", "x", "rsa-sha256", "@example.com",
+        "QUJD", 1},
+    {"quote in i",
+        " v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
+        "i=\"a\"@example.com; " SIG_TAIL,
+        "bad i=: character not allowed", "example.com", "x", "rsa-sha256", NULL,
+        "QUJD", 1},
+    {"long local part in i",
+        " v=1; a=rsa-sha256; d=example.com; s=x; "
+        "h=from; i=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.com; " SIG_TAIL,
+        "bad i=: local part longer than 64 bytes", "example.com", "x",
+        "rsa-sha256", NULL, "QUJD", 1},
+    {"tab in i domain",
+        " v=1; a=rsa-sha256; d=example.com; s=x; "
+        "h=from; i=a@sub\t.example.com; " SIG_TAIL,
+        "bad i=: character not allowed", "example.com", "x", "rsa-sha256", NULL,
+        "QUJD", 1},
+    {"good i",
+        " v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
+        "i=joe.q=40x@sub.example.com; " SIG_TAIL,
+        "body hash mismatch", "example.com", "x", "rsa-sha256",
+        "joe.q=40x@sub.example.com", "QUJD", 1},
+    {"from signed twice",
+        " v=1; a=rsa-sha256; d=example.com; s=x; "
+        "h=From:to:FROM:subject:from; " SIG_TAIL,
+        "body hash mismatch", "example.com", "x", "rsa-sha256", "@example.com",
+        "QUJD", 3},
+    {"h without from",
+        " v=1; a=rsa-sha256; d=example.com; s=x; "
+        "h=to:from-x:xfrom; " SIG_TAIL,
+        "h= does not include From", "example.com", NULL, "rsa-sha256", NULL,
+        "QUJD", 0},
+    {"h unparsed",
+        " v=1; a=rsa-sha256; d=example.com; s=x; "
+        "h=from::from; " SIG_TAIL,
+        "bad h=", "example.com", NULL, "rsa-sha256", NULL, "QUJD", 0},
 };
 
 /* A string a result keeps: NULL, or want. */
 static void
-check_kept(const char *got, const char *want, const char *what,
-    const char *name)
+check_kept(
+    const char *got, const char *want, const char *what, const char *name)
 {
 	if (want == NULL) {
 		CHECK(got == NULL);
@@ -858,14 +895,11 @@ test_tag_values(void)
 		if (n == 1) {
 			CHECK_STR_EQ(res[0].reason, c->reason);
 			check_kept(res[0].domain, c->domain, "d=", c->name);
-			check_kept(res[0].selector, c->selector, "s=",
-			    c->name);
-			check_kept(res[0].algorithm, c->algorithm, "a=",
-			    c->name);
-			check_kept(res[0].identity, c->identity, "i=",
-			    c->name);
-			check_kept(res[0].b_prefix, c->b_prefix, "b=",
-			    c->name);
+			check_kept(res[0].selector, c->selector, "s=", c->name);
+			check_kept(
+			    res[0].algorithm, c->algorithm, "a=", c->name);
+			check_kept(res[0].identity, c->identity, "i=", c->name);
+			check_kept(res[0].b_prefix, c->b_prefix, "b=", c->name);
 			CHECK_INT_EQ(res[0].h_from, c->h_from);
 		}
 		vmsg_free(&vm);
@@ -883,12 +917,12 @@ check_short(const struct dkim_verify_result *res, size_t n)
 
 	for (i = 0; i < n; i++) {
 		CHECK(res[i].domain == NULL || strlen(res[i].domain) <= 253);
-		CHECK(res[i].selector == NULL ||
-		    strlen(res[i].selector) <= 253);
-		CHECK(res[i].algorithm == NULL ||
-		    strlen(res[i].algorithm) <= 14);
+		CHECK(
+		    res[i].selector == NULL || strlen(res[i].selector) <= 253);
+		CHECK(
+		    res[i].algorithm == NULL || strlen(res[i].algorithm) <= 14);
 		CHECK(res[i].identity == NULL ||
-		    strlen(res[i].identity) <= BOUND_LOCAL_PART_LEN + 254);
+		      strlen(res[i].identity) <= BOUND_LOCAL_PART_LEN + 254);
 		CHECK(res[i].b_prefix == NULL || strlen(res[i].b_prefix) <= 8);
 		CHECK(strlen(res[i].reason) <= 300);
 	}
@@ -909,10 +943,14 @@ test_long_values(void)
 		buf_addc(&big, i % 64 == 63 ? '.' : 'a');
 	/* one 20,000-byte d=, then one s= */
 	buf_init(&top, 1 << 20);
-	buf_addf(&top, "DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=x; "
-		       "h=from; %s\r\n", buf_cstr(&big), SIG_TAIL);
-	buf_addf(&top, "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; "
-		       "s=%s; h=from; %s\r\n", buf_cstr(&big), SIG_TAIL);
+	buf_addf(&top,
+	    "DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=x; "
+	    "h=from; %s\r\n",
+	    buf_cstr(&big), SIG_TAIL);
+	buf_addf(&top,
+	    "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; "
+	    "s=%s; h=from; %s\r\n",
+	    buf_cstr(&big), SIG_TAIL);
 	CHECK_INT_EQ(vmsg_load(&vm, buf_cstr(&top), rt_text), 0);
 	res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
 	CHECK_INT_EQ(n, 2);
@@ -927,9 +965,10 @@ test_long_values(void)
 	/* 40 such signatures: the 32 past the limit name no d= */
 	buf_reset(&top);
 	for (i = 0; i < 40; i++)
-		buf_addf(&top, "DKIM-Signature: v=1; a=rsa-sha256; d=%s; "
-			       "s=x; h=from; %s\r\n", buf_cstr(&big) + i,
-		    SIG_TAIL);
+		buf_addf(&top,
+		    "DKIM-Signature: v=1; a=rsa-sha256; d=%s; "
+		    "s=x; h=from; %s\r\n",
+		    buf_cstr(&big) + i, SIG_TAIL);
 	CHECK_INT_EQ(buf_error(&top), 0);
 	CHECK_INT_EQ(vmsg_load(&vm, buf_cstr(&top), rt_text), 0);
 	res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
@@ -946,10 +985,11 @@ test_long_values(void)
 	 * valid d=, s= and a=, and a tab in s= is not kept */
 	buf_reset(&top);
 	for (i = 0; i < 300; i++)
-		buf_addf(&top, "DKIM-Signature: v=1; a=%s; d=example.com; "
-			       "s=%s%zu; h=from; %s\r\n",
-		    i == 299 ? "x<y>" : "rsa-sha256", i == 298 ? "a\t" : "s",
-		    i, SIG_TAIL);
+		buf_addf(&top,
+		    "DKIM-Signature: v=1; a=%s; d=example.com; "
+		    "s=%s%zu; h=from; %s\r\n",
+		    i == 299 ? "x<y>" : "rsa-sha256", i == 298 ? "a\t" : "s", i,
+		    SIG_TAIL);
 	CHECK_INT_EQ(vmsg_load(&vm, buf_cstr(&top), rt_text), 0);
 	res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
 	CHECK_INT_EQ(n, 300);
@@ -978,9 +1018,9 @@ test_header_too_large(void)
 	static const char sigs[] =
 	    "DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; "
 	    "d=example.com; s=x; h=from:x-big; " SIG_TAIL "\r\n"
-	    "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=x; h=from; "
-	    SIG_TAIL "\r\n";
-	static const size_t sizes[] = { 40000, 60000, 76500, 102000, 102390 };
+	    "DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=x; "
+	    "h=from; " SIG_TAIL "\r\n";
+	static const size_t sizes[] = {40000, 60000, 76500, 102000, 102390};
 	struct dkim_privkey *k = tu_key("rfc8463-A1-rsa.private.pem");
 	struct dns_resolver *r = tu_resolver();
 	const struct dkim_verify_result *res;
@@ -1000,7 +1040,7 @@ test_header_too_large(void)
 		for (j = 0; j < sizes[i]; j++)
 			v[j] = j % 3 == 2 && i % 2 == 0 ? '\n' : 'b';
 		rc = msg_add_header(&vm.m, "X-Big", 5, v, sizes[i]);
-		CHECK_INT_EQ(rc, 0);	/* kept or dropped: never an error */
+		CHECK_INT_EQ(rc, 0); /* kept or dropped: never an error */
 		res = verify(&vm, r, NULL, 1700000000, 0, &n, NULL);
 		CHECK_INT_EQ(n, 2);
 		if (n == 2) {
@@ -1045,9 +1085,9 @@ static void
 test_length_limit(void)
 {
 	static const char tmpl[] = " v=1; a=rsa-sha256; c=relaxed/relaxed; "
-				   "d=example.com; s=sel; l=5; h=from:to; ";
+	                           "d=example.com; s=sel; l=5; h=from:to; ";
 	struct dkim_privkey *k = tu_key("rfc8463-A1-rsa.private.pem");
-	struct dkim_verify_options allow = { .allow_partial_body = true };
+	struct dkim_verify_options allow = {.allow_partial_body = true};
 	struct dns_resolver *r = tu_resolver();
 	const struct dkim_verify_result *res;
 	const char *b = NULL, *bh = NULL;
@@ -1060,11 +1100,13 @@ test_length_limit(void)
 	buf_init(&t, 4096);
 	buf_addf(&t, "%sbh=; b=", tmpl);
 	CHECK_INT_EQ(dkim_sign_template(vm.a, &vm.m, k, t.data, t.len,
-			 vm.text + vm.body, vm.len - vm.body, &b, &bh), 0);
+	                 vm.text + vm.body, vm.len - vm.body, &b, &bh),
+	    0);
 	buf_reset(&t);
 	buf_addf(&t, "%sbh=%s; b=", tmpl, bh != NULL ? bh : "");
 	CHECK_INT_EQ(dkim_sign_template(vm.a, &vm.m, k, t.data, t.len,
-			 vm.text + vm.body, vm.len - vm.body, &b, &bh), 0);
+	                 vm.text + vm.body, vm.len - vm.body, &b, &bh),
+	    0);
 	buf_init(&top, 8192);
 	buf_addf(&top, "DKIM-Signature:%s%s\r\n", t.data, b != NULL ? b : "");
 	vmsg_free(&vm);

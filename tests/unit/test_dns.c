@@ -27,15 +27,15 @@ q(struct dns_resolver *r, const char *name, enum dns_type t,
 	int rc = dns_query(r, name, t, &a);
 
 	if (rc != 0 || a == NULL) {
-		fprintf(stderr, "line %d: query %s failed: %d\n", line, name,
-		    rc);
+		fprintf(
+		    stderr, "line %d: query %s failed: %d\n", line, name, rc);
 		CHECK(rc == 0 && a != NULL);
 		return NULL;
 	}
 	if (a->status != want)
 		fprintf(stderr, "line %d: %s %s: %s (%s), want %s\n", line,
-		    name, dns_type_name(t), dns_status_name(a->status),
-		    a->why, dns_status_name(want));
+		    name, dns_type_name(t), dns_status_name(a->status), a->why,
+		    dns_status_name(want));
 	CHECK_INT_EQ(a->status, want);
 	if (a->status != want) {
 		dns_answer_unref(a);
@@ -70,12 +70,12 @@ test_zone_txt(void)
 		const char *name, *want;
 		uint32_t ttl;
 	} cases[] = {
-		{ "example.com", "v=spf1 -all", 600 },
-		{ "EXAMPLE.com.", "v=spf1 -all", 600 },
-		{ "multi.example.com", "part one part two", 300 },
-		{ "upper.example.com", "upper case owner", 600 },
-		{ "alias.example.com", "at target", 600 },
-		{ "other.example.net", "other|second", 60 },
+	    {"example.com", "v=spf1 -all", 600},
+	    {"EXAMPLE.com.", "v=spf1 -all", 600},
+	    {"multi.example.com", "part one part two", 300},
+	    {"upper.example.com", "upper case owner", 600},
+	    {"alias.example.com", "at target", 600},
+	    {"other.example.net", "other|second", 60},
 	};
 	struct dns_resolver *r = load_basic();
 	size_t i, j;
@@ -104,9 +104,9 @@ test_zone_txt(void)
 static void
 test_zone_types(void)
 {
-	static const uint8_t a4[] = { 192, 0, 2, 1 };
-	static const uint8_t a6[] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0,
-		0, 0, 0, 0, 0, 0, 2 };
+	static const uint8_t a4[] = {192, 0, 2, 1};
+	static const uint8_t a6[] = {
+	    0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 	struct dns_resolver *r = load_basic();
 	struct dns_answer *a;
 
@@ -144,28 +144,28 @@ test_zone_negative(void)
 		enum dns_status want;
 		const char *why;
 	} cases[] = {
-		{ "nope.example.com", DNS_T_TXT, DNS_NXDOMAIN, "NXDOMAIN" },
-		{ "example.org", DNS_T_A, DNS_NXDOMAIN, "NXDOMAIN" },
-		{ "mx1.example.com", DNS_T_TXT, DNS_NODATA, NULL },
-		{ "example.com", DNS_T_A, DNS_NODATA, NULL },
-		{ "deep.example.com", DNS_T_TXT, DNS_NODATA, NULL },
-		{ "b.deep.example.com", DNS_T_A, DNS_NODATA, NULL },
-		{ "c.deep.example.com", DNS_T_A, DNS_NXDOMAIN, NULL },
-		{ "a.b.deep.example.com", DNS_T_A, DNS_OK, NULL },
-		{ "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, "timeout" },
-		{ "slow.example.net", DNS_T_A, DNS_NXDOMAIN, NULL },
-		{ "broken.example.net", DNS_T_MX, DNS_TEMPFAIL, "SERVFAIL" },
-		{ "broken.example.net", DNS_T_TXT, DNS_TEMPFAIL, "SERVFAIL" },
-		{ "example.net", DNS_T_TXT, DNS_NODATA, NULL },
-		{ "loop1.example.com", DNS_T_TXT, DNS_TEMPFAIL, NULL },
-		{ "alias.example.com", DNS_T_A, DNS_NODATA, NULL },
+	    {"nope.example.com", DNS_T_TXT, DNS_NXDOMAIN, "NXDOMAIN"},
+	    {"example.org", DNS_T_A, DNS_NXDOMAIN, "NXDOMAIN"},
+	    {"mx1.example.com", DNS_T_TXT, DNS_NODATA, NULL},
+	    {"example.com", DNS_T_A, DNS_NODATA, NULL},
+	    {"deep.example.com", DNS_T_TXT, DNS_NODATA, NULL},
+	    {"b.deep.example.com", DNS_T_A, DNS_NODATA, NULL},
+	    {"c.deep.example.com", DNS_T_A, DNS_NXDOMAIN, NULL},
+	    {"a.b.deep.example.com", DNS_T_A, DNS_OK, NULL},
+	    {"slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, "timeout"},
+	    {"slow.example.net", DNS_T_A, DNS_NXDOMAIN, NULL},
+	    {"broken.example.net", DNS_T_MX, DNS_TEMPFAIL, "SERVFAIL"},
+	    {"broken.example.net", DNS_T_TXT, DNS_TEMPFAIL, "SERVFAIL"},
+	    {"example.net", DNS_T_TXT, DNS_NODATA, NULL},
+	    {"loop1.example.com", DNS_T_TXT, DNS_TEMPFAIL, NULL},
+	    {"alias.example.com", DNS_T_A, DNS_NODATA, NULL},
 	};
 	struct dns_resolver *r = load_basic();
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct dns_answer *a = Q(r, cases[i].name, cases[i].type,
-		    cases[i].want);
+		struct dns_answer *a =
+		    Q(r, cases[i].name, cases[i].type, cases[i].want);
 
 		if (a == NULL)
 			continue;
@@ -209,24 +209,24 @@ test_zone_bad(void)
 	static const struct {
 		const char *label, *text, *want;
 	} cases[] = {
-		{ "bad-a", "x.example. IN A 1.2.3.4\n\ny.example. IN A 1.2\n",
-		    "bad-a:3: " },
-		{ "bad-type", "; c\nx.example. IN BOGUS 1\n", "bad-type:2: " },
-		{ "include", "$INCLUDE other.zone\n",
-		    "include:1: $INCLUDE is not supported" },
-		{ "fault-kind", "\n;@fault slow x.example TXT\n",
-		    "fault-kind:2: unknown fault" },
-		{ "fault-type", ";@fault timeout x.example SOA\n",
-		    "fault-type:1: unknown fault type" },
-		{ "fault-args", ";@fault timeout x.example\n",
-		    "fault-args:1: expected" },
-		{ "fault-name", ";@fault timeout a..b TXT\n",
-		    "fault-name:1: bad fault name" },
-		{ "aaaa", "x.example. IN AAAA 1.2.3.4", "aaaa:1: " },
-		{ "multi", "x.example. IN TXT ( \"a\"\n\"b\" )\ny IN A 1\n",
-		    "multi:3: " },
-		{ "eof", "; c\n\nx.example. IN A 1", "eof:3: " },
-		{ "mx", "x.example. IN MX mail.example.\n", "mx:1: " },
+	    {"bad-a", "x.example. IN A 1.2.3.4\n\ny.example. IN A 1.2\n",
+	        "bad-a:3: "},
+	    {"bad-type", "; c\nx.example. IN BOGUS 1\n", "bad-type:2: "},
+	    {"include", "$INCLUDE other.zone\n",
+	        "include:1: $INCLUDE is not supported"},
+	    {"fault-kind", "\n;@fault slow x.example TXT\n",
+	        "fault-kind:2: unknown fault"},
+	    {"fault-type", ";@fault timeout x.example SOA\n",
+	        "fault-type:1: unknown fault type"},
+	    {"fault-args", ";@fault timeout x.example\n",
+	        "fault-args:1: expected"},
+	    {"fault-name", ";@fault timeout a..b TXT\n",
+	        "fault-name:1: bad fault name"},
+	    {"aaaa", "x.example. IN AAAA 1.2.3.4", "aaaa:1: "},
+	    {"multi", "x.example. IN TXT ( \"a\"\n\"b\" )\ny IN A 1\n",
+	        "multi:3: "},
+	    {"eof", "; c\n\nx.example. IN A 1", "eof:3: "},
+	    {"mx", "x.example. IN MX mail.example.\n", "mx:1: "},
 	};
 	size_t i;
 
@@ -237,10 +237,10 @@ test_zone_bad(void)
 		    strlen(cases[i].text), &why);
 
 		CHECK_INT_EQ(rc, -EINVAL);
-		CHECK(why != NULL && strncmp(why, cases[i].want,
-		    strlen(cases[i].want)) == 0);
-		if (why == NULL || strncmp(why, cases[i].want,
-		    strlen(cases[i].want)) != 0)
+		CHECK(why != NULL &&
+		      strncmp(why, cases[i].want, strlen(cases[i].want)) == 0);
+		if (why == NULL ||
+		    strncmp(why, cases[i].want, strlen(cases[i].want)) != 0)
 			fprintf(stderr, "  %s: got \"%s\"\n", cases[i].label,
 			    why ? why : "(none)");
 		free(why);
@@ -255,8 +255,7 @@ test_zone_bad_files(void)
 	char *why = NULL;
 
 	CHECK_INT_EQ(dns_zone_load(r, DATA "bad-line4.zone", &why), -EINVAL);
-	CHECK(why != NULL &&
-	    strncmp(why, DATA "bad-line4.zone:4: ", 24) == 0);
+	CHECK(why != NULL && strncmp(why, DATA "bad-line4.zone:4: ", 24) == 0);
 	free(why);
 	why = NULL;
 	CHECK_INT_EQ(dns_zone_load(r, DATA "missing.zone", &why), -ENOENT);
@@ -270,8 +269,8 @@ test_zone_bad_files(void)
 static void
 test_zone_rfc_dkim(void)
 {
-	static const char *files[] = { "../data/dkim/rfc8463.zone",
-		"../data/dkim/rfc6376.zone" };
+	static const char *files[] = {
+	    "../data/dkim/rfc8463.zone", "../data/dkim/rfc6376.zone"};
 	struct dns_resolver *r = dns_zone_new();
 	struct dns_answer *a;
 	char *why = NULL;
@@ -286,9 +285,9 @@ test_zone_rfc_dkim(void)
 		why = NULL;
 	}
 	if ((a = Q(r, "brisbane._domainkey.football.example.com", DNS_T_TXT,
-	    DNS_OK))) {
+	         DNS_OK))) {
 		CHECK(strncmp((const char *)a->rrs[0].data,
-		    "v=DKIM1; k=ed25519; p=11qYAYKx", 30) == 0);
+		          "v=DKIM1; k=ed25519; p=11qYAYKx", 30) == 0);
 		dns_answer_unref(a);
 	}
 	if ((a = Q(r, "brisbane._domainkey.example.org", DNS_T_TXT, DNS_OK)))
@@ -302,26 +301,27 @@ test_zone_rfc_dkim(void)
 static void
 test_zone_add(void)
 {
-	static const uint8_t ip[] = { 10, 0, 0, 1 };
+	static const uint8_t ip[] = {10, 0, 0, 1};
 	struct dns_resolver *r = dns_zone_new();
-	struct dns_rr rr = { 0, 4, ip };
-	struct dns_rr mx = { 5, 13, (const uint8_t *)"MX.Example.ORG." };
+	struct dns_rr rr = {0, 4, ip};
+	struct dns_rr mx = {5, 13, (const uint8_t *)"MX.Example.ORG."};
 	struct dns_answer *a;
 
-	CHECK_INT_EQ(dns_zone_add(r, "Example.ORG", DNS_T_TXT,
-	    "\"v=spf1 \" \"-all\""), 0);
-	CHECK_INT_EQ(dns_zone_add(r, "example.org", DNS_T_MX,
-	    "10 mail.example.org."), 0);
-	CHECK_INT_EQ(dns_zone_add(r, "example.org", DNS_T_A, "1.2.3"),
-	    -EINVAL);
+	CHECK_INT_EQ(
+	    dns_zone_add(r, "Example.ORG", DNS_T_TXT, "\"v=spf1 \" \"-all\""),
+	    0);
+	CHECK_INT_EQ(
+	    dns_zone_add(r, "example.org", DNS_T_MX, "10 mail.example.org."),
+	    0);
+	CHECK_INT_EQ(dns_zone_add(r, "example.org", DNS_T_A, "1.2.3"), -EINVAL);
 	CHECK_INT_EQ(dns_zone_add(r, "a b.org", DNS_T_A, "1.2.3.4"), -EINVAL);
 	CHECK_INT_EQ(dns_zone_add(r, "x.org", DNS_T_TXT, "\"a\"\n"), -EINVAL);
 	CHECK_INT_EQ(dns_zone_add_rr(r, "h.example.org", DNS_T_A, &rr), 0);
 	mx.len = strlen((const char *)mx.data);
 	CHECK_INT_EQ(dns_zone_add_rr(r, "example.org", DNS_T_MX, &mx), 0);
 	rr.len = 3;
-	CHECK_INT_EQ(dns_zone_add_rr(r, "h.example.org", DNS_T_A, &rr),
-	    -EINVAL);
+	CHECK_INT_EQ(
+	    dns_zone_add_rr(r, "h.example.org", DNS_T_A, &rr), -EINVAL);
 	CHECK_INT_EQ(dns_zone_add_rr(r, "..", DNS_T_TXT, &rr), -EINVAL);
 	CHECK_INT_EQ(dns_zone_add_fault(r, "t.example.org", DNS_T_A, "x"), 0);
 	if ((a = Q(r, "example.org", DNS_T_TXT, DNS_OK))) {
@@ -331,8 +331,8 @@ test_zone_add(void)
 	if ((a = Q(r, "example.org", DNS_T_MX, DNS_OK))) {
 		CHECK_INT_EQ(a->count, 2);
 		if (a->count == 2)
-			CHECK_STR_EQ((const char *)a->rrs[1].data,
-			    "mx.example.org");
+			CHECK_STR_EQ(
+			    (const char *)a->rrs[1].data, "mx.example.org");
 		dns_answer_unref(a);
 	}
 	if ((a = Q(r, "h.example.org", DNS_T_A, DNS_OK))) {
@@ -403,9 +403,9 @@ test_zone_fault_kinds(void)
 static void
 test_query_names(void)
 {
-	static const char *bad[] = { "", ".", "a..b", ".a",
-		("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-		".com") };
+	static const char *bad[] = {"", ".", "a..b", ".a",
+	    ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     ".com")};
 	struct dns_resolver *r = load_basic();
 	struct dns_answer *a = NULL;
 	char longname[300];
@@ -430,18 +430,20 @@ static const struct {
 	const char *name;
 	bool valid;
 } name_chars[] = {
-	{ "example.com", true },
-	{ "_dmarc.sub-1.example.com", true },
-	{ "s._domainkey.example.com.", true },
-	{ "foo:bar/baz.example.com", true },
-	{ "macro%percent  space%20url-space.example.com", true },
-	{ "x\\.paypal.com", false },
-	{ "a\\046b.example.com", false },
-	{ "a\\", false },
-	{ "exa\tmple.com", false },
-	{ "exa\rmple.com", false },
-	{ "b\xc3\xbc" "cher.example", false },
-	{ "x\x7f.example", false },
+    {"example.com", true},
+    {"_dmarc.sub-1.example.com", true},
+    {"s._domainkey.example.com.", true},
+    {"foo:bar/baz.example.com", true},
+    {"macro%percent  space%20url-space.example.com", true},
+    {"x\\.paypal.com", false},
+    {"a\\046b.example.com", false},
+    {"a\\", false},
+    {"exa\tmple.com", false},
+    {"exa\rmple.com", false},
+    {"b\xc3\xbc"
+     "cher.example",
+        false},
+    {"x\x7f.example", false},
 };
 
 static void
@@ -452,13 +454,14 @@ test_name_chars(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(name_chars) / sizeof(name_chars[0]); i++) {
-		CHECK(dns_name_valid(name_chars[i].name) ==
-		    name_chars[i].valid);
+		CHECK(
+		    dns_name_valid(name_chars[i].name) == name_chars[i].valid);
 		if (dns_name_valid(name_chars[i].name) != name_chars[i].valid)
 			fprintf(stderr, "  case \"%s\"\n", name_chars[i].name);
 		if (!name_chars[i].valid)
-			CHECK_INT_EQ(dns_query(r, name_chars[i].name,
-			    DNS_T_TXT, &a), -EINVAL);
+			CHECK_INT_EQ(
+			    dns_query(r, name_chars[i].name, DNS_T_TXT, &a),
+			    -EINVAL);
 	}
 	CHECK(a == NULL);
 	CHECK_INT_EQ(dns_resolver_queries(r), 0);
@@ -472,14 +475,14 @@ test_ldns_options(void)
 	static const struct {
 		const char *servers, *why;
 	} bad[] = {
-		{ "", "no nameserver given" },
-		{ "127.0.0.1@0", "bad nameserver port" },
-		{ "127.0.0.1@70000", "bad nameserver port" },
-		{ "127.0.0.1@53x", "bad nameserver port" },
-		{ "ns.example.com", "nameserver is not an IPv4 or IPv6 address" },
-		{ "127.0.0.1@53 ::1@54", "all nameservers must use the same port" },
+	    {"", "no nameserver given"},
+	    {"127.0.0.1@0", "bad nameserver port"},
+	    {"127.0.0.1@70000", "bad nameserver port"},
+	    {"127.0.0.1@53x", "bad nameserver port"},
+	    {"ns.example.com", "nameserver is not an IPv4 or IPv6 address"},
+	    {"127.0.0.1@53 ::1@54", "all nameservers must use the same port"},
 	};
-	struct dns_ldns_options o = { NULL, 100, 1, NULL };
+	struct dns_ldns_options o = {NULL, 100, 1, NULL};
 	struct dns_resolver *r = NULL;
 	const char *why = NULL;
 	size_t i;
@@ -541,9 +544,9 @@ cache_basic(size_t max, struct dns_resolver **ret_backend)
 /* Query through the cache at time t; check status and how many backend
  * queries have been made in total afterwards. */
 static void
-cq(struct dns_resolver *c, struct dns_resolver *z, uint64_t t,
-    const char *name, enum dns_type type, enum dns_status want,
-    unsigned long backend_total, int line)
+cq(struct dns_resolver *c, struct dns_resolver *z, uint64_t t, const char *name,
+    enum dns_type type, enum dns_status want, unsigned long backend_total,
+    int line)
 {
 	struct dns_answer *a;
 
@@ -604,8 +607,8 @@ test_cache_clamp(void)
 	struct dns_resolver *z = dns_zone_new(), *c;
 	char *why = NULL;
 
-	CHECK_INT_EQ(dns_zone_load_mem(z, "clamp", text, strlen(text), &why),
-	    0);
+	CHECK_INT_EQ(
+	    dns_zone_load_mem(z, "clamp", text, strlen(text), &why), 0);
 	free(why);
 	c = dns_cache_new(z, 10);
 	dns_cache_set_clock(c, fake_clock);
@@ -630,11 +633,11 @@ test_cache_evict(void)
 	CQ(0, "mx1.example.com", DNS_T_A, DNS_OK, 1);
 	CQ(0, "mx2.example.com", DNS_T_AAAA, DNS_OK, 2);
 	CQ(0, "example.com", DNS_T_TXT, DNS_OK, 3);
-	CQ(0, "mx1.example.com", DNS_T_A, DNS_OK, 3);	/* mx1 now recent */
-	CQ(0, "example.com", DNS_T_MX, DNS_OK, 4);	/* evicts mx2 */
+	CQ(0, "mx1.example.com", DNS_T_A, DNS_OK, 3); /* mx1 now recent */
+	CQ(0, "example.com", DNS_T_MX, DNS_OK, 4);    /* evicts mx2 */
 	CQ(0, "mx1.example.com", DNS_T_A, DNS_OK, 4);
 	CQ(0, "example.com", DNS_T_TXT, DNS_OK, 4);
-	CQ(0, "mx2.example.com", DNS_T_AAAA, DNS_OK, 5);	/* was evicted */
+	CQ(0, "mx2.example.com", DNS_T_AAAA, DNS_OK, 5); /* was evicted */
 	dns_resolver_free(c);
 }
 
@@ -656,28 +659,29 @@ worker_run(void *arg)
 		enum dns_status want;
 		const char *txt;
 	} mix[] = {
-		{ "example.com", DNS_T_TXT, DNS_OK, "v=spf1 -all" },
-		{ "multi.example.com", DNS_T_TXT, DNS_OK, "part one part two" },
-		{ "alias.example.com", DNS_T_TXT, DNS_OK, "at target" },
-		{ "nope.example.com", DNS_T_TXT, DNS_NXDOMAIN, NULL },
-		{ "mx1.example.com", DNS_T_TXT, DNS_NODATA, NULL },
-		{ "slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, NULL },
-		{ "mx1.example.com", DNS_T_A, DNS_OK, NULL },
+	    {"example.com", DNS_T_TXT, DNS_OK, "v=spf1 -all"},
+	    {"multi.example.com", DNS_T_TXT, DNS_OK, "part one part two"},
+	    {"alias.example.com", DNS_T_TXT, DNS_OK, "at target"},
+	    {"nope.example.com", DNS_T_TXT, DNS_NXDOMAIN, NULL},
+	    {"mx1.example.com", DNS_T_TXT, DNS_NODATA, NULL},
+	    {"slow.example.net", DNS_T_TXT, DNS_TEMPFAIL, NULL},
+	    {"mx1.example.com", DNS_T_A, DNS_OK, NULL},
 	};
 	struct worker *w = arg;
 	struct dns_answer *a;
 	int i;
 
 	for (i = 0; i < PER_THREAD; i++) {
-		size_t k = (size_t)rand_r(&w->seed) % (sizeof(mix) /
-		    sizeof(mix[0]));
+		size_t k =
+		    (size_t)rand_r(&w->seed) % (sizeof(mix) / sizeof(mix[0]));
 
 		if (dns_query(w->c, mix[k].name, mix[k].type, &a) != 0) {
 			w->bad++;
 			continue;
 		}
-		if (a->status != mix[k].want || (mix[k].txt != NULL &&
-		    strcmp((const char *)a->rrs[0].data, mix[k].txt) != 0))
+		if (a->status != mix[k].want ||
+		    (mix[k].txt != NULL &&
+		        strcmp((const char *)a->rrs[0].data, mix[k].txt) != 0))
 			w->bad++;
 		dns_answer_unref(a);
 	}
@@ -698,7 +702,7 @@ test_cache_threads(void)
 
 	fake_now = 5000;
 	for (i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){ c, (unsigned)i + 1, 0 };
+		w[i] = (struct worker){c, (unsigned)i + 1, 0};
 		CHECK_INT_EQ(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
 	}
 	for (i = 0; i < THREADS; i++) {

@@ -58,7 +58,7 @@ slow_query_by(struct dns_resolver *r, const char *name, enum dns_type type,
 static void
 slow_free(struct dns_resolver *r)
 {
-	free(r);	/* the struct slow is the caller's */
+	free(r); /* the struct slow is the caller's */
 }
 
 static const struct dns_ops slow_ops = {

@@ -44,8 +44,8 @@ test_file_table(void)
 	CHECK(e != NULL);
 	if (e != NULL) {
 		/* the comment is gone, the value trimmed, the line counted */
-		CHECK_STR_EQ(e->value,
-		    "example.org:sel1:keys/example.org.rsa.private");
+		CHECK_STR_EQ(
+		    e->value, "example.org:sel1:keys/example.org.rsa.private");
 		CHECK_INT_EQ(e->line, 6);
 	}
 	CHECK(table_lookup(t, "or", 2) == NULL);
@@ -60,7 +60,7 @@ struct addr_case {
 	const char *name, *local, *domain;
 	bool all;
 	size_t n;
-	const char *first, *last;	/* values (key name part) */
+	const char *first, *last; /* values (key name part) */
 };
 
 static void
@@ -70,17 +70,17 @@ check_addr_cases(struct table *t, const struct addr_case *c, size_t n)
 	size_t i, k;
 
 	for (i = 0; i < n; i++) {
-		k = table_lookup_address(t, c[i].local, c[i].domain, c[i].all,
-		    got, 8);
+		k = table_lookup_address(
+		    t, c[i].local, c[i].domain, c[i].all, got, 8);
 		if (k != c[i].n)
 			fprintf(stderr, "case %s\n", c[i].name);
 		CHECK_INT_EQ(k, c[i].n);
 		if (k == 0 || k != c[i].n)
 			continue;
-		CHECK(strncmp(got[0]->value, c[i].first,
-		    strlen(c[i].first)) == 0);
+		CHECK(strncmp(got[0]->value, c[i].first, strlen(c[i].first)) ==
+		      0);
 		CHECK(strncmp(got[k - 1]->value, c[i].last,
-		    strlen(c[i].last)) == 0);
+		          strlen(c[i].last)) == 0);
 	}
 }
 
@@ -88,20 +88,19 @@ static void
 test_signing_file(void)
 {
 	static const struct addr_case cases[] = {
-		{ "domain first", "joe", "example.com", false, 1,
-		    "rsa._domainkey", "rsa._domainkey" },
-		{ "domain all (dual rsa+ed25519, then *)", "joe",
-		    "Example.COM", true, 3, "rsa._domainkey", "any" },
-		{ "user@domain", "boss", "example.org", false, 1,
-		    "org\tboss@example.org", "org" },
-		{ "other user falls to *", "clerk", "example.org", false, 1,
-		    "any", "any" },
-		{ "parent .domain", "x", "mail.example.net", false, 1,
-		    "any", "any" },
-		{ "the domain itself is not .domain", "x", "example.net",
-		    false, 1, "any\tops@%", "any" },
-		{ "empty local", "", "example.com", false, 1,
-		    "rsa._domainkey", "rsa" },
+	    {"domain first", "joe", "example.com", false, 1, "rsa._domainkey",
+	        "rsa._domainkey"},
+	    {"domain all (dual rsa+ed25519, then *)", "joe", "Example.COM",
+	        true, 3, "rsa._domainkey", "any"},
+	    {"user@domain", "boss", "example.org", false, 1,
+	        "org\tboss@example.org", "org"},
+	    {"other user falls to *", "clerk", "example.org", false, 1, "any",
+	        "any"},
+	    {"parent .domain", "x", "mail.example.net", false, 1, "any", "any"},
+	    {"the domain itself is not .domain", "x", "example.net", false, 1,
+	        "any\tops@%", "any"},
+	    {"empty local", "", "example.com", false, 1, "rsa._domainkey",
+	        "rsa"},
 	};
 	struct table *t = open_table("file:" DATA "SigningTable");
 	const struct table_entry *got[2];
@@ -113,11 +112,12 @@ test_signing_file(void)
 	/* longer than RFC 5321 allows: never looked up */
 	memset(longlocal, 'a', sizeof(longlocal) - 1);
 	longlocal[sizeof(longlocal) - 1] = '\0';
-	CHECK_INT_EQ(table_lookup_address(t, longlocal, "example.com", false,
-	    got, 2), 0);
+	CHECK_INT_EQ(
+	    table_lookup_address(t, longlocal, "example.com", false, got, 2),
+	    0);
 	/* max bounds what is stored */
-	CHECK_INT_EQ(table_lookup_address(t, "joe", "example.com", true,
-	    got, 2), 2);
+	CHECK_INT_EQ(
+	    table_lookup_address(t, "joe", "example.com", true, got, 2), 2);
 	table_free(t);
 }
 
@@ -125,14 +125,14 @@ static void
 test_signing_refile(void)
 {
 	static const struct addr_case cases[] = {
-		{ "first pattern", "joe", "example.com", false, 1,
-		    "rsa._domainkey", "rsa._domainkey" },
-		{ "all patterns in file order", "joe", "EXAMPLE.com", true, 3,
-		    "rsa._domainkey", "any" },
-		{ "subdomain pattern", "x", "a.b.example.org", false, 1,
-		    "org", "org" },
-		{ "anchored: no suffix match", "x", "example.com.evil",
-		    false, 1, "any", "any" },
+	    {"first pattern", "joe", "example.com", false, 1, "rsa._domainkey",
+	        "rsa._domainkey"},
+	    {"all patterns in file order", "joe", "EXAMPLE.com", true, 3,
+	        "rsa._domainkey", "any"},
+	    {"subdomain pattern", "x", "a.b.example.org", false, 1, "org",
+	        "org"},
+	    {"anchored: no suffix match", "x", "example.com.evil", false, 1,
+	        "any", "any"},
 	};
 	struct table *t = open_table("refile:" DATA "SigningTable.re");
 
@@ -150,23 +150,22 @@ test_glob(void)
 		const char *pat, *s;
 		bool want;
 	} cases[] = {
-		{ "*", "", true },
-		{ "", "", true },
-		{ "", "a", false },
-		{ "a*b", "ab", true },
-		{ "a*b", "axxb", true },
-		{ "a*b", "axxbc", false },
-		{ "a*b*c", "axxbyyc", true },
-		{ "*@example.com", "X@EXAMPLE.com", true },
-		{ "*@example.com", "x@example.com.evil", false },
-		{ "*@example.com", "x@sub.example.com", false },
-		{ "*example.com", "x@sub.example.com", true },
-		{ "a", "ab", false },
-		{ "**", "x", true },
-		{ "?", "x", false },	/* only '*' is special */
-		{ "a.c", "abc", false },
-		{ "*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-		    false },
+	    {"*", "", true},
+	    {"", "", true},
+	    {"", "a", false},
+	    {"a*b", "ab", true},
+	    {"a*b", "axxb", true},
+	    {"a*b", "axxbc", false},
+	    {"a*b*c", "axxbyyc", true},
+	    {"*@example.com", "X@EXAMPLE.com", true},
+	    {"*@example.com", "x@example.com.evil", false},
+	    {"*@example.com", "x@sub.example.com", false},
+	    {"*example.com", "x@sub.example.com", true},
+	    {"a", "ab", false},
+	    {"**", "x", true},
+	    {"?", "x", false}, /* only '*' is special */
+	    {"a.c", "abc", false},
+	    {"*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false},
 	};
 	size_t i;
 
@@ -182,14 +181,13 @@ test_glob(void)
 }
 
 struct host_case {
-	const char *ip;		/* NULL: no address */
-	const char *host;	/* NULL: no name */
+	const char *ip;   /* NULL: no address */
+	const char *host; /* NULL: no name */
 	bool want;
 };
 
 static void
-check_hosts(const struct table_hosts *h, const struct host_case *c,
-    size_t n)
+check_hosts(const struct table_hosts *h, const struct host_case *c, size_t n)
 {
 	struct table_ip ip;
 	size_t i;
@@ -212,38 +210,39 @@ static void
 test_hosts_file(void)
 {
 	static const struct host_case cases[] = {
-		{ "127.0.0.1", NULL, true },
-		{ "127.0.0.2", NULL, false },
-		{ "::1", NULL, true },
-		{ "::2", NULL, false },
-		{ "::ffff:127.0.0.1", NULL, true },	/* mapped client */
-		{ "192.168.1.1", NULL, true },
-		{ "192.168.99.1", NULL, false },	/* ! /24 inside /16 */
-		{ "192.168.99.7", NULL, true },		/* /32 beats ! /24 */
-		{ "10.1.200.1", NULL, true },		/* masked netmask */
-		{ "10.2.0.1", NULL, false },
-		{ "2001:db8:1::1", NULL, true },
-		{ "2001:db8:bad::1", NULL, false },
-		{ "2001:db9::1", NULL, false },
-		{ "::ffff:192.168.1.1", NULL, true },
-		{ NULL, "mail.example.com", true },
-		{ NULL, "MAIL.Example.COM.", true },
-		{ NULL, "mx.example.com", false },
-		{ NULL, "x.corp.example.com", true },
-		{ NULL, "corp.example.com", false },	/* .x is below x */
-		{ NULL, "bad.corp.example.com", false },
-		{ NULL, "a.bad.corp.example.com", true },
-		{ NULL, "[192.168.1.1]", false },	/* literal, no name */
-		{ "203.0.113.1", "mail.example.com", true },
-		{ "192.168.1.1", "bad.corp.example.com", true },
-		{ NULL, NULL, false },
+	    {"127.0.0.1", NULL, true},
+	    {"127.0.0.2", NULL, false},
+	    {"::1", NULL, true},
+	    {"::2", NULL, false},
+	    {"::ffff:127.0.0.1", NULL, true}, /* mapped client */
+	    {"192.168.1.1", NULL, true},
+	    {"192.168.99.1", NULL, false}, /* ! /24 inside /16 */
+	    {"192.168.99.7", NULL, true},  /* /32 beats ! /24 */
+	    {"10.1.200.1", NULL, true},    /* masked netmask */
+	    {"10.2.0.1", NULL, false},
+	    {"2001:db8:1::1", NULL, true},
+	    {"2001:db8:bad::1", NULL, false},
+	    {"2001:db9::1", NULL, false},
+	    {"::ffff:192.168.1.1", NULL, true},
+	    {NULL, "mail.example.com", true},
+	    {NULL, "MAIL.Example.COM.", true},
+	    {NULL, "mx.example.com", false},
+	    {NULL, "x.corp.example.com", true},
+	    {NULL, "corp.example.com", false}, /* .x is below x */
+	    {NULL, "bad.corp.example.com", false},
+	    {NULL, "a.bad.corp.example.com", true},
+	    {NULL, "[192.168.1.1]", false}, /* literal, no name */
+	    {"203.0.113.1", "mail.example.com", true},
+	    {"192.168.1.1", "bad.corp.example.com", true},
+	    {NULL, NULL, false},
 	};
 	struct table_hosts *h = NULL;
 	struct buf err;
 
 	buf_init(&err, 4096);
-	CHECK_INT_EQ(table_hosts_open("file:" DATA "InternalHosts", "conf:1", &h,
-	    &err), 0);
+	CHECK_INT_EQ(
+	    table_hosts_open("file:" DATA "InternalHosts", "conf:1", &h, &err),
+	    0);
 	CHECK_STR_EQ(buf_cstr(&err), "");
 	if (h != NULL) {
 		CHECK_INT_EQ(table_hosts_count(h), 11);
@@ -259,47 +258,51 @@ static void
 test_hosts_refile_and_csl(void)
 {
 	static const struct host_case re_cases[] = {
-		{ NULL, "x.example.pw", true },
-		{ NULL, "X.EXAMPLE.PW", true },
-		{ NULL, "example.pw", false },
-		{ NULL, "a.guest.example.pw", false },	/* '!' pattern */
-		{ NULL, "localhost", true },
-		{ "192.168.0.77", NULL, true },	/* 192.168.0.1/24 masked */
-		{ "192.168.1.77", NULL, false },
+	    {NULL, "x.example.pw", true},
+	    {NULL, "X.EXAMPLE.PW", true},
+	    {NULL, "example.pw", false},
+	    {NULL, "a.guest.example.pw", false}, /* '!' pattern */
+	    {NULL, "localhost", true},
+	    {"192.168.0.77", NULL, true}, /* 192.168.0.1/24 masked */
+	    {"192.168.1.77", NULL, false},
 	};
 	static const struct host_case csl_cases[] = {
-		{ "127.0.0.1", NULL, true },
-		{ "::1", NULL, true },
-		{ "10.9.9.9", NULL, true },
-		{ "10.0.0.1", NULL, false },
-		{ NULL, "a.example.com", true },
+	    {"127.0.0.1", NULL, true},
+	    {"::1", NULL, true},
+	    {"10.9.9.9", NULL, true},
+	    {"10.0.0.1", NULL, false},
+	    {NULL, "a.example.com", true},
 	};
 	struct table_hosts *h = NULL;
 	struct buf err;
 
 	buf_init(&err, 4096);
-	CHECK_INT_EQ(table_hosts_open("refile:" DATA "TrustedHosts.re",
-	    "conf:1", &h, &err), 0);
+	CHECK_INT_EQ(table_hosts_open(
+	                 "refile:" DATA "TrustedHosts.re", "conf:1", &h, &err),
+	    0);
 	CHECK_STR_EQ(buf_cstr(&err), "");
 	if (h != NULL)
-		check_hosts(h, re_cases, sizeof(re_cases) / sizeof(re_cases[0]));
+		check_hosts(
+		    h, re_cases, sizeof(re_cases) / sizeof(re_cases[0]));
 	h = table_hosts_free(h);
 	CHECK_INT_EQ(table_hosts_open(" 127.0.0.1 ,::1,, 10.0.0.0/8,"
-	    "!10.0.0.0/24,.example.com", "conf:3", &h, &err), 0);
-	if (h != NULL)
-		check_hosts(h, csl_cases,
-		    sizeof(csl_cases) / sizeof(csl_cases[0]));
-	h = table_hosts_free(h);
-	CHECK_INT_EQ(table_hosts_open("csl:192.0.2.1", "conf:3", &h, &err),
+	                              "!10.0.0.0/24,.example.com",
+	                 "conf:3", &h, &err),
 	    0);
+	if (h != NULL)
+		check_hosts(
+		    h, csl_cases, sizeof(csl_cases) / sizeof(csl_cases[0]));
+	h = table_hosts_free(h);
+	CHECK_INT_EQ(table_hosts_open("csl:192.0.2.1", "conf:3", &h, &err), 0);
 	CHECK_STR_EQ(buf_cstr(&err), "");
 	h = table_hosts_free(h);
 	/* inline lists report where they were written */
-	CHECK_INT_EQ(table_hosts_open("127.0.0.1,1.2.3.4/40", "conf:7", &h,
-	    &err), -EINVAL);
+	CHECK_INT_EQ(
+	    table_hosts_open("127.0.0.1,1.2.3.4/40", "conf:7", &h, &err),
+	    -EINVAL);
 	CHECK(h == NULL);
-	CHECK_STR_EQ(buf_cstr(&err),
-	    "conf:7: \"1.2.3.4/40\": bad prefix length\n");
+	CHECK_STR_EQ(
+	    buf_cstr(&err), "conf:7: \"1.2.3.4/40\": bad prefix length\n");
 	buf_free(&err);
 }
 
@@ -310,24 +313,26 @@ test_hosts_bad(void)
 	struct buf err;
 
 	buf_init(&err, 4096);
-	CHECK_INT_EQ(table_hosts_open("file:" DATA "InternalHosts.bad",
-	    "conf:1", &h, &err), -EINVAL);
+	CHECK_INT_EQ(table_hosts_open(
+	                 "file:" DATA "InternalHosts.bad", "conf:1", &h, &err),
+	    -EINVAL);
 	CHECK(h == NULL);
-	CHECK_STR_EQ(buf_cstr(&err),
-	    DATA "InternalHosts.bad:2: \"192.168.0.0/33\": bad prefix length\n"
-	    DATA "InternalHosts.bad:3: \"10.0.0.300\": bad IPv4 address\n"
-	    DATA "InternalHosts.bad:4: \"2001:db8::zz\": bad IPv6 address\n"
-	    DATA "InternalHosts.bad:5: \"*.example.com\": wildcard '*' needs "
-	    "a refile: list (opendkim never matched it in a file: list)\n"
-	    DATA "InternalHosts.bad:6: \"name.example.com\": one entry per "
-	    "line\n"
-	    DATA "InternalHosts.bad:7: \"10.0.0.0/255.0.255.0\": bad prefix "
+	CHECK_STR_EQ(buf_cstr(&err), DATA
+	    "InternalHosts.bad:2: \"192.168.0.0/33\": bad prefix length\n" DATA
+	    "InternalHosts.bad:3: \"10.0.0.300\": bad IPv4 address\n" DATA
+	    "InternalHosts.bad:4: \"2001:db8::zz\": bad IPv6 address\n" DATA
+	    "InternalHosts.bad:5: \"*.example.com\": wildcard '*' needs "
+	    "a refile: list (opendkim never matched it in a file: list)\n" DATA
+	    "InternalHosts.bad:6: \"name.example.com\": one entry per "
+	    "line\n" DATA
+	    "InternalHosts.bad:7: \"10.0.0.0/255.0.255.0\": bad prefix "
 	    "length\n");
 	buf_reset(&err);
-	CHECK_INT_EQ(table_hosts_open("file:" DATA "no-such-file", "conf:1", &h,
-	    &err), -ENOENT);
-	CHECK_STR_EQ(buf_cstr(&err),
-	    DATA "no-such-file: No such file or directory\n");
+	CHECK_INT_EQ(
+	    table_hosts_open("file:" DATA "no-such-file", "conf:1", &h, &err),
+	    -ENOENT);
+	CHECK_STR_EQ(
+	    buf_cstr(&err), DATA "no-such-file: No such file or directory\n");
 	buf_reset(&err);
 	CHECK_INT_EQ(table_hosts_open("file:", "conf:9", &h, &err), -EINVAL);
 	CHECK_STR_EQ(buf_cstr(&err), "conf:9: \"file:\": no file name\n");
@@ -346,12 +351,13 @@ test_table_errors(void)
 	buf_init(&err, 4096);
 	buf_init(&want, 4096);
 	CHECK_INT_EQ(table_open("relative/KeyTable", &t, &err), -EINVAL);
-	CHECK_STR_EQ(buf_cstr(&err), "relative/KeyTable: not a table: want "
+	CHECK_STR_EQ(buf_cstr(&err),
+	    "relative/KeyTable: not a table: want "
 	    "file:/path, refile:/path or an absolute path\n");
 	buf_reset(&err);
 	CHECK_INT_EQ(table_open("file:" DATA "missing", &t, &err), -ENOENT);
-	CHECK_STR_EQ(buf_cstr(&err),
-	    DATA "missing: No such file or directory\n");
+	CHECK_STR_EQ(
+	    buf_cstr(&err), DATA "missing: No such file or directory\n");
 	buf_reset(&err);
 	CHECK_INT_EQ(table_open("file:" DATA, &t, &err), -EISDIR);
 	buf_reset(&err);
@@ -369,8 +375,10 @@ test_table_errors(void)
 	fclose(f);
 	CHECK_INT_EQ(table_open(path, &t, &err), -EINVAL);
 	CHECK(t == NULL);
-	buf_addf(&want, "%s:2: line too long\n%s:3: NUL byte in line\n"
-	    "%s:5: NUL byte in line\n", path, path, path);
+	buf_addf(&want,
+	    "%s:2: line too long\n%s:3: NUL byte in line\n"
+	    "%s:5: NUL byte in line\n",
+	    path, path, path);
 	CHECK_STR_EQ(buf_cstr(&err), buf_cstr(&want));
 	unlink(path);
 	buf_free(&err);
@@ -380,9 +388,9 @@ test_table_errors(void)
 static void
 test_ip(void)
 {
-	struct sockaddr_in in = { .sin_family = AF_INET };
-	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
-	struct sockaddr sa = { .sa_family = AF_UNIX };
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+	struct sockaddr sa = {.sa_family = AF_UNIX};
 	struct table_ip a, b;
 
 	inet_pton(AF_INET, "192.0.2.1", &in.sin_addr);
@@ -400,8 +408,8 @@ test_ip(void)
 
 /* The reference: the longest prefix wins, '!' wins ties. */
 static int
-brute_match(const uint32_t *net, const int *len, const bool *neg, int n,
-    uint32_t ip)
+brute_match(
+    const uint32_t *net, const int *len, const bool *neg, int n, uint32_t ip)
 {
 	int i, best = -1, res = 0;
 
@@ -434,32 +442,33 @@ test_hosts_large(void)
 	buf_init(&spec, 1 << 20);
 	buf_init(&err, 4096);
 	for (i = 0; i < N; i++) {
-		static const int lens[] = { 8, 12, 16, 20, 24, 28, 32 };
-		uint32_t r = (uint32_t)rand_r(&seed) << 8 ^
-		    (uint32_t)rand_r(&seed);
+		static const int lens[] = {8, 12, 16, 20, 24, 28, 32};
+		uint32_t r =
+		    (uint32_t)rand_r(&seed) << 8 ^ (uint32_t)rand_r(&seed);
 		uint32_t be;
 
 		len[i] = lens[rand_r(&seed) % 7];
 		net[i] = (0x0a000000u | (r & 0x00ffffffu)) &
-		    (0xffffffffu << (32 - len[i]));
+		         (0xffffffffu << (32 - len[i]));
 		neg[i] = rand_r(&seed) % 5 == 0;
 		be = htonl(net[i]);
 		inet_ntop(AF_INET, &be, a, sizeof(a));
-		buf_addf(&spec, "%s%s%s/%d", i ? "," : "", neg[i] ? "!" : "",
-		    a, len[i]);
+		buf_addf(&spec, "%s%s%s/%d", i ? "," : "", neg[i] ? "!" : "", a,
+		    len[i]);
 	}
 	CHECK_INT_EQ(table_hosts_open(buf_cstr(&spec), "gen", &h, &err), 0);
 	CHECK_STR_EQ(buf_cstr(&err), "");
 	for (i = 0; h != NULL && i < Q; i++) {
-		uint32_t q = i % 2 ? net[rand_r(&seed) % N] |
-		    ((uint32_t)rand_r(&seed) & 0xff) :
-		    0x0a000000u | ((uint32_t)rand_r(&seed) & 0xffffffu);
+		uint32_t q =
+		    i % 2 ? net[rand_r(&seed) % N] |
+		                ((uint32_t)rand_r(&seed) & 0xff)
+		          : 0x0a000000u | ((uint32_t)rand_r(&seed) & 0xffffffu);
 		uint32_t be = htonl(q);
 
 		inet_ntop(AF_INET, &be, a, sizeof(a));
 		table_ip_parse(a, &ip);
 		bad += table_hosts_match(h, &ip, NULL) !=
-		    (brute_match(net, len, neg, N, q) != 0);
+		       (brute_match(net, len, neg, N, q) != 0);
 	}
 	CHECK_INT_EQ(bad, 0);
 	table_hosts_free(h);

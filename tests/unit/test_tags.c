@@ -34,76 +34,70 @@ struct good_case {
 };
 
 static const struct good_case good_cases[] = {
-	{ "one tag", "v=1", "v=[1]" },
-	{ "dkim key", "v=DKIM1; k=rsa; p=MIGf",
-	    "v=[DKIM1] k=[rsa] p=[MIGf]" },
-	{ "no spaces", "a=1;b=2;c=3", "a=[1] b=[2] c=[3]" },
-	{ "trailing semicolon", "a=1;", "a=[1]" },
-	{ "trailing semicolon and wsp", "a=1; \t", "a=[1]" },
-	{ "wsp everywhere", " \ta \t= \t1 \t; b=2 ", "a=[1] b=[2]" },
-	{ "fold before name", "a=1;\r\n\tb=2", "a=[1] b=[2]" },
-	{ "fold around '='", "a\r\n =\r\n 1", "a=[1]" },
-	{ "fold inside value kept", "b=abc\r\n def; c=x",
-	    "b=[abc\r\n def] c=[x]" },
-	{ "wsp inside value kept", "n=a  b\tc", "n=[a  b\tc]" },
-	{ "fold at end trimmed", "a=1\r\n ", "a=[1]" },
-	{ "two folds in a row", "a=\r\n \r\n\t1", "a=[1]" },
-	{ "empty value", "p=", "p=[]" },
-	{ "empty value then more", "p=; k=rsa", "p=[] k=[rsa]" },
-	{ "empty value with wsp", "p= \t ;k=x", "p=[] k=[x]" },
-	{ "value with '='", "b=ab==; bh=x=", "b=[ab==] bh=[x=]" },
-	{ "name with digit and _", "x_1=2; Ab9=z", "x_1=[2] Ab9=[z]" },
-	{ "case differs: not duplicate", "a=1; A=2", "a=[1] A=[2]" },
-	{ "dmarc", "v=DMARC1; p=reject; rua=mailto:d@example.com",
-	    "v=[DMARC1] p=[reject] rua=[mailto:d@example.com]" },
-	{ "value punctuation", "z=From:a|To:b=3Dc", "z=[From:a|To:b=3Dc]" },
-	{ "empty input", "", "" },
-	{ "whitespace input", " \t\r\n ", "" },
+    {"one tag", "v=1", "v=[1]"},
+    {"dkim key", "v=DKIM1; k=rsa; p=MIGf", "v=[DKIM1] k=[rsa] p=[MIGf]"},
+    {"no spaces", "a=1;b=2;c=3", "a=[1] b=[2] c=[3]"},
+    {"trailing semicolon", "a=1;", "a=[1]"},
+    {"trailing semicolon and wsp", "a=1; \t", "a=[1]"},
+    {"wsp everywhere", " \ta \t= \t1 \t; b=2 ", "a=[1] b=[2]"},
+    {"fold before name", "a=1;\r\n\tb=2", "a=[1] b=[2]"},
+    {"fold around '='", "a\r\n =\r\n 1", "a=[1]"},
+    {"fold inside value kept", "b=abc\r\n def; c=x", "b=[abc\r\n def] c=[x]"},
+    {"wsp inside value kept", "n=a  b\tc", "n=[a  b\tc]"},
+    {"fold at end trimmed", "a=1\r\n ", "a=[1]"},
+    {"two folds in a row", "a=\r\n \r\n\t1", "a=[1]"},
+    {"empty value", "p=", "p=[]"},
+    {"empty value then more", "p=; k=rsa", "p=[] k=[rsa]"},
+    {"empty value with wsp", "p= \t ;k=x", "p=[] k=[x]"},
+    {"value with '='", "b=ab==; bh=x=", "b=[ab==] bh=[x=]"},
+    {"name with digit and _", "x_1=2; Ab9=z", "x_1=[2] Ab9=[z]"},
+    {"case differs: not duplicate", "a=1; A=2", "a=[1] A=[2]"},
+    {"dmarc", "v=DMARC1; p=reject; rua=mailto:d@example.com",
+        "v=[DMARC1] p=[reject] rua=[mailto:d@example.com]"},
+    {"value punctuation", "z=From:a|To:b=3Dc", "z=[From:a|To:b=3Dc]"},
+    {"empty input", "", ""},
+    {"whitespace input", " \t\r\n ", ""},
 };
 
 struct bad_case {
 	const char *name;
 	const char *in;
-	size_t len;	/* 0: strlen(in) */
+	size_t len; /* 0: strlen(in) */
 	int rc;
 	const char *why;
 	size_t where;
 };
 
 static const struct bad_case bad_cases[] = {
-	{ "duplicate", "a=1; b=2; a=3", 0, -EINVAL, "duplicate tag", 10 },
-	{ "duplicate empty values", "p=;p=", 0, -EINVAL, "duplicate tag", 3 },
-	{ "no '=' at end", "a=1; b", 0, -EINVAL, "tag without '='", 6 },
-	{ "no '=' before ';'", "abc; d=1", 0, -EINVAL, "tag without '='", 3 },
-	{ "no '=' after wsp", "a b=1", 0, -EINVAL, "tag without '='", 2 },
-	{ "name starts with digit", "1a=x", 0, -EINVAL, "invalid tag name",
-	    0 },
-	{ "name with '-'", "a-b=x", 0, -EINVAL, "invalid tag name", 1 },
-	{ "name starts with _", "x=1; _a=2", 0, -EINVAL, "invalid tag name",
-	    5 },
-	{ "empty name", "=1", 0, -EINVAL, "invalid tag name", 0 },
-	{ "8-bit in name", "a\xc3\xa9=1", 0, -EINVAL, "invalid tag name", 1 },
-	{ "8-bit in value", "a=caf\xc3\xa9", 0, -EINVAL,
-	    "invalid character in tag value", 5 },
-	{ "NUL in value", "a=1\0002", 5, -EINVAL,
-	    "invalid character in tag value", 3 },
-	{ "NUL at start", "\0a=1", 4, -EINVAL, "invalid tag name", 0 },
-	{ "control char in value", "a=1\x01", 0, -EINVAL,
-	    "invalid character in tag value", 3 },
-	{ "DEL in value", "a=\x7f", 0, -EINVAL,
-	    "invalid character in tag value", 2 },
-	{ "CRLF without WSP", "a=1\r\nb=2", 0, -EINVAL,
-	    "invalid character in tag value", 3 },
-	{ "bare LF fold", "a=1\n b=2", 0, -EINVAL,
-	    "invalid character in tag value", 3 },
-	{ "lone CR", "a=1\r b=2", 0, -EINVAL,
-	    "invalid character in tag value", 3 },
-	{ "trailing CRLF", "a=1;\r\n", 0, -EINVAL, "invalid tag name", 4 },
-	{ "';;'", "a=1;;b=2", 0, -EINVAL, "empty tag-spec", 4 },
-	{ "two trailing ';'", "a=1;;", 0, -EINVAL, "empty tag-spec", 4 },
-	{ "'; ;'", "a=1; ; b=2", 0, -EINVAL, "empty tag-spec", 5 },
-	{ "only ';'", ";", 0, -EINVAL, "empty tag-spec", 0 },
-	{ "leading ';'", " ;a=1", 0, -EINVAL, "empty tag-spec", 1 },
+    {"duplicate", "a=1; b=2; a=3", 0, -EINVAL, "duplicate tag", 10},
+    {"duplicate empty values", "p=;p=", 0, -EINVAL, "duplicate tag", 3},
+    {"no '=' at end", "a=1; b", 0, -EINVAL, "tag without '='", 6},
+    {"no '=' before ';'", "abc; d=1", 0, -EINVAL, "tag without '='", 3},
+    {"no '=' after wsp", "a b=1", 0, -EINVAL, "tag without '='", 2},
+    {"name starts with digit", "1a=x", 0, -EINVAL, "invalid tag name", 0},
+    {"name with '-'", "a-b=x", 0, -EINVAL, "invalid tag name", 1},
+    {"name starts with _", "x=1; _a=2", 0, -EINVAL, "invalid tag name", 5},
+    {"empty name", "=1", 0, -EINVAL, "invalid tag name", 0},
+    {"8-bit in name", "a\xc3\xa9=1", 0, -EINVAL, "invalid tag name", 1},
+    {"8-bit in value", "a=caf\xc3\xa9", 0, -EINVAL,
+        "invalid character in tag value", 5},
+    {"NUL in value", "a=1\0002", 5, -EINVAL, "invalid character in tag value",
+        3},
+    {"NUL at start", "\0a=1", 4, -EINVAL, "invalid tag name", 0},
+    {"control char in value", "a=1\x01", 0, -EINVAL,
+        "invalid character in tag value", 3},
+    {"DEL in value", "a=\x7f", 0, -EINVAL, "invalid character in tag value", 2},
+    {"CRLF without WSP", "a=1\r\nb=2", 0, -EINVAL,
+        "invalid character in tag value", 3},
+    {"bare LF fold", "a=1\n b=2", 0, -EINVAL, "invalid character in tag value",
+        3},
+    {"lone CR", "a=1\r b=2", 0, -EINVAL, "invalid character in tag value", 3},
+    {"trailing CRLF", "a=1;\r\n", 0, -EINVAL, "invalid tag name", 4},
+    {"';;'", "a=1;;b=2", 0, -EINVAL, "empty tag-spec", 4},
+    {"two trailing ';'", "a=1;;", 0, -EINVAL, "empty tag-spec", 4},
+    {"'; ;'", "a=1; ; b=2", 0, -EINVAL, "empty tag-spec", 5},
+    {"only ';'", ";", 0, -EINVAL, "empty tag-spec", 0},
+    {"leading ';'", " ;a=1", 0, -EINVAL, "empty tag-spec", 1},
 };
 
 static void
@@ -154,7 +148,7 @@ test_bad(void)
 		CHECK_INT_EQ(r, b->rc);
 		CHECK_STR_EQ(why, b->why);
 		CHECK_INT_EQ(where, b->where);
-		CHECK_INT_EQ(l.count, 12345);	/* untouched on error */
+		CHECK_INT_EQ(l.count, 12345); /* untouched on error */
 	}
 }
 
@@ -202,13 +196,13 @@ test_find(void)
 		CHECK(!tags_value_is(t, "ed2551"));
 		CHECK(!tags_value_is(t, "ed255199"));
 	}
-	CHECK(tags_find(&l, "K") == NULL);	/* names are case-sensitive */
+	CHECK(tags_find(&l, "K") == NULL); /* names are case-sensitive */
 	CHECK(tags_find(&l, "x") == NULL);
 	t = tags_find(&l, "p");
 	CHECK(t != NULL && t->value_len == 0 && tags_value_is(t, ""));
 	t = tags_find(&l, "t");
-	CHECK(t != NULL && t->value_len == 3 &&
-	    memcmp(t->value, "y:s", 3) == 0);
+	CHECK(
+	    t != NULL && t->value_len == 3 && memcmp(t->value, "y:s", 3) == 0);
 }
 
 int

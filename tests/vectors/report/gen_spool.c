@@ -26,10 +26,10 @@ main(int argc, char **argv)
 {
 	static const char *rua_ext = "mailto:agg@reports.example.net";
 	char domain[64], ip[64], rua_own[96], sel[16];
-	const char *rua[2] = { rua_own, rua_ext };
-	struct spool_dkim dkim = { NULL, sel, AUTH_PASS, NULL };
-	struct spool_record r = { .reporting_host = NULL };
-	struct spool_stats st = { 0 };
+	const char *rua[2] = {rua_own, rua_ext};
+	struct spool_dkim dkim = {NULL, sel, AUTH_PASS, NULL};
+	struct spool_record r = {.reporting_host = NULL};
+	struct spool_stats st = {0};
 	struct timespec t0, t1;
 	unsigned long i, count, domains, ips;
 	time_t day;
@@ -37,7 +37,7 @@ main(int argc, char **argv)
 
 	if (argc < 7) {
 		fprintf(stderr, "usage: gen_spool DIR HOST COUNT DOMAINS IPS "
-		    "DAY_EPOCH [SEED]\n");
+		                "DAY_EPOCH [SEED]\n");
 		return 2;
 	}
 	count = strtoul(argv[3], NULL, 10);
@@ -60,13 +60,15 @@ main(int argc, char **argv)
 		dkim.result = pass ? AUTH_PASS : AUTH_FAIL;
 		r.time = day + rnd(86400);
 		r.policy = (struct spool_policy_published){
-			.domain = domain, .p = SPOOL_POLICY_REJECT,
-			.sp = SPOOL_POLICY_QUARANTINE,
-			.discovery_method = SPOOL_DISCOVERY_TREEWALK,
-			.adkim = SPOOL_ALIGN_RELAXED,
-			.aspf = SPOOL_ALIGN_RELAXED,
-			.testing = SPOOL_TESTING_N,
-			.rua = rua, .rua_count = 2,
+		    .domain = domain,
+		    .p = SPOOL_POLICY_REJECT,
+		    .sp = SPOOL_POLICY_QUARANTINE,
+		    .discovery_method = SPOOL_DISCOVERY_TREEWALK,
+		    .adkim = SPOOL_ALIGN_RELAXED,
+		    .aspf = SPOOL_ALIGN_RELAXED,
+		    .testing = SPOOL_TESTING_N,
+		    .rua = rua,
+		    .rua_count = 2,
 		};
 		r.source_ip = ip;
 		r.dmarc = pass ? AUTH_PASS : AUTH_FAIL;
@@ -77,8 +79,8 @@ main(int argc, char **argv)
 		r.envelope_to = "example.org";
 		r.dkim = &dkim;
 		r.dkim_count = 1;
-		r.spf = (struct spool_spf){ domain, SPOOL_SCOPE_MFROM,
-			rnd(2) ? AUTH_PASS : AUTH_SOFTFAIL, NULL };
+		r.spf = (struct spool_spf){domain, SPOOL_SCOPE_MFROM,
+		    rnd(2) ? AUTH_PASS : AUTH_SOFTFAIL, NULL};
 		if ((err = spool_append(argv[1], &r, r.time, &st)) != 0) {
 			fprintf(stderr, "gen_spool: %s: %s\n", argv[1],
 			    strerror(-err));
@@ -88,6 +90,6 @@ main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("%lu records, %ld ms\n", st.appended,
 	    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	           (t1.tv_nsec - t0.tv_nsec) / 1000000));
 	return 0;
 }

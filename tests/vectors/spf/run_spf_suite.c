@@ -99,8 +99,8 @@ suite_diffs_load(struct suite *s, const char *path)
 		p = line + strcspn(line, " \t\n");
 		*p = '\0';
 		if (s->ndiffs == SUITE_MAX_DIFFS || strlen(line) >= 128) {
-			fprintf(stderr, "%s: too many or too long names\n",
-			    path);
+			fprintf(
+			    stderr, "%s: too many or too long names\n", path);
 			fclose(f);
 			return -1;
 		}
@@ -141,11 +141,11 @@ suite_add_record(struct dns_resolver *z, json_t *r)
 {
 	const char *name = json_string_value(json_object_get(r, "name"));
 	const char *hex = json_string_value(json_object_get(r, "data"));
-	enum dns_type type = suite_type(
-	    json_string_value(json_object_get(r, "type")));
+	enum dns_type type =
+	    suite_type(json_string_value(json_object_get(r, "type")));
 	size_t n = strlen(hex) / 2, i;
 	uint8_t data[16384], addr[16];
-	struct dns_rr rr = { 0 };
+	struct dns_rr rr = {0};
 
 	for (i = 0; i < n && i < sizeof(data) - 1; i++) {
 		unsigned v;
@@ -160,7 +160,7 @@ suite_add_record(struct dns_resolver *z, json_t *r)
 	if (type == DNS_T_A || type == DNS_T_AAAA) {
 		/* addresses as given, no IPv4-mapped folding */
 		if (inet_pton(type == DNS_T_A ? AF_INET : AF_INET6,
-		    (const char *)data, addr) != 1)
+		        (const char *)data, addr) != 1)
 			return -EINVAL;
 		rr.data = addr;
 		rr.len = type == DNS_T_A ? 4 : 16;
@@ -175,16 +175,19 @@ suite_zone(json_t *sc)
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(json_object_get(sc, "records"), i, v) {
+	json_array_foreach(json_object_get(sc, "records"), i, v)
+	{
 		if (suite_add_record(z, v) != 0)
 			fprintf(stderr, "cannot add %s %s\n",
 			    json_string_value(json_object_get(v, "name")),
 			    json_string_value(json_object_get(v, "type")));
 	}
-	json_array_foreach(json_object_get(sc, "faults"), i, v) {
-		dns_zone_add_fault(z, json_string_value(json_object_get(v,
-		    "name")), suite_type(json_string_value(json_object_get(v,
-		    "type"))), "timeout (test data)");
+	json_array_foreach(json_object_get(sc, "faults"), i, v)
+	{
+		dns_zone_add_fault(z,
+		    json_string_value(json_object_get(v, "name")),
+		    suite_type(json_string_value(json_object_get(v, "type"))),
+		    "timeout (test data)");
 	}
 	return z;
 }
@@ -195,7 +198,8 @@ suite_result_ok(json_t *allowed, enum auth_result r)
 	json_t *v;
 	size_t i;
 
-	json_array_foreach(allowed, i, v) {
+	json_array_foreach(allowed, i, v)
+	{
 		if (strcmp(json_string_value(v), auth_result_name(r)) == 0)
 			return true;
 	}
@@ -204,15 +208,15 @@ suite_result_ok(json_t *allowed, enum auth_result r)
 
 /* One test case. @return 1 passed, 0 failed, -1 internal error. */
 static int
-suite_case(struct dns_resolver *z, json_t *t, struct arena *a,
-    char *msg, size_t msglen)
+suite_case(struct dns_resolver *z, json_t *t, struct arena *a, char *msg,
+    size_t msglen)
 {
 	const char *exp = json_string_value(json_object_get(t, "explanation"));
-	struct spf_request req = { 0 };
+	struct spf_request req = {0};
 	struct spf_result *res;
 
-	if (spf_ip_parse(json_string_value(json_object_get(t, "host")),
-	    &req.ip) != 0) {
+	if (spf_ip_parse(
+	        json_string_value(json_object_get(t, "host")), &req.ip) != 0) {
 		snprintf(msg, msglen, "bad host in test data");
 		return 0;
 	}
@@ -229,15 +233,15 @@ suite_case(struct dns_resolver *z, json_t *t, struct arena *a,
 	    res->explanation ? res->explanation : "");
 	if (!suite_result_ok(json_object_get(t, "result"), res->result))
 		return 0;
-	if (exp != NULL && (res->explanation == NULL ||
-	    strcmp(exp, res->explanation) != 0))
+	if (exp != NULL &&
+	    (res->explanation == NULL || strcmp(exp, res->explanation) != 0))
 		return 0;
 	return 1;
 }
 
 static void
-suite_report(struct suite *s, const char *name, json_t *t, int ok,
-    const char *msg)
+suite_report(
+    struct suite *s, const char *name, json_t *t, int ok, const char *msg)
 {
 	struct suite_diff *d = suite_diff_find(s, name);
 	char *want = json_dumps(json_object_get(t, "result"), JSON_COMPACT);
@@ -273,25 +277,28 @@ main(int argc, char **argv)
 
 	if (argc < 3 || argc > 4 || a == NULL) {
 		fprintf(stderr, "usage: run_spf_suite CONVERTER SUITE.yml "
-		    "[EXPECTED-DIFFERENCES]\n");
+		                "[EXPECTED-DIFFERENCES]\n");
 		return 2;
 	}
 	if (argc == 4 && suite_diffs_load(&s, argv[3]) != 0)
 		return 1;
 	if ((root = suite_load(argv[1], argv[2])) == NULL)
 		return 1;
-	json_array_foreach(json_object_get(root, "scenarios"), i, sc) {
+	json_array_foreach(json_object_get(root, "scenarios"), i, sc)
+	{
 		struct dns_resolver *z = suite_zone(sc);
 
-		json_array_foreach(json_object_get(sc, "tests"), j, t) {
+		json_array_foreach(json_object_get(sc, "tests"), j, t)
+		{
 			int ok = suite_case(z, t, a, msg, sizeof(msg));
 
 			if (ok < 0) {
 				fprintf(stderr, "out of memory\n");
 				return 1;
 			}
-			suite_report(&s, json_string_value(json_object_get(t,
-			    "name")), t, ok, msg);
+			suite_report(&s,
+			    json_string_value(json_object_get(t, "name")), t,
+			    ok, msg);
 			arena_reset(a);
 		}
 		dns_resolver_free(z);
@@ -300,7 +307,8 @@ main(int argc, char **argv)
 		if (!s.diffs[i].seen) {
 			s.failed++;
 			printf("FAIL %s: listed as an expected difference but "
-			    "not in the suite\n", s.diffs[i].name);
+			       "not in the suite\n",
+			    s.diffs[i].name);
 		}
 	printf("%s: %d passed, %d failed", argv[2], s.passed, s.failed);
 	if (argc == 4)

@@ -5,7 +5,7 @@
 set -eu
 
 packages="
-	gcc clang llvm libclang-rt-14-dev pkg-config meson ninja-build
+	gcc clang clang-format llvm libclang-rt-14-dev pkg-config meson ninja-build
 	libssl-dev openssl libldns-dev ldnsutils libjansson-dev
 	libmilter-dev libpsl-dev libidn2-dev publicsuffix zlib1g-dev libxml2-dev
 	libmicrohttpd-dev

@@ -1,8 +1,9 @@
 #!/bin/sh
 # test.sh -- the whole test suite, as CI runs it: installs what is
 # missing, builds twice (gcc with -Werror; clang with ASan+UBSan and the
-# libFuzzer targets), runs every suite in both, fuzzes each target briefly,
-# and ends with one line "N passed, N failed" counted from meson's logs.
+# libFuzzer targets), checks the formatting, runs every suite in both,
+# fuzzes each target briefly, and ends with one line "N passed, N failed"
+# counted from meson's logs.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -10,6 +11,11 @@ sh packaging/install-deps.sh || exit 1
 
 fuzz_seconds=${FUZZ_SECONDS:-10}
 status=0
+
+# the C files are as clang-format writes them (.clang-format); a file
+# that differs is a failure, counted in the closing line
+format_failed=0
+sh tests/check_format.sh || format_failed=1
 
 run_build() {	# dir, then meson setup options
 	dir=$1
@@ -81,7 +87,7 @@ for f in build-asan/tests/fuzz/fuzz_*_libfuzzer; do
 done
 
 # count from meson's JSON logs: one object per test
-/usr/bin/python3 - "$((fuzz_failed + demo_failed))" build build-asan <<'PY'
+/usr/bin/python3 - "$((fuzz_failed + demo_failed + format_failed))" build build-asan <<'PY'
 import json, sys
 passed = failed = skipped = 0
 fuzz_failed = int(sys.argv[1])

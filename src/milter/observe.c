@@ -36,6 +36,7 @@ struct observe {
 	struct metrics_family *messages, *errors, *eom, *size;
 	struct metrics_family *signatures, *auth, *overrides, *dmarc_domain;
 	struct metrics_family *budget, *spool_ok, *spool_fail;
+	struct metrics_family *failure_ok, *failure_fail;
 	struct metrics_family *reloads, *reload_ok, *reload_time;
 	struct metrics_family *keys_loaded;
 	pthread_mutex_t lock; /* guards keys and spool_dir */
@@ -139,6 +140,12 @@ observe_families(struct observe *o)
 	o->spool_fail = metrics_family(o->m, METRICS_COUNTER,
 	    "authmilter_spool_failures_total",
 	    "Spool appends that failed, by error.", &err, 1);
+	o->failure_ok = metrics_family(o->m, METRICS_COUNTER,
+	    "authmilter_failure_records_total",
+	    "Failure-report records appended to the spool.", NULL, 0);
+	o->failure_fail = metrics_family(o->m, METRICS_COUNTER,
+	    "authmilter_failure_record_failures_total",
+	    "Failure-report record appends that failed, by error.", &err, 1);
 	o->reloads = metrics_family(o->m, METRICS_COUNTER,
 	    "authmilter_config_reloads_total",
 	    "Configuration reloads (SIGHUP), by result.", &rl, 1);
@@ -398,38 +405,47 @@ observe_verdict(struct observe *o, const struct verdict *v)
 		metrics_add(o->budget, 0, 0, 1);
 }
 
+/* The observe_errnos index of a failed append's -errno r. */
+static size_t
+observe_errno_index(int r)
+{
+	switch (-r) {
+	case ENOSPC:
+		return 0;
+	case EDQUOT:
+		return 1;
+	case EIO:
+		return 2;
+	case EACCES:
+	case EPERM:
+		return 3;
+	case EROFS:
+		return 4;
+	default:
+		return 5;
+	}
+}
+
 void
 observe_spool(struct observe *o, int r)
 {
-	size_t k;
-
 	if (o == NULL)
 		return;
-	if (r >= 0) {
+	if (r >= 0)
 		metrics_add(o->spool_ok, 0, 0, 1);
+	else
+		metrics_add(o->spool_fail, observe_errno_index(r), 0, 1);
+}
+
+void
+observe_failure_records(struct observe *o, size_t n, int r)
+{
+	if (o == NULL)
 		return;
-	}
-	switch (-r) {
-	case ENOSPC:
-		k = 0;
-		break;
-	case EDQUOT:
-		k = 1;
-		break;
-	case EIO:
-		k = 2;
-		break;
-	case EACCES:
-	case EPERM:
-		k = 3;
-		break;
-	case EROFS:
-		k = 4;
-		break;
-	default:
-		k = 5;
-	}
-	metrics_add(o->spool_fail, k, 0, 1);
+	if (r >= 0)
+		metrics_add(o->failure_ok, 0, 0, n);
+	else
+		metrics_add(o->failure_fail, observe_errno_index(r), 0, 1);
 }
 
 /* ---- scrape time ---- */

@@ -101,4 +101,8 @@ void observe_verdict(struct observe *o, const struct verdict *v);
 /* observe_spool -- one spool append ended with r (0 or -errno). */
 void observe_spool(struct observe *o, int r);
 
+/* observe_failure_records -- one append of n failure records ended with r
+ * (0 or -errno). */
+void observe_failure_records(struct observe *o, size_t n, int r);
+
 #endif

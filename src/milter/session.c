@@ -1122,9 +1122,11 @@ session_failure(
 	env.body_truncated = s->body_more;
 	r = failure_records(
 	    v, &s->msg, &env, &s->conf->fail, s->arena, &recs, &n, &why);
-	if (r == 0 && n > 0)
+	if (r == 0 && n > 0) {
 		r = failure_append(
 		    cfg->spool_dir, recs, n, time(NULL), NULL, &why);
+		observe_failure_records(s->conf->obs, n, r);
+	}
 	if (r < 0)
 		log_warning("%s: failure record not written: %s", qid,
 		    why != NULL ? why : strerror(-r));

@@ -3,7 +3,8 @@
 -- the end of the message; `authmilter report --failures` turns it into
 -- one report through a capturing sendmail; a second run sends nothing; a
 -- failed sendmail leaves the record for the next run. A message passing
--- DMARC, and one of a domain without ruf, leave none.
+-- DMARC, and one of a domain without ruf, leave none. The metrics
+-- endpoint counts the records appended.
 dofile(os.getenv("MT_HERE") .. "/lib.lua")
 
 local am = os.getenv("MT_AM")
@@ -42,6 +43,8 @@ T.send(c, {again = true, ip = "198.51.100.9",
     headers = {{"From", " x@reject.example"}, {"Subject", " s"}}})
 mt.disconnect(c)
 T.check(count(spool .. "/failure.*.jsonl") == 1, "one failure file")
+T.check(T.metric(T.scrape(), "authmilter_failure_records_total") == 1,
+    "the metrics count one failure record")
 T.check(count(spool .. "/failure.*.jsonl", "cat") == 1, "one failure record")
 local rec = T.read(io.popen("ls " .. spool .. "/failure.*.jsonl"):read("*l"))
 T.check(rec:find('"policy_domain":"ruf.example"', 1, true) ~= nil and
@@ -102,6 +105,10 @@ T.send(c, {ip = "198.51.100.9", from = "<x@ruf.example>",
 mt.disconnect(c)
 T.check(T.log_has("failure%-records=1.*\n.*failure%-records=1"),
     "the second message has its record too")
+T.check(T.metric(T.scrape(), "authmilter_failure_records_total") == 2 and
+    T.metric(T.scrape(),
+    'authmilter_failure_record_failures_total{error="other"}') == 0,
+    "the metrics count two failure records, no failed append")
 T.check(sender("cat >/dev/null; exit 75", 400) == 1,
     "a failed sendmail: exit 1")
 T.check(count(T.dir .. "/mail/report.*") == 1, "nothing was sent")

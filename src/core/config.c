@@ -482,25 +482,6 @@ config_set_headers(
 	return NULL;
 }
 
-static const char *
-config_set_domains(
-    struct config_loader *l, const struct config_option *o, const char *v)
-{
-	struct config_strlist *s = config_field(l, o);
-	size_t i;
-
-	config_strlist_free(s);
-	config_split(v, s);
-	for (i = 0; i < s->n; i++) {
-		if (!config_domain_ok(s->v[i])) {
-			config_whyf(l, "\"%s\": not a domain name", s->v[i]);
-			config_strlist_free(s);
-			return l->why;
-		}
-	}
-	return s->n == 0 ? "empty list" : NULL;
-}
-
 /* MetricsListen: checked here, opened by the daemon (metrics.h). */
 static const char *
 config_set_metrics_listen(
@@ -514,31 +495,49 @@ config_set_metrics_listen(
 	return config_set_string(l, o, v);
 }
 
-/* Domains, each one exactly or, written ".example.net", with every
- * subdomain (TrustedARCSealers). */
+/*
+ * The lists whose every item is checked: config_set_list splits v, asks
+ * why_not of each item (NULL when it is good, else the error, made with
+ * config_whyf) and keeps the list only when all are good and there is
+ * at least one.
+ */
 static const char *
-config_set_domain_patterns(
-    struct config_loader *l, const struct config_option *o, const char *v)
+config_set_list(struct config_loader *l, const struct config_option *o,
+    const char *v, const char *(*why_not)(struct config_loader *, const char *))
 {
 	struct config_strlist *s = config_field(l, o);
+	const char *why;
 	size_t i;
 
 	config_strlist_free(s);
 	config_split(v, s);
-	for (i = 0; i < s->n; i++) {
-		/* digits and dots (an IPv4 address) would pass as a name;
-		 * a d= is never one */
-		if (!config_domain_ok(s->v[i] + (s->v[i][0] == '.')) ||
-		    strspn(s->v[i], "0123456789.") == strlen(s->v[i])) {
-			config_whyf(l,
-			    "\"%s\": not a domain name (or "
-			    ".domain for its subdomains)",
-			    s->v[i]);
+	for (i = 0; i < s->n; i++)
+		if ((why = why_not(l, s->v[i])) != NULL) {
 			config_strlist_free(s);
-			return l->why;
+			return why;
 		}
-	}
 	return s->n == 0 ? "empty list" : NULL;
+}
+
+static const char *
+config_domain_why(struct config_loader *l, const char *v)
+{
+	return config_domain_ok(v)
+	           ? NULL
+	           : config_whyf(l, "\"%s\": not a domain name", v);
+}
+
+/* A domain exactly or, written ".example.net", with every subdomain. */
+static const char *
+config_domain_pattern_why(struct config_loader *l, const char *v)
+{
+	/* digits and dots (an IPv4 address) would pass as a name; a d= is
+	 * never one */
+	if (config_domain_ok(v + (v[0] == '.')) &&
+	    strspn(v, "0123456789.") != strlen(v))
+		return NULL;
+	return config_whyf(
+	    l, "\"%s\": not a domain name (or .domain for its subdomains)", v);
 }
 
 /* config_email_why -- why v is not a bare address, or NULL. */
@@ -550,16 +549,26 @@ config_email_why(struct config_loader *l, const char *v)
 
 	for (p = v; *p != '\0'; p++)
 		if (*p <= ' ' || *p > '~' || *p == '<' || *p == '>')
-			return config_whyf(l,
-			    "\"%s\": want a bare address "
-			    "like dmarc-reports@example.com",
-			    v);
-	if (at == NULL || at == v || !config_domain_ok(at + 1))
-		return config_whyf(l,
-		    "\"%s\": want a bare address like "
-		    "dmarc-reports@example.com",
-		    v);
-	return NULL;
+			break;
+	if (*p == '\0' && at != NULL && at != v && config_domain_ok(at + 1))
+		return NULL;
+	return config_whyf(
+	    l, "\"%s\": want a bare address like dmarc-reports@example.com", v);
+}
+
+static const char *
+config_set_domains(
+    struct config_loader *l, const struct config_option *o, const char *v)
+{
+	return config_set_list(l, o, v, config_domain_why);
+}
+
+/* TrustedARCSealers */
+static const char *
+config_set_domain_patterns(
+    struct config_loader *l, const struct config_option *o, const char *v)
+{
+	return config_set_list(l, o, v, config_domain_pattern_why);
 }
 
 static const char *
@@ -576,18 +585,7 @@ static const char *
 config_set_emails(
     struct config_loader *l, const struct config_option *o, const char *v)
 {
-	struct config_strlist *s = config_field(l, o);
-	const char *why;
-	size_t i;
-
-	config_strlist_free(s);
-	config_split(v, s);
-	for (i = 0; i < s->n; i++)
-		if ((why = config_email_why(l, s->v[i])) != NULL) {
-			config_strlist_free(s);
-			return why;
-		}
-	return s->n == 0 ? "empty list" : NULL;
+	return config_set_list(l, o, v, config_email_why);
 }
 
 /* COUNT/PERIOD (failure_rate.h) into two unsigned: count, seconds. */

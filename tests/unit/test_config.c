@@ -404,6 +404,15 @@ static const struct bad_case bad_cases[] = {
     {"NoReportsTo example.com, exa mple.com",
         ETC ":1: NoReportsTo: "
             "\"exa mple.com\": not a domain name\n"},
+    {"TrustedARCSealers .lists.example.net, 192.0.2.1",
+        ETC ":1: TrustedARCSealers: \"192.0.2.1\": not a domain name "
+            "(or .domain for its subdomains)\n"},
+    {"TrustedARCSealers ..example.net",
+        ETC ":1: TrustedARCSealers: \"..example.net\": not a domain name "
+            "(or .domain for its subdomains)\n"},
+    {"FailureReportsBcc a@example.com, <b@example.com>",
+        ETC ":1: FailureReportsBcc: \"<b@example.com>\": want a "
+            "bare address like dmarc-reports@example.com\n"},
     {"MetricsListen localhost:9101", ETC
         ":1: MetricsListen: "
         "\"localhost:9101\": not a numeric IP address (IPv6 in brackets)\n"},

@@ -130,6 +130,9 @@ enum orgdomain_method orgdomain_get_method(const struct orgdomain *o);
 /* orgdomain_method_name -- "treewalk" or "psl" (RFC 9990
  * discovery_method values). */
 const char *orgdomain_method_name(enum orgdomain_method m);
+/* orgdomain_method_parse -- "treewalk" or "psl" (as written on a command
+ * line) into *ret. @return 0, or -EINVAL for anything else */
+int orgdomain_method_parse(const char *s, enum orgdomain_method *ret);
 
 /* orgdomain_policy -- discover the DMARC policy record and the
  * organizational domain of author domain `domain` (ASCII; a final dot is

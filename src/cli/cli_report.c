@@ -611,11 +611,8 @@ parse_options(struct run *r, int argc, char **argv, const char **period,
 				return bad("not a number:", optarg);
 			break;
 		case OPT_ORGDOMAIN:
-			if (strcmp(optarg, "psl") == 0)
-				r->org_opt.method = ORGDOMAIN_PSL;
-			else if (strcmp(optarg, "treewalk") == 0)
-				r->org_opt.method = ORGDOMAIN_TREEWALK;
-			else
+			if (orgdomain_method_parse(optarg, &r->org_opt.method) <
+			    0)
 				return bad(
 				    "--org-domain: want treewalk or psl:",
 				    optarg);

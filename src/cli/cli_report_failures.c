@@ -706,11 +706,8 @@ parse(struct frun *r, int argc, char **argv, const char **zone, const char **ns,
 				r->now = (time_t)v;
 			break;
 		case OPT_ORGDOMAIN:
-			if (strcmp(optarg, "psl") == 0)
-				r->org_opt.method = ORGDOMAIN_PSL;
-			else if (strcmp(optarg, "treewalk") == 0)
-				r->org_opt.method = ORGDOMAIN_TREEWALK;
-			else
+			if (orgdomain_method_parse(optarg, &r->org_opt.method) <
+			    0)
 				err = bad("--org-domain: want treewalk or psl:",
 				    optarg);
 			break;

@@ -620,9 +620,7 @@ verify_opt_policy(
 		args->nsealers++;
 		return 0;
 	case 'O':
-		if (strcmp(arg, "psl") == 0)
-			args->org.method = ORGDOMAIN_PSL;
-		else if (strcmp(arg, "treewalk") != 0)
+		if (orgdomain_method_parse(arg, &args->org.method) < 0)
 			return -EINVAL;
 		args->org_given = true;
 		return 0;

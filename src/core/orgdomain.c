@@ -89,6 +89,18 @@ orgdomain_method_name(enum orgdomain_method m)
 	return m == ORGDOMAIN_PSL ? "psl" : "treewalk";
 }
 
+int
+orgdomain_method_parse(const char *s, enum orgdomain_method *ret)
+{
+	if (strcmp(s, "psl") == 0)
+		*ret = ORGDOMAIN_PSL;
+	else if (strcmp(s, "treewalk") == 0)
+		*ret = ORGDOMAIN_TREEWALK;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 char *
 orgdomain_name_norm(struct arena *a, const char *domain, int *ret_err)
 {

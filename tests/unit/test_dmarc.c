@@ -1638,6 +1638,27 @@ test_name_norm(void)
 	}
 }
 
+/* the discovery method as a command line writes it; anything else,
+ * also another case or a prefix, is refused and leaves *ret alone */
+static void
+test_method_parse(void)
+{
+	static const char *const bad[] = {
+	    "", "PSL", "tree", "treewalk ", "psl\n", "walk", "pslx"};
+	enum orgdomain_method m = ORGDOMAIN_PSL;
+	size_t i;
+
+	CHECK(orgdomain_method_parse("treewalk", &m) == 0);
+	CHECK(m == ORGDOMAIN_TREEWALK);
+	CHECK(orgdomain_method_parse("psl", &m) == 0);
+	CHECK(m == ORGDOMAIN_PSL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(orgdomain_method_parse(bad[i], &m) == -EINVAL);
+		CHECK(m == ORGDOMAIN_PSL);
+	}
+	CHECK_STR_EQ(orgdomain_method_name(ORGDOMAIN_PSL), "psl");
+}
+
 int
 main(void)
 {
@@ -1653,6 +1674,7 @@ main(void)
 	test_purity();
 	test_forwarders_and_names();
 	test_name_norm();
+	test_method_parse();
 	dns_resolver_free(zlog.inner);
 	arena_free(ar);
 	return check_summary("dmarc");

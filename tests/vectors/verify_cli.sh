@@ -65,6 +65,14 @@ for o in "--dns-time-budget 0" "--dns-time-budget 3601" "--ip 300.1.1.1" \
 	[ $st -eq 2 ] && grep -q -- "$1 \"$2\": invalid value" "$work/err"
 	check $? "verify $o refused (exit $st)" "$(cat "$work/err")"
 done
+# the report commands read --org-domain the same way
+for cmd in "report" "report --failures"; do
+	"$am" $cmd --org-domain dns --spool "$work" >"$work/out" 2>"$work/err"
+	st=$?
+	[ $st -ne 0 ] &&
+		grep -q -- '--org-domain: want treewalk or psl: "dns"' "$work/err"
+	check $? "$cmd --org-domain dns refused (exit $st)" "$(cat "$work/err")"
+done
 usage_error() {	# usage_error ARGS...: verify ARGS is a usage error
 	"$am" verify "$@" >"$work/out" 2>"$work/err"
 	st=$?

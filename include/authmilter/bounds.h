@@ -185,6 +185,13 @@
  * 1-2 KB for a typical message); 4 KB takes them in one or two reads.
  * Held only while bytes are waiting, so a quiet connection holds none. */
 #define BOUND_MILTER_READAHEAD 4096
+/* Header edits of one end of message held to go out with its reply in
+ * one write (conns_gather): an Authentication-Results field, DKIM
+ * signatures, an ARC set and deletions of forged fields come to a few
+ * KB; past this much they are written at once. And the parts of one
+ * write of libmilter's taken along (it writes two: length and data). */
+#define BOUND_MILTER_GATHER 65536
+#define BOUND_MILTER_GATHER_IOV 8
 
 /* DMARC failure reports (RFC 9991; failure.h). The header section copied
  * into a failure record: RFC 9991 section 2 wants "as much of the message

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,10 +25,12 @@ int __real_accept(int fd, struct sockaddr *addr, socklen_t *len);
 int __real_close(int fd);
 ssize_t __real_read(int fd, void *buf, size_t n);
 int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
+ssize_t __real_writev(int fd, const struct iovec *iov, int n);
 int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len);
 int __wrap_close(int fd);
 ssize_t __wrap_read(int fd, void *buf, size_t n);
 int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
+ssize_t __wrap_writev(int fd, const struct iovec *iov, int n);
 
 /* State of one descriptor. */
 #define CONNS_USED 0x01u    /* an accepted milter connection */
@@ -47,6 +50,7 @@ struct conns_slot {
 	char *ahead;
 	unsigned ahead_off;
 	atomic_uint ahead_len; /* bytes waiting at ahead + ahead_off */
+	atomic_uint gen;       /* connections this descriptor has carried */
 };
 
 /* What happened, counted here and logged by the reaper at most every
@@ -87,6 +91,12 @@ static _Thread_local int conns_last_fd = -1;
 /* Each thread's read goes here first; only what libmilter did not ask
  * for yet is copied to the connection's slot. */
 static _Thread_local char conns_scratch[BOUND_MILTER_READAHEAD];
+/* conns_gather(): the descriptor whose writes this thread holds, and
+ * the bytes held (malloc'ed, at most BOUND_MILTER_GATHER). */
+static _Thread_local int conns_gather_fd = -1;
+static _Thread_local unsigned conns_gather_gen;
+static _Thread_local char *conns_gathered;
+static _Thread_local size_t conns_gathered_len;
 
 static pthread_t conns_thread;
 static int conns_stop_pipe[2] = {-1, -1};
@@ -407,6 +417,7 @@ __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len)
 		return -1;
 	}
 	atomic_store(&conns_slot[c].since, now);
+	atomic_fetch_add(&conns_slot[c].gen, 1);
 	atomic_store(&conns_slot[c].state, CONNS_USED);
 	conns_used++;
 	if (c >= conns_top)
@@ -415,12 +426,93 @@ __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len)
 	return c;
 }
 
+static void
+conns_gather_drop(void)
+{
+	free(conns_gathered);
+	conns_gathered = NULL;
+	conns_gathered_len = 0;
+	conns_gather_fd = -1;
+}
+
+void
+conns_gather(int fd)
+{
+	struct conns_slot *s = conns_of(fd);
+
+	conns_gather_drop();
+	if (s == NULL)
+		return;
+	conns_gather_fd = fd;
+	conns_gather_gen = atomic_load(&s->gen);
+}
+
+/* Keep the n bytes of iov for the next write. @return false when they do
+ * not fit (BOUND_MILTER_GATHER) or there is no memory: written now. */
+static bool
+conns_gather_keep(const struct iovec *iov, int n)
+{
+	size_t len = 0, at;
+	char *p;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	if (conns_gathered_len + len > BOUND_MILTER_GATHER)
+		return false;
+	p = realloc(conns_gathered, conns_gathered_len + len);
+	if (p == NULL)
+		return false;
+	conns_gathered = p;
+	at = conns_gathered_len;
+	for (i = 0; i < n; i++) {
+		memcpy(p + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	conns_gathered_len = at;
+	return true;
+}
+
+/* Write the bytes held, then iov (n parts), with as few writev() calls
+ * as the socket takes. @return the bytes of iov written, or -1 with
+ * errno (the held ones are then lost with the connection). */
+static ssize_t
+conns_gather_flush(int fd, const struct iovec *iov, int n)
+{
+	struct iovec v[1 + BOUND_MILTER_GATHER_IOV];
+	size_t held = conns_gathered_len, done = 0;
+	ssize_t r;
+	int i;
+
+	if (n > BOUND_MILTER_GATHER_IOV)
+		n = BOUND_MILTER_GATHER_IOV; /* the caller writes the rest */
+	while (done < held) {
+		v[0].iov_base = conns_gathered + done;
+		v[0].iov_len = held - done;
+		for (i = 0; i < n; i++)
+			v[1 + i] = iov[i];
+		r = __real_writev(fd, v, 1 + n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			conns_gather_drop();
+			return -1;
+		}
+		done += (size_t)r;
+	}
+	conns_gather_drop();
+	/* past the held bytes: what of the caller's went too */
+	return (ssize_t)(done - held);
+}
+
 int
 __wrap_close(int fd)
 {
 	unsigned st;
 	int r, e;
 
+	if (fd == conns_gather_fd)
+		conns_gather_drop();
 	if (conns_of(fd) == NULL)
 		return __real_close(fd);
 	/* under the lock: the reaper never shuts down a descriptor that is
@@ -563,4 +655,32 @@ __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
 		fds[i].revents |= fds[i].events & (POLLIN | POLLRDNORM);
 	}
 	return r;
+}
+
+ssize_t
+__wrap_writev(int fd, const struct iovec *iov, int n)
+{
+	struct conns_slot *s;
+
+	if (fd != conns_gather_fd)
+		return __real_writev(fd, iov, n);
+	s = conns_of(fd);
+	if (s == NULL || atomic_load(&s->gen) != conns_gather_gen) {
+		/* not the connection they were held for (cannot happen
+		 * while libmilter replies after every end of message) */
+		conns_gather_drop();
+		return __real_writev(fd, iov, n);
+	}
+	/* within the callback: held; after it (libmilter's reply): sent
+	 * with everything held */
+	if ((atomic_load(&s->state) & CONNS_BUSY) &&
+	    conns_gather_keep(iov, n)) {
+		ssize_t len = 0;
+		int i;
+
+		for (i = 0; i < n; i++)
+			len += (ssize_t)iov[i].iov_len;
+		return len;
+	}
+	return conns_gather_flush(fd, iov, n);
 }

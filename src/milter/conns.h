@@ -4,7 +4,7 @@
  * MTA does at once (MilterTimeout), and what happens when descriptors run
  * out. libmilter has no hook for any of this: it accepts, reads and
  * closes on its own. authmilter links it statically and the linker
- * redirects five of its calls here (-Wl,--wrap=..., src/milter/
+ * redirects six of its calls here (-Wl,--wrap=..., src/milter/
  * meson.build; --wrap changes only the calls of the objects linked into
  * the executable, not those of the shared libraries):
  *
@@ -48,6 +48,8 @@
  *             back), and a wait that ends in a timer costs more than
  *             the hand-over: through Postfix it took half the CPU of a
  *             verified message (tests/bench/README.md).
+ *   writev()  what conns_gather() holds goes out with the next write
+ *             on the connection (below).
  *   sigwait() libmilter's signal thread: see daemon.h.
  *
  * A thread of its own (conns_start) closes, with shutdown() (libmilter
@@ -115,5 +117,13 @@ int conns_fd(void);
  * descriptors are ignored. */
 void conns_busy(int fd);
 void conns_idle(int fd, bool session);
+
+/* conns_gather -- in a callback on connection fd: what libmilter writes
+ * on fd until the callback returns (header edits: smfi_insheader,
+ * smfi_chgheader, ...) is held, and goes out with the reply libmilter
+ * writes after it, in one writev(). The MTA reads the edits and the
+ * reply at once instead of waking for each (writev() above). Unknown
+ * descriptors are ignored. */
+void conns_gather(int fd);
 
 #endif

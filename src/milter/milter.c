@@ -278,6 +278,8 @@ milter_eom(SMFICTX *ctx)
 	if (c->in_message)
 		daemon_messages(milter_daemon, -1);
 	c->in_message = false;
+	/* the edits go out with the reply, in one write */
+	conns_gather(fd);
 	milter_apply(ctx, c, &o);
 	if (o.reply == SESSION_CONTINUE)
 		return milter_leave(fd, true, SMFIS_CONTINUE);

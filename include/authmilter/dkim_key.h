@@ -8,8 +8,17 @@
  * shorter key: an interrupted read() is retried, any other error (EIO...)
  * ends the load. Reasons name the file ("PATH: ...").
  *
+ * Reloads: a configuration read again reads every key file again (the
+ * checks above apply each time), but parsing a key (an RSA decode costs
+ * about a millisecond) is needed only for a file whose bytes changed. A
+ * pool holds the keys a previous load made; a load through the pool
+ * hashes the file's bytes and, when a key of the pool was parsed from
+ * the same bytes (dkim_privkey_source), takes that key over instead of
+ * parsing them. A changed or new file is parsed afresh.
+ *
  * Memory: the file's bytes are cleansed and freed once parsed; the key is
- * the caller's (dkim_privkey_unref). Thread-safe (no shared state).
+ * the caller's (dkim_privkey_unref). Thread-safe (no shared state); a
+ * pool is one loader's.
  */
 #ifndef AUTHMILTER_DKIM_KEY_H
 #define AUTHMILTER_DKIM_KEY_H
@@ -29,6 +38,27 @@
  * NULL). */
 int dkim_key_load_private(const char *path, bool allow_unsafe,
     struct dkim_privkey **ret, struct buf *why);
+
+/* The keys a load may take over: borrowed (whoever fills the pool holds
+ * them while loads use it), sorted by dkim_key_pool_sort; and what the
+ * loads through it did. */
+struct dkim_key_pool {
+	struct dkim_privkey **v; /* the caller's array */
+	size_t n;
+	size_t kept;   /* loads that took a key over */
+	size_t parsed; /* loads that parsed their file */
+};
+
+/* dkim_key_pool_sort -- order pool->v by source digest, for look-ups. */
+void dkim_key_pool_sort(struct dkim_key_pool *pool);
+
+/* dkim_key_load_pooled -- as dkim_key_load_private; when the file's
+ * bytes are those a key in pool (may be NULL: none) was parsed from, *ret
+ * is that key with one more reference and pool->kept counts it, else the
+ * parsed key and pool->parsed counts it. Same checks, reasons and
+ * errors. */
+int dkim_key_load_pooled(const char *path, bool allow_unsafe,
+    struct dkim_key_pool *pool, struct dkim_privkey **ret, struct buf *why);
 
 /* dkim_key_read -- read the open descriptor fd to its end into a buffer
  * (the key file reader; given a descriptor so that tests can hand it

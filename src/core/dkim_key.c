@@ -114,10 +114,50 @@ dkim_key_read_file(const char *path, bool allow_unsafe, char **ret_data,
 	return r;
 }
 
-int
-dkim_key_load_private(const char *path, bool allow_unsafe,
-    struct dkim_privkey **ret, struct buf *why)
+static int
+pool_cmp(const void *a, const void *b)
 {
+	const struct dkim_privkey *const *ka = a, *const *kb = b;
+
+	return memcmp(dkim_privkey_source(*ka), dkim_privkey_source(*kb),
+	    DKIM_PRIVKEY_SOURCE_LEN);
+}
+
+void
+dkim_key_pool_sort(struct dkim_key_pool *pool)
+{
+	if (pool->n > 1)
+		qsort(pool->v, pool->n, sizeof(*pool->v), pool_cmp);
+}
+
+/* The key of pool parsed from the bytes whose digest is source, or
+ * NULL. */
+static struct dkim_privkey *
+pool_find(const struct dkim_key_pool *pool, const uint8_t *source)
+{
+	size_t lo = 0, hi = pool->n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = memcmp(source, dkim_privkey_source(pool->v[mid]),
+		    DKIM_PRIVKEY_SOURCE_LEN);
+		if (c == 0)
+			return pool->v[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+int
+dkim_key_load_pooled(const char *path, bool allow_unsafe,
+    struct dkim_key_pool *pool, struct dkim_privkey **ret, struct buf *why)
+{
+	uint8_t source[DKIM_PRIVKEY_SOURCE_LEN];
+	struct dkim_privkey *old = NULL;
 	struct buf inner;
 	char *data = NULL;
 	size_t len = 0;
@@ -126,12 +166,31 @@ dkim_key_load_private(const char *path, bool allow_unsafe,
 	r = dkim_key_read_file(path, allow_unsafe, &data, &len, why);
 	if (r != 0)
 		return r;
-	buf_init(&inner, 512);
-	r = dkim_privkey_parse(data, len, ret, &inner);
+	/* (a digest that cannot be made only means parsing) */
+	if (pool != NULL && pool->n > 0 &&
+	    dkim_privkey_digest(data, len, source) == 0)
+		old = pool_find(pool, source);
+	if (old != NULL) {
+		/* the bytes the key was parsed from: the same key */
+		*ret = dkim_privkey_ref(old);
+		pool->kept++;
+	} else {
+		buf_init(&inner, 512);
+		r = dkim_privkey_parse(data, len, ret, &inner);
+		if (r != 0 && why != NULL)
+			buf_addf(why, "%s: %s", path, buf_cstr(&inner));
+		buf_free(&inner);
+		if (r == 0 && pool != NULL)
+			pool->parsed++;
+	}
 	OPENSSL_cleanse(data, len);
 	free(data);
-	if (r != 0 && why != NULL)
-		buf_addf(why, "%s: %s", path, buf_cstr(&inner));
-	buf_free(&inner);
 	return r;
+}
+
+int
+dkim_key_load_private(const char *path, bool allow_unsafe,
+    struct dkim_privkey **ret, struct buf *why)
+{
+	return dkim_key_load_pooled(path, allow_unsafe, NULL, ret, why);
 }

@@ -3,8 +3,9 @@
  * Rotate* options and their cross-checks ("file:line: Option: reason"),
  * the TSIG key file's permissions and syntax, the state file's current
  * keys taking the place of the tables' keys for their domain (and only
- * theirs), the daemon's acknowledgement. Keys are made fresh in a
- * temporary directory.
+ * theirs), the daemon's acknowledgement, reloads taking over the keys
+ * whose files did not change. Keys are made fresh in a temporary
+ * directory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +53,28 @@ make_key(const char *name, enum dkim_key_type type)
 	buf_free(&pem);
 }
 
+/* The state: example.com and example.net switched, example.com to the
+ * RSA key rsa (a selector and its file rsa.private) and e1. */
+static void
+put_state(const char *rsa)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+	    "authmilter-rotate 1\ngeneration 5\n"
+	    "domain example.com phase=switched since=10 switched=10 "
+	    "confirmed=0 gen=5 wait=0\n"
+	    "key example.com current rsa %s rotate created=1 %s/%s.private\n"
+	    "key example.com current ed25519 e1 rotate created=1 "
+	    "%s/e1.private\n"
+	    "key example.com old rsa op operator created=0 -\n"
+	    "domain example.net phase=idle since=10 switched=10 "
+	    "confirmed=10 gen=3 wait=0\n"
+	    "key example.net current rsa r1 rotate created=1 %s/r1.private\n",
+	    rsa, dir, rsa, dir, dir);
+	put("state/state", text, 0640);
+}
+
 /* The fixture: the operator's tables (example.com and example.org), a
  * TSIG key, a state in which example.com and example.net switched to
  * rotation's keys. */
@@ -80,19 +103,7 @@ setup(void)
 	    0600);
 	CHECK_INT_EQ(mkdir(strcat(strcpy(text, dir), "/state"), 0700), 0);
 	CHECK_INT_EQ(mkdir(strcat(strcpy(text, dir), "/keys"), 0700), 0);
-	snprintf(text, sizeof(text),
-	    "authmilter-rotate 1\ngeneration 5\n"
-	    "domain example.com phase=switched since=10 switched=10 "
-	    "confirmed=0 gen=5 wait=0\n"
-	    "key example.com current rsa r1 rotate created=1 %s/r1.private\n"
-	    "key example.com current ed25519 e1 rotate created=1 "
-	    "%s/e1.private\n"
-	    "key example.com old rsa op operator created=0 -\n"
-	    "domain example.net phase=idle since=10 switched=10 "
-	    "confirmed=10 gen=3 wait=0\n"
-	    "key example.net current rsa r1 rotate created=1 %s/r1.private\n",
-	    dir, dir, dir);
-	put("state/state", text, 0640);
+	put_state("r1");
 }
 
 /* The configuration: the base lines (but those extra sets itself), then
@@ -422,6 +433,76 @@ test_parsers(void)
 	CHECK(config_rotate_types(&none, t, &n, why, sizeof(why)) != NULL);
 }
 
+/* Reloads take over the keys of the state whose files did not change,
+ * and load the key a new switch brings. */
+static void
+test_reload(void)
+{
+	char conf[512], text[4096];
+	struct config *c1 = NULL, *c2 = NULL, *c3 = NULL;
+	struct buf err;
+	size_t i, j;
+
+	buf_init(&err, 65536);
+	snprintf(text, sizeof(text),
+	    "KeyTable file:%s/KeyTable\nSigningTable refile:%s/SigningTable\n"
+	    "MultipleSignatures yes\nPidFile %s/pid\n"
+	    "RotateStateDir %s/state\nRotateKeyDir %s/keys\n"
+	    "RotateDomains example.com, example.net\n"
+	    "RotateKeys rsa-2048, ed25519\n",
+	    dir, dir, dir, dir, dir);
+	put("authmilter.conf", text, 0644);
+	snprintf(conf, sizeof(conf), "%s/authmilter.conf", dir);
+	CHECK_INT_EQ(config_reload(conf, NULL, &c1, &err), 0);
+	CHECK_STR_EQ(buf_cstr(&err), "");
+	if (c1 == NULL)
+		goto out;
+	/* three table keys, three of the state's, each file parsed */
+	CHECK_INT_EQ(c1->n_keys, 6);
+	CHECK_INT_EQ(c1->keys_loaded, 6);
+	CHECK_INT_EQ(config_reload(conf, c1, &c2, &err), 0);
+	if (c2 == NULL)
+		goto out;
+	CHECK_INT_EQ(c2->keys_loaded, 0);
+	CHECK_INT_EQ(c2->keys_kept, 6);
+	/* each one of c1's keys; a file two keys share (r1.private,
+	 * op.private) is one key now */
+	for (i = 0; i < 6 && i < c2->n_keys; i++) {
+		for (j = 0; j < c1->n_keys; j++)
+			if (c2->keys[i].key == c1->keys[j].key)
+				break;
+		CHECK(j < c1->n_keys);
+	}
+	if (c2->n_keys == 6) {
+		CHECK(c2->keys[0].key == c2->keys[1].key);
+		CHECK(c2->keys[3].key == c2->keys[5].key);
+		CHECK(c2->keys[4].key == c1->keys[4].key);
+	}
+	/* example.com switches to a new RSA key: that one is parsed */
+	make_key("r2.private", DKIM_KEY_RSA);
+	put_state("r2");
+	CHECK_INT_EQ(config_reload(conf, c2, &c3, &err), 0);
+	CHECK_STR_EQ(buf_cstr(&err), "");
+	if (c3 == NULL)
+		goto out;
+	CHECK_INT_EQ(c3->keys_loaded, 1);
+	CHECK_INT_EQ(c3->keys_kept, 5);
+	signers(c3, "example.com", "example.com:r2 example.com:e1");
+	signers(c2, "example.com", "example.com:r1 example.com:e1");
+	CHECK_INT_EQ(c3->n_keys, 6);
+	if (c3->n_keys == 6) {
+		CHECK_STR_EQ(c3->keys[3].selector, "r2");
+		CHECK(c3->keys[3].key != c2->keys[3].key);
+		CHECK(c3->keys[4].key == c2->keys[4].key);
+		CHECK(c3->keys[5].key == c2->keys[5].key);
+	}
+out:
+	config_unref(c3);
+	config_unref(c2);
+	config_unref(c1);
+	buf_free(&err);
+}
+
 static void
 cleanup(void)
 {
@@ -441,6 +522,7 @@ main(void)
 	test_errors();
 	test_files();
 	test_parsers();
+	test_reload();
 	cleanup();
 	return check_summary("config_rotate");
 }

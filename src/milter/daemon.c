@@ -196,10 +196,10 @@ daemon_load_observe(void *arg)
  * snapshot stays. A step cut short that way leaks what it had allocated
  * (it is left mid-way), and the references it took on keys of the old
  * snapshot (those keys then outlive it); the steps hold no lock or
- * descriptor across an
- * x* call (table_slurp reads files with checked allocations). The
- * metrics come to life with the first configuration that asks for them
- * (MetricsListen), before the resolver that counts into them.
+ * descriptor across an x* call (table_slurp reads files with checked
+ * allocations). The metrics come to life with the first configuration
+ * that asks for them (MetricsListen), before the resolver that counts
+ * into them.
  */
 static int
 daemon_load(struct daemon *d, const char *path, struct session_conf *old,

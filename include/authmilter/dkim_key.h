@@ -67,8 +67,8 @@ int dkim_key_load_pooled(const char *path, bool allow_unsafe,
  * @return 0, *ret_data (heap, NUL-terminated; the caller cleanses and
  * frees it) and *ret_len; -EFBIG past max bytes ("NAME: larger than MAX
  * bytes, not a key"); -errno of read(), -EIO for instance ("NAME: read
- * failed: Input/output error"); -ENOMEM. Reasons go to why (may be
- * NULL). fd is not closed. */
+ * failed: Input/output error"); -ENOMEM ("NAME: out of memory"). Reasons
+ * go to why (may be NULL). fd is not closed. */
 int dkim_key_read(int fd, const char *name, size_t max, char **ret_data,
     size_t *ret_len, struct buf *why);
 

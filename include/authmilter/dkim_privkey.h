@@ -42,8 +42,8 @@ struct dkim_privkey;
  * @return 0 and *ret (refcount 1); -EINVAL with a reason appended to why
  * (may be NULL: "not a PEM private key or Ed25519 seed (or encrypted)",
  * "unsupported key type (not RSA or Ed25519)", "RSA key of N bits
- * (allowed: ...)"); -ENOMEM. The key keeps the SHA-256 of the len bytes
- * (dkim_privkey_source). */
+ * (allowed: ...)"); -ENOMEM ("out of memory"). The key keeps the SHA-256
+ * of the len bytes (dkim_privkey_source). */
 int dkim_privkey_parse(
     const char *data, size_t len, struct dkim_privkey **ret, struct buf *why);
 /* dkim_privkey_ref -- one more reference. @return k */

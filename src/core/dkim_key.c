@@ -26,8 +26,11 @@ dkim_key_read(int fd, const char *name, size_t max, char **ret_data,
 
 	/* room for one byte more than max, to see that there is more; one
 	 * buffer, never moved, so no copy of the key is left behind */
-	if ((data = malloc(max + 1)) == NULL)
+	if ((data = malloc(max + 1)) == NULL) {
+		if (why != NULL)
+			buf_addf(why, "%s: out of memory", name);
 		return -ENOMEM;
+	}
 	while (r == 0) {
 		if (got > max) {
 			r = -EFBIG;

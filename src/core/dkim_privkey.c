@@ -176,13 +176,16 @@ dkim_privkey_parse(
 	k = calloc(1, sizeof(*k));
 	if (k == NULL) {
 		EVP_PKEY_free(pk);
+		if (why != NULL)
+			buf_adds(why, "out of memory");
 		return -ENOMEM;
 	}
 	atomic_init(&k->refs, 1);
 	k->pkey = pk;
 	r = privkey_check(pk, k, why);
-	if (r == 0)
-		r = dkim_privkey_digest(data, len, k->source);
+	if (r == 0 && (r = dkim_privkey_digest(data, len, k->source)) != 0 &&
+	    why != NULL)
+		buf_adds(why, "out of memory");
 	if (r != 0) {
 		dkim_privkey_unref(k);
 		return r;

@@ -6,7 +6,9 @@
 -- failing. The configuration on disk signs with demo-ed instead of
 -- demo-rsa, and has another DNSTimeout, so that each reload builds a new
 -- resolver too: every failed reload must leave demo-rsa signing, and the
--- reload that finally succeeds switches to demo-ed.
+-- reload that finally succeeds switches to demo-ed. The ARC key
+-- (reload_oom.conf) stays: reloads take it over from the snapshot in use,
+-- the failed ones as well as the last.
 dofile(os.getenv("MT_HERE") .. "/lib.lua")
 
 local function selector()
@@ -35,7 +37,8 @@ local function outcomes(n)
 end
 
 T.check(selector() == "demo-rsa", "signs with demo-rsa")
-T.set_conf(T.read(T.conf):gsub("demo%-rsa", "demo-ed")
+T.set_conf(T.read(T.conf):gsub("\nSelector demo%-rsa", "\nSelector demo-ed")
+    :gsub("\nKeyFile ([^\n]*)demo%-rsa", "\nKeyFile %1demo-ed")
     :gsub("DNSTimeout 2", "DNSTimeout 3"))
 
 local log, n = "", 0
@@ -66,7 +69,11 @@ T.check(failed > 20, "many reloads failed")
 T.check(oom > 20, "most for want of memory, said so")
 T.check(not log:find("out of memory allocating"),
     "never the exit of the startup allocators")
+T.check(not log:find("error: [^\n]*: \n"),
+    "no error line without its reason (key files say out of memory)")
 T.check(log:find("notice: reloaded [^\n]*resolver rebuilt"),
     "the reload with nothing failing took effect")
+T.check(log:find("notice: reloaded [^\n]*private keys: 1 kept, 1 loaded"),
+    "it kept the ARC key and loaded the new signing key")
 T.check(selector() == "demo-ed", "the new configuration signs")
 T.done()

@@ -111,14 +111,32 @@ load(const char *conf, const struct config *prev)
 	return cfg;
 }
 
+/* ROUNDS loads of conf, each after *cur when keep (else from nothing),
+ * each replacing *cur; with swap, k0.private holds swap[0] and swap[1] in
+ * turn (written before the clock starts). Prints one row. */
 static void
-row(const char *what, double wall, double cpu, size_t rounds, size_t n,
-    const struct config *last)
+measure(const char *what, const char *conf, struct config **cur, size_t rounds,
+    size_t n, bool keep, const struct buf *const *swap)
 {
+	struct config *next;
+	double w = 0, c = 0, w0, c0;
+	size_t r;
+
+	for (r = 0; r < rounds; r++) {
+		if (swap != NULL)
+			put("k0.private", swap[r % 2]->data, swap[r % 2]->len);
+		w0 = now(CLOCK_MONOTONIC);
+		c0 = now(CLOCK_PROCESS_CPUTIME_ID);
+		next = load(conf, keep ? *cur : NULL);
+		config_unref(*cur);
+		w += now(CLOCK_MONOTONIC) - w0;
+		c += now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+		*cur = next;
+	}
 	printf("%-44s %9.2f %9.2f %9.4f   %zu kept, %zu loaded\n", what,
-	    wall / (double)rounds, cpu / (double)rounds,
-	    cpu / (double)rounds / (double)n, last->keys_kept,
-	    last->keys_loaded);
+	    w / (double)rounds, c / (double)rounds,
+	    c / (double)rounds / (double)n, (*cur)->keys_kept,
+	    (*cur)->keys_loaded);
 }
 
 int
@@ -127,11 +145,12 @@ main(int argc, char **argv)
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 200;
 	size_t rounds = argc > 2 ? strtoul(argv[2], NULL, 10) : 20;
 	unsigned bits = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 2048;
-	struct config *cur, *next;
 	struct buf spare, orig;
-	double w, c, t0;
-	char conf[128], cmd[160];
-	size_t r;
+	const struct buf *swap[2] = {&spare, &orig};
+	struct config *cur;
+	char conf[128], cmd[160], b[16384];
+	double t0;
+	FILE *f;
 
 	if (n == 0 || rounds == 0 || mkdtemp(dir) == NULL) {
 		fprintf(stderr, "usage: bench_reload [N [ROUNDS [BITS]]]\n");
@@ -149,53 +168,18 @@ main(int argc, char **argv)
 	    "%-44s %9s %9s %9s\n", "load", "wall-ms", "cpu-ms", "cpu-ms/key");
 
 	cur = load(conf, NULL); /* warm-up: page cache, OpenSSL's tables */
-	w = now(CLOCK_MONOTONIC);
-	c = now(CLOCK_PROCESS_CPUTIME_ID);
-	for (r = 0; r < rounds; r++) {
-		next = load(conf, NULL);
-		config_unref(cur);
-		cur = next;
-	}
-	row("no previous snapshot (every key parsed)", now(CLOCK_MONOTONIC) - w,
-	    now(CLOCK_PROCESS_CPUTIME_ID) - c, rounds, n, cur);
-
-	w = now(CLOCK_MONOTONIC);
-	c = now(CLOCK_PROCESS_CPUTIME_ID);
-	for (r = 0; r < rounds; r++) {
-		next = load(conf, cur);
-		config_unref(cur);
-		cur = next;
-	}
-	row("reload, no key file changed", now(CLOCK_MONOTONIC) - w,
-	    now(CLOCK_PROCESS_CPUTIME_ID) - c, rounds, n, cur);
-
+	measure("no previous snapshot (every key parsed)", conf, &cur, rounds,
+	    n, false, NULL);
+	measure(
+	    "reload, no key file changed", conf, &cur, rounds, n, true, NULL);
 	/* k0.private alternates between two keys: one parsed a reload */
 	snprintf(cmd, sizeof(cmd), "%s/k0.private", dir);
-	{
-		FILE *f = fopen(cmd, "rb");
-		char b[16384];
-		size_t got = f != NULL ? fread(b, 1, sizeof(b), f) : 0;
-
-		if (f != NULL)
-			fclose(f);
-		buf_add(&orig, b, got);
+	if ((f = fopen(cmd, "rb")) != NULL) {
+		buf_add(&orig, b, fread(b, 1, sizeof(b), f));
+		fclose(f);
 	}
-	w = 0;
-	c = 0;
-	for (r = 0; r < rounds; r++) {
-		const struct buf *k = r % 2 == 0 ? &spare : &orig;
-		double w0, c0;
-
-		put("k0.private", k->data, k->len);
-		w0 = now(CLOCK_MONOTONIC);
-		c0 = now(CLOCK_PROCESS_CPUTIME_ID);
-		next = load(conf, cur);
-		config_unref(cur);
-		w += now(CLOCK_MONOTONIC) - w0;
-		c += now(CLOCK_PROCESS_CPUTIME_ID) - c0;
-		cur = next;
-	}
-	row("reload, one key file changed", w, c, rounds, n, cur);
+	measure(
+	    "reload, one key file changed", conf, &cur, rounds, n, true, swap);
 	config_unref(cur);
 
 	buf_free(&spare);

@@ -107,9 +107,9 @@ setup(void)
 }
 
 /* The configuration: the base lines (but those extra sets itself), then
- * extra. */
-static int
-load(const char *extra, struct config **ret, struct buf *err)
+ * extra, into text. */
+static void
+conf_text(const char *extra, struct buf *text)
 {
 	const char *base[6][2] = {
 	    {"KeyTable", "file:%s/KeyTable"},
@@ -119,20 +119,28 @@ load(const char *extra, struct config **ret, struct buf *err)
 	    {"RotateStateDir", "%s/state"},
 	    {"RotateKeyDir", "%s/keys"},
 	};
-	char name[512];
-	struct buf text;
 	size_t i;
-	int r;
 
-	buf_init(&text, 65536);
 	for (i = 0; i < 6; i++) {
 		if (strstr(extra, base[i][0]) != NULL)
 			continue;
-		buf_addf(&text, "%s ", base[i][0]);
-		buf_addf(&text, base[i][1], dir);
-		buf_addc(&text, '\n');
+		buf_addf(text, "%s ", base[i][0]);
+		buf_addf(text, base[i][1], dir);
+		buf_addc(text, '\n');
 	}
-	buf_adds(&text, extra);
+	buf_adds(text, extra);
+}
+
+/* The configuration conf_text makes, loaded. */
+static int
+load(const char *extra, struct config **ret, struct buf *err)
+{
+	char name[512];
+	struct buf text;
+	int r;
+
+	buf_init(&text, 65536);
+	conf_text(extra, &text);
 	snprintf(name, sizeof(name), "%s/authmilter.conf", dir);
 	*ret = NULL;
 	r = config_load_mem(name, text.data, text.len, ret, err);
@@ -433,35 +441,44 @@ test_parsers(void)
 	CHECK(config_rotate_types(&none, t, &n, why, sizeof(why)) != NULL);
 }
 
+/* The configuration at conf loaded after prev (may be NULL), without a
+ * problem; NULL when it fails. */
+static struct config *
+reload(const char *conf, const struct config *prev)
+{
+	struct config *cfg = NULL;
+	struct buf err;
+
+	buf_init(&err, 65536);
+	CHECK_INT_EQ(config_reload(conf, prev, &cfg, &err), 0);
+	CHECK_STR_EQ(buf_cstr(&err), "");
+	buf_free(&err);
+	return cfg;
+}
+
 /* Reloads take over the keys of the state whose files did not change,
  * and load the key a new switch brings. */
 static void
 test_reload(void)
 {
-	char conf[512], text[4096];
 	struct config *c1 = NULL, *c2 = NULL, *c3 = NULL;
-	struct buf err;
+	struct buf text;
+	char conf[512];
 	size_t i, j;
 
-	buf_init(&err, 65536);
-	snprintf(text, sizeof(text),
-	    "KeyTable file:%s/KeyTable\nSigningTable refile:%s/SigningTable\n"
-	    "MultipleSignatures yes\nPidFile %s/pid\n"
-	    "RotateStateDir %s/state\nRotateKeyDir %s/keys\n"
-	    "RotateDomains example.com, example.net\n"
-	    "RotateKeys rsa-2048, ed25519\n",
-	    dir, dir, dir, dir, dir);
-	put("authmilter.conf", text, 0644);
+	buf_init(&text, 65536);
+	conf_text("RotateDomains example.com, example.net\n"
+	          "RotateKeys rsa-2048, ed25519\n",
+	    &text);
+	put("authmilter.conf", buf_cstr(&text), 0644);
+	buf_free(&text);
 	snprintf(conf, sizeof(conf), "%s/authmilter.conf", dir);
-	CHECK_INT_EQ(config_reload(conf, NULL, &c1, &err), 0);
-	CHECK_STR_EQ(buf_cstr(&err), "");
-	if (c1 == NULL)
+	if ((c1 = reload(conf, NULL)) == NULL)
 		goto out;
 	/* three table keys, three of the state's, each file parsed */
 	CHECK_INT_EQ(c1->n_keys, 6);
 	CHECK_INT_EQ(c1->keys_loaded, 6);
-	CHECK_INT_EQ(config_reload(conf, c1, &c2, &err), 0);
-	if (c2 == NULL)
+	if ((c2 = reload(conf, c1)) == NULL)
 		goto out;
 	CHECK_INT_EQ(c2->keys_loaded, 0);
 	CHECK_INT_EQ(c2->keys_kept, 6);
@@ -481,9 +498,7 @@ test_reload(void)
 	/* example.com switches to a new RSA key: that one is parsed */
 	make_key("r2.private", DKIM_KEY_RSA);
 	put_state("r2");
-	CHECK_INT_EQ(config_reload(conf, c2, &c3, &err), 0);
-	CHECK_STR_EQ(buf_cstr(&err), "");
-	if (c3 == NULL)
+	if ((c3 = reload(conf, c2)) == NULL)
 		goto out;
 	CHECK_INT_EQ(c3->keys_loaded, 1);
 	CHECK_INT_EQ(c3->keys_kept, 5);
@@ -500,7 +515,6 @@ out:
 	config_unref(c3);
 	config_unref(c2);
 	config_unref(c1);
-	buf_free(&err);
 }
 
 static void

@@ -11,10 +11,11 @@
  * Reloads: a configuration read again reads every key file again (the
  * checks above apply each time), but parsing a key (an RSA decode costs
  * about a millisecond) is needed only for a file whose bytes changed. A
- * pool holds the keys a previous load made; a load through the pool
- * hashes the file's bytes and, when a key of the pool was parsed from
- * the same bytes (dkim_privkey_source), takes that key over instead of
- * parsing them. A changed or new file is parsed afresh.
+ * pool holds the keys a previous load made and those the present load
+ * has parsed; a load through the pool hashes the file's bytes and, when
+ * a key of the pool was parsed from the same bytes (dkim_privkey_source),
+ * takes that key instead of parsing them. A changed or new file is parsed
+ * afresh, once however many times it is named.
  *
  * Memory: the file's bytes are cleansed and freed once parsed; the key is
  * the caller's (dkim_privkey_unref). Thread-safe (no shared state); a
@@ -39,24 +40,31 @@
 int dkim_key_load_private(const char *path, bool allow_unsafe,
     struct dkim_privkey **ret, struct buf *why);
 
-/* The keys a load may take over: borrowed (whoever fills the pool holds
- * them while loads use it), sorted by dkim_key_pool_sort; and what the
- * loads through it did. */
+/* The keys loads may take: borrowed (whoever fills the pool holds them
+ * while loads use it), in the pool's own array (dkim_key_pool_free),
+ * sorted by source digest; and what the loads through it did. */
 struct dkim_key_pool {
-	struct dkim_privkey **v; /* the caller's array */
-	size_t n;
-	size_t kept;   /* loads that took a key over */
+	struct dkim_privkey **v;
+	size_t n, cap;
+	size_t kept;   /* loads that took a key of the pool */
 	size_t parsed; /* loads that parsed their file */
 };
 
-/* dkim_key_pool_sort -- order pool->v by source digest, for look-ups. */
-void dkim_key_pool_sort(struct dkim_key_pool *pool);
+/* dkim_key_pool_add -- add the n keys (borrowed) to pool.
+ * @return 0, or -ENOMEM (pool unchanged: loads then parse those keys'
+ * files again). */
+int dkim_key_pool_add(
+    struct dkim_key_pool *pool, struct dkim_privkey *const *keys, size_t n);
+
+/* dkim_key_pool_free -- free pool's array (not the keys); the counts
+ * stay. */
+void dkim_key_pool_free(struct dkim_key_pool *pool);
 
 /* dkim_key_load_pooled -- as dkim_key_load_private; when the file's
  * bytes are those a key in pool (may be NULL: none) was parsed from, *ret
  * is that key with one more reference and pool->kept counts it, else the
- * parsed key and pool->parsed counts it. Same checks, reasons and
- * errors. */
+ * parsed key, which pool->parsed counts and the pool takes in (when it
+ * has room). Same checks, reasons and errors. */
 int dkim_key_load_pooled(const char *path, bool allow_unsafe,
     struct dkim_key_pool *pool, struct dkim_privkey **ret, struct buf *why);
 

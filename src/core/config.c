@@ -81,7 +81,8 @@ struct config_loader {
 	unsigned selector_line; /* where Selector and KeyFile were given, */
 	unsigned key_file_line; /* for errors found after reading */
 	bool mode_given;
-	struct dkim_key_pool pool; /* the previous snapshot's keys */
+	struct dkim_key_pool pool; /* the previous snapshot's keys and those
+	                            * parsed so far */
 };
 
 _Static_assert(sizeof(enum config_action) == sizeof(int), "enum size");
@@ -1721,22 +1722,23 @@ config_free(struct config *cfg)
 }
 
 /* The keys of prev (may be NULL) into l's pool, for the loads to take
- * over. */
+ * over; without the memory for it they are parsed again. */
 static void
 config_pool(struct config_loader *l, const struct config *prev)
 {
-	struct dkim_key_pool *pool = &l->pool;
-	size_t i;
+	struct dkim_privkey **keys;
+	size_t i, n = 0;
 
 	if (prev == NULL || (prev->n_keys == 0 && prev->arc_key == NULL))
 		return;
-	pool->v = xcalloc(prev->n_keys + 1, sizeof(*pool->v));
+	keys = xcalloc(prev->n_keys + 1, sizeof(*keys));
 	for (i = 0; i < prev->n_keys; i++)
 		if (prev->keys[i].key != NULL)
-			pool->v[pool->n++] = prev->keys[i].key;
+			keys[n++] = prev->keys[i].key;
 	if (prev->arc_key != NULL)
-		pool->v[pool->n++] = prev->arc_key;
-	dkim_key_pool_sort(pool);
+		keys[n++] = prev->arc_key;
+	(void)dkim_key_pool_add(&l->pool, keys, n);
+	free(keys);
 }
 
 static int
@@ -1788,7 +1790,7 @@ config_load_text(const char *name, const char *text, size_t len,
 	for (i = 0; i < DEFER_N; i++)
 		free(l.deferred[i]);
 	free(l.dir);
-	free(l.pool.v);
+	dkim_key_pool_free(&l.pool);
 	if (l.status != 0) {
 		config_free(cfg);
 		return l.status;

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -126,11 +127,22 @@ pool_cmp(const void *a, const void *b)
 	    DKIM_PRIVKEY_SOURCE_LEN);
 }
 
-void
-dkim_key_pool_sort(struct dkim_key_pool *pool)
+/* Where in pool the keys parsed from the bytes whose digest is source
+ * are, or would go: the first index whose source is not below it. */
+static size_t
+pool_at(const struct dkim_key_pool *pool, const uint8_t *source)
 {
-	if (pool->n > 1)
-		qsort(pool->v, pool->n, sizeof(*pool->v), pool_cmp);
+	size_t lo = 0, hi = pool->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (memcmp(dkim_privkey_source(pool->v[mid]), source,
+		        DKIM_PRIVKEY_SOURCE_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* The key of pool parsed from the bytes whose digest is source, or
@@ -138,21 +150,53 @@ dkim_key_pool_sort(struct dkim_key_pool *pool)
 static struct dkim_privkey *
 pool_find(const struct dkim_key_pool *pool, const uint8_t *source)
 {
-	size_t lo = 0, hi = pool->n, mid;
-	int c;
+	size_t at = pool_at(pool, source);
 
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = memcmp(source, dkim_privkey_source(pool->v[mid]),
-		    DKIM_PRIVKEY_SOURCE_LEN);
-		if (c == 0)
-			return pool->v[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
+	if (at < pool->n && memcmp(dkim_privkey_source(pool->v[at]), source,
+	                        DKIM_PRIVKEY_SOURCE_LEN) == 0)
+		return pool->v[at];
 	return NULL;
+}
+
+int
+dkim_key_pool_add(
+    struct dkim_key_pool *pool, struct dkim_privkey *const *keys, size_t n)
+{
+	struct dkim_privkey **v;
+	size_t cap, at;
+
+	if (n == 0)
+		return 0;
+	if (pool->n + n > SIZE_MAX / 2 / sizeof(*v))
+		return -ENOMEM;
+	if (pool->n + n > pool->cap) {
+		cap = pool->n + n < 16 ? 16 : 2 * (pool->n + n);
+		if ((v = realloc(pool->v, cap * sizeof(*v))) == NULL)
+			return -ENOMEM;
+		pool->v = v;
+		pool->cap = cap;
+	}
+	if (n > 1) {
+		memcpy(pool->v + pool->n, keys, n * sizeof(*keys));
+		pool->n += n;
+		qsort(pool->v, pool->n, sizeof(*pool->v), pool_cmp);
+		return 0;
+	}
+	/* one key (a load's): into its place */
+	at = pool_at(pool, dkim_privkey_source(keys[0]));
+	memmove(
+	    pool->v + at + 1, pool->v + at, (pool->n - at) * sizeof(*pool->v));
+	pool->v[at] = keys[0];
+	pool->n++;
+	return 0;
+}
+
+void
+dkim_key_pool_free(struct dkim_key_pool *pool)
+{
+	free(pool->v);
+	pool->v = NULL;
+	pool->n = pool->cap = 0;
 }
 
 int
@@ -170,8 +214,7 @@ dkim_key_load_pooled(const char *path, bool allow_unsafe,
 	if (r != 0)
 		return r;
 	/* (a digest that cannot be made only means parsing) */
-	if (pool != NULL && pool->n > 0 &&
-	    dkim_privkey_digest(data, len, source) == 0)
+	if (pool != NULL && dkim_privkey_digest(data, len, source) == 0)
 		old = pool_find(pool, source);
 	if (old != NULL) {
 		/* the bytes the key was parsed from: the same key */
@@ -183,8 +226,11 @@ dkim_key_load_pooled(const char *path, bool allow_unsafe,
 		if (r != 0 && why != NULL)
 			buf_addf(why, "%s: %s", path, buf_cstr(&inner));
 		buf_free(&inner);
-		if (r == 0 && pool != NULL)
+		if (r == 0 && pool != NULL) {
 			pool->parsed++;
+			/* without room, the same bytes are parsed again */
+			(void)dkim_key_pool_add(pool, ret, 1);
+		}
 	}
 	OPENSSL_cleanse(data, len);
 	free(data);

@@ -41,8 +41,10 @@ int dkim_key_load_private(const char *path, bool allow_unsafe,
     struct dkim_privkey **ret, struct buf *why);
 
 /* The keys loads may take: borrowed (whoever fills the pool holds them
- * while loads use it), in the pool's own array (dkim_key_pool_free),
- * sorted by source digest; and what the loads through it did. */
+ * while loads use it, and so does whoever loads through it: each key a
+ * load parses goes into the pool too), in the pool's own array
+ * (dkim_key_pool_free), sorted by source digest; and what the loads
+ * through it did. */
 struct dkim_key_pool {
 	struct dkim_privkey **v;
 	size_t n, cap;

@@ -554,7 +554,8 @@ static void
 test_pool(void)
 {
 	char dir[] = "/tmp/test_dkim_key_pool.XXXXXX", cmd[64];
-	struct dkim_privkey *first[POOL_KEYS + 1], *again[POOL_KEYS + 1], *k;
+	struct dkim_privkey *first[POOL_KEYS + 1], *again[POOL_KEYS + 1];
+	struct dkim_privkey *k, *k3, *k5;
 	struct dkim_key_pool p1 = {0}, p2 = {0};
 	size_t i;
 
@@ -590,12 +591,11 @@ test_pool(void)
 	pool_file(dir, 3, -1);
 	snprintf(cmd, sizeof(cmd), "echo >> %s/k5.private", dir);
 	CHECK_INT_EQ(system(cmd), 0);
-	k = pool_load(dir, 3, &p2);
-	CHECK(k != NULL && k != first[3]);
-	dkim_privkey_unref(k);
-	k = pool_load(dir, 5, &p2);
-	CHECK(k != NULL && k != first[5]);
-	dkim_privkey_unref(k);
+	/* (the pool borrows them: they stay until it goes) */
+	k3 = pool_load(dir, 3, &p2);
+	CHECK(k3 != NULL && k3 != first[3]);
+	k5 = pool_load(dir, 5, &p2);
+	CHECK(k5 != NULL && k5 != first[5]);
 	CHECK_INT_EQ(p2.parsed, 2);
 	/* a file gone is an error, as without a pool */
 	snprintf(cmd, sizeof(cmd), "%s/k9.private", dir);
@@ -607,6 +607,8 @@ test_pool(void)
 	dkim_key_pool_free(&p1);
 	dkim_key_pool_free(&p2);
 	CHECK(p2.v == NULL && p2.n == 0);
+	dkim_privkey_unref(k3);
+	dkim_privkey_unref(k5);
 	for (i = 0; i <= POOL_KEYS; i++) {
 		dkim_privkey_unref(first[i]);
 		dkim_privkey_unref(again[i]);

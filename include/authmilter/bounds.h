@@ -178,6 +178,13 @@
  * each: 83 hours), so it never ends a live one; within the 24.8 days
  * libmilter's poll timeout in milliseconds (an int) can hold. */
 #define BOUND_MILTER_SESSION_IDLE (7 * 86400)
+/* Bytes read ahead on a milter connection (conns.h): one read takes what
+ * the MTA has written so far, up to this, and libmilter's next reads and
+ * polls are served from it. An MTA writes the header fields of a message
+ * back to back, each its own command (macros, header, end of header:
+ * 1-2 KB for a typical message); 4 KB takes them in one or two reads.
+ * Held only while bytes are waiting, so a quiet connection holds none. */
+#define BOUND_MILTER_READAHEAD 4096
 
 /* DMARC failure reports (RFC 9991; failure.h). The header section copied
  * into a failure record: RFC 9991 section 2 wants "as much of the message

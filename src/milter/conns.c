@@ -23,9 +23,11 @@
 int __real_accept(int fd, struct sockaddr *addr, socklen_t *len);
 int __real_close(int fd);
 ssize_t __real_read(int fd, void *buf, size_t n);
+int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
 int __wrap_accept(int fd, struct sockaddr *addr, socklen_t *len);
 int __wrap_close(int fd);
 ssize_t __wrap_read(int fd, void *buf, size_t n);
+int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
 
 /* State of one descriptor. */
 #define CONNS_USED 0x01u    /* an accepted milter connection */
@@ -37,6 +39,14 @@ ssize_t __wrap_read(int fd, void *buf, size_t n);
 struct conns_slot {
 	atomic_uint state;
 	atomic_llong since; /* ms: accepted, quiet again, or command begun */
+	/* Bytes read ahead and not yet handed to libmilter (conns.h): a
+	 * malloc'ed copy, touched only by the thread that serves the
+	 * connection (libmilter hands a connection to one thread at a
+	 * time) and freed when drained or closed; its count is atomic for
+	 * the pool controller's poll(). */
+	char *ahead;
+	unsigned ahead_off;
+	atomic_uint ahead_len; /* bytes waiting at ahead + ahead_off */
 };
 
 /* What happened, counted here and logged by the reaper at most every
@@ -50,6 +60,12 @@ enum conns_event {
 	CONNS_EVENTS
 };
 #define CONNS_REPORT_MS 10000
+
+/* A poll() of one milter connection for less than this (ms) is
+ * libmilter's look for a next command before its worker hands the
+ * connection back to the pool (1 ms); its reads of a command wait
+ * smfi_settimeout() seconds. */
+#define CONNS_PROBE_MS 1000
 
 /* Descriptors are small numbers: one slot per possible descriptor, below
  * the RLIMIT_NOFILE of the start (at most CONNS_SLOTS_MAX). */
@@ -68,6 +84,9 @@ static atomic_ulong conns_events[CONNS_EVENTS];
 static atomic_int conns_no_fds_errno;
 
 static _Thread_local int conns_last_fd = -1;
+/* Each thread's read goes here first; only what libmilter did not ask
+ * for yet is copied to the connection's slot. */
+static _Thread_local char conns_scratch[BOUND_MILTER_READAHEAD];
 
 static pthread_t conns_thread;
 static int conns_stop_pipe[2] = {-1, -1};
@@ -410,6 +429,9 @@ __wrap_close(int fd)
 	st = atomic_exchange(&conns_slot[fd].state, 0);
 	if (st & CONNS_USED)
 		conns_used--;
+	free(conns_slot[fd].ahead);
+	conns_slot[fd].ahead = NULL;
+	atomic_store(&conns_slot[fd].ahead_len, 0);
 	if (st & CONNS_SHUT)
 		conns_shut--;
 	r = __real_close(fd);
@@ -419,19 +441,126 @@ __wrap_close(int fd)
 	return r;
 }
 
+/* Hand up to n bytes read ahead on s to buf. @return the count. */
+static size_t
+conns_ahead_take(struct conns_slot *s, void *buf, size_t n)
+{
+	size_t have = atomic_load_explicit(&s->ahead_len, memory_order_relaxed);
+
+	if (n > have)
+		n = have;
+	memcpy(buf, s->ahead + s->ahead_off, n);
+	s->ahead_off += (unsigned)n;
+	atomic_store_explicit(
+	    &s->ahead_len, (unsigned)(have - n), memory_order_relaxed);
+	if (have == n) {
+		free(s->ahead);
+		s->ahead = NULL;
+		s->ahead_off = 0;
+	}
+	return n;
+}
+
+/* A read of n bytes on a connection with nothing read ahead: one read of
+ * up to BOUND_MILTER_READAHEAD, the rest kept for the next calls. */
+static ssize_t
+conns_read_ahead(struct conns_slot *s, int fd, void *buf, size_t n)
+{
+	ssize_t r;
+	size_t rest;
+
+	if (n >= sizeof(conns_scratch))
+		return __real_read(fd, buf, n);
+	r = __real_read(fd, conns_scratch, sizeof(conns_scratch));
+	if (r <= 0 || (size_t)r <= n) {
+		if (r > 0)
+			memcpy(buf, conns_scratch, (size_t)r);
+		return r;
+	}
+	rest = (size_t)r - n;
+	s->ahead = malloc(rest);
+	if (s->ahead == NULL) {
+		/* no room to keep them: these bytes are gone from the
+		 * socket, so the connection cannot go on */
+		log_err("out of memory for %zu bytes read ahead on a milter "
+		        "connection: closing it",
+		    rest);
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(buf, conns_scratch, n);
+	memcpy(s->ahead, conns_scratch + n, rest);
+	s->ahead_off = 0;
+	atomic_store_explicit(
+	    &s->ahead_len, (unsigned)rest, memory_order_relaxed);
+	return (ssize_t)n;
+}
+
 ssize_t
 __wrap_read(int fd, void *buf, size_t n)
 {
 	struct conns_slot *s = conns_of(fd);
 	unsigned st;
 
-	if (s != NULL) {
-		conns_last_fd = fd;
-		st = atomic_load(&s->state);
-		if (!(st & (CONNS_READING | CONNS_BUSY))) {
-			atomic_store(&s->since, conns_now());
-			atomic_fetch_or(&s->state, CONNS_READING);
-		}
+	if (s == NULL)
+		return __real_read(fd, buf, n);
+	conns_last_fd = fd;
+	st = atomic_load(&s->state);
+	if (!(st & (CONNS_READING | CONNS_BUSY))) {
+		atomic_store(&s->since, conns_now());
+		atomic_fetch_or(&s->state, CONNS_READING);
 	}
-	return __real_read(fd, buf, n);
+	if (n == 0)
+		return 0;
+	if (atomic_load_explicit(&s->ahead_len, memory_order_relaxed) > 0)
+		return (ssize_t)conns_ahead_take(s, buf, n);
+	return conns_read_ahead(s, fd, buf, n);
+}
+
+/* Whether p waits to read a connection with bytes read ahead. */
+static bool
+conns_poll_ahead(const struct pollfd *p)
+{
+	struct conns_slot *s;
+
+	if (!(p->events & (POLLIN | POLLRDNORM)))
+		return false;
+	s = conns_of(p->fd);
+	return s != NULL &&
+	       atomic_load_explicit(&s->ahead_len, memory_order_relaxed) > 0;
+}
+
+int
+__wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+	nfds_t i, ahead = 0;
+	int r;
+
+	for (i = 0; i < n; i++)
+		if (conns_poll_ahead(&fds[i]))
+			ahead++;
+	if (ahead == 0) {
+		/* a worker's look for a next command (conns.h): no wait */
+		if (n == 1 && timeout > 0 && timeout < CONNS_PROBE_MS &&
+		    conns_of(fds[0].fd) != NULL)
+			timeout = 0;
+		return __real_poll(fds, n, timeout);
+	}
+	/* readable now: the rest only if they are ready too, no wait */
+	r = n > ahead ? __real_poll(fds, n, 0) : -1;
+	if (r < 0) {
+		/* none of the others counted (EINTR: they are polled again
+		 * next time) */
+		for (i = 0; i < n; i++)
+			fds[i].revents = 0;
+		r = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (!conns_poll_ahead(&fds[i]))
+			continue;
+		if (fds[i].revents == 0)
+			r++;
+		fds[i].revents |= fds[i].events & (POLLIN | POLLRDNORM);
+	}
+	return r;
 }

@@ -1160,12 +1160,15 @@ static void
 session_log(
     struct session *s, const struct verdict *v, const struct action *act)
 {
+	enum log_level level = s->error != 0 ? LOG_LVL_WARNING : LOG_LVL_INFO;
 	const char *from;
 	struct timespec now;
 	struct buf b;
 	double ms;
 	size_t i;
 
+	if (!log_enabled(level))
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (double)(now.tv_sec - s->start.tv_sec) * 1e3 +
 	     (double)(now.tv_nsec - s->start.tv_nsec) / 1e6;
@@ -1225,8 +1228,7 @@ session_log(
 	if (act->code != NULL)
 		buf_addf(&b, " reply=\"%s %s\"", act->code, act->xcode);
 	buf_addf(&b, " ms=%.1f", ms);
-	log_msg(
-	    s->error != 0 ? LOG_LVL_WARNING : LOG_LVL_INFO, "%s", buf_cstr(&b));
+	log_msg(level, "%s", buf_cstr(&b));
 	buf_free(&b);
 }
 

@@ -10,7 +10,11 @@
 # them all), the milters' CPU ms per message, and authmilter's msgs/s as
 # a ratio of null_milter's on the same socket type. Then authmilter with
 # MetricsListen, scraped every second, against the same without: the
-# change in CPU per message. ROUNDS=metrics runs only that part.
+# change in CPU per message. ROUNDS=metrics runs only that part,
+# ROUNDS=curves only the cost curves below; BENCH_NO_PEERS=1 leaves out
+# opendkim and opendmarc. BENCH_TRACE=perf|strace with BENCH_TRACE_DIR
+# records each milter round (perf record --call-graph dwarf, strace -c)
+# into that directory, one file per round.
 # COUNT (default 500) messages, SESSIONS (default 4) parallel SMTP
 # sessions, 2 KB bodies. Needs root. Asserts nothing.
 #
@@ -23,6 +27,7 @@
 # (COUNT_BIG messages, default 50), 2, 5 and 10 signatures per message,
 # dual signing (rsa-sha256 + ed25519-sha256 in one pass) and a cold DNS
 # cache (DNSCacheSize 0: every record from nsd for every message).
+# BENCH_SIZES (default "2048 20480") sets the sizes of the first rows.
 # BENCH_QUICKACK=1 also runs the inet rounds with the loopback route's
 # quickack attribute set (README.md "TCP_NODELAY and delayed ACKs"): it
 # changes the machine's routing table for the run and puts it back.
@@ -101,6 +106,32 @@ send() {
 	fi
 }
 
+# trace_start LABEL PID...: with BENCH_TRACE=perf|strace and
+# BENCH_TRACE_DIR, record the milter (the first PID) while a round
+# sends: perf record --call-graph dwarf into DIR/LABEL.perf, or
+# strace -c -f into DIR/LABEL.strace (labels with spaces and commas
+# made file names). The figures of a traced round are the tracer's, not
+# the milter's: read them only for the profile.
+trace_start() {
+	tpid=
+	[ -n "${BENCH_TRACE:-}" ] && [ $# -gt 1 ] || return 0
+	out=${BENCH_TRACE_DIR:-.}/$(echo "$1" | tr -c 'A-Za-z0-9.\n' _)
+	case $BENCH_TRACE in
+	perf) perf record -q -F 2000 --call-graph dwarf -o "$out.perf" \
+	    -p "$2" >/dev/null 2>&1 & ;;
+	strace) strace -c -f -o "$out.strace" -p "$2" >/dev/null 2>&1 & ;;
+	*) return 0 ;;
+	esac
+	tpid=$!
+	sleep 1
+}
+trace_stop() {
+	[ -n "${tpid:-}" ] || return 0
+	kill -INT "$tpid" 2>/dev/null
+	wait "$tpid" 2>/dev/null
+	tpid=
+}
+
 # round LABEL MILTER-SPEC PID...: send COUNT messages through a fresh
 # Postfix (fresh_pf) using MILTER-SPEC (empty: none; "A, B" chains two
 # milters), print the figures (CPU of all PIDs summed); sets rate to the
@@ -126,6 +157,7 @@ round() {
 	base=$(ls "$dir/pf/sink" | wc -l)
 	c0=$(cpu "$@")
 	t0=$(date +%s.%N)
+	trace_start "$label" "$@"
 	send "$count" "$sessions"
 	i=0
 	while [ $(($(ls "$dir/pf/sink" | wc -l) - base)) -lt "$count" ] &&
@@ -134,6 +166,7 @@ round() {
 		sleep 0.05
 	done
 	t1=$(date +%s.%N)
+	trace_stop
 	c1=$(cpu "$@")
 	rss=0
 	[ $# -gt 0 ] && rss=$(hwm "$@")
@@ -292,6 +325,13 @@ if [ "${ROUNDS:-all}" = metrics ]; then
 	metrics_rounds
 	exit 0
 fi
+have_peers=
+command -v opendkim >/dev/null && command -v opendmarc >/dev/null &&
+	have_peers=1
+# BENCH_NO_PEERS=1: without opendkim and opendmarc
+[ -n "${BENCH_NO_PEERS:-}" ] && have_peers=
+# ROUNDS=curves: only the cost curves (below)
+if [ "${ROUNDS:-all}" != curves ]; then
 
 echo "== through Postfix: $count messages, $sessions sessions, 2 KB"
 fresh_pf
@@ -343,9 +383,6 @@ done
 
 metrics_rounds
 
-have_peers=
-command -v opendkim >/dev/null && command -v opendmarc >/dev/null &&
-	have_peers=1
 if command -v opendkim >/dev/null; then
 oport=$(port)
 cat >"$odir/odkim.conf" <<EOF
@@ -396,6 +433,7 @@ for st in ${have_peers:+unix inet}; do
 		    " %.2fx its msgs/s\n", st, n ? r / n : 0, r ? v / r : 0 }'
 	peers_stop
 done
+fi
 
 # ---- cost curves (unix sockets) ----
 
@@ -512,7 +550,7 @@ echo "== cost curves, unix sockets: signed mail from example.com (client"
 echo "   127.0.0.1 external: SPF fails, DMARC passes through DKIM)"
 : >"$dir/curves"
 sender=user@example.com
-for sz in 2048 20480; do
+for sz in ${BENCH_SIZES:-2048 20480}; do
 	point $sz 1
 done
 if [ -n "${BENCH_CURVES:-}" ]; then

@@ -277,6 +277,10 @@ struct config {
 	/* keys: the KeyTable in file order, or the one KeyFile key */
 	struct config_key *keys;
 	size_t n_keys;
+	size_t keys_kept;        /* private keys (these and ARC's) not parsed:
+	                          * from the previous snapshot or a file
+	                          * named before (config_reload) */
+	size_t keys_loaded;      /* private keys parsed */
 	size_t *signing_key;     /* private: SigningTable entry -> keys[] */
 	char **signing_identity; /* private: its signer, or NULL */
 	unsigned *option_lines;  /* private: see config_option_line */
@@ -299,6 +303,18 @@ struct config_signer {
  * when anything was wrong; -errno when path cannot be read. On error
  * nothing is returned and nothing leaks. */
 int config_load(const char *path, struct config **ret_cfg, struct buf *errors);
+
+/* config_reload -- as config_load, for a snapshot that follows prev (the
+ * one in use; may be NULL, which is config_load). Every key file is read
+ * and checked again, but a file whose bytes are those one of prev's
+ * private keys was parsed from gives that key (one more reference: the
+ * two snapshots share it) instead of being parsed again; a file changed
+ * in any byte, or new, is parsed, once however many keys name it (as in
+ * config_load). cfg->keys_kept and cfg->keys_loaded count the keys not
+ * parsed and parsed. The caller holds prev for the call.
+ * @return as config_load. */
+int config_reload(const char *path, const struct config *prev,
+    struct config **ret_cfg, struct buf *errors);
 
 /* config_load_mem -- as config_load, from text (len bytes) that messages
  * call name. Table and key paths inside are still opened as files. */

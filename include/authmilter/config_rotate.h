@@ -57,11 +57,12 @@ const char *config_rotate_types(const struct config_strlist *items,
     struct config_rotate_type *ret, size_t *ret_n, char *why, size_t cap);
 
 /* config_rotate_load -- the rotation part of config_load: defaults,
- * checks, the state file, the current keys (appended to cfg->keys).
+ * checks, the state file, the current keys (appended to cfg->keys, read
+ * through pool, which may be NULL: see dkim_key_load_pooled).
  * file names cfg's file in messages. Problems are appended to errors as
  * lines ("file:line: Option: reason"). @return 0 or -EINVAL. */
-int config_rotate_load(
-    struct config *cfg, const char *file, struct buf *errors);
+int config_rotate_load(struct config *cfg, const char *file,
+    struct dkim_key_pool *pool, struct buf *errors);
 
 /* config_rotate_free -- release what config_rotate_load and the option
  * parsers stored in cfg->rotate. */

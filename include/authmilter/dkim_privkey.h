@@ -13,6 +13,11 @@
  * EVP_DigestSign over the data), ed25519-sha256 runs pure Ed25519 over the
  * 32-byte digest.
  *
+ * A key remembers the SHA-256 of the bytes it was parsed from (its
+ * source): bytes with the same digest make the same key, so a caller that
+ * reads a key file again can take over the key it parsed before instead
+ * of parsing it again (dkim_key.h, struct dkim_key_pool).
+ *
  * Memory and threads: keys are immutable after creation and refcounted
  * (atomic); one key may sign in many threads at once.
  */
@@ -27,6 +32,9 @@
 
 struct dkim_privkey;
 
+/* The length of a key's source digest (SHA-256). */
+#define DKIM_PRIVKEY_SOURCE_LEN 32
+
 /* dkim_privkey_parse -- a private key from memory (data, len bytes): PEM
  * ("BEGIN RSA PRIVATE KEY", "BEGIN PRIVATE KEY" with RSA or Ed25519) or
  * the base64 of a 32-byte Ed25519 seed. RSA keys below BOUND_RSA_MIN_BITS
@@ -34,7 +42,8 @@ struct dkim_privkey;
  * @return 0 and *ret (refcount 1); -EINVAL with a reason appended to why
  * (may be NULL: "not a PEM private key or Ed25519 seed (or encrypted)",
  * "unsupported key type (not RSA or Ed25519)", "RSA key of N bits
- * (allowed: ...)"); -ENOMEM. */
+ * (allowed: ...)"); -ENOMEM ("out of memory"). The key keeps the SHA-256
+ * of the len bytes (dkim_privkey_source). */
 int dkim_privkey_parse(
     const char *data, size_t len, struct dkim_privkey **ret, struct buf *why);
 /* dkim_privkey_ref -- one more reference. @return k */
@@ -47,6 +56,14 @@ enum dkim_key_type dkim_privkey_type(const struct dkim_privkey *k);
 enum dkim_alg dkim_privkey_alg(const struct dkim_privkey *k);
 /* dkim_privkey_bits -- RSA modulus bits; Ed25519: 256. */
 unsigned dkim_privkey_bits(const struct dkim_privkey *k);
+/* dkim_privkey_source -- the SHA-256 of the bytes k was parsed from
+ * (DKIM_PRIVKEY_SOURCE_LEN bytes, as long as k lives). */
+const uint8_t *dkim_privkey_source(const struct dkim_privkey *k);
+/* dkim_privkey_digest -- the digest dkim_privkey_parse would keep for the
+ * len bytes at data, into out. @return 0, or -ENOMEM when OpenSSL
+ * cannot hash (its context allocation failed). */
+int dkim_privkey_digest(
+    const char *data, size_t len, uint8_t out[DKIM_PRIVKEY_SOURCE_LEN]);
 
 /* dkim_privkey_record -- append the public key record for k to out:
  * "v=DKIM1; k=rsa; p=<base64 SubjectPublicKeyInfo>" or

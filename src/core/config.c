@@ -81,6 +81,8 @@ struct config_loader {
 	unsigned selector_line; /* where Selector and KeyFile were given, */
 	unsigned key_file_line; /* for errors found after reading */
 	bool mode_given;
+	struct dkim_key_pool pool; /* the previous snapshot's keys and those
+	                            * parsed so far */
 };
 
 _Static_assert(sizeof(enum config_action) == sizeof(int), "enum size");
@@ -1228,8 +1230,8 @@ config_key_read(struct config_loader *l, struct config_key *k,
 	int r;
 
 	buf_init(&why, sizeof(l->why) - 40);
-	if ((r = dkim_key_load_private(
-	         k->path, !require_safe, &k->key, &why)) != 0) {
+	if ((r = dkim_key_load_pooled(
+	         k->path, !require_safe, &l->pool, &k->key, &why)) != 0) {
 		config_whyf(l, "%s%s", buf_cstr(&why),
 		    r == -EPERM ? ", or set RequireSafeKeys no" : "");
 		buf_free(&why);
@@ -1522,8 +1524,8 @@ config_load_arc(struct config_loader *l)
 		    "seals nothing: set "
 		    "ARCSealInbound, ARCSealHosts or ARCSealRecipientDomains");
 	buf_init(&why, sizeof(l->why) - 40);
-	r = dkim_key_load_private(
-	    cfg->arc_key_file, !cfg->require_safe_keys, &cfg->arc_key, &why);
+	r = dkim_key_load_pooled(cfg->arc_key_file, !cfg->require_safe_keys,
+	    &l->pool, &cfg->arc_key, &why);
 	if (r != 0)
 		config_err(l, kline, "ARCKeyFile", "%s%s", buf_cstr(&why),
 		    r == -EPERM ? ", or set RequireSafeKeys no" : "");
@@ -1719,9 +1721,29 @@ config_free(struct config *cfg)
 	free(cfg);
 }
 
-int
-config_load_mem(const char *name, const char *text, size_t len,
-    struct config **ret_cfg, struct buf *errors)
+/* The keys of prev (may be NULL) into l's pool, for the loads to take
+ * over; without the memory for it they are parsed again. */
+static void
+config_pool(struct config_loader *l, const struct config *prev)
+{
+	struct dkim_privkey **keys;
+	size_t i, n = 0;
+
+	if (prev == NULL || (prev->n_keys == 0 && prev->arc_key == NULL))
+		return;
+	keys = xcalloc(prev->n_keys + 1, sizeof(*keys));
+	for (i = 0; i < prev->n_keys; i++)
+		if (prev->keys[i].key != NULL)
+			keys[n++] = prev->keys[i].key;
+	if (prev->arc_key != NULL)
+		keys[n++] = prev->arc_key;
+	(void)dkim_key_pool_add(&l->pool, keys, n);
+	free(keys);
+}
+
+static int
+config_load_text(const char *name, const char *text, size_t len,
+    const struct config *prev, struct config **ret_cfg, struct buf *errors)
 {
 	struct config_loader l = {0};
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
@@ -1733,6 +1755,7 @@ config_load_mem(const char *name, const char *text, size_t len,
 	l.file = name;
 	l.dir = config_dirname(name);
 	l.errors = errors;
+	config_pool(&l, prev);
 	config_read_lines(&l, text, len);
 	if (cfg->authserv_id == NULL)
 		cfg->authserv_id = config_default_authserv_id();
@@ -1759,12 +1782,15 @@ config_load_mem(const char *name, const char *text, size_t len,
 		config_link_signing_table(&l);
 	config_load_key_file(&l);
 	config_load_arc(&l);
-	if (config_rotate_load(cfg, l.file, l.errors) != 0)
+	if (config_rotate_load(cfg, l.file, &l.pool, l.errors) != 0)
 		l.status = -EINVAL;
 	config_check(&l);
+	cfg->keys_kept = l.pool.kept;
+	cfg->keys_loaded = l.pool.parsed;
 	for (i = 0; i < DEFER_N; i++)
 		free(l.deferred[i]);
 	free(l.dir);
+	dkim_key_pool_free(&l.pool);
 	if (l.status != 0) {
 		config_free(cfg);
 		return l.status;
@@ -1774,7 +1800,15 @@ config_load_mem(const char *name, const char *text, size_t len,
 }
 
 int
-config_load(const char *path, struct config **ret_cfg, struct buf *errors)
+config_load_mem(const char *name, const char *text, size_t len,
+    struct config **ret_cfg, struct buf *errors)
+{
+	return config_load_text(name, text, len, NULL, ret_cfg, errors);
+}
+
+int
+config_reload(const char *path, const struct config *prev,
+    struct config **ret_cfg, struct buf *errors)
 {
 	char *text;
 	size_t len;
@@ -1784,9 +1818,15 @@ config_load(const char *path, struct config **ret_cfg, struct buf *errors)
 		buf_addf(errors, "%s: %s\n", path, strerror(-r));
 		return r;
 	}
-	r = config_load_mem(path, text, len, ret_cfg, errors);
+	r = config_load_text(path, text, len, prev, ret_cfg, errors);
 	free(text);
 	return r;
+}
+
+int
+config_load(const char *path, struct config **ret_cfg, struct buf *errors)
+{
+	return config_reload(path, NULL, ret_cfg, errors);
 }
 
 struct config *

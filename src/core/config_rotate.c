@@ -36,6 +36,7 @@ static const char *const rotate_options[] = {
 struct rotate_loader {
 	struct config *cfg;
 	const char *file;
+	struct dkim_key_pool *pool; /* keys to take over, or NULL */
 	struct buf *errors;
 	int status;
 };
@@ -304,8 +305,8 @@ rotate_load_keys(struct rotate_loader *l, const char *state_path,
 		buf_free(&why);
 		cfg->n_keys++;
 		buf_init(&why, 1024);
-		if (dkim_key_load_private(
-		        k->path, !cfg->require_safe_keys, &k->key, &why) != 0) {
+		if (dkim_key_load_pooled(k->path, !cfg->require_safe_keys,
+		        l->pool, &k->key, &why) != 0) {
 			buf_addf(l->errors, "%s: current key: %s\n", k->where,
 			    buf_cstr(&why));
 			l->status = -EINVAL;
@@ -354,9 +355,11 @@ rotate_load_state(struct rotate_loader *l)
 }
 
 int
-config_rotate_load(struct config *cfg, const char *file, struct buf *errors)
+config_rotate_load(struct config *cfg, const char *file,
+    struct dkim_key_pool *pool, struct buf *errors)
 {
-	struct rotate_loader l = {.cfg = cfg, .file = file, .errors = errors};
+	struct rotate_loader l = {
+	    .cfg = cfg, .file = file, .pool = pool, .errors = errors};
 	size_t i;
 
 	if (cfg->rotate.domains.n == 0) {

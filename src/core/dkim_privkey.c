@@ -17,6 +17,7 @@
 
 #include "authmilter/b64.h"
 #include "authmilter/bounds.h"
+#include "authmilter/canon.h"
 #include "authmilter/dkim_privkey.h"
 
 struct dkim_privkey {
@@ -26,6 +27,8 @@ struct dkim_privkey {
 	EVP_PKEY *pkey;
 	EVP_PKEY_CTX *sign_tpl; /* RSA: set up once, duplicated per
 	                         * signature; NULL: set one up each time */
+	uint8_t source[DKIM_PRIVKEY_SOURCE_LEN]; /* SHA-256 of the bytes
+	                                          * parsed */
 };
 
 struct dkim_privkey *
@@ -64,6 +67,23 @@ unsigned
 dkim_privkey_bits(const struct dkim_privkey *k)
 {
 	return k->bits;
+}
+
+const uint8_t *
+dkim_privkey_source(const struct dkim_privkey *k)
+{
+	return k->source;
+}
+
+int
+dkim_privkey_digest(
+    const char *data, size_t len, uint8_t out[DKIM_PRIVKEY_SOURCE_LEN])
+{
+	int ok;
+
+	ok = EVP_Digest(data, len, out, NULL, canon_sha256(), NULL) == 1;
+	ERR_clear_error();
+	return ok ? 0 : -ENOMEM;
 }
 
 /* Never prompt for a passphrase: encrypted keys are refused. */
@@ -156,11 +176,16 @@ dkim_privkey_parse(
 	k = calloc(1, sizeof(*k));
 	if (k == NULL) {
 		EVP_PKEY_free(pk);
+		if (why != NULL)
+			buf_adds(why, "out of memory");
 		return -ENOMEM;
 	}
 	atomic_init(&k->refs, 1);
 	k->pkey = pk;
 	r = privkey_check(pk, k, why);
+	if (r == 0 && (r = dkim_privkey_digest(data, len, k->source)) != 0 &&
+	    why != NULL)
+		buf_adds(why, "out of memory");
 	if (r != 0) {
 		dkim_privkey_unref(k);
 		return r;

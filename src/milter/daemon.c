@@ -142,6 +142,7 @@ daemon_log_lines(enum log_level level, const struct buf *b)
 struct daemon_loading {
 	struct daemon *d;
 	const char *path;
+	const struct config *prev; /* the snapshot in use, or NULL */
 	struct config *cfg;
 	struct session_dns *dns;
 	struct session_conf *conf;
@@ -153,7 +154,7 @@ daemon_load_config(void *arg)
 {
 	struct daemon_loading *l = arg;
 
-	return config_load(l->path, &l->cfg, l->errors);
+	return config_reload(l->path, l->prev, &l->cfg, l->errors);
 }
 
 static int
@@ -185,22 +186,30 @@ daemon_load_observe(void *arg)
 }
 
 /*
- * Load path into a snapshot; dns: a resolver to keep if the options
- * match (else a new one is built). Problems go to errors. The loaders are
+ * Load path into a snapshot; old: the snapshot in use (NULL at the
+ * start), whose resolver is kept if the options match (else a new one is
+ * built) and whose private keys are taken over where their files have
+ * not changed (config_reload). Problems go to errors. The loaders are
  * startup code (x* allocators, which end the process when memory runs
  * out); at a reload mail is flowing, so each step runs under xalloc_try()
  * and out of memory fails the load like any other error: the old
  * snapshot stays. A step cut short that way leaks what it had allocated
- * (it is left mid-way); the steps hold no lock or descriptor across an
- * x* call (table_slurp reads files with checked allocations). The
- * metrics come to life with the first configuration that asks for them
- * (MetricsListen), before the resolver that counts into them.
+ * (it is left mid-way), and the references it took on keys of the old
+ * snapshot (those keys then outlive it); the steps hold no lock or
+ * descriptor across an x* call (table_slurp reads files with checked
+ * allocations). The metrics come to life with the first configuration
+ * that asks for them (MetricsListen), before the resolver that counts
+ * into them.
  */
 static int
-daemon_load(struct daemon *d, const char *path, struct session_dns *dns,
+daemon_load(struct daemon *d, const char *path, struct session_conf *old,
     struct session_conf **ret, struct buf *errors)
 {
-	struct daemon_loading l = {.d = d, .path = path, .errors = errors};
+	struct daemon_loading l = {.d = d,
+	    .path = path,
+	    .prev = old != NULL ? old->cfg : NULL,
+	    .errors = errors};
+	struct session_dns *dns = old != NULL ? old->dns : NULL;
 	int r;
 
 	r = xalloc_try(daemon_load_config, &l);
@@ -256,7 +265,7 @@ daemon_reload(struct daemon *d)
 
 	buf_init(&errors, DAEMON_ERRORS_MAX);
 	old = daemon_conf(d);
-	r = daemon_load(d, d->path, old->dns, &conf, &errors);
+	r = daemon_load(d, d->path, old, &conf, &errors);
 	observe_reload(d->obs, r == 0);
 	if (r < 0) {
 		daemon_log_lines(LOG_LVL_ERR, &errors);
@@ -280,12 +289,14 @@ daemon_reload(struct daemon *d)
 		pthread_mutex_unlock(&d->lock);
 		daemon_rotate_ack(conf->cfg);
 		dkim_key_cache_stats(old->dns->keys, &ks);
-		log_notice("reloaded %s: %zu keys, mode %s%s, resolver %s "
+		log_notice("reloaded %s: %zu keys, mode %s%s, private keys: "
+		           "%zu kept, %zu loaded, resolver %s "
 		           "(parsed DKIM keys so far: %zu held, %lu hits, "
 		           "%lu parsed)",
 		    d->path, conf->cfg->n_keys,
 		    (conf->cfg->mode & CONFIG_MODE_SIGN) ? "s" : "",
 		    (conf->cfg->mode & CONFIG_MODE_VERIFY) ? "v" : "",
+		    conf->cfg->keys_kept, conf->cfg->keys_loaded,
 		    conf->dns == old->dns ? "kept" : "rebuilt", ks.entries,
 		    ks.hits, ks.misses);
 	}

@@ -6,7 +6,10 @@
 -- failing. The configuration on disk signs with demo-ed instead of
 -- demo-rsa, and has another DNSTimeout, so that each reload builds a new
 -- resolver too: every failed reload must leave demo-rsa signing, and the
--- reload that finally succeeds switches to demo-ed.
+-- reload that finally succeeds switches to demo-ed. The ARC key
+-- (reload_oom.conf) stays: reloads take it over from the snapshot in use
+-- (a reload whose failed allocation was the pool of keys to take over
+-- parses them again instead, and succeeds).
 dofile(os.getenv("MT_HERE") .. "/lib.lua")
 
 local function selector()
@@ -35,7 +38,8 @@ local function outcomes(n)
 end
 
 T.check(selector() == "demo-rsa", "signs with demo-rsa")
-T.set_conf(T.read(T.conf):gsub("demo%-rsa", "demo-ed")
+T.set_conf(T.read(T.conf):gsub("\nSelector demo%-rsa", "\nSelector demo-ed")
+    :gsub("\nKeyFile ([^\n]*)demo%-rsa", "\nKeyFile %1demo-ed")
     :gsub("DNSTimeout 2", "DNSTimeout 3"))
 
 local log, n = "", 0
@@ -66,7 +70,17 @@ T.check(failed > 20, "many reloads failed")
 T.check(oom > 20, "most for want of memory, said so")
 T.check(not log:find("out of memory allocating"),
     "never the exit of the startup allocators")
+T.check(not log:find("error: [^\n]*: \n"),
+    "no error line without its reason (key files say out of memory)")
 T.check(log:find("notice: reloaded [^\n]*resolver rebuilt"),
     "the reload with nothing failing took effect")
+local last
+for kept, loaded in log:gmatch("notice: reloaded [^\n]*private keys: " ..
+    "(%d+) kept, (%d+) loaded") do
+	T.must(kept + loaded == 2, "two private keys, kept or loaded")
+	last = kept .. " kept, " .. loaded .. " loaded"
+end
+T.check(last == "2 kept, 0 loaded",
+    "the last reload took both keys over (" .. tostring(last) .. ")")
 T.check(selector() == "demo-ed", "the new configuration signs")
 T.done()

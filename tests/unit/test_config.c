@@ -1,9 +1,11 @@
 /*
  * test_config.c -- authmilter.conf: a complete example, the defaults, the
  * Domain/Selector/KeyFile shortcut, every option's bad value with its
- * "file:line: Option: reason", broken tables and key files, and the
- * reference count. Fixtures: tests/data/config/ (keys are test-only; git
- * does not keep their 0600 mode, so main() sets it first).
+ * "file:line: Option: reason", broken tables and key files, the
+ * reference count, and reloads that take over the keys whose files did
+ * not change. Fixtures: tests/data/config/ (keys are test-only; git does
+ * not keep their 0600 mode, so main() sets it first); the reload test
+ * makes its files in a temporary directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +14,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "authmilter/arena.h"
 #include "authmilter/buf.h"
 #include "authmilter/config.h"
+#include "authmilter/dkim_keygen.h"
+#include "authmilter/dkim_pubkey.h"
 #include "check.h"
 
 #define DATA "../data/config/"
@@ -165,12 +170,17 @@ test_full(void)
 	CHECK_STR_EQ(cfg->report_email, "dmarc-reports@example.com");
 	CHECK_INT_EQ(cfg->no_reports_to.n, 2);
 	CHECK_INT_EQ(cfg->n_keys, 4);
+	/* a first load parses every key file once: the KeyTable names
+	 * example.com.rsa.private twice, and the two share one key */
+	CHECK_INT_EQ(cfg->keys_loaded, 3);
+	CHECK_INT_EQ(cfg->keys_kept, 1);
 	if (cfg->n_keys == 4) {
 		CHECK_INT_EQ(cfg->keys[0].bits, 2048);
 		CHECK_INT_EQ(cfg->keys[1].alg, DKIM_ALG_ED25519_SHA256);
 		CHECK_INT_EQ(cfg->keys[2].bits, 1024);
 		CHECK_STR_EQ(cfg->keys[2].where, DATA "KeyTable:6");
 		CHECK(cfg->keys[3].key != NULL);
+		CHECK(cfg->keys[3].key == cfg->keys[0].key);
 	}
 	/* MultipleSignatures with refile: every pattern, in file order */
 	check_signers(cfg, "joe", "example.com", 3,
@@ -630,6 +640,193 @@ test_keys(void)
 	rmdir(dir);
 }
 
+/* ---- reloads: keys whose files did not change are taken over ---- */
+
+/* len bytes into dir/name, mode 0600, keeping the file's times when it
+ * was there (so only its content tells that it changed). */
+static void
+put_file(const char *dir, const char *name, const char *data, size_t len)
+{
+	struct timespec times[2];
+	char path[512];
+	struct stat st;
+	bool had;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	had = stat(path, &st) == 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK_INT_EQ(write(fd, data, len), len);
+	if (had) {
+		times[0] = st.st_atim;
+		times[1] = st.st_mtim;
+		CHECK_INT_EQ(futimens(fd, times), 0);
+	}
+	close(fd);
+}
+
+/* The fixture key tests/data/config/keys/fixture as dir/name. */
+static void
+put_fixture_key(const char *dir, const char *name, const char *fixture)
+{
+	char path[256], data[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), DATA "keys/%s", fixture);
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	n = read(fd, data, sizeof(data));
+	close(fd);
+	CHECK(n > 0);
+	if (n > 0)
+		put_file(dir, name, data, (size_t)n);
+}
+
+/* Whether k signs what the public half of the private key in pem
+ * verifies. */
+static bool
+signs_as(const struct dkim_privkey *k, const struct buf *pem)
+{
+	struct dkim_privkey *want = NULL;
+	struct dkim_pubkey *pub = NULL;
+	uint8_t digest[DKIM_DIGEST_LEN], sig[DKIM_SIG_MAX];
+	struct buf rec;
+	size_t siglen = 0;
+	bool ok = false;
+
+	memset(digest, 0x5a, sizeof(digest));
+	buf_init(&rec, 4096);
+	if (dkim_privkey_parse(pem->data, pem->len, &want, NULL) == 0 &&
+	    dkim_privkey_record(want, &rec) == 0 &&
+	    dkim_pubkey_parse(rec.data, rec.len, 0, &pub, NULL) == 0 &&
+	    dkim_privkey_sign(k, digest, sig, &siglen) == 0)
+		ok = dkim_pubkey_verify(
+		         pub, dkim_privkey_alg(k), digest, sig, siglen) == 0;
+	dkim_pubkey_unref(pub);
+	dkim_privkey_unref(want);
+	buf_free(&rec);
+	return ok;
+}
+
+static struct config *
+reload_ok(const char *path, const struct config *prev)
+{
+	struct config *cfg = NULL;
+	struct buf err;
+
+	buf_init(&err, 1 << 16);
+	CHECK_INT_EQ(config_reload(path, prev, &cfg, &err), 0);
+	CHECK_STR_EQ(buf_cstr(&err), "");
+	buf_free(&err);
+	return cfg;
+}
+
+/* Three KeyTable keys and the ARC key; reloaded as they are (every key
+ * taken over), after one file got another key with the same times (that
+ * key parsed, the others taken over, the old snapshot still signing with
+ * the old key), and with a file gone (the reload fails). */
+static void
+test_reload_keys(void)
+{
+	char dir[] = "/tmp/test_config_reload.XXXXXX", conf[128], text[1024];
+	struct config *c1, *c2, *c3, *c4 = NULL;
+	struct buf pem_arc, pem_new, err;
+	size_t i;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(0);
+		return;
+	}
+	buf_init(&pem_arc, 16384);
+	buf_init(&pem_new, 16384);
+	buf_init(&err, 1 << 16);
+	CHECK_INT_EQ(dkim_keygen_pem(DKIM_KEY_RSA, 1024, &pem_arc), 0);
+	CHECK_INT_EQ(dkim_keygen_pem(DKIM_KEY_RSA, 1024, &pem_new), 0);
+	put_fixture_key(dir, "a.private", "example.com.rsa.private");
+	put_fixture_key(dir, "b.private", "example.org.rsa.private");
+	put_fixture_key(dir, "c.private", "example.com.ed25519.private");
+	put_file(dir, "arc.private", pem_arc.data, pem_arc.len);
+	snprintf(text, sizeof(text),
+	    "a example.com:a:a.private\n"
+	    "b example.org:b:b.private\n"
+	    "c example.net:c:c.private\n");
+	put_file(dir, "KeyTable", text, strlen(text));
+	snprintf(text, sizeof(text),
+	    "example.com a\nexample.org b\n"
+	    "example.net c\n");
+	put_file(dir, "SigningTable", text, strlen(text));
+	snprintf(text, sizeof(text),
+	    "KeyTable file:%s/KeyTable\nSigningTable file:%s/SigningTable\n"
+	    "ARCDomain example.com\nARCSelector arc\n"
+	    "ARCKeyFile %s/arc.private\nARCSealInbound yes\n",
+	    dir, dir, dir);
+	snprintf(conf, sizeof(conf), "%s/authmilter.conf", dir);
+	put_file(dir, "authmilter.conf", text, strlen(text));
+
+	c1 = reload_ok(conf, NULL);
+	if (c1 == NULL)
+		goto out;
+	CHECK_INT_EQ(c1->n_keys, 3);
+	CHECK_INT_EQ(c1->keys_loaded, 4);
+	CHECK_INT_EQ(c1->keys_kept, 0);
+	/* the same files: the same key objects */
+	c2 = reload_ok(conf, c1);
+	if (c2 == NULL)
+		goto out1;
+	CHECK_INT_EQ(c2->keys_loaded, 0);
+	CHECK_INT_EQ(c2->keys_kept, 4);
+	for (i = 0; i < 3 && i < c2->n_keys; i++)
+		CHECK(c2->keys[i].key == c1->keys[i].key);
+	CHECK(c2->arc_key == c1->arc_key);
+	CHECK(signs_as(c2->arc_key, &pem_arc));
+	/* the first snapshot goes; the keys stay with the second */
+	c1 = config_unref(c1);
+	CHECK(signs_as(c2->arc_key, &pem_arc));
+
+	/* another key in b.private, the file's times as they were */
+	put_file(dir, "b.private", pem_new.data, pem_new.len);
+	c3 = reload_ok(conf, c2);
+	if (c3 == NULL)
+		goto out2;
+	CHECK_INT_EQ(c3->keys_loaded, 1);
+	CHECK_INT_EQ(c3->keys_kept, 3);
+	CHECK(c3->keys[0].key == c2->keys[0].key);
+	CHECK(c3->keys[1].key != c2->keys[1].key);
+	CHECK(c3->keys[2].key == c2->keys[2].key);
+	CHECK(c3->arc_key == c2->arc_key);
+	CHECK(signs_as(c3->keys[1].key, &pem_new));
+	/* the old snapshot, still held, signs with the key it had */
+	CHECK(!signs_as(c2->keys[1].key, &pem_new));
+	CHECK_STR_EQ(c3->keys[1].selector, "b");
+
+	/* a key file gone: the reload fails as a load would */
+	snprintf(text, sizeof(text), "%s/c.private", dir);
+	CHECK_INT_EQ(unlink(text), 0);
+	CHECK_INT_EQ(config_reload(conf, c3, &c4, &err), -EINVAL);
+	CHECK(c4 == NULL);
+	CHECK(strstr(buf_cstr(&err), "c.private: No such file or "
+	                             "directory") != NULL);
+	/* and the snapshot in use keeps its keys */
+	CHECK(signs_as(c3->keys[1].key, &pem_new));
+	config_unref(c3);
+out2:
+	config_unref(c2);
+out1:
+	config_unref(c1);
+out:
+	snprintf(text, sizeof(text), "rm -rf %s", dir);
+	CHECK_INT_EQ(system(text), 0);
+	buf_free(&pem_arc);
+	buf_free(&pem_new);
+	buf_free(&err);
+}
+
 static void
 test_missing_file(void)
 {
@@ -666,6 +863,7 @@ main(void)
 	test_long_line();
 	test_bad_tables();
 	test_keys();
+	test_reload_keys();
 	test_missing_file();
 	return check_summary("config");
 }

@@ -3,8 +3,9 @@
  * Rotate* options and their cross-checks ("file:line: Option: reason"),
  * the TSIG key file's permissions and syntax, the state file's current
  * keys taking the place of the tables' keys for their domain (and only
- * theirs), the daemon's acknowledgement. Keys are made fresh in a
- * temporary directory.
+ * theirs), the daemon's acknowledgement, reloads taking over the keys
+ * whose files did not change. Keys are made fresh in a temporary
+ * directory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +53,28 @@ make_key(const char *name, enum dkim_key_type type)
 	buf_free(&pem);
 }
 
+/* The state: example.com and example.net switched, example.com to the
+ * RSA key rsa (a selector and its file rsa.private) and e1. */
+static void
+put_state(const char *rsa)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+	    "authmilter-rotate 1\ngeneration 5\n"
+	    "domain example.com phase=switched since=10 switched=10 "
+	    "confirmed=0 gen=5 wait=0\n"
+	    "key example.com current rsa %s rotate created=1 %s/%s.private\n"
+	    "key example.com current ed25519 e1 rotate created=1 "
+	    "%s/e1.private\n"
+	    "key example.com old rsa op operator created=0 -\n"
+	    "domain example.net phase=idle since=10 switched=10 "
+	    "confirmed=10 gen=3 wait=0\n"
+	    "key example.net current rsa r1 rotate created=1 %s/r1.private\n",
+	    rsa, dir, rsa, dir, dir);
+	put("state/state", text, 0640);
+}
+
 /* The fixture: the operator's tables (example.com and example.org), a
  * TSIG key, a state in which example.com and example.net switched to
  * rotation's keys. */
@@ -80,25 +103,13 @@ setup(void)
 	    0600);
 	CHECK_INT_EQ(mkdir(strcat(strcpy(text, dir), "/state"), 0700), 0);
 	CHECK_INT_EQ(mkdir(strcat(strcpy(text, dir), "/keys"), 0700), 0);
-	snprintf(text, sizeof(text),
-	    "authmilter-rotate 1\ngeneration 5\n"
-	    "domain example.com phase=switched since=10 switched=10 "
-	    "confirmed=0 gen=5 wait=0\n"
-	    "key example.com current rsa r1 rotate created=1 %s/r1.private\n"
-	    "key example.com current ed25519 e1 rotate created=1 "
-	    "%s/e1.private\n"
-	    "key example.com old rsa op operator created=0 -\n"
-	    "domain example.net phase=idle since=10 switched=10 "
-	    "confirmed=10 gen=3 wait=0\n"
-	    "key example.net current rsa r1 rotate created=1 %s/r1.private\n",
-	    dir, dir, dir);
-	put("state/state", text, 0640);
+	put_state("r1");
 }
 
 /* The configuration: the base lines (but those extra sets itself), then
- * extra. */
-static int
-load(const char *extra, struct config **ret, struct buf *err)
+ * extra, into text. */
+static void
+conf_text(const char *extra, struct buf *text)
 {
 	const char *base[6][2] = {
 	    {"KeyTable", "file:%s/KeyTable"},
@@ -108,20 +119,28 @@ load(const char *extra, struct config **ret, struct buf *err)
 	    {"RotateStateDir", "%s/state"},
 	    {"RotateKeyDir", "%s/keys"},
 	};
-	char name[512];
-	struct buf text;
 	size_t i;
-	int r;
 
-	buf_init(&text, 65536);
 	for (i = 0; i < 6; i++) {
 		if (strstr(extra, base[i][0]) != NULL)
 			continue;
-		buf_addf(&text, "%s ", base[i][0]);
-		buf_addf(&text, base[i][1], dir);
-		buf_addc(&text, '\n');
+		buf_addf(text, "%s ", base[i][0]);
+		buf_addf(text, base[i][1], dir);
+		buf_addc(text, '\n');
 	}
-	buf_adds(&text, extra);
+	buf_adds(text, extra);
+}
+
+/* The configuration conf_text makes, loaded. */
+static int
+load(const char *extra, struct config **ret, struct buf *err)
+{
+	char name[512];
+	struct buf text;
+	int r;
+
+	buf_init(&text, 65536);
+	conf_text(extra, &text);
 	snprintf(name, sizeof(name), "%s/authmilter.conf", dir);
 	*ret = NULL;
 	r = config_load_mem(name, text.data, text.len, ret, err);
@@ -422,6 +441,81 @@ test_parsers(void)
 	CHECK(config_rotate_types(&none, t, &n, why, sizeof(why)) != NULL);
 }
 
+/* The configuration at conf loaded after prev (may be NULL), without a
+ * problem; NULL when it fails. */
+static struct config *
+reload(const char *conf, const struct config *prev)
+{
+	struct config *cfg = NULL;
+	struct buf err;
+
+	buf_init(&err, 65536);
+	CHECK_INT_EQ(config_reload(conf, prev, &cfg, &err), 0);
+	CHECK_STR_EQ(buf_cstr(&err), "");
+	buf_free(&err);
+	return cfg;
+}
+
+/* Reloads take over the keys of the state whose files did not change,
+ * and load the key a new switch brings. */
+static void
+test_reload(void)
+{
+	struct config *c1 = NULL, *c2 = NULL, *c3 = NULL;
+	struct buf text;
+	char conf[512];
+	size_t i;
+
+	buf_init(&text, 65536);
+	conf_text("RotateDomains example.com, example.net\n"
+	          "RotateKeys rsa-2048, ed25519\n",
+	    &text);
+	put("authmilter.conf", buf_cstr(&text), 0644);
+	buf_free(&text);
+	snprintf(conf, sizeof(conf), "%s/authmilter.conf", dir);
+	if ((c1 = reload(conf, NULL)) == NULL)
+		goto out;
+	/* three table keys, three of the state's, from three files, each
+	 * parsed once (op.private: keys 0 and 1, e1.private: 2 and 4,
+	 * r1.private: 3 and 5) */
+	CHECK_INT_EQ(c1->n_keys, 6);
+	CHECK_INT_EQ(c1->keys_loaded, 3);
+	CHECK_INT_EQ(c1->keys_kept, 3);
+	if (c1->n_keys == 6) {
+		CHECK(c1->keys[0].key == c1->keys[1].key);
+		CHECK(c1->keys[2].key == c1->keys[4].key);
+		CHECK(c1->keys[3].key == c1->keys[5].key);
+		CHECK(c1->keys[0].key != c1->keys[2].key);
+		CHECK(c1->keys[0].key != c1->keys[3].key);
+	}
+	if ((c2 = reload(conf, c1)) == NULL)
+		goto out;
+	CHECK_INT_EQ(c2->keys_loaded, 0);
+	CHECK_INT_EQ(c2->keys_kept, 6);
+	for (i = 0; i < 6 && i < c2->n_keys; i++)
+		CHECK(c2->keys[i].key == c1->keys[i].key);
+	/* example.com switches to a new RSA key: that one is parsed */
+	make_key("r2.private", DKIM_KEY_RSA);
+	put_state("r2");
+	if ((c3 = reload(conf, c2)) == NULL)
+		goto out;
+	CHECK_INT_EQ(c3->keys_loaded, 1);
+	CHECK_INT_EQ(c3->keys_kept, 5);
+	signers(c3, "example.com", "example.com:r2 example.com:e1");
+	signers(c2, "example.com", "example.com:r1 example.com:e1");
+	CHECK_INT_EQ(c3->n_keys, 6);
+	if (c3->n_keys == 6) {
+		CHECK_STR_EQ(c3->keys[3].selector, "r2");
+		CHECK(c3->keys[3].key != c2->keys[3].key);
+		CHECK(c3->keys[4].key == c2->keys[4].key);
+		CHECK(c3->keys[5].key == c2->keys[5].key);
+	}
+out:
+	config_unref(c3);
+	config_unref(c2);
+	config_unref(c1);
+}
+
 static void
 cleanup(void)
 {
@@ -441,6 +535,7 @@ main(void)
 	test_errors();
 	test_files();
 	test_parsers();
+	test_reload();
 	cleanup();
 	return check_summary("config_rotate");
 }

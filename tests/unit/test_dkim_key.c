@@ -2,7 +2,8 @@
  * test_dkim_key.c -- the key modules: key records, good and bad
  * (dkim_pubkey), private keys in every form (dkim_privkey), key files and
  * their permissions and read errors (dkim_key: EINTR through a pipe and
- * signals, EIO from a terminal whose other side closed), the sign/verify
+ * signals, EIO from a terminal whose other side closed), pools of keys
+ * that later loads take over (dkim_key_pool), the sign/verify
  * primitives, the algorithm table (dkim_alg). Base64 is test_b64.c.
  */
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include "authmilter/bounds.h"
 #include "authmilter/dkim_alg.h"
 #include "authmilter/dkim_key.h"
+#include "authmilter/dkim_keygen.h"
 #include "authmilter/dkim_privkey.h"
 #include "authmilter/dkim_pubkey.h"
 #include "check.h"
@@ -502,6 +504,119 @@ test_read_too_large(void)
 }
 
 /* Sign a digest with each key kind, verify it with the published form. */
+/* ---- pools: a file whose bytes a pooled key came from is not parsed ---- */
+
+#define POOL_KEYS 40
+
+/* dir/kI.private: a new Ed25519 key, or (same >= 0) the bytes of
+ * dir/kSAME.private. */
+static void
+pool_file(const char *dir, int i, int same)
+{
+	char path[128], data[4096];
+	struct buf pem;
+	ssize_t n;
+	int fd;
+
+	buf_init(&pem, sizeof(data));
+	if (same >= 0) {
+		snprintf(path, sizeof(path), "%s/k%d.private", dir, same);
+		fd = open(path, O_RDONLY);
+		n = fd >= 0 ? read(fd, data, sizeof(data)) : -1;
+		CHECK(n > 0);
+		if (n > 0)
+			buf_add(&pem, data, (size_t)n);
+		if (fd >= 0)
+			close(fd);
+	} else
+		CHECK_INT_EQ(dkim_keygen_pem(DKIM_KEY_ED25519, 0, &pem), 0);
+	snprintf(path, sizeof(path), "%s/k%d.private", dir, i);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, pem.data, pem.len) == (ssize_t)pem.len);
+	if (fd >= 0)
+		close(fd);
+	buf_free(&pem);
+}
+
+/* Load dir/kI.private through pool. */
+static struct dkim_privkey *
+pool_load(const char *dir, int i, struct dkim_key_pool *pool)
+{
+	struct dkim_privkey *k = NULL;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/k%d.private", dir, i);
+	CHECK_INT_EQ(dkim_key_load_pooled(path, false, pool, &k, NULL), 0);
+	return k;
+}
+
+static void
+test_pool(void)
+{
+	char dir[] = "/tmp/test_dkim_key_pool.XXXXXX", cmd[64];
+	struct dkim_privkey *first[POOL_KEYS + 1], *again[POOL_KEYS + 1];
+	struct dkim_privkey *k, *k3, *k5;
+	struct dkim_key_pool p1 = {0}, p2 = {0};
+	size_t i;
+
+	if (mkdtemp(dir) == NULL) {
+		CHECK(0);
+		return;
+	}
+	for (i = 0; i < POOL_KEYS; i++)
+		pool_file(dir, (int)i, -1);
+	pool_file(dir, POOL_KEYS, 7); /* the bytes of k7, another file */
+	/* one load: every file parsed once, the pool kept in order */
+	for (i = 0; i <= POOL_KEYS; i++)
+		first[i] = pool_load(dir, (int)i, &p1);
+	CHECK_INT_EQ(p1.parsed, POOL_KEYS);
+	CHECK_INT_EQ(p1.kept, 1);
+	CHECK_INT_EQ(p1.n, POOL_KEYS);
+	CHECK(first[POOL_KEYS] == first[7]);
+	CHECK(first[6] != first[7]);
+	for (i = 1; i < p1.n; i++)
+		CHECK(memcmp(dkim_privkey_source(p1.v[i - 1]),
+		          dkim_privkey_source(p1.v[i]),
+		          DKIM_PRIVKEY_SOURCE_LEN) < 0);
+	/* the next load, through a pool of the first one's keys: the same
+	 * keys, nothing parsed */
+	CHECK_INT_EQ(dkim_key_pool_add(&p2, first, POOL_KEYS + 1), 0);
+	for (i = 0; i <= POOL_KEYS; i++) {
+		again[i] = pool_load(dir, (int)i, &p2);
+		CHECK(again[i] == first[i]);
+	}
+	CHECK_INT_EQ(p2.kept, POOL_KEYS + 1);
+	CHECK_INT_EQ(p2.parsed, 0);
+	/* k3 gets another key, k5 one more byte: parsed, new keys */
+	pool_file(dir, 3, -1);
+	snprintf(cmd, sizeof(cmd), "echo >> %s/k5.private", dir);
+	CHECK_INT_EQ(system(cmd), 0);
+	/* (the pool borrows them: they stay until it goes) */
+	k3 = pool_load(dir, 3, &p2);
+	CHECK(k3 != NULL && k3 != first[3]);
+	k5 = pool_load(dir, 5, &p2);
+	CHECK(k5 != NULL && k5 != first[5]);
+	CHECK_INT_EQ(p2.parsed, 2);
+	/* a file gone is an error, as without a pool */
+	snprintf(cmd, sizeof(cmd), "%s/k9.private", dir);
+	CHECK_INT_EQ(unlink(cmd), 0);
+	k = NULL;
+	CHECK_INT_EQ(dkim_key_load_pooled(cmd, false, &p2, &k, NULL), -ENOENT);
+	CHECK(k == NULL);
+	CHECK_INT_EQ(p2.kept + p2.parsed, POOL_KEYS + 3);
+	dkim_key_pool_free(&p1);
+	dkim_key_pool_free(&p2);
+	CHECK(p2.v == NULL && p2.n == 0);
+	dkim_privkey_unref(k3);
+	dkim_privkey_unref(k5);
+	for (i = 0; i <= POOL_KEYS; i++) {
+		dkim_privkey_unref(first[i]);
+		dkim_privkey_unref(again[i]);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_INT_EQ(system(cmd), 0);
+}
+
 static void
 test_sign_verify(void)
 {
@@ -580,6 +695,7 @@ main(void)
 	test_read_eintr();
 	test_read_eio();
 	test_read_too_large();
+	test_pool();
 	test_sign_verify();
 	test_alg_names();
 	return check_summary("dkim_key");
